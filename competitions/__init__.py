@@ -1,0 +1,1 @@
+"""kagglekit's built-in competition adapters (installed as ``kagglekit_competitions``)."""

@@ -1,0 +1,493 @@
+"""The built-in commands, registered like any plugin's through ``register_commands``."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from kagglekit import plugins
+from kagglekit.errors import KaggleKitError, ParamError
+from kagglekit.hookspecs import hookimpl
+
+
+def emit_json(obj) -> None:
+    click.echo(json.dumps(obj, indent=2, default=str))
+
+
+def info(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def json_option(f):
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print exactly one JSON object on stdout.")(f)
+
+
+def runs_dir_option(f):
+    return click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path),
+                        default=Path("runs"), show_default=True,
+                        help="Where runs are kept.")(f)
+
+
+def data_options(f):
+    """--data-dir, --sample, --encoding, --allow-empty-text, --no-prepare."""
+    options = [
+        click.option("--data-dir", type=click.Path(path_type=Path),
+                     help="Folder with the competition files (or a data root holding <slug>/)."),
+        click.option("--sample", is_flag=True,
+                     help="Use a small generated sample in the competition's exact schema."),
+        click.option("--encoding", default="utf-8", show_default=True,
+                     help="Encoding of the CSV files."),
+        click.option("--allow-empty-text", is_flag=True,
+                     help="Treat NaN/empty texts as empty strings instead of refusing them."),
+        click.option("--prepare/--no-prepare", default=True, show_default=True,
+                     help="Apply the competition's text preparation (URLs, HTML, ...)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def training_options(f):
+    options = [
+        click.option("--model", "-m", "models", multiple=True,
+                     help="Model name (repeatable); `kagglekit models` lists them."),
+        click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
+                     help="Hyperparameter (repeatable); MODEL.KEY=VALUE for one model only."),
+        click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="TOML file: model, folds, seed and a [params] table."),
+        click.option("--seed", type=int, default=None, help="Random seed [default: 42]."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _load_config(path: Path | None) -> dict:
+    if path is None:
+        return {}
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise KaggleKitError(f"{path}: not valid TOML ({exc})") from None
+
+
+def resolve_models(models, params, config: dict):
+    """[(name, cls, Params instance)] from --model/-p/--config."""
+    from kagglekit.params import build_params, parse_assignments
+
+    names = list(models)
+    if not names:
+        cfg_model = config.get("model") or config.get("models")
+        names = [cfg_model] if isinstance(cfg_model, str) else list(cfg_model or [])
+    if not names:
+        raise KaggleKitError("no model given; pass --model NAME (`kagglekit models` lists them)")
+    cfg_params = dict(config.get("params", {}))
+    cli_params = parse_assignments(params)
+    out = []
+    registry = plugins.models()
+    canonical = [registry.resolve(n) for n in names]
+    for name in canonical:
+        cls = registry.get(name)
+        values = {k: v for k, v in cfg_params.items() if not isinstance(v, dict)}
+        values.update(cfg_params.get(name, {}) if isinstance(cfg_params.get(name), dict) else {})
+        for key, value in cli_params.items():
+            prefix, dot, rest = key.partition(".")
+            if dot and prefix in canonical:
+                if prefix == name:
+                    values[rest] = value
+            else:
+                values[key] = value
+        try:
+            out.append((name, cls, build_params(cls.Params, values, name)))
+        except ParamError:
+            raise
+    return out
+
+
+def _data_options(data_dir, sample, encoding, allow_empty_text, prepare, runs_dir):
+    from kagglekit.experiment import DataOptions
+
+    return DataOptions(data_dir=data_dir, sample=sample, sample_root=Path(runs_dir) / "_samples",
+                       encoding=encoding, allow_empty_text=allow_empty_text, prepare=prepare)
+
+
+def _load(comp, options, need_test=True):
+    from kagglekit.experiment import load_dataset
+
+    data = load_dataset(comp, options, need_test=need_test)
+    if data.sample:
+        info(f"Using a generated sample of {len(data.train)} training rows in {data.directory} "
+             f"(not real data: pass --data-dir or run `kagglekit fetch` for the real files)")
+    else:
+        info(f"Data: {data.directory} ({len(data.train)} train rows"
+             f"{'' if data.test is None else f', {len(data.test)} test rows'})")
+    return data
+
+
+def _score_table(title, rows, columns):
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for c in columns:
+        table.add_column(c, justify="right" if c not in ("model", "run") else "left")
+    for row in rows:
+        table.add_row(*[_fmt(row.get(c)) for c in columns])
+    Console(file=sys.stderr if False else sys.stdout).print(table)
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "" if value is None else str(value)
+
+
+def _run_payload(run) -> dict:
+    out = run.summary()
+    out["path"] = str(run.path)
+    return out
+
+
+@hookimpl
+def register_commands(cli):
+    @cli.command()
+    @json_option
+    def competitions(as_json):
+        """List the registered competitions.
+
+        Example: kagglekit competitions --json
+        """
+        registry = plugins.competitions()
+        rows = []
+        for name, comp in sorted(registry.items.items()):
+            row = comp.summary()
+            row["plugin"] = registry.owners[name]
+            rows.append(row)
+        if as_json:
+            emit_json({"competitions": rows})
+            return
+        for row in rows:
+            aliases = ", ".join(row["aliases"])
+            click.echo(f"{row['name']}  ({aliases})  {row['task']}, {row['metric']}  "
+                       f"[{row['plugin']}]\n    {row['title']}")
+
+    @cli.command()
+    @json_option
+    def models(as_json):
+        """List the registered models and their hyperparameters.
+
+        Example: kagglekit models --json
+        """
+        from kagglekit.params import describe
+
+        registry = plugins.models()
+        rows = []
+        for name, cls in sorted(registry.items.items()):
+            doc = (cls.__doc__ or "").strip().splitlines()
+            rows.append({"name": name, "plugin": registry.owners[name],
+                         "description": doc[0] if doc else "",
+                         "params": describe(cls.Params)})
+        if as_json:
+            emit_json({"models": rows})
+            return
+        for row in rows:
+            click.echo(f"{row['name']}  [{row['plugin']}]  {row['description']}")
+            for p in row["params"]:
+                click.echo(f"    {p['name']}: {p['type']} = {p['default']!r}")
+
+    @cli.command("plugins")
+    @json_option
+    def plugins_command(as_json):
+        """List the loaded plugins, their versions and what each registered.
+
+        Example: kagglekit plugins --json
+        """
+        rows = plugins.plugin_listing()
+        failed = plugins.failed_plugins()
+        if as_json:
+            emit_json({"plugins": rows, "failed": failed})
+            return
+        for row in rows:
+            click.echo(f"{row['name']}  ({row['package']} {row['version']}, {row['module']})")
+            for kind in ("competitions", "models", "metrics", "commands"):
+                if row[kind]:
+                    click.echo(f"    {kind}: {', '.join(row[kind])}")
+        for row in failed:
+            click.echo(f"{row['name']}  ({row['package']})  FAILED: {row['error']}")
+
+    @cli.command()
+    @json_option
+    def env(as_json):
+        """Show the Python environment and the accelerator kagglekit would use.
+
+        Example: kagglekit env --json
+        """
+        from kagglekit.accelerator import describe_environment
+
+        report = describe_environment()
+        if as_json:
+            emit_json(report)
+            return
+        for key, value in report.items():
+            click.echo(f"{key}: {value}")
+
+    @cli.command()
+    @click.argument("competition")
+    @training_options
+    @click.option("--folds", "-k", type=int, default=None, help="Number of folds [default: 5].")
+    @click.option("--cv", "scheme", type=click.Choice(["auto", "stratified", "multilabel", "group", "kfold"]),
+                  default="auto", show_default=True, help="Fold scheme.")
+    @data_options
+    @runs_dir_option
+    @json_option
+    def cv(competition, models, params, config, seed, folds, scheme, data_dir, sample, encoding,
+           allow_empty_text, prepare, runs_dir, as_json):
+        """Stratified K-fold CV: saves folds, OOF and test predictions and scores as a run.
+
+        Example: kagglekit cv disaster-tweets --model tfidf-lr --folds 5 --seed 42
+        """
+        from kagglekit.experiment import run_cv
+
+        cfg = _load_config(config)
+        comp = plugins.get_competition(competition or cfg.get("competition"))
+        chosen = resolve_models(models, params, cfg)
+        folds = folds or int(cfg.get("folds", 5))
+        seed = seed if seed is not None else int(cfg.get("seed", 42))
+        data = _load(comp, _data_options(data_dir, sample, encoding, allow_empty_text, prepare, runs_dir))
+        results = []
+        shared_folds = None
+        for name, cls, model_params in chosen:
+            info(f"{name}: {folds}-fold CV on {comp.slug} (seed {seed})")
+
+            def on_fold(r):
+                scores = "  ".join(f"{k}={v:.4f}" for k, v in r.scores.items())
+                info(f"  fold {r.fold}: {scores}  ({r.seconds:.1f}s)")
+
+            if shared_folds is None:
+                from kagglekit.cv import make_folds
+
+                groups = (data.train.extra[comp.group_column].to_numpy()
+                          if scheme == "group" and comp.group_column else None)
+                if scheme == "group" and groups is None:
+                    raise KaggleKitError(f"{comp.slug} declares no group column; "
+                                         f"--cv group is not available")
+                shared_folds = make_folds(data.train.y, folds, seed, scheme, groups)
+            run = run_cv(comp, name, cls, model_params, data, n_folds=folds, seed=seed,
+                         scheme=scheme, runs_dir=runs_dir, folds=shared_folds, on_fold=on_fold)
+            results.append(run)
+            if not as_json:
+                rows = [{"fold": str(f["fold"]), **{m: f[m] for m in run.scores}}
+                        for f in run.info["fold_scores"]]
+                rows.append({"fold": "OOF", **run.scores})
+                _score_table(f"{name} on {comp.slug}  (threshold {run.threshold:.3f})",
+                             rows, ["fold", *run.scores])
+                click.echo(f"Run: {run.path}")
+        if as_json:
+            payload = _run_payload(results[0])
+            if len(results) > 1:
+                payload["runs"] = [_run_payload(r) for r in results]
+            emit_json(payload)
+
+    @cli.command()
+    @click.argument("competition")
+    @training_options
+    @click.option("--threshold", type=float, default=None,
+                  help="Decision threshold for label submissions [default: 0.5].")
+    @click.option("--threshold-from", "threshold_run", metavar="RUN",
+                  help="Take the threshold chosen on a CV run's OOF predictions.")
+    @data_options
+    @runs_dir_option
+    @json_option
+    def fit(competition, models, params, config, seed, threshold, threshold_run, data_dir, sample,
+            encoding, allow_empty_text, prepare, runs_dir, as_json):
+        """Train on all training rows and predict test.csv (a run with no held-out score).
+
+        Example: kagglekit fit disaster-tweets --model tfidf-nb --threshold-from RUN
+        """
+        from kagglekit.experiment import run_fit
+        from kagglekit.runs import resolve_run
+
+        cfg = _load_config(config)
+        comp = plugins.get_competition(competition)
+        chosen = resolve_models(models, params, cfg)
+        seed = seed if seed is not None else int(cfg.get("seed", 42))
+        source = None
+        if threshold is not None and threshold_run:
+            raise KaggleKitError("give --threshold or --threshold-from, not both")
+        if threshold_run:
+            src = resolve_run(threshold_run, runs_dir)
+            if src.competition != comp.slug:
+                raise KaggleKitError(f"--threshold-from {src.id} is a {src.competition} run, "
+                                     f"not {comp.slug}")
+            threshold, source = src.threshold, src.id
+        elif threshold is not None:
+            if not 0 <= threshold <= 1:
+                raise KaggleKitError(f"--threshold must be in [0, 1], got {threshold}")
+            source = "--threshold"
+        data = _load(comp, _data_options(data_dir, sample, encoding, allow_empty_text, prepare, runs_dir))
+        results = []
+        for name, cls, model_params in chosen:
+            info(f"{name}: fitting on all {len(data.train)} rows of {comp.slug}")
+            run = run_fit(comp, name, cls, model_params, data, seed=seed, runs_dir=runs_dir,
+                          threshold=0.5 if threshold is None else threshold,
+                          threshold_source=source)
+            results.append(run)
+            if not as_json:
+                click.echo(f"Run: {run.path}")
+        if as_json:
+            payload = _run_payload(results[0])
+            if len(results) > 1:
+                payload["runs"] = [_run_payload(r) for r in results]
+            emit_json(payload)
+
+    @cli.command()
+    @click.argument("run_ref", metavar="RUN")
+    @click.option("--input", "input_path", required=True,
+                  type=click.Path(path_type=Path), help="CSV with the competition's text columns.")
+    @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Where to write id + probability columns [default: stdout].")
+    @click.option("--encoding", default="utf-8", show_default=True)
+    @click.option("--allow-empty-text", is_flag=True)
+    @runs_dir_option
+    @json_option
+    def predict(run_ref, input_path, output, encoding, allow_empty_text, runs_dir, as_json):
+        """Predict probabilities for any CSV with the competition's text columns.
+
+        Example: kagglekit predict RUN --input new_tweets.csv --output preds.csv
+        """
+        from kagglekit.predict import predict_file
+
+        run = resolve_run_ref(run_ref, runs_dir)
+        frame = predict_file(run, input_path, encoding=encoding, allow_empty_text=allow_empty_text)
+        text = frame.to_csv(index=False, float_format="%.7g")
+        if output:
+            from kagglekit.runs import atomic_write_text
+
+            atomic_write_text(output, text)
+            info(f"Wrote {len(frame)} predictions to {output}")
+        elif not as_json:
+            click.echo(text, nl=False)
+        if as_json:
+            payload = _run_payload(run)
+            payload.update({"path": str(output) if output else None, "rows": len(frame)})
+            emit_json(payload)
+
+    @cli.command()
+    @click.argument("run_ref", metavar="[RUN]", required=False)
+    @click.option("--competition", "-c", help="With no RUN: the competition whose best CV run to submit.")
+    @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Submission path [default: submissions/<slug>/<run-id>.csv].")
+    @runs_dir_option
+    @json_option
+    def submit(run_ref, competition, output, runs_dir, as_json):
+        """Write a run's submission, validated against sample_submission.csv.
+
+        Without RUN, the best CV run (by the competition's metric) is used.
+
+        Example: kagglekit submit --competition disaster-tweets
+        """
+        from kagglekit.submission import write_submission
+
+        run = resolve_run_ref(run_ref, runs_dir) if run_ref else best_run(competition, runs_dir)
+        comp = plugins.get_competition(run.competition)
+        path, frame = write_submission(comp, run, output)
+        info(f"Submission for {comp.slug} from run {run.id}: {path} ({len(frame)} rows, validated"
+             f" against sample_submission.csv)")
+        if run.info.get("sample"):
+            info("Note: this run used a generated sample, not the real data; do not upload it.")
+        if as_json:
+            payload = _run_payload(run)
+            payload["path"] = str(path)
+            emit_json(payload)
+        else:
+            click.echo(str(path))
+
+    @cli.command()
+    @click.argument("competition")
+    @data_options
+    @json_option
+    def data(competition, data_dir, sample, encoding, allow_empty_text, prepare, as_json):
+        """Find and validate a competition's files; exit status 2 when they are unusable.
+
+        Example: kagglekit data disaster-tweets --data-dir ~/kaggle
+        """
+        comp = plugins.get_competition(competition)
+        options = _data_options(data_dir, sample, encoding, allow_empty_text, prepare, Path("runs"))
+        loaded = _load(comp, options)
+        payload = {"competition": comp.slug, "path": str(loaded.directory),
+                   "n_train": len(loaded.train),
+                   "n_test": 0 if loaded.test is None else len(loaded.test),
+                   "positive_rate": {c: round(float(loaded.train.y[:, j].mean()), 6)
+                                     for j, c in enumerate(comp.target_columns)},
+                   "sample": loaded.sample}
+        if comp.sample_submission_file:
+            from kagglekit.data import load_sample_submission
+
+            payload["n_sample_submission"] = len(load_sample_submission(comp, loaded.directory,
+                                                                        encoding))
+        if as_json:
+            emit_json(payload)
+        else:
+            for key, value in payload.items():
+                click.echo(f"{key}: {value}")
+
+    @cli.command()
+    @click.argument("competition", required=False)
+    @runs_dir_option
+    @json_option
+    def runs(competition, runs_dir, as_json):
+        """List runs with their scores, newest last.
+
+        Example: kagglekit runs disaster-tweets
+        """
+        from kagglekit.runs import list_runs
+
+        slug = plugins.get_competition(competition).slug if competition else None
+        found = list_runs(runs_dir, slug)
+        if as_json:
+            emit_json({"runs": [r.summary() for r in found]})
+            return
+        if not found:
+            click.echo(f"No runs in {runs_dir}.")
+            return
+        metrics = sorted({m for r in found for m in r.scores})
+        rows = [{"run": r.id, "model": r.model, "kind": r.kind, **r.scores} for r in found]
+        _score_table(f"runs in {runs_dir}", rows, ["run", "kind", "model", *metrics])
+
+
+def resolve_run_ref(ref, runs_dir):
+    from kagglekit.runs import resolve_run
+
+    return resolve_run(ref, runs_dir)
+
+
+def best_run(competition, runs_dir):
+    """The CV (or blend) run with the best OOF score on the competition's metric."""
+    from kagglekit.runs import list_runs
+
+    slug = plugins.get_competition(competition).slug if competition else None
+    found = [r for r in list_runs(runs_dir, slug) if r.scores]
+    real = [r for r in found if not r.info.get("sample")]
+    found = real or found  # a run on a generated sample only when there is nothing else
+    if not slug:
+        slugs = sorted({r.competition for r in found})
+        if len(slugs) > 1:
+            raise KaggleKitError(f"runs of several competitions in {runs_dir} "
+                                 f"({', '.join(slugs)}); pass RUN or --competition")
+    if not found:
+        where = f" for {slug}" if slug else ""
+        raise KaggleKitError(f"no scored run{where} in {runs_dir}; run `kagglekit cv` first "
+                             f"or pass a RUN")
+    comp = plugins.get_competition(found[0].competition)
+    metric = plugins.get_metric(comp.metric)
+    sign = 1 if metric.greater_is_better else -1
+    return max(found, key=lambda r: sign * r.scores.get(comp.metric, float("-inf") * sign))

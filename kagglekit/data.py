@@ -1,0 +1,208 @@
+"""Finding, loading and validating a competition's files.
+
+Lookup order: ``--data-dir``, ``$KAGGLEKIT_DATA/<slug>``, ``./input/<slug>``,
+``/kaggle/input/<slug>``. Every problem with a file is a DataError naming the file,
+the column or row, and what to do.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from kagglekit.competition import Competition
+from kagglekit.errors import DataError, DataNotFound
+from kagglekit.frame import TextFrame
+
+KAGGLE_INPUT = Path("/kaggle/input")
+
+
+def candidate_dirs(comp: Competition, data_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Where the files are looked for, in order."""
+    out = []
+    if data_dir:
+        data_dir = Path(data_dir)
+        # accept both the competition folder itself and a data root that contains it
+        out.append(data_dir)
+        out.append(data_dir / comp.slug)
+    env = os.environ.get("KAGGLEKIT_DATA")
+    if env:
+        out.append(Path(env) / comp.slug)
+    out.append(Path("input") / comp.slug)
+    out.append(KAGGLE_INPUT / comp.slug)
+    return out
+
+
+def find_data_dir(comp: Competition, data_dir=None) -> Path:
+    """The first candidate directory that holds the competition's train file."""
+    looked = candidate_dirs(comp, data_dir)
+    for d in looked:
+        if (d / comp.train_file).is_file():
+            return d
+    if data_dir and not (Path(data_dir).is_dir()):
+        raise DataNotFound(f"--data-dir {data_dir} does not exist")
+    where = ", ".join(str(p) for p in looked)
+    raise DataNotFound(
+        f"no {comp.train_file} for {comp.slug} found (looked in {where}); "
+        f"run `kagglekit fetch {comp.aliases[0] if comp.aliases else comp.slug}`, "
+        f"pass --data-dir, or try --sample for a generated sample")
+
+
+def sample_dir(comp: Competition, root: Path, n_train: int = 600, n_test: int = 200,
+               seed: int = 0) -> Path:
+    """Generate (once) a small sample in the competition's exact schema under root."""
+    if comp.make_sample is None:
+        raise DataError(f"{comp.slug} has no built-in sample generator; pass --data-dir")
+    target = Path(root) / comp.slug
+    if (target / comp.train_file).is_file():
+        return target
+    tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    comp.make_sample(tmp, n_train=n_train, n_test=n_test, seed=seed)
+    try:
+        tmp.rename(target)
+    except OSError:  # another process made it first
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def read_csv(path: Path, *, columns_needed=(), encoding: str = "utf-8", **options):
+    """Read a CSV strictly: undecodable bytes and missing columns are DataErrors."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}: byte 0x{raw[exc.start]:02x} at offset {exc.start} (line {line}) is not "
+            f"valid {encoding}; re-save the file as UTF-8 or pass --encoding (e.g. latin-1)"
+        ) from None
+    except LookupError:
+        raise DataError(f"unknown encoding {encoding!r}; use e.g. utf-8 or latin-1") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise DataError(f"{path}: the file is empty; download it again (kagglekit fetch --force)")
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                            na_values=[""], **options)
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: not a valid CSV ({str(exc).strip()}); check the file") from None
+    missing = [c for c in columns_needed if c not in frame.columns]
+    if missing:
+        found = ", ".join(map(str, frame.columns[:12]))
+        raise DataError(
+            f"{path}: missing column {missing[0]!r} (found: {found}); "
+            f"is this the right file for the competition?")
+    return frame
+
+
+def _check_ids(frame, column: str, path: Path) -> None:
+    ids = frame[column]
+    if ids.isna().any():
+        row = int(np.flatnonzero(ids.isna().to_numpy())[0]) + 1
+        raise DataError(f"{path}: column {column!r} is empty in row {row}; every row needs an id")
+    dup = ids.duplicated(keep=False)
+    if dup.any():
+        first = ids[dup].iloc[0]
+        rows = (np.flatnonzero((ids == first).to_numpy()) + 1)[:3]
+        raise DataError(
+            f"{path}: id {first!r} in column {column!r} appears {int((ids == first).sum())} times "
+            f"(rows {', '.join(map(str, rows))}); ids must be unique: remove the duplicates")
+
+
+def _texts(frame, columns, path: Path, id_column: str | None, allow_empty: bool,
+           prepare) -> np.ndarray:
+    parts = []
+    for col in columns:
+        values = frame[col]
+        empty = values.isna() | (values.str.strip() == "")
+        if empty.any() and not allow_empty:
+            row = int(np.flatnonzero(empty.to_numpy())[0])
+            where = f"row {row + 1}" + (f" (id={frame[id_column].iloc[row]})" if id_column else "")
+            raise DataError(
+                f"{path}: column {col!r} is empty or NaN in {where} and {int(empty.sum())} row(s) "
+                f"in all; fill or drop those rows, or pass --allow-empty-text")
+        parts.append(values.fillna("").to_numpy(dtype=object))
+    text = parts[0] if len(parts) == 1 else np.array(
+        [" ".join(p for p in row if p) for row in zip(*parts)], dtype=object)
+    if prepare is not None:
+        text = np.array([prepare(t) for t in text], dtype=object)
+    return text
+
+
+def encode_labels(comp: Competition, frame, path: Path) -> np.ndarray:
+    """Raw label columns -> (n, n_targets) int8 array of 0/1; anything else is a DataError."""
+    out = np.zeros((len(frame), comp.n_targets), dtype=np.int8)
+    mapping = {str(k): int(v) for k, v in comp.label_map.items()} or {
+        "0": 0, "1": 1, "0.0": 0, "1.0": 1}
+    for j, col in enumerate(comp.target_columns):
+        raw = frame[col]
+        coded = raw.map(mapping)
+        bad = coded.isna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            value = raw.iloc[row]
+            allowed = ", ".join(sorted(mapping))
+            value_text = "an empty value" if value is None or value != value else f"value {value!r}"
+            raise DataError(
+                f"{path}: column {col!r} has {value_text} in row {row + 1} "
+                f"({int(bad.sum())} bad row(s) in all); labels must be one of {allowed}")
+        out[:, j] = coded.to_numpy(dtype=np.int8)
+    return out
+
+
+def load_split(comp: Competition, directory: Path, split: str, *, encoding="utf-8",
+               allow_empty_text=False) -> TextFrame:
+    """Load and validate ``train`` or ``test`` from a competition directory."""
+    directory = Path(directory)
+    if split == "train":
+        name, text_cols, needs_labels = comp.train_file, comp.text_columns, True
+    else:
+        if comp.test_file is None:
+            raise DataError(f"{comp.slug} has no test file")
+        name, text_cols, needs_labels = comp.test_file, comp.test_columns, False
+    path = directory / name
+    if not path.is_file():
+        raise DataError(
+            f"{path}: file not found; the {comp.slug} folder must hold "
+            f"{', '.join(f for f in (comp.train_file, comp.test_file, comp.sample_submission_file) if f)}"
+            f" (kagglekit fetch {comp.slug} --force downloads them again)")
+    id_cols = [comp.id_column] if comp.id_column else []
+    needed = [*id_cols, *text_cols, *(comp.target_columns if needs_labels else [])]
+    frame = read_csv(path, columns_needed=needed, encoding=encoding, **dict(comp.read_options))
+    if len(frame) == 0:
+        raise DataError(f"{path}: has a header but no rows; download it again "
+                        f"(kagglekit fetch {comp.slug} --force)")
+    if comp.id_column:
+        _check_ids(frame, comp.id_column, path)
+        ids = frame[comp.id_column].to_numpy(dtype=object)
+    else:
+        ids = np.arange(len(frame))
+    text = _texts(frame, text_cols, path, comp.id_column, allow_empty_text, comp.prepare_text)
+    y = encode_labels(comp, frame, path) if needs_labels else None
+    if needs_labels and comp.task == "binary" and len(np.unique(y[:, 0])) < 2:
+        raise DataError(f"{path}: column {comp.target_columns[0]!r} holds only one class "
+                        f"({int(y[0, 0])}); a binary task needs both 0 and 1")
+    return TextFrame(ids=ids, text=text, y=y, target_names=comp.target_columns, extra=frame)
+
+
+def load_sample_submission(comp: Competition, directory: Path, encoding="utf-8"):
+    if comp.sample_submission_file is None:
+        return None
+    path = Path(directory) / comp.sample_submission_file
+    columns = [c for c in (comp.sub_id_column, *comp.sub_columns) if c]
+    frame = read_csv(path, columns_needed=columns, encoding=encoding)
+    if comp.sub_id_column:
+        _check_ids(frame, comp.sub_id_column, path)
+    return frame

@@ -1,0 +1,224 @@
+"""Cross-validation and full fits: the loop that turns a competition + model into a run.
+
+    load train/test -> validate -> folds (cv.py) -> for each fold: model.fit(train, valid),
+    predict(valid) into OOF, predict(test) -> threshold on OOF -> scores -> run directory
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from kagglekit import __version__, plugins
+from kagglekit.competition import Competition
+from kagglekit.cv import fold_indices, make_folds
+from kagglekit.data import find_data_dir, load_split, sample_dir
+from kagglekit.errors import KaggleKitError
+from kagglekit.frame import TextFrame
+from kagglekit.metrics import best_threshold
+from kagglekit.params import params_to_dict
+from kagglekit.runs import Run, creating_run, hash_array, new_run_id, predictions_frame, write_json
+
+
+@dataclass
+class DataOptions:
+    data_dir: str | None = None
+    sample: bool = False
+    sample_root: Path | None = None
+    encoding: str = "utf-8"
+    allow_empty_text: bool = False
+    prepare: bool = True
+
+
+@dataclass
+class Dataset:
+    competition: Competition
+    directory: Path
+    train: TextFrame
+    test: TextFrame | None
+    sample: bool = False
+    notes: list = field(default_factory=list)
+
+
+def load_dataset(comp: Competition, options: DataOptions, need_test: bool = True) -> Dataset:
+    if options.sample:
+        directory = sample_dir(comp, options.sample_root or Path("runs") / "_samples")
+    else:
+        directory = find_data_dir(comp, options.data_dir)
+    if not options.prepare and comp.prepare_text is not None:
+        from dataclasses import replace
+
+        comp = replace(comp, prepare_text=None)
+    train = load_split(comp, directory, "train", encoding=options.encoding,
+                       allow_empty_text=options.allow_empty_text)
+    test = None
+    if need_test and comp.test_file and (directory / comp.test_file).is_file():
+        test = load_split(comp, directory, "test", encoding=options.encoding,
+                          allow_empty_text=options.allow_empty_text)
+    return Dataset(comp, directory, train, test, sample=options.sample)
+
+
+def thresholded_metric(comp: Competition):
+    """The metric the decision threshold is tuned for: the first one that needs one."""
+    for name in comp.metrics:
+        metric = plugins.get_metric(name)
+        if metric.needs_threshold:
+            return metric
+    return None
+
+
+def score_all(comp: Competition, y, prob, threshold: float) -> dict:
+    out = {}
+    for name in comp.metrics:
+        metric = plugins.get_metric(name)
+        out[name] = round(metric(y, prob, threshold), 6)
+    return out
+
+
+def _environment() -> dict:
+    return {"kagglekit": __version__, "python": platform.python_version(),
+            "platform": platform.platform(), "argv": sys.argv[1:]}
+
+
+def _base_info(kind: str, comp: Competition, model: str, params, seed: int, data: Dataset) -> dict:
+    return {
+        "kind": kind, "competition": comp.slug, "model": model,
+        "params": params_to_dict(params) if params is not None else {}, "seed": seed,
+        "task": comp.task, "id_column": comp.id_column or "id",
+        "target_columns": list(comp.target_columns), "metric": comp.metric,
+        "data_dir": str(Path(data.directory).resolve()), "sample": data.sample,
+        "prepared_text": comp.prepare_text is not None,
+        "n_train": len(data.train), "n_test": 0 if data.test is None else len(data.test),
+        "created": _dt.datetime.now().isoformat(timespec="seconds"),
+        "environment": _environment(),
+    }
+
+
+@dataclass
+class FoldReport:
+    fold: int
+    n_train: int
+    n_valid: int
+    seconds: float
+    scores: dict
+
+
+def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset, *,
+           n_folds: int = 5, seed: int = 42, scheme: str = "auto", runs_dir: Path = Path("runs"),
+           folds: np.ndarray | None = None,
+           on_fold: Callable[[FoldReport], None] | None = None) -> Run:
+    """K-fold CV of one model; returns the finished run."""
+    train, test = data.train, data.test
+    if folds is None:
+        groups = None
+        if scheme == "group":
+            if not comp.group_column:
+                raise KaggleKitError(f"{comp.slug} declares no group column; --cv group is not available")
+            groups = train.extra[comp.group_column].to_numpy()
+        folds = make_folds(train.y, n_folds, seed, scheme, groups)
+    n_folds = int(folds.max()) + 1
+    oof = np.full(train.y.shape, np.nan, dtype=np.float64)
+    test_folds = []
+    reports = []
+    run_id = new_run_id(model_name)
+    with creating_run(runs_dir, comp.slug, run_id) as tmp:
+        for k, tr_idx, va_idx in fold_indices(folds):
+            start = time.perf_counter()
+            model = model_cls(params, seed=seed + k)
+            fold_train, fold_valid = train.take(tr_idx), train.take(va_idx)
+            model.fit(fold_train, fold_valid)
+            oof[va_idx] = _check_predictions(model.predict(fold_valid), len(va_idx), comp, model_name)
+            if test is not None:
+                test_folds.append(_check_predictions(model.predict(test), len(test), comp, model_name))
+            model.save(tmp / "models" / f"fold-{k}")
+            report = FoldReport(k, len(tr_idx), len(va_idx), time.perf_counter() - start, {})
+            reports.append(report)
+        metric = thresholded_metric(comp)
+        threshold = best_threshold(metric, train.y, oof) if metric else 0.5
+        for report in reports:
+            va = folds == report.fold
+            report.scores = score_all(comp, train.y[va], oof[va], threshold)
+            if on_fold:
+                on_fold(report)
+        scores = score_all(comp, train.y, oof, threshold)
+        info = _base_info("cv", comp, model_name, params, seed, data)
+        info.update({
+            "n_folds": n_folds, "cv_scheme": scheme, "threshold": threshold,
+            "threshold_metric": metric.name if metric else None,
+            "scores": scores,
+            "fold_scores": [{"fold": r.fold, "n_train": r.n_train, "n_valid": r.n_valid,
+                             "seconds": round(r.seconds, 3), **r.scores} for r in reports],
+            "fold_spread": {m: round(float(np.std([r.scores[m] for r in reports])), 6)
+                            for m in scores},
+            "folds_hash": hash_array(train.ids, folds),
+            "seconds": round(sum(r.seconds for r in reports), 3),
+        })
+        id_col = comp.id_column or "id"
+        predictions_frame(train.ids, folds, ["fold"], id_col).to_csv(tmp / "folds.csv", index=False)
+        predictions_frame(train.ids, oof, comp.target_columns, id_col).to_csv(
+            tmp / "oof.csv", index=False, float_format="%.7g")
+        if test is not None:
+            stacked = np.stack(test_folds)
+            np.save(tmp / "test_folds.npy", stacked.astype(np.float32))
+            predictions_frame(test.ids, stacked.mean(axis=0), comp.target_columns, id_col).to_csv(
+                tmp / "test_predictions.csv", index=False, float_format="%.7g")
+        write_json(tmp / "run.json", info)
+    return Run(Path(runs_dir) / comp.slug / run_id)
+
+
+def run_fit(comp: Competition, model_name: str, model_cls, params, data: Dataset, *,
+            seed: int = 42, runs_dir: Path = Path("runs"), threshold: float = 0.5,
+            threshold_source: str | None = None) -> Run:
+    """Train on every training row and predict test; a run with no held-out score."""
+    run_id = new_run_id(model_name)
+    with creating_run(runs_dir, comp.slug, run_id) as tmp:
+        start = time.perf_counter()
+        model = model_cls(params, seed=seed)
+        model.fit(data.train, None)
+        model.save(tmp / "models" / "full")
+        id_col = comp.id_column or "id"
+        if data.test is not None:
+            pred = _check_predictions(model.predict(data.test), len(data.test), comp, model_name)
+            predictions_frame(data.test.ids, pred, comp.target_columns, id_col).to_csv(
+                tmp / "test_predictions.csv", index=False, float_format="%.7g")
+        info = _base_info("fit", comp, model_name, params, seed, data)
+        info.update({"threshold": threshold, "threshold_source": threshold_source or "default",
+                     "scores": {}, "seconds": round(time.perf_counter() - start, 3)})
+        write_json(tmp / "run.json", info)
+    return Run(Path(runs_dir) / comp.slug / run_id)
+
+
+def _check_predictions(pred, n_rows: int, comp: Competition, model_name: str) -> np.ndarray:
+    pred = np.asarray(pred, dtype=np.float64)
+    if pred.ndim == 1:
+        pred = pred[:, None]
+    if pred.shape != (n_rows, comp.n_targets):
+        raise KaggleKitError(f"model {model_name!r} returned predictions of shape {pred.shape}; "
+                             f"expected ({n_rows}, {comp.n_targets})")
+    if not np.isfinite(pred).all():
+        raise KaggleKitError(f"model {model_name!r} returned NaN or infinite predictions")
+    return pred
+
+
+def saved_models(run: Run) -> list[Path]:
+    models_dir = run.path / "models"
+    dirs = sorted(p for p in models_dir.glob("*") if p.is_dir()) if models_dir.is_dir() else []
+    if not dirs:
+        raise KaggleKitError(f"run {run.id} has no saved models; it cannot predict new rows")
+    return dirs
+
+
+def predict_with_run(run: Run, frame: TextFrame) -> np.ndarray:
+    """Mean prediction of the run's saved models (each fold's, or the full fit's)."""
+    model_cls = plugins.get_model(run.model)
+    preds = [np.asarray(model_cls.load(d).predict(frame), dtype=np.float64)
+             for d in saved_models(run)]
+    out = np.mean(preds, axis=0)
+    return out[:, None] if out.ndim == 1 else out

@@ -1,0 +1,44 @@
+"""TextFrame: what every model receives (prepared texts, labels, ids, raw columns)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class TextFrame:
+    """Rows of a competition file, texts already prepared by the competition adapter.
+
+    ``y`` is an (n_rows, n_targets) int array of 0/1 labels, or None for unlabelled rows.
+    ``extra`` is the raw pandas DataFrame, for models that want other columns.
+    """
+
+    ids: np.ndarray
+    text: np.ndarray  # object array of str
+    y: np.ndarray | None = None
+    target_names: tuple[str, ...] = ()
+    extra: object = None
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    def take(self, index) -> "TextFrame":
+        index = np.asarray(index)
+        return TextFrame(
+            ids=self.ids[index],
+            text=self.text[index],
+            y=None if self.y is None else self.y[index],
+            target_names=self.target_names,
+            extra=None if self.extra is None else self.extra.iloc[index].reset_index(drop=True),
+        )
+
+    @classmethod
+    def from_texts(cls, texts, y=None, target_names=("target",)) -> "TextFrame":
+        text = np.asarray(list(texts), dtype=object)
+        if y is not None:
+            y = np.asarray(y)
+            if y.ndim == 1:
+                y = y[:, None]
+        return cls(ids=np.arange(len(text)), text=text, y=y, target_names=tuple(target_names))

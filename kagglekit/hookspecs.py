@@ -1,0 +1,26 @@
+"""pluggy hook specifications: what a kagglekit plugin may register."""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("kagglekit")
+hookimpl = pluggy.HookimplMarker("kagglekit")
+
+
+@hookspec
+def register_competitions(register):
+    """Call register(Competition(...)) for each competition this plugin adds."""
+
+
+@hookspec
+def register_models(register):
+    """Call register(name, ModelClass) for each model this plugin adds."""
+
+
+@hookspec
+def register_metrics(register):
+    """Call register(Metric(...)) for each metric this plugin adds."""
+
+
+@hookspec
+def register_commands(cli):
+    """Add click commands to the kagglekit CLI group."""

@@ -1,0 +1,130 @@
+"""Hyperparameters: ``-p key=value`` strings and TOML values checked against a Params dataclass."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from pathlib import Path
+
+from kagglekit.errors import ParamError
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def parse_assignments(items) -> dict[str, str]:
+    """['C=4', 'ngram=1'] -> {'C': '4', 'ngram': '1'}."""
+    out = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ParamError(f"-p {item!r}: expected key=value, e.g. -p C=4")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def field_types(params_cls) -> dict[str, object]:
+    hints = typing.get_type_hints(params_cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(params_cls)}
+
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def coerce(name: str, value, tp, model: str):
+    """Convert a string (from -p) or a TOML value to ``tp``; ParamError when it cannot."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            if type(None) in args:
+                return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return coerce(name, value, arg, model)
+            except ParamError as exc:
+                errors.append(str(exc))
+        raise ParamError(errors[0] if errors else f"{model}: bad value for {name}")
+    if origin is typing.Literal:
+        if value in args or str(value) in map(str, args):
+            return next(a for a in args if str(a) == str(value))
+        raise ParamError(f"{model}: {name}={value!r} must be one of "
+                         f"{', '.join(map(str, args))}")
+    if origin in (tuple, list):
+        items = value.split(",") if isinstance(value, str) else list(value)
+        items = [i.strip() for i in items if str(i).strip() != ""]
+        inner = args[0] if args else str
+        converted = [coerce(name, i, inner, model) for i in items]
+        return tuple(converted) if origin is tuple else converted
+    try:
+        if tp is bool:
+            if isinstance(value, bool):
+                return value
+            low = str(value).lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise ValueError
+        if tp is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(str(value).replace("_", "")) if isinstance(value, str) else int(value)
+        if tp is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if tp is str:
+            return str(value)
+        if tp is Path:
+            return Path(value)
+    except ValueError:
+        raise ParamError(f"{model}: {name}={value!r} is not a valid {_type_name(tp)}") from None
+    return value
+
+
+def build_params(params_cls, values: dict, model: str):
+    """Make a Params instance from a mapping; unknown keys list the valid ones."""
+    types = field_types(params_cls)
+    kwargs = {}
+    for key, value in values.items():
+        if key not in types:
+            close = difflib.get_close_matches(key, list(types), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ParamError(f"{model} has no parameter {key!r}{hint}; valid: "
+                             f"{', '.join(sorted(types)) or 'none'}")
+        kwargs[key] = coerce(key, value, types[key], model)
+    params = params_cls(**kwargs)
+    validate = getattr(params, "validate", None)
+    if validate is not None:
+        try:
+            validate()
+        except ValueError as exc:
+            raise ParamError(f"{model}: {exc}") from None
+    return params
+
+
+def params_to_dict(params) -> dict:
+    out = {}
+    for key, value in dataclasses.asdict(params).items():
+        out[key] = list(value) if isinstance(value, tuple) else (
+            str(value) if isinstance(value, Path) else value)
+    return out
+
+
+def describe(params_cls) -> list[dict]:
+    """[{name, type, default}] for `kagglekit models`."""
+    types = field_types(params_cls)
+    out = []
+    for f in dataclasses.fields(params_cls):
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        if isinstance(default, tuple):
+            default = list(default)
+        out.append({"name": f.name, "type": _type_name(types[f.name]), "default": default})
+    return out

@@ -1,0 +1,224 @@
+"""The plugin manager: entry-point loading, error isolation, registries and listing.
+
+Built-in competitions, models, metrics and commands are ordinary plugins listed in
+kagglekit's own ``[project.entry-points.kagglekit]``; third-party packages add theirs
+to the same group. ``KAGGLEKIT_LOAD_PLUGINS`` (comma-separated entry-point names)
+restricts which entry points load; an empty value loads none but the core commands.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from dataclasses import dataclass, field
+from importlib import metadata
+
+import pluggy
+
+from kagglekit import hookspecs
+from kagglekit.errors import PluginError, UnknownName
+
+ENTRY_POINT_GROUP = "kagglekit"
+
+pm = pluggy.PluginManager("kagglekit")
+pm.add_hookspecs(hookspecs)
+
+_loaded = False
+# plugin name -> {"name", "package", "version", "module"}
+_plugin_info: dict[str, dict] = {}
+_failed: list[dict] = []
+
+
+def _warn(message: str) -> None:
+    print(f"Warning: {message}", file=sys.stderr)
+
+
+def load_plugins() -> None:
+    """Load every entry-point plugin once; a plugin that fails to import is reported and skipped."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    allow = os.environ.get("KAGGLEKIT_LOAD_PLUGINS")
+    allowed = None if allow is None else {n.strip() for n in allow.split(",") if n.strip()}
+    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=_builtin_first):
+        if allowed is not None and ep.name not in allowed and ep.value != "kagglekit.commands":
+            continue
+        if pm.has_plugin(ep.name):
+            continue
+        dist = ep.dist.name if ep.dist else "?"
+        version = ep.dist.version if ep.dist else "?"
+        try:
+            module = ep.load()
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the rest
+            _failed.append({"name": ep.name, "package": dist, "error": f"{type(exc).__name__}: {exc}"})
+            _warn(f"plugin {ep.name!r} from package {dist} {version} failed to load "
+                  f"({type(exc).__name__}: {exc}); continuing without it")
+            continue
+        pm.register(module, name=ep.name)
+        _plugin_info[ep.name] = {"name": ep.name, "package": dist, "version": version,
+                                 "module": ep.value}
+
+
+def _builtin_first(ep) -> tuple:
+    return (0 if ep.dist is not None and ep.dist.name == "kagglekit" else 1, ep.name)
+
+
+def register_plugin(obj, name: str) -> None:
+    """Register an in-process plugin (tests, notebooks); reset the registries."""
+    load_plugins()
+    pm.register(obj, name=name)
+    _plugin_info[name] = {"name": name, "package": getattr(obj, "__name__", name),
+                          "version": "-", "module": getattr(obj, "__name__", repr(obj))}
+    _reset_registries()
+
+
+def unregister_plugin(name: str) -> None:
+    pm.unregister(name=name)
+    _plugin_info.pop(name, None)
+    _reset_registries()
+
+
+@dataclass
+class Registry:
+    """Names registered through one hook, remembering which plugin registered each."""
+
+    kind: str  # "competition", "model", "metric"
+    items: dict = field(default_factory=dict)
+    owners: dict = field(default_factory=dict)
+    aliases: dict = field(default_factory=dict)
+
+    def add(self, name: str, obj, owner: str, aliases=()) -> None:
+        for key in (name, *aliases):
+            if key in self.items or key in self.aliases:
+                other = self.owners[key if key in self.items else self.aliases[key]]
+                raise PluginError(
+                    f"{self.kind} name {key!r} is registered by both plugin {other!r} and plugin "
+                    f"{owner!r}; uninstall one of them or set KAGGLEKIT_LOAD_PLUGINS to choose")
+        self.items[name] = obj
+        self.owners[name] = owner
+        for alias in aliases:
+            self.aliases[alias] = name
+
+    def resolve(self, name: str) -> str:
+        if name in self.items:
+            return name
+        if name in self.aliases:
+            return self.aliases[name]
+        choices = sorted([*self.items, *self.aliases])
+        close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        listing = {"competition": "competitions", "model": "models", "metric": "plugins"}[self.kind]
+        raise UnknownName(f"unknown {self.kind} {name!r}{hint} "
+                          f"(`kagglekit {listing}` lists the {len(self.items)} available)")
+
+    def get(self, name: str):
+        return self.items[self.resolve(name)]
+
+    def owner(self, name: str) -> str:
+        return self.owners[self.resolve(name)]
+
+
+_registries: dict[str, Registry] = {}
+
+
+def _reset_registries() -> None:
+    _registries.clear()
+
+
+def _collect(kind: str, hook_name: str) -> Registry:
+    load_plugins()
+    if kind in _registries:
+        return _registries[kind]
+    registry = Registry(kind)
+    hook = getattr(pm.hook, hook_name)
+    for impl in reversed(hook.get_hookimpls()):  # registration order
+        owner = impl.plugin_name
+
+        def register(*args, _owner=owner, **kwargs):
+            if kind == "model":
+                name, cls = args if len(args) == 2 else (kwargs["name"], kwargs["cls"])
+                _check_model(name, cls, _owner)
+                registry.add(name, cls, _owner)
+            else:
+                obj = args[0] if args else kwargs[kind]
+                registry.add(obj.name, obj, _owner, getattr(obj, "aliases", ()))
+
+        try:
+            impl.function(register)
+        except PluginError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            _warn(f"plugin {owner!r} failed in {hook_name} ({type(exc).__name__}: {exc}); "
+                  f"its {kind}s are not available")
+    _registries[kind] = registry
+    return registry
+
+
+def _check_model(name: str, cls, owner: str) -> None:
+    missing = [m for m in ("fit", "predict", "save", "load") if not hasattr(cls, m)]
+    if missing or not hasattr(cls, "Params"):
+        raise PluginError(f"plugin {owner!r} registered model {name!r} without "
+                          f"{', '.join(missing + ([] if hasattr(cls, 'Params') else ['Params']))}; "
+                          f"a model needs Params, fit, predict, save and load")
+
+
+def competitions() -> Registry:
+    return _collect("competition", "register_competitions")
+
+
+def models() -> Registry:
+    return _collect("model", "register_models")
+
+
+def metrics() -> Registry:
+    return _collect("metric", "register_metrics")
+
+
+def get_competition(name: str):
+    return competitions().get(name)
+
+
+def get_model(name: str):
+    return models().get(name)
+
+
+def get_metric(name: str):
+    return metrics().get(name)
+
+
+def plugin_listing() -> list[dict]:
+    """Each loaded plugin with its package, version and what it registered."""
+    load_plugins()
+    comps, mods, mets = competitions(), models(), metrics()
+    out = []
+    for name, info in _plugin_info.items():
+        row = dict(info)
+        row["competitions"] = sorted(k for k, v in comps.owners.items() if v == name)
+        row["models"] = sorted(k for k, v in mods.owners.items() if v == name)
+        row["metrics"] = sorted(k for k, v in mets.owners.items() if v == name)
+        row["commands"] = sorted(_command_owners.get(name, []))
+        out.append(row)
+    return out
+
+
+def failed_plugins() -> list[dict]:
+    return list(_failed)
+
+
+_command_owners: dict[str, list[str]] = {}
+
+
+def add_commands(cli) -> None:
+    """Let every plugin add its click commands, recording which plugin added which."""
+    load_plugins()
+    for impl in reversed(pm.hook.register_commands.get_hookimpls()):
+        before = set(cli.commands)
+        try:
+            impl.function(cli)
+        except Exception as exc:  # noqa: BLE001
+            _warn(f"plugin {impl.plugin_name!r} failed to add its commands "
+                  f"({type(exc).__name__}: {exc})")
+            continue
+        _command_owners[impl.plugin_name] = sorted(set(cli.commands) - before)

@@ -1,0 +1,1 @@
+"""kagglekit's built-in model plugins (installed as ``kagglekit_plugins``)."""

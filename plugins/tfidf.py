@@ -1,0 +1,154 @@
+"""TF-IDF baselines: ``tfidf-nb``, ``tfidf-lr`` and ``nbsvm``.
+
+Multilabel competitions get one classifier per target column on shared features.
+scikit-learn is imported inside fit/predict so registering these models costs nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kagglekit.hookspecs import hookimpl
+from kagglekit.model import Model
+
+
+def _columns(y):
+    y = np.asarray(y)
+    return y[:, None] if y.ndim == 1 else y
+
+
+class TfidfNB(Model):
+    """scikit-learn ``TfidfVectorizer()`` + ``MultinomialNB()``, both with their defaults."""
+
+    name = "tfidf-nb"
+
+    @dataclass
+    class Params:
+        alpha: float = 1.0
+        max_features: int | None = None
+
+    def fit(self, train, valid=None):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.naive_bayes import MultinomialNB
+
+        self.vectorizer_ = TfidfVectorizer(max_features=self.params.max_features)
+        x = self.vectorizer_.fit_transform(train.text)
+        y = _columns(train.y)
+        self.classifiers_ = [MultinomialNB(alpha=self.params.alpha).fit(x, y[:, j])
+                             for j in range(y.shape[1])]
+        return self
+
+    def predict(self, frame):
+        x = self.vectorizer_.transform(frame.text)
+        return np.column_stack([c.predict_proba(x)[:, 1] for c in self.classifiers_])
+
+
+class TfidfLR(Model):
+    """Word 1-2 grams + char 2-5 grams, sublinear TF, logistic regression."""
+
+    name = "tfidf-lr"
+
+    @dataclass
+    class Params:
+        C: float = 4.0
+        word_ngram_max: int = 2
+        char_ngram_min: int = 2
+        char_ngram_max: int = 5
+        max_word_features: int | None = 200_000
+        max_char_features: int | None = 200_000
+        min_df: int = 2
+        class_weight: str | None = None
+        max_iter: int = 1000
+
+        def validate(self):
+            if self.C <= 0:
+                raise ValueError(f"C must be > 0, got {self.C}")
+            if not 1 <= self.char_ngram_min <= self.char_ngram_max:
+                raise ValueError("char_ngram_min must be >= 1 and <= char_ngram_max")
+            if self.class_weight not in (None, "balanced"):
+                raise ValueError(f"class_weight must be balanced or none, got {self.class_weight!r}")
+
+    def _vectorizer(self):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.pipeline import FeatureUnion
+
+        p = self.params
+        word = TfidfVectorizer(ngram_range=(1, p.word_ngram_max), sublinear_tf=True,
+                               min_df=p.min_df, max_features=p.max_word_features,
+                               strip_accents="unicode", dtype=np.float32)
+        char = TfidfVectorizer(analyzer="char_wb", sublinear_tf=True, min_df=p.min_df,
+                               ngram_range=(p.char_ngram_min, p.char_ngram_max),
+                               max_features=p.max_char_features, strip_accents="unicode",
+                               dtype=np.float32)
+        return FeatureUnion([("word", word), ("char", char)])
+
+    def _classifier(self):
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=self.params.C, solver="liblinear", max_iter=self.params.max_iter,
+                                  class_weight=self.params.class_weight, random_state=self.seed)
+
+    def fit(self, train, valid=None):
+        self.vectorizer_ = self._vectorizer()
+        x = self.vectorizer_.fit_transform(train.text)
+        y = _columns(train.y)
+        self.classifiers_ = [self._classifier().fit(x, y[:, j]) for j in range(y.shape[1])]
+        return self
+
+    def predict(self, frame):
+        x = self.vectorizer_.transform(frame.text)
+        return np.column_stack([c.predict_proba(x)[:, 1] for c in self.classifiers_])
+
+
+class NBSVM(TfidfLR):
+    """NB-weighted log-count ratios + logistic regression (Wang & Manning 2012, NBSVM-LR).
+
+    Features are scaled by r = log((p/|p|_1) / (q/|q|_1)) with p, q the alpha-smoothed
+    feature sums over positive and negative rows, one r per target column.
+    """
+
+    name = "nbsvm"
+
+    @dataclass
+    class Params:
+        C: float = 4.0
+        alpha: float = 1.0
+        word_ngram_max: int = 2
+        char_ngram_min: int = 2
+        char_ngram_max: int = 5
+        max_word_features: int | None = 200_000
+        max_char_features: int | None = 200_000
+        min_df: int = 2
+        class_weight: str | None = None
+        max_iter: int = 1000
+
+        validate = TfidfLR.Params.validate
+
+    def fit(self, train, valid=None):
+        self.vectorizer_ = self._vectorizer()
+        x = self.vectorizer_.fit_transform(train.text).tocsr()
+        y = _columns(train.y)
+        alpha = self.params.alpha
+        self.ratios_, self.classifiers_ = [], []
+        for j in range(y.shape[1]):
+            pos = y[:, j] == 1
+            p = alpha + np.asarray(x[pos].sum(axis=0)).ravel()
+            q = alpha + np.asarray(x[~pos].sum(axis=0)).ravel()
+            r = np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)
+            self.ratios_.append(r)
+            self.classifiers_.append(self._classifier().fit(x.multiply(r).tocsr(), y[:, j]))
+        return self
+
+    def predict(self, frame):
+        x = self.vectorizer_.transform(frame.text).tocsr()
+        return np.column_stack([c.predict_proba(x.multiply(r).tocsr())[:, 1]
+                                for c, r in zip(self.classifiers_, self.ratios_)])
+
+
+@hookimpl
+def register_models(register):
+    register("tfidf-nb", TfidfNB)
+    register("tfidf-lr", TfidfLR)
+    register("nbsvm", NBSVM)
