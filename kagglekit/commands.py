@@ -225,15 +225,19 @@ def register_commands(cli):
             click.echo(f"{row['name']}  ({row['package']})  FAILED: {row['error']}")
 
     @cli.command()
+    @click.option("--probe/--no-probe", default=False,
+                  help="Import the Keras backend's framework and detect TPU/GPU/CPU for real.")
+    @click.option("--accelerator", type=click.Choice(["auto", "cpu", "gpu", "tpu"]),
+                  default="auto", show_default=True)
     @json_option
-    def env(as_json):
+    def env(probe, accelerator, as_json):
         """Show the Python environment and the accelerator kagglekit would use.
 
-        Example: kagglekit env --json
+        Example: kagglekit env --probe --json
         """
         from kagglekit.accelerator import describe_environment
 
-        report = describe_environment()
+        report = describe_environment(probe=probe, requested=accelerator)
         if as_json:
             emit_json(report)
             return
