@@ -1,0 +1,102 @@
+"""Content-addressed cache: pay for compute once.
+
+Tokenized texts, filtered embedding matrices and sentence embeddings are stored under
+``cache_root()/<kind>/<key>.npz`` where ``key`` hashes their inputs and parameters
+(never a name). Root: ``$KAGGLEKIT_CACHE``, else ``$XDG_CACHE_HOME/kagglekit``, else
+``~/.cache/kagglekit``. ``KAGGLEKIT_CACHE=off`` disables caching. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+
+def cache_root() -> Path | None:
+    env = os.environ.get("KAGGLEKIT_CACHE")
+    if env and env.lower() in ("off", "0", "none", "false"):
+        return None
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "kagglekit"
+
+
+def content_hash(*parts) -> str:
+    """A stable sha256 (first 24 hex) of strings, bytes, numbers, dicts, lists and arrays."""
+    h = hashlib.sha256()
+    for part in parts:
+        _update(h, part)
+    return h.hexdigest()[:24]
+
+
+def _update(h, part) -> None:
+    if isinstance(part, bytes):
+        h.update(b"b" + len(part).to_bytes(8, "little") + part)
+    elif isinstance(part, str):
+        _update(h, part.encode("utf-8"))
+    elif isinstance(part, np.ndarray):
+        if part.dtype == object:
+            h.update(b"o")
+            for item in part.ravel():
+                _update(h, str(item))
+        else:
+            h.update(f"a{part.dtype.str}{part.shape}".encode())
+            h.update(np.ascontiguousarray(part).tobytes())
+    elif isinstance(part, dict):
+        _update(h, json.dumps(part, sort_keys=True, default=str))
+    elif isinstance(part, (list, tuple)):
+        h.update(f"l{len(part)}".encode())
+        for item in part:
+            _update(h, item)
+    elif isinstance(part, Path):
+        _update(h, str(part))
+    else:
+        _update(h, repr(part))
+
+
+def file_fingerprint(path: Path, full: bool = False) -> str:
+    """Hash of a file: its size and mtime plus (``full``) all of its bytes, else its first and
+    last MiB (cheap for multi-GB embedding files)."""
+    path = Path(path)
+    stat = path.stat()
+    h = hashlib.sha256(f"{stat.st_size}".encode())
+    with open(path, "rb") as fh:
+        if full or stat.st_size <= 2 << 20:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        else:
+            h.update(fh.read(1 << 20))
+            fh.seek(-(1 << 20), os.SEEK_END)
+            h.update(fh.read(1 << 20))
+            h.update(str(stat.st_mtime_ns).encode())
+    return h.hexdigest()[:24]
+
+
+def cached_arrays(kind: str, key: str, compute: Callable[[], dict]) -> tuple[dict, bool]:
+    """``compute()`` -> dict of numpy arrays, stored under kind/key; returns (arrays, hit)."""
+    root = cache_root()
+    if root is None:
+        return compute(), False
+    path = root / kind / f"{key}.npz"
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}, True
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)  # damaged entry: recompute
+    arrays = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp.npz")
+    try:
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return arrays, False
