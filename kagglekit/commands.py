@@ -382,7 +382,8 @@ def register_commands(cli):
             click.echo(text, nl=False)
         if as_json:
             payload = _run_payload(run)
-            payload.update({"path": str(output) if output else None, "rows": len(frame)})
+            payload.update({"path": str(Path(output).resolve()) if output else None,
+                            "rows": len(frame)})
             emit_json(payload)
 
     @cli.command()
@@ -410,7 +411,7 @@ def register_commands(cli):
             info("Note: this run used a generated sample, not the real data; do not upload it.")
         if as_json:
             payload = _run_payload(run)
-            payload["path"] = str(path)
+            payload["path"] = str(Path(path).resolve())
             emit_json(payload)
         else:
             click.echo(str(path))

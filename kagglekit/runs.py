@@ -108,7 +108,7 @@ class Run:
     """A finished run directory (read-only)."""
 
     def __init__(self, path: Path):
-        self.path = Path(path)
+        self.path = Path(path).resolve()
         file = self.path / RUN_FILE
         if not file.is_file():
             raise RunError(f"{self.path} is not a kagglekit run (no {RUN_FILE})")
