@@ -139,10 +139,11 @@ def _score_table(title, rows, columns):
 
     table = Table(title=title)
     for c in columns:
-        table.add_column(c, justify="right" if c not in ("model", "run") else "left")
+        table.add_column(c, justify="right" if c not in ("model", "run") else "left",
+                         no_wrap=c == "run")
     for row in rows:
         table.add_row(*[_fmt(row.get(c)) for c in columns])
-    Console(file=sys.stderr if False else sys.stdout).print(table)
+    Console(file=sys.stdout, width=max(100, 30 + 12 * len(columns))).print(table)
 
 
 def _fmt(value):
