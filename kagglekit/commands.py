@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from kagglekit import plugins
+from kagglekit import kaggle_commands, plugins
 from kagglekit.errors import KaggleKitError, ParamError
 from kagglekit.hookspecs import hookimpl
 
@@ -394,28 +394,36 @@ def register_commands(cli):
                   help="Submission path [default: submissions/<slug>/<run-id>.csv].")
     @runs_dir_option
     @json_option
-    def submit(run_ref, competition, output, runs_dir, as_json):
+    @kaggle_commands.upload_options
+    def submit(run_ref, competition, output, runs_dir, as_json, upload, message, wait,
+               wait_timeout):
         """Write a run's submission, validated against sample_submission.csv.
 
-        Without RUN, the best CV run (by the competition's metric) is used.
+        Without RUN, the best CV run (by the competition's metric) is used. --upload sends
+        it to Kaggle; --wait then prints the public score.
 
-        Example: kagglekit submit --competition disaster-tweets
+        Example: kagglekit submit --competition disaster-tweets --upload -m "tfidf" --wait
         """
         from kagglekit.submission import write_submission
 
         run = resolve_run_ref(run_ref, runs_dir) if run_ref else best_run(competition, runs_dir)
         comp = plugins.get_competition(run.competition)
+        output = kaggle_commands.submit_output(comp, run, output, upload, wait)
         path, frame = write_submission(comp, run, output)
         info(f"Submission for {comp.slug} from run {run.id}: {path} ({len(frame)} rows, validated"
              f" against sample_submission.csv)")
         if run.info.get("sample"):
             info("Note: this run used a generated sample, not the real data; do not upload it.")
+        if not as_json:
+            click.echo(str(path))
+        uploaded = (kaggle_commands.upload_submission(comp, run, path, message, wait,
+                                                      wait_timeout, as_json) if upload else None)
         if as_json:
             payload = _run_payload(run)
             payload["path"] = str(Path(path).resolve())
+            if uploaded is not None:
+                payload["upload"] = uploaded
             emit_json(payload)
-        else:
-            click.echo(str(path))
 
     @cli.command()
     @click.argument("competition")
