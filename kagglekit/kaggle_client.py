@@ -115,44 +115,55 @@ def _no_credentials_message() -> str:
 
 
 def find_credentials() -> Credentials:
-    """The credentials the client will use, in the client's order; NoCredentials if none."""
+    """The credentials the client will try first, in the client's order; NoCredentials if none.
+
+    Every credential found (not just the first) is kept for redaction, since the client
+    falls back to the next kind when one is rejected.
+    """
     from kagglesdk import get_access_token_from_env
 
+    found: list[Credentials] = []
     token, source = get_access_token_from_env()
     if token:
-        return Credentials("token", source or "access token", secrets=(token,))
+        found.append(Credentials("token", source or "access token", secrets=(token,)))
     file = config_dir() / "kaggle.json"
-    values: dict = {}
-    if file.is_file():
-        try:
-            values = json.loads(file.read_text(encoding="utf-8") or "{}") or {}
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise NoCredentials(f"{file} is not valid JSON; download a new kaggle.json from "
-                                f"{SETTINGS_URL} (API > Create New Token)") from None
-        if not isinstance(values, dict):
-            raise NoCredentials(f"{file} must hold {{\"username\": ..., \"key\": ...}}; download "
-                                f"a new kaggle.json from {SETTINGS_URL}")
+    values, problem = _read_kaggle_json(file)
     user = os.environ.get("KAGGLE_USERNAME") or values.get("username")
     key = os.environ.get("KAGGLE_KEY") or values.get("key")
     if user and key:
-        source = ("KAGGLE_USERNAME/KAGGLE_KEY" if os.environ.get("KAGGLE_KEY") else str(file))
+        source = "KAGGLE_USERNAME/KAGGLE_KEY" if os.environ.get("KAGGLE_KEY") else str(file)
         basic = base64.b64encode(f"{user}:{key}".encode()).decode()
-        return Credentials("key", source, username=str(user), secrets=(str(key), basic))
-    if bool(user) != bool(key):
-        missing = "KAGGLE_KEY (or \"key\")" if user else "KAGGLE_USERNAME (or \"username\")"
-        raise NoCredentials(f"incomplete Kaggle credentials: {missing} is missing; "
-                            f"{_no_credentials_message().split(': ', 1)[1]}")
+        found.append(Credentials("key", source, username=str(user), secrets=(str(key), basic)))
+    elif user or key:
+        missing = "KAGGLE_KEY (or \"key\" in kaggle.json)" if user else \
+            "KAGGLE_USERNAME (or \"username\" in kaggle.json)"
+        problem = problem or (f"incomplete Kaggle credentials: {missing} is missing; "
+                              f"{_no_credentials_message().split(': ', 1)[1]}")
     oauth = Path(os.path.expanduser("~/.kaggle/credentials.json"))
-    if oauth.is_file():
-        try:
-            saved = json.loads(oauth.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            saved = {}
-        if isinstance(saved, dict) and saved.get("refresh_token"):
-            secrets = tuple(str(saved[k]) for k in ("refresh_token", "access_token") if saved.get(k))
-            return Credentials("oauth", str(oauth), username=saved.get("username"),
-                               secrets=secrets)
-    raise NoCredentials(_no_credentials_message())
+    saved, _ = _read_kaggle_json(oauth)
+    if saved.get("refresh_token"):
+        secrets = tuple(str(saved[k]) for k in ("refresh_token", "access_token") if saved.get(k))
+        found.append(Credentials("oauth", str(oauth), username=saved.get("username"),
+                                 secrets=secrets))
+    if not found:
+        raise NoCredentials(problem or _no_credentials_message())
+    primary = found[0]
+    primary.secrets = tuple(secret for c in found for secret in c.secrets)
+    return primary
+
+
+def _read_kaggle_json(file: Path) -> tuple[dict, str | None]:
+    """(values, problem): a credentials file's JSON object, or {} and why it is unusable."""
+    if not file.is_file():
+        return {}, None
+    fix = f"download a new kaggle.json from {SETTINGS_URL} (API > Create New Token)"
+    try:
+        values = json.loads(file.read_text(encoding="utf-8") or "{}") or {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}, f"{file} is not valid JSON; {fix}"
+    if not isinstance(values, dict):
+        return {}, f"{file} must hold {{\"username\": ..., \"key\": ...}}; {fix}"
+    return values, None
 
 
 # ---------------------------------------------------------------- the client
@@ -175,15 +186,19 @@ def _import_kaggle_api():
         raise KaggleApiError("the official kaggle client is not installed; "
                              "run: pip install 'kagglekit[kaggle]'")
     version = metadata.version("kaggle")
-    if "kaggle" not in sys.modules:
-        package = importlib.util.module_from_spec(spec)  # not executed: no import-time auth
+    installed = "kaggle" not in sys.modules
+    if installed:
+        # The package object without its __init__ having run: submodules import from the
+        # real folder. A later plain `import kaggle` in this process gets this object.
+        package = importlib.util.module_from_spec(spec)
         package.__version__ = version
         sys.modules["kaggle"] = package
     try:
         module = importlib.import_module("kaggle.api.kaggle_api_extended")
     except ImportError as exc:
-        if sys.modules.get("kaggle") is not None and not hasattr(sys.modules["kaggle"], "api"):
-            sys.modules.pop("kaggle", None)
+        if installed:  # leave no half-imported package behind
+            for name in [m for m in sys.modules if m == "kaggle" or m.startswith("kaggle.")]:
+                sys.modules.pop(name, None)
         raise KaggleApiError(f"the installed kaggle client ({version}) cannot be imported "
                              f"({exc}); run: pip install -U 'kagglekit[kaggle]'") from None
     return module.KaggleApi
@@ -330,12 +345,13 @@ def _network_message(exc, action: str) -> str:
 
 def _disk_full_message(filename, needed: int | None) -> str:
     where = f" while writing {filename}" if filename else ""
-    need = f" (about {_mb(needed)} needed)" if needed else ""
+    need = f" (about {human_size(needed)} needed)" if needed else ""
     return (f"disk full{where}{need}: free some space or pass --data-dir on a disk with room; "
             f"nothing was kept")
 
 
-def _mb(n: int | None) -> str:
+def human_size(n: int | None) -> str:
+    """1234567 -> '1.2 MB'."""
     if n is None:
         return "?"
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
@@ -494,7 +510,7 @@ def _download(session: KaggleSession, slug: str, archive: Path, progress: Progre
             except (requests.exceptions.ChunkedEncodingError,
                     requests.exceptions.ConnectionError) as exc:
                 raise KaggleApiError(
-                    f"the download of {slug} broke off after {_mb(done)} "
+                    f"the download of {slug} broke off after {human_size(done)} "
                     f"({type(exc).__name__}); nothing was kept, run this again") from None
         finally:
             response.close()
@@ -510,7 +526,7 @@ def _check_space(folder: Path, needed: int | None, what: str, root: Path) -> Non
         return
     free = shutil.disk_usage(folder).free
     if free < needed:
-        raise DiskFull(f"disk full: {what} needs {_mb(needed)} but only {_mb(free)} is free "
+        raise DiskFull(f"disk full: {what} needs {human_size(needed)} but only {human_size(free)} is free "
                        f"under {root}; free some space or pass --data-dir on a disk with room; "
                        f"nothing was kept")
 

@@ -43,19 +43,21 @@ def resolve_slug(name: str) -> tuple[str, object | None]:
 
 @contextlib.contextmanager
 def progress_bar(enabled: bool = True):
-    """A rich progress bar on stderr; yields the (stage, done, total) callback."""
-    if not enabled:
+    """A rich progress bar on stderr when it is a terminal; yields the (stage, done, total)
+    callback (None when there is no bar to draw)."""
+    from rich.console import Console
+
+    console = Console(file=sys.stderr)  # bound now: the client's output is captured later
+    if not enabled or not console.is_terminal:
         yield None
         return
-    from rich.console import Console
     from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
                                TimeRemainingColumn, TransferSpeedColumn)
 
-    console = Console(file=sys.stderr)  # bound now: the client's output is captured later
     columns = [TextColumn("{task.description:<9}"), BarColumn(), DownloadColumn(),
                TransferSpeedColumn(), TimeRemainingColumn()]
     tasks: dict[str, int] = {}
-    with Progress(*columns, console=console, transient=not console.is_terminal) as bar:
+    with Progress(*columns, console=console) as bar:
         def update(stage: str, done: int, total):
             if stage not in tasks:
                 tasks[stage] = bar.add_task(stage, total=total)
@@ -184,7 +186,7 @@ def register_commands(cli):
             _info(f"{slug}: {len(result.files)} files already complete in {result.path}; "
                   f"nothing to download (--force downloads them again)")
         else:
-            _info(f"{slug}: downloaded {result.bytes_downloaded / 1e6:,.1f} MB; "
+            _info(f"{slug}: downloaded {kaggle_client.human_size(result.bytes_downloaded)}; "
                   f"{len(result.files)} files in {result.path}")
         if as_json:
             _emit_json(result.summary())

@@ -343,7 +343,7 @@ def isolated_kaggle(tmp_path, monkeypatch, kaggle_home):
     from kagglekit import kaggle_client
 
     work = tmp_path / "work"
-    work.mkdir()
+    work.mkdir(exist_ok=True)  # tests/conftest.py's autouse fixture may have made it
     monkeypatch.chdir(work)
     monkeypatch.delenv("KAGGLEKIT_DATA", raising=False)
     monkeypatch.delenv("KAGGLEKIT_LOAD_PLUGINS", raising=False)

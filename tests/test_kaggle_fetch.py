@@ -378,3 +378,29 @@ def test_help_does_not_import_the_kaggle_client():
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_progress_is_reported_for_download_and_unzip(kaggle_server, tmp_path):
+    """The CLI draws these events as a rich progress bar on stderr (when it is a terminal)."""
+    archive = nested_zip(toxic_files())
+    kaggle_server.add(TWEETS, archive)
+    events = []
+    result = kaggle_client.fetch(TWEETS, tmp_path / "data",
+                                 progress=lambda stage, done, total: events.append(
+                                     (stage, done, total)))
+    assert result.status == "downloaded" and result.bytes_downloaded == len(archive)
+    downloads = [e for e in events if e[0] == "download"]
+    assert downloads[0] == ("download", 0, len(archive))
+    assert downloads[-1] == ("download", len(archive), len(archive))
+    done = [d for _, d, _ in downloads]
+    assert done == sorted(done)
+    extracts = [e for e in events if e[0] == "extract"]
+    assert extracts and all(d <= t for _, d, t in extracts)
+    assert ("extract", len(toxic_files()["train.csv"]), len(toxic_files()["train.csv"])) in extracts
+
+
+def test_data_dir_may_name_the_competition_folder_itself(kaggle_server, tmp_path):
+    kaggle_server.add(TWEETS, tweets_zip(tmp_path))
+    target = tmp_path / "kaggle-data" / TWEETS
+    assert invoke("fetch", "disaster-tweets", "--data-dir", target).stdout.strip() == str(target)
+    assert (target / "train.csv").is_file() and not (target / TWEETS).exists()
