@@ -298,7 +298,7 @@ def _translated(action: str, slug: str | None, credentials: Credentials | None,
 
 def _http_message(exc, action: str, slug: str | None, credentials, username) -> str:
     response = getattr(exc, "response", None)
-    status = getattr(response, "status_code", None)
+    status = _status(response)
     server = _server_message(exc, response)
     what = f"{action} {slug}" if slug else action
     if status == 401:
@@ -320,6 +320,18 @@ def _http_message(exc, action: str, slug: str | None, credentials, username) -> 
                 f"try again later")
     detail = f": {server}" if server else ""
     return f"Kaggle refused {what} (HTTP {status}{detail})"
+
+
+def _status(response) -> int | None:
+    """The HTTP status, or the error code of Kaggle's JSON body ({"code": 403, ...})."""
+    status = getattr(response, "status_code", None)
+    try:
+        code = response.json().get("code")
+        if isinstance(code, int) and code >= 400:
+            return code
+    except Exception:  # noqa: BLE001 - no JSON body
+        pass
+    return status
 
 
 def _server_message(exc, response) -> str:
@@ -426,32 +438,32 @@ def fetch(slug: str, data_dir=None, *, force: bool = False, expected_files: Iter
     session = session or connect()
     root = target.parent
     created_root = not root.exists()
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            raise DiskFull(_disk_full_message(root, None)) from None
-        raise KaggleKitError(f"cannot create the data folder {root} ({exc.strerror}); "
-                             f"pass --data-dir") from None
-    _remove_stale_temporaries(root, slug)
     work = root / f".{slug}.fetch-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
-        work.mkdir()
-        staged = work / "files"
-        staged.mkdir()
-        archive = work / f"{slug}.zip"
         with session.errors("downloading the files of", slug):
             try:
+                root.mkdir(parents=True, exist_ok=True)
+                _remove_stale_temporaries(root, slug)
+                work.mkdir()
+                staged = work / "files"
+                staged.mkdir()
+                archive = work / f"{slug}.zip"
                 size = _download(session, slug, archive, progress, root)
                 files = _extract(archive, staged, progress, root)
                 _write_manifest(staged, slug, files)
                 _install(staged, target, work)
             except OSError as exc:
-                if exc.errno != errno.ENOSPC:
+                import requests
+
+                if isinstance(exc, requests.exceptions.RequestException):
                     raise
-                raise DiskFull(f"disk full while writing the {slug} files under {root}: free "
-                               f"some space or pass --data-dir on a disk with room; nothing "
-                               f"was kept") from None
+                if exc.errno == errno.ENOSPC:
+                    raise DiskFull(f"disk full while writing the {slug} files under {root}: "
+                                   f"free some space or pass --data-dir on a disk with room; "
+                                   f"nothing was kept") from None
+                raise KaggleKitError(f"cannot write the {slug} files under {root} "
+                                     f"({exc.strerror or exc}); pass --data-dir with a folder "
+                                     f"you can write to") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if created_root and not target.exists():

@@ -121,9 +121,11 @@ def upload_submission(comp, run, path: Path, message, wait: bool, wait_timeout: 
     from kagglekit import kaggle_client
 
     if comp.code_competition:  # inside a notebook: submit_output already chose the path
-        _info(f"{comp.slug} is a code competition: Kaggle scores {path} when you submit this "
-              f"notebook (Save Version, then Submit on {kaggle_client.COMPETITION_URL.format(slug=comp.slug)}); "
-              f"nothing was uploaded")
+        scored = kaggle_client.notebook_submission_path()
+        page = kaggle_client.COMPETITION_URL.format(slug=comp.slug)
+        moved = "" if Path(path) == scored else f" (this run wrote {path} instead: copy it there)"
+        _info(f"{comp.slug} is a code competition: Kaggle scores {scored}{moved} when you "
+              f"submit this notebook (Save Version, then Submit on {page}); nothing was uploaded")
         return {"uploaded": False, "reason": "code competition", "path": str(path)}
     message = message or f"kagglekit {run.id}"
     session = kaggle_client.connect()

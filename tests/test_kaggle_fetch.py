@@ -404,3 +404,13 @@ def test_data_dir_may_name_the_competition_folder_itself(kaggle_server, tmp_path
     target = tmp_path / "kaggle-data" / TWEETS
     assert invoke("fetch", "disaster-tweets", "--data-dir", target).stdout.strip() == str(target)
     assert (target / "train.csv").is_file() and not (target / TWEETS).exists()
+
+
+def test_an_unwritable_data_root_is_one_line(kaggle_server, tmp_path):
+    kaggle_server.add(TWEETS, tweets_zip(tmp_path))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    error = one_line_error(invoke("fetch", "disaster-tweets", "--data-dir", blocker / "root",
+                                  expect=None))
+    assert f"cannot write the {TWEETS} files under {blocker / 'root'}" in error
+    assert "--data-dir" in error
