@@ -55,7 +55,7 @@ CHUNK = 1 << 20
 NESTED_ZIP_DEPTH = 3
 POLL_SECONDS = 10.0
 
-Progress = Callable[[str, int, "int | None"], None]  # (stage, done, total)
+Progress = Callable[[str, int, "int | None"], None]  # (stage, done, total): "download", "unzip X"
 
 
 class KaggleApiError(KaggleKitError):
@@ -572,7 +572,7 @@ def _unzip(archive: Path, target: Path, progress: Progress | None, root: Path) -
                     out.append(path)
                 done += info.file_size
                 if progress:
-                    progress("extract", done, needed)
+                    progress(f"unzip {archive.name}", done, needed)
             return out
     except zipfile.BadZipFile as exc:
         raise KaggleApiError(f"{archive.name} from Kaggle is not a valid zip ({exc}); "

@@ -54,7 +54,7 @@ def progress_bar(enabled: bool = True):
     from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
                                TimeRemainingColumn, TransferSpeedColumn)
 
-    columns = [TextColumn("{task.description:<9}"), BarColumn(), DownloadColumn(),
+    columns = [TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                TransferSpeedColumn(), TimeRemainingColumn()]
     tasks: dict[str, int] = {}
     with Progress(*columns, console=console) as bar:

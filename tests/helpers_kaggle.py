@@ -67,7 +67,8 @@ def nested_zip(files: dict[str, bytes]) -> bytes:
 
 
 def csv_files(directory: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(Path(directory).iterdir()) if p.is_file()}
+    return {p.name: p.read_bytes() for p in sorted(Path(directory).iterdir())
+            if p.is_file() and not p.name.startswith(".")}
 
 
 def toxic_files(n_train: int = 24, n_test: int = 10) -> dict[str, bytes]:

@@ -394,9 +394,13 @@ def test_progress_is_reported_for_download_and_unzip(kaggle_server, tmp_path):
     assert downloads[-1] == ("download", len(archive), len(archive))
     done = [d for _, d, _ in downloads]
     assert done == sorted(done)
-    extracts = [e for e in events if e[0] == "extract"]
-    assert extracts and all(d <= t for _, d, t in extracts)
-    assert ("extract", len(toxic_files()["train.csv"]), len(toxic_files()["train.csv"])) in extracts
+    unzips = [e for e in events if e[0].startswith("unzip ")]
+    assert unzips and all(d <= t for _, d, t in unzips)
+    assert {stage for stage, _, _ in unzips} == {
+        f"unzip {TWEETS}.zip", "unzip train.csv.zip", "unzip test.csv.zip",
+        "unzip sample_submission.csv.zip", "unzip test_labels.csv.zip"}
+    size = len(toxic_files()["train.csv"])
+    assert ("unzip train.csv.zip", size, size) in unzips
 
 
 def test_data_dir_may_name_the_competition_folder_itself(kaggle_server, tmp_path):
@@ -414,3 +418,35 @@ def test_an_unwritable_data_root_is_one_line(kaggle_server, tmp_path):
                                   expect=None))
     assert f"cannot write the {TWEETS} files under {blocker / 'root'}" in error
     assert "--data-dir" in error
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def shared_files(slug: str) -> dict[str, bytes]:
+    folder = SHARED / slug
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not present (../shared is only on CI and dev machines)")
+    return csv_files(folder)
+
+
+@pytest.mark.real_data
+def test_real_disaster_tweets_files_round_trip(kaggle_server, tmp_path):
+    files = shared_files(TWEETS)
+    kaggle_server.add(TWEETS, flat_zip(files))
+    root = tmp_path / "data"
+    invoke("fetch", "disaster-tweets", "--data-dir", root)
+    assert csv_files(root / TWEETS) == files
+    data = json.loads(invoke("data", "disaster-tweets", "--data-dir", root, "--json").stdout)
+    assert (data["n_train"], data["n_test"]) == (7613, 3263)
+
+
+@pytest.mark.real_data
+def test_real_jigsaw_files_in_jigsaw_nested_layout(kaggle_server, toxic_plugin, tmp_path):
+    files = shared_files("jigsaw-toxic-comment-classification-challenge")
+    kaggle_server.add(TOXIC, nested_zip(files))
+    root = tmp_path / "data"
+    invoke("fetch", TOXIC, "--data-dir", root)
+    assert csv_files(root / TOXIC) == files
+    data = json.loads(invoke("data", TOXIC, "--data-dir", root, "--json").stdout)
+    assert (data["n_train"], data["n_test"]) == (6382, 7700)
