@@ -538,7 +538,8 @@ def _check_space(folder: Path, needed: int | None, what: str, root: Path) -> Non
         return
     free = shutil.disk_usage(folder).free
     if free < needed:
-        raise DiskFull(f"disk full: {what} needs {human_size(needed)} but only {human_size(free)} is free "
+        raise DiskFull(f"disk full: {what} needs {human_size(needed)} but only "
+                       f"{human_size(free)} is free "
                        f"under {root}; free some space or pass --data-dir on a disk with room; "
                        f"nothing was kept")
 

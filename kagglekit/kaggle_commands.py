@@ -159,7 +159,8 @@ def register_commands(cli):
                   help="Data root: files go to <data root>/<slug>/ "
                        "[default: $KAGGLEKIT_DATA, else ./input].")
     @click.option("--force", is_flag=True, help="Download again even when the files are complete.")
-    @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
+    @click.option("--json", "as_json", is_flag=True,
+                  help="Print exactly one JSON object on stdout.")
     def fetch(competition, data_dir, force, as_json):
         """Download and unzip a competition's files with the official kaggle client.
 
@@ -197,7 +198,8 @@ def register_commands(cli):
 
     @cli.command()
     @click.argument("competition")
-    @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
+    @click.option("--json", "as_json", is_flag=True,
+                  help="Print exactly one JSON object on stdout.")
     def submissions(competition, as_json):
         """List your past submissions to a competition with their scores, newest first.
 

@@ -6,13 +6,15 @@ import json
 
 import pytest
 
-from helpers_kaggle import BASIC, KEY, TOKEN, USERNAME, invoke, one_line_error
-from helpers_kaggle import isolated_kaggle, kaggle_home, kaggle_server, loopback_only  # noqa: F401 (fixtures)
+from fake_kaggle import BASIC, KEY, TOKEN, USERNAME, invoke, one_line_error
 from kagglekit import kaggle_client
+
+pytest_plugins = ["helpers_kaggle"]  # the stand-in Kaggle fixtures
 
 
 def test_key_from_variables_then_file(kaggle_home, monkeypatch):
-    (kaggle_home / "kaggle.json").write_text(json.dumps({"username": "file-user", "key": "filekey1"}))
+    (kaggle_home / "kaggle.json").write_text(
+        json.dumps({"username": "file-user", "key": "filekey1"}))
     found = kaggle_client.find_credentials()
     assert (found.kind, found.source, found.username) == ("key", str(kaggle_home / "kaggle.json"),
                                                           "file-user")

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from helpers_kaggle import (KEY, TOKEN, USERNAME, assert_no_secrets, closed_port_url, csv_files,
+from fake_kaggle import (KEY, TOKEN, USERNAME, assert_no_secrets, closed_port_url, csv_files,
                             flat_zip, invoke, nested_zip, one_line_error, point_client_at,
                             toxic_files, zip_bytes)
-from helpers_kaggle import isolated_kaggle, kaggle_home, kaggle_server, loopback_only  # noqa: F401 (fixtures)
 from kagglekit import kaggle_client, plugins
 from kagglekit.competition import Competition
 from kagglekit.hookspecs import hookimpl
+
+pytest_plugins = ["helpers_kaggle"]  # the stand-in Kaggle fixtures
 
 TWEETS = "nlp-getting-started"
 TOXIC = "kk-test-toxic-layout"

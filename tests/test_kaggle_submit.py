@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers_kaggle import (TOKEN, assert_no_secrets, flat_zip, invoke, one_line_error)
-from helpers_kaggle import isolated_kaggle, kaggle_home, kaggle_server, loopback_only  # noqa: F401 (fixtures)
+from fake_kaggle import (TOKEN, assert_no_secrets, flat_zip, invoke, one_line_error)
 from kagglekit import kaggle_client, plugins
 from kagglekit.competition import Competition
 from kagglekit.hookspecs import hookimpl
+
+pytest_plugins = ["helpers_kaggle"]  # the stand-in Kaggle fixtures
 
 TWEETS = "nlp-getting-started"
 CODE = "kk-test-code-competition"
@@ -39,7 +40,8 @@ def write_questions(directory: Path, n_train=60, n_test=20, seed=0) -> None:
         words = rng.choice(bad if target else good, 4)
         rows.append(f"q{i:05d},{' '.join(words)} question,{int(target)}")
     (directory / "train.csv").write_text("\n".join(rows) + "\n")
-    test = ["qid,question_text"] + [f"t{i:05d},{' '.join(rng.choice(good, 3))}" for i in range(n_test)]
+    test = ["qid,question_text"] + [f"t{i:05d},{' '.join(rng.choice(good, 3))}"
+                                    for i in range(n_test)]
     (directory / "test.csv").write_text("\n".join(test) + "\n")
     sample = ["qid,prediction"] + [f"t{i:05d},0" for i in range(n_test)]
     (directory / "sample_submission.csv").write_text("\n".join(sample) + "\n")
