@@ -397,12 +397,25 @@ class BlendData:
         return [m for m in self.members if m.duplicate_of is None]
 
 
-def _canonical_folds(folds: np.ndarray) -> np.ndarray:
-    """Fold numbers renamed by first appearance: equal arrays <=> the same partition."""
-    _, first, inverse = np.unique(folds, return_index=True, return_inverse=True)
-    rename = np.empty(len(first), dtype=np.int64)
-    rename[np.argsort(np.argsort(first))] = np.arange(len(first))
-    return rename[inverse.reshape(-1)]
+def fold_differences(folds_a: np.ndarray, folds_b: np.ndarray) -> np.ndarray:
+    """Rows whose fold differs, fold numbers aside: empty when both split the rows alike.
+
+    Each fold of one run is matched to the fold of the other that most of its rows are
+    in; the rows elsewhere are the difference.
+    """
+    a, b = np.asarray(folds_a).reshape(-1), np.asarray(folds_b).reshape(-1)
+    pairs, counts = np.unique(np.column_stack([a, b]), axis=0, return_counts=True)
+    if len(pairs) == len(np.unique(a)) == len(np.unique(b)):
+        return np.array([], dtype=np.int64)
+    for x, z in ((a, b), (b, a)):  # z a function of x would hide merged folds: check both ways
+        match = {}
+        for pair, _ in sorted(zip(map(tuple, pairs if x is a else pairs[:, ::-1]), counts),
+                              key=lambda t: -t[1]):
+            match.setdefault(pair[0], pair[1])
+        differ = np.flatnonzero(np.array([match[f] for f in x]) != z)
+        if len(differ):
+            return differ
+    return np.arange(len(a))  # pragma: no cover - unreachable: the partitions differ
 
 
 def _id_col(run: Run) -> str:
@@ -465,7 +478,6 @@ def load_members(runs: list[Run], data_dir=None) -> BlendData:
     folds0 = first.folds()
     ids = folds0[_id_col(first)].astype(str).to_numpy()
     fold0 = folds0["fold"].to_numpy()
-    canonical0 = _canonical_folds(fold0)
     members, test_ids = [], None
     has_test = [(r.path / "test_predictions.csv").is_file() for r in runs]
     if any(has_test) and not all(has_test):
@@ -476,8 +488,7 @@ def load_members(runs: list[Run], data_dir=None) -> BlendData:
         frame = run.folds()
         run_ids = frame[_id_col(run)].astype(str).to_numpy()
         _check_same_rows(first, run, ids, run_ids, "training")
-        canonical = _canonical_folds(frame["fold"].to_numpy())
-        differ = np.flatnonzero(canonical != canonical0)
+        differ = fold_differences(fold0, frame["fold"].to_numpy())
         if len(differ):
             i = int(differ[0])
             raise BlendError(
@@ -560,6 +571,11 @@ def create_blend(runs: list[Run], method: str, runs_dir: Path = Path("runs"), *,
     result = blend_arrays(
         method, np.stack([m.oof for m in unique]), data.y, data.folds,
         None if data.test_ids is None else np.stack([m.test for m in unique]), context)
+    # threshold and scores from the values as oof.csv keeps them, so that re-scoring the
+    # saved files gives the same numbers (and float noise cannot split tied ranks)
+    result.oof = as_saved(result.oof)
+    result.test = None if result.test is None else as_saved(result.test)
+    result.in_sample = None if result.in_sample is None else as_saved(result.in_sample)
 
     thr_metric = thresholded_metric(comp)
     threshold = best_threshold(thr_metric, data.y, result.oof) if thr_metric else 0.5
@@ -624,6 +640,12 @@ def create_blend(runs: list[Run], method: str, runs_dir: Path = Path("runs"), *,
             pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
         write_json(tmp / "run.json", info)
     return Run(Path(runs_dir) / comp.slug / run_id)
+
+
+def as_saved(values: np.ndarray) -> np.ndarray:
+    """Values rounded as the run's CSV files write them (``%.7g``)."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.char.mod("%.7g", values).astype(np.float64).reshape(values.shape)
 
 
 def _member_rows(data: BlendData, result: BlendResult, columns, comp) -> list[dict]:

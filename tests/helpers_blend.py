@@ -28,6 +28,11 @@ def informative(y, strength: float = 1.2, noise: float = 1.2, seed: int = 1):
     return sigmoid(strength * (2 * np.asarray(y) - 1) + rng.normal(0, noise, len(y)))
 
 
+def as_saved(p):
+    """Values as a run's CSV files keep them (7 significant digits)."""
+    return np.array([float(f"{v:.7g}") for v in np.asarray(p, dtype=float)])
+
+
 def useless(n: int, seed: int = 2):
     return np.random.default_rng(seed).random(n)
 
@@ -57,8 +62,8 @@ def write_run(runs_dir: Path, run_id: str, *, ids, folds, oof, data_dir: Path, t
     path = Path(runs_dir) / competition / run_id
     path.mkdir(parents=True)
     columns = list(columns)
-    oof = np.asarray(oof, dtype=float).reshape(len(ids), -1)
     if kind == "cv":
+        oof = np.asarray(oof, dtype=float).reshape(len(ids), -1)
         pd.DataFrame({"id": ids, "fold": folds}).to_csv(path / "folds.csv", index=False)
         frame = pd.DataFrame(oof, columns=columns)
         frame.insert(0, "id", ids)
