@@ -235,7 +235,8 @@ class StackBlend(BlendMethod):
             self.model_ = META_MODELS[name](self.context.seed).fit(logit(P), y)
         coef = getattr(self.model_, "coef_", None)
         self.weights_ = None if coef is None else np.asarray(coef, dtype=np.float64).ravel()
-        self.intercept_ = float(np.ravel(getattr(self.model_, "intercept_", [np.nan]))[0])
+        intercept = getattr(self.model_, "intercept_", None)
+        self.intercept_ = None if intercept is None else float(np.ravel(intercept)[0])
         return self
 
     def predict(self, P):

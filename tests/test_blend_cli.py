@@ -176,3 +176,69 @@ def test_blend_command_is_documented():
     result = invoke("blend", "--help")
     assert "Example: kagglekit blend" in result.stdout
     assert "--ensemble METHOD" in invoke("cv", "--help").stdout
+
+
+class ToyMultilabel:
+    """An in-test plugin: a two-label competition scored by mean column-wise AUC."""
+
+    @staticmethod
+    def make_sample(directory, n_train=240, n_test=40, seed=0):
+        rng = np.random.default_rng(seed)
+        words = ("storm", "flood", "music", "party", "the", "a", "of", "day", "new", "now")
+
+        def text(y1, y2):
+            out = list(rng.choice(words[4:], 6))
+            out += ["storm"] if rng.random() < (0.7 if y1 else 0.1) else []
+            out += ["music"] if rng.random() < (0.7 if y2 else 0.1) else []
+            return " ".join(out)
+
+        y = (rng.random((n_train, 2)) < 0.4).astype(int)
+        pd.DataFrame({"id": [f"r{i}" for i in range(n_train)],
+                      "text": [text(*r) for r in y], "storm": y[:, 0], "music": y[:, 1]}
+                     ).to_csv(Path(directory) / "train.csv", index=False)
+        test_ids = [f"t{i}" for i in range(n_test)]
+        pd.DataFrame({"id": test_ids, "text": [text(0, 1) for _ in test_ids]}).to_csv(
+            Path(directory) / "test.csv", index=False)
+        pd.DataFrame({"id": test_ids, "storm": 0.5, "music": 0.5}).to_csv(
+            Path(directory) / "sample_submission.csv", index=False)
+
+    from kagglekit.hookspecs import hookimpl
+
+    @staticmethod
+    @hookimpl
+    def register_competitions(register):
+        from kagglekit.competition import Competition
+
+        register(Competition(name="toy-multilabel", title="Toy", task="multilabel",
+                             id_column="id", text_columns=("text",),
+                             target_columns=("storm", "music"), metric="mean_auc",
+                             make_sample=ToyMultilabel.make_sample))
+
+
+def test_multilabel_runs_are_blended_per_label(tmp_path):
+    plugins.register_plugin(ToyMultilabel, name="toy-multilabel-plugin")
+    try:
+        data = tmp_path / "toy-multilabel"
+        data.mkdir()
+        ToyMultilabel.make_sample(data)
+        runs = tmp_path / "runs"
+        payload = invoke_json("cv", "toy-multilabel", "-m", "tfidf-nb", "-m", "tfidf-lr",
+                              "--cv", "kfold", "--folds", "3", "--ensemble", "weighted",
+                              "--ensemble", "stack", "--data-dir", data, "--runs-dir", runs)
+        for blend in payload["blends"]:
+            assert set(blend["scores"]) == {"mean_auc"} and blend["scores"]["mean_auc"] > 0.7
+            for member in blend["member_runs"]:
+                assert set(member["weights"]) == {"storm", "music"}
+            test = pd.read_csv(Path(blend["run_dir"]) / "test_predictions.csv")
+            assert list(test.columns) == ["id", "storm", "music"] and len(test) == 40
+        weighted = payload["blends"][0]
+        for label in ("storm", "music"):
+            assert sum(m["weights"][label] for m in weighted["member_runs"]) == pytest.approx(
+                1, abs=1e-5)
+        out = tmp_path / "sub.csv"
+        invoke("submit", weighted["run_dir"], "--output", out, "--runs-dir", runs)
+        sub = pd.read_csv(out)
+        assert list(sub.columns) == ["id", "storm", "music"]
+        assert sub[["storm", "music"]].apply(lambda c: c.between(0, 1).all()).all()
+    finally:
+        plugins.unregister_plugin("toy-multilabel-plugin")
