@@ -251,11 +251,14 @@ def register_commands(cli):
     @click.option("--folds", "-k", type=int, default=None, help="Number of folds [default: 5].")
     @click.option("--cv", "scheme", type=click.Choice(["auto", "stratified", "multilabel", "group", "kfold"]),
                   default="auto", show_default=True, help="Fold scheme.")
+    @click.option("--ensemble", "ensembles", multiple=True, metavar="METHOD",
+                  help="Also blend the models' runs (mean, rank, weighted, stack, vote) into a "
+                       "run of their own; repeatable. See `kagglekit blend`.")
     @data_options
     @runs_dir_option
     @json_option
-    def cv(competition, models, params, config, seed, folds, scheme, data_dir, sample, encoding,
-           allow_empty_text, prepare, runs_dir, as_json):
+    def cv(competition, models, params, config, seed, folds, scheme, ensembles, data_dir, sample,
+           encoding, allow_empty_text, prepare, runs_dir, as_json):
         """Stratified K-fold CV: saves folds, OOF and test predictions and scores as a run.
 
         Example: kagglekit cv disaster-tweets --model tfidf-lr --folds 5 --seed 42
@@ -265,6 +268,13 @@ def register_commands(cli):
         cfg = _load_config(config)
         comp = plugins.get_competition(competition or cfg.get("competition"))
         chosen = resolve_models(models, params, cfg)
+        if ensembles:
+            from kagglekit.blend import get_method
+
+            for method in ensembles:
+                get_method(method)
+            if len(chosen) < 2:
+                raise KaggleKitError(f"--ensemble needs at least two --model, got {len(chosen)}")
         folds = folds or int(cfg.get("folds", 5))
         seed = seed if seed is not None else int(cfg.get("seed", 42))
         data = _load(comp, _data_options(data_dir, sample, encoding, allow_empty_text, prepare, runs_dir))
@@ -296,10 +306,17 @@ def register_commands(cli):
                 _score_table(f"{name} on {comp.slug}  (threshold {run.threshold:.3f})",
                              rows, ["fold", *run.scores])
                 click.echo(f"Run: {run.path}")
+        blends = []
+        if ensembles:  # the blends are runs of their own, linking their members
+            from kagglekit.blend_commands import blend_report, ensemble_runs
+
+            blends = ensemble_runs(results, ensembles, runs_dir, as_json)
         if as_json:
-            payload = _run_payload(results[0])
+            payload = blend_report(blends[0]) if blends else _run_payload(results[0])
             if len(results) > 1:
                 payload["runs"] = [_run_payload(r) for r in results]
+            if blends:
+                payload["blends"] = [blend_report(b) for b in blends]
             emit_json(payload)
 
     @cli.command()

@@ -217,6 +217,10 @@ def saved_models(run: Run) -> list[Path]:
 
 def predict_with_run(run: Run, frame: TextFrame) -> np.ndarray:
     """Mean prediction of the run's saved models (each fold's, or the full fit's)."""
+    if run.info.get("kind") == "blend":  # a blend predicts with its members (kagglekit.blend)
+        from kagglekit.blend import predict_blend
+
+        return predict_blend(run, frame)
     model_cls = plugins.get_model(run.model)
     preds = [np.asarray(model_cls.load(d).predict(frame), dtype=np.float64)
              for d in saved_models(run)]
