@@ -36,11 +36,41 @@ def candidate_dirs(comp: Competition, data_dir: str | os.PathLike | None = None)
     return out
 
 
+def data_file(directory: Path, name: str) -> Path | None:
+    """``directory/name``, or ``directory/name.zip`` as Kaggle notebooks mount some
+    competitions (Jigsaw's /kaggle/input holds train.csv.zip); None when neither exists."""
+    path = Path(directory) / name
+    if path.is_file():
+        return path
+    zipped = path.with_name(path.name + ".zip")
+    return zipped if zipped.is_file() else None
+
+
+def _read_bytes(path: Path) -> bytes:
+    if path.suffix != ".zip":
+        return path.read_bytes()
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.namelist() if not m.endswith("/")
+                       and not m.startswith("__MACOSX")]
+            inner = path.stem  # train.csv.zip -> train.csv
+            pick = next((m for m in members if Path(m).name == inner), None) or (
+                members[0] if len(members) == 1 else None)
+            if pick is None:
+                raise DataError(f"{path}: holds {len(members)} files, none named {inner}; unzip it")
+            return archive.read(pick)
+    except zipfile.BadZipFile:
+        raise DataError(f"{path}: not a valid zip file; download it again "
+                        f"(kagglekit fetch --force)") from None
+
+
 def find_data_dir(comp: Competition, data_dir=None) -> Path:
     """The first candidate directory that holds the competition's train file."""
     looked = candidate_dirs(comp, data_dir)
     for d in looked:
-        if (d / comp.train_file).is_file():
+        if data_file(d, comp.train_file) is not None:
             return d
     if data_dir and not (Path(data_dir).is_dir()):
         raise DataNotFound(f"--data-dir {data_dir} does not exist")
@@ -77,8 +107,11 @@ def read_csv(path: Path, *, columns_needed=(), encoding: str = "utf-8", **option
 
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    raw = path.read_bytes()
+        zipped = data_file(path.parent, path.name)
+        if zipped is None:
+            raise DataError(f"{path}: file not found")
+        path = zipped
+    raw = _read_bytes(path)
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -172,8 +205,9 @@ def load_split(comp: Competition, directory: Path, split: str, *, encoding="utf-
         if comp.test_file is None:
             raise DataError(f"{comp.slug} has no test file")
         name, text_cols, needs_labels = comp.test_file, comp.test_columns, False
-    path = directory / name
-    if not path.is_file():
+    path = data_file(directory, name)
+    if path is None:
+        path = directory / name
         raise DataError(
             f"{path}: file not found; the {comp.slug} folder must hold "
             f"{', '.join(f for f in (comp.train_file, comp.test_file, comp.sample_submission_file) if f)}"
@@ -200,7 +234,8 @@ def load_split(comp: Competition, directory: Path, split: str, *, encoding="utf-
 def load_sample_submission(comp: Competition, directory: Path, encoding="utf-8"):
     if comp.sample_submission_file is None:
         return None
-    path = Path(directory) / comp.sample_submission_file
+    path = data_file(directory, comp.sample_submission_file) or (
+        Path(directory) / comp.sample_submission_file)
     columns = [c for c in (comp.sub_id_column, *comp.sub_columns) if c]
     frame = read_csv(path, columns_needed=columns, encoding=encoding)
     if comp.sub_id_column:

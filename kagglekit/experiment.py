@@ -19,7 +19,7 @@ import numpy as np
 from kagglekit import __version__, plugins
 from kagglekit.competition import Competition
 from kagglekit.cv import fold_indices, make_folds
-from kagglekit.data import find_data_dir, load_split, sample_dir
+from kagglekit.data import data_file, find_data_dir, load_split, sample_dir
 from kagglekit.errors import KaggleKitError
 from kagglekit.frame import TextFrame
 from kagglekit.metrics import best_threshold
@@ -59,7 +59,7 @@ def load_dataset(comp: Competition, options: DataOptions, need_test: bool = True
     train = load_split(comp, directory, "train", encoding=options.encoding,
                        allow_empty_text=options.allow_empty_text)
     test = None
-    if need_test and comp.test_file and (directory / comp.test_file).is_file():
+    if need_test and comp.test_file and data_file(directory, comp.test_file) is not None:
         test = load_split(comp, directory, "test", encoding=options.encoding,
                           allow_empty_text=options.allow_empty_text)
     return Dataset(comp, directory, train, test, sample=options.sample)

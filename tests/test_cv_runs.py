@@ -201,3 +201,24 @@ def test_kaggle_input_is_looked_up_last(cli, tweets_dir, monkeypatch):
 
     monkeypatch.setattr(kagglekit.data, "KAGGLE_INPUT", tweets_dir.parent)
     assert cli.json("data", "disaster-tweets")["path"] == str(tweets_dir)
+
+
+def test_zipped_files_as_kaggle_notebooks_mount_them(cli, tweets_dir):
+    """/kaggle/input/<slug> may hold train.csv.zip instead of train.csv (Jigsaw does)."""
+    import zipfile
+
+    for name in ("train.csv", "test.csv", "sample_submission.csv"):
+        with zipfile.ZipFile(tweets_dir / f"{name}.zip", "w") as archive:
+            archive.write(tweets_dir / name, arcname=name)
+        (tweets_dir / name).unlink()
+    out = cli.json("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3",
+                   "--data-dir", tweets_dir)
+    assert out["scores"]["auc"] > 0.8
+    info = json.loads((Path(out["run_dir"]) / "run.json").read_text())
+    assert info["n_train"] == 300 and info["n_test"] == 100
+    sub = pd.read_csv(cli.json("submit", out["run_id"])["path"])
+    assert len(sub) == 100
+    (tweets_dir / "train.csv.zip").write_bytes(b"not a zip")
+    result = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--data-dir", tweets_dir,
+                 expect=2)
+    assert "train.csv.zip: not a valid zip file" in result.stderr
