@@ -112,19 +112,8 @@ class NBSVM(TfidfLR):
     name = "nbsvm"
 
     @dataclass
-    class Params:
-        C: float = 4.0
-        alpha: float = 1.0
-        word_ngram_max: int = 2
-        char_ngram_min: int = 2
-        char_ngram_max: int = 5
-        max_word_features: int | None = 200_000
-        max_char_features: int | None = 200_000
-        min_df: int = 2
-        class_weight: str | None = None
-        max_iter: int = 1000
-
-        validate = TfidfLR.Params.validate
+    class Params(TfidfLR.Params):
+        alpha: float = 1.0  # smoothing of the log-count ratios
 
     def fit(self, train, valid=None):
         self.vectorizer_ = self._vectorizer()
