@@ -261,7 +261,6 @@ def register_commands(cli):
         Example: kagglekit cv disaster-tweets --model tfidf-lr --folds 5 --seed 42
         """
         from kagglekit.experiment import run_cv
-
         from kagglekit.params import split_competition_params
 
         cfg = _load_config(config)
@@ -324,9 +323,8 @@ def register_commands(cli):
         Example: kagglekit fit disaster-tweets --model tfidf-nb --threshold-from RUN
         """
         from kagglekit.experiment import run_fit
-        from kagglekit.runs import resolve_run
-
         from kagglekit.params import split_competition_params
+        from kagglekit.runs import resolve_run
 
         cfg = _load_config(config)
         comp = plugins.get_competition(competition)

@@ -133,10 +133,17 @@ class Competition:
             "task": self.task, "metric": self.metric, "metrics": list(self.metrics),
             "id_column": self.id_column, "text_columns": list(self.text_columns),
             "target_columns": list(self.target_columns),
-            "files": [f for f in (self.train_file, self.validation_file, self.test_file,
-                                  self.sample_submission_file, self.test_labels_file,
-                                  self.unlabeled_file) if f],
+            "files": list(dict.fromkeys(f for f in (
+                self.train_file, self.validation_file, self.test_file,
+                self.sample_submission_file, self.test_labels_file, self.unlabeled_file) if f)),
             "group_column": self.group_column,
             "submission": [self.sub_id_column, *self.sub_columns],
             "submission_kind": self.submission_kind, "url": self.url,
+            "params": self._describe_params(),
         }
+
+    def _describe_params(self) -> list[dict]:
+        from kagglekit.params import describe
+
+        params_cls = self.params_class()
+        return describe(params_cls) if params_cls is not None else []

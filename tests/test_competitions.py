@@ -53,6 +53,12 @@ def test_every_competition_is_registered_with_its_alias():
         assert slug in names
         assert alias in names[slug]["aliases"]
         assert competition(alias).slug == slug
+    params = {p["name"]: p["default"] for p in
+              names["jigsaw-multilingual-toxic-comment-classification"]["params"]}
+    assert params == {"train_on_validation": False, "unintended_bias": False,
+                      "unintended_bias_threshold": 0.5}
+    assert names["aclImdb"]["files"] == ["train", "test", "train/unsup"]
+    assert names["aclImdb"]["group_column"] == "movie"
 
 
 @pytest.mark.parametrize("slug", sorted(HEADERS))
