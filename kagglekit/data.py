@@ -70,7 +70,8 @@ def find_data_dir(comp: Competition, data_dir=None) -> Path:
     """The first candidate directory that holds the competition's train file."""
     looked = candidate_dirs(comp, data_dir)
     for d in looked:
-        if data_file(d, comp.train_file) is not None:
+        # a file, its .zip as Kaggle notebooks mount some, or a folder for folder layouts
+        if (d / comp.train_file).exists() or data_file(d, comp.train_file) is not None:
             return d
     if data_dir and not (Path(data_dir).is_dir()):
         raise DataNotFound(f"--data-dir {data_dir} does not exist")
@@ -87,7 +88,7 @@ def sample_dir(comp: Competition, root: Path, n_train: int = 600, n_test: int = 
     if comp.make_sample is None:
         raise DataError(f"{comp.slug} has no built-in sample generator; pass --data-dir")
     target = Path(root) / comp.slug
-    if (target / comp.train_file).is_file():
+    if (target / comp.train_file).exists():
         return target
     tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
     tmp.mkdir(parents=True, exist_ok=True)
@@ -195,26 +196,47 @@ def encode_labels(comp: Competition, frame, path: Path) -> np.ndarray:
     return out
 
 
+def read_table(comp: Competition, path: Path, split: str, *, columns_needed=(),
+               encoding: str = "utf-8", params=None):
+    """A split's raw table: the competition's ``load`` hook when it handles the split,
+    else the CSV reader with the competition's read options."""
+    frame = None
+    if comp.load is not None:
+        frame = comp.load(Path(path), split, encoding=encoding, params=params)
+    if frame is None:
+        return read_csv(path, columns_needed=columns_needed, encoding=encoding,
+                        **dict(comp.read_options))
+    missing = [c for c in columns_needed if c not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: missing column {missing[0]!r} (found: "
+                        f"{', '.join(map(str, frame.columns[:12]))}); is this the right "
+                        f"{split} data for {comp.slug}?")
+    return frame
+
+
+def _split_spec(comp: Competition, split: str):
+    """(file name, text columns, has labels) of a split."""
+    name = comp.file_for(split)
+    if name is None:
+        raise DataError(f"{comp.slug} has no {split} file")
+    text_cols = comp.test_columns if split == "test" else comp.text_columns
+    return name, text_cols, split in ("train", "validation")
+
+
 def load_split(comp: Competition, directory: Path, split: str, *, encoding="utf-8",
-               allow_empty_text=False) -> TextFrame:
-    """Load and validate ``train`` or ``test`` from a competition directory."""
+               allow_empty_text=False, params=None) -> TextFrame:
+    """Load and validate ``train``, ``validation``, ``test`` or ``unlabeled`` rows."""
     directory = Path(directory)
-    if split == "train":
-        name, text_cols, needs_labels = comp.train_file, comp.text_columns, True
-    else:
-        if comp.test_file is None:
-            raise DataError(f"{comp.slug} has no test file")
-        name, text_cols, needs_labels = comp.test_file, comp.test_columns, False
-    path = data_file(directory, name)
-    if path is None:
-        path = directory / name
+    name, text_cols, needs_labels = _split_spec(comp, split)
+    path = directory / name
+    if not path.exists() and data_file(directory, name) is None:
         raise DataError(
             f"{path}: file not found; the {comp.slug} folder must hold "
-            f"{', '.join(f for f in (comp.train_file, comp.test_file, comp.sample_submission_file) if f)}"
+            f"{', '.join(f for f in (comp.train_file, comp.validation_file, comp.test_file, comp.sample_submission_file) if f)}"
             f" (kagglekit fetch {comp.slug} --force downloads them again)")
     id_cols = [comp.id_column] if comp.id_column else []
     needed = [*id_cols, *text_cols, *(comp.target_columns if needs_labels else [])]
-    frame = read_csv(path, columns_needed=needed, encoding=encoding, **dict(comp.read_options))
+    frame = read_table(comp, path, split, columns_needed=needed, encoding=encoding, params=params)
     if len(frame) == 0:
         raise DataError(f"{path}: has a header but no rows; download it again "
                         f"(kagglekit fetch {comp.slug} --force)")
