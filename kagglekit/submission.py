@@ -85,6 +85,9 @@ def validate_submission(comp: Competition, frame, sample, where: str = "submissi
 def write_submission(comp: Competition, run: Run, output: Path | None = None,
                      submissions_dir: Path = Path("submissions")) -> tuple[Path, object]:
     """Build, validate and atomically write the run's submission; returns (path, frame)."""
+    if comp.test_file is None:
+        raise SubmissionError(f"{comp.slug} has no test file, so there is nothing to submit; "
+                              f"score new rows with `kagglekit predict RUN --input CSV`")
     data_dir = Path(run.info["data_dir"])
     sample = load_sample_submission(comp, data_dir) if comp.sample_submission_file and data_file(
         data_dir, comp.sample_submission_file) is not None else None

@@ -240,3 +240,12 @@ def test_real_process_error_has_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and proc.stderr.startswith("Error:")
     assert proc.stdout == ""
+
+
+def test_submit_for_a_dataset_without_test_file_says_why(cli, tmp_path):
+    from conftest import make_competition_dir
+
+    data = make_competition_dir("imdb-50k", tmp_path / "imdb", n_train=120, n_test=0)
+    out = cli.json("cv", "imdb-50k", "--model", "tfidf-nb", "--folds", "2", "--data-dir", data)
+    result = cli("submit", out["run_id"], expect=None)
+    assert_one_line_error(result, "has no test file", "kagglekit predict")
