@@ -9,10 +9,12 @@ one sigmoid per target column, built under the accelerator's strategy scope.
 
 Training: after each epoch a callback predicts the validation fold and computes
 ``monitor`` (any registered metric such as ``auc``, ``f1``, ``mean_auc``, or ``loss``;
-default ``auc``, which every competition's labels allow; F1 is scored at the threshold
-that is best on that fold). Early stopping restores the best epoch's weights, the learning
-rate is halved when the monitored value plateaus (or follows a cosine/exponential
-schedule), class weights are optional, seeds are set with ``keras.utils.set_random_seed``.
+default ``auto``: ``auc`` for one target, ``mean_auc`` for several. The model is not told
+the competition's metric (``fit`` gets two TextFrames), and AUC needs no threshold, so it
+is the default; ``-p monitor=f1`` scores F1 at the threshold that is best on that fold).
+Early stopping restores the best epoch's weights, the learning rate is halved when the
+monitored value plateaus (or follows a cosine/exponential schedule), class weights are
+optional, seeds are set with ``keras.utils.set_random_seed``.
 Without a validation fold (``kagglekit fit``) the model trains ``epochs`` epochs;
 ``fit_info_["best_epoch"]`` of a CV run tells how many to ask for.
 
@@ -54,6 +56,7 @@ class TextParams:
     truncating: Literal["pre", "post"] = "post"
     bucketing: bool = True
     bucket_multiple: int = 8
+    bucket_pow2: bool | None = None
     # embeddings
     embeddings: tuple[str, ...] = ()
     embeddings_combine: Literal["concat", "mean"] = "concat"
@@ -72,7 +75,7 @@ class TextParams:
     learning_rate: float = 1e-3
     lr_schedule: Literal["constant", "plateau", "cosine", "exponential"] = "plateau"
     lr_decay: float = 0.5
-    monitor: str = "auc"
+    monitor: str = "auto"
     early_stopping_patience: int = 2
     class_weight: str | None = None
     clipnorm: float | None = None
@@ -135,6 +138,7 @@ class KerasTextModel(Model):
         self.log_dir = None  # set by the CV loop through set_context
         self.unlabelled_texts = None
         self._accelerator = None
+        self._notes = []
 
     # -- hooks -------------------------------------------------------------------------
     def set_context(self, log_dir=None, unlabelled=None, **_):
@@ -249,7 +253,8 @@ class KerasTextModel(Model):
         data = BucketedSequence(truncated, y, self._sample_weight(y), batch_size=batch,
                                 maxlen=self.maxlen_, shuffle=True, bucket=bucket,
                                 seed=int(self.seed), multiple=p.bucket_multiple,
-                                drop_remainder=acc.replicas > 1 or on_tpu)
+                                drop_remainder=self._fixed_batches(acc) and len(train) >= batch,
+                                pow2=self._pow2(acc))
         callbacks, monitor = self._callbacks(keras, valid)
         with contextlib.redirect_stdout(sys.stderr):  # Keras' progress bars -> stderr
             history = model.fit(data, epochs=p.epochs, callbacks=callbacks, verbose=p.verbose)
@@ -274,6 +279,8 @@ class KerasTextModel(Model):
         }
         if monitor is not None:
             info.update(monitor.summary())
+        if self._notes:
+            info["notes"] = list(self._notes)
         self.fit_info_ = info
         return self
 
@@ -290,7 +297,11 @@ class KerasTextModel(Model):
         p = self.params
         callbacks, monitor = [], None
         if valid is not None and len(valid) and valid.y is not None:
-            monitor = _validation_monitor(keras, self, valid, p.monitor)
+            name = p.monitor
+            if name == "auto":  # AUC needs no threshold and suits every competition's labels
+                name = "mean_auc" if np.asarray(valid.y).ndim == 2 and \
+                    np.asarray(valid.y).shape[1] > 1 else "auc"
+            monitor = _validation_monitor(keras, self, valid, name)
             callbacks.append(monitor)
             key, mode = monitor.key, monitor.mode
             if p.early_stopping_patience:
@@ -309,10 +320,13 @@ class KerasTextModel(Model):
             base, decay = p.learning_rate, p.lr_decay
             callbacks.append(keras.callbacks.LearningRateScheduler(
                 lambda epoch, lr: base * decay ** epoch))
+        self._notes = []
         if self.log_dir is not None and p.tensorboard:
-            tensorboard = _tensorboard(keras, self.log_dir)
+            tensorboard, note = _tensorboard(keras, self.log_dir)
             if tensorboard is not None:
                 callbacks.append(tensorboard)
+            else:
+                self._notes.append(note)
         return callbacks, monitor
 
     # -- prediction --------------------------------------------------------------------
@@ -331,7 +345,22 @@ class KerasTextModel(Model):
         on_tpu = acc.kind == "tpu"
         return predict_ragged(self.model_, encoded, batch_size=batch, maxlen=self.maxlen_,
                               bucket=p.bucketing and not on_tpu, multiple=p.bucket_multiple,
-                              pad_rows_to=batch if on_tpu else acc.replicas)
+                              pad_rows_to=batch if self._fixed_batches(acc) else acc.replicas,
+                              pow2=self._pow2(acc))
+
+    @staticmethod
+    def _fixed_batches(acc) -> bool:
+        """Whether every batch must have the full batch size: on TPUs, with several
+        replicas, and on JAX (one compiled program per shape). Training then drops the
+        last partial batch (other rows each epoch, as they are reshuffled); prediction
+        pads it with repeated rows."""
+        return acc.kind == "tpu" or acc.replicas > 1 or acc.backend != "tensorflow"
+
+    def _pow2(self, acc) -> bool:
+        """Power-of-two bucket widths: default on JAX, which compiles one program per shape
+        (TensorFlow traces one graph with a free length dimension)."""
+        p = self.params
+        return p.bucket_pow2 if p.bucket_pow2 is not None else acc.backend != "tensorflow"
 
     def predict(self, frame):
         texts = getattr(frame, "text", frame)
@@ -383,12 +412,15 @@ def _jsonable(value):
 
 
 def _tensorboard(keras, log_dir):
-    try:
-        import tensorflow  # noqa: F401 - the TensorBoard callback writes with tf.summary
-    except ImportError:
-        return None
+    """Keras' TensorBoard callback, or None (with the reason) when it cannot write."""
+    import importlib.util
+
+    missing = [m for m in ("tensorflow", "tensorboard") if importlib.util.find_spec(m) is None]
+    if missing:  # the callback writes with tf.summary, implemented by the tensorboard package
+        return None, (f"no TensorBoard logs: {' and '.join(missing)} not installed "
+                      f"(pip install {' '.join(missing)})")
     return keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False,
-                                       profile_batch=0)
+                                       profile_batch=0), None
 
 
 def _validation_monitor(keras, owner: KerasTextModel, valid, monitor: str):

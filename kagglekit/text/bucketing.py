@@ -1,5 +1,6 @@
 """Sequence bucketing: batches of texts of similar length, each padded only to its own
-longest row (rounded up to ``multiple`` so that compiled functions see few shapes).
+longest row (rounded up to ``multiple`` so that compiled functions see few shapes; with
+``pow2`` to ``multiple`` times a power of two, for JAX/XLA, which compile once per shape).
 
 Training: shuffle, cut into chunks of ``chunk_batches`` batches, sort each chunk by length,
 cut into batches, shuffle the batches. Prediction: sort everything by length; the caller
@@ -30,16 +31,21 @@ class BatchPlan:
         return int(sum(len(b) * w for b, w in zip(self.batches, self.widths)))
 
 
-def _width(longest: int, multiple: int, maxlen: int) -> int:
+def _width(longest: int, multiple: int, maxlen: int, pow2: bool = False) -> int:
+    """``longest`` rounded up to a multiple of ``multiple`` (or to ``multiple`` times a power
+    of two: few distinct shapes, for backends that compile one program per shape)."""
     multiple = max(1, int(multiple))
-    width = max(1, int(longest))
-    width = -(-width // multiple) * multiple
+    steps = -(-max(1, int(longest)) // multiple)
+    if pow2:
+        steps = 1 << (steps - 1).bit_length()
+    width = steps * multiple
     return min(width, maxlen) if maxlen else width
 
 
 def plan_batches(lengths, batch_size: int, *, maxlen: int, shuffle: bool, bucket: bool = True,
                  rng: np.random.Generator | None = None, multiple: int = 8,
-                 chunk_batches: int = 50, drop_remainder: bool = False) -> BatchPlan:
+                 chunk_batches: int = 50, drop_remainder: bool = False,
+                 pow2: bool = False) -> BatchPlan:
     """Index batches over rows of the given ``lengths`` (already truncated to ``maxlen``)."""
     lengths = np.asarray(lengths, dtype=np.int64)
     n = len(lengths)
@@ -61,7 +67,7 @@ def plan_batches(lengths, batch_size: int, *, maxlen: int, shuffle: bool, bucket
     if shuffle and len(batches) > 1:
         batches = [batches[i] for i in rng.permutation(len(batches))]
     if bucket:
-        widths = [_width(lengths[b].max(initial=0), multiple, maxlen) for b in batches]
+        widths = [_width(lengths[b].max(initial=0), multiple, maxlen, pow2) for b in batches]
     else:
         widths = [int(maxlen)] * len(batches)
     _distinct_first_widths(batches, widths)

@@ -18,14 +18,16 @@ class BucketedSequence(keras.utils.PyDataset):
 
     def __init__(self, ragged: Ragged, y=None, sample_weight=None, *, batch_size: int,
                  maxlen: int, shuffle: bool, bucket: bool = True, seed: int = 0,
-                 multiple: int = 8, pad_rows_to: int = 1, drop_remainder: bool = False):
+                 multiple: int = 8, pad_rows_to: int = 1, drop_remainder: bool = False,
+                 pow2: bool = False):
         super().__init__()
         self.ragged = ragged
         self.y = None if y is None else np.asarray(y, dtype=np.float32)
         self.sample_weight = None if sample_weight is None else \
             np.asarray(sample_weight, dtype=np.float32)
         self.options = dict(batch_size=batch_size, maxlen=maxlen, shuffle=shuffle,
-                            bucket=bucket, multiple=multiple, drop_remainder=drop_remainder)
+                            bucket=bucket, multiple=multiple, drop_remainder=drop_remainder,
+                            pow2=pow2)
         self.seed = seed
         self.pad_rows_to = pad_rows_to
         self.epoch = 0
@@ -55,13 +57,13 @@ class BucketedSequence(keras.utils.PyDataset):
 
 
 def predict_ragged(model, ragged: Ragged, *, batch_size: int, maxlen: int, bucket: bool = True,
-                   multiple: int = 8, pad_rows_to: int = 1) -> np.ndarray:
+                   multiple: int = 8, pad_rows_to: int = 1, pow2: bool = False) -> np.ndarray:
     """Predictions for every row of ``ragged`` in its original order (batches sorted by length)."""
     n_out = int(model.outputs[0].shape[-1])
     if len(ragged) == 0:
         return np.zeros((0, n_out), dtype=np.float32)
     data = BucketedSequence(ragged, batch_size=batch_size, maxlen=maxlen, shuffle=False,
-                            bucket=bucket, multiple=multiple, pad_rows_to=pad_rows_to)
+                            bucket=bucket, multiple=multiple, pad_rows_to=pad_rows_to, pow2=pow2)
     pred = np.asarray(model.predict(data, verbose=0), dtype=np.float32)
     rows = np.concatenate([pad_to_multiple(b, pad_rows_to) for b in data.plan.batches])
     out = np.zeros((len(ragged), n_out), dtype=np.float32)
