@@ -207,14 +207,18 @@ class KerasTextModel(Model):
         if y.ndim == 1:
             y = y[:, None]
 
-        vocab_texts = list(train.text)
-        if p.vocab_from_test:
-            vocab_texts += list(valid.text) if valid is not None else []
-            vocab_texts += list(self.unlabelled_texts) if self.unlabelled_texts is not None else []
         tok = WordTokenizer(lowercase=p.lowercase, filters=p.filters, max_words=p.max_words,
-                            min_count=p.min_count).fit(vocab_texts)
+                            min_count=p.min_count)
+        extra = []
+        if p.vocab_from_test:
+            extra += list(valid.text) if valid is not None else []
+            extra += list(self.unlabelled_texts) if self.unlabelled_texts is not None else []
+        if extra:
+            tok.fit(list(train.text) + extra)
+            encoded = tok.encode(train.text, cache=p.cache)
+        else:  # the fold's training texts only: one pass fits and encodes
+            encoded = tok.fit_encode(train.text, cache=p.cache)
         self.tokenizer_ = tok
-        encoded = tok.encode(train.text, cache=p.cache)
         lengths = encoded.lengths
         self.maxlen_ = int(p.maxlen or choose_maxlen(lengths, p.maxlen_percentile))
         vocab = tok.vocabulary()
@@ -256,13 +260,16 @@ class KerasTextModel(Model):
                                 drop_remainder=self._fixed_batches(acc) and len(train) >= batch,
                                 pow2=self._pow2(acc))
         callbacks, monitor = self._callbacks(keras, valid)
+        timer = _epoch_timer(keras)
         with contextlib.redirect_stdout(sys.stderr):  # Keras' progress bars -> stderr
-            history = model.fit(data, epochs=p.epochs, callbacks=callbacks, verbose=p.verbose)
+            history = model.fit(data, epochs=p.epochs, callbacks=[timer, *callbacks],
+                                verbose=p.verbose)
         self.model_ = model
         self.n_targets_ = int(y.shape[1])
 
         epochs = [{"epoch": i + 1, **{k: round(float(v[i]), 6) for k, v in history.history.items()
-                                      if i < len(v)}}
+                                      if i < len(v)},
+                   "train_seconds": round(timer.seconds[i], 3) if i < len(timer.seconds) else None}
                   for i in range(len(history.history.get("loss", [])))]
         info = {
             "backend": acc.backend, "accelerator": acc.summary(),
@@ -421,6 +428,24 @@ def _tensorboard(keras, log_dir):
                       f"(pip install {' '.join(missing)})")
     return keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False,
                                        profile_batch=0), None
+
+
+def _epoch_timer(keras):
+    """Seconds spent in each epoch's training steps (before the validation callbacks)."""
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds = []
+            self._start = None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self._start)
+
+    return EpochTimer()
 
 
 def _validation_monitor(keras, owner: KerasTextModel, valid, monitor: str):

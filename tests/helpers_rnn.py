@@ -19,6 +19,15 @@ def keras_text_to_word_sequence(text, filters='!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\
     return [w for w in text.split(split) if w]
 
 
+def keras_word_index_order(texts, **kwargs):
+    """Words in the order of Keras 2's ``Tokenizer.fit_on_texts`` word_index."""
+    counts = {}
+    for text in texts:
+        for w in keras_text_to_word_sequence(text, **kwargs):
+            counts[w] = counts.get(w, 0) + 1
+    return [w for w, _ in sorted(counts.items(), key=lambda kv: kv[1], reverse=True)]
+
+
 def make_texts(n: int = 200, seed: int = 0, n_targets: int = 1, max_words: int = 30):
     """Texts whose words depend on the labels, plus their (n, n_targets) 0/1 labels."""
     rng = np.random.default_rng(seed)

@@ -189,3 +189,14 @@ def test_real_glove_lines(name, dim):
     # the first line of glove.6B is "the 0.418 0.24968 ..." (50d)
     if dim == 50:
         assert found.vectors[2][:3].tolist() == pytest.approx([0.418, 0.24968, -0.41242])
+
+
+def test_noise_for_missing_words_has_the_found_vectors_mean_and_std():
+    rng = np.random.default_rng(3)
+    vectors = np.zeros((6, 50), np.float32)
+    hit = np.array([False, True, True, False, True, True])
+    vectors[hit] = rng.normal(0.3, 2.0, (4, 50))
+    mean, std = emb._mean_std(vectors, hit)
+    assert mean == pytest.approx(vectors[hit].mean(), rel=1e-5)
+    assert std == pytest.approx(vectors[hit].std(), rel=1e-5)
+    assert emb._mean_std(np.zeros((2, 3), np.float32), np.zeros(2, bool)) == (0.0, 0.05)

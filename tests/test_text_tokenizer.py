@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers_rnn import keras_text_to_word_sequence, make_texts
+import json
+
+from helpers_rnn import keras_text_to_word_sequence, keras_word_index_order, make_texts
 from kagglekit.errors import KaggleKitError
 from kagglekit.text import tokenizer as tokmod
 from kagglekit.text.tokenizer import PAD_ID, UNK_ID, Ragged, WordTokenizer, choose_maxlen
@@ -45,11 +47,44 @@ def test_custom_filters_match_keras():
 def test_vocabulary_is_frequency_ordered_with_pad_and_unk_first():
     texts = ["b a a c", "a b", "a d"]
     tok = WordTokenizer().fit(texts)
-    vocab = tok.vocabulary()
-    assert vocab[:2] == ["[PAD]", "[UNK]"]
-    assert vocab[2:4] == ["a", "b"]  # 4 and 2 occurrences
-    assert set(vocab[4:]) == {"c", "d"}
+    assert tok.vocabulary() == ["[PAD]", "[UNK]", "a", "b", "c", "d"]
     assert tok.vocab_size == 6
+
+
+def test_vocabulary_order_is_keras_order():
+    texts, _ = make_texts(300, seed=5)
+    texts += TRICKY
+    assert WordTokenizer().fit(texts).vocabulary()[2:] == keras_word_index_order(texts)
+
+
+def test_vectorized_encoding_equals_the_tokenizers_pipeline():
+    texts, _ = make_texts(100, seed=6)
+    tok = WordTokenizer(max_words=40).fit(texts + TRICKY[:3])
+    probe = texts[:50] + TRICKY + ["zzz unknown words", "a\x00b c"]
+    fast = tok.encode(probe, cache=False)
+    slow = tok.encode_with_tokenizers(probe)
+    np.testing.assert_array_equal(fast.offsets, slow.offsets)
+    np.testing.assert_array_equal(fast.ids, slow.ids)
+    assert UNK_ID in fast.ids
+
+
+def test_saved_tokenizer_json_loads_in_hugging_face_tokenizers():
+    from tokenizers import Tokenizer
+
+    texts, _ = make_texts(40, seed=7)
+    tok = WordTokenizer().fit(texts)
+    hf = Tokenizer.from_str(json.dumps(json.loads(tok.to_json())["tokenizer"]))
+    assert hf.encode(texts[0], add_special_tokens=False).ids == \
+        tok.encode([texts[0]], cache=False).ids.tolist()
+
+
+def test_texts_holding_the_separator_character():
+    texts = ["a\x00b c", "\x00", "d \x01 e"]
+    tok = WordTokenizer().fit(texts)
+    for text in texts:
+        assert tok.split(text) == keras_text_to_word_sequence(text)
+    enc = tok.encode(texts, cache=False)
+    assert enc.lengths.tolist() == [2, 1, 3]
 
 
 def test_vocabulary_comes_from_the_fitted_texts_only():
@@ -148,3 +183,35 @@ def test_json_round_trip_gives_the_same_ids():
 def test_unfitted_tokenizer_says_so():
     with pytest.raises(RuntimeError, match="not fitted"):
         WordTokenizer().encode(["a"])
+
+
+def test_fit_encode_equals_fit_then_encode(cache_dir):
+    texts, _ = make_texts(60, seed=8)
+    a = WordTokenizer(max_words=30)
+    r = a.fit_encode(texts)
+    b = WordTokenizer(max_words=30).fit(texts)
+    assert a.vocabulary() == b.vocabulary()
+    s = b.encode(texts, cache=False)
+    np.testing.assert_array_equal(r.ids, s.ids)
+    np.testing.assert_array_equal(r.offsets, s.offsets)
+    # fit_encode stored the encoding: encode() now reads it from the cache
+    assert len(list((cache_dir / "encodings").glob("*.npz"))) == 1
+    np.testing.assert_array_equal(b.encode(texts).ids, r.ids)
+    assert len(list((cache_dir / "encodings").glob("*.npz"))) == 1
+
+
+def test_arrow_and_python_paths_agree(monkeypatch):
+    pytest.importorskip("pyarrow")
+    texts, _ = make_texts(200, seed=9)
+    texts += TRICKY + ["a\x00b c", "ΟΔΟΣ Σ end", "x" * 5000]
+    results = {}
+    for arrow in (True, False):
+        monkeypatch.setattr(WordTokenizer, "use_arrow", arrow)
+        tok = WordTokenizer(max_words=50)
+        r = tok.fit_encode(texts, cache=False)
+        results[arrow] = (tok.vocabulary(), r.ids, r.offsets,
+                          [tok.split(t) for t in TRICKY])
+    assert results[True][0] == results[False][0]
+    np.testing.assert_array_equal(results[True][1], results[False][1])
+    np.testing.assert_array_equal(results[True][2], results[False][2])
+    assert results[True][3] == results[False][3]

@@ -327,6 +327,17 @@ def find_vectors(spec, vocab, *, fallbacks: bool = True, skip_rows: int = 0,
 
 
 # ---------------------------------------------------------------------------- matrix
+def _mean_std(vectors: np.ndarray, hit: np.ndarray) -> tuple[float, float]:
+    """Mean and std of the found rows' values (other rows are zeros), without copying them."""
+    n = int(hit.sum()) * vectors.shape[1]
+    if n == 0:
+        return 0.0, 0.05
+    total = float(vectors.sum(dtype=np.float64))
+    squares = float(np.einsum("ij,ij->", vectors, vectors, dtype=np.float64))
+    mean = total / n
+    return mean, float(np.sqrt(max(squares / n - mean * mean, 0.0)))
+
+
 def coverage(found: np.ndarray, counts: np.ndarray | None, vocab, skip_rows: int = 0,
              top_missing: int = 20) -> dict:
     """Share of the vocabulary and of the tokens (``counts`` per id) whose vector was found."""
@@ -368,12 +379,12 @@ def embedding_matrix(specs, vocab, counts=None, *, combine: str = "concat", seed
     for spec in specs:
         fv = find_vectors(spec, vocab, fallbacks=fallbacks, skip_rows=skip_rows,
                           progress=progress, cache=cache)
-        vectors = np.array(fv.vectors, dtype=np.float32, copy=True)
+        vectors = fv.vectors  # freshly computed or loaded: ours to fill in place
         hit = fv.found
-        mean, std = (float(vectors[hit].mean()), float(vectors[hit].std())) if hit.any() \
-            else (0.0, 0.05)
+        mean, std = _mean_std(vectors, hit)
         missing = ~hit
-        vectors[missing] = rng.normal(mean, std or 0.05, (int(missing.sum()), fv.dim))
+        vectors[missing] = rng.normal(mean, std or 0.05, (int(missing.sum()), fv.dim)).astype(
+            np.float32)
         if pad_row is not None:
             vectors[pad_row] = 0.0
         blocks.append(vectors)
@@ -385,7 +396,9 @@ def embedding_matrix(specs, vocab, counts=None, *, combine: str = "concat", seed
                                    for i, name in enumerate(FALLBACKS)},
                       **coverage(hit, counts, vocab, skip_rows, top_missing=0)})
     any_found = np.logical_or.reduce(founds)
-    if combine == "concat":
+    if len(blocks) == 1:
+        matrix = blocks[0]
+    elif combine == "concat":
         matrix = np.concatenate(blocks, axis=1)
     else:
         dims = {b.shape[1] for b in blocks}
