@@ -51,8 +51,12 @@ def hint_accelerator() -> str:
 
 def _local_tpu_present() -> bool:
     """A TPU VM exposes its chips as /dev/accel* (v2-v4) or /dev/vfio/* (v5+)."""
-    return bool(os.environ.get("TPU_ACCELERATOR_TYPE")) or any(Path("/dev").glob("accel*")) or \
-        any(p.name != "vfio" for p in Path("/dev/vfio").glob("*")) if Path("/dev").is_dir() else False
+    if os.environ.get("TPU_ACCELERATOR_TYPE"):
+        return True
+    dev = Path("/dev")
+    if not dev.is_dir():
+        return False
+    return any(dev.glob("accel*")) or any(p.name != "vfio" for p in (dev / "vfio").glob("*"))
 
 
 def describe_environment(probe: bool = False, requested: str = "auto") -> dict:
@@ -98,8 +102,8 @@ class Accelerator:
         import keras
 
         keras.mixed_precision.set_global_policy(self.precision if mixed_precision else "float32")
-        if self.distribution is not None:
-            keras.distribution.set_distribution(self.distribution)
+        if self.backend == "jax" or self.distribution is not None:
+            keras.distribution.set_distribution(self.distribution)  # None clears an old one
 
     def summary(self) -> dict:
         return {"kind": self.kind, "backend": self.backend, "replicas": self.replicas,
@@ -108,12 +112,28 @@ class Accelerator:
                 "notes": list(self.notes)}
 
 
+_DETECTED: dict = {}
+
+
 def detect(requested: str = "auto", backend: str | None = None, *, tf=None, jax=None,
            keras_distribution=None) -> Accelerator:
-    """Find the accelerator. ``tf``/``jax`` may be passed in (tests drive each branch with fakes)."""
+    """Find the accelerator. ``tf``/``jax`` may be passed in (tests drive each branch with fakes).
+
+    Without fakes the answer is remembered for the process: a TPU system is initialised
+    once (initialising it again would drop the variables of models already on it).
+    """
     if requested not in CHOICES:
         raise KaggleKitError(f"--accelerator must be one of {', '.join(CHOICES)}, got {requested!r}")
     backend = backend or keras_backend()
+    if tf is None and jax is None and keras_distribution is None:
+        key = (requested, backend)
+        if key not in _DETECTED:
+            _DETECTED[key] = _detect(requested, backend, None, None, None)
+        return _DETECTED[key]
+    return _detect(requested, backend, tf, jax, keras_distribution)
+
+
+def _detect(requested: str, backend: str, tf, jax, keras_distribution) -> Accelerator:
     if backend == "jax":
         return _detect_jax(requested, jax, keras_distribution)
     if backend == "tensorflow":
@@ -174,13 +194,20 @@ def _detect_tf(requested: str, tf) -> Accelerator:
         except Exception as exc:  # noqa: BLE001
             if requested == "tpu":
                 raise KaggleKitError(f"--accelerator tpu: no TPU found ({exc})") from None
-            notes.append("no TPU")
+            notes.append(f"no TPU ({exc})")
     gpus = []
+    try:
+        gpus = list(tf.config.list_physical_devices("GPU"))
+    except Exception as exc:  # noqa: BLE001
+        notes.append(f"GPU probe failed: {exc}")
+    if requested == "cpu":
+        if gpus:  # keep TensorFlow off the visible GPUs
+            notes.append(f"{len(gpus)} GPU(s) visible but --accelerator cpu: using /cpu:0")
+            return Accelerator("cpu", "tensorflow", 1,
+                               strategy=tf.distribute.OneDeviceStrategy("/cpu:0"),
+                               precision="float32", devices=["CPU"], notes=notes)
+        gpus = []
     if requested in ("auto", "gpu"):
-        try:
-            gpus = list(tf.config.list_physical_devices("GPU"))
-        except Exception as exc:  # noqa: BLE001
-            notes.append(f"GPU probe failed: {exc}")
         if not gpus and requested == "gpu":
             raise KaggleKitError("--accelerator gpu: TensorFlow sees no GPU; check the CUDA "
                                  "install (`python -c \"import tensorflow as tf; "
@@ -211,8 +238,15 @@ def _detect_jax(requested: str, jax, keras_distribution) -> Accelerator:
     kind = {"tpu": "tpu", "gpu": "gpu", "cuda": "gpu", "rocm": "gpu"}.get(platform_, "cpu")
     if requested not in ("auto", kind):
         if requested == "cpu":
-            cpus = list(jax.devices("cpu"))
-            return Accelerator("cpu", "jax", 1, precision="float32", devices=cpus[:1])
+            cpus = list(jax.devices("cpu"))[:1]
+            if keras_distribution is None:
+                import keras
+
+                keras_distribution = keras.distribution
+            # a one-device mesh keeps Keras' variables and batches on the CPU
+            return Accelerator("cpu", "jax", 1, precision="float32", devices=cpus,
+                               distribution=keras_distribution.DataParallel(devices=cpus),
+                               notes=[f"{kind} devices visible but --accelerator cpu"])
         raise KaggleKitError(f"--accelerator {requested}: JAX sees only {kind} devices")
     precision = {"tpu": "mixed_bfloat16", "gpu": "mixed_float16"}.get(kind, "float32")
     if kind == "gpu":

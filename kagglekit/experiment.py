@@ -151,6 +151,15 @@ class FoldReport:
     n_valid: int
     seconds: float
     scores: dict
+    fit_info: dict | None = None
+
+
+def _set_context(model, **context) -> None:
+    """Optional model hook: ``set_context(log_dir=..., unlabelled=...)`` tells a model where
+    its logs go (inside the run) and gives it the unlabelled test rows."""
+    setter = getattr(model, "set_context", None)
+    if callable(setter):
+        setter(**context)
 
 
 def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset, *,
@@ -176,13 +185,15 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
             model = model_cls(params, seed=seed + k)
             if data.train_on_validated:
                 tr_idx = np.arange(len(train))
+            _set_context(model, log_dir=tmp / "logs" / f"fold-{k}", unlabelled=test)
             fold_train, fold_valid = train.take(tr_idx), train.take(va_idx)
             model.fit(fold_train, fold_valid)
             oof[va_idx] = _check_predictions(model.predict(fold_valid), len(va_idx), comp, model_name)
             if test is not None:
                 test_folds.append(_check_predictions(model.predict(test), len(test), comp, model_name))
             model.save(tmp / "models" / f"fold-{k}")
-            report = FoldReport(k, len(tr_idx), len(va_idx), time.perf_counter() - start, {})
+            report = FoldReport(k, len(tr_idx), len(va_idx), time.perf_counter() - start, {},
+                                getattr(model, "fit_info_", None))
             reports.append(report)
         metric = thresholded_metric(comp)
         threshold = best_threshold(metric, train.y[scored], oof[scored]) if metric else 0.5
@@ -199,7 +210,9 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
             "threshold_metric": metric.name if metric else None,
             "scores": scores,
             "fold_scores": [{"fold": r.fold, "n_train": r.n_train, "n_valid": r.n_valid,
-                             "seconds": round(r.seconds, 3), **r.scores} for r in reports],
+                             "seconds": round(r.seconds, 3), **r.scores,
+                             **({"fit_info": r.fit_info} if r.fit_info else {})}
+                            for r in reports],
             "fold_spread": {m: round(float(np.std([r.scores[m] for r in reports])), 6)
                             for m in scores},
             "folds_hash": hash_array(train.ids, folds),
@@ -226,6 +239,7 @@ def run_fit(comp: Competition, model_name: str, model_cls, params, data: Dataset
     with creating_run(runs_dir, comp.slug, run_id) as tmp:
         start = time.perf_counter()
         model = model_cls(params, seed=seed)
+        _set_context(model, log_dir=tmp / "logs" / "full", unlabelled=data.test)
         model.fit(data.train, None)
         model.save(tmp / "models" / "full")
         id_col = comp.id_column or "id"
@@ -236,6 +250,8 @@ def run_fit(comp: Competition, model_name: str, model_cls, params, data: Dataset
         info = _base_info("fit", comp, model_name, params, seed, data)
         info.update({"threshold": threshold, "threshold_source": threshold_source or "default",
                      "scores": {}, "seconds": round(time.perf_counter() - start, 3)})
+        if getattr(model, "fit_info_", None):
+            info["fit_info"] = model.fit_info_
         write_json(tmp / "run.json", info)
     return Run(Path(runs_dir) / comp.slug / run_id)
 

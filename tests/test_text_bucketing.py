@@ -1,0 +1,93 @@
+"""Sequence bucketing: batch plans are partitions, similar lengths together, few shapes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kagglekit.text.bucketing import pad_to_multiple, plan_batches
+
+
+def lengths(n=1000, seed=0):
+    return np.random.default_rng(seed).integers(0, 120, n)
+
+
+@pytest.mark.parametrize("bucket,shuffle", [(True, True), (True, False), (False, True),
+                                            (False, False)])
+def test_every_row_exactly_once(bucket, shuffle):
+    lens = np.minimum(lengths(), 100)
+    plan = plan_batches(lens, 32, maxlen=100, shuffle=shuffle, bucket=bucket,
+                        rng=np.random.default_rng(1))
+    order = plan.order
+    assert sorted(order.tolist()) == list(range(len(lens)))
+    sizes = sorted((len(b) for b in plan.batches), reverse=True)
+    assert sizes == [32] * 31 + [1000 - 31 * 32]
+    for b, w in zip(plan.batches, plan.widths):
+        assert lens[b].max() <= w <= 100
+        assert w >= 1
+
+
+def test_widths_are_multiples_and_fit_the_longest_row():
+    lens = np.minimum(lengths(), 100)
+    plan = plan_batches(lens, 16, maxlen=100, shuffle=True, rng=np.random.default_rng(0),
+                        multiple=8)
+    for b, w in zip(plan.batches, plan.widths):
+        assert w == 100 or w % 8 == 0
+        assert w - lens[b].max() < 8
+
+
+def test_bucketing_pads_far_less_than_fixed_length():
+    lens = np.minimum(lengths(2000), 100)
+    kw = dict(maxlen=100, shuffle=True, rng=np.random.default_rng(0))
+    bucketed = plan_batches(lens, 32, bucket=True, **kw).padded_tokens()
+    fixed = plan_batches(lens, 32, bucket=False, **kw).padded_tokens()
+    assert fixed == len(lens) * 100
+    assert bucketed < 0.65 * fixed
+    assert bucketed >= lens.sum()
+
+
+def test_prediction_plan_is_sorted_by_length():
+    lens = np.minimum(lengths(), 100)
+    plan = plan_batches(lens, 50, maxlen=100, shuffle=False, bucket=True)
+    all_lens = [lens[b] for b in plan.batches]
+    assert all(np.all(np.diff(b) >= 0) for b in all_lens)
+
+
+def test_shuffled_plans_differ_by_seed_but_repeat_with_the_same_seed():
+    lens = lengths()
+    a = plan_batches(lens, 32, maxlen=128, shuffle=True, rng=np.random.default_rng(5)).order
+    b = plan_batches(lens, 32, maxlen=128, shuffle=True, rng=np.random.default_rng(5)).order
+    c = plan_batches(lens, 32, maxlen=128, shuffle=True, rng=np.random.default_rng(6)).order
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_first_two_batches_have_different_widths_when_possible():
+    # Keras infers a PyDataset's spec from its first two batches
+    lens = np.array([5] * 64 + [40] * 32)
+    plan = plan_batches(lens, 32, maxlen=64, shuffle=False, bucket=True)
+    assert plan.widths[0] != plan.widths[1]
+    same = plan_batches(np.full(96, 7), 32, maxlen=64, shuffle=False)
+    assert len(set(same.widths)) == 1
+
+
+def test_drop_remainder_and_pad_to_multiple():
+    plan = plan_batches(np.full(70, 3), 32, maxlen=10, shuffle=False, drop_remainder=True)
+    assert [len(b) for b in plan.batches] == [32, 32]
+    padded = pad_to_multiple(np.array([4, 5, 6]), 4)
+    assert padded.tolist() == [4, 5, 6, 4]
+    assert pad_to_multiple(np.array([1, 2]), 2).tolist() == [1, 2]
+
+
+def test_bad_batch_size():
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        plan_batches(np.ones(3), 0, maxlen=4, shuffle=False)
+
+
+def test_pow2_widths_are_few():
+    lens = np.minimum(lengths(3000), 100)
+    kw = dict(maxlen=100, shuffle=True, rng=np.random.default_rng(0), multiple=8)
+    pow2 = plan_batches(lens, 32, pow2=True, **kw)
+    assert set(pow2.widths) <= {8, 16, 32, 64, 100}
+    assert len(set(plan_batches(lens, 32, **kw).widths)) > len(set(pow2.widths))
+    for b, w in zip(pow2.batches, pow2.widths):
+        assert lens[b].max() <= w
