@@ -154,6 +154,7 @@ class TransformerClassifier(Model):
         log = training.train_epochs(model, run_epoch, epochs=p.epochs,
                                     evaluate=evaluate if stop_enc is not None else None,
                                     greater_is_better=greater, patience=p.patience)
+        model.optimizer = None  # frees the AdamW moments; predict does not need them
         self.model_ = model
         self.tokenizer_ = tokenizer
         self.input_names_ = names
@@ -181,7 +182,11 @@ class TransformerClassifier(Model):
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "params.json").write_text(json.dumps(
             {"params": params_to_dict(self.params), "seed": self.seed}, indent=2))
-        (directory / "model.json").write_text(self.model_.to_json())
+        import keras
+
+        config = keras.saving.serialize_keras_object(self.model_)
+        config.pop("compile_config", None)  # an inference model: no optimizer to restore
+        (directory / "model.json").write_text(json.dumps(config))
         self.model_.save_weights(directory / "model.weights.h5")
         self.tokenizer_.save(directory)
         (directory / "fit.json").write_text(json.dumps(
@@ -201,7 +206,8 @@ class TransformerClassifier(Model):
         meta = json.loads((directory / "params.json").read_text())
         model = cls.from_dict(meta["params"], seed=meta.get("seed", 0))
         fit = json.loads((directory / "fit.json").read_text())
-        model.model_ = keras.models.model_from_json((directory / "model.json").read_text())
+        model.model_ = keras.saving.deserialize_keras_object(
+            json.loads((directory / "model.json").read_text()))
         model.model_.load_weights(directory / "model.weights.h5")
         model.tokenizer_ = SubwordTokenizer.load(directory)
         model.input_names_ = list(fit["input_names"])
