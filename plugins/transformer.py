@@ -27,6 +27,16 @@ from kagglekit.model import Model
 from kagglekit.params import params_to_dict
 
 HEADS = ("cls", "mean", "max", "mean-max", "gru", "bigru", "lstm", "bilstm")
+_ACCELERATORS: dict[str, object] = {}
+
+
+def _accelerator(requested: str):
+    """Detect once per process: a TPU system must not be re-initialised for every fold."""
+    if requested not in _ACCELERATORS:
+        from kagglekit.accelerator import detect
+
+        _ACCELERATORS[requested] = detect(requested)
+    return _ACCELERATORS[requested]
 
 
 class TransformerClassifier(Model):
@@ -84,7 +94,6 @@ class TransformerClassifier(Model):
     def fit(self, train, valid=None):
         import keras
 
-        from kagglekit.accelerator import detect
         from kagglekit.hub import heads, training
         from kagglekit.hub.backbone import load_backbone
         from kagglekit.hub.presets import resolve
@@ -92,7 +101,7 @@ class TransformerClassifier(Model):
 
         p = self.params
         preset = resolve(p.preset, what=f"model {self.name}")
-        accelerator = detect(p.accelerator)
+        accelerator = _accelerator(p.accelerator)
         accelerator.apply(p.mixed_precision)
         keras.utils.set_random_seed(self.seed)
         y = np.asarray(train.y, dtype=np.float32)
