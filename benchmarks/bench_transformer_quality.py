@@ -46,6 +46,9 @@ def main(argv=None) -> int:
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--head", default="mean")
+    parser.add_argument("--patience", type=int, default=None)
+    parser.add_argument("--monitor", default="auto")
+    parser.add_argument("--tag", default="", help="suffix of the result file")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "_work")
     args = parser.parse_args(argv)
@@ -68,6 +71,9 @@ def main(argv=None) -> int:
                   "early_stopping": "inner", "inner_fraction": 0.1}
         if args.learning_rate:
             values["learning_rate"] = args.learning_rate
+        if args.patience:
+            values["patience"] = args.patience
+        values["monitor"] = args.monitor
     else:
         values = {"preset": str(CHECKPOINT), "epochs": max(args.epochs, 10), "verbose": 0,
                   "early_stopping": "inner", "inner_fraction": 0.1}
@@ -92,7 +98,7 @@ def main(argv=None) -> int:
         "history": model.history_,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    out = args.out / f"quality_{args.model}.json"
+    out = args.out / f"quality_{args.model}{args.tag}.json"
     out.write_text(json.dumps(result, indent=2, default=str))
     print(json.dumps({k: v for k, v in result.items() if k != "history"}, default=str))
     print(json.dumps(result["history"], default=str))

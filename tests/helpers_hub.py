@@ -208,3 +208,39 @@ def use_savedmodel(directory: Path, dim: int = 16, buckets: int = 97, seed: int 
     module = TinyEncoder()
     tf.saved_model.save(module, str(directory))
     return Path(directory)
+
+
+def distilbert_hf_dir(directory: Path, seed: int = 0) -> Path:
+    """A tiny DistilBertModel checkpoint in Hugging Face layout (names without ``distilbert.``)."""
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(seed)
+
+    def r(*shape, scale=0.3):
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    w = {"embeddings.word_embeddings.weight": r(len(VOCAB), HIDDEN),
+         "embeddings.position_embeddings.weight": r(MAX_LEN, HIDDEN),
+         "embeddings.LayerNorm.weight": 1 + r(HIDDEN, scale=0.1),
+         "embeddings.LayerNorm.bias": r(HIDDEN, scale=0.1)}
+    for i in range(LAYERS):
+        p = f"transformer.layer.{i}."
+        for name in ("q_lin", "k_lin", "v_lin", "out_lin"):
+            w[p + f"attention.{name}.weight"] = r(HIDDEN, HIDDEN)
+            w[p + f"attention.{name}.bias"] = r(HIDDEN, scale=0.1)
+        for norm in ("sa_layer_norm", "output_layer_norm"):
+            w[p + f"{norm}.weight"] = 1 + r(HIDDEN, scale=0.1)
+            w[p + f"{norm}.bias"] = r(HIDDEN, scale=0.1)
+        w[p + "ffn.lin1.weight"] = r(INTERMEDIATE, HIDDEN)
+        w[p + "ffn.lin1.bias"] = r(INTERMEDIATE, scale=0.1)
+        w[p + "ffn.lin2.weight"] = r(HIDDEN, INTERMEDIATE)
+        w[p + "ffn.lin2.bias"] = r(HIDDEN, scale=0.1)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps({
+        "architectures": ["DistilBertModel"], "model_type": "distilbert",
+        "vocab_size": len(VOCAB), "dim": HIDDEN, "n_layers": LAYERS, "n_heads": HEADS,
+        "hidden_dim": INTERMEDIATE, "dropout": 0.1, "max_position_embeddings": MAX_LEN}))
+    save_file(w, str(directory / "model.safetensors"))
+    hf_tokenizer().save(str(directory / "tokenizer.json"))
+    return directory

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers_hub import VOCAB, bert_reference, hf_dir, hf_weights, keras_preset, texts_and_labels
+from helpers_hub import (VOCAB, bert_reference, distilbert_hf_dir, hf_dir, hf_weights,
+                         keras_preset, texts_and_labels)
 
 keras = pytest.importorskip("keras")
 pytest.importorskip("keras_hub")
@@ -38,6 +39,25 @@ def test_hf_directory_weights_land_in_the_right_places(presets):
     expected = bert_reference(hf_weights(), batch["token_ids"], batch["padding_mask"])
     real = batch["padding_mask"].astype(bool)
     np.testing.assert_allclose(np.asarray(out)[real], expected[real], atol=2e-4)
+
+
+def test_distilbert_hf_directory_loads_and_masks(tmp_path):
+    d = distilbert_hf_dir(tmp_path / "distilbert")
+    backbone = load_backbone(d)
+    assert type(backbone).__name__ == "DistilBertBackbone"
+    assert heads.backbone_inputs(backbone) == ["token_ids", "padding_mask"]  # no segment ids
+    embedding = backbone.get_layer("token_and_position_embedding").token_embedding.embeddings
+    from safetensors.numpy import load_file
+
+    np.testing.assert_array_equal(np.asarray(embedding),
+                                  load_file(str(d / "model.safetensors"))[
+                                      "embeddings.word_embeddings.weight"])
+    model = heads.build_classifier(backbone, n_targets=1, head="mean")
+    enc = SubwordTokenizer.from_directory(d).encode(["fire flood", "love the music"], 16)
+    names = heads.backbone_inputs(backbone)
+    batches = [{k: v for k, v in enc.batch([0, 1], w).items() if k in names} for w in (8, 48)]
+    short, long = (model.predict(b, verbose=0) for b in batches)
+    np.testing.assert_allclose(short, long, atol=1e-5)
 
 
 def test_keras_preset_directory_loads(presets):
