@@ -66,6 +66,7 @@ class TransformerClassifier(Model):
         predict_batch_size: int = 64
         accelerator: Literal["auto", "cpu", "gpu", "tpu"] = "auto"
         mixed_precision: bool = True
+        jit_compile: bool = False  # XLA recompiles for every new batch shape bucketing makes
         verbose: int = 0
 
         def validate(self):
@@ -139,7 +140,8 @@ class TransformerClassifier(Model):
             optimizer = training.make_optimizer(self._learning_rate(), steps,
                                                 warmup_ratio=p.warmup_ratio,
                                                 weight_decay=p.weight_decay, clipnorm=p.clipnorm)
-            model.compile(optimizer=optimizer, loss="binary_crossentropy")
+            model.compile(optimizer=optimizer, loss="binary_crossentropy",
+                          jit_compile=p.jit_compile)
 
         fit_enc = tokenizer.encode(fit_text, max_length)
         stop_enc = tokenizer.encode(stop_text, max_length) if stop_text is not None else None
@@ -218,6 +220,7 @@ class TransformerClassifier(Model):
         model.model_ = keras.saving.deserialize_keras_object(
             json.loads((directory / "model.json").read_text()))
         model.model_.load_weights(directory / "model.weights.h5")
+        model.model_.jit_compile = model.params.jit_compile
         model.tokenizer_ = SubwordTokenizer.load(directory)
         model.input_names_ = list(fit["input_names"])
         model.n_targets_ = int(fit["n_targets"])

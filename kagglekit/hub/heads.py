@@ -139,4 +139,6 @@ def build_encoder(backbone, *, poolings=("mean",), normalize: bool = False):
     x = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="poolings")(parts)
     if normalize:
         x = L2Normalize(name="normalize")(x)
-    return keras.Model(inputs, x, name="kagglekit_encoder")
+    model = keras.Model(inputs, x, name="kagglekit_encoder")
+    model.jit_compile = False  # bucketed batches have many shapes; XLA would recompile each
+    return model
