@@ -60,7 +60,7 @@ class TransformerClassifier(Model):
         clipnorm: float = 1.0
         early_stopping: Literal["inner", "valid", "off"] = "inner"
         inner_fraction: float = 0.1
-        patience: int = 1
+        patience: int = 2
         monitor: str = "auto"
         bucketing: bool = True
         predict_batch_size: int = 64

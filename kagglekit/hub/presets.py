@@ -205,7 +205,10 @@ def _download(handle: str) -> Path:
         except ImportError:
             raise ImportError("downloading hf:// presets needs huggingface_hub: "
                               "pip install huggingface_hub") from None
-        return Path(snapshot_download(rest))
+        # only what kagglekit reads: configs, tokenizers, safetensors/Keras weights (not the
+        # pytorch/onnx/openvino copies many repositories also carry)
+        return Path(snapshot_download(rest, allow_patterns=[
+            "*.json", "*.txt", "*.safetensors", "*.h5", "*.model", "*.spm"]))
     raise PresetError(f"unknown preset scheme {scheme!r} in {handle!r}; "
                       f"expected kaggle://owner/model/framework/variant[/version] or hf://org/model")
 
