@@ -63,7 +63,7 @@ def test_local_directory_resolves_without_download(tmp_path, no_download):
 
 
 def test_missing_directory_is_a_clear_error(tmp_path):
-    with pytest.raises(PresetError, match="no such directory"):
+    with pytest.raises(PresetError, match="not a directory"):
         resolve(str(tmp_path / "absent"))
 
 
@@ -139,6 +139,22 @@ def test_mounted_kaggle_model_is_used_first(monkeypatch, tmp_path, no_download):
     (sm / "saved_model.pb").write_bytes(b"")
     assert resolve("use").path == sm.resolve()
     assert no_download == []
+
+
+def test_another_mounted_version_is_used(monkeypatch, tmp_path, no_download):
+    root = tmp_path / "input"
+    only = keras_dir(root / "bert" / "Keras" / "bert_base_en_uncased" / "1")
+    monkeypatch.setenv("KAGGLEKIT_PRESET_DIRS", str(root))
+    assert resolve("bert").path == only.resolve()  # the alias pins version 3
+
+
+def test_alias_handles_match_keras_hub():
+    pytest.importorskip("keras_hub")
+    from keras_hub.src.utils.preset_utils import BUILTIN_PRESETS
+
+    for name, handle in presets.HANDLES.items():
+        if name in BUILTIN_PRESETS:
+            assert BUILTIN_PRESETS[name]["kaggle_handle"] == handle
 
 
 def test_mounted_folder_named_like_the_preset(monkeypatch, tmp_path, no_download):

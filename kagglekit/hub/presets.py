@@ -132,7 +132,8 @@ def _version_key(path: Path):
 def find_mounted(name: str, handle: str | None, roots=None) -> Path | None:
     """A mounted copy of a preset: ``<root>/<name>`` or, for a Kaggle handle
     ``kaggle://owner/model/framework/variant[/version]``, ``<root>/<model>/<framework>/<variant>/<version>``
-    (Kaggle's layout, framework matched case-insensitively; the highest version when none is named)."""
+    (Kaggle's layout, framework matched case-insensitively; the handle's version if mounted,
+    else the newest mounted one)."""
     roots = mount_roots() if roots is None else roots
     parts = None
     if handle and handle.startswith("kaggle://"):
@@ -155,9 +156,10 @@ def find_mounted(name: str, handle: str | None, roots=None) -> Path | None:
         for fw_dir in model_dir.iterdir():
             if fw_dir.name.lower() != framework.lower() or not (fw_dir / variant).is_dir():
                 continue
-            versions = [fw_dir / variant / version] if version else sorted(
-                (p for p in (fw_dir / variant).iterdir() if p.is_dir()), key=_version_key,
-                reverse=True)
+            # the handle's version first, then whichever versions are mounted, newest first
+            mounted = sorted((p for p in (fw_dir / variant).iterdir() if p.is_dir()),
+                             key=_version_key, reverse=True)
+            versions = ([fw_dir / variant / version] if version else []) + mounted
             for v in versions:
                 if _usable(v):
                     return v
@@ -223,7 +225,7 @@ def resolve(spec: str | os.PathLike | None, *, what: str = "model") -> Preset:
         path = Path(spec).expanduser()
         if path.exists() or _looks_like_path(spec):
             if not path.is_dir():
-                raise PresetError(f"preset {spec!r}: no such directory; pass a preset directory "
+                raise PresetError(f"preset {spec!r}: not a directory; pass a preset directory "
                                   f"(config.json + weights), a name or a kaggle:// / hf:// handle")
             if preset_layout(path) == "unknown":
                 raise PresetError(
