@@ -4,29 +4,27 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= dev
 
-.PHONY: install demo test test-all bench clean
+.PHONY: install demo test test-all clean
 
-$(VENV)/.installed-$(EXTRAS): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# .venv/.installed-<extras>: the venv with kagglekit installed (editable) with those extras
+$(VENV)/.installed-%: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	$(PY) -m pip install -q -e ".[$*]"
 	touch $@
 
-install: $(VENV)/.installed-$(EXTRAS)
+install: $(VENV)/.installed-dev
 
-demo: install
+# the demo needs no deep-learning stack: core + the kaggle client
+demo: $(VENV)/.installed-kaggle
 	PATH="$(abspath $(VENV))/bin:$$PATH" bash scripts/demo.sh
 
-test: install
+test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q -p no:cacheprovider
 
-test-all: install
-	$(PY) -m pytest -q -m "slow or not slow"
-
-bench: install
-	$(PY) benchmarks/run_all.py
+test-all: $(VENV)/.installed-dev
+	$(PY) -m pytest -q -p no:cacheprovider -m "slow or not slow"
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from kagglekit import plugins
+from kagglekit import kaggle_commands, plugins
 from kagglekit.errors import KaggleKitError, ParamError
 from kagglekit.hookspecs import hookimpl
 
@@ -113,11 +113,12 @@ def resolve_models(models, params, config: dict):
     return out
 
 
-def _data_options(data_dir, sample, encoding, allow_empty_text, prepare, runs_dir):
+def _data_options(data_dir, sample, encoding, allow_empty_text, prepare, runs_dir, **more):
     from kagglekit.experiment import DataOptions
 
     return DataOptions(data_dir=data_dir, sample=sample, sample_root=Path(runs_dir) / "_samples",
-                       encoding=encoding, allow_empty_text=allow_empty_text, prepare=prepare)
+                       encoding=encoding, allow_empty_text=allow_empty_text, prepare=prepare,
+                       **more)
 
 
 def _load(comp, options, need_test=True):
@@ -130,6 +131,8 @@ def _load(comp, options, need_test=True):
     else:
         info(f"Data: {data.directory} ({len(data.train)} train rows"
              f"{'' if data.test is None else f', {len(data.test)} test rows'})")
+    for note in data.notes:
+        info(f"Note: {note}")
     return data
 
 
@@ -139,10 +142,11 @@ def _score_table(title, rows, columns):
 
     table = Table(title=title)
     for c in columns:
-        table.add_column(c, justify="right" if c not in ("model", "run") else "left")
+        table.add_column(c, justify="right" if c not in ("model", "run") else "left",
+                         no_wrap=c == "run")
     for row in rows:
         table.add_row(*[_fmt(row.get(c)) for c in columns])
-    Console(file=sys.stderr if False else sys.stdout).print(table)
+    Console(file=sys.stdout, width=max(100, 30 + 12 * len(columns))).print(table)
 
 
 def _fmt(value):
@@ -250,41 +254,55 @@ def register_commands(cli):
     @click.option("--folds", "-k", type=int, default=None, help="Number of folds [default: 5].")
     @click.option("--cv", "scheme", type=click.Choice(["auto", "stratified", "multilabel", "group", "kfold"]),
                   default="auto", show_default=True, help="Fold scheme.")
+    @click.option("--ensemble", "ensembles", multiple=True, metavar="METHOD",
+                  help="Also blend the models' runs (mean, rank, weighted, stack, vote) into a "
+                       "run of their own; repeatable. See `kagglekit blend`.")
+    @click.option("--validation-as-fold", is_flag=True,
+                  help="Score on the competition's official validation file (one fold).")
     @data_options
     @runs_dir_option
     @json_option
-    def cv(competition, models, params, config, seed, folds, scheme, data_dir, sample, encoding,
-           allow_empty_text, prepare, runs_dir, as_json):
+    def cv(competition, models, params, config, seed, folds, scheme, ensembles, validation_as_fold,
+           data_dir, sample, encoding, allow_empty_text, prepare, runs_dir, as_json):
         """Stratified K-fold CV: saves folds, OOF and test predictions and scores as a run.
 
         Example: kagglekit cv disaster-tweets --model tfidf-lr --folds 5 --seed 42
         """
         from kagglekit.experiment import run_cv
+        from kagglekit.params import split_competition_params
 
         cfg = _load_config(config)
         comp = plugins.get_competition(competition or cfg.get("competition"))
+        comp_params, params, cfg = split_competition_params(comp, params, cfg)
         chosen = resolve_models(models, params, cfg)
+        if ensembles:
+            from kagglekit.blend import get_method
+
+            for method in ensembles:
+                get_method(method)
+            if len(chosen) < 2:
+                raise KaggleKitError(f"--ensemble needs at least two --model, got {len(chosen)}")
         folds = folds or int(cfg.get("folds", 5))
         seed = seed if seed is not None else int(cfg.get("seed", 42))
-        data = _load(comp, _data_options(data_dir, sample, encoding, allow_empty_text, prepare, runs_dir))
+        data = _load(comp, _data_options(data_dir, sample, encoding, allow_empty_text, prepare, runs_dir,
+                                         validation_as_fold=validation_as_fold,
+                                         competition_params=comp_params))
         results = []
         shared_folds = None
         for name, cls, model_params in chosen:
-            info(f"{name}: {folds}-fold CV on {comp.slug} (seed {seed})")
+            how = "validation-fold" if data.folds is not None else f"{folds}-fold"
+            info(f"{name}: {how} CV on {comp.slug} (seed {seed})")
 
             def on_fold(r):
                 scores = "  ".join(f"{k}={v:.4f}" for k, v in r.scores.items())
                 info(f"  fold {r.fold}: {scores}  ({r.seconds:.1f}s)")
 
+            if shared_folds is None and data.folds is not None:
+                shared_folds, scheme = data.folds, "predefined"
             if shared_folds is None:
-                from kagglekit.cv import make_folds
+                from kagglekit.cv import competition_folds
 
-                groups = (data.train.extra[comp.group_column].to_numpy()
-                          if scheme == "group" and comp.group_column else None)
-                if scheme == "group" and groups is None:
-                    raise KaggleKitError(f"{comp.slug} declares no group column; "
-                                         f"--cv group is not available")
-                shared_folds = make_folds(data.train.y, folds, seed, scheme, groups)
+                shared_folds, scheme = competition_folds(comp, data.train, folds, seed, scheme)
             run = run_cv(comp, name, cls, model_params, data, n_folds=folds, seed=seed,
                          scheme=scheme, runs_dir=runs_dir, folds=shared_folds, on_fold=on_fold)
             results.append(run)
@@ -295,10 +313,19 @@ def register_commands(cli):
                 _score_table(f"{name} on {comp.slug}  (threshold {run.threshold:.3f})",
                              rows, ["fold", *run.scores])
                 click.echo(f"Run: {run.path}")
+            if not run.info.get("held_out", True):
+                info(f"Note: {name}'s score is NOT held out: it trained on the rows it was scored on")
+        blends = []
+        if ensembles:  # the blends are runs of their own, linking their members
+            from kagglekit.blend_commands import blend_report, ensemble_runs
+
+            blends = ensemble_runs(results, ensembles, runs_dir, as_json)
         if as_json:
-            payload = _run_payload(results[0])
+            payload = blend_report(blends[0]) if blends else _run_payload(results[0])
             if len(results) > 1:
                 payload["runs"] = [_run_payload(r) for r in results]
+            if blends:
+                payload["blends"] = [blend_report(b) for b in blends]
             emit_json(payload)
 
     @cli.command()
@@ -318,10 +345,12 @@ def register_commands(cli):
         Example: kagglekit fit disaster-tweets --model tfidf-nb --threshold-from RUN
         """
         from kagglekit.experiment import run_fit
+        from kagglekit.params import split_competition_params
         from kagglekit.runs import resolve_run
 
         cfg = _load_config(config)
         comp = plugins.get_competition(competition)
+        comp_params, params, cfg = split_competition_params(comp, params, cfg)
         chosen = resolve_models(models, params, cfg)
         seed = seed if seed is not None else int(cfg.get("seed", 42))
         source = None
@@ -337,7 +366,8 @@ def register_commands(cli):
             if not 0 <= threshold <= 1:
                 raise KaggleKitError(f"--threshold must be in [0, 1], got {threshold}")
             source = "--threshold"
-        data = _load(comp, _data_options(data_dir, sample, encoding, allow_empty_text, prepare, runs_dir))
+        data = _load(comp, _data_options(data_dir, sample, encoding, allow_empty_text, prepare, runs_dir,
+                                         competition_params=comp_params))
         results = []
         for name, cls, model_params in chosen:
             info(f"{name}: fitting on all {len(data.train)} rows of {comp.slug}")
@@ -382,7 +412,8 @@ def register_commands(cli):
             click.echo(text, nl=False)
         if as_json:
             payload = _run_payload(run)
-            payload.update({"path": str(output) if output else None, "rows": len(frame)})
+            payload.update({"path": str(Path(output).resolve()) if output else None,
+                            "rows": len(frame)})
             emit_json(payload)
 
     @cli.command()
@@ -392,28 +423,37 @@ def register_commands(cli):
                   help="Submission path [default: submissions/<slug>/<run-id>.csv].")
     @runs_dir_option
     @json_option
-    def submit(run_ref, competition, output, runs_dir, as_json):
+    @kaggle_commands.upload_options
+    def submit(run_ref, competition, output, runs_dir, as_json, upload, message, wait,
+               wait_timeout):
         """Write a run's submission, validated against sample_submission.csv.
 
-        Without RUN, the best CV run (by the competition's metric) is used.
+        Without RUN, the best CV run (by the competition's metric) is used. --upload sends
+        it to Kaggle; --wait then prints the public score.
 
-        Example: kagglekit submit --competition disaster-tweets
+        Example: kagglekit submit --competition disaster-tweets --upload -m "tfidf" --wait
         """
         from kagglekit.submission import write_submission
 
         run = resolve_run_ref(run_ref, runs_dir) if run_ref else best_run(competition, runs_dir)
         comp = plugins.get_competition(run.competition)
+        output = kaggle_commands.submit_output(comp, run, output, upload, wait)
         path, frame = write_submission(comp, run, output)
+        against = " against sample_submission.csv" if comp.sample_submission_file else ""
         info(f"Submission for {comp.slug} from run {run.id}: {path} ({len(frame)} rows, validated"
-             f" against sample_submission.csv)")
+             f"{against})")
         if run.info.get("sample"):
             info("Note: this run used a generated sample, not the real data; do not upload it.")
+        if not as_json:
+            click.echo(str(path))
+        uploaded = (kaggle_commands.upload_submission(comp, run, path, message, wait,
+                                                      wait_timeout, as_json) if upload else None)
         if as_json:
             payload = _run_payload(run)
-            payload["path"] = str(path)
+            payload["path"] = str(Path(path).resolve())
+            if uploaded is not None:
+                payload["upload"] = uploaded
             emit_json(payload)
-        else:
-            click.echo(str(path))
 
     @cli.command()
     @click.argument("competition")
@@ -467,6 +507,41 @@ def register_commands(cli):
         rows = [{"run": r.id, "model": r.model, "kind": r.kind, **r.scores} for r in found]
         _score_table(f"runs in {runs_dir}", rows, ["run", "kind", "model", *metrics])
 
+    @cli.command()
+    @click.argument("run_ref", metavar="RUN")
+    @click.option("--labels", "labels_path", type=click.Path(path_type=Path),
+                  help="Test labels (file, or folder for folder layouts) [default: the "
+                       "competition's labels file in the run's data folder].")
+    @click.option("--encoding", default="utf-8", show_default=True)
+    @runs_dir_option
+    @json_option
+    def score(run_ref, labels_path, encoding, runs_dir, as_json):
+        """Score a run's test predictions against known test labels.
+
+        Rows the labels mark as not scored (Jigsaw's -1) are left out; the run's
+        threshold is used for thresholded metrics; the run is not changed.
+
+        Example: kagglekit score RUN --labels test_labels.csv
+        """
+        from kagglekit.scoring import score_run
+
+        run = resolve_run_ref(run_ref, runs_dir)
+        comp = plugins.get_competition(run.competition)
+        result = score_run(comp, run, labels_path, encoding=encoding)
+        info(f"Scored {result['n_scored']} of {result['n_predictions']} test predictions of run "
+             f"{run.id} against {result['labels']} ({result['n_unscored']} label rows not scored)")
+        if as_json:
+            payload = _run_payload(run)
+            payload.update({"test_scores": result["scores"], **{k: v for k, v in result.items()
+                                                                if k != "scores"}})
+            emit_json(payload)
+            return
+        rows = [{"on": "test", **result["scores"]}]
+        if run.scores:
+            rows.insert(0, {"on": "OOF" if run.info.get("held_out", True) else "OOF (not held out)",
+                            **run.scores})
+        _score_table(f"{run.model} on {comp.slug}", rows, ["on", *result["scores"]])
+
 
 def resolve_run_ref(ref, runs_dir):
     from kagglekit.runs import resolve_run
@@ -482,6 +557,8 @@ def best_run(competition, runs_dir):
     found = [r for r in list_runs(runs_dir, slug) if r.scores]
     real = [r for r in found if not r.info.get("sample")]
     found = real or found  # a run on a generated sample only when there is nothing else
+    held_out = [r for r in found if r.info.get("held_out", True)]
+    found = held_out or found  # a score that is not held out cannot win against one that is
     if not slug:
         slugs = sorted({r.competition for r in found})
         if len(slugs) > 1:

@@ -70,3 +70,30 @@ def fold_indices(folds: np.ndarray):
         if k < 0:
             continue
         yield int(k), np.flatnonzero(folds != k), np.flatnonzero(folds == k)
+
+
+def competition_folds(comp, train, n_folds: int = 5, seed: int = 42, scheme: str = "auto"):
+    """(folds, scheme used) for a competition's training frame.
+
+    ``auto`` keeps the rows of a group together when the competition declares a group
+    column and the data holds it, else stratifies (over every label when multilabel).
+    """
+    column = comp.group_column
+    has_groups = bool(column) and train.extra is not None and column in train.extra.columns
+    if scheme == "group" and not column:
+        raise KaggleKitError(f"{comp.slug} declares no group column; --cv group is not "
+                             f"available (use --cv auto, stratified, multilabel or kfold)")
+    if scheme == "group" and not has_groups:
+        raise KaggleKitError(f"--cv group: the {comp.slug} training data has no group column "
+                             f"{column!r}; check that its files are complete")
+    if scheme == "auto":
+        scheme = "group" if has_groups else ("multilabel" if train.y.shape[1] > 1 else "stratified")
+    groups = None
+    if scheme == "group":
+        values = train.extra[column]
+        if values.isna().any():
+            row = int(np.flatnonzero(values.isna().to_numpy())[0]) + 1
+            raise KaggleKitError(f"--cv group: column {column!r} is empty in training row {row}; "
+                                 f"every row needs a group")
+        groups = values.to_numpy()
+    return make_folds(train.y, n_folds, seed, scheme, groups), scheme

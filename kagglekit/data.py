@@ -36,11 +36,42 @@ def candidate_dirs(comp: Competition, data_dir: str | os.PathLike | None = None)
     return out
 
 
+def data_file(directory: Path, name: str) -> Path | None:
+    """``directory/name``, or ``directory/name.zip`` as Kaggle notebooks mount some
+    competitions (Jigsaw's /kaggle/input holds train.csv.zip); None when neither exists."""
+    path = Path(directory) / name
+    if path.is_file():
+        return path
+    zipped = path.with_name(path.name + ".zip")
+    return zipped if zipped.is_file() else None
+
+
+def _read_bytes(path: Path) -> bytes:
+    if path.suffix != ".zip":
+        return path.read_bytes()
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.namelist() if not m.endswith("/")
+                       and not m.startswith("__MACOSX")]
+            inner = path.stem  # train.csv.zip -> train.csv
+            pick = next((m for m in members if Path(m).name == inner), None) or (
+                members[0] if len(members) == 1 else None)
+            if pick is None:
+                raise DataError(f"{path}: holds {len(members)} files, none named {inner}; unzip it")
+            return archive.read(pick)
+    except zipfile.BadZipFile:
+        raise DataError(f"{path}: not a valid zip file; download it again "
+                        f"(kagglekit fetch --force)") from None
+
+
 def find_data_dir(comp: Competition, data_dir=None) -> Path:
     """The first candidate directory that holds the competition's train file."""
     looked = candidate_dirs(comp, data_dir)
     for d in looked:
-        if (d / comp.train_file).is_file():
+        # a file, its .zip as Kaggle notebooks mount some, or a folder for folder layouts
+        if (d / comp.train_file).exists() or data_file(d, comp.train_file) is not None:
             return d
     if data_dir and not (Path(data_dir).is_dir()):
         raise DataNotFound(f"--data-dir {data_dir} does not exist")
@@ -57,7 +88,7 @@ def sample_dir(comp: Competition, root: Path, n_train: int = 600, n_test: int = 
     if comp.make_sample is None:
         raise DataError(f"{comp.slug} has no built-in sample generator; pass --data-dir")
     target = Path(root) / comp.slug
-    if (target / comp.train_file).is_file():
+    if (target / comp.train_file).exists():
         return target
     tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
     tmp.mkdir(parents=True, exist_ok=True)
@@ -77,8 +108,11 @@ def read_csv(path: Path, *, columns_needed=(), encoding: str = "utf-8", **option
 
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    raw = path.read_bytes()
+        zipped = data_file(path.parent, path.name)
+        if zipped is None:
+            raise DataError(f"{path}: file not found")
+        path = zipped
+    raw = _read_bytes(path)
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -162,25 +196,47 @@ def encode_labels(comp: Competition, frame, path: Path) -> np.ndarray:
     return out
 
 
+def read_table(comp: Competition, path: Path, split: str, *, columns_needed=(),
+               encoding: str = "utf-8", params=None):
+    """A split's raw table: the competition's ``load`` hook when it handles the split,
+    else the CSV reader with the competition's read options."""
+    frame = None
+    if comp.load is not None:
+        frame = comp.load(Path(path), split, encoding=encoding, params=params)
+    if frame is None:
+        return read_csv(path, columns_needed=columns_needed, encoding=encoding,
+                        **dict(comp.read_options))
+    missing = [c for c in columns_needed if c not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: missing column {missing[0]!r} (found: "
+                        f"{', '.join(map(str, frame.columns[:12]))}); is this the right "
+                        f"{split} data for {comp.slug}?")
+    return frame
+
+
+def _split_spec(comp: Competition, split: str):
+    """(file name, text columns, has labels) of a split."""
+    name = comp.file_for(split)
+    if name is None:
+        raise DataError(f"{comp.slug} has no {split} file")
+    text_cols = comp.test_columns if split == "test" else comp.text_columns
+    return name, text_cols, split in ("train", "validation")
+
+
 def load_split(comp: Competition, directory: Path, split: str, *, encoding="utf-8",
-               allow_empty_text=False) -> TextFrame:
-    """Load and validate ``train`` or ``test`` from a competition directory."""
+               allow_empty_text=False, params=None) -> TextFrame:
+    """Load and validate ``train``, ``validation``, ``test`` or ``unlabeled`` rows."""
     directory = Path(directory)
-    if split == "train":
-        name, text_cols, needs_labels = comp.train_file, comp.text_columns, True
-    else:
-        if comp.test_file is None:
-            raise DataError(f"{comp.slug} has no test file")
-        name, text_cols, needs_labels = comp.test_file, comp.test_columns, False
+    name, text_cols, needs_labels = _split_spec(comp, split)
     path = directory / name
-    if not path.is_file():
+    if not path.exists() and data_file(directory, name) is None:
         raise DataError(
             f"{path}: file not found; the {comp.slug} folder must hold "
-            f"{', '.join(f for f in (comp.train_file, comp.test_file, comp.sample_submission_file) if f)}"
+            f"{', '.join(f for f in (comp.train_file, comp.validation_file, comp.test_file, comp.sample_submission_file) if f)}"
             f" (kagglekit fetch {comp.slug} --force downloads them again)")
     id_cols = [comp.id_column] if comp.id_column else []
     needed = [*id_cols, *text_cols, *(comp.target_columns if needs_labels else [])]
-    frame = read_csv(path, columns_needed=needed, encoding=encoding, **dict(comp.read_options))
+    frame = read_table(comp, path, split, columns_needed=needed, encoding=encoding, params=params)
     if len(frame) == 0:
         raise DataError(f"{path}: has a header but no rows; download it again "
                         f"(kagglekit fetch {comp.slug} --force)")
@@ -200,7 +256,8 @@ def load_split(comp: Competition, directory: Path, split: str, *, encoding="utf-
 def load_sample_submission(comp: Competition, directory: Path, encoding="utf-8"):
     if comp.sample_submission_file is None:
         return None
-    path = Path(directory) / comp.sample_submission_file
+    path = data_file(directory, comp.sample_submission_file) or (
+        Path(directory) / comp.sample_submission_file)
     columns = [c for c in (comp.sub_id_column, *comp.sub_columns) if c]
     frame = read_csv(path, columns_needed=columns, encoding=encoding)
     if comp.sub_id_column:

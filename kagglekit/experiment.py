@@ -18,9 +18,9 @@ import numpy as np
 
 from kagglekit import __version__, plugins
 from kagglekit.competition import Competition
-from kagglekit.cv import fold_indices, make_folds
-from kagglekit.data import find_data_dir, load_split, sample_dir
-from kagglekit.errors import KaggleKitError
+from kagglekit.cv import competition_folds, fold_indices
+from kagglekit.data import data_file, find_data_dir, load_split, sample_dir
+from kagglekit.errors import DataError, KaggleKitError
 from kagglekit.frame import TextFrame
 from kagglekit.metrics import best_threshold
 from kagglekit.params import params_to_dict
@@ -35,6 +35,8 @@ class DataOptions:
     encoding: str = "utf-8"
     allow_empty_text: bool = False
     prepare: bool = True
+    validation_as_fold: bool = False  # the official validation file is the one scoring fold
+    competition_params: object = None  # an instance of comp.params_class()
 
 
 @dataclass
@@ -45,6 +47,9 @@ class Dataset:
     test: TextFrame | None
     sample: bool = False
     notes: list = field(default_factory=list)
+    folds: np.ndarray | None = None  # predefined folds (-1: always trained on, never scored)
+    train_on_validated: bool = False  # the scored rows are trained on too: not held out
+    competition_params: object = None
 
 
 def load_dataset(comp: Competition, options: DataOptions, need_test: bool = True) -> Dataset:
@@ -56,13 +61,48 @@ def load_dataset(comp: Competition, options: DataOptions, need_test: bool = True
         from dataclasses import replace
 
         comp = replace(comp, prepare_text=None)
-    train = load_split(comp, directory, "train", encoding=options.encoding,
-                       allow_empty_text=options.allow_empty_text)
+    params = options.competition_params
+    if params is None and comp.params_class() is not None:
+        params = comp.params_class()()
+    kwargs = {"encoding": options.encoding, "allow_empty_text": options.allow_empty_text,
+              "params": params}
+    train = load_split(comp, directory, "train", **kwargs)
     test = None
-    if need_test and comp.test_file and (directory / comp.test_file).is_file():
-        test = load_split(comp, directory, "test", encoding=options.encoding,
-                          allow_empty_text=options.allow_empty_text)
-    return Dataset(comp, directory, train, test, sample=options.sample)
+    if need_test and comp.test_file and ((directory / comp.test_file).exists()
+                                         or data_file(directory, comp.test_file) is not None):
+        test = load_split(comp, directory, "test", **kwargs)
+    data = Dataset(comp, directory, train, test, sample=options.sample,
+                   competition_params=params)
+    train_on_validation = bool(getattr(params, "train_on_validation", False))
+    if options.validation_as_fold or train_on_validation:
+        _add_validation(data, options.validation_as_fold, train_on_validation, kwargs)
+    return data
+
+
+def _add_validation(data: Dataset, as_fold: bool, train_on_it: bool, kwargs: dict) -> None:
+    """Append the official validation rows to train: as the one scoring fold and/or for training."""
+    comp = data.competition
+    what = "--validation-as-fold" if as_fold else "train_on_validation=true"
+    if not comp.validation_file:
+        raise KaggleKitError(f"{what}: {comp.slug} has no official validation file")
+    if not (data.directory / comp.validation_file).exists():
+        raise DataError(f"{what}: {data.directory / comp.validation_file} not found; "
+                        f"download it with the competition's other files")
+    valid = load_split(comp, data.directory, "validation", **kwargs)
+    clash = set(map(str, data.train.ids)) & set(map(str, valid.ids))
+    if clash:
+        raise DataError(f"{data.directory / comp.validation_file}: id {sorted(clash)[0]!r} is also "
+                        f"in {comp.train_file} ({len(clash)} shared id(s)); ids must be unique")
+    n_train = len(data.train)
+    data.train = TextFrame.concat([data.train, valid])
+    if as_fold:
+        data.folds = np.concatenate([np.full(n_train, -1), np.zeros(len(valid))]).astype(np.int16)
+        data.train_on_validated = train_on_it
+        data.notes.append(f"scored on the {len(valid)} rows of {comp.validation_file}"
+                          + (", which the model also trained on: the score is NOT held out"
+                             if train_on_it else " (held out)"))
+    else:
+        data.notes.append(f"{comp.validation_file}'s {len(valid)} rows added to the training rows")
 
 
 def thresholded_metric(comp: Competition):
@@ -96,6 +136,9 @@ def _base_info(kind: str, comp: Competition, model: str, params, seed: int, data
         "data_dir": str(Path(data.directory).resolve()), "sample": data.sample,
         "prepared_text": comp.prepare_text is not None,
         "n_train": len(data.train), "n_test": 0 if data.test is None else len(data.test),
+        "competition_params": (params_to_dict(data.competition_params)
+                               if data.competition_params is not None else {}),
+        "notes": list(data.notes),
         "created": _dt.datetime.now().isoformat(timespec="seconds"),
         "environment": _environment(),
     }
@@ -125,13 +168,12 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
            on_fold: Callable[[FoldReport], None] | None = None) -> Run:
     """K-fold CV of one model; returns the finished run."""
     train, test = data.train, data.test
+    if folds is None and data.folds is not None:
+        folds, scheme = data.folds, "predefined"
     if folds is None:
-        groups = None
-        if scheme == "group":
-            if not comp.group_column:
-                raise KaggleKitError(f"{comp.slug} declares no group column; --cv group is not available")
-            groups = train.extra[comp.group_column].to_numpy()
-        folds = make_folds(train.y, n_folds, seed, scheme, groups)
+        folds, scheme = competition_folds(comp, train, n_folds, seed, scheme)
+    folds = np.asarray(folds)
+    scored = folds >= 0  # predefined folds may keep rows for training only (-1)
     n_folds = int(folds.max()) + 1
     oof = np.full(train.y.shape, np.nan, dtype=np.float64)
     test_folds = []
@@ -141,6 +183,8 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
         for k, tr_idx, va_idx in fold_indices(folds):
             start = time.perf_counter()
             model = model_cls(params, seed=seed + k)
+            if data.train_on_validated:
+                tr_idx = np.arange(len(train))
             _set_context(model, log_dir=tmp / "logs" / f"fold-{k}", unlabelled=test)
             fold_train, fold_valid = train.take(tr_idx), train.take(va_idx)
             model.fit(fold_train, fold_valid)
@@ -152,16 +196,17 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
                                 getattr(model, "fit_info_", None))
             reports.append(report)
         metric = thresholded_metric(comp)
-        threshold = best_threshold(metric, train.y, oof) if metric else 0.5
+        threshold = best_threshold(metric, train.y[scored], oof[scored]) if metric else 0.5
         for report in reports:
             va = folds == report.fold
             report.scores = score_all(comp, train.y[va], oof[va], threshold)
             if on_fold:
                 on_fold(report)
-        scores = score_all(comp, train.y, oof, threshold)
+        scores = score_all(comp, train.y[scored], oof[scored], threshold)
         info = _base_info("cv", comp, model_name, params, seed, data)
         info.update({
             "n_folds": n_folds, "cv_scheme": scheme, "threshold": threshold,
+            "held_out": not data.train_on_validated, "n_scored": int(scored.sum()),
             "threshold_metric": metric.name if metric else None,
             "scores": scores,
             "fold_scores": [{"fold": r.fold, "n_train": r.n_train, "n_valid": r.n_valid,
@@ -175,7 +220,7 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
         })
         id_col = comp.id_column or "id"
         predictions_frame(train.ids, folds, ["fold"], id_col).to_csv(tmp / "folds.csv", index=False)
-        predictions_frame(train.ids, oof, comp.target_columns, id_col).to_csv(
+        predictions_frame(train.ids[scored], oof[scored], comp.target_columns, id_col).to_csv(
             tmp / "oof.csv", index=False, float_format="%.7g")
         if test is not None:
             stacked = np.stack(test_folds)
@@ -233,6 +278,10 @@ def saved_models(run: Run) -> list[Path]:
 
 def predict_with_run(run: Run, frame: TextFrame) -> np.ndarray:
     """Mean prediction of the run's saved models (each fold's, or the full fit's)."""
+    if run.info.get("kind") == "blend":  # a blend predicts with its members (kagglekit.blend)
+        from kagglekit.blend import predict_blend
+
+        return predict_blend(run, frame)
     model_cls = plugins.get_model(run.model)
     preds = [np.asarray(model_cls.load(d).predict(frame), dtype=np.float64)
              for d in saved_models(run)]

@@ -128,3 +128,25 @@ def describe(params_cls) -> list[dict]:
             default = list(default)
         out.append({"name": f.name, "type": _type_name(types[f.name]), "default": default})
     return out
+
+
+def split_competition_params(comp, items, config: dict):
+    """Route the ``-p key=value`` items (and ``--config [params]`` keys) that name one of the
+    competition's options to the competition; returns (options instance or None, the other
+    items for the models, config without the competition's keys)."""
+    params_cls = comp.params_class()
+    if params_cls is None:
+        return None, list(items or ()), config
+    names = set(field_types(params_cls))
+    values, rest = {}, []
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if sep and key.strip() in names:
+            values[key.strip()] = value.strip()
+        else:
+            rest.append(item)
+    cfg_params = dict(config.get("params", {}))
+    for key in [k for k in cfg_params if k in names]:
+        values.setdefault(key, cfg_params.pop(key))
+    config = {**config, "params": cfg_params}
+    return build_params(params_cls, values, comp.slug), rest, config

@@ -133,7 +133,7 @@ def _collect(kind: str, hook_name: str) -> Registry:
         return _registries[kind]
     registry = Registry(kind)
     hook = getattr(pm.hook, hook_name)
-    for impl in reversed(hook.get_hookimpls()):  # registration order
+    for impl in hook.get_hookimpls():  # registration order: built-ins first
         owner = impl.plugin_name
 
         def register(*args, _owner=owner, **kwargs):
@@ -213,7 +213,7 @@ _command_owners: dict[str, list[str]] = {}
 def add_commands(cli) -> None:
     """Let every plugin add its click commands, recording which plugin added which."""
     load_plugins()
-    for impl in reversed(pm.hook.register_commands.get_hookimpls()):
+    for impl in pm.hook.register_commands.get_hookimpls():
         before = set(cli.commands)
         try:
             impl.function(cli)

@@ -108,7 +108,7 @@ class Run:
     """A finished run directory (read-only)."""
 
     def __init__(self, path: Path):
-        self.path = Path(path)
+        self.path = Path(path).resolve()
         file = self.path / RUN_FILE
         if not file.is_file():
             raise RunError(f"{self.path} is not a kagglekit run (no {RUN_FILE})")
@@ -169,7 +169,8 @@ class Run:
         return {"run_id": self.id, "run_dir": str(self.path), "kind": self.kind,
                 "competition": self.competition, "model": self.model,
                 "scores": self.scores, "threshold": self.info.get("threshold"),
-                "created": self.info.get("created"), "sample": self.info.get("sample", False)}
+                "created": self.info.get("created"), "sample": self.info.get("sample", False),
+                "held_out": self.info.get("held_out", self.kind != "fit")}
 
 
 def list_runs(runs_dir: Path, competition: str | None = None) -> list[Run]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from kagglekit.competition import Competition
-from kagglekit.data import load_sample_submission
+from kagglekit.data import data_file, load_sample_submission
 from kagglekit.errors import SubmissionError
 from kagglekit.runs import Run, atomic_write_text
 
@@ -85,9 +85,12 @@ def validate_submission(comp: Competition, frame, sample, where: str = "submissi
 def write_submission(comp: Competition, run: Run, output: Path | None = None,
                      submissions_dir: Path = Path("submissions")) -> tuple[Path, object]:
     """Build, validate and atomically write the run's submission; returns (path, frame)."""
+    if comp.test_file is None:
+        raise SubmissionError(f"{comp.slug} has no test file, so there is nothing to submit; "
+                              f"score new rows with `kagglekit predict RUN --input CSV`")
     data_dir = Path(run.info["data_dir"])
-    sample = load_sample_submission(comp, data_dir) if comp.sample_submission_file and (
-        data_dir / comp.sample_submission_file).is_file() else None
+    sample = load_sample_submission(comp, data_dir) if comp.sample_submission_file and data_file(
+        data_dir, comp.sample_submission_file) is not None else None
     if comp.sample_submission_file and sample is None:
         raise SubmissionError(f"{data_dir / comp.sample_submission_file} not found; the run's data "
                               f"folder moved? Fetch the data again")

@@ -19,6 +19,25 @@ def _columns(y):
     return y[:, None] if y.ndim == 1 else y
 
 
+class _OneClass:
+    """Stands in for a classifier when a label column holds one class in the training rows
+    (a rare label of a multilabel competition in a small fold): predicts that class."""
+
+    def __init__(self, value):
+        self.value_ = float(value)
+
+    def predict_proba(self, x):
+        p = np.full(x.shape[0], self.value_)
+        return np.column_stack([1 - p, p])
+
+
+def _fit_column(make, x, y):
+    """make().fit(x, y), or a _OneClass when y holds a single class."""
+    if len(np.unique(y)) < 2:
+        return _OneClass(y[0])
+    return make().fit(x, y)
+
+
 class TfidfNB(Model):
     """scikit-learn ``TfidfVectorizer()`` + ``MultinomialNB()``, both with their defaults."""
 
@@ -36,7 +55,7 @@ class TfidfNB(Model):
         self.vectorizer_ = TfidfVectorizer(max_features=self.params.max_features)
         x = self.vectorizer_.fit_transform(train.text)
         y = _columns(train.y)
-        self.classifiers_ = [MultinomialNB(alpha=self.params.alpha).fit(x, y[:, j])
+        self.classifiers_ = [_fit_column(lambda: MultinomialNB(alpha=self.params.alpha), x, y[:, j])
                              for j in range(y.shape[1])]
         return self
 
@@ -94,7 +113,7 @@ class TfidfLR(Model):
         self.vectorizer_ = self._vectorizer()
         x = self.vectorizer_.fit_transform(train.text)
         y = _columns(train.y)
-        self.classifiers_ = [self._classifier().fit(x, y[:, j]) for j in range(y.shape[1])]
+        self.classifiers_ = [_fit_column(self._classifier, x, y[:, j]) for j in range(y.shape[1])]
         return self
 
     def predict(self, frame):
@@ -112,19 +131,8 @@ class NBSVM(TfidfLR):
     name = "nbsvm"
 
     @dataclass
-    class Params:
-        C: float = 4.0
-        alpha: float = 1.0
-        word_ngram_max: int = 2
-        char_ngram_min: int = 2
-        char_ngram_max: int = 5
-        max_word_features: int | None = 200_000
-        max_char_features: int | None = 200_000
-        min_df: int = 2
-        class_weight: str | None = None
-        max_iter: int = 1000
-
-        validate = TfidfLR.Params.validate
+    class Params(TfidfLR.Params):
+        alpha: float = 1.0  # smoothing of the log-count ratios
 
     def fit(self, train, valid=None):
         self.vectorizer_ = self._vectorizer()
@@ -138,7 +146,7 @@ class NBSVM(TfidfLR):
             q = alpha + np.asarray(x[~pos].sum(axis=0)).ravel()
             r = np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)
             self.ratios_.append(r)
-            self.classifiers_.append(self._classifier().fit(x.multiply(r).tocsr(), y[:, j]))
+            self.classifiers_.append(_fit_column(self._classifier, x.multiply(r).tocsr(), y[:, j]))
         return self
 
     def predict(self, frame):

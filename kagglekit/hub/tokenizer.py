@@ -1,0 +1,215 @@
+"""Subword tokenization with the ``tokenizers`` library, cached by content hash.
+
+Where the tokenizer comes from, in order:
+
+1. ``tokenizer.json`` in Hugging Face format (has a ``model`` entry): ``Tokenizer.from_file``;
+2. a KerasHub preset's WordPiece vocabulary (``assets/tokenizer/vocabulary.txt``, lowercasing
+   from its Keras ``tokenizer.json``);
+3. a ``vocab.txt`` (BERT-style WordPiece; ``do_lower_case`` from ``tokenizer_config.json``);
+4. otherwise (a sentencepiece model, ...): ``transformers.AutoTokenizer`` (optional dependency),
+   whose fast tokenizer is a ``tokenizers.Tokenizer`` too, so one code path follows.
+
+``encode`` returns ids, segment (token type) ids and lengths for a batch of texts, with the
+checkpoint's special tokens ([CLS] ... [SEP]) and truncation to ``max_length``; padding is
+left to the batcher (dynamic padding). Results are cached under ``kagglekit.cache``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from kagglekit.cache import cached_arrays, content_hash
+from kagglekit.hub.presets import PresetError
+
+TOKENIZER_FILE = "tokenizer.json"
+_PAD_TOKENS = ("[PAD]", "<pad>", "<PAD>", "<|padding|>")
+
+
+@dataclass
+class Encoded:
+    """Ragged token ids: row ``i`` is ``ids[starts[i]:starts[i] + lengths[i]]``."""
+
+    ids: np.ndarray  # flat int32
+    type_ids: np.ndarray  # flat int32
+    lengths: np.ndarray  # (n,) int32
+    pad_id: int = 0
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    @cached_property
+    def starts(self) -> np.ndarray:
+        starts = np.zeros(len(self.lengths), dtype=np.int64)
+        np.cumsum(self.lengths[:-1], out=starts[1:])
+        return starts
+
+    def batch(self, index, length: int) -> dict:
+        """``token_ids``, ``segment_ids``, ``padding_mask`` (int32, (len(index), length)),
+        right-padded to ``length`` (longer rows are cut)."""
+        index = np.asarray(index)
+        token_ids = np.full((len(index), length), self.pad_id, dtype=np.int32)
+        segment_ids = np.zeros((len(index), length), dtype=np.int32)
+        mask = np.zeros((len(index), length), dtype=np.int32)
+        for row, i in enumerate(index):
+            start, n = int(self.starts[i]), min(int(self.lengths[i]), length)
+            token_ids[row, :n] = self.ids[start:start + n]
+            segment_ids[row, :n] = self.type_ids[start:start + n]
+            mask[row, :n] = 1
+        return {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": mask}
+
+
+class SubwordTokenizer:
+    """A ``tokenizers.Tokenizer`` with the checkpoint's special tokens; see the module doc."""
+
+    def __init__(self, backend, source: str = ""):
+        self.backend = backend
+        self.source = source
+        padding = backend.padding or {}
+        self._pad_id = padding.get("pad_id")
+        self.backend.no_padding()
+        self.backend.no_truncation()
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_directory(cls, path) -> "SubwordTokenizer":
+        path = Path(path)
+        hf_file = path / TOKENIZER_FILE
+        keras_config = None
+        if hf_file.is_file():
+            data = _read_json(hf_file)
+            if isinstance(data, dict) and "model" in data:
+                from tokenizers import Tokenizer
+
+                return cls(Tokenizer.from_file(str(hf_file)), f"{hf_file}")
+            if isinstance(data, dict) and "registered_name" in data:
+                keras_config = data.get("config", {})
+        keras_vocab = path / "assets" / "tokenizer" / "vocabulary.txt"
+        if keras_config is not None and keras_vocab.is_file():
+            return cls(_wordpiece(keras_vocab, bool(keras_config.get("lowercase", False)),
+                                  bool(keras_config.get("strip_accents", False))), str(keras_vocab))
+        if keras_config is not None:
+            raise PresetError(f"{path}: the KerasHub tokenizer is not a WordPiece vocabulary "
+                              f"(assets/tokenizer/vocabulary.txt); use the checkpoint's Hugging Face "
+                              f"directory (with tokenizer.json) instead")
+        vocab = path / "vocab.txt"
+        if vocab.is_file():
+            config = _read_json(path / "tokenizer_config.json") if (
+                path / "tokenizer_config.json").is_file() else {}
+            lower = config.get("do_lower_case", True)
+            strip = config.get("strip_accents")
+            return cls(_wordpiece(vocab, bool(lower), lower if strip is None else bool(strip)),
+                       str(vocab))
+        return cls(_auto_tokenizer(path), f"{path} (transformers.AutoTokenizer)")
+
+    # -- encoding -------------------------------------------------------------------------------
+    @cached_property
+    def fingerprint(self) -> str:
+        return content_hash("subword-tokenizer", self.backend.to_str())
+
+    @cached_property
+    def pad_id(self) -> int:
+        if self._pad_id is not None:
+            return int(self._pad_id)
+        for token in _PAD_TOKENS:
+            idx = self.backend.token_to_id(token)
+            if idx is not None:
+                return int(idx)
+        return 0
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.backend.get_vocab_size(with_added_tokens=True))
+
+    def encode(self, texts, max_length: int, *, cache: bool = True) -> Encoded:
+        """Token ids (special tokens added, truncated to ``max_length``) for every text."""
+        texts = [str(t) for t in texts]
+        if max_length < 2:
+            raise ValueError(f"max_length must be >= 2, got {max_length}")
+
+        def compute() -> dict:
+            self.backend.enable_truncation(max_length)
+            try:
+                encodings = self.backend.encode_batch(texts)
+            finally:
+                self.backend.no_truncation()
+            lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int32,
+                                  count=len(encodings))
+            ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int32,
+                              count=int(lengths.sum()))
+            type_ids = np.fromiter((i for e in encodings for i in e.type_ids), dtype=np.int32,
+                                   count=int(lengths.sum()))
+            return {"ids": ids, "type_ids": type_ids, "lengths": lengths}
+
+        if cache:
+            key = content_hash(self.fingerprint, int(max_length), np.asarray(texts, dtype=object))
+            arrays, _ = cached_arrays("tokens", key, compute)
+        else:
+            arrays = compute()
+        return Encoded(arrays["ids"].astype(np.int32), arrays["type_ids"].astype(np.int32),
+                       arrays["lengths"].astype(np.int32), self.pad_id)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, directory) -> None:
+        """Write ``tokenizer.json`` (Hugging Face format): loading it needs only ``tokenizers``."""
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        (Path(directory) / TOKENIZER_FILE).write_text(self.backend.to_str(), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory) -> "SubwordTokenizer":
+        from tokenizers import Tokenizer
+
+        return cls(Tokenizer.from_file(str(Path(directory) / TOKENIZER_FILE)), str(directory))
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise PresetError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _wordpiece(vocab: Path, lowercase: bool, strip_accents: bool):
+    """A BERT WordPiece ``tokenizers.Tokenizer`` from a vocabulary file ([CLS] text [SEP])."""
+    from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordPiece
+
+    words = [w.rstrip("\n") for w in Path(vocab).read_text(encoding="utf-8").splitlines()]
+    vocab_map = {w: i for i, w in enumerate(words) if w not in ("",)}
+    unk = "[UNK]" if "[UNK]" in vocab_map else words[0]
+    tok = Tokenizer(WordPiece(vocab_map, unk_token=unk, max_input_chars_per_word=100))
+    tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
+                                                strip_accents=strip_accents, lowercase=lowercase)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece(prefix="##")
+    cls_tok, sep_tok = "[CLS]", "[SEP]"
+    if cls_tok in vocab_map and sep_tok in vocab_map:
+        tok.post_processor = processors.BertProcessing((sep_tok, vocab_map[sep_tok]),
+                                                       (cls_tok, vocab_map[cls_tok]))
+    specials = [t for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]") if t in vocab_map]
+    tok.add_special_tokens(specials)
+    return tok
+
+
+def _auto_tokenizer(path: Path):
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        raise ImportError(
+            f"{path} has no tokenizer.json or vocab.txt; reading its tokenizer (e.g. a "
+            f"sentencepiece model) needs transformers: pip install transformers sentencepiece"
+        ) from None
+    try:
+        tok = AutoTokenizer.from_pretrained(str(path), use_fast=True, local_files_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure reads the same to a user
+        raise PresetError(f"{path}: no tokenizer found (no tokenizer.json, vocab.txt, or files "
+                          f"transformers.AutoTokenizer can read: {exc})") from None
+    backend = getattr(tok, "backend_tokenizer", None)
+    if backend is None:
+        raise PresetError(f"{path}: transformers found only a slow tokenizer; save a tokenizer.json "
+                          f"with AutoTokenizer.from_pretrained(...).save_pretrained(dir)")
+    return backend

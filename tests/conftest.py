@@ -1,0 +1,92 @@
+"""Shared fixtures: isolated working directory, generated competition files, CLI runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def shared_path(*parts) -> Path:
+    """A path under ../shared, or skip the test when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not present (../shared is only on CI and dev machines)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """Every test runs in its own empty directory with its own cache and no data root."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.delenv("KAGGLEKIT_DATA", raising=False)
+    monkeypatch.delenv("KAGGLEKIT_LOAD_PLUGINS", raising=False)
+    monkeypatch.setenv("KAGGLEKIT_CACHE", str(tmp_path / "cache"))
+    import kagglekit.data
+
+    monkeypatch.setattr(kagglekit.data, "KAGGLE_INPUT", tmp_path / "no-kaggle-input")
+    return work
+
+
+def make_competition_dir(name: str, root: Path, n_train: int = 300, n_test: int = 100,
+                         seed: int = 0) -> Path:
+    """Generate a competition's files in its exact schema under root/<slug>/."""
+    from kagglekit import plugins
+
+    comp = plugins.get_competition(name)
+    directory = Path(root) / comp.slug
+    directory.mkdir(parents=True, exist_ok=True)
+    comp.make_sample(directory, n_train=n_train, n_test=n_test, seed=seed)
+    return directory
+
+
+@pytest.fixture
+def tweets_dir(tmp_path) -> Path:
+    return make_competition_dir("disaster-tweets", tmp_path / "data")
+
+
+class Cli:
+    """click's CliRunner around the kagglekit group, returning (result, parsed JSON or None)."""
+
+    def __init__(self):
+        self.runner = CliRunner()
+
+    def __call__(self, *args, expect: int | None = 0):
+        from kagglekit.cli import cli
+
+        result = self.runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+        if expect is not None:
+            assert result.exit_code == expect, (result.exit_code, result.output, result.stderr)
+        return result
+
+    def json(self, *args):
+        result = self(*args, "--json")
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def cli() -> Cli:
+    return Cli()
+
+
+def run_kagglekit(*args, env=None, cwd=None, check=False) -> subprocess.CompletedProcess:
+    """Run the real console script in a new process."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    exe = Path(sys.executable).with_name("kagglekit")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "kagglekit"]
+    proc = subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=600)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc

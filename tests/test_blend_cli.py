@@ -1,0 +1,244 @@
+"""`kagglekit blend` and `kagglekit cv --ensemble` on real runs (TF-IDF models on a
+generated Disaster Tweets sample), and what submit, runs and predict make of a blend."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from helpers_blend import SLUG
+
+from kagglekit import plugins
+
+
+def invoke(*args, expect=0):
+    from kagglekit.cli import cli
+
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code == expect, (result.exit_code, result.output)
+    return result
+
+
+def invoke_json(*args):
+    result = invoke(*args, "--json")
+    return json.loads(result.stdout)  # exactly one JSON object, or this fails
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """Sample data and one `cv --ensemble` command's runs, shared by this module's tests."""
+    root = tmp_path_factory.mktemp("blend-cli")
+    data = root / "data" / SLUG
+    data.mkdir(parents=True)
+    plugins.get_competition(SLUG).make_sample(data, n_train=240, n_test=60, seed=3)
+    runs = root / "runs"
+    payload = invoke_json("cv", "disaster-tweets", "--model", "tfidf-nb", "--model", "tfidf-lr",
+                          "--folds", "3", "--seed", "7", "--ensemble", "mean", "--ensemble",
+                          "weighted", "--data-dir", data, "--runs-dir", runs)
+    return {"root": root, "data": data, "runs": runs, "payload": payload}
+
+
+def test_cv_ensemble_makes_members_on_shared_folds_and_blends_linking_them(workspace):
+    payload = workspace["payload"]
+    members = [m["run_dir"] for m in payload["runs"]]
+    assert [m["model"] for m in payload["runs"]] == ["tfidf-nb", "tfidf-lr"]
+    folds = [(Path(m) / "folds.csv").read_bytes() for m in members]
+    assert folds[0] == folds[1]
+    assert [b["method"] for b in payload["blends"]] == ["mean", "weighted"]
+    assert payload["run_dir"] == payload["blends"][0]["run_dir"]  # the result is the blend
+    assert payload["kind"] == "blend" and payload["competition"] == SLUG
+    assert payload["model"] == "mean(tfidf-nb+tfidf-lr)"
+    for blend in payload["blends"]:
+        info = json.loads((Path(blend["run_dir"]) / "run.json").read_text())
+        assert info["members"] == [str(Path(m).resolve()) for m in members]
+        assert (Path(blend["run_dir"]) / "folds.csv").read_bytes() == folds[0]
+    weighted = payload["blends"][1]
+    assert set(weighted["scores_in_sample"]) == set(weighted["scores"]) == {"f1", "accuracy", "auc"}
+
+
+@pytest.mark.parametrize("method", ["mean", "rank", "weighted", "stack", "vote"])
+def test_blend_command_reports_members_next_to_the_blend(workspace, method):
+    a, b = (m["run_dir"] for m in workspace["payload"]["runs"])
+    report = invoke_json("blend", a, b, "--method", method, "--runs-dir", workspace["runs"])
+    assert {"run_dir", "competition", "model", "scores"} <= set(report)
+    assert report["kind"] == "blend" and report["method"] == method
+    assert 0 <= report["scores"]["f1"] <= 1
+    for row, path in zip(report["member_runs"], (a, b)):
+        member = json.loads((Path(path) / "run.json").read_text())
+        assert row["scores"] == member["scores"]
+        assert row["model"] == member["model"]
+    weights = [row["weights"]["target"] for row in report["member_runs"]]
+    if method in ("mean", "rank", "vote"):
+        assert weights == [0.5, 0.5]
+    elif method == "weighted":
+        assert sum(weights) == pytest.approx(1, abs=1e-5)
+    assert report["weights"] == {r["run_id"]: r["weights"] for r in report["member_runs"]}
+
+
+def test_blend_table_lists_members_weights_and_blend(workspace):
+    a, b = (m["run_dir"] for m in workspace["payload"]["runs"])
+    out = invoke("blend", a, b, "--method", "stack", "--runs-dir", workspace["runs"]).stdout
+    for text in ("tfidf-nb", "tfidf-lr", "coef", "blend (CV)", "blend (in-sample)", "f1", "auc"):
+        assert text in out
+    assert "Run: " in out
+
+
+def test_submit_runs_and_predict_on_a_blend(workspace, tmp_path):
+    blend = workspace["payload"]["blends"][1]  # weighted
+    runs = workspace["runs"]
+    out = tmp_path / "sub.csv"
+    submitted = invoke_json("submit", blend["run_dir"], "--output", out, "--runs-dir", runs)
+    assert submitted["path"] == str(out) and submitted["kind"] == "blend"
+    sub = pd.read_csv(out)
+    sample = pd.read_csv(workspace["data"] / "sample_submission.csv")
+    assert list(sub.columns) == ["id", "target"] and list(sub["id"]) == list(sample["id"])
+    test = pd.read_csv(Path(blend["run_dir"]) / "test_predictions.csv").set_index("id")["target"]
+    threshold = json.loads((Path(blend["run_dir"]) / "run.json").read_text())["threshold"]
+    np.testing.assert_array_equal(sub["target"], (test.loc[sub["id"]] >= threshold).astype(int))
+
+    listed = invoke_json("runs", "disaster-tweets", "--runs-dir", runs)["runs"]
+    kinds = {r["run_id"]: r["kind"] for r in listed}
+    assert kinds[Path(blend["run_dir"]).name] == "blend"
+
+    preds = tmp_path / "preds.csv"
+    invoke("predict", blend["run_dir"], "--input", workspace["data"] / "test.csv",
+           "--output", preds, "--runs-dir", runs)
+    predicted = pd.read_csv(preds).set_index("id")["target"]
+    np.testing.assert_allclose(predicted.loc[test.index], test, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["rank", "stack", "vote"])
+def test_predict_on_a_blend_combines_the_members_as_its_test_predictions(workspace, method,
+                                                                        tmp_path):
+    a, b = (m["run_dir"] for m in workspace["payload"]["runs"])
+    blend = invoke_json("blend", a, b, "--method", method, "--runs-dir", workspace["runs"])
+    preds = tmp_path / "preds.csv"
+    invoke("predict", blend["run_dir"], "--input", workspace["data"] / "test.csv",
+           "--output", preds, "--runs-dir", workspace["runs"])
+    test = pd.read_csv(Path(blend["run_dir"]) / "test_predictions.csv")
+    predicted = pd.read_csv(preds)
+    assert list(predicted["id"]) == list(test["id"])
+    # members' saved test predictions have 7 digits: a vote or rank may move by one row
+    close = np.isclose(predicted["target"], test["target"], atol=1e-5)
+    assert close.mean() >= 0.98
+    # a single new row is predicted on the same scale
+    one = tmp_path / "one.csv"
+    pd.read_csv(workspace["data"] / "test.csv").head(1).to_csv(one, index=False)
+    single = invoke("predict", blend["run_dir"], "--input", one,
+                    "--runs-dir", workspace["runs"]).stdout
+    assert float(single.splitlines()[1].split(",")[1]) == pytest.approx(
+        predicted["target"].iloc[0], abs=1e-9)
+
+
+def test_blend_refuses_runs_on_other_folds(workspace):
+    runs = workspace["runs"]
+    other = invoke_json("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3", "--seed",
+                        "8", "--data-dir", workspace["data"], "--runs-dir", runs)
+    a = workspace["payload"]["runs"][0]["run_dir"]
+    before = sorted(p.name for p in (runs / SLUG).iterdir())
+    result = invoke("blend", a, other["run_dir"], "--runs-dir", runs, expect=2)
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "use different folds" in lines[0] and lines[0].startswith("Error:")
+    assert sorted(p.name for p in (runs / SLUG).iterdir()) == before
+
+
+def test_blend_refuses_fit_runs_and_unknown_things(workspace):
+    runs = workspace["runs"]
+    fit = invoke_json("fit", "disaster-tweets", "--model", "tfidf-nb", "--data-dir",
+                      workspace["data"], "--runs-dir", runs)
+    a = workspace["payload"]["runs"][0]["run_dir"]
+    result = invoke("blend", a, fit["run_dir"], "--runs-dir", runs, expect=2)
+    assert "is a fit run without out-of-fold predictions" in result.stderr
+    result = invoke("blend", a, "no-such-run", "--runs-dir", runs, expect=2)
+    assert "no run 'no-such-run'" in result.stderr
+    result = invoke("blend", a, a, "--objective", "nope", "--runs-dir", runs, expect=2)
+    assert "nope" in result.stderr
+    invoke("blend", a, a, "--method", "median", "--runs-dir", runs, expect=2)  # click's choice
+
+
+def test_cv_ensemble_needs_two_models_and_a_known_method(workspace):
+    args = ("cv", "disaster-tweets", "--folds", "3", "--data-dir", workspace["data"],
+            "--runs-dir", workspace["root"] / "other-runs")
+    result = invoke(*args, "--model", "tfidf-nb", "--ensemble", "rank", expect=2)
+    assert "--ensemble needs at least two --model, got 1" in result.stderr
+    result = invoke(*args, "--model", "tfidf-nb", "--model", "tfidf-lr", "--ensemble", "median",
+                    expect=2)
+    assert "unknown blend method 'median'" in result.stderr
+    assert not (workspace["root"] / "other-runs" / SLUG).exists()  # refused before training
+
+
+def test_blend_command_is_documented():
+    result = invoke("blend", "--help")
+    assert "Example: kagglekit blend" in result.stdout
+    assert "--ensemble METHOD" in invoke("cv", "--help").stdout
+
+
+class ToyMultilabel:
+    """An in-test plugin: a two-label competition scored by mean column-wise AUC."""
+
+    @staticmethod
+    def make_sample(directory, n_train=240, n_test=40, seed=0):
+        rng = np.random.default_rng(seed)
+        words = ("storm", "flood", "music", "party", "the", "a", "of", "day", "new", "now")
+
+        def text(y1, y2):
+            out = list(rng.choice(words[4:], 6))
+            out += ["storm"] if rng.random() < (0.7 if y1 else 0.1) else []
+            out += ["music"] if rng.random() < (0.7 if y2 else 0.1) else []
+            return " ".join(out)
+
+        y = (rng.random((n_train, 2)) < 0.4).astype(int)
+        pd.DataFrame({"id": [f"r{i}" for i in range(n_train)],
+                      "text": [text(*r) for r in y], "storm": y[:, 0], "music": y[:, 1]}
+                     ).to_csv(Path(directory) / "train.csv", index=False)
+        test_ids = [f"t{i}" for i in range(n_test)]
+        pd.DataFrame({"id": test_ids, "text": [text(0, 1) for _ in test_ids]}).to_csv(
+            Path(directory) / "test.csv", index=False)
+        pd.DataFrame({"id": test_ids, "storm": 0.5, "music": 0.5}).to_csv(
+            Path(directory) / "sample_submission.csv", index=False)
+
+    from kagglekit.hookspecs import hookimpl
+
+    @staticmethod
+    @hookimpl
+    def register_competitions(register):
+        from kagglekit.competition import Competition
+
+        register(Competition(name="toy-multilabel", title="Toy", task="multilabel",
+                             id_column="id", text_columns=("text",),
+                             target_columns=("storm", "music"), metric="mean_auc",
+                             make_sample=ToyMultilabel.make_sample))
+
+
+def test_multilabel_runs_are_blended_per_label(tmp_path):
+    plugins.register_plugin(ToyMultilabel, name="toy-multilabel-plugin")
+    try:
+        data = tmp_path / "toy-multilabel"
+        data.mkdir()
+        ToyMultilabel.make_sample(data)
+        runs = tmp_path / "runs"
+        payload = invoke_json("cv", "toy-multilabel", "-m", "tfidf-nb", "-m", "tfidf-lr",
+                              "--cv", "kfold", "--folds", "3", "--ensemble", "weighted",
+                              "--ensemble", "stack", "--data-dir", data, "--runs-dir", runs)
+        for blend in payload["blends"]:
+            assert set(blend["scores"]) == {"mean_auc"} and blend["scores"]["mean_auc"] > 0.7
+            for member in blend["member_runs"]:
+                assert set(member["weights"]) == {"storm", "music"}
+            test = pd.read_csv(Path(blend["run_dir"]) / "test_predictions.csv")
+            assert list(test.columns) == ["id", "storm", "music"] and len(test) == 40
+        weighted = payload["blends"][0]
+        for label in ("storm", "music"):
+            assert sum(m["weights"][label] for m in weighted["member_runs"]) == pytest.approx(
+                1, abs=1e-5)
+        out = tmp_path / "sub.csv"
+        invoke("submit", weighted["run_dir"], "--output", out, "--runs-dir", runs)
+        sub = pd.read_csv(out)
+        assert list(sub.columns) == ["id", "storm", "music"]
+        assert sub[["storm", "music"]].apply(lambda c: c.between(0, 1).all()).all()
+    finally:
+        plugins.unregister_plugin("toy-multilabel-plugin")
