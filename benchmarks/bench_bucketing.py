@@ -5,7 +5,9 @@ With bucketing every batch is padded to its own longest row (rounded up to a mul
 8); without, every batch is padded to ``maxlen`` (the 99th percentile length), the classic
 recipe. Data: the real Quora questions in ../shared (20,898 train, 5,225 test) when present.
 Each variant trains 2 epochs without validation; throughput is taken from the second epoch
-(the first includes tracing). Prediction is timed on the test texts after one warm-up call.
+(the first includes tracing). Prediction is timed on test + train texts (26,123 rows)
+after one warm-up call on the same rows (tracing; encodings then come from the cache for
+both variants).
 Usage: python benchmarks/bench_bucketing.py [--rows 20898] [--batch-size 128] [--repeats 1]
 """
 
@@ -56,8 +58,11 @@ def main() -> None:
     from kagglekit import plugins
 
     train, test, source = load(args.rows)
+    from kagglekit.frame import TextFrame
+
+    predict_rows = TextFrame.from_texts(list(test.text) + list(train.text))
     cls = plugins.get_model("bigru")
-    results = {"source": source, "rows": len(train), "test_rows": len(test),
+    results = {"source": source, "rows": len(train), "predict_rows": len(predict_rows),
                "batch_size": args.batch_size, "runs": []}
     for repeat in range(args.repeats):
         for bucketing in (True, False):
@@ -67,16 +72,16 @@ def main() -> None:
             model.fit(train, None)
             info = model.fit_info_
             seconds = info["epochs"][1]["train_seconds"]
-            model.predict(test)  # warm-up (tracing)
+            model.predict(predict_rows)  # warm-up: tracing, and the encodings into the cache
             start = time.perf_counter()
-            model.predict(test)
+            model.predict(predict_rows)
             predict_s = time.perf_counter() - start
             row = {"repeat": repeat, "bucketing": bucketing, "maxlen": info["maxlen"],
                    "padding_efficiency": info["padding_efficiency"],
                    "epoch1_s": info["epochs"][0]["train_seconds"], "epoch2_s": seconds,
                    "train_samples_per_s": round(len(train) / seconds, 1),
                    "predict_s": round(predict_s, 3),
-                   "predict_samples_per_s": round(len(test) / predict_s, 1),
+                   "predict_samples_per_s": round(len(predict_rows) / predict_s, 1),
                    "load_average": os.getloadavg()[0]}
             results["runs"].append(row)
             print(json.dumps(row), flush=True)

@@ -13,7 +13,11 @@ Every model runs with its defaults (``kagglekit models`` lists them), random emb
 (no pretrained file: ../shared has only truncated GloVe samples), several seeds.
 Published accuracies on the same 762 rows: dense 78.74, LSTM 75.07, GRU 76.77,
 BiLSTM 76.64, Conv1D 77.82 (TF-IDF + NB 79.27, USE 81.23).
+``--config "k=v k=v"`` (repeatable; "" = the defaults) selects each model's settings first:
+every config is fitted on the inner split with ``--select-seeds`` and the one with the best
+mean validation AUC on the inner split (never the 762) is then evaluated.
 Usage: python benchmarks/bench_rnn_quality.py [--seeds 0,1,2] [--models dense,lstm,...] [--refit]
+       [--config "" --config "batch_size=128" ... --select-seeds 0,1]
 """
 
 from __future__ import annotations
@@ -67,6 +71,9 @@ def main() -> None:
     parser.add_argument("--refit", action="store_true")
     parser.add_argument("-p", "--param", action="append", default=[],
                         help="extra KEY=VALUE for every model")
+    parser.add_argument("--config", action="append", default=None,
+                        help="a candidate setting 'k=v k=v' chosen on the inner split")
+    parser.add_argument("--select-seeds", default="0,1")
     parser.add_argument("--output", default=str(HERE / "_work" / "rnn_quality.json"))
     args = parser.parse_args()
     os.environ.setdefault("KAGGLEKIT_CACHE", tempfile.mkdtemp(prefix="kk-bench-q-"))
@@ -86,24 +93,37 @@ def main() -> None:
                      "inner_valid": len(xv)}, "params": extra, "models": {}}
     for name in args.models.split(","):
         cls = plugins.get_model(name)
+        chosen, selection = {}, []
+        if args.config:
+            for config in args.config:
+                values = dict(kv.split("=", 1) for kv in config.split())
+                aucs = []
+                for seed in (int(x) for x in args.select_seeds.split(",")):
+                    model = cls.from_dict({**QUIET, **extra, **values}, seed=seed, name=name)
+                    model.fit(inner, inner_valid)
+                    aucs.append(model.fit_info_["best_val_auc"])
+                selection.append({"config": values, "inner_valid_auc": round(
+                    statistics.mean(aucs), 5), "aucs": aucs})
+                print(json.dumps({"model": name, "select": selection[-1]}), flush=True)
+            chosen = max(selection, key=lambda r: r["inner_valid_auc"])["config"]
         runs = []
         for seed in seeds:
             start = time.perf_counter()
-            model = cls.from_dict({**QUIET, **extra}, seed=seed, name=name)
+            model = cls.from_dict({**QUIET, **extra, **chosen}, seed=seed, name=name)
             model.fit(inner, inner_valid)
             row = {"seed": seed, "best_epoch": model.fit_info_.get("best_epoch"),
                    "epochs_run": len(model.fit_info_["epochs"]),
                    "maxlen": model.fit_info_["maxlen"], **evaluate(model, test),
                    "seconds": round(time.perf_counter() - start, 1)}
             if args.refit:
-                refit = cls.from_dict({**QUIET, **extra, "epochs": row["best_epoch"]},
+                refit = cls.from_dict({**QUIET, **extra, **chosen, "epochs": row["best_epoch"]},
                                       seed=seed, name=name)
                 refit.fit(full, None)
                 row["refit"] = evaluate(refit, test)
             runs.append(row)
             print(json.dumps({"model": name, **row}), flush=True)
         accs = [r["accuracy"] for r in runs]
-        summary = {"runs": runs, "mean_accuracy": round(statistics.mean(accs), 2),
+        summary = {"chosen": chosen, "selection": selection, "runs": runs, "mean_accuracy": round(statistics.mean(accs), 2),
                    "std_accuracy": round(statistics.pstdev(accs), 2),
                    "min_accuracy": min(accs), "max_accuracy": max(accs),
                    "published": PUBLISHED.get(name)}
