@@ -120,7 +120,12 @@ def main() -> None:
     os.environ["KAGGLEKIT_CACHE"] = tempfile.mkdtemp(prefix="kk-bench-tok-")
     import tensorflow  # noqa: F401 - imports are not timed
     import keras  # noqa: F401
-    import tf_keras  # noqa: F401
+
+    try:
+        import tf_keras  # noqa: F401
+    except ImportError:
+        raise SystemExit("the notebook baseline needs Keras 2's Tokenizer, which Keras 3 "
+                         "dropped: pip install tf-keras (for this benchmark only)") from None
 
     # kagglekit, with the cache empty each repeat (fresh cache directory)
     def fresh():
@@ -177,6 +182,7 @@ def main() -> None:
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
+
     def cpu(runs):
         return min(r[1] for r in runs)
 
