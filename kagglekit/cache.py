@@ -43,14 +43,14 @@ def _update(h, part) -> None:
         _update(h, part.encode("utf-8"))
     elif isinstance(part, np.ndarray):
         if part.dtype == object:
-            h.update(b"o")
-            for item in part.ravel():
-                _update(h, str(item))
+            _update_texts(h, [str(item) for item in part.ravel()])
         else:
             h.update(f"a{part.dtype.str}{part.shape}".encode())
             h.update(np.ascontiguousarray(part).tobytes())
     elif isinstance(part, dict):
         _update(h, json.dumps(part, sort_keys=True, default=str))
+    elif isinstance(part, (list, tuple)) and part and all(isinstance(p, str) for p in part):
+        _update_texts(h, part)
     elif isinstance(part, (list, tuple)):
         h.update(f"l{len(part)}".encode())
         for item in part:
@@ -59,6 +59,14 @@ def _update(h, part) -> None:
         _update(h, str(part))
     else:
         _update(h, repr(part))
+
+
+def _update_texts(h, texts) -> None:
+    """Many strings at once: their joined bytes plus each one's length (fast for 10^5 texts;
+    a list and an object array of the same strings hash alike)."""
+    h.update(f"t{len(texts)}".encode())
+    h.update("\x00".join(texts).encode("utf-8", "surrogatepass"))
+    h.update(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)).tobytes())
 
 
 def file_fingerprint(path: Path, full: bool = False) -> str:

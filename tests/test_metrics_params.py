@@ -105,3 +105,14 @@ def test_describe_lists_defaults():
     rows = {r["name"]: r for r in describe(P)}
     assert rows["layers"]["default"] == [64, 32]
     assert rows["cap"]["type"] in ("Optional[int]", "int | None")
+
+
+def test_content_hash_of_texts_keeps_boundaries_and_is_fast_path_equivalent():
+    from kagglekit.cache import content_hash
+
+    assert content_hash(["ab", "c"]) != content_hash(["a", "bc"])
+    assert content_hash(["a", "b"]) != content_hash(["a", "b", ""])
+    texts = np.array(["x", "héllo", "a\x00b"], dtype=object)
+    assert content_hash(texts) == content_hash(list(texts))
+    assert content_hash(texts) != content_hash(texts[:2])
+    assert content_hash([1, 2]) != content_hash(["1", "2"])

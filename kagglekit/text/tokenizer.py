@@ -24,7 +24,6 @@ saved artifact.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -117,11 +116,7 @@ def choose_maxlen(lengths, percentile: float = 99.0, cap: int | None = None) -> 
 
 def texts_digest(texts) -> str:
     """A hash of a sequence of texts (their bytes and their boundaries)."""
-    texts = [str(t) for t in texts]
-    h = hashlib.sha256()
-    h.update("\x00".join(texts).encode("utf-8", "surrogatepass"))
-    h.update(np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)).tobytes())
-    return h.hexdigest()[:24]
+    return content_hash([str(t) for t in texts])
 
 
 def _char_class(chars: str) -> str:
