@@ -50,19 +50,29 @@ class Model:
         """Attributes ending in ``_``: what save() stores by default."""
         return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
 
-    def save(self, directory) -> None:
+    def save_params(self, directory) -> Path:
+        """Create ``directory`` and write params.json (hyperparameters + seed) into it."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "params.json").write_text(json.dumps(
             {"params": params_to_dict(self.params), "seed": self.seed}, indent=2))
+        return directory
+
+    @classmethod
+    def from_saved_params(cls, directory):
+        """An unfitted model with the hyperparameters and seed saved by ``save_params``."""
+        meta = json.loads((Path(directory) / "params.json").read_text())
+        return cls.from_dict(meta["params"], seed=meta.get("seed", 0))
+
+    def save(self, directory) -> None:
+        directory = self.save_params(directory)
         with open(directory / "state.pkl", "wb") as fh:
             pickle.dump(self.fitted_state(), fh, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
     def load(cls, directory):
         directory = Path(directory)
-        meta = json.loads((directory / "params.json").read_text())
-        model = cls.from_dict(meta["params"], seed=meta.get("seed", 0))
+        model = cls.from_saved_params(directory)
         with open(directory / "state.pkl", "rb") as fh:
             for key, value in pickle.load(fh).items():
                 setattr(model, key, value)

@@ -37,7 +37,6 @@ import numpy as np
 from kagglekit.errors import KaggleKitError
 from kagglekit.hookspecs import hookimpl
 from kagglekit.model import Model
-from kagglekit.params import params_to_dict
 from kagglekit.text.tokenizer import KERAS_FILTERS, PAD_ID, WordTokenizer, choose_maxlen
 
 POOLINGS = ("last", "max", "avg", "attention")
@@ -375,10 +374,7 @@ class KerasTextModel(Model):
 
     # -- persistence -------------------------------------------------------------------
     def save(self, directory) -> None:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "params.json").write_text(json.dumps(
-            {"params": params_to_dict(self.params), "seed": self.seed}, indent=2))
+        directory = self.save_params(directory)
         self.model_.save(directory / "model.keras")
         (directory / "tokenizer.json").write_text(self.tokenizer_.to_json(), encoding="utf-8")
         (directory / "state.json").write_text(json.dumps(
@@ -398,8 +394,7 @@ class KerasTextModel(Model):
         if missing:
             raise KaggleKitError(f"{directory}: not a saved {cls.name} model (missing "
                                  f"{', '.join(missing)})")
-        meta = json.loads((directory / "params.json").read_text())
-        model = cls.from_dict(meta["params"], seed=meta.get("seed", 0))
+        model = cls.from_saved_params(directory)
         state = json.loads((directory / "state.json").read_text())
         model.maxlen_ = int(state["maxlen"])
         model.n_targets_ = int(state["n_targets"])

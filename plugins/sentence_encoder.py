@@ -21,7 +21,6 @@ import numpy as np
 
 from kagglekit.hookspecs import hookimpl
 from kagglekit.model import Model
-from kagglekit.params import params_to_dict
 
 
 class EncoderHeadModel(Model):
@@ -138,10 +137,7 @@ class EncoderHeadModel(Model):
         return self._predict_x(self.head_, self.embed(frame.text)).astype(np.float64)
 
     def save(self, directory) -> None:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "params.json").write_text(json.dumps(
-            {"params": params_to_dict(self.params), "seed": self.seed}, indent=2))
+        directory = self.save_params(directory)
         self.head_.save(directory / "head.keras")
         (directory / "fit.json").write_text(json.dumps(
             {"encoder_path": self.encoder_path_, "n_targets": self.n_targets_,
@@ -152,8 +148,7 @@ class EncoderHeadModel(Model):
         import keras
 
         directory = Path(directory)
-        meta = json.loads((directory / "params.json").read_text())
-        model = cls.from_dict(meta["params"], seed=meta.get("seed", 0))
+        model = cls.from_saved_params(directory)
         fit = json.loads((directory / "fit.json").read_text())
         model.head_ = keras.saving.load_model(directory / "head.keras", compile=False)
         model.encoder_path_ = fit["encoder_path"]

@@ -24,7 +24,6 @@ import numpy as np
 from kagglekit.errors import ParamError
 from kagglekit.hookspecs import hookimpl
 from kagglekit.model import Model
-from kagglekit.params import params_to_dict
 
 HEADS = ("cls", "mean", "max", "mean-max", "gru", "bigru", "lstm", "bilstm")
 _ACCELERATORS: dict[str, object] = {}
@@ -189,10 +188,7 @@ class TransformerClassifier(Model):
 
     # -- persistence: architecture + weights + tokenizer.json; no preset needed to reload -------
     def save(self, directory) -> None:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "params.json").write_text(json.dumps(
-            {"params": params_to_dict(self.params), "seed": self.seed}, indent=2))
+        directory = self.save_params(directory)
         import keras
 
         config = keras.saving.serialize_keras_object(self.model_)
@@ -214,8 +210,7 @@ class TransformerClassifier(Model):
         from kagglekit.hub.tokenizer import SubwordTokenizer
 
         directory = Path(directory)
-        meta = json.loads((directory / "params.json").read_text())
-        model = cls.from_dict(meta["params"], seed=meta.get("seed", 0))
+        model = cls.from_saved_params(directory)
         fit = json.loads((directory / "fit.json").read_text())
         model.model_ = keras.saving.deserialize_keras_object(
             json.loads((directory / "model.json").read_text()))
