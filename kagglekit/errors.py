@@ -31,3 +31,34 @@ class RunError(KaggleKitError):
 
 class SubmissionError(KaggleKitError):
     """A submission does not match sample_submission.csv."""
+
+
+def show(value, limit: int = 60) -> str:
+    """A value for a one-line message: repr'd (so control characters and NUL bytes are
+    escaped) and shortened to about ``limit`` characters."""
+    text = repr(value)
+    if len(text) > limit:
+        text = f"{text[:limit - 12]}…({len(str(value))} characters)"
+    return text
+
+
+def why_not_there(path) -> str:
+    """Why ``path`` cannot be used as a file or folder: 'not found', 'is a file', a loop, ..."""
+    import errno
+    import os
+
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symbolic link loop"
+        if exc.errno == errno.ENOTDIR:
+            return "not found (a parent of it is a file, not a folder)"
+        if exc.errno == errno.EACCES:
+            return "cannot be reached (permission denied)"
+        if exc.errno == errno.ENOENT and os.path.islink(path):
+            return "is a symbolic link to something that does not exist"
+        return "does not exist" if exc.errno == errno.ENOENT else (exc.strerror or str(exc))
+    if os.path.isdir(path):
+        return "is a folder, not a file"
+    return "is a file, not a folder"

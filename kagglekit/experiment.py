@@ -7,8 +7,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import platform
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,15 +14,15 @@ from typing import Callable
 
 import numpy as np
 
-from kagglekit import __version__, plugins
 from kagglekit.competition import Competition
 from kagglekit.cv import competition_folds, fold_indices
 from kagglekit.data import data_file, find_data_dir, load_split, sample_dir
 from kagglekit.errors import DataError, KaggleKitError
 from kagglekit.frame import TextFrame
-from kagglekit.metrics import best_threshold
+from kagglekit.metrics import best_threshold, score_all, thresholded_metric  # noqa: F401
 from kagglekit.params import params_to_dict
 from kagglekit.runs import Run, creating_run, hash_array, new_run_id, predictions_frame, write_json
+from kagglekit.runs import environment as _environment
 
 
 @dataclass
@@ -103,28 +101,6 @@ def _add_validation(data: Dataset, as_fold: bool, train_on_it: bool, kwargs: dic
                              if train_on_it else " (held out)"))
     else:
         data.notes.append(f"{comp.validation_file}'s {len(valid)} rows added to the training rows")
-
-
-def thresholded_metric(comp: Competition):
-    """The metric the decision threshold is tuned for: the first one that needs one."""
-    for name in comp.metrics:
-        metric = plugins.get_metric(name)
-        if metric.needs_threshold:
-            return metric
-    return None
-
-
-def score_all(comp: Competition, y, prob, threshold: float) -> dict:
-    out = {}
-    for name in comp.metrics:
-        metric = plugins.get_metric(name)
-        out[name] = round(metric(y, prob, threshold), 6)
-    return out
-
-
-def _environment() -> dict:
-    return {"kagglekit": __version__, "python": platform.python_version(),
-            "platform": platform.platform(), "argv": sys.argv[1:]}
 
 
 def _base_info(kind: str, comp: Competition, model: str, params, seed: int, data: Dataset) -> dict:
@@ -266,24 +242,3 @@ def _check_predictions(pred, n_rows: int, comp: Competition, model_name: str) ->
     if not np.isfinite(pred).all():
         raise KaggleKitError(f"model {model_name!r} returned NaN or infinite predictions")
     return pred
-
-
-def saved_models(run: Run) -> list[Path]:
-    models_dir = run.path / "models"
-    dirs = sorted(p for p in models_dir.glob("*") if p.is_dir()) if models_dir.is_dir() else []
-    if not dirs:
-        raise KaggleKitError(f"run {run.id} has no saved models; it cannot predict new rows")
-    return dirs
-
-
-def predict_with_run(run: Run, frame: TextFrame) -> np.ndarray:
-    """Mean prediction of the run's saved models (each fold's, or the full fit's)."""
-    if run.info.get("kind") == "blend":  # a blend predicts with its members (kagglekit.blend)
-        from kagglekit.blend import predict_blend
-
-        return predict_blend(run, frame)
-    model_cls = plugins.get_model(run.model)
-    preds = [np.asarray(model_cls.load(d).predict(frame), dtype=np.float64)
-             for d in saved_models(run)]
-    out = np.mean(preds, axis=0)
-    return out[:, None] if out.ndim == 1 else out

@@ -109,7 +109,7 @@ class Registry:
         choices = sorted([*self.items, *self.aliases])
         close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        listing = {"competition": "competitions", "model": "models", "metric": "plugins"}[self.kind]
+        listing = {"competition": "competitions", "model": "models"}.get(self.kind, "plugins")
         raise UnknownName(f"unknown {self.kind} {name!r}{hint} "
                           f"(`kagglekit {listing}` lists the {len(self.items)} available)")
 
@@ -137,9 +137,9 @@ def _collect(kind: str, hook_name: str) -> Registry:
         owner = impl.plugin_name
 
         def register(*args, _owner=owner, **kwargs):
-            if kind == "model":
+            if kind in ("model", "blend method"):
                 name, cls = args if len(args) == 2 else (kwargs["name"], kwargs["cls"])
-                _check_model(name, cls, _owner)
+                (_check_model if kind == "model" else _check_blend_method)(name, cls, _owner)
                 registry.add(name, cls, _owner)
             else:
                 obj = args[0] if args else kwargs[kind]
@@ -164,6 +164,14 @@ def _check_model(name: str, cls, owner: str) -> None:
                           f"a model needs Params, fit, predict, save and load")
 
 
+def _check_blend_method(name: str, cls, owner: str) -> None:
+    missing = [m for m in ("fit", "predict") if not hasattr(cls, m)]
+    if missing or not isinstance(name, str) or not name:
+        raise PluginError(f"plugin {owner!r} registered blend method {name!r} without "
+                          f"{', '.join(missing) or 'a name'}; a blend method needs a name, "
+                          f"fit(P, y) and predict(P)")
+
+
 def competitions() -> Registry:
     return _collect("competition", "register_competitions")
 
@@ -174,6 +182,10 @@ def models() -> Registry:
 
 def metrics() -> Registry:
     return _collect("metric", "register_metrics")
+
+
+def blend_methods() -> Registry:
+    return _collect("blend method", "register_blend_methods")
 
 
 def get_competition(name: str):
@@ -191,13 +203,14 @@ def get_metric(name: str):
 def plugin_listing() -> list[dict]:
     """Each loaded plugin with its package, version and what it registered."""
     load_plugins()
-    comps, mods, mets = competitions(), models(), metrics()
+    comps, mods, mets, blends = competitions(), models(), metrics(), blend_methods()
     out = []
     for name, info in _plugin_info.items():
         row = dict(info)
         row["competitions"] = sorted(k for k, v in comps.owners.items() if v == name)
         row["models"] = sorted(k for k, v in mods.owners.items() if v == name)
         row["metrics"] = sorted(k for k, v in mets.owners.items() if v == name)
+        row["blend_methods"] = sorted(k for k, v in blends.owners.items() if v == name)
         row["commands"] = sorted(_command_owners.get(name, []))
         out.append(row)
     return out

@@ -56,6 +56,17 @@ def creating_run(runs_dir: Path, slug: str, run_id: str):
         raise
 
 
+def environment() -> dict:
+    """The versions and command line a run records."""
+    import platform
+    import sys
+
+    from kagglekit import __version__
+
+    return {"kagglekit": __version__, "python": platform.python_version(),
+            "platform": platform.platform(), "argv": sys.argv[1:]}
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -38,10 +38,16 @@ def _fit_column(make, x, y):
     return make().fit(x, y)
 
 
+# the one class of ours in the fitted state: Model.load builds it (and scikit-learn's own
+# estimators) from state.skops, nothing else
+TRUSTED_TYPES = (f"{__name__}._OneClass",)
+
+
 class TfidfNB(Model):
     """scikit-learn ``TfidfVectorizer()`` + ``MultinomialNB()``, both with their defaults."""
 
     name = "tfidf-nb"
+    trusted_types = TRUSTED_TYPES
 
     @dataclass
     class Params:
@@ -68,6 +74,7 @@ class TfidfLR(Model):
     """Word 1-2 grams + char 2-5 grams, sublinear TF, logistic regression."""
 
     name = "tfidf-lr"
+    trusted_types = TRUSTED_TYPES
 
     @dataclass
     class Params:
