@@ -33,6 +33,40 @@ class SubmissionError(KaggleKitError):
     """A submission does not match sample_submission.csv."""
 
 
+class KaggleKitWarning(UserWarning):
+    """Something was skipped or assumed; the CLI shows it as one "Warning:" line."""
+
+
+# what to do about an OS error, by errno name
+_OS_HINTS = {
+    "ENOSPC": "the disk is full: free some space or write elsewhere (--runs-dir, --output)",
+    "EDQUOT": "the disk quota is used up: free some space or write elsewhere",
+    "EROFS": "the file system is read-only: write elsewhere (--runs-dir, --output)",
+    "EFBIG": "the file is larger than this system allows (see `ulimit -f`): write elsewhere",
+    "ENOTDIR": "a part of the path is a file, not a folder: choose another path",
+    "EEXIST": "a file is in the way: choose another path",
+    "EACCES": "permission denied: choose a folder you can write to, or fix its permissions",
+    "EPERM": "operation not permitted: choose a folder you can write to",
+    "ELOOP": "the path is a symbolic link loop",
+    "EISDIR": "the path is a folder, not a file",
+    "ENAMETOOLONG": "the path is too long",
+}
+
+
+def os_error_line(exc: OSError, path=None, doing: str = "") -> str:
+    """One line for an OS error: the path, the cause and what to do."""
+    import errno as _errno
+
+    name = _errno.errorcode.get(exc.errno or 0, "")
+    where = path if path is not None else (exc.filename or "a file")
+    cause = exc.strerror or str(exc) or type(exc).__name__
+    detail = f" ({exc.filename})" if path is not None and exc.filename and \
+        str(exc.filename) != str(path) else ""
+    hint = _OS_HINTS.get(name, "")
+    return (f"{where}: {cause}{f' [{name}]' if name else ''}{detail}"
+            f"{f' while {doing}' if doing else ''}{f'; {hint}' if hint else ''}")
+
+
 def show(value, limit: int = 60) -> str:
     """A value for a one-line message: repr'd (so control characters and NUL bytes are
     escaped) and shortened to about ``limit`` characters."""

@@ -24,6 +24,10 @@ ENTRY_POINT_GROUP = "kagglekit"
 pm = pluggy.PluginManager("kagglekit")
 pm.add_hookspecs(hookspecs)
 
+# what a plugin may raise (at import or in a hook) without taking kagglekit down with it:
+# any error, and sys.exit() / KeyboardInterrupt raised by the plugin's own code
+ISOLATED = (Exception, SystemExit, KeyboardInterrupt)
+
 _loaded = False
 # plugin name -> {"name", "package", "version", "module"}
 _plugin_info: dict[str, dict] = {}
@@ -51,7 +55,7 @@ def load_plugins() -> None:
         version = ep.dist.version if ep.dist else "?"
         try:
             module = ep.load()
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the rest
+        except ISOLATED as exc:  # a broken plugin must not break the rest, even one that exits
             _failed.append({"name": ep.name, "package": dist, "error": f"{type(exc).__name__}: {exc}"})
             _warn(f"plugin {ep.name!r} from package {dist} {version} failed to load "
                   f"({type(exc).__name__}: {exc}); continuing without it")
@@ -149,7 +153,7 @@ def _collect(kind: str, hook_name: str) -> Registry:
             impl.function(register)
         except PluginError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except ISOLATED as exc:
             _warn(f"plugin {owner!r} failed in {hook_name} ({type(exc).__name__}: {exc}); "
                   f"its {kind}s are not available")
     _registries[kind] = registry
@@ -230,7 +234,7 @@ def add_commands(cli) -> None:
         before = set(cli.commands)
         try:
             impl.function(cli)
-        except Exception as exc:  # noqa: BLE001
+        except ISOLATED as exc:
             _warn(f"plugin {impl.plugin_name!r} failed to add its commands "
                   f"({type(exc).__name__}: {exc})")
             continue
