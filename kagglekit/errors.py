@@ -56,6 +56,7 @@ _OS_HINTS = {
 def os_error_line(exc: OSError, path=None, doing: str = "") -> str:
     """One line for an OS error: the path, the cause and what to do."""
     import errno as _errno
+    import os
 
     name = _errno.errorcode.get(exc.errno or 0, "")
     where = path if path is not None else (exc.filename or "a file")
@@ -63,6 +64,9 @@ def os_error_line(exc: OSError, path=None, doing: str = "") -> str:
     detail = f" ({exc.filename})" if path is not None and exc.filename and \
         str(exc.filename) != str(path) else ""
     hint = _OS_HINTS.get(name, "")
+    if name == "EEXIST" and exc.filename and os.path.isfile(exc.filename):
+        cause, hint = f"{exc.filename} is a file, not a folder", "choose another path"
+        detail = ""
     return (f"{where}: {cause}{f' [{name}]' if name else ''}{detail}"
             f"{f' while {doing}' if doing else ''}{f'; {hint}' if hint else ''}")
 
@@ -70,6 +74,8 @@ def os_error_line(exc: OSError, path=None, doing: str = "") -> str:
 def show(value, limit: int = 60) -> str:
     """A value for a one-line message: repr'd (so control characters and NUL bytes are
     escaped) and shortened to about ``limit`` characters."""
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():  # a numpy scalar
+        value = value.item()
     text = repr(value)
     if len(text) > limit:
         text = f"{text[:limit - 12]}…({len(str(value))} characters)"

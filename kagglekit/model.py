@@ -32,9 +32,11 @@ STATE_FILE = "state.skops"
 LEGACY_STATE_FILE = "state.pkl"
 
 
+RECREATE_RUN = "re-create the run with the same `kagglekit cv ...` (or `kagglekit fit ...`) command"
+
+
 def recreate_hint(directory) -> str:
-    return ("re-create the run with the same `kagglekit cv ...` (or `kagglekit fit ...`) "
-            "command")
+    return RECREATE_RUN
 
 
 def refuse_legacy(directory: Path, legacy: str) -> None:
@@ -124,8 +126,9 @@ class Model:
         return model
 
 
-def load_state(path: Path, trusted=()) -> dict:
-    """A dict saved with ``skops.io.dump``; only scikit-learn's types and ``trusted`` are built."""
+def load_state(path: Path, trusted=(), hint: str = RECREATE_RUN) -> dict:
+    """A dict saved with ``skops.io.dump``; only scikit-learn's types and ``trusted`` are built.
+    Every problem is a RunError naming the file and ending with ``hint``."""
     import zipfile
 
     import skops.io
@@ -133,15 +136,15 @@ def load_state(path: Path, trusted=()) -> dict:
 
     path = Path(path)
     if not path.is_file():
-        raise RunError(f"{path}: missing; the run is incomplete: {recreate_hint(path.parent)}")
+        raise RunError(f"{path}: missing; the run is incomplete: {hint}")
     try:
         state = skops.io.load(path, trusted=list(trusted))
     except UntrustedTypesFoundException as exc:
         raise RunError(f"{path}: holds types this model does not trust ({exc}); it was not "
-                       f"made by this model: {recreate_hint(path.parent)}") from None
+                       f"made by this model: {hint}") from None
     except (zipfile.BadZipFile, EOFError, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise RunError(f"{path}: damaged or truncated ({type(exc).__name__}); "
-                       f"{recreate_hint(path.parent)}") from None
+                       f"{hint}") from None
     if not isinstance(state, dict):
-        raise RunError(f"{path}: not a saved model state; {recreate_hint(path.parent)}")
+        raise RunError(f"{path}: not a saved model state; {hint}")
     return state

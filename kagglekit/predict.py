@@ -37,8 +37,8 @@ def saved_models(run: Run) -> list[Path]:
         if missing:
             raise RunError(f"{models_dir / missing[0]}: missing ({len(missing)} of "
                            f"{len(expected)} saved models gone); the run's prediction averages "
-                           f"every one of them: re-create the run with the same `kagglekit cv "
-                           f"...` command")
+                           f"every one of them: re-create the run with the same `kagglekit "
+                           f"{'fit' if run.kind == 'fit' else 'cv'} ...` command")
         return [models_dir / name for name in expected]
     dirs = sorted(p for p in models_dir.glob("*") if p.is_dir()) if models_dir.is_dir() else []
     if not dirs:

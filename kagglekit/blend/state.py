@@ -137,4 +137,5 @@ def _load_arrays(path: Path) -> dict:
 def _load_estimators(path: Path) -> dict:
     from kagglekit.model import load_state
 
-    return load_state(path, TRUSTED_ESTIMATORS)
+    return load_state(path, TRUSTED_ESTIMATORS,
+                      hint="re-create the blend with the same `kagglekit blend ...` command")
