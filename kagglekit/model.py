@@ -30,31 +30,25 @@ from kagglekit.params import build_params, params_to_dict
 STATE_FILE = "state.skops"
 # what kagglekit before 0.2 wrote: never loaded (unpickling can run arbitrary code)
 LEGACY_STATE_FILE = "state.pkl"
-
-
 RECREATE_RUN = "re-create the run with the same `kagglekit cv ...` (or `kagglekit fit ...`) command"
-
-
-def recreate_hint(directory) -> str:
-    return RECREATE_RUN
 
 
 def refuse_legacy(directory: Path, legacy: str) -> None:
     """Refuse a model folder written with pickle by an older kagglekit."""
     raise RunError(f"{Path(directory) / legacy}: saved with pickle by an older kagglekit, which "
-                   f"is never loaded because it could run code; {recreate_hint(directory)}")
+                   f"is never loaded because it could run code; {RECREATE_RUN}")
 
 
 def read_json_file(path: Path, what: str = "file"):
     """A JSON file of a run, or a RunError naming it (missing, unreadable, damaged)."""
     path = Path(path)
     if not path.is_file():
-        raise RunError(f"{path}: missing; the run is incomplete: {recreate_hint(path.parent)}")
+        raise RunError(f"{path}: missing; the run is incomplete: {RECREATE_RUN}")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunError(f"{path}: damaged {what} ({type(exc).__name__}: {exc}); "
-                       f"{recreate_hint(path.parent)}") from None
+                       f"{RECREATE_RUN}") from None
 
 
 class Model:
@@ -102,11 +96,11 @@ class Model:
         meta = read_json_file(path, "params.json")
         if not isinstance(meta, dict) or not isinstance(meta.get("params", {}), dict):
             raise RunError(f"{path}: not a params record (expected an object with \"params\"); "
-                           f"{recreate_hint(directory)}")
+                           f"{RECREATE_RUN}")
         try:
             return cls.from_dict(meta.get("params", {}), seed=int(meta.get("seed", 0)))
         except (TypeError, ValueError) as exc:
-            raise RunError(f"{path}: {exc}; {recreate_hint(directory)}") from None
+            raise RunError(f"{path}: {exc}; {RECREATE_RUN}") from None
 
     def save(self, directory) -> None:
         import skops.io
