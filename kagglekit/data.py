@@ -164,7 +164,7 @@ def texts_of(frame, columns, path: Path, id_column: str | None, allow_empty: boo
         empty = values.isna() | (values.str.strip() == "")
         if empty.any() and not allow_empty:
             row = int(np.flatnonzero(empty.to_numpy())[0])
-            where = f"row {row + 1}" + (f" (id={show(frame[id_column].iloc[row])[1:-1]})"
+            where = f"row {row + 1}" + (f" (id={show(str(frame[id_column].iloc[row]))[1:-1]})"
                                         if id_column else "")
             raise DataError(
                 f"{path}: column {col!r} is empty or NaN in {where} and {int(empty.sum())} row(s) "

@@ -32,7 +32,8 @@ from kagglekit.errors import KaggleKitError, KaggleKitWarning, RunError, os_erro
 
 RUN_FILE = "run.json"
 # what every run.json holds, whatever made it: key -> type
-RECORD_KEYS = {"kind": str, "competition": str, "model": str, "target_columns": list}
+RECORD_KEYS = {"kind": str, "competition": str, "model": str, "target_columns": list,
+               "data_dir": str}
 RECREATE = "re-create it with the same `kagglekit cv ...` (or fit/blend) command, or remove it"
 
 
