@@ -46,7 +46,8 @@ def main(argv=None) -> int:
 
     from kagglekit import plugins
     from kagglekit.commands import resolve_models
-    from kagglekit.experiment import DataOptions, load_dataset, run_cv
+    from kagglekit.cv import run_cv
+    from kagglekit.data import DataOptions, load_dataset
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-competitions-") as runs_dir:

@@ -114,7 +114,7 @@ def resolve_models(models, params, config: dict):
 
 
 def _data_options(data_dir, sample, encoding, allow_empty_text, prepare, runs_dir, **more):
-    from kagglekit.experiment import DataOptions
+    from kagglekit.data import DataOptions
 
     return DataOptions(data_dir=data_dir, sample=sample, sample_root=Path(runs_dir) / "_samples",
                        encoding=encoding, allow_empty_text=allow_empty_text, prepare=prepare,
@@ -122,7 +122,7 @@ def _data_options(data_dir, sample, encoding, allow_empty_text, prepare, runs_di
 
 
 def _load(comp, options, need_test=True):
-    from kagglekit.experiment import load_dataset
+    from kagglekit.data import load_dataset
 
     data = load_dataset(comp, options, need_test=need_test)
     if data.sample:
@@ -268,7 +268,7 @@ def register_commands(cli):
 
         Example: kagglekit cv disaster-tweets --model tfidf-lr --folds 5 --seed 42
         """
-        from kagglekit.experiment import run_cv
+        from kagglekit.cv import run_cv
         from kagglekit.params import split_competition_params
 
         cfg = _load_config(config)
@@ -300,7 +300,7 @@ def register_commands(cli):
             if shared_folds is None and data.folds is not None:
                 shared_folds, scheme = data.folds, "predefined"
             if shared_folds is None:
-                from kagglekit.cv import competition_folds
+                from kagglekit.folds import competition_folds
 
                 shared_folds, scheme = competition_folds(comp, data.train, folds, seed, scheme)
             run = run_cv(comp, name, cls, model_params, data, n_folds=folds, seed=seed,
@@ -344,7 +344,7 @@ def register_commands(cli):
 
         Example: kagglekit fit disaster-tweets --model tfidf-nb --threshold-from RUN
         """
-        from kagglekit.experiment import run_fit
+        from kagglekit.cv import run_fit
         from kagglekit.params import split_competition_params
         from kagglekit.runs import resolve_run
 

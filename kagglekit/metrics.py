@@ -114,3 +114,26 @@ def _f1_at_thresholds(y, p, thresholds) -> np.ndarray:
     tp = np.where(n_pred > 0, tp_cum[np.maximum(n_pred - 1, 0)], 0)
     denom = n_pred + positives
     return np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+
+
+def get_metric(name: str) -> Metric:
+    from kagglekit import plugins
+
+    return plugins.get_metric(name)
+
+
+def thresholded_metric(comp: Competition):
+    """The metric the decision threshold is tuned for: the first one that needs one."""
+    for name in comp.metrics:
+        metric = get_metric(name)
+        if metric.needs_threshold:
+            return metric
+    return None
+
+
+def score_all(comp: Competition, y, prob, threshold: float) -> dict:
+    out = {}
+    for name in comp.metrics:
+        metric = get_metric(name)
+        out[name] = round(metric(y, prob, threshold), 6)
+    return out

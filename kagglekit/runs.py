@@ -20,6 +20,8 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import platform
+import sys
 import re
 import shutil
 import uuid
@@ -27,7 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kagglekit import __version__
 from kagglekit.errors import RunError
+from kagglekit.params import params_to_dict
 
 RUN_FILE = "run.json"
 
@@ -203,3 +207,26 @@ def resolve_run(ref: str, runs_dir: Path) -> Run:
                        f"give more of the id")
     raise RunError(f"no run {ref!r} in {runs_dir} (`kagglekit runs` lists them; "
                    f"pass a run directory or --runs-dir)")
+
+
+# -- the run record (run.json) ------------------------------------------------------------------
+def environment() -> dict:
+    return {"kagglekit": __version__, "python": platform.python_version(),
+            "platform": platform.platform(), "argv": sys.argv[1:]}
+
+
+def base_record(kind: str, comp: Competition, model: str, params, seed: int, data: Dataset) -> dict:
+    return {
+        "kind": kind, "competition": comp.slug, "model": model,
+        "params": params_to_dict(params) if params is not None else {}, "seed": seed,
+        "task": comp.task, "id_column": comp.id_column or "id",
+        "target_columns": list(comp.target_columns), "metric": comp.metric,
+        "data_dir": str(Path(data.directory).resolve()), "sample": data.sample,
+        "prepared_text": comp.prepare_text is not None,
+        "n_train": len(data.train), "n_test": 0 if data.test is None else len(data.test),
+        "competition_params": (params_to_dict(data.competition_params)
+                               if data.competition_params is not None else {}),
+        "notes": list(data.notes),
+        "created": _dt.datetime.now().isoformat(timespec="seconds"),
+        "environment": environment(),
+    }

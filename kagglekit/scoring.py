@@ -59,7 +59,7 @@ def score_run(comp: Competition, run: Run, labels=None, *, encoding: str = "utf-
 
     Returns {"scores", "n_scored", "n_unscored", "n_predictions", "labels", "threshold"}.
     """
-    from kagglekit.experiment import score_all
+    from kagglekit.metrics import score_all
 
     if run.competition != comp.slug:
         raise KaggleKitError(f"run {run.id} is a {run.competition} run, not {comp.slug}")

@@ -11,7 +11,7 @@ from helpers_blend import SLUG, FakeCompetition, as_saved, informative, useless
 
 from kagglekit import plugins
 from kagglekit.blend import BlendError, create_blend
-from kagglekit.experiment import score_all
+from kagglekit.metrics import score_all
 from kagglekit.metrics import best_threshold
 from kagglekit.runs import Run
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kagglekit.cv import competition_folds, fold_indices, make_folds
+from kagglekit.folds import competition_folds, fold_indices, make_folds
 from kagglekit.errors import KaggleKitError
 from kagglekit.frame import TextFrame
 
