@@ -37,7 +37,7 @@ def main(argv=None) -> int:
 
     from kagglekit import plugins
     from kagglekit.blend import create_blend
-    from kagglekit.commands import resolve_models
+    from kagglekit.params import resolve_models
     from kagglekit.folds import make_folds
     from kagglekit.errors import DataNotFound
     from kagglekit.cv import run_cv

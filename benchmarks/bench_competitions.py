@@ -45,7 +45,7 @@ def main(argv=None) -> int:
         return 0
 
     from kagglekit import plugins
-    from kagglekit.commands import resolve_models
+    from kagglekit.params import resolve_models
     from kagglekit.cv import run_cv
     from kagglekit.data import DataOptions, load_dataset
 

@@ -8,11 +8,14 @@ Registered through the same ``register_metrics`` hook that plugins use.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from kagglekit.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from kagglekit.competition import Competition
 
 
 @dataclass(frozen=True)

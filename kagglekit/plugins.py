@@ -43,7 +43,7 @@ def load_plugins() -> None:
     allow = os.environ.get("KAGGLEKIT_LOAD_PLUGINS")
     allowed = None if allow is None else {n.strip() for n in allow.split(",") if n.strip()}
     for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=_builtin_first):
-        if allowed is not None and ep.name not in allowed and ep.value != "kagglekit.commands":
+        if allowed is not None and ep.name not in allowed and not ep.value.startswith("kagglekit.commands."):
             continue
         if pm.has_plugin(ep.name):
             continue

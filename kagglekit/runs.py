@@ -26,12 +26,17 @@ import re
 import shutil
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kagglekit import __version__
-from kagglekit.errors import RunError
+from kagglekit.errors import KaggleKitError, RunError
 from kagglekit.params import params_to_dict
+
+if TYPE_CHECKING:
+    from kagglekit.competition import Competition
+    from kagglekit.data import Dataset
 
 RUN_FILE = "run.json"
 
@@ -230,3 +235,28 @@ def base_record(kind: str, comp: Competition, model: str, params, seed: int, dat
         "created": _dt.datetime.now().isoformat(timespec="seconds"),
         "environment": environment(),
     }
+
+
+def best_run(competition, runs_dir):
+    """The CV (or blend) run with the best OOF score on the competition's metric."""
+    from kagglekit import plugins
+
+    slug = plugins.get_competition(competition).slug if competition else None
+    found = [r for r in list_runs(runs_dir, slug) if r.scores]
+    real = [r for r in found if not r.info.get("sample")]
+    found = real or found  # a run on a generated sample only when there is nothing else
+    held_out = [r for r in found if r.info.get("held_out", True)]
+    found = held_out or found  # a score that is not held out cannot win against one that is
+    if not slug:
+        slugs = sorted({r.competition for r in found})
+        if len(slugs) > 1:
+            raise KaggleKitError(f"runs of several competitions in {runs_dir} "
+                                 f"({', '.join(slugs)}); pass RUN or --competition")
+    if not found:
+        where = f" for {slug}" if slug else ""
+        raise KaggleKitError(f"no scored run{where} in {runs_dir}; run `kagglekit cv` first "
+                             f"or pass a RUN")
+    comp = plugins.get_competition(found[0].competition)
+    metric = plugins.get_metric(comp.metric)
+    sign = 1 if metric.greater_is_better else -1
+    return max(found, key=lambda r: sign * r.scores.get(comp.metric, float("-inf") * sign))
