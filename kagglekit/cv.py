@@ -16,7 +16,7 @@ import numpy as np
 from kagglekit.competition import Competition
 from kagglekit.data import Dataset
 from kagglekit.errors import KaggleKitError
-from kagglekit.folds import competition_folds, fold_indices
+from kagglekit.folds import FoldPlan, dataset_folds, fold_indices
 from kagglekit.metrics import best_threshold, score_all, thresholded_metric
 from kagglekit.runs import Run, base_record, creating_run, hash_array, new_run_id, predictions_frame, write_json
 
@@ -41,15 +41,17 @@ def _set_context(model, **context) -> None:
 
 def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset, *,
            n_folds: int = 5, seed: int = 42, scheme: str = "auto", runs_dir: Path = Path("runs"),
-           folds: np.ndarray | None = None,
+           folds: np.ndarray | FoldPlan | None = None,
            on_fold: Callable[[FoldReport], None] | None = None) -> Run:
-    """K-fold CV of one model; returns the finished run."""
+    """K-fold CV of one model; returns the finished run.
+
+    ``folds``: a FoldPlan (folds.dataset_folds), a fold number per row, or None to make
+    them here from ``n_folds``, ``seed`` and ``scheme``."""
     train, test = data.train, data.test
-    if folds is None and data.folds is not None:
-        folds, scheme = data.folds, "predefined"
     if folds is None:
-        folds, scheme = competition_folds(comp, train, n_folds, seed, scheme)
-    folds = np.asarray(folds)
+        folds = dataset_folds(data, n_folds, seed, scheme)
+    plan = folds if isinstance(folds, FoldPlan) else FoldPlan(np.asarray(folds), scheme)
+    folds = np.asarray(plan.folds)
     scored = folds >= 0  # predefined folds may keep rows for training only (-1)
     n_folds = int(folds.max()) + 1
     oof = np.full(train.y.shape, np.nan, dtype=np.float64)
@@ -82,7 +84,7 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
         scores = score_all(comp, train.y[scored], oof[scored], threshold)
         info = base_record("cv", comp, model_name, params, seed, data)
         info.update({
-            "n_folds": n_folds, "cv_scheme": scheme, "threshold": threshold,
+            "n_folds": n_folds, **plan.info(), "threshold": threshold,
             "held_out": not data.train_on_validated, "n_scored": int(scored.sum()),
             "threshold_metric": metric.name if metric else None,
             "scores": scores,

@@ -58,3 +58,25 @@ def test_cv_and_submission_on_real_files(cli, real_dir):
     assert submission.columns.tolist() == sample.columns.tolist()
     assert submission["id"].tolist() == sample["id"].tolist()
     assert set(submission["target"].unique()) == {0, 1}
+
+
+def test_identical_real_tweets_no_longer_straddle_folds(real_dir):
+    """69 groups of identical (prepared) tweets; by default each lies in one fold."""
+    from kagglekit import plugins
+    from kagglekit.data import DataOptions, load_dataset
+    from kagglekit.folds import dataset_folds
+
+    data = load_dataset(plugins.get_competition("disaster-tweets"),
+                        DataOptions(data_dir=str(real_dir)))
+    texts = np.asarray(data.train.text, dtype=object)
+
+    def straddling(folds):
+        frame = pd.DataFrame({"t": texts, "f": folds})
+        per_text = frame.groupby("t")["f"].agg(["nunique", "size"])
+        return int((per_text["nunique"] > 1).sum()), int((per_text["size"] > 1).sum())
+
+    plan = dataset_folds(data, 5, 42)
+    assert straddling(plan.folds) == (0, plan.duplicates["groups"])
+    assert plan.duplicates["groups"] >= 60 and plan.duplicates["conflicting_labels"] >= 10
+    loose = dataset_folds(data, 5, 42, group_duplicates=False)
+    assert straddling(loose.folds)[0] > 40 and loose.duplicates["kept_together"] is False

@@ -20,8 +20,11 @@ def register_commands(cli):
     @click.argument("competition")
     @training_options
     @click.option("--folds", "-k", type=int, default=None, help="Number of folds [default: 5].")
-    @click.option("--cv", "scheme", type=click.Choice(["auto", "stratified", "multilabel", "group", "kfold"]),
-                  default="auto", show_default=True, help="Fold scheme.")
+    @click.option("--cv", "scheme", default="auto", show_default=True, metavar="SCHEME",
+                  help="Fold scheme: auto, stratified, multilabel, group, kfold, or one a "
+                       "plugin registers.")
+    @click.option("--group-duplicates/--no-group-duplicates", default=True, show_default=True,
+                  help="Keep exact duplicate texts (after text preparation) in one fold.")
     @click.option("--ensemble", "ensembles", multiple=True, metavar="METHOD",
                   help="Also blend the models' runs (mean, rank, weighted, stack, vote) into a "
                        "run of their own; repeatable. See `kagglekit blend`.")
@@ -30,8 +33,9 @@ def register_commands(cli):
     @data_options
     @runs_dir_option
     @json_option
-    def cv(competition, models, params, config, seed, folds, scheme, ensembles, validation_as_fold,
-           data_dir, sample, encoding, allow_empty_text, prepare, runs_dir, as_json):
+    def cv(competition, models, params, config, seed, folds, scheme, group_duplicates, ensembles,
+           validation_as_fold, data_dir, sample, encoding, allow_empty_text, prepare, runs_dir,
+           as_json):
         """Stratified K-fold CV: saves folds, OOF and test predictions and scores as a run.
 
         Example: kagglekit cv disaster-tweets --model tfidf-lr --folds 5 --seed 42
@@ -50,29 +54,35 @@ def register_commands(cli):
                 get_method(method)
             if len(chosen) < 2:
                 raise KaggleKitError(f"--ensemble needs at least two --model, got {len(chosen)}")
-        folds = folds or int(cfg.get("folds", 5))
+        if validation_as_fold and folds is not None:
+            raise KaggleKitError("--validation-as-fold scores on the one official validation "
+                                 "fold; drop --folds")
+        folds = folds if folds is not None else int(cfg.get("folds", 5))
         seed = seed if seed is not None else int(cfg.get("seed", 42))
-        data = load_data(comp, data_options_from(data_dir, sample, encoding, allow_empty_text, prepare, runs_dir,
-                                         validation_as_fold=validation_as_fold,
-                                         competition_params=comp_params))
+        data = load_data(comp, data_options_from(data_dir, sample, encoding, allow_empty_text,
+                                                 prepare, runs_dir,
+                                                 validation_as_fold=validation_as_fold,
+                                                 competition_params=comp_params))
+        from kagglekit.folds import dataset_folds
+
+        plan = dataset_folds(data, folds, seed, scheme, group_duplicates)  # shared by every model
+        dup = plan.duplicates
+        if dup and dup["groups"]:
+            how = "kept in one fold each" if dup["kept_together"] else \
+                "NOT kept together (--no-group-duplicates): duplicates straddle folds"
+            info(f"Note: {dup['groups']} groups of identical texts ({dup['rows']} rows, "
+                 f"{dup['conflicting_labels']} with conflicting labels) {how}")
         results = []
-        shared_folds = None
         for name, cls, model_params in chosen:
-            how = "validation-fold" if data.folds is not None else f"{folds}-fold"
+            how = "validation-fold" if plan.scheme == "predefined" else f"{folds}-fold"
             info(f"{name}: {how} CV on {comp.slug} (seed {seed})")
 
             def on_fold(r):
                 scores = "  ".join(f"{k}={v:.4f}" for k, v in r.scores.items())
                 info(f"  fold {r.fold}: {scores}  ({r.seconds:.1f}s)")
 
-            if shared_folds is None and data.folds is not None:
-                shared_folds, scheme = data.folds, "predefined"
-            if shared_folds is None:
-                from kagglekit.folds import competition_folds
-
-                shared_folds, scheme = competition_folds(comp, data.train, folds, seed, scheme)
             run = run_cv(comp, name, cls, model_params, data, n_folds=folds, seed=seed,
-                         scheme=scheme, runs_dir=runs_dir, folds=shared_folds, on_fold=on_fold)
+                         scheme=plan.scheme, runs_dir=runs_dir, folds=plan, on_fold=on_fold)
             results.append(run)
             if not as_json:
                 rows = [{"fold": str(f["fold"]), **{m: f[m] for m in run.scores}}
