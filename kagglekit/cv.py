@@ -17,7 +17,7 @@ from kagglekit.competition import Competition
 from kagglekit.data import Dataset
 from kagglekit.errors import KaggleKitError
 from kagglekit.folds import FoldPlan, dataset_folds, fold_indices
-from kagglekit.metrics import best_threshold, score_all, thresholded_metric
+from kagglekit.metrics import score_oof
 from kagglekit.runs import Run, base_record, creating_run, hash_array, new_run_id, predictions_frame, write_json
 
 
@@ -74,26 +74,21 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
             report = FoldReport(k, len(tr_idx), len(va_idx), time.perf_counter() - start, {},
                                 getattr(model, "fit_info_", None))
             reports.append(report)
-        metric = thresholded_metric(comp)
-        threshold = best_threshold(metric, train.y[scored], oof[scored]) if metric else 0.5
+        result = score_oof(comp, train.y, oof, folds)
         for report in reports:
-            va = folds == report.fold
-            report.scores = score_all(comp, train.y[va], oof[va], threshold)
+            report.scores = result.fold_scores[report.fold]
             if on_fold:
                 on_fold(report)
-        scores = score_all(comp, train.y[scored], oof[scored], threshold)
         info = base_record("cv", comp, model_name, params, seed, data)
         info.update({
-            "n_folds": n_folds, **plan.info(), "threshold": threshold,
-            "held_out": not data.train_on_validated, "n_scored": int(scored.sum()),
-            "threshold_metric": metric.name if metric else None,
-            "scores": scores,
+            "n_folds": n_folds, **plan.info(), **result.record(),
+            **held_out_record(data, reports), "n_scored": int(scored.sum()),
             "fold_scores": [{"fold": r.fold, "n_train": r.n_train, "n_valid": r.n_valid,
                              "seconds": round(r.seconds, 3), **r.scores,
                              **({"fit_info": r.fit_info} if r.fit_info else {})}
                             for r in reports],
             "fold_spread": {m: round(float(np.std([r.scores[m] for r in reports])), 6)
-                            for m in scores},
+                            for m in result.scores},
             "folds_hash": hash_array(train.ids, folds),
             "seconds": round(sum(r.seconds for r in reports), 3),
         })
@@ -111,14 +106,25 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
 
 
 def run_fit(comp: Competition, model_name: str, model_cls, params, data: Dataset, *,
-            seed: int = 42, runs_dir: Path = Path("runs"), threshold: float = 0.5,
-            threshold_source: str | None = None) -> Run:
-    """Train on every training row and predict test; a run with no held-out score."""
+            seed: int = 42, runs_dir: Path = Path("runs"), threshold: float | None = 0.5,
+            threshold_source: str | None = None, source: Run | None = None) -> Run:
+    """Train on every training row and predict test; a run with no held-out score.
+
+    ``source``: the CV run whose recipe this fit reproduces (same model, params and text
+    preparation): its threshold, and for models that learn epoch by epoch its epoch count
+    and learning rates (``model_cls.recipe_from_cv``)."""
+    recipe = None
+    if source is not None:
+        from_cv = getattr(model_cls, "recipe_from_cv", None)
+        infos = [f.get("fit_info") for f in source.info.get("fold_scores", [])]
+        if callable(from_cv) and infos and all(infos):
+            recipe = from_cv(infos)
     run_id = new_run_id(model_name)
     with creating_run(runs_dir, comp.slug, run_id) as tmp:
         start = time.perf_counter()
         model = model_cls(params, seed=seed)
-        _set_context(model, log_dir=tmp / "logs" / "full", unlabelled=data.test)
+        context = {"log_dir": tmp / "logs" / "full", "unlabelled": data.test}
+        _set_context(model, **context, **({"recipe": recipe} if recipe else {}))
         model.fit(data.train, None)
         model.save(tmp / "models" / "full")
         id_col = comp.id_column or "id"
@@ -127,12 +133,25 @@ def run_fit(comp: Competition, model_name: str, model_cls, params, data: Dataset
             predictions_frame(data.test.ids, pred, comp.target_columns, id_col).to_csv(
                 tmp / "test_predictions.csv", index=False, float_format="%.7g")
         info = base_record("fit", comp, model_name, params, seed, data)
-        info.update({"threshold": threshold, "threshold_source": threshold_source or "default",
-                     "scores": {}, "seconds": round(time.perf_counter() - start, 3)})
+        info.update({"threshold": threshold, "threshold_source": threshold_source,
+                     "from_run": source.id if source is not None else None,
+                     "recipe": recipe, "scores": {},
+                     "seconds": round(time.perf_counter() - start, 3)})
         if getattr(model, "fit_info_", None):
             info["fit_info"] = model.fit_info_
         write_json(tmp / "run.json", info)
     return Run(Path(runs_dir) / comp.slug / run_id)
+
+
+def held_out_record(data: Dataset, reports) -> dict:
+    """``held_out`` and, when false, why: the scored rows were trained on, or a model
+    stopped early on them (``early_stopping=valid``)."""
+    reasons = []
+    if data.train_on_validated:
+        reasons.append("the model trained on the rows it was scored on")
+    if any((r.fit_info or {}).get("early_stopping") == "valid" for r in reports):
+        reasons.append("early stopping watched the scored fold (early_stopping=valid)")
+    return {"held_out": not reasons, **({"not_held_out_because": reasons} if reasons else {})}
 
 
 def _check_predictions(pred, n_rows: int, comp: Competition, model_name: str) -> np.ndarray:

@@ -290,6 +290,8 @@ class Dataset:
     folds: np.ndarray | None = None  # predefined folds (-1: always trained on, never scored)
     train_on_validated: bool = False  # the scored rows are trained on too: not held out
     competition_params: object = None
+    encoding: str = "utf-8"
+    allow_empty_text: bool = False
 
 
 def load_dataset(comp: Competition, options: DataOptions, need_test: bool = True) -> Dataset:
@@ -310,7 +312,12 @@ def load_dataset(comp: Competition, options: DataOptions, need_test: bool = True
                                          or data_file(directory, comp.test_file) is not None):
         test = load_split(comp, directory, "test", **kwargs)
     data = Dataset(comp, directory, train, test, sample=options.sample,
-                   competition_params=params)
+                   competition_params=params, encoding=options.encoding,
+                   allow_empty_text=options.allow_empty_text)
+    if need_test and comp.test_file and test is None:
+        data.notes.append(f"no {comp.test_file} in {directory}: this run will have no test "
+                          f"predictions, so it cannot be submitted (fetch the competition's "
+                          f"files again to get it)")
     train_on_validation = bool(getattr(params, "train_on_validation", False))
     if options.validation_as_fold or train_on_validation:
         _add_validation(data, options.validation_as_fold, train_on_validation, kwargs)

@@ -95,8 +95,8 @@ def score_table(title, rows, columns):
 
     table = Table(title=title)
     for c in columns:
-        table.add_column(c, justify="right" if c not in ("model", "run") else "left",
-                         no_wrap=c == "run")
+        table.add_column(c, justify="right" if c not in ("model", "run", "rows") else "left",
+                         no_wrap=c in ("run", "rows"))
     for row in rows:
         table.add_row(*[fmt(row.get(c)) for c in columns])
     Console(file=sys.stdout, width=max(100, 30 + 12 * len(columns))).print(table)

@@ -35,8 +35,22 @@ def register_commands(cli):
             click.echo(f"No runs in {runs_dir}.")
             return
         metrics = sorted({m for r in found for m in r.scores})
-        rows = [{"run": r.id, "model": r.model, "kind": r.kind, **r.scores} for r in found]
-        score_table(f"runs in {runs_dir}", rows, ["run", "kind", "model", *metrics])
+        nested = sorted({m for r in found for m in (r.info.get("nested_scores") or {})
+                         if r.info.get("threshold_metric")
+                         and (r.info["nested_scores"][m] != r.scores.get(m))})
+        rows = []
+        for r in found:
+            row = {"run": r.id, "model": r.model, "kind": r.kind, **r.scores}
+            for m in nested:
+                row[f"{m} nested"] = (r.info.get("nested_scores") or {}).get(m)
+            if not r.info.get("held_out", r.kind != "fit"):
+                row["held out"] = "no"
+            rows.append(row)
+        columns = ["run", "kind", "model", *metrics, *[f"{m} nested" for m in nested]]
+        if any("held out" in row for row in rows):
+            columns.append("held out")
+        score_table(f"runs in {runs_dir} (\"nested\": thresholds chosen on the other folds, "
+                    f"the held-out figure runs are ranked by)", rows, columns)
 
     @cli.command()
     @click.argument("run_ref", metavar="RUN")

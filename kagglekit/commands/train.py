@@ -12,6 +12,33 @@ from kagglekit.commands.options import (data_options, data_options_from, emit_js
                                          score_table, training_options)
 from kagglekit.errors import KaggleKitError
 from kagglekit.params import load_config, resolve_models
+from kagglekit.runs import resolve_run
+
+
+def cv_table(run) -> None:
+    """Per-fold scores and the OOF figures, each labelled held out or not."""
+    info_ = run.info
+    labels = info_.get("threshold_metric")
+    metrics = list(run.scores)
+    columns = ["rows", *metrics] + (["threshold"] if labels else [])
+    thresholds = info_.get("fold_thresholds") or {}
+    rows = [{"rows": f"fold {f['fold']}", **{m: f[m] for m in metrics},
+             "threshold": thresholds.get(str(f["fold"]))} for f in info_["fold_scores"]]
+    held = info_.get("held_out", True)
+    nested = info_.get("nested_scores")
+    if labels:
+        if nested:
+            rows.append({"rows": "OOF, nested" + ("" if held else " (NOT held out)"), **nested,
+                         "threshold": "per fold"})
+        rows.append({"rows": "OOF, threshold tuned on these rows (optimistic)", **run.scores,
+                     "threshold": run.threshold})
+    else:
+        rows.append({"rows": "OOF" + ("" if held else " (NOT held out)"), **run.scores})
+    title = f"{run.model} on {run.competition}"
+    if labels:
+        title += (f"  ({labels} thresholds: each fold's chosen on the other folds; "
+                  f"{run.threshold:.3f} on all OOF rows labels the test predictions)")
+    score_table(title, rows, columns)
 
 
 @hookimpl
@@ -55,8 +82,8 @@ def register_commands(cli):
             if len(chosen) < 2:
                 raise KaggleKitError(f"--ensemble needs at least two --model, got {len(chosen)}")
         if validation_as_fold and folds is not None:
-            raise KaggleKitError("--validation-as-fold scores on the one official validation "
-                                 "fold; drop --folds")
+            info(f"Note: --folds {folds} is ignored: --validation-as-fold scores on the one "
+                 f"official validation fold")
         folds = folds if folds is not None else int(cfg.get("folds", 5))
         seed = seed if seed is not None else int(cfg.get("seed", 42))
         data = load_data(comp, data_options_from(data_dir, sample, encoding, allow_empty_text,
@@ -85,14 +112,10 @@ def register_commands(cli):
                          scheme=plan.scheme, runs_dir=runs_dir, folds=plan, on_fold=on_fold)
             results.append(run)
             if not as_json:
-                rows = [{"fold": str(f["fold"]), **{m: f[m] for m in run.scores}}
-                        for f in run.info["fold_scores"]]
-                rows.append({"fold": "OOF", **run.scores})
-                score_table(f"{name} on {comp.slug}  (threshold {run.threshold:.3f})",
-                             rows, ["fold", *run.scores])
+                cv_table(run)
                 click.echo(f"Run: {run.path}")
-            if not run.info.get("held_out", True):
-                info(f"Note: {name}'s score is NOT held out: it trained on the rows it was scored on")
+            for reason in run.info.get("not_held_out_because", []):
+                info(f"Note: {name}'s scores are NOT held out: {reason}")
         blends = []
         if ensembles:  # the blends are runs of their own, linking their members
             from kagglekit.commands.blend import blend_report, ensemble_runs
@@ -109,49 +132,88 @@ def register_commands(cli):
     @cli.command()
     @click.argument("competition")
     @training_options
+    @click.option("--from", "from_run", metavar="RUN",
+                  help="The CV run whose recipe to reproduce (threshold; epochs and learning "
+                       "rates of neural models) [default: the newest CV run of the same model, "
+                       "params and text preparation in --runs-dir].")
+    @click.option("--threshold-from", "threshold_run", metavar="RUN", hidden=True,
+                  help="Old name of --from.")
     @click.option("--threshold", type=float, default=None,
-                  help="Decision threshold for label submissions [default: 0.5].")
-    @click.option("--threshold-from", "threshold_run", metavar="RUN",
-                  help="Take the threshold chosen on a CV run's OOF predictions.")
+                  help="A decision threshold of your own for label submissions (recorded as "
+                       "such) instead of a CV run's.")
     @data_options
     @runs_dir_option
     @json_option
-    def fit(competition, models, params, config, seed, threshold, threshold_run, data_dir, sample,
-            encoding, allow_empty_text, prepare, runs_dir, as_json):
-        """Train on all training rows and predict test.csv (a run with no held-out score).
+    def fit(competition, models, params, config, seed, from_run, threshold_run, threshold,
+            data_dir, sample, encoding, allow_empty_text, prepare, runs_dir, as_json):
+        """Train on all training rows and predict the test file, reproducing a CV run's recipe.
 
-        Example: kagglekit fit disaster-tweets --model tfidf-nb --threshold-from RUN
+        The threshold (and a neural model's epochs and learning rates) come from a CV run
+        of the same model and params: --from RUN, else the newest matching CV run. Without
+        one, a competition scored on labels (F1) gets no threshold, and `submit` refuses
+        the run until you run `kagglekit cv` or pass --threshold.
+
+        Example: kagglekit fit disaster-tweets --model tfidf-nb --from RUN
         """
         from kagglekit.cv import run_fit
+        from kagglekit.metrics import thresholded_metric
         from kagglekit.params import split_competition_params
-        from kagglekit.runs import resolve_run
+        from kagglekit.runs import base_record, matching_cv_run, recipe_differences
 
         cfg = load_config(config)
         comp = plugins.get_competition(competition)
         comp_params, params, cfg = split_competition_params(comp, params, cfg)
         chosen = resolve_models(models, params, cfg)
         seed = seed if seed is not None else int(cfg.get("seed", 42))
-        source = None
-        if threshold is not None and threshold_run:
-            raise KaggleKitError("give --threshold or --threshold-from, not both")
-        if threshold_run:
-            src = resolve_run(threshold_run, runs_dir)
-            if src.competition != comp.slug:
-                raise KaggleKitError(f"--threshold-from {src.id} is a {src.competition} run, "
-                                     f"not {comp.slug}")
-            threshold, source = src.threshold, src.id
-        elif threshold is not None:
-            if not 0 <= threshold <= 1:
-                raise KaggleKitError(f"--threshold must be in [0, 1], got {threshold}")
-            source = "--threshold"
-        data = load_data(comp, data_options_from(data_dir, sample, encoding, allow_empty_text, prepare, runs_dir,
-                                         competition_params=comp_params))
+        if from_run and threshold_run:
+            raise KaggleKitError("give --from or --threshold-from (its old name), not both")
+        from_run = from_run or threshold_run
+        if from_run and threshold is not None:
+            raise KaggleKitError("give --from RUN (the CV run's threshold) or --threshold, not both")
+        if from_run and len(chosen) > 1:
+            raise KaggleKitError("--from RUN reproduces one model's CV run; fit one --model at "
+                                 "a time with it")
+        if threshold is not None and not 0 <= threshold <= 1:
+            raise KaggleKitError(f"--threshold must be in [0, 1], got {threshold}")
+        data = load_data(comp, data_options_from(data_dir, sample, encoding, allow_empty_text,
+                                                 prepare, runs_dir,
+                                                 competition_params=comp_params))
+        labels = thresholded_metric(data.competition) is not None
         results = []
         for name, cls, model_params in chosen:
+            record = base_record("fit", data.competition, name, model_params, seed, data)
+            source = None
+            if from_run:
+                source = resolve_run(from_run, runs_dir)
+                differences = recipe_differences(source, record)
+                if differences:
+                    more = f" (and {len(differences) - 1} more)" if len(differences) > 1 else ""
+                    raise KaggleKitError(f"--from {source.id}: not the same recipe: "
+                                         f"{differences[0]}{more}; fit with the run's options "
+                                         f"or run `kagglekit cv` with these")
+            elif threshold is None:
+                source = matching_cv_run(runs_dir, record)
+            if source is not None:
+                chosen_threshold, threshold_source = source.threshold, source.id
+                how = f"threshold {source.threshold:.4f} chosen on its OOF" if labels else \
+                    "its recipe"
+                info(f"{name}: reproducing CV run {source.id} ({how})")
+            elif threshold is not None:
+                chosen_threshold, threshold_source = threshold, "--threshold"
+            else:
+                chosen_threshold, threshold_source = (None if labels else 0.5), None
+                if labels:
+                    info(f"Note: no CV run of {name} with these params in {runs_dir}: this fit "
+                         f"gets no decision threshold and `submit` will refuse it; run "
+                         f"`kagglekit cv {competition} --model {name}` (same -p options) first, "
+                         f"or pass --threshold")
+                else:
+                    info(f"Note: no CV run of {name} with these params in {runs_dir}; training "
+                         f"with the params as given")
             info(f"{name}: fitting on all {len(data.train)} rows of {comp.slug}")
             run = run_fit(comp, name, cls, model_params, data, seed=seed, runs_dir=runs_dir,
-                          threshold=0.5 if threshold is None else threshold,
-                          threshold_source=source)
+                          threshold=chosen_threshold, threshold_source=threshold_source,
+                          source=source)
             results.append(run)
             if not as_json:
                 click.echo(f"Run: {run.path}")
@@ -160,4 +222,3 @@ def register_commands(cli):
             if len(results) > 1:
                 payload["runs"] = [run_payload(r) for r in results]
             emit_json(payload)
-
