@@ -142,7 +142,7 @@ def read_csv(path: Path, *, columns_needed=(), encoding: str = "utf-8", **option
     return frame
 
 
-def _check_ids(frame, column: str, path: Path) -> None:
+def check_ids(frame, column: str, path: Path) -> None:
     ids = frame[column]
     if ids.isna().any():
         row = int(np.flatnonzero(ids.isna().to_numpy())[0]) + 1
@@ -156,7 +156,7 @@ def _check_ids(frame, column: str, path: Path) -> None:
             f"(rows {', '.join(map(str, rows))}); ids must be unique: remove the duplicates")
 
 
-def _texts(frame, columns, path: Path, id_column: str | None, allow_empty: bool,
+def prepared_texts(frame, columns, path: Path, id_column: str | None, allow_empty: bool,
            prepare) -> np.ndarray:
     parts = []
     for col in columns:
@@ -242,11 +242,11 @@ def load_split(comp: Competition, directory: Path, split: str, *, encoding="utf-
         raise DataError(f"{path}: has a header but no rows; download it again "
                         f"(kagglekit fetch {comp.slug} --force)")
     if comp.id_column:
-        _check_ids(frame, comp.id_column, path)
+        check_ids(frame, comp.id_column, path)
         ids = frame[comp.id_column].to_numpy(dtype=object)
     else:
         ids = np.arange(len(frame))
-    text = _texts(frame, text_cols, path, comp.id_column, allow_empty_text, comp.prepare_text)
+    text = prepared_texts(frame, text_cols, path, comp.id_column, allow_empty_text, comp.prepare_text)
     y = encode_labels(comp, frame, path) if needs_labels else None
     if needs_labels and comp.task == "binary" and len(np.unique(y[:, 0])) < 2:
         raise DataError(f"{path}: column {comp.target_columns[0]!r} holds only one class "
@@ -262,7 +262,7 @@ def load_sample_submission(comp: Competition, directory: Path, encoding="utf-8")
     columns = [c for c in (comp.sub_id_column, *comp.sub_columns) if c]
     frame = read_csv(path, columns_needed=columns, encoding=encoding)
     if comp.sub_id_column:
-        _check_ids(frame, comp.sub_id_column, path)
+        check_ids(frame, comp.sub_id_column, path)
     return frame
 
 
