@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+pytest.importorskip("kagglesdk", reason="needs the kaggle client: pip install 'kagglekit[kaggle]'")
+
 from fake_kaggle import BASIC, KEY, TOKEN, USERNAME, invoke, one_line_error
 import kagglekit.kaggle_client.credentials
 import kagglekit.kaggle_client.fetch

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytest.importorskip("kagglesdk", reason="needs the kaggle client: pip install 'kagglekit[kaggle]'")
+
 from fake_kaggle import (KEY, TOKEN, USERNAME, assert_no_secrets, closed_port_url, csv_files,
                             flat_zip, invoke, nested_zip, one_line_error, point_client_at,
                             toxic_files, zip_bytes)

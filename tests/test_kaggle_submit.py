@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytest.importorskip("kagglesdk", reason="needs the kaggle client: pip install 'kagglekit[kaggle]'")
+
 from fake_kaggle import (TOKEN, assert_no_secrets, flat_zip, invoke, one_line_error)
 import kagglekit.kaggle_client.credentials
 import kagglekit.kaggle_client.fetch

@@ -160,6 +160,7 @@ def test_model_without_contract_is_refused():
 @pytest.fixture(scope="module")
 def example_site(tmp_path_factory) -> Path:
     """tests/plugin_example installed with pip into a target dir (not into the venv)."""
+    pytest.importorskip("wheel", reason="building the example package needs wheel")
     target = tmp_path_factory.mktemp("site")
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
