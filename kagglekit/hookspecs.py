@@ -22,6 +22,11 @@ def register_metrics(register):
 
 
 @hookspec
+def register_fold_schemes(register):
+    """Call register(name, SplitterClass) for each fold scheme this plugin adds."""
+
+
+@hookspec
 def register_commands(cli):
     """Add click commands to the kagglekit CLI group."""
 

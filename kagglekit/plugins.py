@@ -47,7 +47,7 @@ def load_plugins() -> None:
     allow = os.environ.get("KAGGLEKIT_LOAD_PLUGINS")
     allowed = None if allow is None else {n.strip() for n in allow.split(",") if n.strip()}
     for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=_builtin_first):
-        if allowed is not None and ep.name not in allowed and ep.value != "kagglekit.commands":
+        if allowed is not None and ep.name not in allowed and not ep.value.startswith("kagglekit.commands."):
             continue
         if pm.has_plugin(ep.name):
             continue
@@ -125,6 +125,7 @@ class Registry:
 
 
 _registries: dict[str, Registry] = {}
+NAMED_KINDS = ("model", "fold scheme", "blend method")  # registered as register(name, cls); the rest by .name
 
 
 def _reset_registries() -> None:
@@ -141,9 +142,12 @@ def _collect(kind: str, hook_name: str) -> Registry:
         owner = impl.plugin_name
 
         def register(*args, _owner=owner, **kwargs):
-            if kind in ("model", "blend method"):
+            if kind in NAMED_KINDS:  # register(name, cls)
                 name, cls = args if len(args) == 2 else (kwargs["name"], kwargs["cls"])
-                (_check_model if kind == "model" else _check_blend_method)(name, cls, _owner)
+                if kind == "model":
+                    _check_model(name, cls, _owner)
+                elif kind == "blend method":
+                    _check_blend_method(name, cls, _owner)
                 registry.add(name, cls, _owner)
             else:
                 obj = args[0] if args else kwargs[kind]
@@ -188,6 +192,10 @@ def metrics() -> Registry:
     return _collect("metric", "register_metrics")
 
 
+def fold_schemes() -> Registry:
+    return _collect("fold scheme", "register_fold_schemes")
+
+
 def blend_methods() -> Registry:
     return _collect("blend method", "register_blend_methods")
 
@@ -207,13 +215,15 @@ def get_metric(name: str):
 def plugin_listing() -> list[dict]:
     """Each loaded plugin with its package, version and what it registered."""
     load_plugins()
-    comps, mods, mets, blends = competitions(), models(), metrics(), blend_methods()
+    comps, mods, mets, schemes = competitions(), models(), metrics(), fold_schemes()
+    blends = blend_methods()
     out = []
     for name, info in _plugin_info.items():
         row = dict(info)
         row["competitions"] = sorted(k for k, v in comps.owners.items() if v == name)
         row["models"] = sorted(k for k, v in mods.owners.items() if v == name)
         row["metrics"] = sorted(k for k, v in mets.owners.items() if v == name)
+        row["fold_schemes"] = sorted(k for k, v in schemes.owners.items() if v == name)
         row["blend_methods"] = sorted(k for k, v in blends.owners.items() if v == name)
         row["commands"] = sorted(_command_owners.get(name, []))
         out.append(row)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from kagglekit import plugins
-from kagglekit.data import read_csv, texts_of
+from kagglekit.data import prepared_texts, read_csv
 from kagglekit.errors import DataError, RunError
 from kagglekit.frame import TextFrame
 from kagglekit.runs import Run, predictions_frame
@@ -81,7 +81,7 @@ def predict_file(run: Run, path: Path, encoding: str = "utf-8", allow_empty_text
                         f"competition's text column(s) {', '.join(text_cols)}")
     id_col = comp.id_column if comp.id_column and comp.id_column in frame.columns else None
     ids = frame[id_col].to_numpy(dtype=object) if id_col else np.arange(len(frame))
-    text = texts_of(frame, text_cols, Path(path), id_col, allow_empty_text, comp.prepare_text)
+    text = prepared_texts(frame, text_cols, Path(path), id_col, allow_empty_text, comp.prepare_text)
     preds = predict_with_run(run, TextFrame(ids=ids, text=text, target_names=comp.target_columns,
                                             extra=frame))
     return predictions_frame(ids, preds, comp.target_columns, id_col or "row")
