@@ -111,7 +111,6 @@ class KerasModel(Model):
 
     name = "keras"
     Params = KerasParams
-    default_learning_rate = 1e-3
     keras_modules: tuple[str, ...] = ()  # imported before a saved fold is loaded
     saved_files: tuple[str, ...] = ()  # the family's own files in a saved fold
 
@@ -161,10 +160,14 @@ class KerasModel(Model):
 
         return detect(self.params.accelerator)
 
+    def default_learning_rate(self) -> float:
+        """The rate used when ``learning_rate`` is none."""
+        return 1e-3
+
     def learning_rate(self) -> float:
         p = self.params
         return float(p.learning_rate if p.learning_rate is not None
-                     else self.default_learning_rate)
+                     else self.default_learning_rate())
 
     def build(self, keras, n_targets: int):
         from kagglekit.keras.layers import classifier
