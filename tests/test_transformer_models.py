@@ -272,3 +272,29 @@ def test_cli_offline_error_is_one_line(tmp_path, monkeypatch):
     assert "kaggle://keras/bert/keras/bert_base_en_uncased" in result.output
     assert "Traceback" not in result.output
     assert not list((tmp_path / "runs").glob("nlp-getting-started/*/run.json"))
+
+
+def test_cli_cv_transformer_records_fit_info_per_fold(presets, tmp_path):
+    """Like an RNN's, a transformer CV run's run.json holds each fold's fit_info."""
+    from click.testing import CliRunner
+
+    from kagglekit.cli import cli
+
+    result = CliRunner().invoke(cli, [
+        "cv", "disaster-tweets", "--sample", "--model", "transformer", "--folds", "2",
+        "-p", f"preset={presets['keras']}", "-p", "epochs=2", "-p", "max_length=16",
+        "-p", "batch_size=32", "-p", "verbose=0",
+        "--runs-dir", str(tmp_path / "runs"), "--json"])
+    assert result.exit_code == 0, result.output
+    run_dir = next((tmp_path / "runs" / "nlp-getting-started").glob("*/run.json")).parent
+    folds = json.loads((run_dir / "run.json").read_text())["fold_scores"]
+    assert len(folds) == 2
+    for fold in folds:
+        info = fold["fit_info"]
+        assert info["best_epoch"] in (1, 2) and info["epochs_run"] in (1, 2)
+        assert info["early_stopping"] == "inner" and info["monitor"] == "auc"
+        assert [e["epoch"] for e in info["history"]] == list(range(1, info["epochs_run"] + 1))
+        assert all({"loss", "auc", "lr"} <= set(e) for e in info["history"])
+        assert isinstance(info["stopped_early"], bool)
+    assert list((run_dir / "logs" / "fold-1").rglob("events.out.tfevents.*"))
+    assert (run_dir / "models" / "fold-0" / "tokenizer.json").is_file()
