@@ -11,7 +11,8 @@ import json
 from helpers_rnn import keras_text_to_word_sequence, keras_word_index_order, make_texts
 from kagglekit.errors import KaggleKitError
 from kagglekit.text import tokenizer as tokmod
-from kagglekit.text.tokenizer import PAD_ID, UNK_ID, Ragged, WordTokenizer, choose_maxlen
+from kagglekit.keras.ragged import Ragged
+from kagglekit.text.tokenizer import PAD_ID, UNK_ID, WordTokenizer, choose_maxlen
 
 TRICKY = [
     "Hello, World!  hello\tthere\r\nfoo",
