@@ -9,6 +9,8 @@ from helpers_hub import (VOCAB, bert_reference, distilbert_hf_dir, hf_dir, hf_we
                          keras_preset, texts_and_labels)
 
 keras = pytest.importorskip("keras")
+pytest.importorskip("tokenizers")
+pytest.importorskip("safetensors")
 pytest.importorskip("keras_hub")
 
 from kagglekit.hub.backbone import backbone_inputs, load_backbone, sequence_head  # noqa: E402

@@ -11,6 +11,8 @@ from helpers_hub import VOCAB, hf_dir, hf_tokenizer
 from kagglekit.hub.presets import PresetError
 from kagglekit.hub.tokenizer import SubwordTokenizer
 
+pytest.importorskip("tokenizers")
+
 TEXTS = ["Fire and FLOOD in the storm!", "love music", "", "the " * 40,
          "coffee summer unknownword party"]
 

@@ -15,6 +15,8 @@ from kagglekit.frame import TextFrame
 from kagglekit.params import build_params
 
 pytest.importorskip("keras_hub")
+pytest.importorskip("tokenizers")
+pytest.importorskip("safetensors")
 
 
 @pytest.fixture(scope="module")
