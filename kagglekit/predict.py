@@ -1,4 +1,4 @@
-"""Predict new rows with a finished run's saved models."""
+"""Predict new rows with a finished run's saved models, or with a blend's members."""
 
 from __future__ import annotations
 
@@ -8,9 +8,57 @@ import numpy as np
 
 from kagglekit import plugins
 from kagglekit.data import prepared_texts, read_csv
+from kagglekit.errors import DataError, RunError
 from kagglekit.frame import TextFrame
-from kagglekit.errors import KaggleKitError
 from kagglekit.runs import Run, predictions_frame
+
+
+def expected_model_dirs(run: Run) -> list[str]:
+    """The model folders a run must hold: one per fold of a cv run (from run.json's
+    ``fold_scores``, else ``n_folds``), ``full`` for a fit run."""
+    info = run.info
+    if info.get("kind") == "fit":
+        return ["full"]
+    folds = [f.get("fold") for f in info.get("fold_scores") or [] if isinstance(f, dict)]
+    if folds and all(isinstance(k, int) for k in folds):
+        return [f"fold-{k}" for k in folds]
+    n_folds = info.get("n_folds")
+    if isinstance(n_folds, int) and n_folds > 0:
+        return [f"fold-{k}" for k in range(n_folds)]
+    return []
+
+
+def saved_models(run: Run) -> list[Path]:
+    """Every model folder the run must have; refuses, naming the first missing one."""
+    models_dir = run.path / "models"
+    expected = expected_model_dirs(run)
+    if expected:
+        missing = [name for name in expected if not (models_dir / name).is_dir()]
+        if missing:
+            raise RunError(f"{models_dir / missing[0]}: missing ({len(missing)} of "
+                           f"{len(expected)} saved models gone); the run's prediction averages "
+                           f"every one of them: re-create the run with the same `kagglekit "
+                           f"{'fit' if run.kind == 'fit' else 'cv'} ...` command")
+        return [models_dir / name for name in expected]
+    dirs = sorted(p for p in models_dir.glob("*") if p.is_dir()) if models_dir.is_dir() else []
+    if not dirs:
+        raise RunError(f"run {run.id} has no saved models; it cannot predict new rows")
+    return dirs
+
+
+def predict_with_run(run: Run, frame: TextFrame) -> np.ndarray:
+    """Mean prediction of the run's saved models (each fold's, or the full fit's); a blend
+    predicts with its members and combines them with its saved blenders."""
+    if run.kind == "blend":
+        from kagglekit.blend.predicting import predict_blend
+
+        return predict_blend(run, frame, predict_with_run)
+    model_cls = plugins.get_model(run.model)
+    preds = []
+    for directory in saved_models(run):
+        pred = np.asarray(model_cls.load(directory).predict(frame), dtype=np.float64)
+        preds.append(pred[:, None] if pred.ndim == 1 else pred)
+    return np.mean(preds, axis=0)
 
 
 def predict_file(run: Run, path: Path, encoding: str = "utf-8", allow_empty_text: bool = False):
@@ -28,8 +76,6 @@ def predict_file(run: Run, path: Path, encoding: str = "utf-8", allow_empty_text
         else comp.test_columns
     missing = [c for c in text_cols if c not in frame.columns]
     if missing:
-        from kagglekit.errors import DataError
-
         raise DataError(f"{path}: missing column {missing[0]!r} (found: "
                         f"{', '.join(map(str, frame.columns[:12]))}); the input needs the "
                         f"competition's text column(s) {', '.join(text_cols)}")
@@ -39,24 +85,3 @@ def predict_file(run: Run, path: Path, encoding: str = "utf-8", allow_empty_text
     preds = predict_with_run(run, TextFrame(ids=ids, text=text, target_names=comp.target_columns,
                                             extra=frame))
     return predictions_frame(ids, preds, comp.target_columns, id_col or "row")
-
-
-def saved_models(run: Run) -> list[Path]:
-    models_dir = run.path / "models"
-    dirs = sorted(p for p in models_dir.glob("*") if p.is_dir()) if models_dir.is_dir() else []
-    if not dirs:
-        raise KaggleKitError(f"run {run.id} has no saved models; it cannot predict new rows")
-    return dirs
-
-
-def predict_with_run(run: Run, frame: TextFrame) -> np.ndarray:
-    """Mean prediction of the run's saved models (each fold's, or the full fit's)."""
-    if run.info.get("kind") == "blend":  # a blend predicts with its members (kagglekit.blend)
-        from kagglekit.blend import predict_blend
-
-        return predict_blend(run, frame)
-    model_cls = plugins.get_model(run.model)
-    preds = [np.asarray(model_cls.load(d).predict(frame), dtype=np.float64)
-             for d in saved_models(run)]
-    out = np.mean(preds, axis=0)
-    return out[:, None] if out.ndim == 1 else out
