@@ -3,7 +3,6 @@ blend's OOF -> scores -> a run of kind "blend", written atomically like any run.
 
 from __future__ import annotations
 
-import datetime as _dt
 import shutil
 from pathlib import Path
 
@@ -14,9 +13,8 @@ from kagglekit.blend.methods import META_MODELS, BlendContext, get_method
 from kagglekit.blend.nested import BlendResult, blend_arrays
 from kagglekit.blend.state import save_blenders
 from kagglekit.errors import KaggleKitError
-from kagglekit.metrics import best_threshold, score_all, thresholded_metric
-from kagglekit.runs import (Run, creating_run, environment, new_run_id, predictions_frame,
-                            write_json)
+from kagglekit.metrics import best_threshold, score_all, score_oof, thresholded_metric
+from kagglekit.runs import Run, creating_run, new_run_id, predictions_frame, record, write_json
 
 
 def create_blend(runs: list[Run], method: str, runs_dir: Path = Path("runs"), *,
@@ -49,38 +47,39 @@ def create_blend(runs: list[Run], method: str, runs_dir: Path = Path("runs"), *,
     result.test = None if result.test is None else as_saved(result.test)
     result.in_sample = None if result.in_sample is None else as_saved(result.in_sample)
 
-    thr_metric = thresholded_metric(comp)
-    threshold = best_threshold(thr_metric, data.y, result.oof) if thr_metric else 0.5
-    scores = score_all(comp, data.y, result.oof, threshold)
-    fold_scores = []
-    for k in np.unique(data.folds):
-        valid = data.folds == k
-        fold_scores.append({"fold": int(k), "n_valid": int(valid.sum()),
-                            **score_all(comp, data.y[valid], result.oof[valid], threshold)})
+    scored = score_oof(comp, data.y, result.oof, data.folds)
+    fold_scores = [{"fold": k, "n_valid": int((data.folds == k).sum()), **s}
+                   for k, s in scored.fold_scores.items()]
     columns = list(data.members[0].run.target_columns)
     rows = member_rows(data, result, columns, comp)
     names = list(dict.fromkeys(m.run.model for m in unique))
     model_name = f"{method}({'+'.join(names)})"
     first = runs[0].info
-    info = {
-        "kind": "blend", "competition": comp.slug, "model": model_name, "method": method,
-        "method_description": cls.description,
-        "members": [str(m.run.path.resolve()) for m in data.members],
-        "member_runs": rows,
-        "params": {"method": method, "objective": objective if method == "weighted" else None,
-                   "meta_model": meta_model if method == "stack" else None},
-        "seed": seed, "task": comp.task, "id_column": id_column(runs[0]),
-        "target_columns": columns, "metric": comp.metric,
-        "data_dir": str(Path(data.data_dir).resolve()),
-        "sample": any(m.run.info.get("sample", False) for m in data.members),
-        "prepared_text": first.get("prepared_text", True),
-        "n_train": len(data.ids), "n_test": 0 if data.test_ids is None else len(data.test_ids),
-        "created": _dt.datetime.now().isoformat(timespec="seconds"),
-        "environment": environment(),
+    reasons = sorted({f"member {m.run.id}: {why}" for m in data.members
+                      for why in m.run.info.get("not_held_out_because",
+                                                [] if m.run.info.get("held_out", True)
+                                                else ["not held out"])})
+    info = record(
+        "blend", comp, model_name,
+        {"method": method, "objective": objective if method == "weighted" else None,
+         "meta_model": meta_model if method == "stack" else None}, seed,
+        data_dir=data.data_dir,
+        sample=any(m.run.info.get("sample", False) for m in data.members),
+        prepared_text=first.get("prepared_text", True),
+        text_columns=first.get("text_columns", comp.text_columns),
+        encoding=first.get("encoding", "utf-8"),
+        allow_empty_text=first.get("allow_empty_text", False), n_train=len(data.ids),
+        n_test=0 if data.test_ids is None else len(data.test_ids),
+        competition_params=first.get("competition_params"), id_column=id_column(runs[0]),
+        method=method, method_description=cls.description,
+        members=[str(m.run.path.resolve()) for m in data.members], member_runs=rows)
+    info.update({
         "n_folds": int(len(np.unique(data.folds))), "cv_scheme": first.get("cv_scheme"),
-        "threshold": threshold, "threshold_metric": thr_metric.name if thr_metric else None,
-        "scores": scores, "fold_scores": fold_scores,
-        "fold_spread": {m: round(float(np.std([f[m] for f in fold_scores])), 6) for m in scores},
+        **scored.record(), "held_out": not reasons,
+        **({"not_held_out_because": reasons} if reasons else {}),
+        "n_scored": len(data.ids), "fold_scores": fold_scores,
+        "fold_spread": {m: round(float(np.std([f[m] for f in fold_scores])), 6)
+                        for m in scored.scores},
         "folds_hash": first.get("folds_hash"),
         "weights": {m["run_id"]: m["weights"] for m in rows},
         "fold_weights": {c: [dict(zip([m.run.id for m in unique], w)) if w is not None else None
@@ -88,7 +87,8 @@ def create_blend(runs: list[Run], method: str, runs_dir: Path = Path("runs"), *,
         if cls.supervised else None,
         "intercepts": {c: getattr(b, "intercept_", None) for c, b in zip(columns, result.blenders)}
         if method == "stack" else None,
-    }
+    })
+    thr_metric = thresholded_metric(comp)
     if result.in_sample is not None:
         in_threshold = best_threshold(thr_metric, data.y, result.in_sample) if thr_metric else 0.5
         info["scores_in_sample"] = score_all(comp, data.y, result.in_sample, in_threshold)

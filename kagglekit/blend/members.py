@@ -127,8 +127,10 @@ def load_members(runs: list[Run], data_dir=None) -> BlendData:
     comp = plugins.get_competition(first.competition)
     columns = list(first.target_columns)
     folds0 = first.folds()
-    ids = folds0[id_column(first)].astype(str).to_numpy()
-    fold0 = folds0["fold"].to_numpy()
+    all_ids = folds0[id_column(first)].astype(str).to_numpy()
+    all_folds = folds0["fold"].to_numpy()
+    scored = all_folds >= 0  # predefined folds (--validation-as-fold) keep -1 rows: never scored
+    ids, fold0 = all_ids[scored], all_folds[scored]
     members, test_ids = [], None
     has_test = [(r.path / "test_predictions.csv").is_file() for r in runs]
     if any(has_test) and not all(has_test):
@@ -138,13 +140,14 @@ def load_members(runs: list[Run], data_dir=None) -> BlendData:
     for run in runs:
         frame = run.folds()
         run_ids = frame[id_column(run)].astype(str).to_numpy()
-        check_same_rows(first, run, ids, run_ids, "training")
-        differ = fold_differences(fold0, frame["fold"].to_numpy())
+        check_same_rows(first, run, all_ids, run_ids, "training")
+        differ = fold_differences(all_folds, frame["fold"].to_numpy())
         if len(differ):
             i = int(differ[0])
             raise BlendError(
-                f"runs {first.id} and {run.id} use different folds: {len(differ)} of {len(ids)} "
-                f"rows are assigned differently (e.g. id {ids[i]!r}: fold {fold0[i]} in one, "
+                f"runs {first.id} and {run.id} use different folds: {len(differ)} of "
+                f"{len(all_ids)} rows are assigned differently (e.g. id {all_ids[i]!r}: fold "
+                f"{all_folds[i]} in one, "
                 f"fold {frame['fold'].iloc[i]} in the other); blend runs made on the same folds "
                 f"(the same --folds and --seed, or one `kagglekit cv --model A --model B`)")
         oof = member_predictions(run, run.oof(), "oof.csv", ids, columns)
@@ -185,8 +188,19 @@ def load_labels(comp, directory, ids: np.ndarray, run: Run) -> tuple[np.ndarray,
     y = encode_labels(comp, frame, path)
     file_ids = (frame[comp.id_column].astype(str).to_numpy() if comp.id_column
                 else np.arange(len(frame)).astype(str))
-    if len(file_ids) != len(ids) or (file_ids != ids).any():
-        raise BlendError(f"{path} does not hold the training rows of run {run.id} in its order "
-                         f"({len(file_ids)} rows vs {len(ids)}); pass --data-dir with the files "
-                         f"the runs were made on")
-    return y, directory
+    if len(file_ids) == len(ids) and (file_ids == ids).all():
+        return y, directory
+    if comp.id_column and comp.validation_file and (directory / comp.validation_file).is_file():
+        # runs scored on the official validation file (--validation-as-fold)
+        vpath = directory / comp.validation_file
+        vframe = read_csv(vpath, columns_needed=needed, **dict(comp.read_options))
+        row_of = {key: (0, i) for i, key in enumerate(file_ids)}
+        row_of.update({key: (1, i) for i, key in
+                       enumerate(vframe[comp.id_column].astype(str).to_numpy())})
+        labels = (y, encode_labels(comp, vframe, vpath))
+        missing = [key for key in ids if key not in row_of]
+        if not missing:
+            return np.stack([labels[row_of[key][0]][row_of[key][1]] for key in ids]), directory
+    raise BlendError(f"{path} does not hold the training rows of run {run.id} in its order "
+                     f"({len(file_ids)} rows vs {len(ids)}); pass --data-dir with the files "
+                     f"the runs were made on")

@@ -15,7 +15,8 @@
               when the metric needs one).
 ``stack``     a meta-model (logistic regression on the members' logits by default) trained
               on the members' OOF predictions.
-``vote``      the share of members voting positive, each at its own run's threshold.
+``vote``      the share of members voting positive, each at a threshold chosen on the rows
+              the blender is fit on (nested in the folds like ``weighted`` and ``stack``).
 
 A method's fitted state is its attributes ending in ``_``: numbers, numpy arrays, lists of
 arrays, or (``stack``) a scikit-learn meta-model; ``kagglekit.blend.state`` saves them as
@@ -94,11 +95,25 @@ def ecdf(reference: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 class VoteBlend(BlendMethod):
+    """Each member votes at a threshold chosen, for the blend's thresholded metric, on the
+    rows the blender is fit on: nested like ``weighted`` and ``stack``, so fold k's votes
+    use thresholds chosen on the other folds. Without a thresholded metric (or labels) the
+    members' own run thresholds are used."""
+
     name = "vote"
-    description = "share of members voting positive at their own thresholds"
+    description = "share of members voting positive, each at a threshold chosen on the fit rows"
+    supervised = True
 
     def fit(self, P, y=None):
         super().fit(P, y)
+        metric = self.context.metric
+        if y is not None and metric is not None and getattr(metric, "needs_threshold", False):
+            from kagglekit.metrics import best_threshold
+
+            P = np.asarray(P, dtype=np.float64)
+            self.thresholds_ = np.array([best_threshold(metric, y, P[:, m])
+                                         for m in range(self.n_members_)])
+            return self
         thresholds = np.asarray(self.context.thresholds, dtype=np.float64)
         if len(thresholds) != self.n_members_:
             raise KaggleKitError(f"vote needs one threshold per member: got {len(thresholds)} "
