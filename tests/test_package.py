@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -100,6 +101,18 @@ def test_package_installs_offline_and_writes_a_valid_submission(tmp_path, tweets
     # the same file `kagglekit submit` writes from the run's own test predictions
     local = Path(invoke("submit", run_id, "--output", tmp_path / "local.csv").stdout.strip())
     assert submission.equals(pd.read_csv(local))
+
+    # a dataset whose folders stayed zipped as uploaded (runs.zip, wheels.zip) still works
+    inputs, working = kaggle_layout(tmp_path / "zipped", dataset,
+                                    "kagglekit-nlp-getting-started", tweets_data, TWEETS)
+    mounted = inputs / "kagglekit-nlp-getting-started"
+    for top in ("runs", "wheels"):
+        shutil.make_archive(str(mounted / top), "zip", mounted / top)
+        shutil.rmtree(mounted / top)
+    done = run_script(python, script_path, inputs, working, tmp_path / "home")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert "unpacked" in done.stdout
+    assert pd.read_csv(working / "submission.csv").equals(submission)
 
 
 def _installed(python: Path) -> dict:

@@ -99,6 +99,11 @@ def register_commands(cli):
             preinstalled=read_preinstalled(preinstalled_file) if preinstalled_file
             else KAGGLE_PREINSTALLED,
             extra_requirements=tuple(extra), find_links=tuple(find_links), no_index=no_index)
+        session = None
+        if push:  # credentials first: no package is built for a push that cannot happen
+            from kagglekit.kaggle_client.session import connect
+
+            session = connect()
         built = build_package(runs, options, on_progress=info)
         info(f"Package for {built.competition} in {built.path}: dataset {built.dataset} "
              f"({len(built.runs)} run(s), {len(built.wheels)} wheel(s) for Python "
@@ -108,9 +113,7 @@ def register_commands(cli):
         payload = built.summary()
         if push:
             from kagglekit.kaggle_client.package import push_package
-            from kagglekit.kaggle_client.session import connect
 
-            session = connect()
             pushed = push_package(built, message or f"kagglekit {first.id}", runs_dir,
                                   session=session, on_progress=info)
             kaggle_notes(session.notes)

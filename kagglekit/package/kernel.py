@@ -43,6 +43,8 @@ WORKING = Path(os.environ.get("KAGGLE_WORKING_DIR", "/kaggle/working"))
 
 def fail(message):
     print(f"kagglekit: {message}", file=sys.stderr)
+    if "ipykernel" in sys.modules:  # a notebook cell: an exception fails the notebook version
+        raise RuntimeError(message)
     sys.exit(2)
 
 
@@ -165,10 +167,14 @@ def main():
     import importlib
 
     importlib.invalidate_caches()
+    from kagglekit.errors import KaggleKitError
     from kagglekit.package.runtime import write_kernel_submission
 
-    path, rows = write_kernel_submission(run_dir, predictions, competition,
-                                         WORKING / "submission.csv")
+    try:
+        path, rows = write_kernel_submission(run_dir, predictions, competition,
+                                             WORKING / "submission.csv")
+    except KaggleKitError as exc:  # one line: what is wrong and what to do
+        fail(str(exc))
     print(f"wrote {path} ({rows} rows, validated against {SAMPLE_FILE or 'the submission format'})")
 
 

@@ -84,9 +84,22 @@ def source_root() -> Path:
     return root
 
 
+_built: dict[str, tuple[str, bytes]] = {}  # source digest -> (wheel name, bytes), this process
+
+
+def _source_digest(tree: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(p for p in tree.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(tree).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def build_kagglekit_wheel(dest: Path, root: Path | None = None) -> Path:
     """``pip wheel --no-deps`` of kagglekit's source tree (copied first, so the checkout gets
-    no build/ or egg-info); the wheel's path under ``dest``."""
+    no build/ or egg-info); the wheel's path under ``dest``. The same sources are built once
+    per process."""
     root = root or source_root()
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="kagglekit-wheel-") as tmp:
@@ -98,6 +111,11 @@ def build_kagglekit_wheel(dest: Path, root: Path | None = None) -> Path:
         for name in ("pyproject.toml", "README.md", "LICENSE"):
             if (root / name).is_file():
                 shutil.copy2(root / name, tree / name)
+        key = _source_digest(tree)
+        if key in _built:
+            name, data = _built[key]
+            (dest / name).write_bytes(data)
+            return dest / name
         out = Path(tmp) / "wheel"
         _pip(["wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(out),
               str(tree)], "building the kagglekit wheel")
@@ -106,6 +124,7 @@ def build_kagglekit_wheel(dest: Path, root: Path | None = None) -> Path:
             raise PackageError("pip wheel built no kagglekit wheel")
         target = dest / wheels[0].name
         shutil.copy2(wheels[0], target)
+        _built[key] = (target.name, target.read_bytes())
     return target
 
 
