@@ -126,7 +126,7 @@ def _installed(python: Path) -> dict:
     return {"kagglekit": found} if found else {}
 
 
-def test_package_refuses_runs_of_two_competitions_and_a_foreign_output(tmp_path, tweets_dir):
+def test_package_refuses_a_bad_owner_a_foreign_output_and_an_output_under_a_file(tmp_path, tweets_dir):
     run_id = cv_run(tweets_dir, "disaster-tweets")
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "notes.txt").write_text("mine")
@@ -137,3 +137,7 @@ def test_package_refuses_runs_of_two_competitions_and_a_foreign_output(tmp_path,
     error = one_line_error(invoke("package", run_id, "--owner", "not a user!", expect=None))
     assert "--owner" in error
     assert not Path("packages").exists()
+    error = one_line_error(invoke("package", run_id, "--owner", "kk-tester", "--output",
+                                  tmp_path / "taken" / "notes.txt" / "pkg", expect=None))
+    assert "cannot write the package" in error and "notes.txt" in error
+    assert sorted(p.name for p in (tmp_path / "taken").iterdir()) == ["notes.txt"]

@@ -17,7 +17,7 @@ from packaging.requirements import Requirement
 from fake_kaggle import invoke, one_line_error
 from helpers_package import cv_run, package_args, write_preinstalled
 from kagglekit.package import PackageError
-from kagglekit.package.build import run_accelerator
+from kagglekit.package.build import is_neural, run_accelerator
 from kagglekit.package.kernel import kernel_metadata
 from kagglekit.package.wheels import download_wheels, read_preinstalled
 
@@ -101,9 +101,16 @@ def test_a_plugin_pip_cannot_find_is_one_line_and_leaves_nothing(tmp_path, tweet
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".pkg")] == []
 
 
-def test_neural_runs_get_an_accelerator_and_tfidf_none():
-    def run(params):
-        return SimpleNamespace(info={"params": params})
+def test_neural_runs_get_an_accelerator_and_tfidf_none(tmp_path):
+    def run(params, path=tmp_path / "none"):
+        return SimpleNamespace(info={"params": params}, path=path)
+
+    encoder = tmp_path / "encoder"  # no accelerator parameter, a Keras head in its models
+    (encoder / "models" / "fold-0").mkdir(parents=True)
+    (encoder / "models" / "fold-0" / "head.keras").write_bytes(b"k")
+    assert run_accelerator([run({"hidden_units": 0}, encoder)]) == "gpu"
+    assert is_neural(run({"hidden_units": 0}, encoder)) and not is_neural(run({"C": 1.0}))
+    assert is_neural(run({"accelerator": "cpu"}))
 
     assert run_accelerator([run({"alpha": 1.0})]) is None
     assert run_accelerator([run({"accelerator": "auto"})]) == "gpu"

@@ -117,11 +117,28 @@ def collect_runs(runs: list[Run]) -> list[Run]:
     return out
 
 
-def run_accelerator(runs: list[Run]) -> str | None:
-    """'tpu', 'gpu' or None: what the runs' models ask for (neural families carry an
-    ``accelerator`` parameter; 'auto' and 'gpu' get a GPU, 'cpu' nothing)."""
-    wanted = {str(r.info.get("params", {}).get("accelerator", "")).lower() for r in runs
-              if isinstance(r.info.get("params"), dict) and "accelerator" in r.info["params"]}
+KERAS_FILES = ("*.keras", "*.h5")  # what a Keras model leaves in models/<fold>/
+
+
+def is_neural(run) -> bool:
+    """A run of a Keras family: an ``accelerator`` parameter, or Keras files in models/."""
+    params = run.info.get("params") if isinstance(run.info.get("params"), dict) else {}
+    if "accelerator" in params:
+        return True
+    models = Path(getattr(run, "path", "")) / "models"
+    return models.is_dir() and any(next(models.rglob(p), None) for p in KERAS_FILES)
+
+
+def run_accelerator(runs) -> str | None:
+    """'tpu', 'gpu' or None for the notebook: neural runs get a GPU unless their
+    ``accelerator`` parameter says 'tpu' (a TPU) or 'cpu' (nothing); TF-IDF runs nothing."""
+    wanted = set()
+    for run in runs:
+        params = run.info.get("params") if isinstance(run.info.get("params"), dict) else {}
+        if "accelerator" in params:
+            wanted.add(str(params["accelerator"]).lower())
+        elif is_neural(run):
+            wanted.add("gpu")
     if "tpu" in wanted:
         return "tpu"
     if wanted - {"cpu"}:
@@ -181,14 +198,25 @@ def build_package(runs: list[Run], options: PackageOptions,
     if out.exists() and not (out / "dataset" / MANIFEST).is_file() and any(out.iterdir()):
         raise PackageError(f"{out} exists and is not a kagglekit package; choose another "
                            f"--output or remove it")
-    out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         _build(staging, everything, comp, package, options, say)
         _replace(staging, out)
+    except (OSError, shutil.Error) as exc:
+        raise PackageError(f"cannot write the package {out}: {_os_reason(exc)}; choose another "
+                           f"--output (nothing was written)") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return package
+
+
+def _os_reason(exc) -> str:
+    if isinstance(exc, shutil.Error):  # copytree: [(src, dst, why), ...]
+        first = exc.args[0][0] if exc.args and exc.args[0] else None
+        return f"{first[0]}: {first[2]}" if first else str(exc)
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    return f"{exc.strerror or exc}{where}"
 
 
 def _build(staging: Path, runs: list[Run], comp, package: Package, options: PackageOptions,
@@ -203,7 +231,7 @@ def _build(staging: Path, runs: list[Run], comp, package: Package, options: Pack
     wheels = dataset / "wheels"
     say("building the kagglekit wheel")
     own = build_kagglekit_wheel(wheels)
-    extras = ("keras",) if package.accelerator else ()
+    extras = ("keras",) if any(is_neural(r) for r in runs) else ()
     environment = marker_environment(options.python_version, options.platform)
     requirements = wheel_requirements(own, extras, environment)
     requirements += [Requirement(r) for r in options.extra_requirements]
