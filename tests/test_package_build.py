@@ -19,7 +19,7 @@ from helpers_package import cv_run, package_args, write_preinstalled
 from kagglekit.package import PackageError
 from kagglekit.package.build import is_neural, run_accelerator
 from kagglekit.package.kernel import kernel_metadata
-from kagglekit.package.wheels import download_wheels, read_preinstalled
+from kagglekit.package.wheels import download_wheels, platform_tags, read_preinstalled
 
 TARGET = {"python_version": "3.12", "platform": "manylinux_2_35_x86_64"}
 
@@ -69,6 +69,16 @@ def test_wheelhouse_follows_dependencies_the_image_lacks_and_no_others(tmp_path,
     with pytest.raises(PackageError, match="numpy"):
         download_wheels([Requirement("alpha")], tmp_path / "w4", preinstalled=frozenset(),
                         find_links=[links], no_index=True, **TARGET)
+
+
+def test_a_manylinux_target_accepts_every_older_manylinux_wheel():
+    tags = platform_tags("manylinux_2_35_x86_64")
+    assert tags[0] == "manylinux_2_35_x86_64" and tags[-1] == "manylinux1_x86_64"
+    for tag in ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64",
+                "manylinux2010_x86_64"):
+        assert tag in tags
+    assert "manylinux_2_36_x86_64" not in tags
+    assert platform_tags("win_amd64") == ["win_amd64"]
 
 
 def test_preinstalled_list_reads_pip_freeze(tmp_path):
@@ -139,3 +149,26 @@ def test_a_blend_is_packaged_with_its_members_and_predicts_from_the_package(tmp_
     after = invoke("predict", packaged, "--input", tweets_dir / "test.csv").stdout
     assert after == before and len(pd.read_csv(tweets_dir / "test.csv")) == \
         len(after.splitlines()) - 1
+
+
+def test_runs_of_two_competitions_are_refused(tmp_path, tweets_dir):
+    from conftest import make_competition_dir
+
+    tweets = cv_run(tweets_dir, "disaster-tweets")
+    quora = cv_run(make_competition_dir("quora", tmp_path / "data", n_train=120, n_test=30),
+                   "quora")
+    error = one_line_error(invoke("package", tweets, quora, "--owner", "kk-tester",
+                                  expect=None))
+    assert "several competitions" in error and "nlp-getting-started" in error
+    assert not Path("packages").exists()
+
+
+def test_include_preinstalled_ships_what_the_image_has_too(tmp_path, tweets_dir, links):
+    run_id = cv_run(tweets_dir, "disaster-tweets")
+    # offline, only alpha and beta can be found: shipping kagglekit's own requirements
+    # (numpy, pandas, ...) is attempted and fails, naming them
+    error = one_line_error(invoke(*package_args(
+        run_id, tmp_path / "pkg", write_preinstalled(tmp_path / "pre.txt"), "--with", "alpha",
+        "--find-links", links, "--include-preinstalled"), expect=None))
+    assert "downloading wheels for Python" in error and "numpy" in error
+    assert not (tmp_path / "pkg").exists()

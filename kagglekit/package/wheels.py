@@ -5,8 +5,9 @@ that the image does not already have travels in the dataset as wheels. The targe
 defaults to Kaggle's current Python image (Colab-based, Ubuntu 22.04 with glibc 2.35,
 CPython 3.12 at /usr/local/lib/python3.12/dist-packages, per Kaggle/docker-python's
 Dockerfile.tmpl); ``pip download`` fetches binary wheels for it from any machine
-(``--only-binary :all: --platform --python-version``), and pip counts every older
-manylinux tag as compatible with ``manylinux_2_35_x86_64``.
+(``--only-binary :all: --platform --python-version``). pip takes a ``--platform`` tag
+literally, so ``manylinux_2_35_x86_64`` is expanded here into every manylinux tag that
+glibc 2.35 runs (down to manylinux_2_5 / manylinux1), each passed as a ``--platform``.
 
 What the image already has (``KAGGLE_PREINSTALLED``, names taken from Kaggle/docker-python's
 installed_cpu_packages.txt) is not downloaded: wheels are fetched one dependency level at
@@ -142,6 +143,25 @@ def _pip(args: list[str], action: str) -> None:
 # ---------------------------------------------------------------- requirements
 
 
+_LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+
+
+def platform_tags(platform: str) -> list[str]:
+    """The pip platform tags a target runs: 'manylinux_2_35_x86_64' -> itself, then
+    manylinux_2_34_x86_64, ... manylinux_2_17_x86_64, manylinux2014_x86_64, ...,
+    manylinux1_x86_64; any other tag as it is."""
+    found = re.match(r"^manylinux_2_(\d+)_(\w+)$", platform)
+    if not found:
+        return [platform]
+    newest, arch = int(found.group(1)), found.group(2)
+    tags = []
+    for minor in range(newest, 4, -1):
+        tags.append(f"manylinux_2_{minor}_{arch}")
+        if minor in _LEGACY_MANYLINUX:
+            tags.append(f"{_LEGACY_MANYLINUX[minor]}_{arch}")
+    return tags
+
+
 def marker_environment(python_version: str, platform: str) -> dict:
     """The PEP 508 marker values of the target (for evaluating Requires-Dist markers)."""
     if platform.startswith(("manylinux", "musllinux", "linux")):
@@ -213,7 +233,9 @@ def download_wheels(requirements, dest: Path, *, python_version: str, platform: 
             on_progress(f"downloading {', '.join(str(r) for r in batch)}")
         before = {p.name for p in dest.glob("*.whl")}
         args = ["download", "--no-deps", "--only-binary", ":all:", "--python-version",
-                python_version, "--platform", platform, "--dest", str(dest)]
+                python_version, "--dest", str(dest)]
+        for tag in platform_tags(platform):
+            args += ["--platform", tag]
         for link in find_links:
             args += ["--find-links", str(link)]
         if no_index:
