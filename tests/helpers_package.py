@@ -28,8 +28,9 @@ def this_platform() -> str:
 def write_preinstalled(path: Path) -> Path:
     """`pip freeze`-like list of every distribution in this environment except kagglekit:
     the test's target image is this environment, so the wheelhouse holds only kagglekit."""
-    names = sorted({d.metadata["Name"] for d in metadata.distributions() if d.metadata["Name"]})
-    path.write_text("".join(f"{n}\n" for n in names
+    found = sorted({(d.metadata["Name"], d.version) for d in metadata.distributions()
+                    if d.metadata["Name"]})
+    path.write_text("".join(f"{n}=={v}\n" for n, v in found
                             if not n.lower().startswith("kagglekit")), encoding="utf-8")
     return path
 

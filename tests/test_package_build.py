@@ -71,6 +71,16 @@ def test_wheelhouse_follows_dependencies_the_image_lacks_and_no_others(tmp_path,
                         find_links=[links], no_index=True, **TARGET)
 
 
+def test_an_image_version_that_does_not_fit_is_refused_at_package_time(tmp_path, links):
+    with pytest.raises(PackageError, match=r"beta needs numpy>=1.0 but the target image has "
+                                           r"numpy 0.9"):
+        download_wheels([Requirement("alpha")], tmp_path / "w", preinstalled=frozenset(
+            {"numpy"}), versions={"numpy": "0.9"}, find_links=[links], no_index=True, **TARGET)
+    got = download_wheels([Requirement("alpha")], tmp_path / "w2", preinstalled=frozenset(
+        {"numpy"}), versions={"numpy": "2.4.6"}, find_links=[links], no_index=True, **TARGET)
+    assert sorted(got) == ["alpha", "beta"]
+
+
 def test_a_manylinux_target_accepts_every_older_manylinux_wheel():
     tags = platform_tags("manylinux_2_35_x86_64")
     assert tags[0] == "manylinux_2_35_x86_64" and tags[-1] == "manylinux1_x86_64"

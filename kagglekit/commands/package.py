@@ -80,7 +80,7 @@ def register_commands(cli):
         Example: kagglekit package RUN --push && kagglekit submit RUN --upload --wait
         """
         from kagglekit.package import KAGGLE_PREINSTALLED, PackageOptions, build_package
-        from kagglekit.package.wheels import read_preinstalled
+        from kagglekit.package.wheels import read_preinstalled, read_preinstalled_versions
         from kagglekit.runs import resolve_run
 
         runs = [resolve_run(ref, runs_dir) for ref in run_refs]
@@ -98,6 +98,8 @@ def register_commands(cli):
             include_preinstalled=include_preinstalled,
             preinstalled=read_preinstalled(preinstalled_file) if preinstalled_file
             else KAGGLE_PREINSTALLED,
+            preinstalled_versions=read_preinstalled_versions(preinstalled_file)
+            if preinstalled_file else {},
             extra_requirements=tuple(extra), find_links=tuple(find_links), no_index=no_index)
         session = None
         if push:  # credentials first: no package is built for a push that cannot happen

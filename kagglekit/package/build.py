@@ -45,6 +45,7 @@ class PackageOptions:
     platform: str = KAGGLE_PLATFORM
     include_preinstalled: bool = False
     preinstalled: frozenset = KAGGLE_PREINSTALLED
+    preinstalled_versions: dict = field(default_factory=dict)  # from a `pip freeze` list
     extra_requirements: tuple = ()
     find_links: tuple = ()
     no_index: bool = False
@@ -241,7 +242,7 @@ def _build(staging: Path, runs: list[Run], comp, package: Package, options: Pack
     download_wheels(requirements, wheels, python_version=options.python_version,
                     platform=options.platform, preinstalled=preinstalled,
                     find_links=options.find_links, no_index=options.no_index,
-                    on_progress=say)
+                    versions=options.preinstalled_versions, on_progress=say)
     package.wheels = sorted(p.name for p in wheels.glob("*.whl"))
     kagglekit_req = f"kagglekit[{','.join(extras)}]=={__version__}" if extras else \
         f"kagglekit=={__version__}"

@@ -72,6 +72,16 @@ def read_preinstalled(path: Path) -> frozenset[str]:
     return frozenset(names)
 
 
+def read_preinstalled_versions(path: Path) -> dict[str, str]:
+    """{name: version} for the `name==version` lines of a `pip freeze` file."""
+    out = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        found = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;#]+)", line)
+        if found:
+            out[canonical(found.group(1))] = found.group(2)
+    return out
+
+
 def source_root() -> Path:
     """The source tree kagglekit runs from (an editable or source checkout)."""
     import kagglekit
@@ -211,18 +221,27 @@ def wheel_project(filename: str) -> str:
 
 def download_wheels(requirements, dest: Path, *, python_version: str, platform: str,
                     preinstalled: frozenset[str], find_links=(), no_index: bool = False,
-                    on_progress=None) -> list[str]:
+                    versions: dict | None = None, on_progress=None) -> list[str]:
     """Binary wheels of ``requirements`` and of their dependencies for the target, except
-    what is preinstalled; the project names downloaded."""
+    what is preinstalled; the project names downloaded. Where the image's ``versions`` are
+    known, a requirement the image's version does not satisfy is refused now rather than
+    failing in the offline notebook."""
     environment = marker_environment(python_version, platform)
     dest.mkdir(parents=True, exist_ok=True)
     seen: set[str] = set()
     downloaded: list[str] = []
-    pending = list(requirements)
+    pending = [(req, "kagglekit") for req in requirements]
     while pending:
         batch = []
-        for req in pending:
+        for req, parent in pending:
             name = canonical(req.name)
+            have = (versions or {}).get(name)
+            if name in preinstalled and have and not req.specifier.contains(have,
+                                                                             prereleases=True):
+                raise PackageError(f"{parent} needs {req} but the target image has {name} "
+                                   f"{have}; pass --include-preinstalled to ship a wheel that "
+                                   f"fits (pip installs it over the image's), or target "
+                                   f"another image")
             if name in preinstalled or name in seen:
                 continue
             seen.add(name)
@@ -250,5 +269,6 @@ def download_wheels(requirements, dest: Path, *, python_version: str, platform: 
                 continue
             project = wheel_project(path.name)
             downloaded.append(project)
-            pending += wheel_requirements(path, extras.get(project, ()), environment)
+            pending += [(r, project) for r in wheel_requirements(path, extras.get(project, ()),
+                                                                 environment)]
     return downloaded
