@@ -172,3 +172,11 @@ def test_push_without_credentials_is_one_line_before_anything_is_built(kaggle_se
     assert "KAGGLE_KEY" in error
     assert not Path("packages").exists()
     assert kaggle_server.requests == []
+
+
+def test_a_run_on_a_generated_sample_is_never_pushed(kaggle_server, tmp_path):
+    sample = json.loads(invoke("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2",
+                               "--sample", "--json").stdout)["run_id"]
+    error = one_line_error(invoke("package", sample, "--push", expect=None))
+    assert "generated sample" in error and sample in error
+    assert kaggle_server.requests == [] and not Path("packages").exists()
