@@ -118,6 +118,11 @@ def test_a_plugin_pip_cannot_find_is_one_line_and_leaves_nothing(tmp_path, tweet
         "no-such-plugin", "--find-links", links), expect=None))
     assert "no-such-plugin" in error and "downloading wheels" in error
     assert not (tmp_path / "pkg").exists()
+    error = one_line_error(invoke(*package_args(
+        run_id, tmp_path / "pkg", write_preinstalled(tmp_path / "pre.txt"), "--with",
+        "alpha>=>1"), expect=None))
+    assert "--with 'alpha>=>1' is not a pip requirement" in error
+    assert not (tmp_path / "pkg").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".pkg")] == []
 
 

@@ -222,20 +222,18 @@ def _os_reason(exc) -> str:
 
 def _build(staging: Path, runs: list[Run], comp, package: Package, options: PackageOptions,
            say) -> None:
-    from packaging.requirements import Requirement
-
     dataset = staging / "dataset"
     for run in runs:
         say(f"copying run {run.id}")
         shutil.copytree(run.path, dataset / "runs" / comp.slug / run.id,
-                        ignore=shutil.ignore_patterns("__pycache__", ".*"))
+                        ignore=shutil.ignore_patterns("__pycache__"))
     wheels = dataset / "wheels"
     say("building the kagglekit wheel")
     own = build_kagglekit_wheel(wheels)
     extras = ("keras",) if any(is_neural(r) for r in runs) else ()
     environment = marker_environment(options.python_version, options.platform)
     requirements = wheel_requirements(own, extras, environment)
-    requirements += [Requirement(r) for r in options.extra_requirements]
+    requirements += [_requirement(r) for r in options.extra_requirements]
     preinstalled = frozenset() if options.include_preinstalled else \
         frozenset(canonical(n) for n in options.preinstalled)
     package.skipped = sorted({canonical(r.name) for r in requirements} & preinstalled)
@@ -276,6 +274,15 @@ def _build(staging: Path, runs: list[Run], comp, package: Package, options: Pack
     _write_json(kernel / "kernel-metadata.json", kernel_metadata(
         kernel=package.kernel, code_file=f"{slug}.ipynb", dataset=package.dataset,
         competition=comp.slug, accelerator=package.accelerator))
+
+
+def _requirement(text: str):
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return Requirement(text)
+    except InvalidRequirement as exc:
+        raise PackageError(f"--with {text!r} is not a pip requirement ({exc})") from None
 
 
 def _replace(staging: Path, out: Path) -> None:
