@@ -113,6 +113,7 @@ def test_package_installs_offline_and_writes_a_valid_submission(tmp_path, tweets
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert "unpacked" in done.stdout
     assert pd.read_csv(working / "submission.csv").equals(submission)
+    assert sorted(p.name for p in working.iterdir()) == ["submission.csv"]  # the only output
 
 
 def _installed(python: Path) -> dict:

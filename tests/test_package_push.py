@@ -144,6 +144,7 @@ def test_submit_upload_wait_submits_the_notebook_version_and_prints_the_score(ka
 
     as_json = json.loads(invoke("submit", code_run, "--upload", "--wait", "--json").stdout)
     assert as_json["upload"]["uploaded"] is True and as_json["upload"]["public_score"] == 0.81234
+    assert (as_json["upload"]["kernel"], as_json["upload"]["kernel_version"]) == (KERNEL, 1)
     assert kaggle_server.code.code_submissions[-1]["submissionDescription"] == f"kagglekit {code_run}"
 
 

@@ -87,11 +87,13 @@ def upload_submission(comp, run, path: Path, message, wait: bool, wait_timeout: 
                                         f"  notebook {status} after {waited:.0f}s"))
         info(f"Submitted notebook {pushed.kernel} version {pushed.version} to {comp.slug} as "
              f"submission {ref}: {message!r}")
+        notebook = {"kernel": pushed.kernel, "kernel_version": pushed.version}
     else:
         ref = submit.upload(comp.slug, path, message, session=session)
         info(f"Uploaded {path} to {comp.slug} as submission {ref}: {message!r}")
+        notebook = {}
     result = {"uploaded": True, "ref": ref, "message": message, "status": "pending",
-              "public_score": None}
+              "public_score": None, **notebook}
     if wait:
         info("Waiting for Kaggle to score it ...")
 

@@ -27,6 +27,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -39,6 +40,7 @@ TEST_FILE = __TEST_FILE_JSON__
 SAMPLE_FILE = __SAMPLE_FILE_JSON__
 INPUT = Path(os.environ.get("KAGGLE_INPUT_DIR", "/kaggle/input"))
 WORKING = Path(os.environ.get("KAGGLE_WORKING_DIR", "/kaggle/working"))
+SCRATCH = Path(tempfile.mkdtemp(prefix="kagglekit-"))  # not an output of the notebook
 
 
 def fail(message):
@@ -101,7 +103,7 @@ def unpacked(dataset, manifest):
     tops = sorted({name.split("/")[0] for name in manifest["files"]})
     if all((dataset / top).exists() for top in tops):
         return dataset
-    root = WORKING / ".kagglekit-package"
+    root = SCRATCH / "package"
     for top in tops:
         if (dataset / top).exists():
             continue
@@ -158,7 +160,7 @@ def main():
     if not test.exists() and (competition / (TEST_FILE + ".zip")).exists():
         test = competition / (TEST_FILE + ".zip")
     WORKING.mkdir(parents=True, exist_ok=True)
-    predictions = WORKING / "test_predictions.csv"
+    predictions = SCRATCH / "test_predictions.csv"
     options = ["--encoding", record.get("encoding") or "utf-8"]
     if record.get("allow_empty_text"):
         options.append("--allow-empty-text")
