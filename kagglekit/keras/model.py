@@ -34,7 +34,8 @@ import numpy as np
 
 from kagglekit.errors import KaggleKitError
 from kagglekit.keras import require
-from kagglekit.keras.stopping import MIN_INNER_ROWS, holdout_split, resolve_monitor
+from kagglekit.keras.stopping import (MIN_INNER_ROWS, holdout_split, recipe_from_fold_infos,
+                                      resolve_monitor)
 from kagglekit.model import Model
 
 
@@ -121,6 +122,12 @@ class KerasModel(Model):
         self.recipe = None
         self.maxlen_ = 0
         self.model_inputs = None  # a backbone's input names; None: one id matrix or features
+
+    @staticmethod
+    def recipe_from_cv(fit_infos: list[dict]) -> dict:
+        """What ``kagglekit fit --from RUN`` replays: the CV folds' median best epoch and
+        per-epoch learning rates (``kagglekit.keras.recipe_from_fold_infos``)."""
+        return recipe_from_fold_infos(fit_infos)
 
     # -- hooks -------------------------------------------------------------------------
     def set_context(self, log_dir=None, unlabelled=None, recipe=None, **_):
