@@ -37,10 +37,11 @@ def main(argv=None) -> int:
 
     from kagglekit import plugins
     from kagglekit.blend import create_blend
-    from kagglekit.commands import resolve_models
-    from kagglekit.cv import make_folds
+    from kagglekit.params import resolve_models
+    from kagglekit.folds import make_folds
     from kagglekit.errors import DataNotFound
-    from kagglekit.experiment import DataOptions, load_dataset, run_cv
+    from kagglekit.cv import run_cv
+    from kagglekit.data import DataOptions, load_dataset
 
     comp = plugins.get_competition(args.competition)
     try:

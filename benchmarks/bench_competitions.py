@@ -45,8 +45,9 @@ def main(argv=None) -> int:
         return 0
 
     from kagglekit import plugins
-    from kagglekit.commands import resolve_models
-    from kagglekit.experiment import DataOptions, load_dataset, run_cv
+    from kagglekit.params import resolve_models
+    from kagglekit.cv import run_cv
+    from kagglekit.data import DataOptions, load_dataset
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-competitions-") as runs_dir:

@@ -551,7 +551,8 @@ def create_blend(runs: list[Run], method: str, runs_dir: Path = Path("runs"), *,
                  seed: int | None = None) -> Run:
     """Blend finished runs into a new run of kind "blend"; returns it."""
     from kagglekit import plugins
-    from kagglekit.experiment import _environment, score_all, thresholded_metric
+    from kagglekit.metrics import score_all, thresholded_metric
+    from kagglekit.runs import environment
     from kagglekit.metrics import best_threshold
 
     cls = get_method(method)
@@ -605,7 +606,7 @@ def create_blend(runs: list[Run], method: str, runs_dir: Path = Path("runs"), *,
         "prepared_text": first.get("prepared_text", True),
         "n_train": len(data.ids), "n_test": 0 if data.test_ids is None else len(data.test_ids),
         "created": _dt.datetime.now().isoformat(timespec="seconds"),
-        "environment": _environment(),
+        "environment": environment(),
         "n_folds": int(len(np.unique(data.folds))), "cv_scheme": first.get("cv_scheme"),
         "threshold": threshold, "threshold_metric": thr_metric.name if thr_metric else None,
         "scores": scores, "fold_scores": fold_scores,
@@ -650,7 +651,7 @@ def as_saved(values: np.ndarray) -> np.ndarray:
 
 
 def _member_rows(data: BlendData, result: BlendResult, columns, comp) -> list[dict]:
-    from kagglekit.experiment import score_all
+    from kagglekit.metrics import score_all
 
     index_of = {id(m): i for i, m in enumerate(data.unique)}
     rows = []
@@ -686,7 +687,7 @@ def _member_run(blend: Run, ref: dict) -> Run:
 
 def predict_blend(run: Run, frame) -> np.ndarray:
     """Predict with every member run and combine them as the blend did its test rows."""
-    from kagglekit.experiment import predict_with_run
+    from kagglekit.predict import predict_with_run
 
     path = run.path / BLENDER_FILE
     if not path.is_file():

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import io
 import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from kagglekit.competition import Competition
-from kagglekit.errors import DataError, DataNotFound
+from kagglekit.errors import DataError, DataNotFound, KaggleKitError
 from kagglekit.frame import TextFrame
 
 KAGGLE_INPUT = Path("/kaggle/input")
@@ -141,7 +142,7 @@ def read_csv(path: Path, *, columns_needed=(), encoding: str = "utf-8", **option
     return frame
 
 
-def _check_ids(frame, column: str, path: Path) -> None:
+def check_ids(frame, column: str, path: Path) -> None:
     ids = frame[column]
     if ids.isna().any():
         row = int(np.flatnonzero(ids.isna().to_numpy())[0]) + 1
@@ -155,7 +156,7 @@ def _check_ids(frame, column: str, path: Path) -> None:
             f"(rows {', '.join(map(str, rows))}); ids must be unique: remove the duplicates")
 
 
-def _texts(frame, columns, path: Path, id_column: str | None, allow_empty: bool,
+def prepared_texts(frame, columns, path: Path, id_column: str | None, allow_empty: bool,
            prepare) -> np.ndarray:
     parts = []
     for col in columns:
@@ -241,11 +242,11 @@ def load_split(comp: Competition, directory: Path, split: str, *, encoding="utf-
         raise DataError(f"{path}: has a header but no rows; download it again "
                         f"(kagglekit fetch {comp.slug} --force)")
     if comp.id_column:
-        _check_ids(frame, comp.id_column, path)
+        check_ids(frame, comp.id_column, path)
         ids = frame[comp.id_column].to_numpy(dtype=object)
     else:
         ids = np.arange(len(frame))
-    text = _texts(frame, text_cols, path, comp.id_column, allow_empty_text, comp.prepare_text)
+    text = prepared_texts(frame, text_cols, path, comp.id_column, allow_empty_text, comp.prepare_text)
     y = encode_labels(comp, frame, path) if needs_labels else None
     if needs_labels and comp.task == "binary" and len(np.unique(y[:, 0])) < 2:
         raise DataError(f"{path}: column {comp.target_columns[0]!r} holds only one class "
@@ -261,5 +262,89 @@ def load_sample_submission(comp: Competition, directory: Path, encoding="utf-8")
     columns = [c for c in (comp.sub_id_column, *comp.sub_columns) if c]
     frame = read_csv(path, columns_needed=columns, encoding=encoding)
     if comp.sub_id_column:
-        _check_ids(frame, comp.sub_id_column, path)
+        check_ids(frame, comp.sub_id_column, path)
     return frame
+
+
+# -- a competition's dataset: train (+ validation) and test, loaded and validated --------------
+@dataclass
+class DataOptions:
+    data_dir: str | None = None
+    sample: bool = False
+    sample_root: Path | None = None
+    encoding: str = "utf-8"
+    allow_empty_text: bool = False
+    prepare: bool = True
+    validation_as_fold: bool = False  # the official validation file is the one scoring fold
+    competition_params: object = None  # an instance of comp.params_class()
+
+
+@dataclass
+class Dataset:
+    competition: Competition
+    directory: Path
+    train: TextFrame
+    test: TextFrame | None
+    sample: bool = False
+    notes: list = field(default_factory=list)
+    folds: np.ndarray | None = None  # predefined folds (-1: always trained on, never scored)
+    train_on_validated: bool = False  # the scored rows are trained on too: not held out
+    competition_params: object = None
+    encoding: str = "utf-8"
+    allow_empty_text: bool = False
+
+
+def load_dataset(comp: Competition, options: DataOptions, need_test: bool = True) -> Dataset:
+    if options.sample:
+        directory = sample_dir(comp, options.sample_root or Path("runs") / "_samples")
+    else:
+        directory = find_data_dir(comp, options.data_dir)
+    if not options.prepare and comp.prepare_text is not None:
+        comp = replace(comp, prepare_text=None)
+    params = options.competition_params
+    if params is None and comp.params_class() is not None:
+        params = comp.params_class()()
+    kwargs = {"encoding": options.encoding, "allow_empty_text": options.allow_empty_text,
+              "params": params}
+    train = load_split(comp, directory, "train", **kwargs)
+    test = None
+    if need_test and comp.test_file and ((directory / comp.test_file).exists()
+                                         or data_file(directory, comp.test_file) is not None):
+        test = load_split(comp, directory, "test", **kwargs)
+    data = Dataset(comp, directory, train, test, sample=options.sample,
+                   competition_params=params, encoding=options.encoding,
+                   allow_empty_text=options.allow_empty_text)
+    if need_test and comp.test_file and test is None:
+        data.notes.append(f"no {comp.test_file} in {directory}: this run will have no test "
+                          f"predictions, so it cannot be submitted (fetch the competition's "
+                          f"files again to get it)")
+    train_on_validation = bool(getattr(params, "train_on_validation", False))
+    if options.validation_as_fold or train_on_validation:
+        _add_validation(data, options.validation_as_fold, train_on_validation, kwargs)
+    return data
+
+
+def _add_validation(data: Dataset, as_fold: bool, train_on_it: bool, kwargs: dict) -> None:
+    """Append the official validation rows to train: as the one scoring fold and/or for training."""
+    comp = data.competition
+    what = "--validation-as-fold" if as_fold else "train_on_validation=true"
+    if not comp.validation_file:
+        raise KaggleKitError(f"{what}: {comp.slug} has no official validation file")
+    if not (data.directory / comp.validation_file).exists():
+        raise DataError(f"{what}: {data.directory / comp.validation_file} not found; "
+                        f"download it with the competition's other files")
+    valid = load_split(comp, data.directory, "validation", **kwargs)
+    clash = set(map(str, data.train.ids)) & set(map(str, valid.ids))
+    if clash:
+        raise DataError(f"{data.directory / comp.validation_file}: id {sorted(clash)[0]!r} is also "
+                        f"in {comp.train_file} ({len(clash)} shared id(s)); ids must be unique")
+    n_train = len(data.train)
+    data.train = TextFrame.concat([data.train, valid])
+    if as_fold:
+        data.folds = np.concatenate([np.full(n_train, -1), np.zeros(len(valid))]).astype(np.int16)
+        data.train_on_validated = train_on_it
+        data.notes.append(f"scored on the {len(valid)} rows of {comp.validation_file}"
+                          + (", which the model also trained on: the score is NOT held out"
+                             if train_on_it else " (held out)"))
+    else:
+        data.notes.append(f"{comp.validation_file}'s {len(valid)} rows added to the training rows")

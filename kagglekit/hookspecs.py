@@ -22,5 +22,10 @@ def register_metrics(register):
 
 
 @hookspec
+def register_fold_schemes(register):
+    """Call register(name, SplitterClass) for each fold scheme this plugin adds."""
+
+
+@hookspec
 def register_commands(cli):
     """Add click commands to the kagglekit CLI group."""

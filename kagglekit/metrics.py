@@ -8,11 +8,14 @@ Registered through the same ``register_metrics`` hook that plugins use.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from kagglekit.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from kagglekit.competition import Competition
 
 
 @dataclass(frozen=True)
@@ -114,3 +117,96 @@ def _f1_at_thresholds(y, p, thresholds) -> np.ndarray:
     tp = np.where(n_pred > 0, tp_cum[np.maximum(n_pred - 1, 0)], 0)
     denom = n_pred + positives
     return np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+
+
+def get_metric(name: str) -> Metric:
+    from kagglekit import plugins
+
+    return plugins.get_metric(name)
+
+
+def thresholded_metric(comp: Competition):
+    """The metric the decision threshold is tuned for: the first one that needs one."""
+    for name in comp.metrics:
+        metric = get_metric(name)
+        if metric.needs_threshold:
+            return metric
+    return None
+
+
+def score_all(comp: Competition, y, prob, threshold: float) -> dict:
+    out = {}
+    for name in comp.metrics:
+        metric = get_metric(name)
+        out[name] = round(metric(y, prob, threshold), 6)
+    return out
+
+
+@dataclass
+class OofScores:
+    """A run's OOF predictions scored.
+
+    ``scores``: every scored row at ``threshold``, the threshold chosen on those same rows
+    (what test predictions are labelled with): for a thresholded metric (F1) that figure is
+    optimistic. ``nested_scores``: each fold at a threshold chosen on the *other* folds'
+    OOF rows (``fold_thresholds``), so no row's label helped choose its own threshold: held
+    out. Without a thresholded metric both are the same; with one scored fold there is no
+    nested figure (None). ``fold_scores``: each fold at its nested threshold.
+    """
+
+    threshold: float
+    threshold_metric: str | None
+    scores: dict
+    nested_scores: dict | None
+    fold_thresholds: dict
+    fold_scores: dict
+
+    def record(self) -> dict:
+        return {"threshold": self.threshold, "threshold_metric": self.threshold_metric,
+                "scores": self.scores, "nested_scores": self.nested_scores,
+                "fold_thresholds": ({str(k): v for k, v in self.fold_thresholds.items()}
+                                    if self.threshold_metric else None)}
+
+
+def score_oof(comp: Competition, y, oof, folds) -> OofScores:
+    """Score OOF predictions: at the all-rows threshold and nested (see OofScores)."""
+    y, oof, folds = _2d(y), _2d(oof), np.asarray(folds)
+    scored = folds >= 0
+    metric = thresholded_metric(comp)
+    threshold = best_threshold(metric, y[scored], oof[scored]) if metric else 0.5
+    scores = score_all(comp, y[scored], oof[scored], threshold)
+    ks = [int(k) for k in np.unique(folds[scored])]
+    if metric is None:
+        fold_thresholds = {k: threshold for k in ks}
+    elif len(ks) < 2:
+        fold_thresholds = {k: threshold for k in ks}
+    else:
+        fold_thresholds = {k: best_threshold(metric, y[scored & (folds != k)],
+                                             oof[scored & (folds != k)]) for k in ks}
+    fold_scores = {k: score_all(comp, y[folds == k], oof[folds == k], fold_thresholds[k])
+                   for k in ks}
+    nested = dict(scores)
+    if metric is not None:
+        if len(ks) < 2:
+            nested = None
+        else:
+            # (p >= t_k) == (p - t_k + 0.5 >= 0.5): one threshold for every row
+            shifted = oof.copy()
+            for k in ks:
+                shifted[folds == k] = oof[folds == k] - fold_thresholds[k] + 0.5
+            for name in comp.metrics:
+                m = get_metric(name)
+                if m.needs_threshold:
+                    nested[name] = round(m(y[scored], shifted[scored], 0.5), 6)
+    return OofScores(threshold, metric.name if metric else None, scores, nested,
+                     fold_thresholds, fold_scores)
+
+
+def ranking_score(info: dict, metric: str):
+    """The figure runs are ranked by: the nested (held-out) score when there is one."""
+    nested = info.get("nested_scores") or {}
+    if metric in nested and nested[metric] is not None:
+        return nested[metric]
+    if info.get("threshold_metric") and info.get("nested_scores", "absent") is None:
+        return None  # one scored fold: no held-out figure for a thresholded metric
+    return (info.get("scores") or {}).get(metric)

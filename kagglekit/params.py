@@ -7,7 +7,7 @@ import difflib
 import typing
 from pathlib import Path
 
-from kagglekit.errors import ParamError
+from kagglekit.errors import KaggleKitError, ParamError
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -150,3 +150,49 @@ def split_competition_params(comp, items, config: dict):
         values.setdefault(key, cfg_params.pop(key))
     config = {**config, "params": cfg_params}
     return build_params(params_cls, values, comp.slug), rest, config
+
+
+def load_config(path: Path | None) -> dict:
+    if path is None:
+        return {}
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise KaggleKitError(f"{path}: not valid TOML ({exc})") from None
+
+
+def resolve_models(models, params, config: dict):
+    """[(name, cls, Params instance)] from --model/-p/--config."""
+    names = list(models)
+    if not names:
+        cfg_model = config.get("model") or config.get("models")
+        names = [cfg_model] if isinstance(cfg_model, str) else list(cfg_model or [])
+    if not names:
+        raise KaggleKitError("no model given; pass --model NAME (`kagglekit models` lists them)")
+    cfg_params = dict(config.get("params", {}))
+    cli_params = parse_assignments(params)
+    out = []
+    from kagglekit import plugins
+
+    registry = plugins.models()
+    canonical = [registry.resolve(n) for n in names]
+    for name in canonical:
+        cls = registry.get(name)
+        values = {k: v for k, v in cfg_params.items() if not isinstance(v, dict)}
+        values.update(cfg_params.get(name, {}) if isinstance(cfg_params.get(name), dict) else {})
+        for key, value in cli_params.items():
+            prefix, dot, rest = key.partition(".")
+            if dot and prefix in canonical:
+                if prefix == name:
+                    values[rest] = value
+            else:
+                values[key] = value
+        try:
+            out.append((name, cls, build_params(cls.Params, values, name)))
+        except ParamError:
+            raise
+    return out

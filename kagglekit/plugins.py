@@ -43,7 +43,7 @@ def load_plugins() -> None:
     allow = os.environ.get("KAGGLEKIT_LOAD_PLUGINS")
     allowed = None if allow is None else {n.strip() for n in allow.split(",") if n.strip()}
     for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=_builtin_first):
-        if allowed is not None and ep.name not in allowed and ep.value != "kagglekit.commands":
+        if allowed is not None and ep.name not in allowed and not ep.value.startswith("kagglekit.commands."):
             continue
         if pm.has_plugin(ep.name):
             continue
@@ -109,7 +109,7 @@ class Registry:
         choices = sorted([*self.items, *self.aliases])
         close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        listing = {"competition": "competitions", "model": "models", "metric": "plugins"}[self.kind]
+        listing = {"competition": "competitions", "model": "models"}.get(self.kind, "plugins")
         raise UnknownName(f"unknown {self.kind} {name!r}{hint} "
                           f"(`kagglekit {listing}` lists the {len(self.items)} available)")
 
@@ -121,6 +121,7 @@ class Registry:
 
 
 _registries: dict[str, Registry] = {}
+NAMED_KINDS = ("model", "fold scheme")  # registered as register(name, cls); the rest by .name
 
 
 def _reset_registries() -> None:
@@ -137,9 +138,10 @@ def _collect(kind: str, hook_name: str) -> Registry:
         owner = impl.plugin_name
 
         def register(*args, _owner=owner, **kwargs):
-            if kind == "model":
+            if kind in NAMED_KINDS:  # register(name, cls)
                 name, cls = args if len(args) == 2 else (kwargs["name"], kwargs["cls"])
-                _check_model(name, cls, _owner)
+                if kind == "model":
+                    _check_model(name, cls, _owner)
                 registry.add(name, cls, _owner)
             else:
                 obj = args[0] if args else kwargs[kind]
@@ -176,6 +178,10 @@ def metrics() -> Registry:
     return _collect("metric", "register_metrics")
 
 
+def fold_schemes() -> Registry:
+    return _collect("fold scheme", "register_fold_schemes")
+
+
 def get_competition(name: str):
     return competitions().get(name)
 
@@ -191,13 +197,14 @@ def get_metric(name: str):
 def plugin_listing() -> list[dict]:
     """Each loaded plugin with its package, version and what it registered."""
     load_plugins()
-    comps, mods, mets = competitions(), models(), metrics()
+    comps, mods, mets, schemes = competitions(), models(), metrics(), fold_schemes()
     out = []
     for name, info in _plugin_info.items():
         row = dict(info)
         row["competitions"] = sorted(k for k, v in comps.owners.items() if v == name)
         row["models"] = sorted(k for k, v in mods.owners.items() if v == name)
         row["metrics"] = sorted(k for k, v in mets.owners.items() if v == name)
+        row["fold_schemes"] = sorted(k for k, v in schemes.owners.items() if v == name)
         row["commands"] = sorted(_command_owners.get(name, []))
         out.append(row)
     return out

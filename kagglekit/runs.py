@@ -20,14 +20,23 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import platform
+import sys
 import re
 import shutil
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kagglekit.errors import RunError
+from kagglekit import __version__
+from kagglekit.errors import KaggleKitError, RunError
+from kagglekit.params import params_to_dict
+
+if TYPE_CHECKING:
+    from kagglekit.competition import Competition
+    from kagglekit.data import Dataset
 
 RUN_FILE = "run.json"
 
@@ -142,7 +151,13 @@ class Run:
 
     @property
     def threshold(self) -> float:
-        return float(self.info.get("threshold", 0.5))
+        value = self.info.get("threshold", 0.5)
+        if value is None:
+            raise RunError(
+                f"run {self.id} has no decision threshold: it is a fit made without a CV run "
+                f"of the same recipe; run `kagglekit cv {self.competition} --model {self.model}` "
+                f"(same -p options), then `kagglekit fit ... --from RUN`, or fit with --threshold")
+        return float(value)
 
     @property
     def target_columns(self) -> list[str]:
@@ -168,7 +183,8 @@ class Run:
     def summary(self) -> dict:
         return {"run_id": self.id, "run_dir": str(self.path), "kind": self.kind,
                 "competition": self.competition, "model": self.model,
-                "scores": self.scores, "threshold": self.info.get("threshold"),
+                "scores": self.scores, "nested_scores": self.info.get("nested_scores"),
+                "threshold": self.info.get("threshold"),
                 "created": self.info.get("created"), "sample": self.info.get("sample", False),
                 "held_out": self.info.get("held_out", self.kind != "fit")}
 
@@ -203,3 +219,104 @@ def resolve_run(ref: str, runs_dir: Path) -> Run:
                        f"give more of the id")
     raise RunError(f"no run {ref!r} in {runs_dir} (`kagglekit runs` lists them; "
                    f"pass a run directory or --runs-dir)")
+
+
+# -- the run record (run.json) ------------------------------------------------------------------
+def environment() -> dict:
+    return {"kagglekit": __version__, "python": platform.python_version(),
+            "platform": platform.platform(), "argv": sys.argv[1:]}
+
+
+def base_record(kind: str, comp: Competition, model: str, params, seed: int, data: Dataset) -> dict:
+    return {
+        "kind": kind, "competition": comp.slug, "model": model,
+        "params": params_to_dict(params) if params is not None else {}, "seed": seed,
+        "task": comp.task, "id_column": comp.id_column or "id",
+        "target_columns": list(comp.target_columns), "metric": comp.metric,
+        "data_dir": str(Path(data.directory).resolve()), "sample": data.sample,
+        # what shaped the texts, as it was done (predict and submit replay exactly this)
+        "prepared_text": data.competition.prepare_text is not None,
+        "text_columns": list(data.competition.text_columns),
+        "encoding": data.encoding, "allow_empty_text": data.allow_empty_text,
+        "n_train": len(data.train), "n_test": 0 if data.test is None else len(data.test),
+        "competition_params": (params_to_dict(data.competition_params)
+                               if data.competition_params is not None else {}),
+        "notes": list(data.notes),
+        "created": _dt.datetime.now().isoformat(timespec="seconds"),
+        "environment": environment(),
+    }
+
+
+def best_run(competition, runs_dir, *, need_test: bool = True):
+    """The CV (or blend) run with the best held-out OOF score on the competition's metric
+    (the nested figure for thresholded metrics); with ``need_test`` only runs that have
+    test predictions (what ``submit`` needs)."""
+    from kagglekit import plugins
+    from kagglekit.metrics import ranking_score
+
+    slug = plugins.get_competition(competition).slug if competition else None
+    everything = [r for r in list_runs(runs_dir, slug) if r.scores]
+    found = [r for r in everything
+             if not need_test or (r.path / "test_predictions.csv").is_file()]
+    real = [r for r in found if not r.info.get("sample")]
+    found = real or found  # a run on a generated sample only when there is nothing else
+    held_out = [r for r in found if r.info.get("held_out", True)]
+    found = held_out or found  # a score that is not held out cannot win against one that is
+    if not slug:
+        slugs = sorted({r.competition for r in found})
+        if len(slugs) > 1:
+            raise KaggleKitError(f"runs of several competitions in {runs_dir} "
+                                 f"({', '.join(slugs)}); pass RUN or --competition")
+    if not found:
+        where = f" for {slug}" if slug else ""
+        if everything:
+            raise KaggleKitError(f"no scored run{where} in {runs_dir} has test predictions "
+                                 f"(was the test file missing?); pass a RUN or fetch the "
+                                 f"competition's test file and run `kagglekit cv` again")
+        raise KaggleKitError(f"no scored run{where} in {runs_dir}; run `kagglekit cv` first "
+                             f"or pass a RUN")
+    comp = plugins.get_competition(found[0].competition)
+    metric = plugins.get_metric(comp.metric)
+    sign = 1 if metric.greater_is_better else -1
+
+    def key(run):
+        value = ranking_score(run.info, comp.metric)
+        return float("-inf") if value is None else sign * value
+
+    return max(found, key=key)
+
+
+# -- fit reproduces a CV run's recipe -----------------------------------------------------------
+RECIPE_KEYS = ("competition", "model", "params", "prepared_text", "text_columns",
+               "competition_params", "sample")
+
+
+def recipe_differences(run: "Run", record: dict) -> list[str]:
+    """What differs between a CV run and the record of a fit about to be made: the keys that
+    shape a model (competition, model, params, text preparation, ...), as phrases."""
+    out = []
+    if run.kind != "cv":
+        out.append(f"it is a {run.kind} run, not a cv run")
+    for key in RECIPE_KEYS:
+        mine, theirs = record.get(key), run.info.get(key)
+        if key == "params" and isinstance(mine, dict) and isinstance(theirs, dict):
+            for name in sorted(set(mine) | set(theirs)):
+                if mine.get(name) != theirs.get(name):
+                    out.append(f"param {name}={_short_value(theirs.get(name))} there, "
+                               f"{_short_value(mine.get(name))} here")
+        elif mine != theirs:
+            out.append(f"{key} {_short_value(theirs)} there, {_short_value(mine)} here")
+    return out
+
+
+def _short_value(value) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def matching_cv_run(runs_dir, record: dict) -> "Run | None":
+    """The newest complete, held-out CV run made with the same recipe as ``record``."""
+    found = [r for r in list_runs(runs_dir, record["competition"])
+             if r.kind == "cv" and r.info.get("held_out", True)
+             and not recipe_differences(r, record)]
+    return max(found, key=lambda r: (r.info.get("created") or "", r.id), default=None)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from kagglekit.competition import Competition
-from kagglekit.data import _check_ids, encode_labels, read_table
+from kagglekit.data import check_ids, encode_labels, read_table
 from kagglekit.errors import DataError, KaggleKitError
 from kagglekit.runs import Run
 
@@ -32,7 +32,7 @@ def load_test_labels(comp: Competition, path: Path, *, encoding: str = "utf-8", 
                        params=params)
     if len(frame) == 0:
         raise DataError(f"{path}: has a header but no rows")
-    _check_ids(frame, comp.id_column, path)
+    check_ids(frame, comp.id_column, path)
     unscored = np.zeros(len(frame), dtype=bool)
     if comp.unscored_label is not None:
         targets = frame[list(comp.target_columns)].astype(str)
@@ -59,7 +59,7 @@ def score_run(comp: Competition, run: Run, labels=None, *, encoding: str = "utf-
 
     Returns {"scores", "n_scored", "n_unscored", "n_predictions", "labels", "threshold"}.
     """
-    from kagglekit.experiment import score_all
+    from kagglekit.metrics import score_all
 
     if run.competition != comp.slug:
         raise KaggleKitError(f"run {run.id} is a {run.competition} run, not {comp.slug}")

@@ -53,6 +53,8 @@ def kaggle_home(tmp_path, monkeypatch):
 def isolated_kaggle(tmp_path, monkeypatch, kaggle_home):
     """Own working dir, no data root, no /kaggle/input or /kaggle/working, no polling delay."""
     import kagglekit.data
+    import kagglekit.kaggle_client.session
+    import kagglekit.kaggle_client.submit
     from kagglekit import kaggle_client
 
     work = tmp_path / "work"
@@ -61,8 +63,8 @@ def isolated_kaggle(tmp_path, monkeypatch, kaggle_home):
     monkeypatch.delenv("KAGGLEKIT_DATA", raising=False)
     monkeypatch.delenv("KAGGLEKIT_LOAD_PLUGINS", raising=False)
     monkeypatch.setattr(kagglekit.data, "KAGGLE_INPUT", tmp_path / "no-kaggle-input")
-    monkeypatch.setattr(kaggle_client, "KAGGLE_WORKING", tmp_path / "no-kaggle-working")
-    monkeypatch.setattr(kaggle_client, "POLL_SECONDS", 0.0)
+    monkeypatch.setattr(kaggle_client.submit, "KAGGLE_WORKING", tmp_path / "no-kaggle-working")
+    monkeypatch.setattr(kaggle_client.submit, "POLL_SECONDS", 0.0)
     return work
 
 

@@ -11,7 +11,7 @@ from helpers_blend import SLUG, FakeCompetition, as_saved, informative, useless
 
 from kagglekit import plugins
 from kagglekit.blend import BlendError, create_blend
-from kagglekit.experiment import score_all
+from kagglekit.metrics import score_all
 from kagglekit.metrics import best_threshold
 from kagglekit.runs import Run
 
@@ -186,7 +186,7 @@ def test_labels_must_match_the_runs_rows(comp, tmp_path):
 
 
 def test_submit_and_best_run_treat_a_blend_as_any_run(comp, tmp_path):
-    from kagglekit.commands import best_run
+    from kagglekit.runs import best_run
     from kagglekit.submission import write_submission
 
     y = comp.y

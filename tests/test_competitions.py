@@ -13,7 +13,7 @@ import pytest
 
 from helpers_competitions import (COMPETITIONS, MODELS, competition, make_data, run_cli,
                                   run_json, small_params)
-from kagglekit.experiment import DataOptions, load_dataset
+from kagglekit.data import DataOptions, load_dataset
 
 JIGSAW_LABELS = "toxic,severe_toxic,obscene,threat,insult,identity_hate"
 # file -> exact header line, per competition (what the Kaggle downloads hold)

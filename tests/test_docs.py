@@ -26,3 +26,69 @@ def test_readme_architecture_lists_every_core_module():
         if path.name in ("__init__.py", "__main__.py"):
             continue
         assert path.name in section, f"kagglekit/{path.name} missing from README's architecture"
+
+
+def _readme_example(heading: str) -> str:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split(f"### {heading}", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 1, heading
+    return blocks[0]
+
+
+def _as_plugin(code: str, name: str):
+    import sys
+    import types
+
+    module = types.ModuleType(name)
+    sys.modules[name] = module  # dataclasses look their module up
+    exec(compile(code, f"README:{name}", "exec"), module.__dict__)
+    return module
+
+
+def test_the_readme_model_plugin_example_runs(cli, tweets_dir):
+    import json
+    from pathlib import Path
+
+    from kagglekit import plugins
+
+    module = _as_plugin(_readme_example("Writing a model plugin"), "readme_model")
+    plugins.register_plugin(module, name="readme-model")
+    try:
+        out = cli.json("cv", "disaster-tweets", "--model", "length", "-p", "scale=80",
+                       "--folds", "3", "--data-dir", tweets_dir)
+        info = json.loads((Path(out["run_dir"]) / "run.json").read_text())
+        assert info["params"] == {"scale": 80.0} and info["model"] == "length"
+        assert 0 <= out["scores"]["auc"] <= 1 and len(info["fold_scores"]) == 3
+        assert "length" in {m["name"] for m in cli.json("models")["models"]}
+    finally:
+        plugins.unregister_plugin("readme-model")
+
+
+def test_the_readme_competition_plugin_example_runs(cli):
+    from kagglekit import plugins
+
+    module = _as_plugin(_readme_example("Writing a competition plugin"), "readme_competition")
+    plugins.register_plugin(module, name="readme-competition")
+    try:
+        out = cli.json("cv", "sms-spam", "--model", "tfidf-lr", "--folds", "3", "--sample",
+                       "--encoding", "latin-1")
+        assert out["competition"] == "sms-spam-collection-dataset"
+        assert out["scores"]["auc"] > 0.9  # the sample's spam words are easy to find
+        assert module.prepare_sms("call 0800 now") == "call NUM now"
+    finally:
+        plugins.unregister_plugin("readme-competition")
+
+
+def test_readme_tables_are_not_broken_by_blank_lines():
+    """A table row after a blank line loses its header (it renders as a paragraph)."""
+    lines = (REPO / "README.md").read_text().splitlines()
+    in_code = False
+    for i, line in enumerate(lines):
+        if line.startswith("```"):
+            in_code = not in_code
+        if in_code or not line.startswith("| ") or i < 2:
+            continue
+        if lines[i - 1].strip() == "":  # a table starts here: it needs a header row
+            assert set(lines[i + 1].replace("|", "").split()) <= {"---", ":---", "---:"}, \
+                f"README line {i + 1} starts a table without a header: {line[:60]}"

@@ -97,7 +97,7 @@ def test_fit_can_train_on_validation_too(data_dir, tmp_path):
 def test_unintended_bias_rows_are_added_with_the_toxic_share_threshold(data_dir, tmp_path):
     bias = pd.read_csv(data_dir / "jigsaw-unintended-bias-train.csv")
     from kagglekit import plugins
-    from kagglekit.experiment import DataOptions, load_dataset
+    from kagglekit.data import DataOptions, load_dataset
 
     comp = plugins.get_competition("jigsaw-multilingual")
     for threshold in (0.5, 0.2):

@@ -11,9 +11,15 @@ from pathlib import Path
 
 import pytest
 
+pytest.importorskip("kagglesdk", reason="needs the kaggle client: pip install 'kagglekit[kaggle]'")
+
 from fake_kaggle import (KEY, TOKEN, USERNAME, assert_no_secrets, closed_port_url, csv_files,
                             flat_zip, invoke, nested_zip, one_line_error, point_client_at,
                             toxic_files, zip_bytes)
+import kagglekit.kaggle_client.credentials
+import kagglekit.kaggle_client.fetch
+import kagglekit.kaggle_client.session
+import kagglekit.kaggle_client.submit
 from kagglekit import kaggle_client, plugins
 from kagglekit.competition import Competition
 from kagglekit.hookspecs import hookimpl
@@ -268,7 +274,7 @@ def _enospc_writer(real_open):
 
 def test_disk_full_while_downloading(kaggle_server, tmp_path, monkeypatch):
     kaggle_server.add(TWEETS, tweets_zip(tmp_path))
-    monkeypatch.setattr(kaggle_client, "open", _enospc_writer(open), raising=False)
+    monkeypatch.setattr(kaggle_client.fetch, "open", _enospc_writer(open), raising=False)
     root = tmp_path / "data"
     error = one_line_error(invoke("fetch", "disaster-tweets", "--data-dir", root, expect=None))
     assert "disk full" in error and str(root) in error and "--data-dir" in error
@@ -360,8 +366,8 @@ def test_importing_the_client_does_not_authenticate_or_exit(tmp_path):
     kagglekit imports the client without it."""
     env = {"HOME": str(tmp_path), "KAGGLE_CONFIG_DIR": str(tmp_path / "cfg"),
            "PATH": "/usr/bin:/bin"}
-    code = ("from kagglekit import kaggle_client\n"
-            "api = kaggle_client._import_kaggle_api()\n"
+    code = ("from kagglekit.kaggle_client import session\n"
+            "api = session._import_kaggle_api()\n"
             "print('imported', api.__name__)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           timeout=120)
@@ -386,7 +392,7 @@ def test_progress_is_reported_for_download_and_unzip(kaggle_server, tmp_path):
     archive = nested_zip(toxic_files())
     kaggle_server.add(TWEETS, archive)
     events = []
-    result = kaggle_client.fetch(TWEETS, tmp_path / "data",
+    result = kaggle_client.fetch.fetch(TWEETS, tmp_path / "data",
                                  progress=lambda stage, done, total: events.append(
                                      (stage, done, total)))
     assert result.status == "downloaded" and result.bytes_downloaded == len(archive)

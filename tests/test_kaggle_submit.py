@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytest.importorskip("kagglesdk", reason="needs the kaggle client: pip install 'kagglekit[kaggle]'")
+
 from fake_kaggle import (TOKEN, assert_no_secrets, flat_zip, invoke, one_line_error)
+import kagglekit.kaggle_client.credentials
+import kagglekit.kaggle_client.fetch
+import kagglekit.kaggle_client.session
+import kagglekit.kaggle_client.submit
 from kagglekit import kaggle_client, plugins
 from kagglekit.competition import Competition
 from kagglekit.hookspecs import hookimpl
@@ -157,7 +163,7 @@ def test_code_competition_is_not_uploaded_from_outside_a_notebook(kaggle_server,
     error = one_line_error(invoke("submit", code_run, "--upload", "-m", "x", expect=None))
     assert f"{CODE} is a code competition" in error and "notebook" in error
     assert "/kaggle/working/submission.csv" in error.replace(
-        str(kaggle_client.KAGGLE_WORKING), "/kaggle/working")
+        str(kaggle_client.submit.KAGGLE_WORKING), "/kaggle/working")
     assert kaggle_server.requests == []
     assert not Path("submissions").exists()  # refused before anything was written
     # without --upload the file is still written, with a note
@@ -169,7 +175,7 @@ def test_code_competition_inside_a_notebook_writes_kaggle_working(kaggle_server,
                                                                  tmp_path, monkeypatch):
     working = tmp_path / "kaggle" / "working"
     working.mkdir(parents=True)
-    monkeypatch.setattr(kaggle_client, "KAGGLE_WORKING", working)
+    monkeypatch.setattr(kaggle_client.submit, "KAGGLE_WORKING", working)
     result = invoke("submit", code_run, "--upload", "-m", "bigru 5-fold", "--json")
     payload = json.loads(result.stdout)
     assert payload["path"] == str(working / "submission.csv")

@@ -61,7 +61,7 @@ def test_cv_and_submission_on_the_real_files(slug, tmp_path):
 
 
 def test_real_imdb_reviews_lose_their_br_tags():
-    from kagglekit.experiment import DataOptions, load_dataset
+    from kagglekit.data import DataOptions, load_dataset
 
     comp = competition("imdb-50k")
     directory = shared_dir("imdb-dataset-of-50k-movie-reviews")

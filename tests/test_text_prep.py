@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from helpers_competitions import COMPETITIONS, competition, make_data
-from kagglekit.experiment import DataOptions, load_dataset, run_cv
+from kagglekit.cv import run_cv
+from kagglekit.data import DataOptions, load_dataset
 from kagglekit.model import Model
 from kagglekit_competitions.imdb import prepare_review
 from kagglekit_competitions.jigsaw import prepare_comment

@@ -131,6 +131,13 @@ class KerasModel(Model):
         return recipe_from_fold_infos(fit_infos)
 
     # -- hooks -------------------------------------------------------------------------
+    @classmethod
+    def recipe_from_cv(cls, fit_infos: list[dict]) -> dict:
+        """What ``kagglekit fit`` replays from a CV run's folds (called by cv.run_fit)."""
+        from kagglekit.keras.stopping import recipe_from_fold_infos
+
+        return recipe_from_fold_infos(fit_infos)
+
     def set_context(self, log_dir=None, unlabelled=None, recipe=None, **_):
         """Called by the CV/fit loop: where TensorBoard logs go, the unlabelled test texts
         (used only by families that ask, e.g. ``vocab_from_test``) and, for a full fit, the

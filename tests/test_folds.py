@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kagglekit.cv import competition_folds, fold_indices, make_folds
+from kagglekit.folds import competition_folds, find_duplicates, fold_indices, make_folds
+from kagglekit.hookspecs import hookimpl
 from kagglekit.errors import KaggleKitError
 from kagglekit.frame import TextFrame
 
@@ -134,7 +135,8 @@ def _frame(n=120, groups=True, multilabel=False):
     rng = np.random.default_rng(0)
     y = jigsaw_like_labels(n) if multilabel else binary_labels(n, rate=0.4)
     extra = pd.DataFrame({"movie": rng.integers(0, 30, n).astype(str)} if groups else {"x": [1] * n})
-    return TextFrame(ids=np.arange(n), text=np.array(["t"] * n, dtype=object), y=y, extra=extra)
+    text = np.array([f"t{i}" for i in range(n)], dtype=object)  # distinct: no duplicate groups
+    return TextFrame(ids=np.arange(n), text=text, y=y, extra=extra)
 
 
 def _comp(group_column=None, task="binary", targets=("y",)):
@@ -165,3 +167,91 @@ def test_auto_is_multilabel_for_several_targets():
     frame = _frame(groups=False, multilabel=True)
     comp = _comp(task="multilabel", targets=tuple("abcdef"))
     assert competition_folds(comp, frame, 5, 0, "auto")[1] == "multilabel"
+
+
+# --- exact duplicates share a fold; schemes are plugins ---------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["stratified", "multilabel", "kfold"])
+def test_identical_texts_always_share_a_fold(scheme):
+    rng = np.random.default_rng(3)
+    n = 400
+    y = jigsaw_like_labels(n) if scheme == "multilabel" else binary_labels(n)
+    texts = np.array([f"text {i}" for i in rng.integers(0, 150, n)], dtype=object)  # many dups
+    together = find_duplicates(texts).codes
+    folds = make_folds(y, 5, 0, scheme, together=together)
+    assert set(np.unique(folds)) == set(range(5))
+    for t in np.unique(texts):
+        assert len(set(folds[texts == t])) == 1, t
+    # without the grouping the same texts straddle folds (the leak this prevents)
+    loose = make_folds(y, 5, 0, scheme)
+    assert any(len(set(loose[texts == t])) > 1 for t in np.unique(texts))
+
+
+def test_duplicates_merge_with_the_competition_groups():
+    n = 120
+    movies = np.array([f"m{i // 4}" for i in range(n)], dtype=object)  # 30 movies of 4 rows
+    texts = np.array([f"t{i}" for i in range(n)], dtype=object)
+    texts[4::8] = texts[3::8]  # one text shared by movie 2k and 2k+1: 15 linked groups
+    folds = make_folds(binary_labels(n, rate=0.4), 3, 0, "group", groups=movies,
+                       together=find_duplicates(texts).codes)
+    for key in (movies, texts):
+        assert all(len(set(folds[key == v])) == 1 for v in np.unique(key))
+
+
+def test_find_duplicates_counts_groups_rows_and_conflicts():
+    texts = np.array(["a", "b", "a", "c", "b", "a", "d"], dtype=object)
+    y = np.array([1, 0, 1, 0, 1, 1, 0])[:, None]
+    dup = find_duplicates(texts, y)
+    assert (dup.groups, dup.rows, dup.conflicting) == (2, 5, 1)  # "b" has labels 0 and 1
+
+
+def test_no_duplicates_leaves_the_folds_unchanged():
+    y = binary_labels(300)
+    texts = np.array([f"t{i}" for i in range(300)], dtype=object)
+    assert np.array_equal(make_folds(y, 5, 7, "stratified", together=find_duplicates(texts).codes),
+                          make_folds(y, 5, 7, "stratified"))
+
+
+def test_a_plugin_registers_a_fold_scheme():
+    from kagglekit import plugins
+    from kagglekit.folds import FoldScheme
+
+    class EvenOdd(FoldScheme):
+        def split(self, y, groups=None):
+            idx = np.arange(len(y))
+            for k in range(self.n_splits):
+                yield idx[idx % self.n_splits != k], idx[idx % self.n_splits == k]
+
+    class Plugin:
+        @hookimpl
+        def register_fold_schemes(register):
+            register("modulo", EvenOdd)
+
+    plugins.register_plugin(Plugin, name="modulo-plugin")
+    try:
+        folds = make_folds(binary_labels(20), 2, 0, "modulo")
+        assert folds.tolist() == [0, 1] * 10
+        assert plugins.fold_schemes().owner("modulo") == "modulo-plugin"
+        assert "modulo" in {n for row in plugins.plugin_listing() for n in row["fold_schemes"]}
+    finally:
+        plugins.unregister_plugin("modulo-plugin")
+
+
+def test_a_fold_scheme_name_collision_names_both_plugins():
+    from kagglekit import plugins
+    from kagglekit.errors import PluginError
+    from kagglekit.folds import KFold
+
+    class Plugin:
+        @hookimpl
+        def register_fold_schemes(register):
+            register("kfold", KFold)
+
+    plugins.register_plugin(Plugin, name="clash")
+    try:
+        with pytest.raises(PluginError, match="'kfold' is registered by both plugin 'folds' and "
+                                              "plugin 'clash'"):
+            plugins.fold_schemes()
+    finally:
+        plugins.unregister_plugin("clash")

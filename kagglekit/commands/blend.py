@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from kagglekit.blend import BLEND_METHODS, META_MODELS
-from kagglekit.commands import emit_json, info, json_option, runs_dir_option
+from kagglekit.commands.options import emit_json, info, json_option, runs_dir_option
 from kagglekit.hookspecs import hookimpl
 
 

@@ -1,0 +1,90 @@
+"""``runs`` and ``score``: the runs kept, and a run's test predictions scored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kagglekit import plugins
+from kagglekit.hookspecs import hookimpl
+from kagglekit.commands.options import (emit_json, info, json_option, run_payload,
+                                         runs_dir_option, score_table)
+from kagglekit.runs import resolve_run
+
+
+@hookimpl
+def register_commands(cli):
+    @cli.command()
+    @click.argument("competition", required=False)
+    @runs_dir_option
+    @json_option
+    def runs(competition, runs_dir, as_json):
+        """List runs with their scores, newest last.
+
+        Example: kagglekit runs disaster-tweets
+        """
+        from kagglekit.runs import list_runs
+
+        slug = plugins.get_competition(competition).slug if competition else None
+        found = list_runs(runs_dir, slug)
+        if as_json:
+            emit_json({"runs": [r.summary() for r in found]})
+            return
+        if not found:
+            click.echo(f"No runs in {runs_dir}.")
+            return
+        metrics = sorted({m for r in found for m in r.scores})
+        nested = sorted({m for r in found for m in (r.info.get("nested_scores") or {})
+                         if r.info.get("threshold_metric")
+                         and (r.info["nested_scores"][m] != r.scores.get(m))})
+        rows = []
+        for r in found:
+            row = {"run": r.id, "model": r.model, "kind": r.kind, **r.scores}
+            for m in nested:
+                row[f"{m} nested"] = (r.info.get("nested_scores") or {}).get(m)
+            if not r.info.get("held_out", r.kind != "fit"):
+                row["held out"] = "no"
+            rows.append(row)
+        columns = ["run", "kind", "model", *metrics, *[f"{m} nested" for m in nested]]
+        if any("held out" in row for row in rows):
+            columns.append("held out")
+        score_table(f"runs in {runs_dir} (\"nested\": thresholds chosen on the other folds, "
+                    f"the held-out figure runs are ranked by)", rows, columns)
+
+    @cli.command()
+    @click.argument("run_ref", metavar="RUN")
+    @click.option("--labels", "labels_path", type=click.Path(path_type=Path),
+                  help="Test labels (file, or folder for folder layouts) [default: the "
+                       "competition's labels file in the run's data folder].")
+    @click.option("--encoding", default="utf-8", show_default=True)
+    @runs_dir_option
+    @json_option
+    def score(run_ref, labels_path, encoding, runs_dir, as_json):
+        """Score a run's test predictions against known test labels.
+
+        Rows the labels mark as not scored (Jigsaw's -1) are left out; the run's
+        threshold is used for thresholded metrics; the run is not changed.
+
+        Example: kagglekit score RUN --labels test_labels.csv
+        """
+        from kagglekit.scoring import score_run
+
+        run = resolve_run(run_ref, runs_dir)
+        comp = plugins.get_competition(run.competition)
+        result = score_run(comp, run, labels_path, encoding=encoding)
+        info(f"Scored {result['n_scored']} of {result['n_predictions']} test predictions of run "
+             f"{run.id} against {result['labels']} ({result['n_unscored']} label rows not scored)")
+        if as_json:
+            payload = run_payload(run)
+            payload.update({"test_scores": result["scores"], **{k: v for k, v in result.items()
+                                                                if k != "scores"}})
+            emit_json(payload)
+            return
+        rows = [{"on": "test", **result["scores"]}]
+        if run.scores:
+            rows.insert(0, {"on": "OOF" if run.info.get("held_out", True) else "OOF (not held out)",
+                            **run.scores})
+        score_table(f"{run.model} on {comp.slug}", rows, ["on", *result["scores"]])
+
+

@@ -1,0 +1,173 @@
+"""``submit`` (write, validate, upload, wait for the score) and ``submissions``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kagglekit import plugins
+from kagglekit.hookspecs import hookimpl
+from kagglekit.commands.options import (emit_json, info, json_option, kaggle_notes, run_payload,
+                                         runs_dir_option)
+from kagglekit.errors import KaggleKitError
+from kagglekit.runs import best_run, resolve_run
+
+
+
+
+def upload_options(f):
+    """--upload, -m/--message, --wait, --wait-timeout for ``kagglekit submit``."""
+    options = [
+        click.option("--upload", is_flag=True,
+                     help="Send the validated file to Kaggle (needs Kaggle credentials)."),
+        click.option("--message", "-m", metavar="MSG",
+                     help="Submission description for --upload [default: kagglekit <run id>]."),
+        click.option("--wait", is_flag=True,
+                     help="With --upload: wait until Kaggle scores it and print the public score."),
+        click.option("--wait-timeout", type=float, default=1800.0, show_default=True,
+                     metavar="SECONDS", help="How long --wait waits."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def submit_output(comp, run, output, upload: bool, wait: bool):
+    """Check the upload options before anything is written; where submit should write.
+
+    A code competition inside a Kaggle notebook writes /kaggle/working/submission.csv
+    (the file Kaggle scores when the notebook is submitted); outside a notebook it cannot
+    be uploaded at all, which is said before any work is done.
+    """
+    from kagglekit.kaggle_client import credentials, submit
+
+    if wait and not upload:
+        raise KaggleKitError("--wait needs --upload")
+    if upload and run.info.get("sample"):
+        raise KaggleKitError(f"run {run.id} was trained on a generated sample, not the real "
+                             f"data; refusing to upload it (fetch the data and rerun)")
+    if comp.code_competition:
+        if submit.in_kaggle_notebook():
+            return output or submit.notebook_submission_path()
+        if upload:
+            raise credentials.CodeCompetition(submit.code_competition_message(comp.slug))
+        info(f"Note: {comp.slug} is a code competition; Kaggle accepts submissions only "
+              f"from a notebook")
+    return output
+
+
+def upload_submission(comp, run, path: Path, message, wait: bool, wait_timeout: float,
+                      as_json: bool) -> dict:
+    """Upload the written file (and wait for its score); a JSON-ready summary."""
+    from kagglekit.kaggle_client import credentials, submit
+    from kagglekit.kaggle_client import session as session_module
+
+    if comp.code_competition:  # inside a notebook: submit_output already chose the path
+        scored = submit.notebook_submission_path()
+        page = credentials.COMPETITION_URL.format(slug=comp.slug)
+        moved = "" if Path(path) == scored else f" (this run wrote {path} instead: copy it there)"
+        info(f"{comp.slug} is a code competition: Kaggle scores {scored}{moved} when you "
+              f"submit this notebook (Save Version, then Submit on {page}); nothing was uploaded")
+        return {"uploaded": False, "reason": "code competition", "path": str(path)}
+    message = message or f"kagglekit {run.id}"
+    session = session_module.connect()
+    ref = submit.upload(comp.slug, path, message, session=session)
+    info(f"Uploaded {path} to {comp.slug} as submission {ref}: {message!r}")
+    result = {"uploaded": True, "ref": ref, "message": message, "status": "pending",
+              "public_score": None}
+    if wait:
+        info("Waiting for Kaggle to score it ...")
+
+        def on_poll(sub, waited):
+            info(f"  {sub.status if sub else 'not listed yet'} after {waited:.0f}s")
+
+        scored = submit.wait_for_score(comp.slug, ref, timeout=wait_timeout,
+                                              session=session, on_poll=on_poll)
+        result.update(status=scored.status, public_score=scored.public_score)
+        if not as_json:
+            click.echo(f"Public score: {scored.public_score}")
+    kaggle_notes(session.notes)
+    return result
+
+
+# ------------------------------------------------------------- commands
+
+
+@hookimpl
+def register_commands(cli):
+    @cli.command()
+    @click.argument("run_ref", metavar="[RUN]", required=False)
+    @click.option("--competition", "-c", help="With no RUN: the competition whose best CV run to submit.")
+    @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Submission path [default: submissions/<slug>/<run-id>.csv].")
+    @runs_dir_option
+    @json_option
+    @upload_options
+    def submit(run_ref, competition, output, runs_dir, as_json, upload, message, wait,
+               wait_timeout):
+        """Write a run's submission, validated against sample_submission.csv.
+
+        Without RUN, the best CV run (by the competition's metric) is used. --upload sends
+        it to Kaggle; --wait then prints the public score.
+
+        Example: kagglekit submit --competition disaster-tweets --upload -m "tfidf" --wait
+        """
+        from kagglekit.submission import write_submission
+
+        run = resolve_run(run_ref, runs_dir) if run_ref else best_run(competition, runs_dir)
+        comp = plugins.get_competition(run.competition)
+        output = submit_output(comp, run, output, upload, wait)
+        path, frame = write_submission(comp, run, output)
+        against = " against sample_submission.csv" if comp.sample_submission_file else ""
+        info(f"Submission for {comp.slug} from run {run.id}: {path} ({len(frame)} rows, validated"
+             f"{against})")
+        if run.info.get("sample"):
+            info("Note: this run used a generated sample, not the real data; do not upload it.")
+        if not as_json:
+            click.echo(str(path))
+        uploaded = (upload_submission(comp, run, path, message, wait,
+                                                      wait_timeout, as_json) if upload else None)
+        if as_json:
+            payload = run_payload(run)
+            payload["path"] = str(Path(path).resolve())
+            if uploaded is not None:
+                payload["upload"] = uploaded
+            emit_json(payload)
+
+    @cli.command()
+    @click.argument("competition")
+    @click.option("--json", "as_json", is_flag=True,
+                  help="Print exactly one JSON object on stdout.")
+    def submissions(competition, as_json):
+        """List your past submissions to a competition with their scores, newest first.
+
+        Example: kagglekit submissions quora
+        """
+        from kagglekit.kaggle_client import resolve_slug
+        from kagglekit.kaggle_client.session import connect
+        from kagglekit.kaggle_client.submit import submissions as list_submissions
+
+        slug, _ = resolve_slug(competition)
+        session = connect()
+        found = list_submissions(slug, session=session)
+        kaggle_notes(session.notes)
+        if as_json:
+            emit_json({"competition": slug, "submissions": [s.summary() for s in found]})
+            return
+        if not found:
+            click.echo(f"No submissions to {slug} yet.")
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"submissions to {slug}")
+        for column in ("ref", "date", "status", "public", "private", "description"):
+            table.add_column(column, justify="right" if column in ("public", "private") else "left")
+        for s in found:
+            table.add_row(str(s.ref), s.date or "", s.status,
+                          "" if s.public_score is None else f"{s.public_score:.5f}",
+                          "" if s.private_score is None else f"{s.private_score:.5f}",
+                          s.description if s.status != "error" else f"{s.description} ({s.error})")
+        Console(file=sys.stdout, width=max(100, Console().width)).print(table)

@@ -1,0 +1,224 @@
+"""``cv`` and ``fit``: train a competition's models into runs."""
+
+from __future__ import annotations
+
+
+import click
+
+from kagglekit import plugins
+from kagglekit.hookspecs import hookimpl
+from kagglekit.commands.options import (data_options, data_options_from, emit_json, info,
+                                         json_option, load_data, run_payload, runs_dir_option,
+                                         score_table, training_options)
+from kagglekit.errors import KaggleKitError
+from kagglekit.params import load_config, resolve_models
+from kagglekit.runs import resolve_run
+
+
+def cv_table(run) -> None:
+    """Per-fold scores and the OOF figures, each labelled held out or not."""
+    info_ = run.info
+    labels = info_.get("threshold_metric")
+    metrics = list(run.scores)
+    columns = ["rows", *metrics] + (["threshold"] if labels else [])
+    thresholds = info_.get("fold_thresholds") or {}
+    rows = [{"rows": f"fold {f['fold']}", **{m: f[m] for m in metrics},
+             "threshold": thresholds.get(str(f["fold"]))} for f in info_["fold_scores"]]
+    held = info_.get("held_out", True)
+    nested = info_.get("nested_scores")
+    if labels:
+        if nested:
+            rows.append({"rows": "OOF, nested" + ("" if held else " (NOT held out)"), **nested,
+                         "threshold": "per fold"})
+        rows.append({"rows": "OOF, threshold tuned on these rows (optimistic)", **run.scores,
+                     "threshold": run.threshold})
+    else:
+        rows.append({"rows": "OOF" + ("" if held else " (NOT held out)"), **run.scores})
+    title = f"{run.model} on {run.competition}"
+    if labels:
+        title += (f"  ({labels} thresholds: each fold's chosen on the other folds; "
+                  f"{run.threshold:.3f} on all OOF rows labels the test predictions)")
+    score_table(title, rows, columns)
+
+
+@hookimpl
+def register_commands(cli):
+    @cli.command()
+    @click.argument("competition")
+    @training_options
+    @click.option("--folds", "-k", type=int, default=None, help="Number of folds [default: 5].")
+    @click.option("--cv", "scheme", default="auto", show_default=True, metavar="SCHEME",
+                  help="Fold scheme: auto, stratified, multilabel, group, kfold, or one a "
+                       "plugin registers.")
+    @click.option("--group-duplicates/--no-group-duplicates", default=True, show_default=True,
+                  help="Keep exact duplicate texts (after text preparation) in one fold.")
+    @click.option("--ensemble", "ensembles", multiple=True, metavar="METHOD",
+                  help="Also blend the models' runs (mean, rank, weighted, stack, vote) into a "
+                       "run of their own; repeatable. See `kagglekit blend`.")
+    @click.option("--validation-as-fold", is_flag=True,
+                  help="Score on the competition's official validation file (one fold).")
+    @data_options
+    @runs_dir_option
+    @json_option
+    def cv(competition, models, params, config, seed, folds, scheme, group_duplicates, ensembles,
+           validation_as_fold, data_dir, sample, encoding, allow_empty_text, prepare, runs_dir,
+           as_json):
+        """Stratified K-fold CV: saves folds, OOF and test predictions and scores as a run.
+
+        Example: kagglekit cv disaster-tweets --model tfidf-lr --folds 5 --seed 42
+        """
+        from kagglekit.cv import run_cv
+        from kagglekit.params import split_competition_params
+
+        cfg = load_config(config)
+        comp = plugins.get_competition(competition or cfg.get("competition"))
+        comp_params, params, cfg = split_competition_params(comp, params, cfg)
+        chosen = resolve_models(models, params, cfg)
+        if ensembles:
+            from kagglekit.blend import get_method
+
+            for method in ensembles:
+                get_method(method)
+            if len(chosen) < 2:
+                raise KaggleKitError(f"--ensemble needs at least two --model, got {len(chosen)}")
+        if validation_as_fold and folds is not None:
+            info(f"Note: --folds {folds} is ignored: --validation-as-fold scores on the one "
+                 f"official validation fold")
+        folds = folds if folds is not None else int(cfg.get("folds", 5))
+        seed = seed if seed is not None else int(cfg.get("seed", 42))
+        data = load_data(comp, data_options_from(data_dir, sample, encoding, allow_empty_text,
+                                                 prepare, runs_dir,
+                                                 validation_as_fold=validation_as_fold,
+                                                 competition_params=comp_params))
+        from kagglekit.folds import dataset_folds
+
+        plan = dataset_folds(data, folds, seed, scheme, group_duplicates)  # shared by every model
+        dup = plan.duplicates
+        if dup and dup["groups"]:
+            how = "kept in one fold each" if dup["kept_together"] else \
+                "NOT kept together (--no-group-duplicates): duplicates straddle folds"
+            info(f"Note: {dup['groups']} groups of identical texts ({dup['rows']} rows, "
+                 f"{dup['conflicting_labels']} with conflicting labels) {how}")
+        results = []
+        for name, cls, model_params in chosen:
+            how = "validation-fold" if plan.scheme == "predefined" else f"{folds}-fold"
+            info(f"{name}: {how} CV on {comp.slug} (seed {seed})")
+
+            def on_fold(r):
+                scores = "  ".join(f"{k}={v:.4f}" for k, v in r.scores.items())
+                info(f"  fold {r.fold}: {scores}  ({r.seconds:.1f}s)")
+
+            run = run_cv(comp, name, cls, model_params, data, n_folds=folds, seed=seed,
+                         scheme=plan.scheme, runs_dir=runs_dir, folds=plan, on_fold=on_fold)
+            results.append(run)
+            if not as_json:
+                cv_table(run)
+                click.echo(f"Run: {run.path}")
+            for reason in run.info.get("not_held_out_because", []):
+                info(f"Note: {name}'s scores are NOT held out: {reason}")
+        blends = []
+        if ensembles:  # the blends are runs of their own, linking their members
+            from kagglekit.commands.blend import blend_report, ensemble_runs
+
+            blends = ensemble_runs(results, ensembles, runs_dir, as_json)
+        if as_json:
+            payload = blend_report(blends[0]) if blends else run_payload(results[0])
+            if len(results) > 1:
+                payload["runs"] = [run_payload(r) for r in results]
+            if blends:
+                payload["blends"] = [blend_report(b) for b in blends]
+            emit_json(payload)
+
+    @cli.command()
+    @click.argument("competition")
+    @training_options
+    @click.option("--from", "from_run", metavar="RUN",
+                  help="The CV run whose recipe to reproduce (threshold; epochs and learning "
+                       "rates of neural models) [default: the newest CV run of the same model, "
+                       "params and text preparation in --runs-dir].")
+    @click.option("--threshold-from", "threshold_run", metavar="RUN", hidden=True,
+                  help="Old name of --from.")
+    @click.option("--threshold", type=float, default=None,
+                  help="A decision threshold of your own for label submissions (recorded as "
+                       "such) instead of a CV run's.")
+    @data_options
+    @runs_dir_option
+    @json_option
+    def fit(competition, models, params, config, seed, from_run, threshold_run, threshold,
+            data_dir, sample, encoding, allow_empty_text, prepare, runs_dir, as_json):
+        """Train on all training rows and predict the test file, reproducing a CV run's recipe.
+
+        The threshold (and a neural model's epochs and learning rates) come from a CV run
+        of the same model and params: --from RUN, else the newest matching CV run. Without
+        one, a competition scored on labels (F1) gets no threshold, and `submit` refuses
+        the run until you run `kagglekit cv` or pass --threshold.
+
+        Example: kagglekit fit disaster-tweets --model tfidf-nb --from RUN
+        """
+        from kagglekit.cv import run_fit
+        from kagglekit.metrics import thresholded_metric
+        from kagglekit.params import split_competition_params
+        from kagglekit.runs import base_record, matching_cv_run, recipe_differences
+
+        cfg = load_config(config)
+        comp = plugins.get_competition(competition)
+        comp_params, params, cfg = split_competition_params(comp, params, cfg)
+        chosen = resolve_models(models, params, cfg)
+        seed = seed if seed is not None else int(cfg.get("seed", 42))
+        if from_run and threshold_run:
+            raise KaggleKitError("give --from or --threshold-from (its old name), not both")
+        from_run = from_run or threshold_run
+        if from_run and threshold is not None:
+            raise KaggleKitError("give --from RUN (the CV run's threshold) or --threshold, not both")
+        if from_run and len(chosen) > 1:
+            raise KaggleKitError("--from RUN reproduces one model's CV run; fit one --model at "
+                                 "a time with it")
+        if threshold is not None and not 0 <= threshold <= 1:
+            raise KaggleKitError(f"--threshold must be in [0, 1], got {threshold}")
+        data = load_data(comp, data_options_from(data_dir, sample, encoding, allow_empty_text,
+                                                 prepare, runs_dir,
+                                                 competition_params=comp_params))
+        labels = thresholded_metric(data.competition) is not None
+        results = []
+        for name, cls, model_params in chosen:
+            record = base_record("fit", data.competition, name, model_params, seed, data)
+            source = None
+            if from_run:
+                source = resolve_run(from_run, runs_dir)
+                differences = recipe_differences(source, record)
+                if differences:
+                    more = f" (and {len(differences) - 1} more)" if len(differences) > 1 else ""
+                    raise KaggleKitError(f"--from {source.id}: not the same recipe: "
+                                         f"{differences[0]}{more}; fit with the run's options "
+                                         f"or run `kagglekit cv` with these")
+            elif threshold is None:
+                source = matching_cv_run(runs_dir, record)
+            if source is not None:
+                chosen_threshold, threshold_source = source.threshold, source.id
+                how = f"threshold {source.threshold:.4f} chosen on its OOF" if labels else \
+                    "its recipe"
+                info(f"{name}: reproducing CV run {source.id} ({how})")
+            elif threshold is not None:
+                chosen_threshold, threshold_source = threshold, "--threshold"
+            else:
+                chosen_threshold, threshold_source = (None if labels else 0.5), None
+                if labels:
+                    info(f"Note: no CV run of {name} with these params in {runs_dir}: this fit "
+                         f"gets no decision threshold and `submit` will refuse it; run "
+                         f"`kagglekit cv {competition} --model {name}` (same -p options) first, "
+                         f"or pass --threshold")
+                else:
+                    info(f"Note: no CV run of {name} with these params in {runs_dir}; training "
+                         f"with the params as given")
+            info(f"{name}: fitting on all {len(data.train)} rows of {comp.slug}")
+            run = run_fit(comp, name, cls, model_params, data, seed=seed, runs_dir=runs_dir,
+                          threshold=chosen_threshold, threshold_source=threshold_source,
+                          source=source)
+            results.append(run)
+            if not as_json:
+                click.echo(f"Run: {run.path}")
+        if as_json:
+            payload = run_payload(results[0])
+            if len(results) > 1:
+                payload["runs"] = [run_payload(r) for r in results]
+            emit_json(payload)
