@@ -34,8 +34,7 @@ import numpy as np
 
 from kagglekit.errors import KaggleKitError
 from kagglekit.keras import require
-from kagglekit.keras.stopping import (MIN_INNER_ROWS, holdout_split, recipe_from_fold_infos,
-                                      resolve_monitor)
+from kagglekit.keras.stopping import MIN_INNER_ROWS, holdout_split, resolve_monitor
 from kagglekit.model import Model
 
 
@@ -123,12 +122,6 @@ class KerasModel(Model):
     # backbone's input names (None: one id matrix, or a feature matrix)
     maxlen_ = 0
     model_inputs = None
-
-    @staticmethod
-    def recipe_from_cv(fit_infos: list[dict]) -> dict:
-        """What ``kagglekit fit --from RUN`` replays: the CV folds' median best epoch and
-        per-epoch learning rates (``kagglekit.keras.recipe_from_fold_infos``)."""
-        return recipe_from_fold_infos(fit_infos)
 
     # -- hooks -------------------------------------------------------------------------
     @classmethod
