@@ -114,13 +114,14 @@ class KerasModel(Model):
     keras_modules: tuple[str, ...] = ()  # imported before a saved fold is loaded
     saved_files: tuple[str, ...] = ()  # the family's own files in a saved fold
 
-    def __init__(self, params=None, *, seed: int = 0):
-        super().__init__(params, seed=seed)
-        self.log_dir = None
-        self.unlabelled_texts = None
-        self.recipe = None
-        self.maxlen_ = 0
-        self.model_inputs = None  # a backbone's input names; None: one id matrix or features
+    # context from the CV/fit loop (set_context), defaults until it is called
+    log_dir = None
+    unlabelled_texts = None
+    recipe = None
+    # set by fit_encoder: the longest row batches are padded to (0: dense features), and a
+    # backbone's input names (None: one id matrix, or a feature matrix)
+    maxlen_ = 0
+    model_inputs = None
 
     # -- hooks -------------------------------------------------------------------------
     @classmethod
