@@ -55,23 +55,41 @@ def tweets_dir(tmp_path) -> Path:
     return make_competition_dir("disaster-tweets", tmp_path / "data")
 
 
-class Cli:
-    """click's CliRunner around the kagglekit group, returning (result, parsed JSON or None)."""
+def invoke(*args, expect: int | None = 0):
+    """THE way tests run the CLI in-process: click's CliRunner over the kagglekit group,
+    stdout and stderr kept apart; asserts the exit status unless ``expect`` is None."""
+    from kagglekit.cli import cli as group
 
-    def __init__(self):
-        self.runner = CliRunner()
+    result = CliRunner().invoke(group, [str(a) for a in args], catch_exceptions=False)
+    if expect is not None:
+        assert result.exit_code == expect, (
+            f"exit {result.exit_code} != {expect}\nstdout: {result.stdout}\n"
+            f"stderr: {result.stderr}")
+    return result
+
+
+def invoke_json(*args) -> dict:
+    return json.loads(invoke(*args, "--json").stdout)
+
+
+def one_line_error(result) -> str:
+    """The CLI's error: exit status 2, exactly one ``Error:`` line on stderr, no traceback."""
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error: ")]
+    assert len(errors) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return errors[0]
+
+
+class Cli:
+    """The ``cli`` fixture: ``cli(*args, expect=0)`` and ``cli.json(*args)`` over ``invoke``."""
 
     def __call__(self, *args, expect: int | None = 0):
-        from kagglekit.cli import cli
-
-        result = self.runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
-        if expect is not None:
-            assert result.exit_code == expect, (result.exit_code, result.output, result.stderr)
-        return result
+        return invoke(*args, expect=expect)
 
     def json(self, *args):
-        result = self(*args, "--json")
-        return json.loads(result.stdout)
+        return invoke_json(*args)
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from click.testing import CliRunner
+from conftest import invoke, one_line_error  # noqa: F401 - the one CLI helper, re-exported
 
 import fake_kaggle_code
 
@@ -312,26 +312,6 @@ def point_client_at(monkeypatch, url: str) -> None:
     for env in list(kaggle_env._env_to_endpoint):
         monkeypatch.setitem(kaggle_env._env_to_endpoint, env, url)
     assert kaggle_env.get_endpoint(kaggle_env.KaggleEnv.PROD) == url
-
-
-def invoke(*args, expect: int | None = 0):
-    """Run the kagglekit CLI in-process; stdout and stderr are kept apart."""
-    from kagglekit.cli import cli
-
-    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-    if expect is not None:
-        assert result.exit_code == expect, (result.exit_code, result.stdout, result.stderr)
-    return result
-
-
-def one_line_error(result) -> str:
-    """The CLI's error: exit status 2 and exactly one line on stderr, no traceback."""
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("Error: ")]
-    assert len(errors) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return errors[0]
 
 
 def assert_no_secrets(*texts: str, files_under: Path | None = None, skip: Path | None = None):

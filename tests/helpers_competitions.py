@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
+from conftest import invoke, invoke_json, shared_path
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 # every built-in competition: slug -> alias used on the command line
 COMPETITIONS = {
@@ -44,10 +41,7 @@ def make_data(root: Path, name: str, n_train: int = 160, n_test: int = 60, seed:
 
 def shared_dir(slug: str) -> Path:
     """../shared/data/<slug>, or skip the test when it is absent."""
-    path = SHARED_DATA / slug
-    if not path.is_dir():
-        pytest.skip(f"{path} not found (real data lives in ../shared)")
-    return path
+    return shared_path("data", slug)
 
 
 def small_params(*models: str) -> list[str]:
@@ -55,14 +49,9 @@ def small_params(*models: str) -> list[str]:
 
 
 def run_cli(args, expect: int = 0):
-    """Invoke the kagglekit CLI in-process; assert the exit status; return the result."""
-    from kagglekit.cli import cli
-
-    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-    assert result.exit_code == expect, (
-        f"exit {result.exit_code} != {expect}\nstdout: {result.stdout}\nstderr: {result.stderr}")
-    return result
+    """``conftest.invoke`` with the arguments as one list."""
+    return invoke(*args, expect=expect)
 
 
 def run_json(args) -> dict:
-    return json.loads(run_cli([*args, "--json"]).stdout)
+    return invoke_json(*args)

@@ -74,4 +74,6 @@ def write_word2vec_bin(path: Path, words, vectors) -> Path:
 
 
 def shared_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "shared"
+    from conftest import SHARED
+
+    return SHARED

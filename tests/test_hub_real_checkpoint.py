@@ -3,12 +3,11 @@ layout); skipped when ../shared is absent."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from conftest import SHARED  # noqa: E402 - the one place ../shared is found
 MINILM = SHARED / "models" / "all-MiniLM-L6-v2"
 TWEETS = SHARED / "data" / "nlp-getting-started" / "train.csv"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers_rnn import frames, make_texts, write_glove
+from helpers_rnn import frames, write_glove
 from kagglekit.errors import KaggleKitError, ParamError
 
 pytest.importorskip("keras")
