@@ -11,6 +11,7 @@ import click
 
 from kagglekit import kaggle_commands, plugins
 from kagglekit.errors import KaggleKitError, ParamError
+from kagglekit.executors import options as job_cli
 from kagglekit.hookspecs import hookimpl
 
 
@@ -60,7 +61,8 @@ def training_options(f):
                      help="Hyperparameter (repeatable); MODEL.KEY=VALUE for one model only."),
         click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="TOML file: model, folds, seed and a [params] table."),
-        click.option("--seed", type=int, default=None, help="Random seed [default: 42]."),
+        click.option("--seed", type=int, multiple=True,
+                     help="Random seed [default: 42]; repeat it to average several seeds."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -222,7 +224,7 @@ def register_commands(cli):
             return
         for row in rows:
             click.echo(f"{row['name']}  ({row['package']} {row['version']}, {row['module']})")
-            for kind in ("competitions", "models", "metrics", "commands"):
+            for kind in ("competitions", "models", "metrics", "commands", "executors"):
                 if row[kind]:
                     click.echo(f"    {kind}: {', '.join(row[kind])}")
         for row in failed:
@@ -249,8 +251,9 @@ def register_commands(cli):
             click.echo(f"{key}: {value}")
 
     @cli.command()
-    @click.argument("competition")
+    @click.argument("competition", required=False)
     @training_options
+    @job_cli.job_options
     @click.option("--folds", "-k", type=int, default=None, help="Number of folds [default: 5].")
     @click.option("--cv", "scheme", type=click.Choice(["auto", "stratified", "multilabel", "group", "kfold"]),
                   default="auto", show_default=True, help="Fold scheme.")
@@ -262,8 +265,9 @@ def register_commands(cli):
     @data_options
     @runs_dir_option
     @json_option
-    def cv(competition, models, params, config, seed, folds, scheme, ensembles, validation_as_fold,
-           data_dir, sample, encoding, allow_empty_text, prepare, runs_dir, as_json):
+    def cv(competition, models, params, config, seed, executor, workers, address, n_seeds, resume,
+           folds, scheme, ensembles, validation_as_fold, data_dir, sample, encoding,
+           allow_empty_text, prepare, runs_dir, as_json):
         """Stratified K-fold CV: saves folds, OOF and test predictions and scores as a run.
 
         Example: kagglekit cv disaster-tweets --model tfidf-lr --folds 5 --seed 42
@@ -271,7 +275,13 @@ def register_commands(cli):
         from kagglekit.cv import run_cv
         from kagglekit.params import split_competition_params
 
+        ctx = click.get_current_context()
+        if resume:
+            return ctx.invoke(cv, **job_cli.resume_params(resume, runs_dir, ctx))
+        command_params = job_cli.storable_params(ctx.params)
         cfg = _load_config(config)
+        if not (competition or cfg.get("competition")):
+            raise KaggleKitError("no competition given; pass COMPETITION (or --resume RUN)")
         comp = plugins.get_competition(competition or cfg.get("competition"))
         comp_params, params, cfg = split_competition_params(comp, params, cfg)
         chosen = resolve_models(models, params, cfg)
@@ -283,7 +293,9 @@ def register_commands(cli):
             if len(chosen) < 2:
                 raise KaggleKitError(f"--ensemble needs at least two --model, got {len(chosen)}")
         folds = folds or int(cfg.get("folds", 5))
-        seed = seed if seed is not None else int(cfg.get("seed", 42))
+        seeds = job_cli.resolve_seeds(seed, n_seeds, cfg)
+        seed = seeds[0]
+        runner = job_cli.make_executor(executor, workers, address)
         data = _load(comp, _data_options(data_dir, sample, encoding, allow_empty_text, prepare, runs_dir,
                                          validation_as_fold=validation_as_fold,
                                          competition_params=comp_params))
@@ -291,7 +303,8 @@ def register_commands(cli):
         shared_folds = None
         for name, cls, model_params in chosen:
             how = "validation-fold" if data.folds is not None else f"{folds}-fold"
-            info(f"{name}: {how} CV on {comp.slug} (seed {seed})")
+            info(f"{name}: {how} CV on {comp.slug} (seed {', '.join(map(str, seeds))}; "
+                 f"{runner.describe()})")
 
             def on_fold(r):
                 scores = "  ".join(f"{k}={v:.4f}" for k, v in r.scores.items())
@@ -303,8 +316,11 @@ def register_commands(cli):
                 from kagglekit.folds import competition_folds
 
                 shared_folds, scheme = competition_folds(comp, data.train, folds, seed, scheme)
-            run = run_cv(comp, name, cls, model_params, data, n_folds=folds, seed=seed,
-                         scheme=scheme, runs_dir=runs_dir, folds=shared_folds, on_fold=on_fold)
+            with job_cli.interrupts():
+                run = run_cv(comp, name, cls, model_params, data, n_folds=folds, seed=seed,
+                             scheme=scheme, runs_dir=runs_dir, folds=shared_folds, on_fold=on_fold,
+                             seeds=seeds, executor=runner, on_event=job_cli.progress,
+                             command=job_cli.command_line(), command_params=command_params)
             results.append(run)
             if not as_json:
                 rows = [{"fold": str(f["fold"]), **{m: f[m] for m in run.scores}}
@@ -329,8 +345,9 @@ def register_commands(cli):
             emit_json(payload)
 
     @cli.command()
-    @click.argument("competition")
+    @click.argument("competition", required=False)
     @training_options
+    @job_cli.job_options
     @click.option("--threshold", type=float, default=None,
                   help="Decision threshold for label submissions [default: 0.5].")
     @click.option("--threshold-from", "threshold_run", metavar="RUN",
@@ -338,8 +355,9 @@ def register_commands(cli):
     @data_options
     @runs_dir_option
     @json_option
-    def fit(competition, models, params, config, seed, threshold, threshold_run, data_dir, sample,
-            encoding, allow_empty_text, prepare, runs_dir, as_json):
+    def fit(competition, models, params, config, seed, executor, workers, address, n_seeds, resume,
+            threshold, threshold_run, data_dir, sample, encoding, allow_empty_text, prepare,
+            runs_dir, as_json):
         """Train on all training rows and predict test.csv (a run with no held-out score).
 
         Example: kagglekit fit disaster-tweets --model tfidf-nb --threshold-from RUN
@@ -348,11 +366,19 @@ def register_commands(cli):
         from kagglekit.params import split_competition_params
         from kagglekit.runs import resolve_run
 
+        ctx = click.get_current_context()
+        if resume:
+            return ctx.invoke(fit, **job_cli.resume_params(resume, runs_dir, ctx))
+        command_params = job_cli.storable_params(ctx.params)
         cfg = _load_config(config)
+        if not competition:
+            raise KaggleKitError("no competition given; pass COMPETITION (or --resume RUN)")
         comp = plugins.get_competition(competition)
         comp_params, params, cfg = split_competition_params(comp, params, cfg)
         chosen = resolve_models(models, params, cfg)
-        seed = seed if seed is not None else int(cfg.get("seed", 42))
+        seeds = job_cli.resolve_seeds(seed, n_seeds, cfg)
+        seed = seeds[0]
+        runner = job_cli.make_executor(executor, workers, address)
         source = None
         if threshold is not None and threshold_run:
             raise KaggleKitError("give --threshold or --threshold-from, not both")
@@ -371,9 +397,12 @@ def register_commands(cli):
         results = []
         for name, cls, model_params in chosen:
             info(f"{name}: fitting on all {len(data.train)} rows of {comp.slug}")
-            run = run_fit(comp, name, cls, model_params, data, seed=seed, runs_dir=runs_dir,
-                          threshold=0.5 if threshold is None else threshold,
-                          threshold_source=source)
+            with job_cli.interrupts():
+                run = run_fit(comp, name, cls, model_params, data, seed=seed, runs_dir=runs_dir,
+                              threshold=0.5 if threshold is None else threshold,
+                              threshold_source=source, seeds=seeds, executor=runner,
+                              on_event=job_cli.progress, command=job_cli.command_line(),
+                              command_params=command_params)
             results.append(run)
             if not as_json:
                 click.echo(f"Run: {run.path}")
@@ -486,26 +515,37 @@ def register_commands(cli):
 
     @cli.command()
     @click.argument("competition", required=False)
+    @click.option("--clean", is_flag=True,
+                  help="Remove stopped incomplete runs and stale temporary folders (asks first).")
+    @click.option("--yes", "-y", is_flag=True, help="--clean without asking.")
     @runs_dir_option
     @json_option
-    def runs(competition, runs_dir, as_json):
-        """List runs with their scores, newest last.
+    def runs(competition, clean, yes, runs_dir, as_json):
+        """List runs with their scores, newest last; incomplete runs after them.
 
         Example: kagglekit runs disaster-tweets
         """
         from kagglekit.runs import list_runs
 
         slug = plugins.get_competition(competition).slug if competition else None
+        if clean:
+            removed = job_cli.clean_runs(runs_dir, slug, yes)
+            if as_json:
+                emit_json({"removed": removed})
+            return
         found = list_runs(runs_dir, slug)
+        incomplete = job_cli.incomplete_rows(runs_dir, slug)
         if as_json:
-            emit_json({"runs": [r.summary() for r in found]})
+            emit_json({"runs": [r.summary() for r in found], "incomplete": incomplete})
             return
         if not found:
             click.echo(f"No runs in {runs_dir}.")
+            job_cli.show_incomplete(incomplete)
             return
         metrics = sorted({m for r in found for m in r.scores})
         rows = [{"run": r.id, "model": r.model, "kind": r.kind, **r.scores} for r in found]
         _score_table(f"runs in {runs_dir}", rows, ["run", "kind", "model", *metrics])
+        job_cli.show_incomplete(incomplete)
 
     @cli.command()
     @click.argument("run_ref", metavar="RUN")

@@ -24,3 +24,8 @@ def register_metrics(register):
 @hookspec
 def register_commands(cli):
     """Add click commands to the kagglekit CLI group."""
+
+
+@hookspec
+def register_executors(register):
+    """Call register(name, ExecutorClass) for each way of running a run's jobs this plugin adds."""

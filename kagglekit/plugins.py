@@ -20,6 +20,7 @@ from kagglekit import hookspecs
 from kagglekit.errors import PluginError, UnknownName
 
 ENTRY_POINT_GROUP = "kagglekit"
+CORE_PLUGINS = ("kagglekit.commands", "kagglekit.executors")  # loaded even when not allowlisted
 
 pm = pluggy.PluginManager("kagglekit")
 pm.add_hookspecs(hookspecs)
@@ -43,7 +44,7 @@ def load_plugins() -> None:
     allow = os.environ.get("KAGGLEKIT_LOAD_PLUGINS")
     allowed = None if allow is None else {n.strip() for n in allow.split(",") if n.strip()}
     for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=_builtin_first):
-        if allowed is not None and ep.name not in allowed and ep.value != "kagglekit.commands":
+        if allowed is not None and ep.name not in allowed and ep.value not in CORE_PLUGINS:
             continue
         if pm.has_plugin(ep.name):
             continue
@@ -109,7 +110,8 @@ class Registry:
         choices = sorted([*self.items, *self.aliases])
         close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        listing = {"competition": "competitions", "model": "models", "metric": "plugins"}[self.kind]
+        listing = {"competition": "competitions", "model": "models", "metric": "plugins",
+                   "executor": "plugins"}[self.kind]
         raise UnknownName(f"unknown {self.kind} {name!r}{hint} "
                           f"(`kagglekit {listing}` lists the {len(self.items)} available)")
 
@@ -137,9 +139,10 @@ def _collect(kind: str, hook_name: str) -> Registry:
         owner = impl.plugin_name
 
         def register(*args, _owner=owner, **kwargs):
-            if kind == "model":
+            if kind in ("model", "executor"):
                 name, cls = args if len(args) == 2 else (kwargs["name"], kwargs["cls"])
-                _check_model(name, cls, _owner)
+                if kind == "model":
+                    _check_model(name, cls, _owner)
                 registry.add(name, cls, _owner)
             else:
                 obj = args[0] if args else kwargs[kind]
@@ -176,6 +179,10 @@ def metrics() -> Registry:
     return _collect("metric", "register_metrics")
 
 
+def executors() -> Registry:
+    return _collect("executor", "register_executors")
+
+
 def get_competition(name: str):
     return competitions().get(name)
 
@@ -199,6 +206,7 @@ def plugin_listing() -> list[dict]:
         row["models"] = sorted(k for k, v in mods.owners.items() if v == name)
         row["metrics"] = sorted(k for k, v in mets.owners.items() if v == name)
         row["commands"] = sorted(_command_owners.get(name, []))
+        row["executors"] = sorted(k for k, v in executors().owners.items() if v == name)
         out.append(row)
     return out
 

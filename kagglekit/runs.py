@@ -24,6 +24,7 @@ import platform
 import sys
 import re
 import shutil
+import socket
 import uuid
 from pathlib import Path
 
@@ -49,15 +50,26 @@ def creating_run(runs_dir: Path, slug: str, run_id: str):
     parent.mkdir(parents=True, exist_ok=True)
     tmp = parent / f".tmp-{run_id}"
     tmp.mkdir()
+    owner = tmp / ".owner.json"  # who builds it: a dead owner's folder is stale (jobstore.py)
+    owner.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                 "start": _process_start(os.getpid())}))
     try:
         yield tmp
         if not (tmp / RUN_FILE).is_file():
             raise RunError(f"internal error: run {run_id} has no {RUN_FILE}")
+        owner.unlink()
         final = parent / run_id
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _process_start(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
 
 
 def atomic_write_text(path: Path, text: str) -> None:
