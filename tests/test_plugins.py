@@ -215,5 +215,6 @@ def test_allowlist_env_var_limits_loaded_plugins(example_site, tmp_path):
     env = {"PYTHONPATH": str(example_site), "KAGGLEKIT_LOAD_PLUGINS": "tfidf,metrics,example"}
     proc = run_kagglekit("plugins", "--json", env=env, cwd=tmp_path)
     names = {r["name"] for r in json.loads(proc.stdout)["plugins"]}
-    assert names == {"commands", "tfidf", "metrics", "example"}
+    # the core's commands and executors always load (`cv` needs the in-process executor)
+    assert names == {"commands", "executors", "tfidf", "metrics", "example"}
     assert "Warning" not in proc.stderr  # the broken one was not even tried
