@@ -320,7 +320,8 @@ def register_commands(cli):
                 run = run_cv(comp, name, cls, model_params, data, n_folds=folds, seed=seed,
                              scheme=scheme, runs_dir=runs_dir, folds=shared_folds, on_fold=on_fold,
                              seeds=seeds, executor=runner, on_event=job_cli.progress,
-                             command=job_cli.command_line(), command_params=command_params)
+                             command=job_cli.command_line(), command_params=command_params,
+                             keep_jobs=len(chosen) > 1)
             results.append(run)
             if not as_json:
                 rows = [{"fold": str(f["fold"]), **{m: f[m] for m in run.scores}}
@@ -343,6 +344,7 @@ def register_commands(cli):
             if blends:
                 payload["blends"] = [blend_report(b) for b in blends]
             emit_json(payload)
+        job_cli.forget(runs_dir, results)
 
     @cli.command()
     @click.argument("competition", required=False)
@@ -402,7 +404,7 @@ def register_commands(cli):
                               threshold=0.5 if threshold is None else threshold,
                               threshold_source=source, seeds=seeds, executor=runner,
                               on_event=job_cli.progress, command=job_cli.command_line(),
-                              command_params=command_params)
+                              command_params=command_params, keep_jobs=len(chosen) > 1)
             results.append(run)
             if not as_json:
                 click.echo(f"Run: {run.path}")
@@ -411,6 +413,7 @@ def register_commands(cli):
             if len(results) > 1:
                 payload["runs"] = [_run_payload(r) for r in results]
             emit_json(payload)
+        job_cli.forget(runs_dir, results)
 
     @cli.command()
     @click.argument("run_ref", metavar="RUN")

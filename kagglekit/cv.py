@@ -39,11 +39,13 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
            n_folds: int = 5, seed: int = 42, scheme: str = "auto", runs_dir: Path = Path("runs"),
            folds: np.ndarray | None = None,
            on_fold: Callable[[FoldReport], None] | None = None, seeds=None, executor=None,
-           on_event=None, command: str | None = None, command_params=None) -> Run:
+           on_event=None, command: str | None = None, command_params=None,
+           keep_jobs: bool = False) -> Run:
     """K-fold CV of one model (under one or several seeds); returns the finished run.
 
     Re-running with the same inputs resumes: jobs completed by an earlier, interrupted
-    attempt are reused.
+    attempt are reused. ``keep_jobs``: keep them after assembly too (a command making
+    several runs removes them at its end with ``jobstore.forget_assembled``).
     """
     train = data.train
     if folds is None and data.folds is not None:
@@ -57,6 +59,10 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
     ctx = JobContext(model_name, model_cls, params, train, data.test, folds,
                      data.train_on_validated, comp.n_targets, needs_accelerator(model_cls))
     store = _open_store(runs_dir, comp, "cv", model_name, jobs, command, command_params)
+    if store.assembled_run() is not None:  # finished by an earlier attempt of the command
+        path = store.assembled_run()
+        store.finish(path.name, keep_jobs)
+        return Run(path)
 
     def scorer(job):  # the progress line's figure: this fold alone, labelled with its threshold
         oof = np.load(store.job_dir(job) / "oof.npy")
@@ -69,24 +75,28 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
     drive(ctx, jobs, store, executor, on_event, scorer, command)
     run = assemble_cv(comp, model_name, params, data, jobs, store, folds, scheme, seeds, runs_dir,
                       on_fold, FoldReport)
-    store.remove()
+    store.finish(run.id, keep_jobs)
     return run
 
 
 def run_fit(comp: Competition, model_name: str, model_cls, params, data: Dataset, *,
             seed: int = 42, runs_dir: Path = Path("runs"), threshold: float = 0.5,
             threshold_source: str | None = None, seeds=None, executor=None, on_event=None,
-            command: str | None = None, command_params=None) -> Run:
+            command: str | None = None, command_params=None, keep_jobs: bool = False) -> Run:
     """Train on every training row and predict test; a run with no held-out score."""
     seeds = list(seeds) if seeds else [seed]
     jobs = plan_jobs(model_name, params, seeds, None, data_fingerprint(data), False, model_cls)
     ctx = JobContext(model_name, model_cls, params, data.train, data.test, None, False,
                      comp.n_targets, needs_accelerator(model_cls))
     store = _open_store(runs_dir, comp, "fit", model_name, jobs, command, command_params)
+    if store.assembled_run() is not None:
+        path = store.assembled_run()
+        store.finish(path.name, keep_jobs)
+        return Run(path)
     drive(ctx, jobs, store, executor, on_event, None, command)
     run = assemble_fit(comp, model_name, params, data, jobs, store, seeds, runs_dir, threshold,
                        threshold_source)
-    store.remove()
+    store.finish(run.id, keep_jobs)
     return run
 
 

@@ -197,6 +197,8 @@ class RunInterrupted(Exception):
         super().__init__(self.message())
 
     def message(self) -> str:
+        if not self.done:
+            return "Interrupted before any job completed; nothing was kept."
         resume = f"kagglekit {self.kind} --resume {self.run_id}"
         again = f"{self.command}\n   or: {resume}" if self.command else resume
         return (f"Interrupted: kept {self.done} of {self.total} completed jobs of run "

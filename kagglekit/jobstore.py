@@ -168,6 +168,22 @@ class JobStore:
         self.release()
         shutil.rmtree(self.path, ignore_errors=True)
 
+    def assembled_run(self) -> Path | None:
+        """The finished run folder assembled from these jobs earlier, if it still exists."""
+        run_id = self.plan.get("assembled")
+        path = self.path.parent / run_id if run_id else None
+        return path if path is not None and (path / "run.json").is_file() else None
+
+    def finish(self, run_id: str, keep: bool = False) -> None:
+        """After assembly: remove the jobs, or (``keep``: a command with more runs to make)
+        mark them assembled so that re-running the command reuses the finished run."""
+        if not keep:
+            self.remove()
+            return
+        self.plan["assembled"] = run_id
+        write_json(self.path / PLAN, self.plan)
+        self.release()
+
     def _clean_scratch(self) -> None:
         for scratch in self.jobs_dir.glob(".tmp-*"):
             if not folder_owner_alive(scratch):
@@ -219,7 +235,7 @@ def incomplete_runs(runs_dir: Path, slug: str | None = None) -> list[dict]:
             continue
         for path in sorted(slug_dir.glob(f"{PREFIX}*")):
             plan = read_json(path / PLAN)
-            if plan is None:
+            if plan is None or plan.get("assembled"):
                 continue
             ids = {j["id"] for j in plan.get("jobs", [])}
             done = sum(1 for j in ids if (path / "jobs" / j / "record.json").is_file())
@@ -230,6 +246,15 @@ def incomplete_runs(runs_dir: Path, slug: str | None = None) -> list[dict]:
                         "state": "running" if alive else "stopped",
                         "resume": plan.get("resume_command")})
     return out
+
+
+def forget_assembled(runs_dir: Path, run_ids) -> None:
+    """Remove the jobs kept for the finished runs ``run_ids`` (see ``JobStore.finish``)."""
+    run_ids = set(run_ids)
+    for path in Path(runs_dir).glob(f"*/{PREFIX}*"):
+        plan = read_json(path / PLAN)
+        if plan and plan.get("assembled") in run_ids and not folder_owner_alive(path):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def find_incomplete(ref: str, runs_dir: Path) -> dict:
@@ -283,4 +308,7 @@ def dead_incomplete(runs_dir: Path, slug: str | None = None) -> list[Path]:
         for slug_dir in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
             if not slug or slug_dir.name == slug:
                 out += stale_temp_dirs(slug_dir)
+                out += [p for p in sorted(slug_dir.glob(f"{PREFIX}*"))  # kept after assembly
+                        if (read_json(p / PLAN) or {}).get("assembled")
+                        and not folder_owner_alive(p)]
     return out

@@ -272,3 +272,22 @@ def test_fit_with_seeds_and_resume_option(cli, tweets, tmp_path):
     assert [s["seed"] for s in json.loads((run / "run.json").read_text())["seed_fits"]] == [42, 43]
     result = cli("cv", "--resume", "nope", expect=2)
     assert "no incomplete run 'nope'" in result.stderr
+
+
+def test_a_command_with_two_models_resumes_without_redoing_the_first(tweets, tmp_path):
+    runs = tmp_path / "runs"
+    args = ["cv", "disaster-tweets", "--model", "tfidf-nb", "--model", "gated", "--folds", "3",
+            "--seed", "7", "--data-dir", str(tweets), "--runs-dir", str(runs)]
+    proc = start(args, tmp_path, KK_BLOCK_AFTER="1")
+    wait_for(lambda: len(helpers_jobs.fits(tmp_path / "fits.log")) == 2 and len(records(runs)) == 4,
+             proc=proc)  # tfidf-nb's 3 jobs (kept for the command) + gated's first
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    [first] = finished_runs(runs)
+    assert json.loads((first / "run.json").read_text())["model"] == "tfidf-nb"
+    created = (first / "run.json").stat().st_mtime_ns
+    _, err = finish(args, tmp_path)
+    assert first in finished_runs(runs) and len(finished_runs(runs)) == 2
+    assert (first / "run.json").stat().st_mtime_ns == created  # reused, not made again
+    assert "job kept:  gated fold 0 seed 7" in err
+    assert [p.name for p in runs.glob(f"{SLUG}/.*")] == []  # the kept jobs are gone at the end

@@ -119,11 +119,22 @@ def storable_params(params: dict) -> dict:
     return out
 
 
+def _terminated(signum, frame):
+    raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def interrupts():
-    """Ctrl-C: say what was kept and the command that resumes, exit status 130."""
+    """Ctrl-C (or SIGTERM, as pre-emption sends): say what was kept and the command that
+    resumes, exit status 130."""
+    import signal
+    import threading
+
     from kagglekit.jobs import RunInterrupted
 
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         yield
     except RunInterrupted as exc:
@@ -132,6 +143,17 @@ def interrupts():
     except KeyboardInterrupt:
         click.echo("Interrupted; no job had completed, nothing was kept.", err=True)
         raise SystemExit(130) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def forget(runs_dir, runs) -> None:
+    """At the end of a command that made several runs: drop the jobs kept for resuming it."""
+    if len(runs) > 1:
+        from kagglekit.jobstore import forget_assembled
+
+        forget_assembled(runs_dir, [r.id for r in runs])
 
 
 def incomplete_rows(runs_dir, slug=None) -> list[dict]:
