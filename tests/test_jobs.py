@@ -124,10 +124,11 @@ def test_kill9_after_first_job_resumes_byte_identical(tweets, tmp_path, referenc
     check_resumed(run, reference, tmp_path, proc.pid)
 
 
-def test_ctrl_c_keeps_jobs_says_how_to_resume_and_exits_130(tweets, tmp_path, reference):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_keeps_jobs_says_how_to_resume_and_exits_130(tweets, tmp_path, reference, signum):
     runs = tmp_path / "runs"
     proc = blocked_after_first_job(tweets, tmp_path, runs)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Aborted" not in err and "Traceback" not in err
@@ -291,3 +292,58 @@ def test_a_command_with_two_models_resumes_without_redoing_the_first(tweets, tmp
     assert (first / "run.json").stat().st_mtime_ns == created  # reused, not made again
     assert "job kept:  gated fold 0 seed 7" in err
     assert [p.name for p in runs.glob(f"{SLUG}/.*")] == []  # the kept jobs are gone at the end
+
+
+def test_ctrl_c_under_local_workers_stops_them_and_resumes(tweets, tmp_path, reference):
+    runs = tmp_path / "runs"
+    args = cv_args(tweets, runs, "--executor", "local", "--workers", "2")
+    proc = start(args, tmp_path, KK_BLOCK_AFTER="1")  # each worker's second fit blocks
+    wait_for(lambda: len(records(runs)) == 2 and len(helpers_jobs.fits(tmp_path / "fits.log")) == 3,
+             proc=proc)
+    workers = {f[2] for f in helpers_jobs.fits(tmp_path / "fits.log")}
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Interrupted: kept 2 of 3 completed jobs" in err, err
+    for pid in workers:  # no worker outlives the driver
+        wait_for(lambda: not Path(f"/proc/{pid}").exists()
+                 or "Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[1][:3], timeout=10)
+    assert list(runs.glob(f"{SLUG}/.jobs-*/jobs/.tmp-*")) == []
+    finish(cv_args(tweets, runs), tmp_path)  # resumed in-process: same result
+    [run] = finished_runs(runs)
+    assert_same_outputs(run, reference)
+    assert [j["attempt"] for j in json.loads((run / "run.json").read_text())["jobs"]["list"]] \
+        == [1, 1, 2]
+
+
+def test_a_job_error_in_a_worker_is_one_clear_line(cli, tweets):
+    from dataclasses import dataclass
+
+    from kagglekit import plugins
+    from kagglekit.hookspecs import hookimpl
+    from kagglekit.model import Model
+
+    class Wrong(Model):
+        @dataclass
+        class Params:
+            pass
+
+        def fit(self, train, valid=None):
+            return self
+
+        def predict(self, frame):
+            return np.zeros((len(frame), 3))
+
+    class P:
+        @hookimpl
+        def register_models(self, register):
+            register("wrong", Wrong)
+
+    plugins.register_plugin(P(), name="wrong")
+    try:
+        result = cli("cv", "disaster-tweets", "--model", "wrong", "--folds", "2", "--data-dir",
+                     tweets, "--executor", "local", "--workers", "2", expect=2)
+    finally:
+        plugins.unregister_plugin("wrong")
+    assert "Error: model 'wrong' returned predictions of shape (120, 3); expected (120, 1)" \
+        in result.stderr
+    assert not list(Path("runs").glob("*/*"))  # no job completed: nothing kept
