@@ -6,7 +6,13 @@ process, start-up and data loading included), and the cost of resuming after a k
 Targets (issue 12): local 2 workers >= 1.7x faster than in-process on a 2-core machine;
 resume <= the remaining folds' time + 10%.
 
+With ``--baseline DIR`` (a checkout of kagglekit before jobs, e.g.
+``git archive d7d8fec | tar -x -C DIR``) it also times the default in-process path against
+it: `cv disaster-tweets --model tfidf-nb --folds 5`, alternating, and checks oof.csv is
+byte-identical.
+
 Usage: python benchmarks/bench_jobs.py [--data ../shared/data] [--repeats 3] [--skip-ray]
+       [--baseline DIR] [--only-baseline]
 """
 
 from __future__ import annotations
@@ -58,12 +64,46 @@ def kill_after(cmd, cwd, runs: Path, n_done: int) -> float:
     return time.perf_counter() - start
 
 
+def baseline(data_root: Path, base: Path, repeats: int) -> None:
+    """The in-process path now vs before jobs (PYTHONPATH=base), alternating."""
+    tweets = data_root / "nlp-getting-started"
+    work = Path(tempfile.mkdtemp(prefix="kk-bench-base-"))
+    times = {"before jobs": [], "jobs, in-process": []}
+    blobs = {}
+    for i in range(repeats):
+        for name, env in (("before jobs", {"PYTHONPATH": str(base)}), ("jobs, in-process", {})):
+            cmd = [sys.executable, "-m", "kagglekit", "cv", "disaster-tweets", "--model",
+                   "tfidf-nb", "--folds", "5", "--seed", "42", "--data-dir", str(tweets),
+                   "--runs-dir", str(work / f"{i}-{len(env)}"), "--json"]
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True,
+                                  env={**os.environ, **env})
+            times[name].append(time.perf_counter() - start)
+            if proc.returncode != 0:
+                raise SystemExit(proc.stderr[-2000:])
+            blobs[name] = (Path(json.loads(proc.stdout)["run_dir"]) / "oof.csv").read_bytes()
+    print("| `cv disaster-tweets --model tfidf-nb --folds 5` | median wall s | runs |")
+    print("| --- | --- | --- |")
+    for name, values in times.items():
+        print(f"| {name} | {statistics.median(values):.2f} | "
+              f"{', '.join(f'{v:.2f}' for v in values)} |")
+    print(f"ratio: {statistics.median(times['jobs, in-process']) / statistics.median(times['before jobs']):.2f}x; "
+          f"oof.csv byte-identical: {blobs['before jobs'] == blobs['jobs, in-process']}")
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data"))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-ray", action="store_true")
+    parser.add_argument("--baseline", type=Path)
+    parser.add_argument("--only-baseline", action="store_true")
     args = parser.parse_args()
+    if args.baseline:
+        baseline(Path(args.data), args.baseline, max(args.repeats, 5))
+        if args.only_baseline:
+            return
     data = Path(args.data) / SLUG
     if not (data / "train.csv").is_file():
         raise SystemExit(f"{data} not found; pass --data")

@@ -10,7 +10,9 @@
       models/fold-<k>/       each fold's saved model; models/full/ for fit runs
 
 A run is built in a hidden temporary directory and renamed into place only when
-complete, so an interrupted or failed run leaves nothing behind.
+complete, so an interrupted or failed run leaves no run folder behind (a CV or fit run's
+completed jobs are kept for resuming it: jobstore.py). The temporary directory records
+its owner process, so that a dead process's one is recognised as stale.
 """
 
 from __future__ import annotations
