@@ -193,3 +193,41 @@ def test_progress_lines_are_plain_and_name_job_worker_score_seconds(cli, tweets)
     assert lines[1].startswith("[1/2] job done:  tfidf-nb fold 0 seed 42 on worker main  f1@0.5=")
     assert lines[1].endswith("s)") and len(lines) == 4
     assert "\r" not in result.stderr and "\x1b" not in result.stderr
+
+
+def test_a_plugin_executor_runs_the_jobs(cli, tweets):
+    from kagglekit import plugins
+    from kagglekit.executors import Executor
+    from kagglekit.hookspecs import hookimpl
+    from kagglekit.jobs import execute_job
+
+    order = []
+
+    class Backwards(Executor):
+        name = "backwards"
+
+        def run(self, ctx, jobs, tracker):
+            for job in reversed(jobs):
+                order.append(job.fold)
+                tracker.start(job, "back")
+                scratch = tracker.store.scratch(job)
+                tracker.finish(job, scratch, execute_job(ctx, job, scratch, "back"))
+
+    class P:
+        @hookimpl
+        def register_executors(self, register):
+            register("backwards", Backwards)
+
+    plugins.register_plugin(P(), name="backwards")
+    try:
+        args = ("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3", "--data-dir", tweets)
+        out = cli.json(*args, "--executor", "backwards", "--runs-dir", "a")
+        ref = cli.json(*args, "--runs-dir", "b")
+    finally:
+        plugins.unregister_plugin("backwards")
+    assert order == [2, 1, 0]
+    for name in ("oof.csv", "test_predictions.csv"):
+        assert (Path(out["run_dir"]) / name).read_bytes() == (Path(ref["run_dir"]) / name).read_bytes()
+    workers = [j["worker"] for j in json.loads((Path(out["run_dir"]) / "run.json").read_text())
+               ["jobs"]["list"]]
+    assert workers == ["back"] * 3
