@@ -127,8 +127,9 @@ class JobStore:
         parent.mkdir(parents=True, exist_ok=True)
         clean_stale_temp(parent)
         path = parent / f"{PREFIX}{jobset}"
-        fresh = not (path / PLAN).is_file()
-        if fresh:
+        if path.is_dir() and read_json(path / PLAN) is None and not folder_owner_alive(path):
+            shutil.rmtree(path, ignore_errors=True)  # damaged (no readable plan): start afresh
+        if not (path / PLAN).is_file():
             tmp = parent / f".tmp-jobs-{jobset}-{uuid.uuid4().hex[:6]}"
             (tmp / "jobs").mkdir(parents=True)
             write_json(tmp / OWNER, owner_record())

@@ -118,6 +118,11 @@ def test_a_run_owned_by_a_live_process_is_not_taken_over(cli, tweets):
                  "--data-dir", tweets, expect=2)
     assert f"is being computed by process {os.getppid()}" in result.stderr
     assert path.is_dir()
+    (path / "owner.json").unlink()
+    (path / "plan.json").write_text("{damaged")  # e.g. a full disk: started afresh
+    out = cli.json("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2",
+                   "--data-dir", tweets)
+    assert Path(out["run_dir"]).is_dir() and not path.exists()
 
 
 def test_job_ids_follow_what_determines_the_result(tweets):
