@@ -20,6 +20,9 @@ class Group(click.Group):
             return super().invoke(ctx)
         except KaggleKitError as exc:
             raise UserError(str(exc)) from None
+        except KeyboardInterrupt:  # outside a run's jobs (those say what they kept): exit 130
+            click.echo("Interrupted; nothing was written.", err=True)
+            sys.exit(130)
 
 
 class UserError(click.ClickException):

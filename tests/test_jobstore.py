@@ -236,3 +236,15 @@ def test_a_plugin_executor_runs_the_jobs(cli, tweets):
     workers = [j["worker"] for j in json.loads((Path(out["run_dir"]) / "run.json").read_text())
                ["jobs"]["list"]]
     assert workers == ["back"] * 3
+
+
+def test_ctrl_c_while_loading_data_exits_130_not_aborted(cli, tweets, monkeypatch):
+    import kagglekit.data
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kagglekit.data, "load_dataset", interrupted)
+    result = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--data-dir", tweets, expect=130)
+    assert result.stderr.strip() == "Interrupted; nothing was written."
+    assert not Path("runs").exists()
