@@ -176,4 +176,5 @@ def _job_summary(jobs, records, store) -> dict:
                                  for r in records.values()}),
             "list": [{"id": j.id, "fold": j.fold, "seed": j.run_seed,
                       "attempt": records[j.id].get("attempt"),
-                      "worker": records[j.id].get("worker")} for j in jobs]}
+                      "worker": records[j.id].get("worker"),
+                      "blas_threads": records[j.id].get("blas_threads")} for j in jobs]}

@@ -146,7 +146,18 @@ def execute_job(ctx: JobContext, job: Job, out_dir: Path, worker: str = "main") 
             "n_valid": 0 if va_idx is None else int(len(va_idx)),
             "seconds": round(time.perf_counter() - start, 3), "started": round(started, 3),
             "worker": worker, "pid": os.getpid(), "host": socket.gethostname(),
+            "blas_threads": _blas_threads(),
             "kagglekit": __version__, **({"fit_info": fit_info} if fit_info else {})}
+
+
+def _blas_threads() -> int | None:
+    """Threads of the BLAS the job ran with (results of long dot products depend on it)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+    return max(counts) if counts else None
 
 
 def check_predictions(pred, n_rows: int, n_targets: int, model_name: str) -> np.ndarray:

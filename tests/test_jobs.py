@@ -168,6 +168,11 @@ def test_local_workers_give_the_in_process_result(cli, tweets, tmp_path):
     b = cli.json(*args, "--runs-dir", tmp_path / "b", "--executor", "local", "--workers", "2")
     assert_same_outputs(Path(a["run_dir"]), Path(b["run_dir"]))
     assert a["scores"] == b["scores"]
+    from kagglekit.executors.local import device_plan
+
+    shares = {len(p["cores"]) for p in device_plan(2)}  # each worker: its share of the cores
+    jobs = json.loads((Path(b["run_dir"]) / "run.json").read_text())["jobs"]["list"]
+    assert {j["blas_threads"] for j in jobs} <= shares
 
 
 def test_ray_gives_the_in_process_oof(cli, tweets, tmp_path):
