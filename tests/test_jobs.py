@@ -22,9 +22,17 @@ SLUG = "nlp-getting-started"
 HELPER = Path(helpers_jobs.__file__)
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """Generated files, read-only, shared by the module's tests (a run depends on their
+    contents, not on where they are)."""
+    root = tmp_path_factory.mktemp("jobs")
+    return root, make_competition_dir("disaster-tweets", root / "data", n_train=240, n_test=60)
+
+
 @pytest.fixture
-def tweets(tmp_path):
-    return make_competition_dir("disaster-tweets", tmp_path / "data", n_train=240, n_test=60)
+def tweets(shared):
+    return shared[1]
 
 
 def cv_args(data, runs, *extra):
@@ -69,12 +77,12 @@ def assert_same_outputs(a: Path, b: Path):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
-@pytest.fixture
-def reference(tweets, tmp_path):
+@pytest.fixture(scope="module")
+def reference(shared):
     """An uninterrupted run of the same command."""
-    finish(cv_args(tweets, tmp_path / "ref-runs"), tmp_path)
-    (tmp_path / "fits.log").unlink()
-    [run] = finished_runs(tmp_path / "ref-runs")
+    root, data = shared
+    finish(cv_args(data, root / "ref-runs"), root)
+    [run] = finished_runs(root / "ref-runs")
     return run
 
 
