@@ -21,7 +21,7 @@ from kagglekit.folds import competition_folds
 from kagglekit.jobs import (JobContext, data_fingerprint, job_set_hash, needs_accelerator,
                             plan_jobs)
 from kagglekit.jobstore import JobStore
-from kagglekit.metrics import score_all
+from kagglekit.metrics import get_metric
 from kagglekit.runs import Run, new_run_id
 
 
@@ -64,13 +64,13 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
         store.finish(path.name, keep_jobs)
         return Run(path)
 
+    metric = get_metric(comp.metric)
+
     def scorer(job):  # the progress line's figure: this fold alone, labelled with its threshold
         oof = np.load(store.job_dir(job) / "oof.npy")
-        y = train.y[folds == job.fold]
-        scores = score_all(comp, y, oof, 0.5)
-        name = comp.metric if comp.metric in scores else next(iter(scores))
-        label = name if name in ("auc", "mean_auc", "log_loss") else f"{name}@0.5"
-        return f"{label}={scores[name]:.4f}"
+        value = metric(train.y[folds == job.fold], oof, 0.5)
+        label = f"{metric.name}@0.5" if metric.needs_threshold else metric.name
+        return f"{label}={value:.4f}"
 
     drive(ctx, jobs, store, executor, on_event, scorer, command)
     run = assemble_cv(comp, model_name, params, data, jobs, store, folds, scheme, seeds, runs_dir,
