@@ -33,8 +33,11 @@ KAGGLEKIT = Path(sys.executable).with_name("kagglekit")
 SLUG = "jigsaw-toxic-comment-classification-challenge"
 
 
+FOLDS = ["5"]
+
+
 def cv_command(data: Path, runs: Path, *extra) -> list[str]:
-    return [str(KAGGLEKIT), "cv", "jigsaw", "--model", "tfidf-lr", "--folds", "5", "--seed", "42",
+    return [str(KAGGLEKIT), "cv", "jigsaw", "--model", "tfidf-lr", "--folds", FOLDS[0], "--seed", "42",
             "--data-dir", str(data), "--runs-dir", str(runs), "--json", *extra]
 
 
@@ -100,6 +103,8 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path)
     parser.add_argument("--only-baseline", action="store_true")
     parser.add_argument("--only-resume", action="store_true")
+    parser.add_argument("--no-resume", action="store_true")
+    parser.add_argument("--folds", default="5", help="for the executor comparison only")
     args = parser.parse_args()
     if args.baseline:
         baseline(Path(args.data), args.baseline, max(args.repeats, 5))
@@ -110,8 +115,11 @@ def main() -> None:
         raise SystemExit(f"{data} not found; pass --data")
     work = Path(tempfile.mkdtemp(prefix="kk-bench-jobs-"))
     if not args.only_resume:
+        FOLDS[0] = args.folds
         executors(data, work, args)
-    resume(data, work)
+        FOLDS[0] = "5"
+    if not args.no_resume:
+        resume(data, work)
 
 
 def executors(data: Path, work: Path, args) -> None:
@@ -128,7 +136,7 @@ def executors(data: Path, work: Path, args) -> None:
             times[name].append(elapsed)
             oofs.setdefault(name, (Path(payload["run_dir"]) / "oof.csv").read_bytes())
     base = statistics.mean(times["in-process"])
-    print(f"5-fold tfidf-lr CV on {data} ({os.cpu_count()} cores), {args.repeats} repeats:")
+    print(f"{FOLDS[0]}-fold tfidf-lr CV on {data} ({os.cpu_count()} cores), {args.repeats} repeats:")
     print("| executor | mean wall s | runs | speed-up |")
     print("| --- | --- | --- | --- |")
     for name, values in times.items():
