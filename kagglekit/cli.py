@@ -53,6 +53,9 @@ class Group(click.Group):
                 raise UserError(one_line(exc)) from None
             except OSError as exc:
                 raise UserError(one_line(os_error_line(exc))) from None
+            except KeyboardInterrupt:  # outside a run's jobs (those say what they kept): 130
+                click.echo("Interrupted; nothing was written.", err=True)
+                sys.exit(130)
 
 
 class UserError(click.ClickException):

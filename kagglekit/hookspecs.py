@@ -34,3 +34,8 @@ def register_commands(cli):
 @hookspec
 def register_blend_methods(register):
     """Call register(name, BlendMethodClass) for each blend method this plugin adds."""
+
+
+@hookspec
+def register_executors(register):
+    """Call register(name, ExecutorClass) for each way of running a run's jobs this plugin adds."""

@@ -20,6 +20,7 @@ from kagglekit import hookspecs
 from kagglekit.errors import PluginError, UnknownName
 
 ENTRY_POINT_GROUP = "kagglekit"
+CORE = "kagglekit."  # the core's own modules (commands, folds, executors, ...) always load
 
 pm = pluggy.PluginManager("kagglekit")
 pm.add_hookspecs(hookspecs)
@@ -47,7 +48,7 @@ def load_plugins() -> None:
     allow = os.environ.get("KAGGLEKIT_LOAD_PLUGINS")
     allowed = None if allow is None else {n.strip() for n in allow.split(",") if n.strip()}
     for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=_builtin_first):
-        if allowed is not None and ep.name not in allowed and not ep.value.startswith("kagglekit.commands."):
+        if allowed is not None and ep.name not in allowed and not ep.value.startswith(CORE):
             continue
         if pm.has_plugin(ep.name):
             continue
@@ -125,7 +126,7 @@ class Registry:
 
 
 _registries: dict[str, Registry] = {}
-NAMED_KINDS = ("model", "fold scheme", "blend method")  # registered as register(name, cls); the rest by .name
+NAMED_KINDS = ("model", "fold scheme", "blend method", "executor")  # registered as register(name, cls); the rest by .name
 
 
 def _reset_registries() -> None:
@@ -200,6 +201,10 @@ def blend_methods() -> Registry:
     return _collect("blend method", "register_blend_methods")
 
 
+def executors() -> Registry:
+    return _collect("executor", "register_executors")
+
+
 def get_competition(name: str):
     return competitions().get(name)
 
@@ -226,6 +231,7 @@ def plugin_listing() -> list[dict]:
         row["fold_schemes"] = sorted(k for k, v in schemes.owners.items() if v == name)
         row["blend_methods"] = sorted(k for k, v in blends.owners.items() if v == name)
         row["commands"] = sorted(_command_owners.get(name, []))
+        row["executors"] = sorted(k for k, v in executors().owners.items() if v == name)
         out.append(row)
     return out
 

@@ -10,7 +10,9 @@
       models/fold-<k>/       each fold's saved model; models/full/ for fit runs
 
 A run is built in a hidden temporary directory and renamed into place only when
-complete, so an interrupted or failed run leaves nothing behind.
+complete, so an interrupted or failed run leaves no run folder behind (a CV or fit run's
+completed jobs are kept for resuming it: jobstore.py). The temporary directory records
+its owner process, so that a dead process's one is recognised as stale.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import platform
 import sys
 import re
 import shutil
+import socket
 import uuid
 import warnings
 from pathlib import Path
@@ -86,16 +89,21 @@ def creating_run(runs_dir: Path, slug: str, run_id: str):
     parent = Path(runs_dir) / slug
     created = _missing_ancestors(parent)
     tmp = parent / f".tmp-{run_id}"
+    owner = tmp / ".owner.json"  # who builds it: a dead owner's folder is stale (jobstore.py)
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp.mkdir()
+        owner.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                     "start": _process_start(os.getpid())}))
     except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
         _remove_empty(created)
         raise KaggleKitError(os_error_line(exc, parent)) from None
     try:
         yield tmp
         if not (tmp / RUN_FILE).is_file():
             raise RunError(f"internal error: run {run_id} has no {RUN_FILE}")
+        owner.unlink()
         final = parent / run_id
         os.rename(tmp, final)
     except OSError as exc:
@@ -107,6 +115,13 @@ def creating_run(runs_dir: Path, slug: str, run_id: str):
         shutil.rmtree(tmp, ignore_errors=True)
         _remove_empty(created)
         raise
+
+
+def _process_start(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
 
 
 def atomic_write_text(path: Path, text: str) -> None:

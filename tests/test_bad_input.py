@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -192,7 +193,7 @@ def test_validate_submission_catches_each_problem(tweets_dir):
             validate_submission(comp, frame, sample)
 
 
-def test_run_interrupted_by_a_failing_model_leaves_nothing(cli, tweets_dir):
+def test_run_interrupted_by_a_failing_model_keeps_only_completed_jobs(cli, tweets_dir):
     from dataclasses import dataclass
 
     import numpy as np
@@ -222,16 +223,27 @@ def test_run_interrupted_by_a_failing_model_leaves_nothing(cli, tweets_dir):
         def register_models(self, register):
             register("exploding", Exploding)
 
+    args = ("cv", "disaster-tweets", "--model", "exploding", "--folds", "3",
+            "--data-dir", tweets_dir)
     plugins.register_plugin(P(), name="exploding")
     try:
         with pytest.raises(RuntimeError, match="second fold"):
-            cli("cv", "disaster-tweets", "--model", "exploding", "--folds", "3",
-                "--data-dir", tweets_dir, expect=None)
+            cli(*args, expect=None)
+        assert len(fits) == 2
+        # no run and no temporary folder; only the completed job, kept for resuming (issue 12)
+        slug_dir = Path("runs") / "nlp-getting-started"
+        [partial] = list(slug_dir.iterdir())
+        assert partial.name.startswith(".jobs-")
+        assert sorted(p.name for p in partial.iterdir()) == ["jobs", "plan.json"]
+        [job] = list((partial / "jobs").iterdir())  # no scratch folder of the failed job
+        assert json.loads((job / "record.json").read_text())["fold"] == 0
+        listing = cli.json("runs")
+        assert listing["runs"] == [] and listing["incomplete"][0]["jobs_done"] == 1
+        cli(*args)  # the same command again: fold 0 is reused, folds 1 and 2 fitted once each
+        assert len(fits) == 4
+        assert [p.name.startswith(".") for p in slug_dir.iterdir()] == [False]
     finally:
         plugins.unregister_plugin("exploding")
-    assert len(fits) == 2
-    # the temp dir is gone too, and so are the folders made for it: runs/ is as it was (absent)
-    assert not (Path("runs") / "nlp-getting-started").exists() and not Path("runs").exists()
 
 
 def test_real_process_error_has_no_traceback(tmp_path):

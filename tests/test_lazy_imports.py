@@ -15,7 +15,8 @@ try:
     cli.main(args=sys.argv[1:], standalone_mode=False)
 except SystemExit:
     pass
-heavy = sorted(m for m in ("tensorflow", "keras", "keras_hub", "jax", "torch", "sklearn", "pandas")
+heavy = sorted(m for m in ("tensorflow", "keras", "keras_hub", "jax", "torch", "sklearn", "pandas",
+                           "ray")
                if m in sys.modules)
 print("HEAVY=" + json.dumps(heavy))
 """
@@ -39,4 +40,13 @@ def test_tfidf_cv_never_imports_tensorflow(tmp_path):
     heavy = _heavy_modules("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2",
                            "--data-dir", data, cwd=tmp_path)
     assert "sklearn" in heavy  # the probe does see imports
-    assert not {"tensorflow", "keras", "keras_hub", "jax", "torch"} & set(heavy)
+    assert not {"tensorflow", "keras", "keras_hub", "jax", "torch", "ray"} & set(heavy)
+
+
+def test_ray_is_imported_only_for_the_ray_executor(tmp_path):
+    data = make_competition_dir("disaster-tweets", tmp_path / "data", n_train=120, n_test=30)
+    heavy = _heavy_modules("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2",
+                           "--executor", "local", "--workers", "2", "--data-dir", data,
+                           cwd=tmp_path)
+    assert "sklearn" in heavy and "ray" not in heavy
+    assert "ray" not in _heavy_modules("plugins", cwd=tmp_path)

@@ -219,7 +219,8 @@ def test_allowlist_env_var_limits_loaded_plugins(example_site, tmp_path):
     env = {"PYTHONPATH": str(example_site), "KAGGLEKIT_LOAD_PLUGINS": "tfidf,metrics,example"}
     proc = run_kagglekit("plugins", "--json", env=env, cwd=tmp_path)
     names = {r["name"] for r in json.loads(proc.stdout)["plugins"]}
-    # the built-in commands always load (kagglekit.commands.*); of the rest only the named
+    # the core's own modules always load (commands, executors, folds, blend methods,
+    # metrics); of the competitions and models only the named ones
     assert names == {"info", "data", "train", "predict", "runs", "submit", "blend", "package",
-                     "tfidf", "metrics", "example"}
+                     "executors", "folds", "blend_methods", "tfidf", "metrics", "example"}
     assert "Warning" not in proc.stderr  # the broken one was not even tried

@@ -59,7 +59,8 @@ def training_options(f):
                      help="Hyperparameter (repeatable); MODEL.KEY=VALUE for one model only."),
         click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="TOML file: model, folds, seed and a [params] table."),
-        click.option("--seed", type=int, default=None, help="Random seed [default: 42]."),
+        click.option("--seed", type=int, multiple=True,
+                     help="Random seed [default: 42]; repeat it to average several seeds."),
     ]
     for option in reversed(options):
         f = option(f)

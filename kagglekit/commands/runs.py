@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from kagglekit import plugins
+from kagglekit.executors import options as job_cli
 from kagglekit.hookspecs import hookimpl
 from kagglekit.commands.options import (emit_json, info, json_option, run_payload,
                                          runs_dir_option, score_table)
@@ -17,22 +18,32 @@ from kagglekit.runs import resolve_run
 def register_commands(cli):
     @cli.command()
     @click.argument("competition", required=False)
+    @click.option("--clean", is_flag=True,
+                  help="Remove stopped incomplete runs and stale temporary folders (asks first).")
+    @click.option("--yes", "-y", is_flag=True, help="--clean without asking.")
     @runs_dir_option
     @json_option
-    def runs(competition, runs_dir, as_json):
-        """List runs with their scores, newest last.
+    def runs(competition, clean, yes, runs_dir, as_json):
+        """List runs with their scores, newest last; incomplete runs after them.
 
         Example: kagglekit runs disaster-tweets
         """
         from kagglekit.runs import list_runs
 
         slug = plugins.get_competition(competition).slug if competition else None
+        if clean:
+            removed = job_cli.clean_runs(runs_dir, slug, yes)
+            if as_json:
+                emit_json({"removed": removed})
+            return
         found = list_runs(runs_dir, slug)
+        incomplete = job_cli.incomplete_rows(runs_dir, slug)
         if as_json:
-            emit_json({"runs": [r.summary() for r in found]})
+            emit_json({"runs": [r.summary() for r in found], "incomplete": incomplete})
             return
         if not found:
             click.echo(f"No runs in {runs_dir}.")
+            job_cli.show_incomplete(incomplete)
             return
         metrics = sorted({m for r in found for m in r.scores})
         nested = sorted({m for r in found for m in (r.info.get("nested_scores") or {})
@@ -51,6 +62,7 @@ def register_commands(cli):
             columns.append("held out")
         score_table(f"runs in {runs_dir} (\"nested\": thresholds chosen on the other folds, "
                     f"the held-out figure runs are ranked by)", rows, columns)
+        job_cli.show_incomplete(incomplete)
 
     @cli.command()
     @click.argument("run_ref", metavar="RUN")

@@ -11,6 +11,7 @@ from kagglekit.commands.options import (data_options, data_options_from, emit_js
                                          json_option, load_data, run_payload, runs_dir_option,
                                          score_table, training_options)
 from kagglekit.errors import KaggleKitError
+from kagglekit.executors import options as job_cli
 from kagglekit.params import load_config, resolve_models
 from kagglekit.runs import resolve_run
 
@@ -44,8 +45,9 @@ def cv_table(run) -> None:
 @hookimpl
 def register_commands(cli):
     @cli.command()
-    @click.argument("competition")
+    @click.argument("competition", required=False)
     @training_options
+    @job_cli.job_options
     @click.option("--folds", "-k", type=int, default=None, help="Number of folds [default: 5].")
     @click.option("--cv", "scheme", default="auto", show_default=True, metavar="SCHEME",
                   help="Fold scheme: auto, stratified, multilabel, group, kfold, or one a "
@@ -60,9 +62,9 @@ def register_commands(cli):
     @data_options
     @runs_dir_option
     @json_option
-    def cv(competition, models, params, config, seed, folds, scheme, group_duplicates, ensembles,
-           validation_as_fold, data_dir, sample, encoding, allow_empty_text, prepare, runs_dir,
-           as_json):
+    def cv(competition, models, params, config, seed, executor, workers, address, n_seeds, resume,
+           folds, scheme, group_duplicates, ensembles, validation_as_fold, data_dir, sample,
+           encoding, allow_empty_text, prepare, runs_dir, as_json):
         """Stratified K-fold CV: saves folds, OOF and test predictions and scores as a run.
 
         Example: kagglekit cv disaster-tweets --model tfidf-lr --folds 5 --seed 42
@@ -70,7 +72,13 @@ def register_commands(cli):
         from kagglekit.cv import run_cv
         from kagglekit.params import split_competition_params
 
+        ctx = click.get_current_context()
+        if resume:
+            return ctx.invoke(cv, **job_cli.resume_params(resume, runs_dir, ctx))
+        command_params = job_cli.storable_params(ctx.params)
         cfg = load_config(config)
+        if not (competition or cfg.get("competition")):
+            raise KaggleKitError("no competition given; pass COMPETITION (or --resume RUN)")
         comp = plugins.get_competition(competition or cfg.get("competition"))
         comp_params, params, cfg = split_competition_params(comp, params, cfg)
         chosen = resolve_models(models, params, cfg)
@@ -85,7 +93,9 @@ def register_commands(cli):
             info(f"Note: --folds {folds} is ignored: --validation-as-fold scores on the one "
                  f"official validation fold")
         folds = folds if folds is not None else int(cfg.get("folds", 5))
-        seed = seed if seed is not None else int(cfg.get("seed", 42))
+        seeds = job_cli.resolve_seeds(seed, n_seeds, cfg)
+        seed = seeds[0]
+        runner = job_cli.make_executor(executor, workers, address)
         data = load_data(comp, data_options_from(data_dir, sample, encoding, allow_empty_text,
                                                  prepare, runs_dir,
                                                  validation_as_fold=validation_as_fold,
@@ -102,14 +112,19 @@ def register_commands(cli):
         results = []
         for name, cls, model_params in chosen:
             how = "validation-fold" if plan.scheme == "predefined" else f"{folds}-fold"
-            info(f"{name}: {how} CV on {comp.slug} (seed {seed})")
+            info(f"{name}: {how} CV on {comp.slug} (seed {', '.join(map(str, seeds))}; "
+                 f"{runner.describe()})")
 
             def on_fold(r):
                 scores = "  ".join(f"{k}={v:.4f}" for k, v in r.scores.items())
                 info(f"  fold {r.fold}: {scores}  ({r.seconds:.1f}s)")
 
-            run = run_cv(comp, name, cls, model_params, data, n_folds=folds, seed=seed,
-                         scheme=plan.scheme, runs_dir=runs_dir, folds=plan, on_fold=on_fold)
+            with job_cli.interrupts():
+                run = run_cv(comp, name, cls, model_params, data, n_folds=folds, seed=seed,
+                             scheme=plan.scheme, runs_dir=runs_dir, folds=plan, on_fold=on_fold,
+                             seeds=seeds, executor=runner, on_event=job_cli.progress,
+                             command=job_cli.command_line(), command_params=command_params,
+                             keep_jobs=len(chosen) > 1)
             results.append(run)
             if not as_json:
                 cv_table(run)
@@ -128,10 +143,12 @@ def register_commands(cli):
             if blends:
                 payload["blends"] = [blend_report(b) for b in blends]
             emit_json(payload)
+        job_cli.forget(runs_dir, results)
 
     @cli.command()
-    @click.argument("competition")
+    @click.argument("competition", required=False)
     @training_options
+    @job_cli.job_options
     @click.option("--from", "from_run", metavar="RUN",
                   help="The CV run whose recipe to reproduce (threshold; epochs and learning "
                        "rates of neural models) [default: the newest CV run of the same model, "
@@ -144,8 +161,9 @@ def register_commands(cli):
     @data_options
     @runs_dir_option
     @json_option
-    def fit(competition, models, params, config, seed, from_run, threshold_run, threshold,
-            data_dir, sample, encoding, allow_empty_text, prepare, runs_dir, as_json):
+    def fit(competition, models, params, config, seed, executor, workers, address, n_seeds, resume,
+            from_run, threshold_run, threshold, data_dir, sample, encoding, allow_empty_text,
+            prepare, runs_dir, as_json):
         """Train on all training rows and predict the test file, reproducing a CV run's recipe.
 
         The threshold (and a neural model's epochs and learning rates) come from a CV run
@@ -160,11 +178,19 @@ def register_commands(cli):
         from kagglekit.params import split_competition_params
         from kagglekit.runs import base_record, matching_cv_run, recipe_differences
 
+        ctx = click.get_current_context()
+        if resume:
+            return ctx.invoke(fit, **job_cli.resume_params(resume, runs_dir, ctx))
+        command_params = job_cli.storable_params(ctx.params)
         cfg = load_config(config)
+        if not competition:
+            raise KaggleKitError("no competition given; pass COMPETITION (or --resume RUN)")
         comp = plugins.get_competition(competition)
         comp_params, params, cfg = split_competition_params(comp, params, cfg)
         chosen = resolve_models(models, params, cfg)
-        seed = seed if seed is not None else int(cfg.get("seed", 42))
+        seeds = job_cli.resolve_seeds(seed, n_seeds, cfg)
+        seed = seeds[0]
+        runner = job_cli.make_executor(executor, workers, address)
         if from_run and threshold_run:
             raise KaggleKitError("give --from or --threshold-from (its old name), not both")
         from_run = from_run or threshold_run
@@ -211,9 +237,12 @@ def register_commands(cli):
                     info(f"Note: no CV run of {name} with these params in {runs_dir}; training "
                          f"with the params as given")
             info(f"{name}: fitting on all {len(data.train)} rows of {comp.slug}")
-            run = run_fit(comp, name, cls, model_params, data, seed=seed, runs_dir=runs_dir,
-                          threshold=chosen_threshold, threshold_source=threshold_source,
-                          source=source)
+            with job_cli.interrupts():
+                run = run_fit(comp, name, cls, model_params, data, seed=seed, runs_dir=runs_dir,
+                              threshold=chosen_threshold, threshold_source=threshold_source,
+                              source=source, seeds=seeds, executor=runner,
+                              on_event=job_cli.progress, command=job_cli.command_line(),
+                              command_params=command_params, keep_jobs=len(chosen) > 1)
             results.append(run)
             if not as_json:
                 click.echo(f"Run: {run.path}")
@@ -222,3 +251,4 @@ def register_commands(cli):
             if len(results) > 1:
                 payload["runs"] = [run_payload(r) for r in results]
             emit_json(payload)
+        job_cli.forget(runs_dir, results)

@@ -1,0 +1,104 @@
+"""``--executor ray [--address ADDR]``: each job a Ray task with the resources it needs.
+
+A neural model's job asks for one GPU when the cluster has GPUs; every job asks for one CPU.
+A task runs its job in a temporary folder on whichever node Ray picks and returns the files
+(saved model, logs, predictions) to the driver, which alone writes the run. Ray is an
+optional extra (``pip install "kagglekit[ray]"``), imported only here, only when used.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from kagglekit.errors import KaggleKitError
+from kagglekit.executors import Executor
+from kagglekit.jobs import execute_job
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise KaggleKitError('--executor ray needs Ray: pip install "kagglekit[ray]"') from None
+    return ray
+
+
+def run_remote(ctx, job) -> tuple[dict, dict]:
+    """Inside a Ray task: run the job in a temporary folder; return (record, {path: bytes})."""
+    import socket
+
+    folder = Path(tempfile.mkdtemp(prefix=f"kagglekit-job-{job.id[:8]}-"))
+    try:
+        record = execute_job(ctx, job, folder, f"ray:{socket.gethostname()}:{os.getpid()}")
+        files = {str(p.relative_to(folder)): p.read_bytes()
+                 for p in sorted(folder.rglob("*")) if p.is_file()}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return record, files
+
+
+def unpack(files: dict, folder: Path) -> None:
+    for rel, blob in files.items():
+        path = folder / rel
+        if ".." in Path(rel).parts or Path(rel).is_absolute():
+            raise KaggleKitError(f"a Ray task returned a file outside its folder: {rel!r}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(blob)
+
+
+class RayTasks(Executor):
+    """Every job a Ray task (a local Ray instance, or the cluster at --address)."""
+
+    name = "ray"
+
+    def describe(self) -> str:
+        return f"ray ({self.address or 'local'})"
+
+    def run(self, ctx, jobs, tracker) -> None:
+        if not jobs:
+            return
+        ray = import_ray()
+        started_here = not ray.is_initialized()
+        if started_here:
+            options = {"address": self.address, "include_dashboard": False,
+                       "log_to_driver": False, "configure_logging": False}
+            if not self.address and self.workers:
+                options["num_cpus"] = int(self.workers)
+            ray.init(**options)
+        pending = {}
+        try:
+            gpus = ray.cluster_resources().get("GPU", 0)
+            task = ray.remote(run_remote).options(
+                num_cpus=1, num_gpus=1 if ctx.needs_gpu and gpus else 0, max_retries=2)
+            shared = ray.put(ctx)
+            for job in jobs:
+                pending[task.remote(shared, job)] = job
+                tracker.start(job, "ray")
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                job = pending.pop(ready[0])
+                try:
+                    record, files = ray.get(ready[0])
+                except ray.exceptions.RayTaskError as exc:
+                    cause = exc.as_instanceof_cause()
+                    if isinstance(cause, KaggleKitError):
+                        raise KaggleKitError(str(cause).splitlines()[-1]) from None
+                    raise
+                scratch = tracker.store.scratch(job)
+                try:
+                    unpack(files, scratch)
+                except BaseException:
+                    shutil.rmtree(scratch, ignore_errors=True)
+                    raise
+                tracker.finish(job, scratch, record)
+        finally:
+            for ref in pending:
+                try:
+                    ray.cancel(ref, force=True)
+                except Exception:  # noqa: BLE001 - best effort on the way out
+                    pass
+            if started_here:
+                ray.shutdown()

@@ -1,0 +1,315 @@
+"""Where a run's jobs live until the run is assembled: an incomplete run.
+
+    runs/<slug>/.jobs-<job-set hash>/
+      plan.json            the run id, what is computed (jobs), the command that started it
+      owner.json           the driver now working on it: pid, host, process start (heartbeat)
+      jobs/<job-id>/       a completed job: record.json, oof.npy, test.npy, model/, logs/
+      jobs/.tmp-<job-id>-<token>/   a job in progress (owner.json inside)
+
+Re-running the same command finds the folder by its job-set hash and reuses every
+completed job. Only the driver writes here: a job's scratch folder becomes
+``jobs/<job-id>`` by one rename, after its completion record is written into it. A
+folder (or a run's ``.tmp-*`` assembly folder) whose owner process is dead is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from kagglekit.errors import KaggleKitError
+from kagglekit.runs import write_json
+
+PREFIX = ".jobs-"
+OWNER = "owner.json"
+PLAN = "plan.json"
+HEARTBEAT_S = 20.0
+FOREIGN_DEAD_S = 120.0  # an owner on another host is dead after this long without heartbeat
+
+
+def process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux), else None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def owner_record(**extra) -> dict:
+    pid = os.getpid()
+    return {"pid": pid, "host": socket.gethostname(), "start": process_start(pid),
+            "time": round(time.time(), 3), **extra}
+
+
+def owner_alive(owner: dict | None, heartbeat_file: Path | None = None) -> bool:
+    """Whether the process an owner record names still runs (never guess 'dead' on a live one)."""
+    if not owner:
+        return False
+    if owner.get("host") != socket.gethostname():
+        try:  # another machine: alive while its heartbeat is fresh
+            age = time.time() - Path(heartbeat_file).stat().st_mtime
+        except (OSError, TypeError):
+            return False
+        return age < FOREIGN_DEAD_S
+    pid = int(owner.get("pid", -1))
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    except OSError:
+        return False
+    start = owner.get("start")
+    return start is None or process_start(pid) in (None, start)
+
+
+def read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def folder_owner_alive(folder: Path, owner_file: str = OWNER) -> bool:
+    file = Path(folder) / owner_file
+    return owner_alive(read_json(file), file)
+
+
+class Heartbeat:
+    """Touches a file every few seconds from a daemon thread while the driver works."""
+
+    def __init__(self, path: Path, every: float = HEARTBEAT_S):
+        self.path, self.every = Path(path), every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="kagglekit-heartbeat", daemon=True)
+
+    def _beat(self):
+        while not self._stop.wait(self.every):
+            try:
+                os.utime(self.path)
+            except OSError:
+                return
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+
+
+class JobStore:
+    """The incomplete run of a job set (see the module docstring)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.jobs_dir = self.path / "jobs"
+        self.plan = read_json(self.path / PLAN) or {}
+        self._heartbeat = None
+
+    @property
+    def run_id(self) -> str:
+        return self.plan["run_id"]
+
+    # -- opening, owning ------------------------------------------------------------------------
+    @classmethod
+    def open(cls, parent: Path, jobset: str, plan: dict) -> "JobStore":
+        """The incomplete run for ``jobset`` under ``parent`` (created when new), owned by us."""
+        parent = Path(parent)
+        parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_temp(parent)
+        path = parent / f"{PREFIX}{jobset}"
+        if path.is_dir() and read_json(path / PLAN) is None and not folder_owner_alive(path):
+            shutil.rmtree(path, ignore_errors=True)  # damaged (no readable plan): start afresh
+        if not (path / PLAN).is_file():
+            tmp = parent / f".tmp-jobs-{jobset}-{uuid.uuid4().hex[:6]}"
+            (tmp / "jobs").mkdir(parents=True)
+            write_json(tmp / OWNER, owner_record())
+            write_json(tmp / PLAN, {**plan, "jobset": jobset, "attempts": 0})
+            try:
+                os.rename(tmp, path)
+            except OSError:  # another process created it first
+                shutil.rmtree(tmp, ignore_errors=True)
+        store = cls(path)
+        store.claim()
+        return store
+
+    def claim(self) -> None:
+        owner_file = self.path / OWNER
+        owner = read_json(owner_file)
+        if owner and owner.get("pid") != os.getpid() and owner_alive(owner, owner_file):
+            raise KaggleKitError(
+                f"run {self.plan.get('run_id')} is being computed by process {owner['pid']} on "
+                f"{owner['host']} ({self.path}); wait for it to finish or stop it first")
+        self.plan["attempts"] = int(self.plan.get("attempts", 0)) + 1
+        write_json(self.path / PLAN, self.plan)
+        write_json(owner_file, owner_record(attempt=self.plan["attempts"]))
+        self._clean_scratch()
+        self._heartbeat = Heartbeat(owner_file).start()
+
+    @property
+    def attempt(self) -> int:
+        return int(self.plan.get("attempts", 1))
+
+    def release(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
+        (self.path / OWNER).unlink(missing_ok=True)
+
+    def remove(self) -> None:
+        self.release()
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def assembled_run(self) -> Path | None:
+        """The finished run folder assembled from these jobs earlier, if it still exists."""
+        run_id = self.plan.get("assembled")
+        path = self.path.parent / run_id if run_id else None
+        return path if path is not None and (path / "run.json").is_file() else None
+
+    def finish(self, run_id: str, keep: bool = False) -> None:
+        """After assembly: remove the jobs, or (``keep``: a command with more runs to make)
+        mark them assembled so that re-running the command reuses the finished run."""
+        if not keep:
+            self.remove()
+            return
+        self.plan["assembled"] = run_id
+        write_json(self.path / PLAN, self.plan)
+        self.release()
+
+    def _clean_scratch(self) -> None:
+        for scratch in self.jobs_dir.glob(".tmp-*"):
+            if not folder_owner_alive(scratch):
+                shutil.rmtree(scratch, ignore_errors=True)
+
+    # -- jobs -----------------------------------------------------------------------------------
+    def job_dir(self, job) -> Path:
+        return self.jobs_dir / job.id
+
+    def record(self, job) -> dict | None:
+        return read_json(self.job_dir(job) / "record.json")
+
+    def completed(self, jobs) -> dict:
+        """job id -> completion record, for the jobs already done."""
+        out = {}
+        for job in jobs:
+            record = self.record(job)
+            if record is not None and record.get("job") == job.id:
+                out[job.id] = record
+        return out
+
+    def scratch(self, job) -> Path:
+        """A new, private folder for one attempt at a job."""
+        path = self.jobs_dir / f".tmp-{job.id}-{uuid.uuid4().hex[:6]}"
+        path.mkdir(parents=True)
+        write_json(path / OWNER, owner_record(job=job.id))
+        return path
+
+    def commit(self, job, scratch: Path, record: dict) -> None:
+        """Make a finished scratch folder the job's completed folder (one rename)."""
+        scratch = Path(scratch)
+        (scratch / OWNER).unlink(missing_ok=True)
+        write_json(scratch / "record.json", {**record, "attempt": self.attempt})
+        target = self.job_dir(job)
+        if target.exists():  # completed meanwhile (cannot happen with one driver): keep it
+            shutil.rmtree(scratch, ignore_errors=True)
+            return
+        os.rename(scratch, target)
+
+
+# -- what `kagglekit runs` shows and `--clean` removes ----------------------------------------------
+def incomplete_runs(runs_dir: Path, slug: str | None = None) -> list[dict]:
+    runs_dir = Path(runs_dir)
+    out = []
+    if not runs_dir.is_dir():
+        return out
+    for slug_dir in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
+        if slug and slug_dir.name != slug:
+            continue
+        for path in sorted(slug_dir.glob(f"{PREFIX}*")):
+            plan = read_json(path / PLAN)
+            if plan is None or plan.get("assembled"):
+                continue
+            ids = {j["id"] for j in plan.get("jobs", [])}
+            done = sum(1 for j in ids if (path / "jobs" / j / "record.json").is_file())
+            alive = folder_owner_alive(path)
+            out.append({"run_id": plan.get("run_id"), "competition": plan.get("competition"),
+                        "model": plan.get("model"), "kind": plan.get("kind"),
+                        "path": str(path), "jobs_done": done, "jobs_total": len(ids),
+                        "state": "running" if alive else "stopped",
+                        "resume": plan.get("resume_command")})
+    return out
+
+
+def forget_assembled(runs_dir: Path, run_ids) -> None:
+    """Remove the jobs kept for the finished runs ``run_ids`` (see ``JobStore.finish``)."""
+    run_ids = set(run_ids)
+    for path in Path(runs_dir).glob(f"*/{PREFIX}*"):
+        plan = read_json(path / PLAN)
+        if plan and plan.get("assembled") in run_ids and not folder_owner_alive(path):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def find_incomplete(ref: str, runs_dir: Path) -> dict:
+    """An incomplete run by run id, unique id prefix or folder."""
+    found = incomplete_runs(runs_dir)
+    matches = [r for r in found if r["run_id"] == ref or Path(r["path"]) == Path(ref).resolve()
+               or r["path"] == ref] or [r for r in found if (r["run_id"] or "").startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise KaggleKitError(f"--resume {ref!r} is ambiguous: "
+                             f"{', '.join(r['run_id'] for r in matches[:5])}; give more of the id")
+    raise KaggleKitError(f"no incomplete run {ref!r} in {runs_dir} (`kagglekit runs` lists "
+                         f"incomplete runs; a finished run needs no resuming)")
+
+
+def stale_temp_dirs(parent: Path, min_age_s: float = 3600.0) -> list[Path]:
+    """``.tmp-*`` folders in a competition's runs folder whose owner process is dead
+    (ownerless ones, left by older versions, once they are ``min_age_s`` old)."""
+    out = []
+    now = time.time()
+    for path in Path(parent).glob(".tmp-*"):
+        if not path.is_dir():
+            continue
+        owner_file = path / OWNER if (path / OWNER).exists() else path / ".owner.json"
+        owner = read_json(owner_file)
+        if owner is None:
+            try:
+                if now - path.stat().st_mtime > min_age_s:
+                    out.append(path)
+            except OSError:
+                pass
+        elif not owner_alive(owner, owner_file):
+            out.append(path)
+    return out
+
+
+def clean_stale_temp(parent: Path) -> list[Path]:
+    removed = []
+    for path in stale_temp_dirs(parent, min_age_s=float("inf")):
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def dead_incomplete(runs_dir: Path, slug: str | None = None) -> list[Path]:
+    """What ``kagglekit runs --clean`` removes: stopped incomplete runs and stale temp folders."""
+    out = [Path(r["path"]) for r in incomplete_runs(runs_dir, slug) if r["state"] != "running"]
+    runs_dir = Path(runs_dir)
+    if runs_dir.is_dir():
+        for slug_dir in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
+            if not slug or slug_dir.name == slug:
+                out += stale_temp_dirs(slug_dir)
+                out += [p for p in sorted(slug_dir.glob(f"{PREFIX}*"))  # kept after assembly
+                        if (read_json(p / PLAN) or {}).get("assembled")
+                        and not folder_owner_alive(p)]
+    return out
