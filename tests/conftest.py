@@ -55,12 +55,13 @@ def tweets_dir(tmp_path) -> Path:
     return make_competition_dir("disaster-tweets", tmp_path / "data")
 
 
-def invoke(*args, expect: int | None = 0):
+def invoke(*args, expect: int | None = 0, input: str | None = None):
     """THE way tests run the CLI in-process: click's CliRunner over the kagglekit group,
     stdout and stderr kept apart; asserts the exit status unless ``expect`` is None."""
     from kagglekit.cli import cli as group
 
-    result = CliRunner().invoke(group, [str(a) for a in args], catch_exceptions=False)
+    result = CliRunner().invoke(group, [str(a) for a in args], input=input,
+                                catch_exceptions=False)
     if expect is not None:
         assert result.exit_code == expect, (
             f"exit {result.exit_code} != {expect}\nstdout: {result.stdout}\n"
@@ -85,8 +86,8 @@ def one_line_error(result) -> str:
 class Cli:
     """The ``cli`` fixture: ``cli(*args, expect=0)`` and ``cli.json(*args)`` over ``invoke``."""
 
-    def __call__(self, *args, expect: int | None = 0):
-        return invoke(*args, expect=expect)
+    def __call__(self, *args, expect: int | None = 0, input: str | None = None):
+        return invoke(*args, expect=expect, input=input)
 
     def json(self, *args):
         return invoke_json(*args)

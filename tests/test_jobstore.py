@@ -66,10 +66,10 @@ def test_incomplete_runs_are_listed_never_best_and_cleaned_after_asking(cli, twe
     submitted = cli.json("submit", "--competition", "disaster-tweets")
     assert submitted["run_dir"] == done["run_dir"]
 
-    refused = cli.runner.invoke(__import__("kagglekit.cli").cli.cli, ["runs", "--clean"], input="n\n")
+    refused = cli("runs", "--clean", input="n\n")
     assert refused.exit_code == 0 and "Nothing removed" in refused.stderr
     assert stopped.is_dir() and str(stopped) in refused.stderr
-    asked = cli.runner.invoke(__import__("kagglekit.cli").cli.cli, ["runs", "--clean"], input="y\n")
+    asked = cli("runs", "--clean", input="y\n")
     assert asked.exit_code == 0 and not stopped.exists()
     assert running.is_dir()  # a live process's incomplete run is never touched
     assert Path(done["run_dir"]).is_dir()

@@ -176,7 +176,8 @@ def register_commands(cli):
         from kagglekit.cv import run_fit
         from kagglekit.metrics import thresholded_metric
         from kagglekit.params import split_competition_params
-        from kagglekit.runs import base_record, matching_cv_run, recipe_differences
+        from kagglekit.recipe import matching_cv_run, recipe_differences
+        from kagglekit.runs import base_record
 
         ctx = click.get_current_context()
         if resume:

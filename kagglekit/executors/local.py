@@ -18,7 +18,7 @@ import traceback
 from multiprocessing.connection import wait
 
 from kagglekit.errors import KaggleKitError
-from kagglekit.executors import Executor
+from kagglekit.executors.base import Executor
 from kagglekit.jobs import execute_job
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",

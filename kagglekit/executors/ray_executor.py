@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from kagglekit.errors import KaggleKitError
-from kagglekit.executors import Executor
+from kagglekit.executors.base import Executor
 from kagglekit.jobs import execute_job
 
 
