@@ -1,0 +1,110 @@
+"""The layout stays readable: no import cycles between kagglekit's modules (function-level
+imports included), no private name imported from another module, no core module over 450
+lines, and README's architecture section names every core module and package."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from conftest import REPO
+
+ROOTS = {"kagglekit": REPO / "kagglekit", "kagglekit_plugins": REPO / "plugins",
+         "kagglekit_competitions": REPO / "competitions"}
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for package, root in ROOTS.items():
+        for path in root.rglob("*.py"):
+            parts = [package, *path.relative_to(root).with_suffix("").parts]
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            out[".".join(parts)] = path
+    return out
+
+
+def import_graph():
+    """(edges module -> modules it imports, [(importer, module, private name)])."""
+    mods = modules()
+    edges = {m: set() for m in mods}
+    private = []
+    for name, path in mods.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}"
+                    if full in mods:
+                        edges[name].add(full)
+                    elif node.module in mods:
+                        edges[name].add(node.module)
+                    dunder = alias.name.startswith("__") and alias.name.endswith("__")
+                    if (alias.name.startswith("_") and not dunder and node.module in mods
+                            and node.module != name):
+                        private.append((name, node.module, alias.name))
+            elif isinstance(node, ast.Import):
+                edges[name].update(a.name for a in node.names if a.name in mods)
+    return edges, private
+
+
+def cycles(edges) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index, low, stack, on, found, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in edges[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in edges:
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_checks_can_fail():
+    assert cycles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles():
+    edges, _ = import_graph()
+    assert cycles(edges) == []
+
+
+def test_no_private_name_is_imported_from_another_module():
+    _, private = import_graph()
+    assert private == []
+
+
+def test_no_core_module_is_over_450_lines():
+    long = {name: len(path.read_text().splitlines()) for name, path in modules().items()
+            if len(path.read_text().splitlines()) > 450}
+    assert long == {}
+
+
+def test_readme_architecture_names_every_core_module_and_package():
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+    for path in sorted((REPO / "kagglekit").iterdir()):
+        if path.name.startswith(("_", ".")) or path.name == "__pycache__":
+            continue
+        name = path.name + ("/" if path.is_dir() else "")
+        assert name in section, f"kagglekit/{name} missing from README's architecture"
