@@ -146,7 +146,7 @@ def run_fit(comp: Competition, model_name: str, model_cls, params, data: Dataset
 def held_out_record(data: Dataset, reports) -> dict:
     """``held_out`` and, when false, why: the scored rows were trained on, or a model
     stopped early on them (``early_stopping=valid``)."""
-    reasons = []
+    reasons = list(data.leaks)
     if data.train_on_validated:
         reasons.append("the model trained on the rows it was scored on")
     if any((r.fit_info or {}).get("early_stopping") == "valid" for r in reports):

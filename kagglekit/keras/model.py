@@ -113,6 +113,7 @@ class KerasModel(Model):
     Params = KerasParams
     keras_modules: tuple[str, ...] = ()  # imported before a saved fold is loaded
     saved_files: tuple[str, ...] = ()  # the family's own files in a saved fold
+    soft_targets = True  # trains on probabilities as targets (soft pseudo-labels, distillation)
 
     # context from the CV/fit loop (set_context), defaults until it is called
     log_dir = None
@@ -228,7 +229,8 @@ class KerasModel(Model):
         mode = "off" if valid is None else p.early_stopping
         if mode == "inner" and p.epochs > 1 and len(y) >= MIN_INNER_ROWS:
             fit_idx, stop_idx = holdout_split(y, p.inner_fraction, int(self.seed))
-            return mode, take(x, fit_idx), y[fit_idx], take(x, stop_idx), y[stop_idx]
+            stop_y = (y[stop_idx] >= 0.5).astype(np.float32)  # soft targets: scored as 0/1
+            return mode, take(x, fit_idx), y[fit_idx], take(x, stop_idx), stop_y
         if mode == "valid" and valid.y is not None and len(valid):
             return mode, x, y, self.features(list(valid.text)), labels(valid.y)
         return mode, x, y, None, None
