@@ -25,6 +25,9 @@ def competition_texts(comp, options, which) -> tuple[list, dict]:
         from dataclasses import replace
 
         comp = replace(comp, prepare_text=None)
+    params = options.competition_params
+    if params is None and comp.params_class() is not None:
+        params = comp.params_class()()
     texts, counts = [], {}
     for split in which:
         if comp.file_for(split) is None:
@@ -37,7 +40,7 @@ def competition_texts(comp, options, which) -> tuple[list, dict]:
                 raise KaggleKitError(f"--texts {split}: {directory / name} not found")
             continue
         frame = load_split(comp, directory, split, encoding=options.encoding,
-                           allow_empty_text=True, params=options.competition_params)
+                           allow_empty_text=True, params=params)
         texts += list(frame.text)
         counts[split] = len(frame)
     return texts, {"data_dir": str(Path(directory).resolve()), **counts}
