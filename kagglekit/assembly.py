@@ -173,7 +173,7 @@ def assemble_fit(comp, model_name, params, data, jobs, store, seeds, runs_dir, t
 def held_out_record(data, fit_infos) -> dict:
     """``held_out`` and, when false, why: the scored rows were trained on, or a model
     stopped early on them (``early_stopping=valid``)."""
-    reasons = []
+    reasons = list(getattr(data, "leaks", ()))  # e.g. pseudo labels from the scored rows
     if data.train_on_validated:
         reasons.append("the model trained on the rows it was scored on")
     if any((info or {}).get("early_stopping") == "valid" for info in fit_infos):

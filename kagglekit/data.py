@@ -297,6 +297,9 @@ class Dataset:
     competition_params: object = None
     encoding: str = "utf-8"
     allow_empty_text: bool = False
+    training_only: np.ndarray | None = None  # rows in every fold's training rows (pseudo-labels)
+    pseudo: dict | None = None  # the pseudo-label record (kagglekit.pseudo), for run.json
+    leaks: list = field(default_factory=list)  # why scores on this data are not held out
 
 
 def load_dataset(comp: Competition, options: DataOptions, need_test: bool = True) -> Dataset:

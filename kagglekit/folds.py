@@ -281,7 +281,13 @@ def dataset_folds(data, n_folds: int = 5, seed: int = 42, scheme: str = "auto",
     official validation file as the scoring fold), else ``competition_folds``."""
     if data.folds is not None:
         return FoldPlan(np.asarray(data.folds), "predefined")
-    dup = find_duplicates(data.train.text, data.train.y)
-    folds, scheme = competition_folds(data.competition, data.train, n_folds, seed, scheme,
+    only = data.training_only  # pseudo rows: fold -1; the real rows' folds as without them
+    train = data.train if only is None else data.train.take(np.flatnonzero(~only))
+    dup = find_duplicates(train.text, train.y)
+    folds, scheme = competition_folds(data.competition, train, n_folds, seed, scheme,
                                       group_duplicates)
+    if only is not None:
+        full = np.full(len(only), -1, dtype=np.int16)
+        full[~only] = folds
+        folds = full
     return FoldPlan(folds, scheme, {**dup.summary(), "kept_together": bool(group_duplicates)})

@@ -389,7 +389,7 @@ def base_record(kind: str, comp: Competition, model: str, params, seed: int, dat
         n_test=0 if data.test is None else len(data.test),
         competition_params=(params_to_dict(data.competition_params)
                             if data.competition_params is not None else {}),
-        notes=data.notes)
+        notes=data.notes, **({"pseudo": data.pseudo} if data.pseudo else {}))
 
 
 def best_run(competition, runs_dir, *, need_test: bool = True):

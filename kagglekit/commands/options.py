@@ -77,8 +77,10 @@ def data_options_from(data_dir, sample, encoding, allow_empty_text, prepare, run
 
 def load_data(comp, options, need_test=True):
     from kagglekit.data import load_dataset
+    from kagglekit.pseudo import is_pseudo_dir, load_pseudo_dataset
 
-    data = load_dataset(comp, options, need_test=need_test)
+    load = load_pseudo_dataset if is_pseudo_dir(options.data_dir) else load_dataset
+    data = load(comp, options, need_test=need_test)
     if data.sample:
         info(f"Using a generated sample of {len(data.train)} training rows in {data.directory} "
              f"(not real data: pass --data-dir or run `kagglekit fetch` for the real files)")

@@ -13,6 +13,7 @@ from kagglekit.commands.options import (data_options, data_options_from, emit_js
 from kagglekit.errors import KaggleKitError
 from kagglekit.executors import options as job_cli
 from kagglekit.params import load_config, resolve_models
+from kagglekit.pseudo import check_soft_targets
 from kagglekit.runs import resolve_run
 
 
@@ -100,6 +101,7 @@ def register_commands(cli):
                                                  prepare, runs_dir,
                                                  validation_as_fold=validation_as_fold,
                                                  competition_params=comp_params))
+        check_soft_targets(data, chosen)
         from kagglekit.folds import dataset_folds
 
         plan = dataset_folds(data, folds, seed, scheme, group_duplicates)  # shared by every model
@@ -205,6 +207,7 @@ def register_commands(cli):
         data = load_data(comp, data_options_from(data_dir, sample, encoding, allow_empty_text,
                                                  prepare, runs_dir,
                                                  competition_params=comp_params))
+        check_soft_targets(data, chosen)
         labels = thresholded_metric(data.competition) is not None
         results = []
         for name, cls, model_params in chosen:

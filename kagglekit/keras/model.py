@@ -66,6 +66,9 @@ class KerasParams:
     jit_compile: bool | None = None  # None: Keras' default
     verbose: int = 1  # 0 silent; 1 a bar on a terminal, else a line per epoch; 2 lines
     tensorboard: bool = True
+    teacher: str | None = None  # a CV run whose OOF probabilities are soft targets
+    distill_alpha: float = 0.5  # the teacher's share of the targets
+    temperature: float = 1.0  # the teacher's probabilities as sigmoid(logit(p) / T)
 
     def validate(self):
         checks = [
@@ -87,6 +90,9 @@ class KerasParams:
             (self.class_weight in (None, "balanced"),
              f"class_weight must be balanced or none, got {self.class_weight!r}"),
             (self.verbose in (0, 1, 2), f"verbose must be 0, 1 or 2, got {self.verbose}"),
+            (0 <= self.distill_alpha <= 1,
+             f"distill_alpha must be in [0, 1], got {self.distill_alpha}"),
+            (self.temperature > 0, f"temperature must be > 0, got {self.temperature}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -113,6 +119,7 @@ class KerasModel(Model):
     Params = KerasParams
     keras_modules: tuple[str, ...] = ()  # imported before a saved fold is loaded
     saved_files: tuple[str, ...] = ()  # the family's own files in a saved fold
+    soft_targets = True  # trains on probabilities as targets (soft pseudo-labels, distillation)
 
     # context from the CV/fit loop (set_context), defaults until it is called
     log_dir = None
@@ -219,19 +226,33 @@ class KerasModel(Model):
                                pad_rows_to=batch if self._fixed_batches(acc) else acc.replicas,
                                pow2=self._pow2(acc), inputs=self.model_inputs)
 
-    def _stopping_rows(self, x, y, valid):
-        """(mode, fit_x, fit_y, stop_x, stop_y): the rows trained on and the rows early
-        stopping watches. A full fit (no validation fold) watches none."""
+    def training_targets(self, train, valid, y) -> np.ndarray:
+        """What the model learns: the labels, mixed with a teacher's OOF probabilities when
+        ``teacher`` is set (``kagglekit.keras.distill``)."""
+        p = self.params
+        if not p.teacher:
+            return y
+        from kagglekit.keras.distill import distill_targets, teacher_oof
+
+        return distill_targets(y, teacher_oof(p.teacher, train, valid), p.distill_alpha,
+                               p.temperature)
+
+    def _stopping_rows(self, x, y, valid, targets=None):
+        """(mode, fit_x, fit_y, stop_x, stop_y): the rows trained on (with ``targets``, the
+        labels by default) and the rows early stopping watches, scored on their 0/1 labels.
+        A full fit (no validation fold) watches none."""
         from kagglekit.keras.data import take
 
         p = self.params
+        targets = y if targets is None else targets
         mode = "off" if valid is None else p.early_stopping
         if mode == "inner" and p.epochs > 1 and len(y) >= MIN_INNER_ROWS:
             fit_idx, stop_idx = holdout_split(y, p.inner_fraction, int(self.seed))
-            return mode, take(x, fit_idx), y[fit_idx], take(x, stop_idx), y[stop_idx]
+            stop_y = (y[stop_idx] >= 0.5).astype(np.float32)  # soft pseudo-labels: as 0/1
+            return mode, take(x, fit_idx), targets[fit_idx], take(x, stop_idx), stop_y
         if mode == "valid" and valid.y is not None and len(valid):
-            return mode, x, y, self.features(list(valid.text)), labels(valid.y)
-        return mode, x, y, None, None
+            return mode, x, targets, self.features(list(valid.text)), labels(valid.y)
+        return mode, x, targets, None, None
 
     # -- training ----------------------------------------------------------------------
     def fit(self, train, valid=None):
@@ -247,8 +268,9 @@ class KerasModel(Model):
         acc.apply(mixed_precision=p.mixed_precision)
         keras.utils.set_random_seed(int(self.seed))
         y = labels(train.y)
+        targets = self.training_targets(train, valid, y)
         x = self.fit_encoder(train, valid)
-        mode, fit_x, fit_y, stop_x, stop_y = self._stopping_rows(x, y, valid)
+        mode, fit_x, fit_y, stop_x, stop_y = self._stopping_rows(x, y, valid, targets)
         recipe = self.recipe if valid is None else None
         epochs = int(recipe["epochs"]) if recipe else p.epochs
         replay = recipe.get("learning_rates") if recipe and p.lr_schedule == "plateau" else None
@@ -294,6 +316,8 @@ class KerasModel(Model):
                 "precision": acc.precision if p.mixed_precision else "float32",
                 "global_batch_size": batch, "bucketing": data.options["bucket"],
                 "padding_efficiency": data.padding_efficiency(), **self.describe(),
+                **({"teacher": str(p.teacher), "distill_alpha": p.distill_alpha,
+                    "temperature": p.temperature} if p.teacher else {}),
                 "seconds": round(time.perf_counter() - start, 3)}
         if notes:
             info["notes"] = notes

@@ -1,0 +1,105 @@
+"""``pretrain``: masked-LM fine-tuning of a transformer backbone on a competition's texts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kagglekit import plugins
+from kagglekit.commands.options import (data_options, data_options_from, emit_json, info,
+                                         json_option, runs_dir_option)
+from kagglekit.errors import KaggleKitError
+from kagglekit.hookspecs import hookimpl
+
+SPLITS = ("train", "test", "unlabeled")
+
+
+def competition_texts(comp, options, which) -> tuple[list, dict]:
+    """The prepared texts of the chosen splits and how many each gave."""
+    from kagglekit.data import find_data_dir, load_split, sample_dir
+
+    directory = (sample_dir(comp, options.sample_root or Path("runs") / "_samples")
+                 if options.sample else find_data_dir(comp, options.data_dir))
+    if not options.prepare:
+        from dataclasses import replace
+
+        comp = replace(comp, prepare_text=None)
+    params = options.competition_params
+    if params is None and comp.params_class() is not None:
+        params = comp.params_class()()
+    texts, counts = [], {}
+    for split in which:
+        if comp.file_for(split) is None:
+            if split == "unlabeled" and which != SPLITS:
+                raise KaggleKitError(f"--texts unlabeled: {comp.slug} declares no unlabeled texts")
+            continue
+        name = comp.file_for(split)
+        if not ((directory / name).exists() or (directory / f"{name}.zip").exists()):
+            if which != SPLITS:
+                raise KaggleKitError(f"--texts {split}: {directory / name} not found")
+            continue
+        frame = load_split(comp, directory, split, encoding=options.encoding,
+                           allow_empty_text=True, params=params)
+        texts += list(frame.text)
+        counts[split] = len(frame)
+    return texts, {"data_dir": str(Path(directory).resolve()), **counts}
+
+
+@hookimpl
+def register_commands(cli):
+    @cli.command()
+    @click.argument("competition")
+    @click.option("--model", "model", default="transformer", show_default=True,
+                  type=click.Choice(["transformer", "lstm"]),
+                  help="What to pretrain: a transformer backbone (-p preset=...).")
+    @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
+                  help="preset, epochs, batch_size, learning_rate, weight_decay, max_length, "
+                       "mask_rate, holdout, seed.")
+    @click.option("--texts", default=",".join(SPLITS), show_default=True,
+                  help="Which texts to learn from: train, test, unlabeled (those present).")
+    @click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Where the new preset goes [default: its cache entry].")
+    @data_options
+    @runs_dir_option
+    @json_option
+    def pretrain(competition, model, params, texts, output, data_dir, sample, encoding,
+                 allow_empty_text, prepare, runs_dir, as_json):
+        """Masked-LM pretraining of a backbone on the competition's own texts.
+
+        Writes a preset directory that `-p preset=DIR` fine-tunes like any other. Example:
+        kagglekit pretrain imdb -p preset=distilbert --texts train,test,unlabeled --output lm/
+        """
+        from kagglekit.hub.presets import resolve
+        from kagglekit.hub.pretrain import MlmParams, pretrain_mlm
+        from kagglekit.params import build_params, parse_assignments
+
+        if model != "transformer":
+            raise KaggleKitError("pretrain --model lstm is not available yet; pretrain a "
+                                 "transformer (--model transformer -p preset=...)")
+        which = tuple(t.strip() for t in texts.split(",") if t.strip())
+        unknown = [t for t in which if t not in SPLITS]
+        if unknown or not which:
+            raise KaggleKitError(f"--texts {texts}: choose from {', '.join(SPLITS)}")
+        mlm = build_params(MlmParams, parse_assignments(params), "pretrain")
+        preset = resolve(mlm.preset, what="pretrain")
+        comp = plugins.get_competition(competition)
+        options = data_options_from(data_dir, sample, encoding, allow_empty_text, prepare,
+                                    runs_dir)
+        corpus, sources = competition_texts(comp, options, which)
+        info(f"Pretraining {preset.path} on {len(corpus)} texts of {comp.slug} "
+             f"({', '.join(f'{k} {v}' for k, v in sources.items() if k != 'data_dir')}); "
+             f"{mlm.epochs} epochs")
+
+        def on_epoch(row):
+            train = "" if row["train_loss"] is None else f"train loss {row['train_loss']:.4f}  "
+            info(f"  epoch {row['epoch']}: {train}held-out MLM loss {row['heldout_loss']:.4f}  "
+                 f"accuracy {row['heldout_accuracy']:.4f}")
+
+        directory, record, cached = pretrain_mlm(preset.path, corpus, mlm, output,
+                                                 on_epoch=on_epoch, sources=sources)
+        if cached:
+            info("  (cached: the same preset, texts and parameters were pretrained before)")
+        info(f"Preset: {directory}  (use it: -p preset={directory})")
+        if as_json:
+            emit_json({**record, "path": str(Path(directory).resolve()), "cached": cached})

@@ -1,0 +1,165 @@
+"""Pseudo-labels: `kagglekit pseudo-label RUN` and `cv --data-dir` on the derived dataset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kagglekit.pseudo import LABELS_FILE, PSEUDO_FILE, confidence, select_rows
+
+
+def test_select_rows_by_confidence_and_by_top_fraction():
+    pred = np.array([0.99, 0.5, 0.02, 0.8, 0.96, 0.3])
+    assert confidence(pred).tolist() == pytest.approx([0.99, 0.5, 0.98, 0.8, 0.96, 0.7])
+    assert select_rows(pred, min_confidence=0.95).tolist() == [0, 2, 4]
+    assert select_rows(pred, top=0.5).tolist() == [0, 2, 4]
+    assert select_rows(pred, top=0.34).tolist() == [0, 2]
+    # several targets: the least confident target decides
+    multi = np.array([[0.99, 0.6], [0.99, 0.01]])
+    assert select_rows(multi, min_confidence=0.9).tolist() == [1]
+    with pytest.raises(Exception, match="exactly one"):
+        select_rows(pred, min_confidence=0.9, top=0.1)
+
+
+@pytest.fixture
+def base_run(cli, tweets_dir, tmp_path):
+    payload = cli.json("cv", "disaster-tweets", "--data-dir", tweets_dir, "--model", "tfidf-lr",
+                       "--folds", "3", "--runs-dir", tmp_path / "runs")
+    return Path(payload["path"])
+
+
+def _pseudo(cli, run, tmp_path, *args):
+    out = tmp_path / "pseudo"
+    record = cli.json("pseudo-label", run, "--output", out, "--runs-dir", tmp_path / "runs", *args)
+    return out, record
+
+
+def test_pseudo_rows_train_every_fold_and_are_never_scored(cli, base_run, tmp_path):
+    out, record = _pseudo(cli, base_run, tmp_path, "--top", "0.3")
+    assert record["n_pseudo"] == 30 and record["n_test"] == 100 and not record["soft"]
+    labels = pd.read_csv(out / LABELS_FILE, dtype={"id": str})
+    test_pred = pd.read_csv(base_run / "test_predictions.csv", dtype={"id": str}).set_index("id")
+    # the 30 most confident test rows, labelled 0/1 at 0.5
+    conf = np.maximum(test_pred["target"], 1 - test_pred["target"])
+    assert set(labels["id"]) == set(conf.sort_values(ascending=False).index[:30])
+    assert (labels.set_index("id")["target"] ==
+            (test_pred.loc[labels["id"], "target"] >= 0.5).astype(int)).all()
+
+    payload = cli.json("cv", "disaster-tweets", "--data-dir", out, "--model", "tfidf-lr",
+                       "--folds", "3", "--runs-dir", tmp_path / "runs")
+    run = Path(payload["path"])
+    info = json.loads((run / "run.json").read_text())
+    base_info = json.loads((base_run / "run.json").read_text())
+    assert info["pseudo"]["n_pseudo"] == 30
+    assert info["pseudo"]["source_run"] == base_run.name and info["pseudo"]["top"] == 0.3
+    assert info["n_train"] == base_info["n_train"] + 30
+    assert info["n_scored"] == base_info["n_train"]
+    # the scores are labelled: the pseudo labels came from models that saw the scored rows
+    assert info["held_out"] is False
+    assert any("pseudo" in r for r in info["not_held_out_because"])
+    # pseudo rows are never in oof.csv; the real rows are, with the folds of the base run
+    oof = pd.read_csv(run / "oof.csv", dtype={"id": str})
+    base_oof = pd.read_csv(base_run / "oof.csv", dtype={"id": str})
+    assert sorted(oof["id"]) == sorted(base_oof["id"])
+    assert not set(oof["id"]) & set(labels["id"])
+    folds = pd.read_csv(run / "folds.csv", dtype={"id": str}).set_index("id")["fold"]
+    base_folds = pd.read_csv(base_run / "folds.csv", dtype={"id": str}).set_index("id")["fold"]
+    assert (folds.loc[base_folds.index] == base_folds).all()
+    assert (folds.loc[labels["id"]] == -1).all()
+    assert len(folds) == len(base_folds) + 30
+    # each fold trained on its other folds plus the 30 pseudo rows
+    n_real = base_info["n_train"]
+    for fold in info["fold_scores"]:
+        k = fold["fold"]
+        assert fold["n_valid"] == int((base_folds == k).sum())
+        assert fold["n_train"] == n_real - fold["n_valid"] + 30
+
+
+def test_soft_labels_are_the_training_targets(cli, base_run, tmp_path):
+    from kagglekit import plugins
+    from kagglekit.commands.options import data_options_from, load_data
+    from kagglekit.cv import run_cv
+    from kagglekit.folds import dataset_folds
+    from kagglekit.model import Model
+
+    out, record = _pseudo(cli, base_run, tmp_path, "--min-confidence", "0.6", "--soft")
+    assert record["soft"] and record["n_pseudo"] > 0
+    comp = plugins.get_competition("disaster-tweets")
+    data = load_data(comp, data_options_from(str(out), False, "utf-8", False, True,
+                                             tmp_path / "runs"))
+    soft = pd.read_csv(out / LABELS_FILE, dtype={"id": str}).set_index("id")["target"]
+    test_pred = pd.read_csv(base_run / "test_predictions.csv", dtype={"id": str}).set_index("id")
+    assert np.allclose(soft, test_pred.loc[soft.index, "target"], atol=1e-6)
+    assert not np.isin(soft, [0.0, 1.0]).all()  # really probabilities
+
+    seen = []
+
+    class Recorder(Model):
+        name = "recorder"
+        soft_targets = True
+
+        def fit(self, train, valid=None):
+            seen.append((list(map(str, train.ids)), train.y.copy(), list(map(str, valid.ids))))
+            return self
+
+        def predict(self, frame):
+            return np.full((len(frame), 1), 0.5)
+
+        def save(self, directory):
+            self.save_params(directory)
+
+    plan = dataset_folds(data, 3, 42)
+    run_cv(comp, "recorder", Recorder, Recorder.Params(), data, folds=plan,
+           runs_dir=tmp_path / "runs")
+    assert len(seen) == 3
+    for ids, y, valid_ids in seen:
+        frame = pd.Series(y[:, 0], index=ids)
+        assert np.allclose(frame.loc[soft.index], soft.to_numpy(), atol=1e-6)  # soft targets
+        assert not set(valid_ids) & set(soft.index)  # never a validation row
+        real = frame.drop(soft.index)
+        assert set(np.unique(real)) <= {0.0, 1.0}  # the real rows keep their 0/1 labels
+
+
+def test_soft_labels_refused_for_a_model_that_needs_0_1(cli, base_run, tmp_path):
+    out, _ = _pseudo(cli, base_run, tmp_path, "--top", "0.2", "--soft")
+    result = cli("cv", "disaster-tweets", "--data-dir", out, "--model", "tfidf-lr",
+                 "--folds", "3", "--runs-dir", tmp_path / "runs", expect=2)
+    last = result.stderr.strip().splitlines()[-1]  # after the Data:/Note: lines, one error line
+    assert "soft labels" in last and "tfidf-lr" in last
+    assert not list((tmp_path / "runs" / "nlp-getting-started").glob("*-tfidf-lr-*"))[1:]
+
+
+def test_pseudo_label_refuses_bad_input(cli, base_run, tmp_path):
+    result = cli("pseudo-label", base_run, "--min-confidence", "0.9999999",
+                 "--runs-dir", tmp_path / "runs", "--output", tmp_path / "none", expect=2)
+    assert "lower --min-confidence" in result.stderr
+    assert not (tmp_path / "none").exists()
+    out, _ = _pseudo(cli, base_run, tmp_path, "--top", "0.1")
+    again = cli("pseudo-label", base_run, "--top", "0.1", "--output", out,
+                "--runs-dir", tmp_path / "runs", expect=2)
+    assert "already exists" in again.stderr
+    record = json.loads((out / PSEUDO_FILE).read_text())
+    record["competition"] = "imdb"
+    (out / PSEUDO_FILE).write_text(json.dumps(record))
+    wrong = cli("cv", "disaster-tweets", "--data-dir", out, "--model", "tfidf-lr",
+                "--runs-dir", tmp_path / "runs", expect=2)
+    assert "pseudo-labels for imdb" in wrong.stderr
+
+
+def test_soft_pseudo_labels_train_a_keras_model(cli, base_run, tmp_path):
+    pytest.importorskip("keras")
+    out, _ = _pseudo(cli, base_run, tmp_path, "--top", "0.5", "--soft")
+    tiny = {"units": 8, "embedding_dim": 8, "epochs": 2, "verbose": 0, "progress": False,
+            "tensorboard": False, "batch_size": 16}
+    payload = cli.json("cv", "disaster-tweets", "--data-dir", out, "--model", "dense",
+                       "--folds", "2", "--runs-dir", tmp_path / "runs",
+                       *[f"-p{k}={v}" for k, v in tiny.items()])
+    info = json.loads((Path(payload["path"]) / "run.json").read_text())
+    assert info["pseudo"]["soft"] is True and info["pseudo"]["n_pseudo"] == 50
+    assert all(f["fit_info"]["n_fit"] > f["n_valid"] for f in info["fold_scores"])
+    oof = pd.read_csv(Path(payload["path"]) / "oof.csv")
+    assert len(oof) == info["n_scored"] == info["n_train"] - 50
