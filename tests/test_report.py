@@ -35,7 +35,13 @@ def report(cli, *runs, output="reports") -> Path:
 
 
 def section_ids(html: str) -> list[str]:
-    return re.findall(r'<section id="([a-z-]+)">', html)
+    return re.findall(r'<section id="([a-z-]+)"', html)
+
+
+def part(html: str, section: str) -> str:
+    """One section's HTML."""
+    start = html.index(f'<section id="{section}"')
+    return html[start:html.index("</section>", start)]
 
 
 def images(html: str) -> list[np.ndarray]:
@@ -106,14 +112,14 @@ def test_report_of_a_tfidf_run_has_every_section_and_escapes_texts(cli, tfidf_ru
     assert f"{info['scores']['f1']:.4f}" in html
     assert f"Threshold {info['threshold']:.4f} was chosen for f1" in html
     # the 20 most wrong rows, the worst first
-    wrong = html[html.index('<section id="wrong">'):html.index('<section id="data">')]
+    wrong = part(html, "wrong")
     assert wrong.count("<tr>") == 21 and wrong.index(worst) < wrong.index("&lt;script&gt;")
     # per-fold scores: one row per fold with its nested threshold
-    folds = html[html.index('<section id="folds">'):html.index('<section id="curves">')]
+    folds = part(html, "folds")
     for f in info["fold_scores"]:
         assert f"<td>{f['f1']:.4f}</td>" in folds
     # data summary: class balance and the duplicates kept together
-    data = html[html.index('<section id="data">'):]
+    data = part(html, "data")
     positives = int(pd.read_csv(tweets_dir / "train.csv")["target"].sum())
     assert f"<td>{positives}</td>" in data and "kept together" in data
 
@@ -233,11 +239,11 @@ def test_report_of_a_neural_run_has_learning_curves_and_embedding_coverage(cli, 
     ids = section_ids(html)
     assert ids[-3:] == ["learning", "embeddings", "data"] and "wrong" in ids
     assert len(images(html)) == 7  # + learning curves and learning rates
-    learning = html[html.index('<section id="learning">'):html.index('<section id="embeddings">')]
+    learning = part(html, "learning")
     assert "best epoch" in learning
-    folds = html[html.index('<section id="folds">'):html.index('<section id="curves">')]
+    folds = part(html, "folds")
     assert "<th>best epoch</th>" in folds and folds.count("<td>3</td>") >= 2
-    emb = html[html.index('<section id="embeddings">'):html.index('<section id="data">')]
+    emb = part(html, "embeddings")
     assert "glove.6B.50d.txt" in emb and "<td>0.9100</td>" in emb
     assert "&lt;b&gt;unseen&lt;/b&gt;" in emb and "<b>unseen" not in emb
 
@@ -257,10 +263,10 @@ def test_report_of_a_multilabel_jigsaw_run_has_curves_per_label(cli, tmp_path):
     targets = payload.get("target_columns") or json.loads(
         (Path(payload["run_dir"]) / "run.json").read_text())["target_columns"]
     assert len(targets) == 6
-    confusion = html[html.index('<section id="confusion">'):html.index('<section id="calibration">')]
+    confusion = part(html, "confusion")
     for target in targets:  # per-label counts
         assert f"<td>{target}</td>" in confusion
-    balance = html[html.index('<section id="data">'):]
+    balance = part(html, "data")
     assert all(f"<td>{t}</td>" in balance for t in targets)
 
 
@@ -273,7 +279,7 @@ def test_report_of_a_blend_and_a_comparison(cli, tweets_dir):
     blend = payload["blends"][0]
     html = report(cli, blend["run_id"]).read_text()
     assert "blend" in section_ids(html)
-    section = html[html.index('<section id="blend">'):html.index('<section id="data">')]
+    section = part(html, "blend")
     weights = [m["weights"]["target"] for m in blend["member_runs"]]
     assert sum(weights) == pytest.approx(1, abs=1e-5)
     for member, w in zip(blend["member_runs"], weights):
@@ -286,7 +292,7 @@ def test_report_of_a_blend_and_a_comparison(cli, tweets_dir):
     html = path.read_text()
     assert section_ids(html) == ["scores", "curves", "correlation"]
     assert len(images(html)) == 2
-    corr = html[html.index('<section id="correlation">'):]
+    corr = part(html, "correlation")
     a, b = (pd.read_csv(Path(m["path"]) / "oof.csv")["target"] for m in blend["member_runs"])
     assert f"<td>{np.corrcoef(a, b)[0, 1]:.4f}</td>" in corr
     for run_id in (*members, blend["run_id"]):

@@ -111,7 +111,8 @@ def single_builders() -> list:
 
     def threshold(data):
         if data.has_labels and data.info.get("threshold_metric"):
-            return Section("threshold", "Threshold").figure(plots.threshold_curve(data))
+            return Section("threshold", "Threshold", narrow=True).figure(
+                plots.threshold_curve(data))
         return None
 
     def learning(data):
@@ -131,7 +132,8 @@ def single_builders() -> list:
         ("threshold curve", threshold),
         ("confusion matrix", labelled(lambda d: confusion_section(d, plots))),
         ("calibration", labelled(
-            lambda d: Section("calibration", "Calibration").figure(plots.calibration(d)))),
+            lambda d: Section("calibration", "Calibration", narrow=True).figure(
+                plots.calibration(d)))),
         ("score by length", labelled(lambda d: length_section(d, plots))),
         ("most wrong rows", labelled(wrong_section)),
         ("learning curves", learning), ("embeddings", embeddings_section),
@@ -147,6 +149,9 @@ def headline_section(data: gather.RunData) -> Section:
         value = main["nested"] if main["nested"] is not None else main["score"]
         spread = f" ± {main['spread']:.4f} across folds" if main["spread"] is not None else ""
         s.say(f"{h['metric']} {value:.4f}{spread}", cls="big")
+        if main["nested"] is not None and main["optimistic"]:
+            s.say(f"nested thresholds (held out); {main['score']:.4f} with one threshold "
+                  f"chosen on all OOF rows (optimistic)", cls="muted")
     if not h["held_out"]:
         reasons = "; ".join(h["not_held_out_because"]) or "a fit run has no held-out rows"
         s.say(f"NOT held out: {reasons}.", cls="note")
@@ -175,7 +180,7 @@ def folds_section(data: gather.RunData) -> Section:
 
 
 def confusion_section(data: gather.RunData, plots) -> Section:
-    s = Section("confusion", "Confusion matrix")
+    s = Section("confusion", "Confusion matrix", narrow=True)
     figure = plots.confusion(data)
     if figure is not None:
         return s.figure(figure)
@@ -203,8 +208,10 @@ def length_section(data: gather.RunData, plots) -> Section:
 def wrong_section(data: gather.RunData) -> Section:
     rows = gather.most_wrong(data)
     s = Section("wrong", f"The {len(rows)} most confidently wrong OOF rows")
-    return s.table(["id", "target", "label", "probability", "fold", "text"], rows,
-                   text_columns=("text",))
+    columns = ["id", "target", "label", "probability", "fold", "text"]
+    if len(data.targets) == 1:
+        columns.remove("target")
+    return s.table(columns, rows, text_columns=("text",))
 
 
 def embeddings_section(data: gather.RunData) -> Section | None:

@@ -175,7 +175,8 @@ def fold_rows(data: RunData) -> tuple[list[str], list[dict]]:
     rows = []
     for f in folds:
         row = {"fold": f.get("fold"), "n_train": f.get("n_train"), "n_valid": f.get("n_valid"),
-               **{m: f.get(m) for m in metrics}, "seconds": f.get("seconds")}
+               **{m: f.get(m) for m in metrics},
+               "seconds": None if f.get("seconds") is None else f"{f['seconds']:.1f}"}
         if thresholds:
             row["threshold"] = thresholds.get(str(f.get("fold")))
         fit = f.get("fit_info") or {}

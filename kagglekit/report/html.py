@@ -23,6 +23,7 @@ nav a { margin-right: 14px; color: #23527c; text-decoration: none; }
 main { padding: 8px 32px 40px; max-width: 1180px; }
 section { background: #fff; border: 1px solid #dde2e7; border-radius: 6px; margin: 16px 0;
           padding: 12px 20px; }
+section.narrow { display: inline-block; vertical-align: top; margin-right: 12px; }
 section h2 { font-size: 17px; margin: 4px 0 10px; }
 table { border-collapse: collapse; margin: 6px 0 10px; font-size: 13px; }
 th, td { border-bottom: 1px solid #e3e7eb; padding: 4px 10px; text-align: right;
@@ -48,9 +49,12 @@ figcaption { color: #5a6570; font-size: 12px; }
 <main>
 {% for note in notes %}<p class="note">{{ note }}</p>{% endfor %}
 {% for s in sections %}
-<section id="{{ s.id }}">
+<section id="{{ s.id }}"{% if s.narrow %} class="narrow"{% endif %}>
 <h2>{{ s.title }}</h2>
 {% for p in s.paragraphs %}<p{% if p.cls %} class="{{ p.cls }}"{% endif %}>{{ p.text }}</p>{% endfor %}
+{% for f in s.figures %}
+<figure><img src="{{ f.data_uri }}" alt="{{ f.caption }}"><figcaption>{{ f.caption }}</figcaption></figure>
+{% endfor %}
 {% for t in s.tables %}
 {% if t.caption %}<p class="muted">{{ t.caption }}</p>{% endif %}
 <table>
@@ -58,9 +62,6 @@ figcaption { color: #5a6570; font-size: 12px; }
 {% for row in t.rows %}<tr>{% for c in t.columns %}<td{% if c in t.text_columns %} class="text"{% endif %}>{{ row[c] }}</td>{% endfor %}</tr>
 {% endfor %}
 </table>
-{% endfor %}
-{% for f in s.figures %}
-<figure><img src="{{ f.data_uri }}" alt="{{ f.caption }}"><figcaption>{{ f.caption }}</figcaption></figure>
 {% endfor %}
 </section>
 {% endfor %}
@@ -87,6 +88,7 @@ class Section:
     paragraphs: list = field(default_factory=list)  # {"text", "cls"}
     tables: list = field(default_factory=list)
     figures: list = field(default_factory=list)
+    narrow: bool = False  # small enough to sit beside the next one
 
     def say(self, text: str, cls: str = "") -> "Section":
         self.paragraphs.append({"text": text, "cls": cls})
