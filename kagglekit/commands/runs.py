@@ -17,40 +17,24 @@ from kagglekit.runs import resolve_run
 def register_commands(cli):
     @cli.command()
     @click.argument("competition", required=False)
+    @click.option("--refresh", is_flag=True,
+                  help="Fetch your submissions' leaderboard scores from Kaggle again (needs "
+                       "credentials); otherwise the cached ones are shown, with no network.")
     @runs_dir_option
     @json_option
-    def runs(competition, runs_dir, as_json):
-        """List runs with their scores, newest last.
+    def runs(competition, refresh, runs_dir, as_json):
+        """The runs as a leaderboard: CV (nested) score, fold spread, folds and seeds, the
+        params that differ, wall time, and the public/private scores of submissions made
+        from each run, with the CV-vs-LB correlation. One table per competition.
 
-        Example: kagglekit runs disaster-tweets
+        Example: kagglekit runs disaster-tweets --refresh
         """
+        from kagglekit.commands.leaderboard import show_leaderboard
         from kagglekit.runs import list_runs
 
         slug = plugins.get_competition(competition).slug if competition else None
         found = list_runs(runs_dir, slug)
-        if as_json:
-            emit_json({"runs": [r.summary() for r in found]})
-            return
-        if not found:
-            click.echo(f"No runs in {runs_dir}.")
-            return
-        metrics = sorted({m for r in found for m in r.scores})
-        nested = sorted({m for r in found for m in (r.info.get("nested_scores") or {})
-                         if r.info.get("threshold_metric")
-                         and (r.info["nested_scores"][m] != r.scores.get(m))})
-        rows = []
-        for r in found:
-            row = {"run": r.id, "model": r.model, "kind": r.kind, **r.scores}
-            for m in nested:
-                row[f"{m} nested"] = (r.info.get("nested_scores") or {}).get(m)
-            if not r.info.get("held_out", r.kind != "fit"):
-                row["held out"] = "no"
-            rows.append(row)
-        columns = ["run", "kind", "model", *metrics, *[f"{m} nested" for m in nested]]
-        if any("held out" in row for row in rows):
-            columns.append("held out")
-        score_table(f"runs in {runs_dir} (\"nested\": thresholds chosen on the other folds, "
-                    f"the held-out figure runs are ranked by)", rows, columns)
+        show_leaderboard(found, runs_dir, refresh=refresh, as_json=as_json)
 
     @cli.command()
     @click.argument("run_ref", metavar="RUN")
