@@ -297,3 +297,34 @@ def test_report_of_a_blend_and_a_comparison(cli, tweets_dir):
     assert f"<td>{np.corrcoef(a, b)[0, 1]:.4f}</td>" in corr
     for run_id in (*members, blend["run_id"]):
         assert run_id in html
+
+
+MATPLOTLIB_PROBE = """
+import json, sys
+from kagglekit.cli import cli
+try:
+    cli.main(args=sys.argv[1:], standalone_mode=False)
+except SystemExit:
+    pass
+print("LOADED=" + json.dumps(sorted(m for m in ("matplotlib", "jinja2") if m in sys.modules)))
+"""
+
+
+def _loaded(*args) -> list[str]:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", MATPLOTLIB_PROBE, *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    line = [x for x in proc.stdout.splitlines() if x.startswith("LOADED=")][-1]
+    return json.loads(line[len("LOADED="):])
+
+
+def test_only_report_imports_matplotlib(tweets_dir):
+    assert _loaded("cv", "disaster-tweets", "-m", "tfidf-nb", "--folds", "2",
+                   "--data-dir", tweets_dir) == []
+    run_id = next(p.name for p in (Path("runs") / "nlp-getting-started").iterdir()
+                  if not p.name.startswith("."))
+    assert _loaded("runs") == []
+    assert _loaded("report", run_id) == ["jinja2", "matplotlib"]

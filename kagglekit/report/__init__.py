@@ -190,8 +190,9 @@ def confusion_section(data: gather.RunData, plots) -> Section:
         rows.append({"label": name, "TP": int((y == 1).sum() - ((y == 1) & ~pred).sum()),
                      "FP": int(((y == 0) & pred).sum()), "FN": int(((y == 1) & ~pred).sum()),
                      "TN": int(((y == 0) & ~pred).sum())})
+    why = "" if data.info.get("threshold_metric") else f" ({data.metric} needs no threshold)"
     return s.table(["label", "TP", "FP", "FN", "TN"], rows,
-                   caption=f"Per label at threshold {data.threshold:.3f}")
+                   caption=f"Per label at threshold {data.threshold:.3f}{why}")
 
 
 def length_section(data: gather.RunData, plots) -> Section:
@@ -200,8 +201,10 @@ def length_section(data: gather.RunData, plots) -> Section:
     s.figure(plots.length_plot(rows, data.metric))
     if rows:
         s.table(["bucket", "rows", "score", "positives"], rows,
-                caption=f"{data.metric} per bucket at threshold {data.threshold:.3f}; "
-                        f"positives: share of positive labels")
+                caption=f"{data.metric} per bucket"
+                        + (f" at threshold {data.threshold:.3f}"
+                           if data.info.get("threshold_metric") else "")
+                        + "; positives: share of positive labels")
     return s
 
 
