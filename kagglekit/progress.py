@@ -46,8 +46,10 @@ def _enabled() -> bool:
 
 
 @contextlib.contextmanager
-def steps(description: str, total: int | None, *, unit: str = "steps", stream=None):
-    """Yield ``advance(n=1, what="")``; see the module docstring."""
+def steps(description: str, total: int | None, *, unit: str = "steps", stream=None,
+          min_seconds: float = 0.0):
+    """Yield ``advance(n=1, what="")``; see the module docstring. Off a terminal, no line
+    is written before ``min_seconds`` have passed (a quick task stays silent)."""
     stream = stream or sys.stderr
     start = time.perf_counter()
     if not _enabled():
@@ -76,6 +78,8 @@ def steps(description: str, total: int | None, *, unit: str = "steps", stream=No
     def advance(n: int = 1, what: str = "") -> None:
         state["done"] += n
         done = state["done"]
+        if time.perf_counter() - start < min_seconds:
+            return
         if done // every == state["printed"] // every and done != total:
             return
         state["printed"] = done

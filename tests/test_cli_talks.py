@@ -163,3 +163,11 @@ def test_predict_on_a_metric_without_threshold_has_no_label_column(cli, tmp_path
     run = cli.json("cv", "jigsaw", "-m", "tfidf-nb", "--folds", "2", "--data-dir", data)
     out = cli("predict", run["run_id"], "--input", data / "test.csv").stdout
     assert out.splitlines()[0] == "id,toxic,severe_toxic,obscene,threat,insult,identity_hate"
+
+
+def test_a_quick_task_stays_silent_off_a_terminal():
+    stream = io.StringIO()
+    with progress.steps("Report", total=3, stream=stream, min_seconds=60) as advance:
+        for _ in range(3):
+            advance()
+    assert stream.getvalue() == ""

@@ -297,6 +297,8 @@ def test_report_of_a_blend_and_a_comparison(cli, tweets_dir):
     assert f"<td>{np.corrcoef(a, b)[0, 1]:.4f}</td>" in corr
     for run_id in (*members, blend["run_id"]):
         assert run_id in html
+    for m in blend["member_runs"]:  # named by model and the end of the id
+        assert f"<th>{m['model']} {m['run_id'][-6:]}</th>" in corr
 
 
 MATPLOTLIB_PROBE = """

@@ -54,8 +54,9 @@ def write_report(runs: list[Run], output: Path, path: Path | None = None) -> Pat
     check_extra()
     path = Path(path) if path else report_path(runs, output)
     builders = single_builders() if len(runs) == 1 else comparison_builders()
-    with steps(f"Report of {len(runs)} run(s)", total=len(runs) + len(builders),
-               unit="steps") as advance:
+    what = runs[0].id if len(runs) == 1 else f"{len(runs)} runs"
+    with steps(f"Report of {what}", total=len(runs) + len(builders), unit="steps",
+               min_seconds=2.0) as advance:
         datas = []
         for run in runs:
             datas.append(gather.load_run_data(run))
@@ -63,9 +64,9 @@ def write_report(runs: list[Run], output: Path, path: Path | None = None) -> Pat
         sections = []
         for title, build in builders:
             made = build(datas[0] if len(runs) == 1 else datas)
-            sections.extend(s for s in (made if isinstance(made, list) else [made])
-                            if s is not None)
-            advance(what=title)
+            made = [s for s in (made if isinstance(made, list) else [made]) if s is not None]
+            sections.extend(made)
+            advance(what=title if made else f"{title}: nothing to show")
     if len(runs) == 1:
         page = render_page(datas[0].title, _subtitle(datas[0]), datas[0].notes, sections,
                            __version__, _created())
@@ -321,8 +322,9 @@ def correlation_section(datas: list[gather.RunData], plots) -> Section:
         return corr.say("The runs share too few OOF rows to correlate (are they on the same "
                         "training rows?).", cls="note")
     corr.figure(plots.correlation_plot(names, matrix))
-    corr.say(f"On the {n_rows} OOF rows all runs share. Runs that correlate less with "
-             f"the others add more to a blend.", cls="muted")
+    corr.say(f"On the {n_rows} OOF rows all runs share (runs named by model and the end of "
+             f"their id). Runs that correlate less with the others add more to a blend.",
+             cls="muted")
     return corr.table(["run", *names], [{"run": a, **{b: float(matrix[i, j])
                                                        for j, b in enumerate(names)}}
                                         for i, a in enumerate(names)], text_columns=("run",))

@@ -325,7 +325,7 @@ def common_oof(datas: list[RunData]):
 def correlations(datas: list[RunData]) -> tuple[list[str], np.ndarray | None, int]:
     """Pearson correlation of the runs' OOF predictions on their shared rows (all targets)."""
     ids, preds = common_oof(datas)
-    names = [d.run.id for d in datas if d.oof is not None]
+    names = [short_name(d.run) for d in datas if d.oof is not None]
     if ids is None or len(ids) < 3:
         return names, None, 0 if ids is None else len(ids)
     flat = np.stack([p.ravel() for p in preds])
@@ -336,3 +336,8 @@ def correlations(datas: list[RunData]) -> tuple[list[str], np.ndarray | None, in
 
 def fmt_weight(value) -> str:
     return "" if value is None else f"{value:.3f}"
+
+
+def short_name(run) -> str:
+    """A run's model and the end of its id (unique enough beside each other)."""
+    return f"{run.model} {run.id[-6:]}"

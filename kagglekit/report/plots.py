@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kagglekit.report.gather import RunData, weight_values
+from kagglekit.report.gather import RunData, short_name, weight_values
 
 DPI = 90
 
@@ -183,6 +183,10 @@ def learning_curves(histories: list[dict]) -> Figure | None:
         if h.get("best_epoch"):
             for ax in (ax1, ax2):
                 ax.axvline(h["best_epoch"], color=color, lw=0.8, ls=":")
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax1.set(xlabel="epoch", ylabel="loss", title="loss per epoch (dashed: validation)")
     ax2.set(xlabel="epoch", title="monitored value per epoch (dotted: best epoch)")
     for ax in (ax1, ax2):
@@ -255,7 +259,7 @@ def overlay(datas: list[RunData]) -> Figure | None:
     for d in usable:
         y, p = d.y.ravel(), d.oof.ravel()
         fpr, tpr, _ = roc_curve(y, p)
-        label = _short(f"{d.run.model} {d.run.id[-6:]}", 30)
+        label = _short(short_name(d.run), 34)
         ax1.plot(fpr, tpr, lw=1.3, label=f"{label} ({roc_auc_score(y, p):.4f})")
         precision, recall, _ = precision_recall_curve(y, p)
         ax2.plot(recall, precision, lw=1.3, label=label)
@@ -276,11 +280,12 @@ def correlation_plot(names: list[str], matrix) -> Figure | None:
     plt = _pyplot()
     n = len(names)
     fig, ax = plt.subplots(figsize=(1.2 * n + 3, 1.0 * n + 2))
-    image = ax.imshow(matrix, vmin=min(0.0, float(np.nanmin(matrix))), vmax=1.0, cmap="viridis")
+    low = max(-1.0, float(np.nanmin(matrix)) - 0.02)
+    image = ax.imshow(matrix, vmin=low, vmax=1.0, cmap="viridis")
     for a in range(n):
         for b in range(n):
             ax.text(b, a, f"{matrix[a, b]:.3f}", ha="center", va="center", fontsize=8,
-                    color="black" if matrix[a, b] > 0.6 else "white")
+                    color="black" if matrix[a, b] > low + 0.6 * (1 - low) else "white")
     short = [_short(x, 24) for x in names]
     ax.set_xticks(range(n))
     ax.set_xticklabels(short, rotation=30, ha="right", fontsize=7)
