@@ -5,7 +5,6 @@ submission with the label at the run's threshold."""
 from __future__ import annotations
 
 import io
-import json
 import os
 import sys
 

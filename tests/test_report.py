@@ -193,7 +193,7 @@ class TinyNeural(Model):
                     "val_auc": round(0.7 + 0.05 * e - 0.04 * (e == 3), 4),
                     "lr": 0.001 if e < 2 else 0.0005} for e in range(self.params.epochs)]
         self.fit_info_ = {"history": history, "best_epoch": 3, "monitor": "val_auc",
-                          "early_stopping": "inner",
+                          "early_stopping": "inner", "notes": ["<i>glove</i>: 9% of words new"],
                           "embeddings": {"dim": 50, "vocab_size": len(counts),
                                          "vocab_coverage": 0.91, "token_coverage": 0.97,
                                          "files": [{"path": "glove.6B.50d.txt", "dim": 50,
@@ -246,6 +246,7 @@ def test_report_of_a_neural_run_has_learning_curves_and_embedding_coverage(cli, 
     emb = part(html, "embeddings")
     assert "glove.6B.50d.txt" in emb and "<td>0.9100</td>" in emb
     assert "&lt;b&gt;unseen&lt;/b&gt;" in emb and "<b>unseen" not in emb
+    assert part(html, "data").count("Model note: &lt;i&gt;glove&lt;/i&gt;: 9% of words") == 1
 
 
 # ---------------------------------------------------------------- multilabel (Jigsaw)
@@ -330,3 +331,18 @@ def test_only_report_imports_matplotlib(tweets_dir):
                   if not p.name.startswith("."))
     assert _loaded("runs") == []
     assert _loaded("report", run_id) == ["jinja2", "matplotlib"]
+
+
+def test_threshold_scores_match_the_metrics():
+    from kagglekit.metrics import get_metric
+    from kagglekit.report.gather import RunData, threshold_scores
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(500) < 0.3).astype(np.int8)[:, None]
+    p = np.clip(y[:, 0] * 0.3 + rng.random(500) * 0.7, 0, 1)[:, None]
+    data = RunData(run=None, comp=None, y=y, oof=p)
+    grid = np.linspace(0.005, 0.995, 199)
+    for name in ("f1", "accuracy"):
+        fast = threshold_scores(data, name, grid)
+        slow = [get_metric(name)(y, p, t) for t in grid]
+        np.testing.assert_allclose(fast, slow, atol=1e-12)

@@ -276,6 +276,8 @@ def data_section(data: gather.RunData) -> Section:
         s.table(list(dup), [dup], caption="Duplicate texts (kept together in one fold)")
     for note in d["notes"]:
         s.say(f"Note: {note}", cls="muted")
+    for note in gather.model_notes(data):
+        s.say(f"Model note: {note}", cls="muted")
     return s
 
 

@@ -95,8 +95,7 @@ def _labels_and_texts(run: Run, comp, ids: np.ndarray):
     directory = run.info.get("data_dir")
     if not directory or not Path(directory).is_dir():
         return None, None, f"the run's data folder {directory} is gone"
-    if not run.info.get("prepared_text", True):
-        comp = replace(comp, prepare_text=None)
+    comp = replace(comp, prepare_text=None)  # the report shows the texts as in the file
     kwargs = {"encoding": run.info.get("encoding") or "utf-8",
               "allow_empty_text": bool(run.info.get("allow_empty_text", False)),
               "params": _competition_params(comp, run.info.get("competition_params") or {})}
@@ -341,3 +340,33 @@ def fmt_weight(value) -> str:
 def short_name(run) -> str:
     """A run's model and the end of its id (unique enough beside each other)."""
     return f"{run.model} {run.id[-6:]}"
+
+
+def threshold_scores(data: RunData, name: str, grid: np.ndarray) -> np.ndarray:
+    """The thresholded metric ``name`` at every threshold of ``grid`` (binary runs); F1 and
+    accuracy computed for all thresholds at once (millions of rows stay fast)."""
+    y = data.y[:, 0].astype(np.int64)
+    p = data.oof[:, 0]
+    if name in ("f1", "accuracy"):
+        order = np.sort(p)
+        # rows predicted positive at t: p >= t
+        n_pos_pred = len(p) - np.searchsorted(order, grid, side="left")
+        pos_sorted = np.sort(p[y == 1])
+        tp = len(pos_sorted) - np.searchsorted(pos_sorted, grid, side="left")
+        positives = int(y.sum())
+        if name == "f1":
+            denom = n_pos_pred + positives
+            return np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+        tn = (len(p) - n_pos_pred) - (positives - tp)
+        return (tp + tn) / max(1, len(p))
+    metric = plugins.get_metric(name)
+    return np.array([metric(data.y, data.oof, t) for t in grid])
+
+
+def model_notes(data: RunData) -> list[str]:
+    """The distinct notes the models left in their fit_info (embeddings found, ...)."""
+    infos = [f.get("fit_info") for f in data.info.get("fold_scores") or []]
+    infos.append(data.info.get("fit_info"))
+    notes = [str(n) for fit in infos if isinstance(fit, dict)
+             for n in (fit.get("notes") or []) if isinstance(fit.get("notes"), list)]
+    return list(dict.fromkeys(notes))

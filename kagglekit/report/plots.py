@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kagglekit.report.gather import RunData, short_name, weight_values
+from kagglekit.report.gather import RunData, short_name, threshold_scores, weight_values
 
 DPI = 90
 
@@ -81,14 +81,11 @@ def roc_pr(data: RunData) -> Figure | None:
 
 def threshold_curve(data: RunData) -> Figure | None:
     """The thresholded metric against the threshold, the chosen threshold marked."""
-    from kagglekit.plugins import get_metric
-
     name = data.info.get("threshold_metric")
     if not name or not data.has_labels:
         return None
-    metric = get_metric(name)
-    grid = np.linspace(0.01, 0.99, 99)
-    values = [metric(data.y, data.oof, t) for t in grid]
+    grid = np.linspace(0.005, 0.995, 199)
+    values = threshold_scores(data, name, grid)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.6))
     ax.plot(grid, values, lw=1.6, label=f"OOF {name}")
