@@ -35,21 +35,24 @@ def main(argv=None) -> int:
         print(f"skipped: {DATA} or {CHECKPOINT} is absent", file=sys.stderr)
         return 0
 
-    from kagglekit.hub import heads, training
-    from kagglekit.hub.backbone import load_backbone
-    from kagglekit.hub.bucketing import bucket_batches, padding_share, sequential_batches
+    import keras
+
+    from kagglekit.hub.backbone import backbone_inputs, load_backbone, sequence_head
     from kagglekit.hub.tokenizer import SubwordTokenizer
+    from kagglekit.keras.batching import plan_batches
+    from kagglekit.keras.data import predict_batches
 
     _, texts, _, _ = course_split()
     enc = SubwordTokenizer.from_directory(CHECKPOINT).encode(texts, args.max_length)
     backbone = load_backbone(CHECKPOINT)
-    model = heads.build_encoder(backbone, poolings=("mean",))
-    names = heads.backbone_inputs(backbone)
+    model = keras.Model(*sequence_head(backbone, head="mean", freeze_backbone=True))
+    model.jit_compile = False
+    names = backbone_inputs(backbone)
 
     def run(bucketing: bool):
         start = time.perf_counter()
-        out = training.predict_tokens(model, enc, input_names=names, max_length=args.max_length,
-                                      batch_size=args.batch_size, bucketing=bucketing)
+        out = predict_batches(model, enc, inputs=names, maxlen=args.max_length,
+                              batch_size=args.batch_size, bucket=bucketing)
         return time.perf_counter() - start, out
 
     _, fixed_out = run(False)
@@ -63,11 +66,10 @@ def main(argv=None) -> int:
     result = {
         "texts": len(texts), "real_tokens": tokens, "max_length": args.max_length,
         "batch_size": args.batch_size, "repeats": args.repeats,
-        "padding_share_fixed": round(padding_share(
-            enc.lengths, sequential_batches(len(texts), args.batch_size), args.max_length,
-            fixed=True), 3),
-        "padding_share_bucketed": round(padding_share(
-            enc.lengths, bucket_batches(enc.lengths, args.batch_size), args.max_length), 3),
+        **{f"padding_share_{name}": round(1 - tokens / plan_batches(
+            np.minimum(enc.lengths, args.max_length), args.batch_size, maxlen=args.max_length,
+            shuffle=False, bucket=bucket).padded_tokens(), 3)
+           for name, bucket in (("fixed", False), ("bucketed", True))},
         "seconds": {k: [round(x, 2) for x in v] for k, v in times.items()},
         "texts_per_s": {k: round(len(texts) / v, 1) for k, v in med.items()},
         "real_tokens_per_s": {k: round(tokens / v, 1) for k, v in med.items()},

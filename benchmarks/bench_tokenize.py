@@ -76,7 +76,8 @@ def run_hf_tokenizers(texts, maxlen):
     """The same pipeline done by ``tokenizers`` itself: WordLevelTrainer + encode_batch_fast."""
     from tokenizers import trainers
 
-    from kagglekit.text.tokenizer import PAD, UNK, Ragged, WordTokenizer
+    from kagglekit.keras.ragged import Ragged
+    from kagglekit.text.tokenizer import PAD, UNK, WordTokenizer
 
     hf = WordTokenizer().fit(["x"]).hf_tokenizer()  # same normalizer / pre-tokenizer
     hf.train_from_iterator(texts, trainer=trainers.WordLevelTrainer(

@@ -69,31 +69,30 @@ def test_a_few_fine_tuning_steps_lower_the_loss():
     pd = pytest.importorskip("pandas")
     if not TWEETS.is_file():
         pytest.skip("../shared Disaster Tweets data is absent")
-    from kagglekit.hub import heads, training
-    from kagglekit.hub.backbone import load_backbone
-    from kagglekit.hub.bucketing import sequential_batches
+    from kagglekit.hub.backbone import backbone_inputs, load_backbone, sequence_head
     from kagglekit.hub.tokenizer import SubwordTokenizer
+    from kagglekit.keras.data import Batches, predict_batches
+    from kagglekit.keras.layers import classifier
+    from kagglekit.keras.training import make_optimizer
 
     keras.utils.set_random_seed(0)
     df = pd.read_csv(TWEETS).sample(n=64, random_state=0)
     y = df["target"].to_numpy(dtype=np.float32)[:, None]
     enc = SubwordTokenizer.from_directory(MINILM).encode(df["text"], 32)
     backbone = load_backbone(MINILM)
-    model = heads.build_classifier(backbone, n_targets=1, head="mean", dropout=0.0)
-    model.compile(optimizer=training.make_optimizer(1e-4, 6, warmup_ratio=0.0),
+    model = classifier(*sequence_head(backbone, head="mean"), n_targets=1, dropout=0.0)
+    model.compile(optimizer=make_optimizer(1e-4, 6, schedule="warmup-linear", optimizer="adamw",
+                                           weight_decay=0.01, warmup_ratio=0.0, clipnorm=1.0),
                   loss="binary_crossentropy")
-    names = heads.backbone_inputs(backbone)
+    names = backbone_inputs(backbone)
 
     def loss():  # one fixed shape everywhere: a single trace of each function
-        prob = training.predict_tokens(model, enc, input_names=names, max_length=32,
-                                       bucketing=False)
+        prob = predict_batches(model, enc, inputs=names, maxlen=32, batch_size=64, bucket=False)
         p = np.clip(prob, 1e-7, 1 - 1e-7)
         return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
     before = loss()
-    batches = [b for epoch in range(3) for b in sequential_batches(64, 32, shuffle=True,
-                                                                    seed=epoch)]
-    model.fit(training.token_dataset(enc, batches, input_names=names, max_length=32, y=y,
-                                     fixed=True), epochs=1, verbose=0, shuffle=False)
+    data = Batches(enc, y, batch_size=32, maxlen=32, shuffle=True, bucket=False, inputs=names)
+    model.fit(data, epochs=3, verbose=0, shuffle=False)  # 2 batches an epoch, reshuffled
     after = loss()  # after 6 steps of 32 tweets
     assert after < before - 0.05, (before, after)

@@ -1,6 +1,7 @@
 """Keras text models (plugins/rnn.py): tiny fits of every architecture, multilabel,
 repeatability, save/load in a new process, embeddings, vocabulary leakage, the CV run's
-TensorBoard logs and fit info, lazy imports, and the JAX backend."""
+TensorBoard logs and fit info, early stopping modes, the fit recipe, lazy imports, and the
+JAX backend."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def test_models_register_without_importing_keras():
     code = ("import sys\nfrom kagglekit import plugins\n"
             "names = sorted(plugins.models().items)\n"
             "from kagglekit.cli import cli\n"
-            "import kagglekit.text.tokenizer, kagglekit.text.embeddings, kagglekit.text.bucketing\n"
+            "import kagglekit.text.tokenizer, kagglekit.text.embeddings, kagglekit.keras.batching\n"
             "heavy = [m for m in ('tensorflow', 'keras', 'jax') if m in sys.modules]\n"
             "print(names, heavy)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -97,14 +98,14 @@ def test_balanced_class_weights():
 def test_bucketed_sequence_and_prediction_order():
     from types import SimpleNamespace
 
-    from kagglekit.text.keras_data import BucketedSequence, predict_ragged
-    from kagglekit.text.tokenizer import Ragged
+    from kagglekit.keras.data import Batches, predict_batches
+    from kagglekit.keras.ragged import Ragged
 
     lengths = [3, 1, 7, 2, 5, 4, 6, 1, 3]
     ids = np.concatenate([np.full(n, i + 1) for i, n in enumerate(lengths)]).astype(np.int32)
     r = Ragged(ids, np.concatenate([[0], np.cumsum(lengths)]))
     y = np.arange(9, dtype=np.float32)[:, None]
-    seq = BucketedSequence(r, y, batch_size=4, maxlen=6, shuffle=True, multiple=2)
+    seq = Batches(r, y, batch_size=4, maxlen=6, shuffle=True, multiple=2)
     seen = []
     for i in range(len(seq)):
         x, yb = seq[i]
@@ -122,7 +123,7 @@ def test_bucketed_sequence_and_prediction_order():
         def predict(self, data, verbose=0):
             return np.concatenate([data[i][0][:, :1] for i in range(len(data))]).astype(float)
 
-    out = predict_ragged(Echo(), r, batch_size=4, maxlen=6, pad_rows_to=3)
+    out = predict_batches(Echo(), r, batch_size=4, maxlen=6, pad_rows_to=3)
     assert out[:, 0].tolist() == list(range(1, 10))
 
 
@@ -140,16 +141,20 @@ def test_every_model_fits_and_predicts(name, extra):
     assert np.all((p >= 0) & (p <= 1))
     assert auc(valid.y, p) > 0.75  # the words carry the label: it learns something
     info = m.fit_info_
-    assert info["monitor"] == "val_auc" and info["best_epoch"] in (1, 2)
-    assert [e["epoch"] for e in info["epochs"]] == [1, 2]
-    assert {"loss", "val_auc", "val_loss"} <= set(info["epochs"][0])
+    assert info["monitor"] == "auc" and info["best_epoch"] in (1, 2)
+    assert info["early_stopping"] == "inner" and info["n_early_stopping"] == 12  # 10% of 120
+    assert [e["epoch"] for e in info["history"]] == [1, 2]
+    assert {"loss", "auc", "lr"} <= set(info["history"][0])
     assert info["maxlen"] >= 1 and info["vocab_size"] > 10
     assert info["accelerator"]["kind"] == "cpu" and info["global_batch_size"] == 16
     assert m.model_.outputs[0].shape[-1] == 1
     if extra.get("bucketing") is False:  # every batch padded to maxlen
-        lengths = np.minimum(m.tokenizer_.encode(train.text).lengths, 24)
+        from kagglekit.keras.stopping import holdout_split
+
+        fit_rows, _ = holdout_split(train.y, 0.1, 0)  # the rows trained on (seed 0)
+        lengths = np.minimum(m.tokenizer_.encode(train.text).lengths, 24)[fit_rows]
         assert info["maxlen"] == 24 and info["bucketing"] is False
-        assert info["padding_efficiency"] == pytest.approx(lengths.sum() / (24 * len(train)),
+        assert info["padding_efficiency"] == pytest.approx(lengths.sum() / (24 * len(fit_rows)),
                                                            abs=1e-4)
     else:
         assert info["padding_efficiency"] > 0.7
@@ -162,7 +167,7 @@ def test_multilabel_has_one_sigmoid_per_label_and_monitors_mean_auc():
     p = m.predict(valid)
     assert p.shape == (len(valid), 3)
     assert m.model_.get_layer("output").activation.__name__ == "sigmoid"
-    assert m.fit_info_["monitor"] == "val_mean_auc"
+    assert m.fit_info_["monitor"] == "mean_auc"
     assert not np.allclose(p[:, 0], p[:, 1])
 
 
@@ -176,7 +181,9 @@ def test_cpu_fits_are_repeatable():
     weights = {}
     for seed in (7, 8, 7):
         keras.utils.set_random_seed(seed)
-        built = model("gru").build_model(keras, 50, 8, 1, True).get_weights()
+        m = model("gru")
+        m.vocab_size_, m.embedding_dim_, m.trainable_embeddings_ = 50, 8, True
+        built = m.build(keras, 1).get_weights()
         assert weights.setdefault(seed, built) is built or all(
             np.array_equal(x, y) for x, y in zip(weights[seed], built))
     assert any(not np.array_equal(x, y) for x, y in zip(weights[7], weights[8]))
@@ -259,7 +266,7 @@ def test_cv_run_records_fit_info_and_tensorboard_logs(tmp_path):
     runner = CliRunner()
     args = ["cv", "disaster-tweets", "--sample", "--model", "dense", "--folds", "2",
             "--runs-dir", str(tmp_path / "runs"), "--json",
-            *[f"-p{k}={v}" for k, v in {**TINY, "tensorboard": True}.items()]]
+            *[f"-p{k}={v}" for k, v in {**TINY, "tensorboard": True, "epochs": 2}.items()]]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -267,7 +274,9 @@ def test_cv_run_records_fit_info_and_tensorboard_logs(tmp_path):
     info = json.loads((run / "run.json").read_text())
     folds = info["fold_scores"]
     assert len(folds) == 2 and all("fit_info" in f for f in folds)
-    assert folds[0]["fit_info"]["monitor"] == "val_auc"
+    assert folds[0]["fit_info"]["monitor"] == "auc"
+    assert all(f["fit_info"]["best_epoch"] in (1, 2) and f["fit_info"]["early_stopping"] == "inner"
+               for f in folds)
     for k in (0, 1):
         assert list((run / "logs" / f"fold-{k}").rglob("events.out.tfevents.*"))
         assert (run / "models" / f"fold-{k}" / "model.keras").is_file()
@@ -277,6 +286,40 @@ def test_cv_run_records_fit_info_and_tensorboard_logs(tmp_path):
     assert out.exit_code == 0, out.output
     lines = out.stdout.strip().splitlines()
     assert lines[0] == "id,target,target_label" and len(lines) > 10
+
+
+def test_early_stopping_modes_say_which_rows_they_watched():
+    train, valid = frames(160, seed=12)
+    valid_mode = model("dense", epochs=3, early_stopping="valid").fit(train, valid).fit_info_
+    assert valid_mode["early_stopping"] == "valid" and valid_mode["n_early_stopping"] == 40
+    assert valid_mode["n_fit"] == 120 and valid_mode["monitor"] == "auc"
+    assert {"auc", "lr", "loss"} <= set(valid_mode["history"][0])
+    off = model("dense", epochs=3, early_stopping="off").fit(train, valid).fit_info_
+    assert off["early_stopping"] == "off" and off["n_early_stopping"] == 0
+    assert off["epochs_run"] == 3 and off["best_epoch"] == 3 and off["monitor"] is None
+    assert off["stopped_early"] is False
+    json.dumps(off)  # the record is JSON as it is
+
+
+def test_fit_without_a_fold_trains_epochs_or_replays_the_recipe():
+    train, _ = frames(160, seed=13)
+    plain = model("dense", epochs=3).fit(train).fit_info_
+    assert plain["epochs_run"] == 3 and plain["early_stopping"] == "off"
+    assert plain["n_fit"] == len(train) == 120 and plain["recipe"] is None
+    replay = model("dense", epochs=5)
+    replay.set_context(recipe={"epochs": 2, "learning_rates": [0.01, 0.0025]})
+    info = replay.fit(train).fit_info_
+    assert info["epochs_run"] == 2 and info["best_epoch"] == 2 and info["n_fit"] == 120
+    assert [e["lr"] for e in info["history"]] == [0.01, 0.0025]  # plateau rates replayed
+    assert info["recipe"] == {"epochs": 2, "learning_rates": [0.01, 0.0025]}
+    cosine = model("dense", epochs=4, lr_schedule="cosine")
+    cosine.set_context(recipe={"epochs": 2, "learning_rates": [1.0, 1.0]})
+    fold = model("dense", epochs=4, lr_schedule="cosine", early_stopping="off").fit(
+        train, train).fit_info_
+    got = cosine.fit(train).fit_info_
+    # a step schedule is built as in a CV fold (over `epochs`), not from the given rates
+    assert [e["lr"] for e in got["history"]] == [e["lr"] for e in fold["history"][:2]]
+    assert got["history"][1]["lr"] < got["history"][0]["lr"] < 1.0
 
 
 # ---------------------------------------------------------------------------- JAX
@@ -301,7 +344,7 @@ print(json.dumps({"backend": keras.backend.backend(), "info_backend": m.fit_info
                   "shape": list(p.shape), "finite": bool(np.isfinite(p).all()),
                   "reload_close": bool(np.allclose(p, q, atol=1e-5)),
                   "replicas": m.fit_info_["accelerator"]["replicas"],
-                  "epochs": len(m.fit_info_["epochs"])}))
+                  "epochs": len(m.fit_info_["history"])}))
 """
 
 

@@ -11,7 +11,8 @@ import json
 from helpers_rnn import keras_text_to_word_sequence, keras_word_index_order, make_texts
 from kagglekit.errors import KaggleKitError
 from kagglekit.text import tokenizer as tokmod
-from kagglekit.text.tokenizer import PAD_ID, UNK_ID, Ragged, WordTokenizer, choose_maxlen
+from kagglekit.keras.ragged import Ragged
+from kagglekit.text.tokenizer import PAD_ID, UNK_ID, WordTokenizer, choose_maxlen
 
 TRICKY = [
     "Hello, World!  hello\tthere\r\nfoo",
@@ -58,6 +59,7 @@ def test_vocabulary_order_is_keras_order():
 
 
 def test_vectorized_encoding_equals_the_tokenizers_pipeline():
+    pytest.importorskip("tokenizers")
     texts, _ = make_texts(100, seed=6)
     tok = WordTokenizer(max_words=40).fit(texts + TRICKY[:3])
     probe = texts[:50] + TRICKY + ["zzz unknown words", "a\x00b c"]
@@ -69,6 +71,7 @@ def test_vectorized_encoding_equals_the_tokenizers_pipeline():
 
 
 def test_saved_tokenizer_json_loads_in_hugging_face_tokenizers():
+    pytest.importorskip("tokenizers")
     from tokenizers import Tokenizer
 
     texts, _ = make_texts(40, seed=7)
@@ -170,6 +173,7 @@ def test_texts_digest_distinguishes_boundaries():
 
 
 def test_json_round_trip_gives_the_same_ids():
+    pytest.importorskip("tokenizers")
     texts, _ = make_texts(30, seed=4)
     tok = WordTokenizer(lowercase=False, max_words=20).fit(texts)
     back = WordTokenizer.from_json(tok.to_json())

@@ -15,6 +15,8 @@ from kagglekit.frame import TextFrame
 from kagglekit.params import build_params
 
 pytest.importorskip("keras_hub")
+pytest.importorskip("tokenizers")
+pytest.importorskip("safetensors")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,8 @@ def auc(frame, prob):
 
 def test_plugin_modules_do_not_import_keras():
     code = ("import sys, kagglekit_plugins.transformer, kagglekit_plugins.sentence_encoder, "
-            "kagglekit.hub.presets, kagglekit.hub.tokenizer, kagglekit.hub.bucketing, "
+            "kagglekit.hub.presets, kagglekit.hub.tokenizer, kagglekit.keras.batching, "
+            "kagglekit.keras.ragged, kagglekit.keras.stopping, kagglekit.keras, "
             "kagglekit.hub.encoders, kagglekit.hub.backbone\n"
             "from kagglekit import plugins; plugins.models().get('distilbert')\n"
             "bad = [m for m in ('tensorflow', 'keras', 'keras_hub') if m in sys.modules]\n"
@@ -97,13 +100,14 @@ def test_transformer_learns_saves_and_reloads(presets, frames, tmp_path):
     prob = model.predict(test)
     assert prob.shape == (40, 1) and np.all((prob >= 0) & (prob <= 1))
     assert auc(test, prob) > 0.8
-    history = model.history_
+    history = model.fit_info_
     assert history["n_fit"] == 108 and history["n_early_stopping"] == 12  # inner 10% held out
+    assert history["early_stopping"] == "inner"
     assert history["monitor"] == "auc" and 1 <= history["best_epoch"] <= 3
-    assert history["epochs"][-1]["loss"] < history["epochs"][0]["loss"] or history["best_epoch"] == 1
+    assert history["history"][-1]["loss"] < history["history"][0]["loss"] or history["best_epoch"] == 1
     model.save(tmp_path / "saved")
     assert {p.name for p in (tmp_path / "saved").iterdir()} >= {
-        "params.json", "model.json", "model.weights.h5", "tokenizer.json", "fit.json"}
+        "params.json", "model.keras", "tokenizer.json", "state.json"}
     again = TransformerClassifier.load(tmp_path / "saved")
     np.testing.assert_allclose(again.predict(test), prob, atol=1e-6)
 
@@ -123,7 +127,7 @@ def test_frozen_backbone_trains_only_the_head(presets, frames):
                 if isinstance(layer, keras_hub.models.Backbone)]
     for a, b in zip(fresh.get_weights(), trained.get_weights()):
         np.testing.assert_array_equal(a, b)
-    assert model.model_.get_layer("classifier").trainable
+    assert model.model_.get_layer("output").trainable
     assert model.predict(test).shape == (40, 1)
 
 
@@ -167,7 +171,7 @@ def test_use_model_on_a_savedmodel(presets, frames, tmp_path, monkeypatch):
         train.take(np.arange(60)))
     assert calls == [len(set(train.text)), len(set(test.text))]
     assert prob.shape == (40, 1) and auc(test, prob) > 0.8
-    assert model.history_["dim"] == 16
+    assert model.fit_info_["dim"] == 16
     model.save(tmp_path / "use")
     again = UniversalSentenceEncoder.load(tmp_path / "use")
     np.testing.assert_allclose(again.predict(test), prob, atol=1e-6)
@@ -200,7 +204,7 @@ def test_sentence_encoder_honours_pooling_and_normalize(presets, tmp_path):
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     # the same by hand: backbone -> mean over real tokens -> unit length
     tok = SubwordTokenizer.from_directory(presets["st"]).encode(texts, 32)
-    batch = tok.batch([0, 1, 2], 32)
+    batch = tok.inputs([0, 1, 2], 32)
     seq = np.asarray(load_backbone(presets["st"])(batch, training=False)["sequence_output"])
     mask = batch["padding_mask"][:, :, None]
     mean = (seq * mask).sum(1) / mask.sum(1)
@@ -217,7 +221,7 @@ def test_sentence_encoder_model_and_wrong_layout(presets, frames):
 
     train, test = frames
     model = SentenceTransformer.from_dict({"preset": str(presets["st"]), "epochs": 2}).fit(train)
-    assert model.predict(test).shape == (40, 1) and model.history_["dim"] == HIDDEN
+    assert model.predict(test).shape == (40, 1) and model.fit_info_["dim"] == HIDDEN
     with pytest.raises(PresetError, match="SavedModel"):
         UniversalSentenceEncoder.from_dict({"preset": str(presets["st"])}).fit(train)
 
@@ -235,7 +239,7 @@ def test_cli_fit_distilbert_with_a_local_preset(presets, tmp_path):
     payload = json.loads(result.stdout)
     assert payload["model"] == "distilbert"
     run_dir = next((tmp_path / "runs" / "nlp-getting-started").glob("*/run.json")).parent
-    assert (run_dir / "models" / "full" / "model.weights.h5").is_file()
+    assert (run_dir / "models" / "full" / "model.keras").is_file()
     predictions = (run_dir / "test_predictions.csv").read_text().splitlines()
     assert predictions[0] == "id,target" and len(predictions) == 201
 
@@ -253,7 +257,7 @@ def test_cli_cv_use_with_a_local_savedmodel(presets, tmp_path):
     payload = json.loads(result.stdout)
     # a 97-bucket hashed bag of words is a weak encoder, but it beats chance
     assert payload["model"] == "use" and payload["scores"]["auc"] > 0.6
-    saved = list((tmp_path / "runs" / "nlp-getting-started").glob("*/models/fold-*/head.keras"))
+    saved = list((tmp_path / "runs" / "nlp-getting-started").glob("*/models/fold-*/model.keras"))
     assert len(saved) == 3
 
 
@@ -270,3 +274,29 @@ def test_cli_offline_error_is_one_line(tmp_path, monkeypatch):
     assert "kaggle://keras/bert/keras/bert_base_en_uncased" in result.output
     assert "Traceback" not in result.output
     assert not list((tmp_path / "runs").glob("nlp-getting-started/*/run.json"))
+
+
+def test_cli_cv_transformer_records_fit_info_per_fold(presets, tmp_path):
+    """Like an RNN's, a transformer CV run's run.json holds each fold's fit_info."""
+    from click.testing import CliRunner
+
+    from kagglekit.cli import cli
+
+    result = CliRunner().invoke(cli, [
+        "cv", "disaster-tweets", "--sample", "--model", "transformer", "--folds", "2",
+        "-p", f"preset={presets['keras']}", "-p", "epochs=2", "-p", "max_length=16",
+        "-p", "batch_size=32", "-p", "verbose=0",
+        "--runs-dir", str(tmp_path / "runs"), "--json"])
+    assert result.exit_code == 0, result.output
+    run_dir = next((tmp_path / "runs" / "nlp-getting-started").glob("*/run.json")).parent
+    folds = json.loads((run_dir / "run.json").read_text())["fold_scores"]
+    assert len(folds) == 2
+    for fold in folds:
+        info = fold["fit_info"]
+        assert info["best_epoch"] in (1, 2) and info["epochs_run"] in (1, 2)
+        assert info["early_stopping"] == "inner" and info["monitor"] == "auc"
+        assert [e["epoch"] for e in info["history"]] == list(range(1, info["epochs_run"] + 1))
+        assert all({"loss", "auc", "lr"} <= set(e) for e in info["history"])
+        assert isinstance(info["stopped_early"], bool)
+    assert list((run_dir / "logs" / "fold-1").rglob("events.out.tfevents.*"))
+    assert (run_dir / "models" / "fold-0" / "tokenizer.json").is_file()

@@ -1,13 +1,13 @@
-"""Transformers and sentence encoders on KerasHub.
+"""Transformers and sentence encoders on KerasHub: where weights come from and how texts
+become token ids or vectors. Training is ``kagglekit.keras``'s, like every Keras family.
 
 presets.py     -p preset=<name, handle or directory> -> a local directory (no hidden downloads)
-backbone.py    a KerasHub backbone from a KerasHub preset dir or a Hugging Face layout dir
-tokenizer.py   subword tokenization with ``tokenizers`` (cached by content hash)
-bucketing.py   dynamic padding: batches of similar lengths, padded to the batch's longest
-heads.py       masked pooling / RNN heads on a backbone's sequence output (imports Keras)
-training.py    AdamW + warmup/linear decay, clipping, early stopping with best weights kept
+backbone.py    a KerasHub backbone from a KerasHub preset dir or a Hugging Face layout dir;
+               its inputs and a masked head on its sequence output (``sequence_head``)
+tokenizer.py   subword tokenization with ``tokenizers`` (cached by content hash) -> Ragged
 encoders.py    frozen sentence encoders (Universal Sentence Encoder, sentence-transformers)
+               and their embedding cache
 
-Nothing here imports TensorFlow or Keras at import time except heads.py and training.py,
-which only the models' fit/predict import.
+Importing these modules never imports TensorFlow or Keras; their functions that build or
+run a model import it when called.
 """

@@ -135,3 +135,55 @@ class SafetensorsReader(contextlib.ExitStack):
             raise PresetError(f"{self.path}: weight {hf_weight_key!r} has shape {tuple(tensor.shape)}"
                               f", the backbone expects {tuple(keras_variable.shape)}")
         keras_variable.assign(tensor)
+
+
+# -- a backbone inside a Keras model (import Keras; called from fit/encode only) -----------------
+def backbone_inputs(backbone) -> list[str]:
+    """The backbone's input names (token_ids, padding_mask[, segment_ids])."""
+    import keras
+
+    spec = backbone.input
+    names = list(spec) if isinstance(spec, dict) else [t.name for t in keras.tree.flatten(spec)]
+    if "token_ids" not in names or "padding_mask" not in names:
+        raise PresetError(f"the backbone takes inputs {names}; kagglekit needs token_ids and "
+                          f"padding_mask (KerasHub's text backbones)")
+    return names
+
+
+def sequence_output(outputs):
+    """The (b, t, h) tensor of a backbone call (BERT returns a dict, DistilBERT a tensor)."""
+    if isinstance(outputs, dict):
+        return outputs["sequence_output"]
+    return outputs
+
+
+def _freeze_unused_pooler(backbone) -> None:
+    """BERT's pooled output (a dense layer on [CLS]) is not used by these heads; freezing it
+    keeps the optimizer from warning about variables without gradients."""
+    try:
+        backbone.get_layer("pooled_dense").trainable = False
+    except ValueError:
+        pass
+
+
+def sequence_head(backbone, *, head: str = "mean", rnn_units: int = 64,
+                  freeze_backbone: bool = False, normalize: bool = False):
+    """(inputs, pooled): symbolic inputs -> backbone -> masked ``head`` (a pooling, an RNN,
+    or several poolings ``+``-joined, concatenated) [-> L2 normalisation]."""
+    import keras
+
+    from kagglekit.keras.layers import L2Normalize, pool
+
+    names = backbone_inputs(backbone)
+    inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in names}
+    _freeze_unused_pooler(backbone)
+    if freeze_backbone:
+        backbone.trainable = False
+        outputs = backbone(inputs, training=False)
+    else:
+        outputs = backbone(inputs)
+    x = pool(sequence_output(outputs), inputs["padding_mask"], head.split("+"),
+             rnn_units=rnn_units)
+    if normalize:
+        x = L2Normalize(name="normalize")(x)
+    return inputs, x

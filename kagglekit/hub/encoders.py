@@ -134,25 +134,29 @@ class TransformerEncoder:
 
     def _load(self):
         if self._model is None:
-            from kagglekit.hub import heads
-            from kagglekit.hub.backbone import load_backbone
+            import keras
+
+            from kagglekit.hub.backbone import backbone_inputs, load_backbone, sequence_head
 
             backbone = load_backbone(self.config["transformer_dir"])
             limit = getattr(backbone, "max_sequence_length", None)
             if limit is not None:
                 self.max_length = min(self.max_length, int(limit))
-            self._names = heads.backbone_inputs(backbone)
-            self._model = heads.build_encoder(backbone, poolings=self.config["poolings"],
-                                              normalize=self.config["normalize"])
+            self._names = backbone_inputs(backbone)
+            inputs, vectors = sequence_head(backbone, head="+".join(self.config["poolings"]),
+                                            freeze_backbone=True,
+                                            normalize=self.config["normalize"])
+            self._model = keras.Model(inputs, vectors, name="kagglekit_encoder")
+            self._model.jit_compile = False  # bucketed batches have many shapes
         return self._model
 
     def encode(self, texts) -> np.ndarray:
-        from kagglekit.hub.training import predict_tokens
+        from kagglekit.keras.data import predict_batches
 
         model = self._load()
         encoded = self.tokenizer.encode(texts, self.max_length)
-        return predict_tokens(model, encoded, input_names=self._names, max_length=self.max_length,
-                              batch_size=self.batch_size, bucketing=True)
+        return predict_batches(model, encoded, batch_size=self.batch_size,
+                               maxlen=self.max_length, bucket=True, inputs=self._names)
 
 
 def load_encoder(path: Path, *, kind: str, max_length: int | None = None):

@@ -9,15 +9,14 @@ Where the tokenizer comes from, in order:
 4. otherwise (a sentencepiece model, ...): ``transformers.AutoTokenizer`` (optional dependency),
    whose fast tokenizer is a ``tokenizers.Tokenizer`` too, so one code path follows.
 
-``encode`` returns ids, segment (token type) ids and lengths for a batch of texts, with the
-checkpoint's special tokens ([CLS] ... [SEP]) and truncation to ``max_length``; padding is
-left to the batcher (dynamic padding). Results are cached under ``kagglekit.cache``.
+``encode`` returns a ``kagglekit.keras.ragged.Ragged`` (ids + segment ids) for a batch of
+texts, with the checkpoint's special tokens ([CLS] ... [SEP]) and truncation to
+``max_length``; padding is left to the batcher (dynamic padding). Results are cached under ``kagglekit.cache``.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -25,42 +24,10 @@ import numpy as np
 
 from kagglekit.cache import cached_arrays, content_hash
 from kagglekit.hub.presets import PresetError
+from kagglekit.keras.ragged import Ragged
 
 TOKENIZER_FILE = "tokenizer.json"
 _PAD_TOKENS = ("[PAD]", "<pad>", "<PAD>", "<|padding|>")
-
-
-@dataclass
-class Encoded:
-    """Ragged token ids: row ``i`` is ``ids[starts[i]:starts[i] + lengths[i]]``."""
-
-    ids: np.ndarray  # flat int32
-    type_ids: np.ndarray  # flat int32
-    lengths: np.ndarray  # (n,) int32
-    pad_id: int = 0
-
-    def __len__(self) -> int:
-        return len(self.lengths)
-
-    @cached_property
-    def starts(self) -> np.ndarray:
-        starts = np.zeros(len(self.lengths), dtype=np.int64)
-        np.cumsum(self.lengths[:-1], out=starts[1:])
-        return starts
-
-    def batch(self, index, length: int) -> dict:
-        """``token_ids``, ``segment_ids``, ``padding_mask`` (int32, (len(index), length)),
-        right-padded to ``length`` (longer rows are cut)."""
-        index = np.asarray(index)
-        token_ids = np.full((len(index), length), self.pad_id, dtype=np.int32)
-        segment_ids = np.zeros((len(index), length), dtype=np.int32)
-        mask = np.zeros((len(index), length), dtype=np.int32)
-        for row, i in enumerate(index):
-            start, n = int(self.starts[i]), min(int(self.lengths[i]), length)
-            token_ids[row, :n] = self.ids[start:start + n]
-            segment_ids[row, :n] = self.type_ids[start:start + n]
-            mask[row, :n] = 1
-        return {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": mask}
 
 
 class SubwordTokenizer:
@@ -125,7 +92,7 @@ class SubwordTokenizer:
     def vocab_size(self) -> int:
         return int(self.backend.get_vocab_size(with_added_tokens=True))
 
-    def encode(self, texts, max_length: int, *, cache: bool = True) -> Encoded:
+    def encode(self, texts, max_length: int, *, cache: bool = True) -> Ragged:
         """Token ids (special tokens added, truncated to ``max_length``) for every text."""
         texts = [str(t) for t in texts]
         if max_length < 2:
@@ -150,8 +117,8 @@ class SubwordTokenizer:
             arrays, _ = cached_arrays("tokens", key, compute)
         else:
             arrays = compute()
-        return Encoded(arrays["ids"].astype(np.int32), arrays["type_ids"].astype(np.int32),
-                       arrays["lengths"].astype(np.int32), self.pad_id)
+        return Ragged.from_lengths(arrays["ids"], arrays["lengths"], arrays["type_ids"],
+                                   self.pad_id)
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, directory) -> None:

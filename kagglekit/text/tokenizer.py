@@ -26,82 +26,17 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
-
 import numpy as np
 
 from kagglekit.cache import cached_arrays, content_hash
 from kagglekit.errors import KaggleKitError
+from kagglekit.keras.ragged import Ragged
 
 #: keras.preprocessing.text.Tokenizer's default ``filters``: replaced by spaces.
 KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 PAD, UNK = "[PAD]", "[UNK]"
 PAD_ID, UNK_ID = 0, 1
 _CACHE_VERSION = "wordlevel-v2"
-
-
-@dataclass
-class Ragged:
-    """Variable-length id sequences: row i is ``ids[offsets[i]:offsets[i + 1]]``."""
-
-    ids: np.ndarray  # int32, flat
-    offsets: np.ndarray  # int64, n_rows + 1
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    @property
-    def lengths(self) -> np.ndarray:
-        return np.diff(self.offsets)
-
-    def row(self, i: int) -> np.ndarray:
-        return self.ids[self.offsets[i]:self.offsets[i + 1]]
-
-    def take(self, index) -> "Ragged":
-        index = np.asarray(index, dtype=np.int64)
-        lengths = self.lengths[index]
-        offsets = np.zeros(len(index) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        if len(index) == 0:
-            return Ragged(np.zeros(0, np.int32), offsets)
-        starts = self.offsets[index]
-        positions = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
-        return Ragged(self.ids[positions], offsets)
-
-    def truncate(self, maxlen: int, side: str = "post") -> "Ragged":
-        """Keep at most ``maxlen`` ids per row: the first ones (``post``) or the last (``pre``)."""
-        if side not in ("pre", "post"):
-            raise ValueError(f"truncating must be 'pre' or 'post', got {side!r}")
-        lengths = self.lengths
-        if maxlen <= 0:
-            raise ValueError(f"maxlen must be >= 1, got {maxlen}")
-        if len(lengths) == 0 or lengths.max() <= maxlen:
-            return self
-        kept = np.minimum(lengths, maxlen)
-        offsets = np.zeros(len(self) + 1, dtype=np.int64)
-        np.cumsum(kept, out=offsets[1:])
-        start = self.offsets[:-1] + (lengths - kept if side == "pre" else 0)
-        positions = np.repeat(start - offsets[:-1], kept) + np.arange(offsets[-1])
-        return Ragged(self.ids[positions], offsets)
-
-    def pad(self, index=None, length: int | None = None, padding: str = "post") -> np.ndarray:
-        """Rows ``index`` as an int32 matrix padded with 0 to ``length`` (default: longest)."""
-        index = np.arange(len(self)) if index is None else np.asarray(index, dtype=np.int64)
-        lengths = self.lengths[index]
-        width = int(lengths.max(initial=0)) if length is None else int(length)
-        out = np.zeros((len(index), width), dtype=np.int32)
-        if width == 0 or len(index) == 0:
-            return out
-        kept = np.minimum(lengths, width)
-        rows = np.repeat(np.arange(len(index)), kept)
-        within = np.arange(kept.sum()) - np.repeat(np.cumsum(kept) - kept, kept)
-        src = np.repeat(self.offsets[index], kept) + within
-        cols = within if padding == "post" else within + np.repeat(width - kept, kept)
-        out[rows, cols] = self.ids[src]
-        return out
-
-    def token_counts(self, vocab_size: int) -> np.ndarray:
-        return np.bincount(self.ids, minlength=vocab_size).astype(np.int64)
 
 
 def choose_maxlen(lengths, percentile: float = 99.0, cap: int | None = None) -> int:

@@ -1,11 +1,13 @@
-"""Sequence bucketing: batch plans are partitions, similar lengths together, few shapes."""
+"""The one batching module (kagglekit.keras.batching): batch plans are partitions, similar
+lengths together, few shapes; the one ragged container."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from kagglekit.text.bucketing import pad_to_multiple, plan_batches
+from kagglekit.keras.batching import pad_to_multiple, padded_width, plan_batches
+from kagglekit.keras.ragged import Ragged
 
 
 def lengths(n=1000, seed=0):
@@ -91,3 +93,63 @@ def test_pow2_widths_are_few():
     assert len(set(plan_batches(lens, 32, **kw).widths)) > len(set(pow2.widths))
     for b, w in zip(pow2.batches, pow2.widths):
         assert lens[b].max() <= w
+
+
+# -- formerly the transformer stack's own bucketing (tests/test_hub_bucketing.py) --------------
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("batch_size", [1, 7, 32, 2000])
+def test_every_row_in_exactly_one_batch_at_any_batch_size(shuffle, batch_size):
+    lens = np.random.default_rng(0).integers(3, 120, size=1003)
+    batches = plan_batches(lens, batch_size, maxlen=128, shuffle=shuffle,
+                           rng=np.random.default_rng(3)).batches
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(len(lens)))
+    assert all(1 <= len(b) <= batch_size for b in batches)
+    assert sum(len(b) == batch_size for b in batches) >= len(lens) // batch_size - 1 - (
+        len(lens) // (batch_size * 50) if shuffle else 0)
+
+
+def test_inference_batches_are_sorted_by_length():
+    lens = np.random.default_rng(0).integers(3, 120, size=1003)
+    plan = plan_batches(lens, 32, maxlen=128, shuffle=False)
+    ordered = lens[plan.order]
+    assert np.all(np.diff(ordered) >= 0)
+
+
+def test_training_batches_change_with_seed_and_stay_homogeneous():
+    lens = np.random.default_rng(0).integers(3, 120, size=1003)
+    a = plan_batches(lens, 32, maxlen=128, shuffle=True, rng=np.random.default_rng(1)).batches
+    b = plan_batches(lens, 32, maxlen=128, shuffle=True, rng=np.random.default_rng(2)).batches
+    assert [x.tolist() for x in a] != [x.tolist() for x in b]
+    spread = np.mean([np.ptp(lens[x]) for x in a])
+    random_spread = np.mean([np.ptp(lens[x]) for x in plan_batches(
+        lens, 32, maxlen=128, shuffle=True, bucket=False, rng=np.random.default_rng(1)).batches])
+    assert spread < random_spread / 3
+
+
+def test_padded_width_rounds_up_and_caps():
+    assert padded_width(17, 8) == 24 and padded_width(16, 8) == 16 and padded_width(5, 1) == 5
+    assert padded_width(17, 8, maxlen=128) == 24
+    assert padded_width(127, 8, maxlen=64) == 64
+    assert padded_width(17, 1, maxlen=128) == 17
+
+
+def test_bucketing_pads_less_at_inference():
+    lens = np.random.default_rng(0).integers(3, 120, size=1003)
+    bucketed = plan_batches(lens, 32, maxlen=128, shuffle=False)
+    fixed = plan_batches(lens, 32, maxlen=128, shuffle=False, bucket=False)
+    share = [1 - lens.sum() / plan.padded_tokens() for plan in (bucketed, fixed)]
+    assert share[0] < 0.1 < 0.4 < share[1]
+
+
+# -- the one ragged container: word ids and subword ids with segment ids ---------------------
+def test_ragged_inputs_for_a_backbone():
+    r = Ragged.from_lengths([5, 6, 7, 8, 9, 10], [2, 0, 4], type_ids=[0, 0, 0, 0, 1, 1],
+                            pad_id=3)
+    arrays = r.inputs([2, 0, 1], 3)
+    assert arrays["token_ids"].tolist() == [[7, 8, 9], [5, 6, 3], [3, 3, 3]]
+    assert arrays["segment_ids"].tolist() == [[0, 0, 1], [0, 0, 0], [0, 0, 0]]
+    assert arrays["padding_mask"].tolist() == [[1, 1, 1], [1, 1, 0], [0, 0, 0]]
+    cut = r.truncate(3, "pre").take([2, 0])
+    assert cut.ids.tolist() == [8, 9, 10, 5, 6] and cut.type_ids.tolist() == [0, 1, 1, 0, 0]
+    assert cut.pad_id == 3 and cut.pad(length=4).tolist() == [[8, 9, 10, 3], [5, 6, 3, 3]]

@@ -1,12 +1,15 @@
-"""Sequence bucketing: batches of texts of similar length, each padded only to its own
-longest row (rounded up to ``multiple`` so that compiled functions see few shapes; with
-``pow2`` to ``multiple`` times a power of two, for JAX/XLA, which compile once per shape).
+"""The one batching module: length bucketing with dynamic padding, for every Keras family.
 
-Training: shuffle, cut into chunks of ``chunk_batches`` batches, sort each chunk by length,
-cut into batches, shuffle the batches. Prediction: sort everything by length; the caller
-puts predictions back in the original order with ``plan.order``.
-Without bucketing every batch is padded to ``maxlen`` (the classic fixed-shape recipe,
-and what a TPU needs).
+Every batch is padded only to its own longest row, rounded up to ``multiple`` (8 by
+default) so that compiled functions see few shapes; with ``pow2`` to ``multiple`` times a
+power of two, for JAX/XLA, which compile one program per shape.
+
+Training: shuffle, cut into chunks of ``chunk_batches`` batches, sort each chunk by
+length, cut into batches, shuffle the batches (batches stay random, padding stays small).
+Prediction: sort everything by length; the caller puts predictions back in the original
+order with ``plan.order``. Without bucketing every batch is padded to ``maxlen`` (the
+classic fixed-shape recipe, and what a TPU needs); dense features (sentence embeddings)
+use plain batches. Pure NumPy: importing it never imports Keras.
 """
 
 from __future__ import annotations
@@ -15,12 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kagglekit.text.tokenizer import Ragged
-
 
 @dataclass
 class BatchPlan:
-    batches: list  # list of int64 index arrays (rows of the Ragged)
+    batches: list  # list of int64 index arrays (rows)
     widths: list  # padded length of each batch
 
     @property
@@ -31,9 +32,10 @@ class BatchPlan:
         return int(sum(len(b) * w for b, w in zip(self.batches, self.widths)))
 
 
-def _width(longest: int, multiple: int, maxlen: int, pow2: bool = False) -> int:
+def padded_width(longest: int, multiple: int = 8, maxlen: int = 0, pow2: bool = False) -> int:
     """``longest`` rounded up to a multiple of ``multiple`` (or to ``multiple`` times a power
-    of two: few distinct shapes, for backends that compile one program per shape)."""
+    of two: few distinct shapes, for backends that compile one program per shape), at most
+    ``maxlen`` (when given)."""
     multiple = max(1, int(multiple))
     steps = -(-max(1, int(longest)) // multiple)
     if pow2:
@@ -67,7 +69,8 @@ def plan_batches(lengths, batch_size: int, *, maxlen: int, shuffle: bool, bucket
     if shuffle and len(batches) > 1:
         batches = [batches[i] for i in rng.permutation(len(batches))]
     if bucket:
-        widths = [_width(lengths[b].max(initial=0), multiple, maxlen, pow2) for b in batches]
+        widths = [padded_width(lengths[b].max(initial=0), multiple, maxlen, pow2)
+                  for b in batches]
     else:
         widths = [int(maxlen)] * len(batches)
     _distinct_first_widths(batches, widths)
@@ -93,7 +96,3 @@ def pad_to_multiple(index: np.ndarray, multiple: int) -> np.ndarray:
     """Repeat the first row so that a batch's size is a multiple of ``multiple`` (replicas)."""
     extra = (-len(index)) % max(1, multiple)
     return index if extra == 0 else np.concatenate([index, np.repeat(index[:1], extra)])
-
-
-def batch_matrix(ragged: Ragged, index, width: int) -> np.ndarray:
-    return ragged.pad(index, length=width, padding="post")
