@@ -201,7 +201,8 @@ def histories(data: RunData) -> list[dict]:
         history = fit.get("history") or fit.get("epochs")
         if isinstance(history, list) and history and all(isinstance(h, dict) for h in history):
             out.append({"fold": fold, "history": history, "best_epoch": fit.get("best_epoch"),
-                        "monitor": fit.get("monitor")})
+                        "monitor": fit.get("monitor"),
+                        "early_stopping": fit.get("early_stopping")})
     return out
 
 

@@ -184,8 +184,14 @@ def learning_curves(histories: list[dict]) -> Figure | None:
 
     for ax in (ax1, ax2):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax1.set(xlabel="epoch", ylabel="loss", title="loss per epoch (dashed: validation)")
+    has_val = any(e.get("val_loss") is not None for h in histories for e in h["history"])
+    ax1.set(xlabel="epoch", ylabel="loss",
+            title="loss per epoch" + (" (dashed: validation)" if has_val else " (training)"))
+    where = {"inner": "on an inner split of the training rows",
+             "valid": "on the scored fold: NOT held out"}.get(histories[0].get("early_stopping"), "")
     ax2.set(xlabel="epoch", title="monitored value per epoch (dotted: best epoch)")
+    if where:
+        ax2.set_xlabel(f"epoch (monitored {where})")
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
@@ -210,6 +216,9 @@ def lr_curve(histories: list[dict]) -> Figure | None:
         ax.plot([e.get("epoch", i + 1) for i, e in enumerate(h["history"])],
                 [e.get("lr", e.get("learning_rate")) for e in h["history"]],
                 lw=1.2, marker="o", ms=3, label=f"fold {h['fold']}")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(xlabel="epoch", ylabel="learning rate", title="learning rate per epoch")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
