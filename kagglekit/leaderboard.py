@@ -146,6 +146,9 @@ def rows(runs: list[Run], cache: dict, metric: str) -> list[dict]:
             "params": params.get(run.id, {}),
             "seconds": info.get("seconds"), "public": lb["public"], "private": lb["private"],
             "submissions": lb["submissions"], "pending": lb["pending"], "created": info.get("created"),
+            "matched": [{k: sub.get(k) for k in ("ref", "date", "status", "public_score",
+                                                 "private_score", "description")}
+                        for sub in matched.get(run.id, [])],
         })
     return out
 

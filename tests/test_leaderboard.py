@@ -124,6 +124,8 @@ def test_leaderboard_shows_lb_scores_cached_offline_and_cv_lb_correlation(kaggle
         assert lb[run_id]["public"] == pytest.approx(public)
         assert lb[run_id]["private"] == pytest.approx(public - 0.01)
         assert lb[run_id]["submissions"] == 1
+        assert [sub["status"] for sub in lb[run_id]["all"]] == ["complete"]
+    assert lb[runs[1]["run_id"]]["all"][0]["description"] == "lr, small C"
     cv_scores = {r["run_id"]: r["cv_score"] for r in refreshed["runs"]}
     ids = list(scores)
     expected = pearsonr([cv_scores[i] for i in ids], [scores[i] for i in ids])[0]
@@ -140,3 +142,15 @@ def test_leaderboard_shows_lb_scores_cached_offline_and_cv_lb_correlation(kaggle
     result = invoke("runs", "--refresh")
     assert "not refreshed from Kaggle" in result.stderr and "0.74000" in result.stdout
     assert len(server.requests) == before
+
+
+def test_a_damaged_submissions_cache_is_said_and_ignored(cli, tweets_dir):
+    run = cv(cli, tweets_dir, "-m", "tfidf-nb")
+    cache = Path("runs") / TWEETS / ".submissions.json"
+    cache.write_text("{not json")
+    result = cli("runs")
+    assert run["run_id"] in result.stdout
+    assert f"{cache.resolve()}" in result.stderr or str(cache) in result.stderr
+    assert "is damaged and was ignored" in result.stderr
+    # and a hidden cache file is never taken for a run
+    assert [r["run_id"] for r in cli.json("runs")["runs"]] == [run["run_id"]]

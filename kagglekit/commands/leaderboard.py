@@ -58,7 +58,8 @@ def show_leaderboard(found, runs_dir: Path, *, refresh: bool = False, as_json: b
                               "seconds": row["seconds"], "differing_params": row["params"],
                               "lb": {"public": row["public"], "private": row["private"],
                                      "submissions": row["submissions"],
-                                     "pending": row["pending"]}})
+                                     "pending": row["pending"],
+                                     "all": row["matched"]}})
         tables.append((slug, comp, rows, correlation, cache))
     if as_json:
         emit_json({"runs": summaries, "competitions": competitions})
