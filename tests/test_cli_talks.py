@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_competition_dir, run_kagglekit
+from conftest import make_competition_dir
 
 from kagglekit import progress
 
@@ -50,8 +50,21 @@ def test_noise_lines_are_dropped_and_the_rest_kept(clean_quiet):
 
 def test_tensorflow_start_up_noise_is_hidden_unless_verbose(tmp_path):
     pytest.importorskip("tensorflow")
-    quiet = run_kagglekit("env", "--probe", cwd=tmp_path)
-    loud = run_kagglekit("--verbose", "env", "--probe", cwd=tmp_path)
+    import subprocess
+
+    from kagglekit.quiet import QUIET_ENV
+
+    # as a user starts it: none of the logging variables set (other tests may have set them)
+    env = {k: v for k, v in os.environ.items() if k not in QUIET_ENV
+           and k not in ("KAGGLEKIT_VERBOSE", "TF_CPP_MIN_VLOG_LEVEL")}
+    exe = os.path.join(os.path.dirname(sys.executable), "kagglekit")
+
+    def run(*args):
+        return subprocess.run([exe, *args], capture_output=True, text=True, env=env,
+                              cwd=tmp_path, timeout=600)
+
+    quiet = run("env", "--probe")
+    loud = run("--verbose", "env", "--probe")
     assert quiet.returncode == 0 and loud.returncode == 0, (quiet.stderr, loud.stderr)
     noisy = [line for line in loud.stderr.splitlines() if "oneDNN" in line or "cuInit" in line
              or "absl::InitializeLog" in line or "cuda drivers" in line]
