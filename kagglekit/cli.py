@@ -1,25 +1,58 @@
 """The kagglekit CLI: a click group whose commands all arrive through ``register_commands``.
 
 Library code raises KaggleKitError subclasses; here, at the boundary, each becomes one
-line on stderr and exit status 2.
+line on stderr and exit status 2. So does any OSError (disk full, read-only file system,
+file-size limit, a file where a folder should be, no permission): the line names the path
+and the cause. Library warnings (KaggleKitWarning: a damaged run skipped, ...) become one
+"Warning:" line each.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import warnings
 
 import click
 
 from kagglekit import __version__, plugins
-from kagglekit.errors import KaggleKitError
+from kagglekit.errors import KaggleKitError, KaggleKitWarning, os_error_line
+
+
+def one_line(text: str) -> str:
+    """A message on one line, whatever its value held (newlines, NUL bytes...)."""
+    return " ".join(str(text).replace("\x00", "\\x00").split())
+
+
+@contextlib.contextmanager
+def warnings_as_lines():
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, KaggleKitWarning):
+            click.echo(f"Warning: {one_line(message)}", err=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", KaggleKitWarning)
+            warnings.showwarning = show
+            yield
+    finally:
+        warnings.showwarning = shown
 
 
 class Group(click.Group):
     def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except KaggleKitError as exc:
-            raise UserError(str(exc)) from None
+        with warnings_as_lines():
+            try:
+                return super().invoke(ctx)
+            except KaggleKitError as exc:
+                raise UserError(one_line(exc)) from None
+            except OSError as exc:
+                raise UserError(one_line(os_error_line(exc))) from None
 
 
 class UserError(click.ClickException):

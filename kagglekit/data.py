@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from kagglekit.competition import Competition
-from kagglekit.errors import DataError, DataNotFound, KaggleKitError
+from kagglekit.errors import DataError, DataNotFound, KaggleKitError, show, why_not_there
 from kagglekit.frame import TextFrame
 
 KAGGLE_INPUT = Path("/kaggle/input")
@@ -75,7 +75,7 @@ def find_data_dir(comp: Competition, data_dir=None) -> Path:
         if (d / comp.train_file).exists() or data_file(d, comp.train_file) is not None:
             return d
     if data_dir and not (Path(data_dir).is_dir()):
-        raise DataNotFound(f"--data-dir {data_dir} does not exist")
+        raise DataNotFound(f"--data-dir {data_dir}: {why_not_there(data_dir)}")
     where = ", ".join(str(p) for p in looked)
     raise DataNotFound(
         f"no {comp.train_file} for {comp.slug} found (looked in {where}); "
@@ -111,7 +111,8 @@ def read_csv(path: Path, *, columns_needed=(), encoding: str = "utf-8", **option
     if not path.is_file():
         zipped = data_file(path.parent, path.name)
         if zipped is None:
-            raise DataError(f"{path}: file not found")
+            raise DataError(f"{path}: {why_not_there(path)}" if path.exists() or path.is_symlink()
+                            else f"{path}: file not found")
         path = zipped
     raw = _read_bytes(path)
     try:
@@ -146,13 +147,13 @@ def check_ids(frame, column: str, path: Path) -> None:
     ids = frame[column]
     if ids.isna().any():
         row = int(np.flatnonzero(ids.isna().to_numpy())[0]) + 1
-        raise DataError(f"{path}: column {column!r} is empty in row {row}; every row needs an id")
+        raise DataError(f"{path}: column {show(column)} is empty in row {row}; every row needs an id")
     dup = ids.duplicated(keep=False)
     if dup.any():
         first = ids[dup].iloc[0]
         rows = (np.flatnonzero((ids == first).to_numpy()) + 1)[:3]
         raise DataError(
-            f"{path}: id {first!r} in column {column!r} appears {int((ids == first).sum())} times "
+            f"{path}: id {show(first)} in column {show(column)} appears {int((ids == first).sum())} times "
             f"(rows {', '.join(map(str, rows))}); ids must be unique: remove the duplicates")
 
 
@@ -164,7 +165,8 @@ def prepared_texts(frame, columns, path: Path, id_column: str | None, allow_empt
         empty = values.isna() | (values.str.strip() == "")
         if empty.any() and not allow_empty:
             row = int(np.flatnonzero(empty.to_numpy())[0])
-            where = f"row {row + 1}" + (f" (id={frame[id_column].iloc[row]})" if id_column else "")
+            where = f"row {row + 1}" + (f" (id={show(str(frame[id_column].iloc[row]))[1:-1]})"
+                                        if id_column else "")
             raise DataError(
                 f"{path}: column {col!r} is empty or NaN in {where} and {int(empty.sum())} row(s) "
                 f"in all; fill or drop those rows, or pass --allow-empty-text")
@@ -189,7 +191,7 @@ def encode_labels(comp: Competition, frame, path: Path) -> np.ndarray:
             row = int(np.flatnonzero(bad.to_numpy())[0])
             value = raw.iloc[row]
             allowed = ", ".join(sorted(mapping))
-            value_text = "an empty value" if value is None or value != value else f"value {value!r}"
+            value_text = "an empty value" if value is None or value != value else f"value {show(value)}"
             raise DataError(
                 f"{path}: column {col!r} has {value_text} in row {row + 1} "
                 f"({int(bad.sum())} bad row(s) in all); labels must be one of {allowed}")
@@ -247,6 +249,9 @@ def load_split(comp: Competition, directory: Path, split: str, *, encoding="utf-
     else:
         ids = np.arange(len(frame))
     text = prepared_texts(frame, text_cols, path, comp.id_column, allow_empty_text, comp.prepare_text)
+    if needs_labels and not any(str(t).strip() for t in text):
+        raise DataError(f"{path}: every row's {', '.join(text_cols)} is empty; there is no text "
+                        f"to learn from")
     y = encode_labels(comp, frame, path) if needs_labels else None
     if needs_labels and comp.task == "binary" and len(np.unique(y[:, 0])) < 2:
         raise DataError(f"{path}: column {comp.target_columns[0]!r} holds only one class "

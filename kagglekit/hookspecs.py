@@ -29,3 +29,8 @@ def register_fold_schemes(register):
 @hookspec
 def register_commands(cli):
     """Add click commands to the kagglekit CLI group."""
+
+
+@hookspec
+def register_blend_methods(register):
+    """Call register(name, BlendMethodClass) for each blend method this plugin adds."""

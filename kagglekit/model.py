@@ -11,26 +11,57 @@
 
 The constructor only stores hyperparameters (safe to make one per fold); fitted state
 lives in attributes ending in ``_``.
+
+Saved state never goes through pickle: a file in a run folder must not be able to run
+code when the run is loaded (a run may come from a teammate's zip or a Kaggle dataset).
+The base class stores the fitted attributes with ``skops.io``, which builds only the types
+it is told to trust: scikit-learn's own, plus the class's ``trusted_types``.
 """
 
 from __future__ import annotations
 
 import json
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
+from kagglekit.errors import RunError
 from kagglekit.params import build_params, params_to_dict
+
+STATE_FILE = "state.skops"
+# what kagglekit before 0.2 wrote: never loaded (unpickling can run arbitrary code)
+LEGACY_STATE_FILE = "state.pkl"
+RECREATE_RUN = "re-create the run with the same `kagglekit cv ...` (or `kagglekit fit ...`) command"
+
+
+def refuse_legacy(directory: Path, legacy: str) -> None:
+    """Refuse a model folder written with pickle by an older kagglekit."""
+    raise RunError(f"{Path(directory) / legacy}: saved with pickle by an older kagglekit, which "
+                   f"is never loaded because it could run code; {RECREATE_RUN}")
+
+
+def read_json_file(path: Path, what: str = "file"):
+    """A JSON file of a run, or a RunError naming it (missing, unreadable, damaged)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RunError(f"{path}: missing; the run is incomplete: {RECREATE_RUN}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunError(f"{path}: damaged {what} ({type(exc).__name__}: {exc}); "
+                       f"{RECREATE_RUN}") from None
 
 
 class Model:
-    """Base class: stores Params and a seed; pickles fitted state by default."""
+    """Base class: stores Params and a seed; saves fitted state with skops (no pickle)."""
 
     @dataclass
     class Params:
         pass
 
     name = "model"
+    # fully qualified names of non-scikit-learn classes held in the fitted state that
+    # ``load`` may build (skops trusts scikit-learn's estimators and numpy/scipy arrays)
+    trusted_types: tuple[str, ...] = ()
 
     def __init__(self, params=None, *, seed: int = 0):
         self.params = params if params is not None else self.Params()
@@ -61,19 +92,53 @@ class Model:
     @classmethod
     def from_saved_params(cls, directory):
         """An unfitted model with the hyperparameters and seed saved by ``save_params``."""
-        meta = json.loads((Path(directory) / "params.json").read_text())
-        return cls.from_dict(meta["params"], seed=meta.get("seed", 0))
+        path = Path(directory) / "params.json"
+        meta = read_json_file(path, "params.json")
+        if not isinstance(meta, dict) or not isinstance(meta.get("params", {}), dict):
+            raise RunError(f"{path}: not a params record (expected an object with \"params\"); "
+                           f"{RECREATE_RUN}")
+        try:
+            return cls.from_dict(meta.get("params", {}), seed=int(meta.get("seed", 0)))
+        except (TypeError, ValueError) as exc:
+            raise RunError(f"{path}: {exc}; {RECREATE_RUN}") from None
 
     def save(self, directory) -> None:
+        import skops.io
+
         directory = self.save_params(directory)
-        with open(directory / "state.pkl", "wb") as fh:
-            pickle.dump(self.fitted_state(), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        skops.io.dump(self.fitted_state(), directory / STATE_FILE)
 
     @classmethod
     def load(cls, directory):
         directory = Path(directory)
+        state_path = directory / STATE_FILE
+        if not state_path.is_file() and (directory / LEGACY_STATE_FILE).exists():
+            refuse_legacy(directory, LEGACY_STATE_FILE)
         model = cls.from_saved_params(directory)
-        with open(directory / "state.pkl", "rb") as fh:
-            for key, value in pickle.load(fh).items():
-                setattr(model, key, value)
+        for key, value in load_state(state_path, cls.trusted_types).items():
+            setattr(model, key, value)
         return model
+
+
+def load_state(path: Path, trusted=(), hint: str = RECREATE_RUN) -> dict:
+    """A dict saved with ``skops.io.dump``; only scikit-learn's types and ``trusted`` are built.
+    Every problem is a RunError naming the file and ending with ``hint``."""
+    import zipfile
+
+    import skops.io
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    path = Path(path)
+    if not path.is_file():
+        raise RunError(f"{path}: missing; the run is incomplete: {hint}")
+    try:
+        state = skops.io.load(path, trusted=list(trusted))
+    except UntrustedTypesFoundException as exc:
+        raise RunError(f"{path}: holds types this model does not trust ({exc}); it was not "
+                       f"made by this model: {hint}") from None
+    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise RunError(f"{path}: damaged or truncated ({type(exc).__name__}); "
+                       f"{hint}") from None
+    if not isinstance(state, dict):
+        raise RunError(f"{path}: not a saved model state; {hint}")
+    return state

@@ -24,6 +24,10 @@ ENTRY_POINT_GROUP = "kagglekit"
 pm = pluggy.PluginManager("kagglekit")
 pm.add_hookspecs(hookspecs)
 
+# what a plugin may raise (at import or in a hook) without taking kagglekit down with it:
+# any error, and sys.exit() / KeyboardInterrupt raised by the plugin's own code
+ISOLATED = (Exception, SystemExit, KeyboardInterrupt)
+
 _loaded = False
 # plugin name -> {"name", "package", "version", "module"}
 _plugin_info: dict[str, dict] = {}
@@ -51,7 +55,7 @@ def load_plugins() -> None:
         version = ep.dist.version if ep.dist else "?"
         try:
             module = ep.load()
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the rest
+        except ISOLATED as exc:  # a broken plugin must not break the rest, even one that exits
             _failed.append({"name": ep.name, "package": dist, "error": f"{type(exc).__name__}: {exc}"})
             _warn(f"plugin {ep.name!r} from package {dist} {version} failed to load "
                   f"({type(exc).__name__}: {exc}); continuing without it")
@@ -121,7 +125,7 @@ class Registry:
 
 
 _registries: dict[str, Registry] = {}
-NAMED_KINDS = ("model", "fold scheme")  # registered as register(name, cls); the rest by .name
+NAMED_KINDS = ("model", "fold scheme", "blend method")  # registered as register(name, cls); the rest by .name
 
 
 def _reset_registries() -> None:
@@ -142,6 +146,8 @@ def _collect(kind: str, hook_name: str) -> Registry:
                 name, cls = args if len(args) == 2 else (kwargs["name"], kwargs["cls"])
                 if kind == "model":
                     _check_model(name, cls, _owner)
+                elif kind == "blend method":
+                    _check_blend_method(name, cls, _owner)
                 registry.add(name, cls, _owner)
             else:
                 obj = args[0] if args else kwargs[kind]
@@ -151,7 +157,7 @@ def _collect(kind: str, hook_name: str) -> Registry:
             impl.function(register)
         except PluginError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except ISOLATED as exc:
             _warn(f"plugin {owner!r} failed in {hook_name} ({type(exc).__name__}: {exc}); "
                   f"its {kind}s are not available")
     _registries[kind] = registry
@@ -164,6 +170,14 @@ def _check_model(name: str, cls, owner: str) -> None:
         raise PluginError(f"plugin {owner!r} registered model {name!r} without "
                           f"{', '.join(missing + ([] if hasattr(cls, 'Params') else ['Params']))}; "
                           f"a model needs Params, fit, predict, save and load")
+
+
+def _check_blend_method(name: str, cls, owner: str) -> None:
+    missing = [m for m in ("fit", "predict") if not hasattr(cls, m)]
+    if missing or not isinstance(name, str) or not name:
+        raise PluginError(f"plugin {owner!r} registered blend method {name!r} without "
+                          f"{', '.join(missing) or 'a name'}; a blend method needs a name, "
+                          f"fit(P, y) and predict(P)")
 
 
 def competitions() -> Registry:
@@ -182,6 +196,10 @@ def fold_schemes() -> Registry:
     return _collect("fold scheme", "register_fold_schemes")
 
 
+def blend_methods() -> Registry:
+    return _collect("blend method", "register_blend_methods")
+
+
 def get_competition(name: str):
     return competitions().get(name)
 
@@ -198,6 +216,7 @@ def plugin_listing() -> list[dict]:
     """Each loaded plugin with its package, version and what it registered."""
     load_plugins()
     comps, mods, mets, schemes = competitions(), models(), metrics(), fold_schemes()
+    blends = blend_methods()
     out = []
     for name, info in _plugin_info.items():
         row = dict(info)
@@ -205,6 +224,7 @@ def plugin_listing() -> list[dict]:
         row["models"] = sorted(k for k, v in mods.owners.items() if v == name)
         row["metrics"] = sorted(k for k, v in mets.owners.items() if v == name)
         row["fold_schemes"] = sorted(k for k, v in schemes.owners.items() if v == name)
+        row["blend_methods"] = sorted(k for k, v in blends.owners.items() if v == name)
         row["commands"] = sorted(_command_owners.get(name, []))
         out.append(row)
     return out
@@ -224,7 +244,7 @@ def add_commands(cli) -> None:
         before = set(cli.commands)
         try:
             impl.function(cli)
-        except Exception as exc:  # noqa: BLE001
+        except ISOLATED as exc:
             _warn(f"plugin {impl.plugin_name!r} failed to add its commands "
                   f"({type(exc).__name__}: {exc})")
             continue

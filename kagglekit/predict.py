@@ -1,4 +1,4 @@
-"""Predict new rows with a finished run's saved models."""
+"""Predict new rows with a finished run's saved models, or with a blend's members."""
 
 from __future__ import annotations
 
@@ -8,12 +8,72 @@ import numpy as np
 
 from kagglekit import plugins
 from kagglekit.data import prepared_texts, read_csv
+from kagglekit.errors import DataError, RunError
 from kagglekit.frame import TextFrame
-from kagglekit.errors import KaggleKitError
 from kagglekit.runs import Run, predictions_frame
 
 
 CHUNK_ROWS = 20_000  # predict in chunks of this many rows (progress on stderr)
+
+
+def expected_model_dirs(run: Run) -> list[str]:
+    """The model folders a run must hold: one per fold of a cv run (from run.json's
+    ``fold_scores``, else ``n_folds``), ``full`` for a fit run."""
+    info = run.info
+    if info.get("kind") == "fit":
+        return ["full"]
+    folds = [f.get("fold") for f in info.get("fold_scores") or [] if isinstance(f, dict)]
+    if folds and all(isinstance(k, int) for k in folds):
+        return [f"fold-{k}" for k in folds]
+    n_folds = info.get("n_folds")
+    if isinstance(n_folds, int) and n_folds > 0:
+        return [f"fold-{k}" for k in range(n_folds)]
+    return []
+
+
+def saved_models(run: Run) -> list[Path]:
+    """Every model folder the run must have; refuses, naming the first missing one."""
+    models_dir = run.path / "models"
+    expected = expected_model_dirs(run)
+    if expected:
+        missing = [name for name in expected if not (models_dir / name).is_dir()]
+        if missing:
+            raise RunError(f"{models_dir / missing[0]}: missing ({len(missing)} of "
+                           f"{len(expected)} saved models gone); the run's prediction averages "
+                           f"every one of them: re-create the run with the same `kagglekit "
+                           f"{'fit' if run.kind == 'fit' else 'cv'} ...` command")
+        return [models_dir / name for name in expected]
+    dirs = sorted(p for p in models_dir.glob("*") if p.is_dir()) if models_dir.is_dir() else []
+    if not dirs:
+        raise RunError(f"run {run.id} has no saved models; it cannot predict new rows")
+    return dirs
+
+
+def predict_with_run(run: Run, frame: TextFrame) -> np.ndarray:
+    """Mean prediction of the run's saved models (each fold's, or the full fit's); a blend
+    predicts with its members and combines them with its saved blenders."""
+    if run.kind == "blend":
+        from kagglekit.blend.predicting import predict_blend
+
+        return predict_blend(run, frame, predict_with_run)
+    from kagglekit.progress import steps
+
+    model_cls = plugins.get_model(run.model)
+    dirs = saved_models(run)
+    preds = []
+    with steps(f"Predicting {len(frame)} rows with {len(dirs)} model(s)",
+               total=len(dirs) * len(frame), unit="rows") as advance:
+        for directory in dirs:
+            model = model_cls.load(directory)
+            parts = []
+            for start in range(0, len(frame), CHUNK_ROWS):  # chunks: progress can be shown
+                chunk = frame if len(frame) <= CHUNK_ROWS else frame.take(
+                    np.arange(start, min(start + CHUNK_ROWS, len(frame))))
+                part = np.asarray(model.predict(chunk), dtype=np.float64)
+                parts.append(part[:, None] if part.ndim == 1 else part)
+                advance(len(chunk))
+            preds.append(np.concatenate(parts, axis=0))
+    return np.mean(preds, axis=0)
 
 
 def predict_file(run: Run, path: Path, encoding: str = "utf-8", allow_empty_text: bool = False):
@@ -31,8 +91,6 @@ def predict_file(run: Run, path: Path, encoding: str = "utf-8", allow_empty_text
         else comp.test_columns
     missing = [c for c in text_cols if c not in frame.columns]
     if missing:
-        from kagglekit.errors import DataError
-
         raise DataError(f"{path}: missing column {missing[0]!r} (found: "
                         f"{', '.join(map(str, frame.columns[:12]))}); the input needs the "
                         f"competition's text column(s) {', '.join(text_cols)}")
@@ -62,43 +120,3 @@ def submission_like(run: Run, comp, ids, preds, made_up_ids: bool = False):
             out[f"{column}_label"] = (np.asarray(preds)[:, j] >= float(threshold)).astype(int)
     out.attrs.update(made_up_ids=made_up_ids, threshold=threshold, labels=labelled)
     return out
-
-
-def saved_models(run: Run) -> list[Path]:
-    models_dir = run.path / "models"
-    dirs = sorted(p for p in models_dir.glob("*") if p.is_dir()) if models_dir.is_dir() else []
-    if not dirs:
-        raise KaggleKitError(f"run {run.id} has no saved models; it cannot predict new rows")
-    return dirs
-
-
-def predict_with_run(run: Run, frame: TextFrame) -> np.ndarray:
-    """Mean prediction of the run's saved models (each fold's, or the full fit's)."""
-    if run.info.get("kind") == "blend":  # a blend predicts with its members (kagglekit.blend)
-        from kagglekit.blend import predict_blend
-
-        return predict_blend(run, frame)
-    from kagglekit.progress import steps
-
-    model_cls = plugins.get_model(run.model)
-    dirs = saved_models(run)
-    starts = range(0, len(frame), CHUNK_ROWS)
-    preds = []
-    with steps(f"Predicting {len(frame)} rows with {len(dirs)} model(s)",
-               total=len(dirs) * len(frame), unit="rows") as advance:
-        for d in dirs:
-            model = model_cls.load(d)
-            if len(frame) <= CHUNK_ROWS:
-                parts = [model.predict(frame)]
-                advance(len(frame))
-            else:  # in chunks, so that progress can be shown
-                parts = []
-                for start in starts:
-                    chunk = frame.take(np.arange(start, min(start + CHUNK_ROWS, len(frame))))
-                    parts.append(np.asarray(model.predict(chunk), dtype=np.float64))
-                    advance(len(chunk))
-            part = [np.asarray(p, dtype=np.float64) for p in parts]
-            part = [p[:, None] if p.ndim == 1 else p for p in part]
-            preds.append(np.concatenate(part, axis=0))
-    out = np.mean(preds, axis=0)
-    return out[:, None] if out.ndim == 1 else out

@@ -25,13 +25,14 @@ import sys
 import re
 import shutil
 import uuid
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kagglekit import __version__
-from kagglekit.errors import KaggleKitError, RunError
+from kagglekit.errors import KaggleKitError, KaggleKitWarning, RunError, os_error_line, show
 from kagglekit.params import params_to_dict
 
 if TYPE_CHECKING:
@@ -39,6 +40,16 @@ if TYPE_CHECKING:
     from kagglekit.data import Dataset
 
 RUN_FILE = "run.json"
+# what every run.json holds, whatever made it: key -> type
+RECORD_KEYS = {"kind": str, "competition": str, "model": str}
+# keys that must have this type when present (readers that need them say so when absent)
+TYPED_KEYS = {"target_columns": list, "data_dir": str, "scores": dict, "n_folds": int,
+              "fold_scores": list, "threshold": (int, float)}
+RECREATE = "re-create it with the same `kagglekit cv ...` (or fit/blend) command, or remove it"
+
+
+class DamagedRunWarning(KaggleKitWarning):
+    """A run folder was skipped because its run.json cannot be read."""
 
 
 def new_run_id(model: str) -> str:
@@ -47,34 +58,74 @@ def new_run_id(model: str) -> str:
     return f"{stamp}-{safe}-{uuid.uuid4().hex[:6]}"
 
 
+def _missing_ancestors(path: Path) -> list[Path]:
+    """``path`` and its parents that do not exist yet, deepest first."""
+    out = []
+    while not path.exists() and not path.is_symlink() and path != path.parent:
+        out.append(path)
+        path = path.parent
+    return out
+
+
+def _remove_empty(dirs: list[Path]) -> None:
+    for d in dirs:  # deepest first
+        try:
+            d.rmdir()
+        except OSError:
+            return
+
+
 @contextlib.contextmanager
 def creating_run(runs_dir: Path, slug: str, run_id: str):
-    """Yield a temporary directory; on success rename it to runs/<slug>/<run-id>."""
+    """Yield a temporary directory; on success rename it to runs/<slug>/<run-id>.
+
+    On any failure the temporary directory is removed, and so are the folders made for it
+    (runs/, runs/<slug>/) when they are left empty: the runs folder is as it was. An OS
+    error (disk full, read-only, file too large, ...) becomes one line naming the run.
+    """
     parent = Path(runs_dir) / slug
-    parent.mkdir(parents=True, exist_ok=True)
+    created = _missing_ancestors(parent)
     tmp = parent / f".tmp-{run_id}"
-    tmp.mkdir()
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
+    except OSError as exc:
+        _remove_empty(created)
+        raise KaggleKitError(os_error_line(exc, parent)) from None
     try:
         yield tmp
         if not (tmp / RUN_FILE).is_file():
             raise RunError(f"internal error: run {run_id} has no {RUN_FILE}")
         final = parent / run_id
         os.rename(tmp, final)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        _remove_empty(created)
+        raise KaggleKitError(os_error_line(exc, parent / run_id, "writing the run; nothing "
+                                                                 "was kept")) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        _remove_empty(created)
         raise
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    """Write through a temporary file and a rename; an OS error becomes one line naming
+    ``path``, and neither ``path`` nor the folders made for it are left behind."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    created = _missing_ancestors(path.parent)
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
+    except OSError as exc:
+        raise KaggleKitError(os_error_line(exc, path, "writing it")) from None
     finally:
         if tmp.exists():
             tmp.unlink()
+        if not path.exists():
+            _remove_empty(created)
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -122,9 +173,10 @@ class Run:
         if not file.is_file():
             raise RunError(f"{self.path} is not a kagglekit run (no {RUN_FILE})")
         try:
-            self.info = json.loads(file.read_text())
-        except json.JSONDecodeError as exc:
-            raise RunError(f"{file}: damaged ({exc}); remove the run directory") from None
+            self.info = json.loads(file.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RunError(f"{file}: damaged ({type(exc).__name__}: {exc}); {RECREATE}") from None
+        check_record(self.info, file)
 
     def __repr__(self):
         return f"Run({str(self.path)!r})"
@@ -160,7 +212,16 @@ class Run:
         return float(value)
 
     @property
+    def data_dir(self) -> Path:
+        """The folder of the competition files the run was made on."""
+        if not self.info.get("data_dir"):
+            raise RunError(f"{self.path / RUN_FILE}: no 'data_dir'; {RECREATE}")
+        return Path(self.info["data_dir"])
+
+    @property
     def target_columns(self) -> list[str]:
+        if not self.info.get("target_columns"):
+            raise RunError(f"{self.path / RUN_FILE}: no 'target_columns'; {RECREATE}")
         return self.info["target_columns"]
 
     def _read(self, name: str):
@@ -169,16 +230,22 @@ class Run:
         path = self.path / name
         if not path.is_file():
             raise RunError(f"run {self.id} has no {name} (a {self.kind} run)")
-        return pd.read_csv(path, dtype={self.info.get("id_column") or "id": str})
+        try:
+            return pd.read_csv(path, dtype={self.info.get("id_column") or "id": str})
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise RunError(f"{path}: damaged ({type(exc).__name__}); {RECREATE}") from None
 
     def folds(self):
         return self._read("folds.csv")
 
     def oof(self):
-        return self._read("oof.csv")
+        return check_predictions(self._read("oof.csv"), self.path / "oof.csv",
+                                 self.info.get("id_column") or "id", self.target_columns)
 
     def test_predictions(self):
-        return self._read("test_predictions.csv")
+        return check_predictions(self._read("test_predictions.csv"),
+                                 self.path / "test_predictions.csv",
+                                 self.info.get("id_column") or "id", self.target_columns)
 
     def summary(self) -> dict:
         return {"run_id": self.id, "run_dir": str(self.path), "kind": self.kind,
@@ -189,7 +256,51 @@ class Run:
                 "held_out": self.info.get("held_out", self.kind != "fit")}
 
 
+def check_record(info, file: Path) -> None:
+    """run.json must be an object with the keys every run has; else a RunError naming it."""
+    if not isinstance(info, dict):
+        raise RunError(f"{file}: not a run record (a JSON {type(info).__name__}, not an "
+                       f"object); {RECREATE}")
+    for key, kind in RECORD_KEYS.items():
+        if not isinstance(info.get(key), kind):
+            what = "missing" if key not in info else f"not a {kind.__name__}"
+            raise RunError(f"{file}: not a run record ({key!r} is {what}); {RECREATE}")
+    for key, kind in TYPED_KEYS.items():
+        if key in info and info[key] is not None and (
+                not isinstance(info[key], kind) or isinstance(info[key], bool)):
+            raise RunError(f"{file}: not a run record ({key!r} has the wrong type); {RECREATE}")
+
+
+def check_predictions(frame, path: Path, id_column: str, columns) -> "object":
+    """Predictions must be one finite probability in [0, 1] per id and column, ids unique
+    and present: checked before anything (submission, blend, score) is derived from them."""
+    import pandas as pd
+
+    for column in [id_column, *columns]:
+        if column not in frame.columns:
+            raise RunError(f"{path}: missing column {show(column)}; {RECREATE}")
+    ids = frame[id_column]
+    if ids.isna().any():
+        row = int(np.flatnonzero(ids.isna().to_numpy())[0])
+        raise RunError(f"{path}: row {row + 1} has no id; {RECREATE}")
+    dup = ids.duplicated()
+    if dup.any():
+        row = int(np.flatnonzero(dup.to_numpy())[0])
+        raise RunError(f"{path}: id {show(ids.iloc[row])} appears more than once (row {row + 1}); "
+                       f"{RECREATE}")
+    for column in columns:
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(values) | (values < 0) | (values > 1)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise RunError(f"{path}: column {show(column)} has {show(frame[column].iloc[row])} in "
+                           f"row {row + 1} (id {show(ids.iloc[row])}); predictions must be "
+                           f"probabilities in [0, 1]: {RECREATE}")
+    return frame
+
+
 def list_runs(runs_dir: Path, competition: str | None = None) -> list[Run]:
+    """Every readable run under runs_dir; a damaged one is skipped with a DamagedRunWarning."""
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         return []
@@ -201,7 +312,10 @@ def list_runs(runs_dir: Path, competition: str | None = None) -> list[Run]:
             continue
         for run_dir in sorted(slug_dir.iterdir()):
             if run_dir.is_dir() and not run_dir.name.startswith(".") and (run_dir / RUN_FILE).is_file():
-                out.append(Run(run_dir))
+                try:
+                    out.append(Run(run_dir))
+                except RunError as exc:
+                    warnings.warn(f"skipping {run_dir}: {exc}", DamagedRunWarning, stacklevel=2)
     return out
 
 
@@ -227,24 +341,40 @@ def environment() -> dict:
             "platform": platform.platform(), "argv": sys.argv[1:]}
 
 
-def base_record(kind: str, comp: Competition, model: str, params, seed: int, data: Dataset) -> dict:
+def record(kind: str, comp: "Competition", model: str, params: dict, seed: int, *,
+           data_dir, sample: bool, prepared_text: bool, text_columns, encoding: str = "utf-8",
+           allow_empty_text: bool = False, n_train: int, n_test: int,
+           competition_params: dict | None = None, notes=(), id_column: str | None = None,
+           **more) -> dict:
+    """The one builder of run.json's common part (cv, fit and blend runs); ``more`` adds the
+    kind's own keys (scores, folds, members, ...)."""
     return {
-        "kind": kind, "competition": comp.slug, "model": model,
-        "params": params_to_dict(params) if params is not None else {}, "seed": seed,
-        "task": comp.task, "id_column": comp.id_column or "id",
+        "kind": kind, "competition": comp.slug, "model": model, "params": dict(params),
+        "seed": seed, "task": comp.task, "id_column": id_column or comp.id_column or "id",
         "target_columns": list(comp.target_columns), "metric": comp.metric,
-        "data_dir": str(Path(data.directory).resolve()), "sample": data.sample,
+        "data_dir": str(Path(data_dir).resolve()), "sample": bool(sample),
         # what shaped the texts, as it was done (predict and submit replay exactly this)
-        "prepared_text": data.competition.prepare_text is not None,
-        "text_columns": list(data.competition.text_columns),
-        "encoding": data.encoding, "allow_empty_text": data.allow_empty_text,
-        "n_train": len(data.train), "n_test": 0 if data.test is None else len(data.test),
-        "competition_params": (params_to_dict(data.competition_params)
-                               if data.competition_params is not None else {}),
-        "notes": list(data.notes),
+        "prepared_text": bool(prepared_text), "text_columns": list(text_columns or ()),
+        "encoding": encoding, "allow_empty_text": bool(allow_empty_text),
+        "n_train": int(n_train), "n_test": int(n_test),
+        "competition_params": dict(competition_params or {}), "notes": list(notes),
         "created": _dt.datetime.now().isoformat(timespec="seconds"),
-        "environment": environment(),
+        "environment": environment(), **more,
     }
+
+
+def base_record(kind: str, comp: Competition, model: str, params, seed: int, data: Dataset) -> dict:
+    """``record`` for a run trained on a loaded dataset (cv and fit)."""
+    return record(
+        kind, comp, model, params_to_dict(params) if params is not None else {}, seed,
+        data_dir=data.directory, sample=data.sample,
+        prepared_text=data.competition.prepare_text is not None,
+        text_columns=data.competition.text_columns, encoding=data.encoding,
+        allow_empty_text=data.allow_empty_text, n_train=len(data.train),
+        n_test=0 if data.test is None else len(data.test),
+        competition_params=(params_to_dict(data.competition_params)
+                            if data.competition_params is not None else {}),
+        notes=data.notes)
 
 
 def best_run(competition, runs_dir, *, need_test: bool = True):

@@ -51,7 +51,7 @@ def labels_path_for(comp: Competition, run: Run, labels=None) -> Path:
         return Path(labels)
     if not comp.test_labels_file:
         raise KaggleKitError(f"{comp.slug} declares no test labels file; pass --labels FILE")
-    return Path(run.info["data_dir"]) / comp.test_labels_file
+    return run.data_dir / comp.test_labels_file
 
 
 def score_run(comp: Competition, run: Run, labels=None, *, encoding: str = "utf-8") -> dict:

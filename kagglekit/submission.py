@@ -88,7 +88,7 @@ def write_submission(comp: Competition, run: Run, output: Path | None = None,
     if comp.test_file is None:
         raise SubmissionError(f"{comp.slug} has no test file, so there is nothing to submit; "
                               f"score new rows with `kagglekit predict RUN --input CSV`")
-    data_dir = Path(run.info["data_dir"])
+    data_dir = run.data_dir
     sample = load_sample_submission(comp, data_dir) if comp.sample_submission_file and data_file(
         data_dir, comp.sample_submission_file) is not None else None
     if comp.sample_submission_file and sample is None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kagglekit.errors import KaggleKitError
 from kagglekit.hookspecs import hookimpl
 from kagglekit.model import Model
 
@@ -31,6 +32,17 @@ class _OneClass:
         return np.column_stack([1 - p, p])
 
 
+def _fit_features(vectorizer, texts):
+    """vectorizer.fit_transform(texts); no words at all is a one-line error, not a traceback."""
+    try:
+        return vectorizer.fit_transform(texts)
+    except ValueError as exc:
+        if "vocabulary" in str(exc) or "no terms remain" in str(exc):
+            raise KaggleKitError(f"the training texts hold no words to learn from ({exc}); check "
+                                 f"the text column, or lower min_df") from None
+        raise
+
+
 def _fit_column(make, x, y):
     """make().fit(x, y), or a _OneClass when y holds a single class."""
     if len(np.unique(y)) < 2:
@@ -38,10 +50,16 @@ def _fit_column(make, x, y):
     return make().fit(x, y)
 
 
+# the one class of ours in the fitted state: Model.load builds it (and scikit-learn's own
+# estimators) from state.skops, nothing else
+TRUSTED_TYPES = (f"{__name__}._OneClass",)
+
+
 class TfidfNB(Model):
     """scikit-learn ``TfidfVectorizer()`` + ``MultinomialNB()``, both with their defaults."""
 
     name = "tfidf-nb"
+    trusted_types = TRUSTED_TYPES
 
     @dataclass
     class Params:
@@ -53,7 +71,7 @@ class TfidfNB(Model):
         from sklearn.naive_bayes import MultinomialNB
 
         self.vectorizer_ = TfidfVectorizer(max_features=self.params.max_features)
-        x = self.vectorizer_.fit_transform(train.text)
+        x = _fit_features(self.vectorizer_, train.text)
         y = _columns(train.y)
         self.classifiers_ = [_fit_column(lambda: MultinomialNB(alpha=self.params.alpha), x, y[:, j])
                              for j in range(y.shape[1])]
@@ -68,6 +86,7 @@ class TfidfLR(Model):
     """Word 1-2 grams + char 2-5 grams, sublinear TF, logistic regression."""
 
     name = "tfidf-lr"
+    trusted_types = TRUSTED_TYPES
 
     @dataclass
     class Params:
@@ -111,7 +130,7 @@ class TfidfLR(Model):
 
     def fit(self, train, valid=None):
         self.vectorizer_ = self._vectorizer()
-        x = self.vectorizer_.fit_transform(train.text)
+        x = _fit_features(self.vectorizer_, train.text)
         y = _columns(train.y)
         self.classifiers_ = [_fit_column(self._classifier, x, y[:, j]) for j in range(y.shape[1])]
         return self
@@ -136,7 +155,7 @@ class NBSVM(TfidfLR):
 
     def fit(self, train, valid=None):
         self.vectorizer_ = self._vectorizer()
-        x = self.vectorizer_.fit_transform(train.text).tocsr()
+        x = _fit_features(self.vectorizer_, train.text).tocsr()
         y = _columns(train.y)
         alpha = self.params.alpha
         self.ratios_, self.classifiers_ = [], []

@@ -15,6 +15,9 @@ no test can reach the internet. The server answers exactly the calls kagglekit m
     POST /v1/competitions.CompetitionApiService/CreateSubmission    -> ref
     POST /v1/competitions.CompetitionApiService/ListSubmissions     PENDING, then COMPLETE
 
+and the dataset, notebook and notebook-submission calls of code competitions
+(fake_kaggle_code.py),
+
 with Kaggle's JSON errors ({"code": 401|403|404, "message": ...}) for a bad key, rules not
 accepted and an unknown competition.
 """
@@ -33,6 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from click.testing import CliRunner
+
+import fake_kaggle_code
 
 USERNAME = "kk-tester"
 KEY = "0123456789abcdefKEYkagglekit9f8e7d6c"
@@ -111,6 +116,7 @@ class FakeKaggle:
     truncate_downloads: bool = False
     next_ref: int = 41000
     url: str = ""
+    code: fake_kaggle_code.FakeCode = field(default_factory=fake_kaggle_code.FakeCode)
 
     def add(self, slug: str, zip_data: bytes, rules_accepted: bool = True) -> None:
         self.competitions[slug] = FakeCompetition(zip_data, rules_accepted, title=slug)
@@ -177,6 +183,13 @@ def _make_handler(state: FakeKaggle):
             if path == "/v1/security.OAuthService/IntrospectToken":
                 active = request.get("token") == TOKEN
                 return self._send(200, {"active": active, "username": USERNAME if active else ""})
+            if path.startswith(tuple(f"/v1/{s}/" for s in fake_kaggle_code.SERVICES)):
+                if not self._authorized():
+                    return self._error(401, "Unauthenticated")
+                answered = fake_kaggle_code.handle(state, path, request)
+                if answered is None:
+                    return self._error(404, f"no such method {path}")
+                return self._send(*answered)
             if not path.startswith(f"/v1/{SERVICE}/"):
                 return self._error(404, f"no such method {path}")
             if not self._authorized():
@@ -199,6 +212,8 @@ def _make_handler(state: FakeKaggle):
                 state.uploads[token] = b""
                 state.upload_names[token] = request.get("fileName", "")
                 return self._send(200, {"token": token, "createUrl": f"{state.url}/upload/{token}"})
+            if method == "CreateCodeSubmission":
+                return fake_kaggle_code.create_code_submission(self, state, slug, comp, request)
             if method == "CreateSubmission":
                 token = request.get("blobFileTokens", "")
                 if not state.uploads.get(token):

@@ -150,3 +150,35 @@ def test_test_file_content_column_reaches_the_submission(data_dir, tmp_path):
     run_cli(["predict", out["run_id"], "--runs-dir", tmp_path, "--input", data_dir / "test.csv",
              "--output", preds])
     assert np.allclose(pd.read_csv(preds)["toxic"], frame["toxic"], atol=1e-6)
+
+
+def test_runs_scored_on_the_validation_file_can_be_blended(data_dir, tmp_path):
+    """oof.csv keeps the scored rows only while folds.csv keeps the -1 rows too: blends
+    read both, and their labels come from the validation file."""
+    out = run_json(["cv", "jigsaw-multilingual", "--model", "tfidf-lr", "--model", "tfidf-nb",
+                    "--data-dir", data_dir, "--runs-dir", tmp_path,
+                    *[a.replace("max_", "tfidf-lr.max_") for a in FAST],
+                    "--validation-as-fold", "--ensemble", "mean"])
+    members = [r["run_dir"] for r in out["runs"]]
+    blend = json.loads((Path(out["blends"][0]["run_dir"]) / "run.json").read_text())
+    oof = pd.read_csv(Path(out["blends"][0]["run_dir"]) / "oof.csv", dtype={"id": str})
+    valid = pd.read_csv(data_dir / "validation.csv", dtype={"id": str}).set_index("id")
+    assert sorted(oof["id"]) == sorted(valid.index) and blend["n_folds"] == 1
+    from sklearn.metrics import roc_auc_score
+
+    mean = sum(pd.read_csv(Path(m) / "oof.csv", dtype={"id": str}).set_index("id")["toxic"]
+               for m in members) / 2
+    assert blend["scores"]["auc"] == pytest.approx(
+        roc_auc_score(valid.loc[mean.index, "toxic"], mean), abs=1e-5)
+
+
+def test_a_blend_of_runs_not_held_out_is_not_held_out(data_dir, tmp_path):
+    out = run_json(["cv", "jigsaw-multilingual", "--model", "tfidf-lr", "--model", "tfidf-nb",
+                    "--data-dir", data_dir, "--runs-dir", tmp_path,
+                    *[a.replace("max_", "tfidf-lr.max_") for a in FAST],
+                    "--validation-as-fold", "-p", "train_on_validation=true",
+                    "--ensemble", "rank"])
+    blend = json.loads((Path(out["blends"][0]["run_dir"]) / "run.json").read_text())
+    assert blend["held_out"] is False and out["held_out"] is False
+    assert all("trained on the rows it was scored on" in why
+               for why in blend["not_held_out_because"])

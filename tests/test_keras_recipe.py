@@ -56,3 +56,12 @@ def test_pure_modules_do_not_import_keras():
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_keras_family_offers_the_recipe_to_the_fit_loop():
+    from kagglekit import plugins
+
+    folds = [info(2, [0.01, 0.01, 0.005]), info(2, [0.01, 0.005, 0.005])]
+    for name in ("dense", "bigru", "transformer", "distilbert", "use", "sentence-encoder"):
+        assert plugins.get_model(name).recipe_from_cv(folds) == {
+            "epochs": 2, "learning_rates": [0.01, 0.0075]}

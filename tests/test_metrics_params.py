@@ -11,7 +11,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 from kagglekit import plugins
 from kagglekit.errors import ParamError
-from kagglekit.metrics import _f1_at_thresholds, best_threshold
+from kagglekit.metrics import f1_at_thresholds, best_threshold
 from kagglekit.params import build_params, describe, parse_assignments
 
 
@@ -26,7 +26,7 @@ def noisy():
 def test_vectorised_f1_matches_sklearn(noisy):
     y, p = noisy
     thresholds = np.unique(p)[::7]
-    fast = _f1_at_thresholds(y, p, thresholds)
+    fast = f1_at_thresholds(y, p, thresholds)
     slow = [f1_score(y, p >= t) for t in thresholds]
     np.testing.assert_allclose(fast, slow, atol=1e-12)
 

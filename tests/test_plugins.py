@@ -220,6 +220,7 @@ def test_allowlist_env_var_limits_loaded_plugins(example_site, tmp_path):
     proc = run_kagglekit("plugins", "--json", env=env, cwd=tmp_path)
     names = {r["name"] for r in json.loads(proc.stdout)["plugins"]}
     # the built-in commands always load (kagglekit.commands.*); of the rest only the named
-    assert names == {"info", "data", "train", "predict", "runs", "submit", "blend", "report",
+    assert names == {"info", "data", "train", "predict", "runs", "submit", "blend", "package",
+                     "report",
                      "tfidf", "metrics", "example"}
     assert "Warning" not in proc.stderr  # the broken one was not even tried

@@ -288,6 +288,32 @@ def test_cv_run_records_fit_info_and_tensorboard_logs(tmp_path):
     assert lines[0] == "id,target,target_label" and len(lines) > 10
 
 
+def test_kagglekit_fit_replays_the_cv_runs_epochs_and_learning_rates(tmp_path):
+    """cv then fit (no --from: the newest CV run of the same recipe is found)."""
+    from click.testing import CliRunner
+
+    from kagglekit.cli import cli
+    from kagglekit.keras import recipe_from_fold_infos
+
+    runner = CliRunner()
+    common = ["disaster-tweets", "--sample", "--model", "dense", "--runs-dir",
+              str(tmp_path / "runs"), "--json",
+              *[f"-p{k}={v}" for k, v in {**TINY, "epochs": 3, "lr_decay": 0.5}.items()]]
+    cv = runner.invoke(cli, ["cv", *common, "--folds", "2"])
+    assert cv.exit_code == 0, cv.output
+    cv_dir = Path(json.loads(cv.stdout)["run_dir"])
+    cv_info = json.loads((cv_dir / "run.json").read_text())
+    fit = runner.invoke(cli, ["fit", *common])
+    assert fit.exit_code == 0, fit.output
+    assert f"reproducing CV run {cv_dir.name}" in fit.stderr
+    info = json.loads((Path(json.loads(fit.stdout)["run_dir"]) / "run.json").read_text())
+    expected = recipe_from_fold_infos([f["fit_info"] for f in cv_info["fold_scores"]])
+    assert info["recipe"] == expected and info["from_run"] == cv_dir.name
+    assert info["fit_info"]["epochs_run"] == expected["epochs"]
+    assert [e["lr"] for e in info["fit_info"]["history"]] == pytest.approx(
+        expected["learning_rates"])
+
+
 def test_early_stopping_modes_say_which_rows_they_watched():
     train, valid = frames(160, seed=12)
     valid_mode = model("dense", epochs=3, early_stopping="valid").fit(train, valid).fit_info_

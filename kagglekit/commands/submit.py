@@ -52,7 +52,13 @@ def submit_output(comp, run, output, upload: bool, wait: bool):
         if submit.in_kaggle_notebook():
             return output or submit.notebook_submission_path()
         if upload:
-            raise credentials.CodeCompetition(submit.code_competition_message(comp.slug))
+            from kagglekit.kaggle_client.package import pushed_for
+
+            if pushed_for(run) is None:  # `kagglekit package RUN --push` records the notebook
+                raise credentials.CodeCompetition(
+                    f"{submit.code_competition_message(comp.slug)}; or push run {run.id} as an "
+                    f"offline notebook with `kagglekit package {run.id} --push` and run this again")
+            return output
         info(f"Note: {comp.slug} is a code competition; Kaggle accepts submissions only "
               f"from a notebook")
     return output
@@ -64,7 +70,7 @@ def upload_submission(comp, run, path: Path, message, wait: bool, wait_timeout: 
     from kagglekit.kaggle_client import credentials, submit
     from kagglekit.kaggle_client import session as session_module
 
-    if comp.code_competition:  # inside a notebook: submit_output already chose the path
+    if comp.code_competition and submit.in_kaggle_notebook():  # submit_output chose the path
         scored = submit.notebook_submission_path()
         page = credentials.COMPETITION_URL.format(slug=comp.slug)
         moved = "" if Path(path) == scored else f" (this run wrote {path} instead: copy it there)"
@@ -73,11 +79,22 @@ def upload_submission(comp, run, path: Path, message, wait: bool, wait_timeout: 
         return {"uploaded": False, "reason": "code competition", "path": str(path)}
     message = message or f"kagglekit {run.id}"
     session = session_module.connect()
-    ref = submit.upload(comp.slug, path, message, session=session)
-    info(f"Uploaded {path} to {comp.slug} as submission {ref}: {message!r}")
+    if comp.code_competition:  # the notebook `kagglekit package --push` pushed for this run
+        from kagglekit.kaggle_client.package import submit_pushed
+
+        ref, pushed = submit_pushed(run, message, session=session, timeout=wait_timeout,
+                                    on_poll=lambda status, waited: info(
+                                        f"  notebook {status} after {waited:.0f}s"))
+        info(f"Submitted notebook {pushed.kernel} version {pushed.version} to {comp.slug} as "
+             f"submission {ref}: {message!r}")
+        notebook = {"kernel": pushed.kernel, "kernel_version": pushed.version}
+    else:
+        ref = submit.upload(comp.slug, path, message, session=session)
+        info(f"Uploaded {path} to {comp.slug} as submission {ref}: {message!r}")
+        notebook = {}
     _remember_upload(run, comp.slug, ref, message)
     result = {"uploaded": True, "ref": ref, "message": message, "status": "pending",
-              "public_score": None}
+              "public_score": None, **notebook}
     if wait:
         info("Waiting for Kaggle to score it ...")
 

@@ -11,7 +11,8 @@ Where the tokenizer comes from, in order:
 
 ``encode`` returns a ``kagglekit.keras.ragged.Ragged`` (ids + segment ids) for a batch of
 texts, with the checkpoint's special tokens ([CLS] ... [SEP]) and truncation to
-``max_length``; padding is left to the batcher (dynamic padding). Results are cached under ``kagglekit.cache``.
+``max_length``; padding is left to the batcher (dynamic padding). Results are cached under
+``kagglekit.cache``.
 """
 
 from __future__ import annotations

@@ -114,15 +114,23 @@ class KerasModel(Model):
     keras_modules: tuple[str, ...] = ()  # imported before a saved fold is loaded
     saved_files: tuple[str, ...] = ()  # the family's own files in a saved fold
 
-    def __init__(self, params=None, *, seed: int = 0):
-        super().__init__(params, seed=seed)
-        self.log_dir = None
-        self.unlabelled_texts = None
-        self.recipe = None
-        self.maxlen_ = 0
-        self.model_inputs = None  # a backbone's input names; None: one id matrix or features
+    # context from the CV/fit loop (set_context), defaults until it is called
+    log_dir = None
+    unlabelled_texts = None
+    recipe = None
+    # set by fit_encoder: the longest row batches are padded to (0: dense features), and a
+    # backbone's input names (None: one id matrix, or a feature matrix)
+    maxlen_ = 0
+    model_inputs = None
 
     # -- hooks -------------------------------------------------------------------------
+    @classmethod
+    def recipe_from_cv(cls, fit_infos: list[dict]) -> dict:
+        """What ``kagglekit fit`` replays from a CV run's folds (called by cv.run_fit)."""
+        from kagglekit.keras.stopping import recipe_from_fold_infos
+
+        return recipe_from_fold_infos(fit_infos)
+
     def set_context(self, log_dir=None, unlabelled=None, recipe=None, **_):
         """Called by the CV/fit loop: where TensorBoard logs go, the unlabelled test texts
         (used only by families that ask, e.g. ``vocab_from_test``) and, for a full fit, the

@@ -22,7 +22,8 @@ MIN_INNER_ROWS = 20  # fewer training rows: no inner split (too few to score any
 
 
 def holdout_split(y, fraction: float, seed: int):
-    """(fit_index, stop_index): a stratified ``fraction`` of the rows held out for early stopping."""
+    """(fit_index, stop_index): a stratified, seeded ``fraction`` of the rows held out for
+    early stopping."""
     from sklearn.model_selection import train_test_split
 
     y = np.asarray(y)
