@@ -21,6 +21,7 @@ pytest.importorskip("jinja2", reason="reports need the report extra")
 from conftest import make_competition_dir  # noqa: E402
 
 from kagglekit import plugins  # noqa: E402
+from kagglekit.errors import KaggleKitError  # noqa: E402
 from kagglekit.hookspecs import hookimpl  # noqa: E402
 from kagglekit.model import Model  # noqa: E402
 
@@ -144,7 +145,7 @@ def test_the_report_is_written_atomically(cli, tfidf_run, monkeypatch):
 
     with monkeypatch.context() as patch:
         patch.setattr(kagglekit.runs.os, "replace", failing_replace)
-        with pytest.raises(OSError):
+        with pytest.raises(KaggleKitError, match="No space left on device"):  # one line
             _invoke_raw(run_id)
     assert not [p for p in Path(".").rglob("*") if p.is_file() and "html" in p.name]
     path = report(cli, run_id)  # and then it works, in one piece
