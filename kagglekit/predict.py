@@ -14,6 +14,7 @@ from kagglekit.runs import Run, predictions_frame
 
 
 CHUNK_ROWS = 20_000  # predict in chunks of this many rows (progress on stderr)
+PROGRESS_AFTER_SECONDS = 5.0  # off a terminal, a quick prediction prints no progress line
 
 
 def expected_model_dirs(run: Run) -> list[str]:
@@ -62,7 +63,8 @@ def predict_with_run(run: Run, frame: TextFrame) -> np.ndarray:
     dirs = saved_models(run)
     preds = []
     with steps(f"Predicting {len(frame)} rows with {len(dirs)} model(s)",
-               total=len(dirs) * len(frame), unit="rows") as advance:
+               total=len(dirs) * len(frame), unit="rows",
+               min_seconds=PROGRESS_AFTER_SECONDS) as advance:
         for directory in dirs:
             model = model_cls.load(directory)
             parts = []

@@ -147,7 +147,11 @@ def test_models_show_a_familys_shared_parameters_once(cli):
 # ---------------------------------------------------------------- predict
 
 
-def test_predict_names_columns_like_the_submission_and_labels_at_the_threshold(cli, tmp_path):
+def test_predict_names_columns_like_the_submission_and_labels_at_the_threshold(cli, tmp_path,
+                                                                            monkeypatch):
+    import kagglekit.predict
+
+    monkeypatch.setattr(kagglekit.predict, "PROGRESS_AFTER_SECONDS", 0.0)  # lines at once
     data = make_competition_dir("quora", tmp_path / "data", n_train=300, n_test=60)
     run = cli.json("cv", "quora", "-m", "tfidf-nb", "--folds", "2", "--data-dir", data)
     threshold = run["threshold"]
@@ -183,3 +187,10 @@ def test_a_quick_task_stays_silent_off_a_terminal():
         for _ in range(3):
             advance()
     assert stream.getvalue() == ""
+
+
+def test_a_quick_prediction_prints_no_progress_line(cli, tweets_dir):
+    run = cli.json("cv", "disaster-tweets", "-m", "tfidf-nb", "--folds", "2",
+                   "--data-dir", tweets_dir)
+    result = cli("predict", run["run_id"], "--input", tweets_dir / "test.csv")
+    assert "Predicting" not in result.stderr  # (a long one does: see the test above)
