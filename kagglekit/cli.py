@@ -67,7 +67,9 @@ class UserError(click.ClickException):
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kagglekit")
-def cli():
+@click.option("--verbose", "-v", is_flag=True, envvar="KAGGLEKIT_VERBOSE",
+              help="Show the libraries' start-up noise (TensorFlow, absl, CUDA) and warnings.")
+def cli(verbose):
     """kagglekit: a Kaggle NLP competition from raw files to a validated submission.
 
     \b
@@ -75,6 +77,10 @@ def cli():
         kagglekit cv disaster-tweets --model tfidf-lr --folds 5
         kagglekit submit
     """
+    from kagglekit.quiet import quiet_libraries
+
+    if not verbose:
+        quiet_libraries()
 
 
 plugins.add_commands(cli)

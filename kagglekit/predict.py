@@ -13,6 +13,10 @@ from kagglekit.frame import TextFrame
 from kagglekit.runs import Run, predictions_frame
 
 
+CHUNK_ROWS = 20_000  # predict in chunks of this many rows (progress on stderr)
+PROGRESS_AFTER_SECONDS = 5.0  # off a terminal, a quick prediction prints no progress line
+
+
 def expected_model_dirs(run: Run) -> list[str]:
     """The model folders a run must hold: one per fold of a cv run (from run.json's
     ``fold_scores``, else ``n_folds``), ``full`` for a fit run."""
@@ -53,11 +57,24 @@ def predict_with_run(run: Run, frame: TextFrame) -> np.ndarray:
         from kagglekit.blend.predicting import predict_blend
 
         return predict_blend(run, frame, predict_with_run)
+    from kagglekit.progress import steps
+
     model_cls = plugins.get_model(run.model)
+    dirs = saved_models(run)
     preds = []
-    for directory in saved_models(run):
-        pred = np.asarray(model_cls.load(directory).predict(frame), dtype=np.float64)
-        preds.append(pred[:, None] if pred.ndim == 1 else pred)
+    with steps(f"Predicting {len(frame)} rows with {len(dirs)} model(s)",
+               total=len(dirs) * len(frame), unit="rows",
+               min_seconds=PROGRESS_AFTER_SECONDS) as advance:
+        for directory in dirs:
+            model = model_cls.load(directory)
+            parts = []
+            for start in range(0, len(frame), CHUNK_ROWS):  # chunks: progress can be shown
+                chunk = frame if len(frame) <= CHUNK_ROWS else frame.take(
+                    np.arange(start, min(start + CHUNK_ROWS, len(frame))))
+                part = np.asarray(model.predict(chunk), dtype=np.float64)
+                parts.append(part[:, None] if part.ndim == 1 else part)
+                advance(len(chunk))
+            preds.append(np.concatenate(parts, axis=0))
     return np.mean(preds, axis=0)
 
 
@@ -84,4 +101,24 @@ def predict_file(run: Run, path: Path, encoding: str = "utf-8", allow_empty_text
     text = prepared_texts(frame, text_cols, Path(path), id_col, allow_empty_text, comp.prepare_text)
     preds = predict_with_run(run, TextFrame(ids=ids, text=text, target_names=comp.target_columns,
                                             extra=frame))
-    return predictions_frame(ids, preds, comp.target_columns, id_col or "row")
+    return submission_like(run, comp, ids, preds, made_up_ids=id_col is None)
+
+
+def submission_like(run: Run, comp, ids, preds, made_up_ids: bool = False):
+    """Predictions named like the submission (its id and value columns), probabilities, and
+    for thresholded metrics a 0/1 ``<column>_label`` at the run's OOF threshold. Made-up
+    ids (0, 1, ... when the input had no id column) go in a column named ``row``, and
+    ``frame.attrs["made_up_ids"]`` says so."""
+    columns = list(comp.sub_columns) if len(comp.sub_columns) == comp.n_targets \
+        else list(comp.target_columns)
+    id_name = "row" if made_up_ids else (comp.sub_id_column or comp.id_column or "id")
+    out = predictions_frame(ids, preds, columns, id_name)
+    from kagglekit.metrics import thresholded_metric
+
+    threshold = run.info.get("threshold")
+    labelled = threshold is not None and thresholded_metric(comp) is not None
+    if labelled:
+        for j, column in enumerate(columns):
+            out[f"{column}_label"] = (np.asarray(preds)[:, j] >= float(threshold)).astype(int)
+    out.attrs.update(made_up_ids=made_up_ids, threshold=threshold, labels=labelled)
+    return out

@@ -237,8 +237,10 @@ def _make_handler(state: FakeKaggle):
                     if state.score_error:
                         item.update(status="ERROR", errorDescription=state.score_error)
                     else:
-                        item.update(status="COMPLETE", publicScore=state.public_score,
-                                    privateScore="0.80000")
+                        # a test may give one submission its own scores
+                        item.update(status="COMPLETE",
+                                    publicScore=sub.get("public_score", state.public_score),
+                                    privateScore=sub.get("private_score", "0.80000"))
                 else:
                     item["status"] = "PENDING"
                 out.append(item)

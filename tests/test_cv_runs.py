@@ -128,7 +128,7 @@ def test_fit_predict_submit(cli, tweets_dir, tmp_path):
                          "--runs-dir", Path("runs").resolve())
     assert proc.returncode == 0, proc.stderr
     preds = pd.read_csv(out_csv)
-    assert preds.columns.tolist() == ["row", "target"]
+    assert preds.columns.tolist() == ["row", "target", "target_label"]
     assert preds["target"][0] > 0.5 > preds["target"][1]
 
     # predict with a cv run averages its fold models; ids kept when present

@@ -222,6 +222,6 @@ def test_allowlist_env_var_limits_loaded_plugins(example_site, tmp_path):
     # the core's own modules always load (commands, executors, folds, blend methods,
     # metrics); of the competitions and models only the named ones
     assert names == {"info", "data", "train", "predict", "runs", "submit", "blend", "package",
-                     "executors", "folds", "blend_methods", "pseudo", "pretrain", "tfidf",
-                     "metrics", "example"}
+                     "executors", "folds", "blend_methods", "pseudo", "pretrain", "report",
+                     "tfidf", "metrics", "example"}
     assert "Warning" not in proc.stderr  # the broken one was not even tried

@@ -285,7 +285,7 @@ def test_cv_run_records_fit_info_and_tensorboard_logs(tmp_path):
     out = runner.invoke(cli, ["predict", str(run), "--input", str(csv)])
     assert out.exit_code == 0, out.output
     lines = out.stdout.strip().splitlines()
-    assert lines[0] == "id,target" and len(lines) > 10
+    assert lines[0] == "id,target,target_label" and len(lines) > 10
 
 
 def test_kagglekit_fit_replays_the_cv_runs_epochs_and_learning_rates(tmp_path):

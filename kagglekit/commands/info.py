@@ -33,28 +33,31 @@ def register_commands(cli):
                        f"[{row['plugin']}]\n    {row['title']}")
 
     @cli.command()
+    @click.argument("name", required=False)
     @json_option
-    def models(as_json):
-        """List the registered models and their hyperparameters.
+    def models(name, as_json):
+        """List the registered models and their hyperparameters, or one model's in full.
 
-        Example: kagglekit models --json
+        Models of one family (one plugin) show their shared parameters once; NAME shows
+        one model's parameters with their types, defaults and allowed values.
+
+        Example: kagglekit models bigru
         """
-        from kagglekit.params import describe
+        from kagglekit.commands.model_listing import model_rows, show_model, show_models
 
         registry = plugins.models()
-        rows = []
-        for name, cls in sorted(registry.items.items()):
-            doc = (cls.__doc__ or "").strip().splitlines()
-            rows.append({"name": name, "plugin": registry.owners[name],
-                         "description": doc[0] if doc else "",
-                         "params": describe(cls.Params)})
+        if name:
+            row = next(r for r in model_rows(registry) if r["name"] == registry.resolve(name))
+            if as_json:
+                emit_json(row)
+            else:
+                show_model(row)
+            return
+        rows = model_rows(registry)
         if as_json:
             emit_json({"models": rows})
             return
-        for row in rows:
-            click.echo(f"{row['name']}  [{row['plugin']}]  {row['description']}")
-            for p in row["params"]:
-                click.echo(f"    {p['name']}: {p['type']} = {p['default']!r}")
+        show_models(rows)
 
     @cli.command("plugins")
     @json_option

@@ -77,10 +77,13 @@ def data_options_from(data_dir, sample, encoding, allow_empty_text, prepare, run
 
 def load_data(comp, options, need_test=True):
     from kagglekit.data import load_dataset
+    from kagglekit.progress import status
     from kagglekit.pseudo import is_pseudo_dir, load_pseudo_dataset
 
     load = load_pseudo_dataset if is_pseudo_dir(options.data_dir) else load_dataset
-    data = load(comp, options, need_test=need_test)
+    # a spinner on a terminal; in a log file one line, only when it took a while
+    with status(f"Reading and validating the {comp.slug} files", min_seconds=2.0):
+        data = load(comp, options, need_test=need_test)
     if data.sample:
         info(f"Using a generated sample of {len(data.train)} training rows in {data.directory} "
              f"(not real data: pass --data-dir or run `kagglekit fetch` for the real files)")

@@ -32,6 +32,12 @@ def register_commands(cli):
 
         run = resolve_run(run_ref, runs_dir)
         frame = predict_file(run, input_path, encoding=encoding, allow_empty_text=allow_empty_text)
+        if frame.attrs.get("made_up_ids"):
+            info(f"Note: {input_path} has no id column: rows are numbered from 0 in column "
+                 f"'row' (made-up ids)")
+        if frame.attrs.get("labels"):
+            info(f"Labels (*_label columns) at the run's OOF threshold "
+                 f"{frame.attrs['threshold']:.4f}")
         text = frame.to_csv(index=False, float_format="%.7g")
         if output:
             from kagglekit.runs import atomic_write_text

@@ -18,16 +18,23 @@ from kagglekit.runs import resolve_run
 def register_commands(cli):
     @cli.command()
     @click.argument("competition", required=False)
+    @click.option("--refresh", is_flag=True,
+                  help="Fetch your submissions' leaderboard scores from Kaggle again (needs "
+                       "credentials); otherwise the cached ones are shown, with no network.")
     @click.option("--clean", is_flag=True,
                   help="Remove stopped incomplete runs and stale temporary folders (asks first).")
     @click.option("--yes", "-y", is_flag=True, help="--clean without asking.")
     @runs_dir_option
     @json_option
-    def runs(competition, clean, yes, runs_dir, as_json):
-        """List runs with their scores, newest last; incomplete runs after them.
+    def runs(competition, refresh, clean, yes, runs_dir, as_json):
+        """The runs as a leaderboard: CV (nested) score, fold spread, folds and seeds, the
+        params that differ, wall time, and the public/private scores of submissions made
+        from each run, with the CV-vs-LB correlation; one table per competition, and the
+        incomplete runs (jobs done / total) after them.
 
-        Example: kagglekit runs disaster-tweets
+        Example: kagglekit runs disaster-tweets --refresh
         """
+        from kagglekit.commands.leaderboard import show_leaderboard
         from kagglekit.runs import list_runs
 
         slug = plugins.get_competition(competition).slug if competition else None
@@ -38,31 +45,8 @@ def register_commands(cli):
             return
         found = list_runs(runs_dir, slug)
         incomplete = job_cli.incomplete_rows(runs_dir, slug)
-        if as_json:
-            emit_json({"runs": [r.summary() for r in found], "incomplete": incomplete})
-            return
-        if not found:
-            click.echo(f"No runs in {runs_dir}.")
-            job_cli.show_incomplete(incomplete)
-            return
-        metrics = sorted({m for r in found for m in r.scores})
-        nested = sorted({m for r in found for m in (r.info.get("nested_scores") or {})
-                         if r.info.get("threshold_metric")
-                         and (r.info["nested_scores"][m] != r.scores.get(m))})
-        rows = []
-        for r in found:
-            row = {"run": r.id, "model": r.model, "kind": r.kind, **r.scores}
-            for m in nested:
-                row[f"{m} nested"] = (r.info.get("nested_scores") or {}).get(m)
-            if not r.info.get("held_out", r.kind != "fit"):
-                row["held out"] = "no"
-            rows.append(row)
-        columns = ["run", "kind", "model", *metrics, *[f"{m} nested" for m in nested]]
-        if any("held out" in row for row in rows):
-            columns.append("held out")
-        score_table(f"runs in {runs_dir} (\"nested\": thresholds chosen on the other folds, "
-                    f"the held-out figure runs are ranked by)", rows, columns)
-        job_cli.show_incomplete(incomplete)
+        show_leaderboard(found, runs_dir, refresh=refresh, as_json=as_json,
+                         incomplete=incomplete)
 
     @cli.command()
     @click.argument("run_ref", metavar="RUN")

@@ -92,6 +92,7 @@ def upload_submission(comp, run, path: Path, message, wait: bool, wait_timeout: 
         ref = submit.upload(comp.slug, path, message, session=session)
         info(f"Uploaded {path} to {comp.slug} as submission {ref}: {message!r}")
         notebook = {}
+    _remember_upload(run, comp.slug, ref, message)
     result = {"uploaded": True, "ref": ref, "message": message, "status": "pending",
               "public_score": None, **notebook}
     if wait:
@@ -107,6 +108,34 @@ def upload_submission(comp, run, path: Path, message, wait: bool, wait_timeout: 
             click.echo(f"Public score: {scored.public_score}")
     kaggle_notes(session.notes)
     return result
+
+
+def _remember_upload(run, slug: str, ref: int, message: str) -> None:
+    """Record which run submission ``ref`` came from (`kagglekit runs` shows its score)."""
+    from kagglekit.leaderboard import record_upload
+
+    try:
+        record_upload(run.path.parent.parent, slug, ref, run.id, message)
+    except OSError as exc:
+        info(f"Note: could not record submission {ref} in the runs folder ({exc})")
+
+
+def newest_competition(competition, runs_dir) -> str | None:
+    """With no RUN and no --competition: the competition of the newest run when the runs
+    folder holds several competitions (said on stderr), else ``competition``."""
+    from kagglekit.runs import list_runs
+
+    if competition:
+        return competition
+    found = [r for r in list_runs(runs_dir) if r.scores]
+    slugs = sorted({r.competition for r in found})
+    if len(slugs) < 2:
+        return competition
+    newest = max(found, key=lambda r: (r.path / "run.json").stat().st_mtime_ns)
+    info(f"Runs of {len(slugs)} competitions in {runs_dir} ({', '.join(slugs)}): submitting "
+         f"for {newest.competition}, the competition of the newest run {newest.id} "
+         f"(pass --competition to choose)")
+    return newest.competition
 
 
 # ------------------------------------------------------------- commands
@@ -133,7 +162,8 @@ def register_commands(cli):
         """
         from kagglekit.submission import write_submission
 
-        run = resolve_run(run_ref, runs_dir) if run_ref else best_run(competition, runs_dir)
+        run = resolve_run(run_ref, runs_dir) if run_ref else best_run(
+            newest_competition(competition, runs_dir), runs_dir)
         comp = plugins.get_competition(run.competition)
         output = submit_output(comp, run, output, upload, wait)
         path, frame = write_submission(comp, run, output)

@@ -1,0 +1,87 @@
+"""What ``kagglekit models`` prints: models grouped by family (the plugin that registers
+them), the parameters a family shares shown once, and one model's parameters in full."""
+
+from __future__ import annotations
+
+import typing
+
+import click
+
+
+def choices(params_cls) -> dict[str, list]:
+    """{param: allowed values} for the parameters typed as a Literal (or Optional[Literal])."""
+    try:
+        hints = typing.get_type_hints(params_cls)
+    except Exception:  # a plugin's annotations that cannot be resolved: no choices shown
+        return {}
+    out = {}
+    for name, tp in hints.items():
+        args = [tp]
+        if typing.get_origin(tp) is typing.Union or type(tp).__name__ == "UnionType":
+            args = list(typing.get_args(tp))
+        for arg in args:
+            if typing.get_origin(arg) is typing.Literal:
+                out[name] = [*typing.get_args(arg),
+                             *([None] if type(None) in args else [])]
+    return out
+
+
+def model_rows(registry) -> list[dict]:
+    from kagglekit.params import describe
+
+    rows = []
+    for name, cls in sorted(registry.items.items()):
+        doc = (cls.__doc__ or "").strip().splitlines()
+        allowed = choices(cls.Params)
+        params = []
+        for p in describe(cls.Params):
+            if p["name"] in allowed:
+                p = {**p, "choices": allowed[p["name"]]}
+            params.append(p)
+        family = sorted(n for n, owner in registry.owners.items()
+                        if owner == registry.owners[name])
+        rows.append({"name": name, "plugin": registry.owners[name],
+                     "description": doc[0] if doc else "", "family": family,
+                     "params": params})
+    return rows
+
+
+def _line(p: dict) -> str:
+    text = f"{p['name']}: {p['type']} = {p['default']!r}"
+    if p.get("choices"):
+        text += f"  (one of {', '.join(map(str, p['choices']))})"
+    return text
+
+
+def show_model(row: dict) -> None:
+    click.echo(f"{row['name']}  [{row['plugin']}]  {row['description']}")
+    others = [n for n in row["family"] if n != row["name"]]
+    if others:
+        click.echo(f"  same family: {', '.join(others)}")
+    click.echo(f"  {len(row['params'])} parameters (-p NAME=VALUE):")
+    for p in row["params"]:
+        click.echo(f"    {_line(p)}")
+
+
+def show_models(rows: list[dict]) -> None:
+    """One block per family: its models, the parameters all of them share (same type and
+    default) once, then each model's own."""
+    families: dict[str, list[dict]] = {}
+    for row in rows:
+        families.setdefault(row["plugin"], []).append(row)
+    for plugin, members in families.items():
+        key = [{(p["name"], p["type"], repr(p["default"])) for p in m["params"]} for m in members]
+        shared = set.intersection(*key) if len(members) > 1 else set()
+        click.echo(f"{plugin}: {', '.join(m['name'] for m in members)}")
+        if shared:
+            click.echo(f"  shared by all {len(members)} ({len(shared)} parameters):")
+            for p in members[0]["params"]:
+                if (p["name"], p["type"], repr(p["default"])) in shared:
+                    click.echo(f"      {_line(p)}")
+        for m in members:
+            click.echo(f"  {m['name']}  {m['description']}")
+            for p in m["params"]:
+                if (p["name"], p["type"], repr(p["default"])) not in shared:
+                    click.echo(f"      {_line(p)}")
+        click.echo("")
+    click.echo("`kagglekit models NAME` shows one model's parameters in full.")
