@@ -240,6 +240,11 @@ def test_lora_rank_on_an_encoder_backbone(presets, frames, tmp_path):
     model.save(tmp_path / "fold")
     np.testing.assert_allclose(TransformerClassifier.load(tmp_path / "fold").predict(test), prob,
                                atol=1e-6)
+    from kagglekit.hub.presets import PresetError
+
+    with pytest.raises(PresetError, match="lora_targets='nope'"):
+        TransformerClassifier.from_dict({"preset": str(presets["bert"]), "lora_rank": 2,
+                                         "lora_targets": "nope", "verbose": 0}).fit(train)
 
 
 def test_remat_is_refused_in_one_line_where_rematscope_fails(presets, frames):
@@ -279,3 +284,18 @@ def test_cli_cv_deberta_v3_records_the_recipe(presets, tmp_path):
     assert '"llrd": 0.9' in text and '"msd": 2' in text
     for fold in run["fold_scores"]:
         assert fold["fit_info"]["recipe_options"]["llrd"] == 0.9
+
+
+def test_shuffled_labels_give_chance_oof_auc_for_an_llm(presets):
+    from test_keras_honesty import null_bound, shuffled_oof
+
+    from kagglekit_plugins.llm import LLMClassifier
+
+    texts, y = texts_and_labels(240, seed=5)
+    params = {"preset": str(presets["gemma"]), "epochs": 2, "learning_rate": 1e-2,
+              "batch_size": 16, "max_length": 16, "lora_rank": 2, "verbose": 0,
+              "tensorboard": False}
+    auc, infos, shuffled = shuffled_oof(
+        lambda k: LLMClassifier.from_dict(params, seed=k), texts, y, folds=3)
+    assert all(i["early_stopping"] == "inner" for i in infos)
+    assert abs(auc - 0.5) < null_bound(shuffled), auc

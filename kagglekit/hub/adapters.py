@@ -14,6 +14,7 @@ from pathlib import Path
 from kagglekit.hub.presets import PresetError
 
 WEIGHTS_FILE = "weights.safetensors"
+LORA_VARIABLES = ("lora_kernel_a", "lora_kernel_b")
 
 
 def blocks(backbone) -> list:
@@ -47,10 +48,10 @@ def enable_lora(backbone, rank: int, targets: str | None = None) -> None:
     layer names; default: KerasHub's choice, the attention query and value projections)."""
     names = [t.strip() for t in targets.split(",") if t.strip()] if targets else None
     backbone.enable_lora(int(rank), target_layer_names=names)
-    for layer in backbone._flatten_layers(include_self=False):  # noqa: SLF001 - Keras API
-        if getattr(layer, "lora_enabled", False) and getattr(layer, "bias", None) is not None:
-            layer.bias.trainable = False  # Keras leaves the adapted layers' biases trainable
-    if not any(getattr(v, "path", "").endswith(("lora_kernel_a", "lora_kernel_b"))
+    for v in backbone.trainable_variables:  # Keras leaves the adapted layers' biases trainable
+        if not v.path.endswith(LORA_VARIABLES):
+            v.trainable = False
+    if not any(v.path.endswith(LORA_VARIABLES)
                for v in backbone.trainable_variables):
         raise PresetError(f"lora_targets={targets!r}: no layer of {type(backbone).__name__} "
                           f"with that name takes LoRA (default: "

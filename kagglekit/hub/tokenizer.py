@@ -66,7 +66,13 @@ class SubwordTokenizer:
             from kagglekit.hub.sentencepiece import SentencePieceBackend
 
             name = str(data.get("registered_name", ""))
-            return cls(SentencePieceBackend.for_keras_preset(keras_spm, name), str(keras_spm))
+            try:
+                backend = SentencePieceBackend.for_keras_preset(keras_spm, name)
+            except (RuntimeError, ValueError, OSError) as exc:
+                raise PresetError(f"{keras_spm}: not a readable SentencePiece model "
+                                  f"({str(exc).splitlines()[0][:200]}); re-download the preset "
+                                  f"or use the checkpoint's Hugging Face directory") from None
+            return cls(backend, str(keras_spm))
         if keras_config is not None:
             raise PresetError(f"{path}: the KerasHub tokenizer is neither a WordPiece vocabulary "
                               f"(assets/tokenizer/vocabulary.txt) nor a SentencePiece model "
