@@ -50,6 +50,9 @@ def main(argv=None) -> int:
     parser.add_argument("--monitor", default="auto")
     parser.add_argument("--tag", default="", help="suffix of the result file")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra model parameter (recipe options: llrd=0.9, msd=5, "
+                             "lora_rank=8, ...), as kagglekit's -p")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "_work")
     args = parser.parse_args(argv)
     if not DATA.is_file() or not CHECKPOINT.is_dir():
@@ -79,6 +82,9 @@ def main(argv=None) -> int:
                   "early_stopping": "inner", "inner_fraction": 0.1}
         if args.learning_rate:
             values["learning_rate"] = args.learning_rate
+    for item in args.param:
+        key, _, value = item.partition("=")
+        values[key.strip()] = value.strip()
     model = cls.from_dict(values, seed=args.seed)
     start = time.perf_counter()
     # early_stopping=inner: the model stops on 10% of `train`; `valid` is never seen

@@ -21,14 +21,26 @@ from kagglekit.errors import ParamError
 from kagglekit.hookspecs import hookimpl
 from kagglekit.keras.model import KerasModel, KerasParams
 
-HEADS = ("cls", "mean", "max", "mean-max", "gru", "bigru", "lstm", "bilstm")
+HEADS = ("cls", "mean", "max", "mean-max", "last", "gru", "bigru", "lstm", "bilstm")
 
 
 @dataclass
 class TransformerParams(KerasParams):
     preset: str | None = None
-    head: Literal["cls", "mean", "max", "mean-max", "gru", "bigru", "lstm", "bilstm"] = "mean"
+    head: Literal["cls", "mean", "max", "mean-max", "last", "gru", "bigru", "lstm", "bilstm"] = \
+        "mean"
     max_length: int | None = None  # tokens per text; None: 128, or the backbone's limit
+    truncation: Literal["head", "tail", "head+tail"] = "head"  # which tokens a long text keeps
+    # fine-tuning recipe (each off by default)
+    llrd: float = 1.0  # layer-wise LR decay: block i of L trains at lr * llrd ** (L - i)
+    msd: int = 1  # multi-sample dropout: the head averaged over msd dropout samples
+    grad_accum: int = 1  # gradient accumulation steps (optimizer update every N batches)
+    ema: float = 0.0  # EMA of the weights with this momentum (e.g. 0.999); 0: off
+    remat: bool = False  # gradient checkpointing of the backbone (keras.RematScope)
+    pool_layers: int = 1  # the head pools the mean of the last N hidden layers
+    lora_rank: int = 0  # > 0: frozen backbone + LoRA adapters of this rank
+    lora_targets: str | None = None  # comma-separated layer names; None: KerasHub's default
+    base_dtype: Literal["auto", "float32", "bfloat16"] = "float32"  # the backbone's weights
     dropout: float = 0.1
     rnn_units: int = 64
     freeze_backbone: bool = False
@@ -46,6 +58,17 @@ class TransformerParams(KerasParams):
         KerasParams.validate(self)
         if self.max_length is not None and self.max_length < 4:
             raise ValueError(f"max_length must be >= 4, got {self.max_length}")
+        checks = [(0 < self.llrd <= 1, f"llrd must be in (0, 1], got {self.llrd}"),
+                  (self.msd >= 1, f"msd must be >= 1, got {self.msd}"),
+                  (self.grad_accum >= 1, f"grad_accum must be >= 1, got {self.grad_accum}"),
+                  (0 <= self.ema < 1, f"ema must be in [0, 1), got {self.ema}"),
+                  (self.pool_layers >= 1, f"pool_layers must be >= 1, got {self.pool_layers}"),
+                  (self.lora_rank >= 0, f"lora_rank must be >= 0, got {self.lora_rank}"),
+                  (not (self.lora_rank and self.freeze_backbone),
+                   "lora_rank and freeze_backbone exclude each other (LoRA freezes the base)")]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
 
 
 class TransformerClassifier(KerasModel):
@@ -57,19 +80,61 @@ class TransformerClassifier(KerasModel):
     saved_files = ("tokenizer.json",)
 
     def default_learning_rate(self) -> float:
-        return 1e-3 if self.params.freeze_backbone else 3e-5
+        p = self.params
+        return 1e-3 if p.freeze_backbone else (2e-4 if p.lora_rank else 3e-5)
 
-    def fit_encoder(self, train, valid):
-        from kagglekit.hub.backbone import backbone_inputs, load_backbone
+    def base_dtype(self) -> str | None:
+        """The backbone's weight dtype: ``auto`` is bfloat16 on TPUs and on GPUs running
+        mixed precision, else float32."""
+        p = self.params
+        if p.base_dtype != "auto":
+            return None if p.base_dtype == "float32" else p.base_dtype
+        acc = self.accelerator()
+        return "bfloat16" if acc.kind in ("tpu", "gpu") and acc.precision != "float32" else None
+
+    def load_base(self):
+        """Resolve the preset and load the backbone (under RematScope with ``remat``)."""
+        from kagglekit.hub.backbone import load_backbone
         from kagglekit.hub.presets import resolve
-        from kagglekit.hub.tokenizer import SubwordTokenizer
 
         p = self.params
         preset = resolve(p.preset, what=f"model {self.name}")
         self.preset_ = str(preset.path)
+        kwargs = {"dtype": self.base_dtype()} if self.base_dtype() else {}
+        with self.accelerator().scope(), self.remat_scope():
+            self._backbone = load_backbone(preset.path, **kwargs)
+        return preset
+
+    def remat_scope(self):
+        import contextlib
+
+        if not self.params.remat:
+            return contextlib.nullcontext()
+        import keras
+
+        if not hasattr(keras, "RematScope"):
+            raise ParamError(f"{self.name}: remat=true needs keras.RematScope (Keras >= 3.9); "
+                             f"the installed Keras {keras.__version__} lacks it")
+        if keras.backend.backend() in ("tensorflow", "jax"):
+            # measured with Keras 3.15 / KerasHub 0.29: TensorFlow's recompute_grad refuses
+            # layers called with keyword arguments (every backbone block); JAX's checkpoint
+            # fails inside MultiHeadAttention on its non-array arguments
+            raise ParamError(f"{self.name}: remat=true: keras.RematScope cannot wrap KerasHub "
+                             f"backbone blocks on the {keras.backend.backend()} backend "
+                             f"(keyword / non-array arguments); lower batch_size with "
+                             f"grad_accum instead, or use KERAS_BACKEND=torch")
+        names = [f"{kind}_{i}" for kind in ("transformer_layer", "decoder_block",
+                                             "disentangled_attention_encoder_layer")
+                 for i in range(256)]
+        return keras.RematScope(mode="list_of_layers", layer_names=names)
+
+    def fit_encoder(self, train, valid):
+        from kagglekit.hub.backbone import backbone_inputs
+        from kagglekit.hub.tokenizer import SubwordTokenizer
+
+        p = self.params
+        preset = self.load_base()
         self.tokenizer_ = SubwordTokenizer.from_directory(preset.path)
-        with self.accelerator().scope():
-            self._backbone = load_backbone(preset.path)
         limit = getattr(self._backbone, "max_sequence_length", None)
         self.maxlen_ = int(p.max_length or min(128, int(limit or 128)))
         if limit is not None and self.maxlen_ > int(limit):
@@ -83,17 +148,41 @@ class TransformerClassifier(KerasModel):
         return self.features(train.text)
 
     def features(self, texts):
-        return self.tokenizer_.encode(texts, self.maxlen_)
+        return self.tokenizer_.encode(texts, self.maxlen_, truncation=self.params.truncation)
 
     def body(self, keras):
+        from kagglekit.hub.adapters import enable_lora
         from kagglekit.hub.backbone import sequence_head
 
         p = self.params
+        if p.lora_rank:
+            enable_lora(self._backbone, p.lora_rank, p.lora_targets)
         return sequence_head(self._backbone, head=p.head, rnn_units=p.rnn_units,
-                             freeze_backbone=p.freeze_backbone)
+                             freeze_backbone=p.freeze_backbone, pool_layers=p.pool_layers)
+
+    def optimizer_options(self, model) -> dict:
+        from kagglekit.hub.adapters import layerwise_scales
+
+        p = self.params
+        options = {}
+        if p.llrd < 1:
+            options["lr_scales"] = layerwise_scales(self._backbone, p.llrd)
+        if p.grad_accum > 1:
+            options["gradient_accumulation_steps"] = p.grad_accum
+        if p.ema:
+            options.update(use_ema=True, ema_momentum=p.ema)
+        return options
 
     def describe(self) -> dict:
-        return {"preset": self.preset_, "max_length": self.maxlen_, "head": self.params.head}
+        p = self.params
+        out = {"preset": self.preset_, "max_length": self.maxlen_, "head": p.head,
+               "truncation": p.truncation,
+               "recipe_options": {"llrd": p.llrd, "msd": p.msd, "grad_accum": p.grad_accum,
+                                  "ema": p.ema, "remat": p.remat, "pool_layers": p.pool_layers,
+                                  "lora_rank": p.lora_rank, "lora_targets": p.lora_targets}}
+        if hasattr(self, "model_"):
+            out["parameters"] = count_parameters(self.model_)
+        return out
 
     def save_extra(self, directory: Path) -> None:
         self.tokenizer_.save(directory)
@@ -102,6 +191,79 @@ class TransformerClassifier(KerasModel):
         from kagglekit.hub.tokenizer import SubwordTokenizer
 
         self.tokenizer_ = SubwordTokenizer.load(directory)
+
+    # -- folds rebuilt from the preset: LoRA (adapters + head only), pool_layers > 1 ---------
+    def rebuilt(self) -> bool:
+        """Whether a saved fold is rebuilt from the preset + weights.safetensors (LoRA: the
+        trainable variables only; pool_layers > 1: all, as the model of the last N hidden
+        layers does not round-trip through model.keras for every backbone)."""
+        return bool(self.params.lora_rank) or self.params.pool_layers > 1
+
+    def saved_variables(self, model):
+        return model.trainable_variables if self.params.lora_rank else model.variables
+
+    def save(self, directory) -> None:
+        if not self.rebuilt():
+            return super().save(directory)
+        import json
+
+        from kagglekit.hub.adapters import save_variables
+
+        directory = self.save_params(directory)
+        save_variables(self.saved_variables(self.model_), directory)
+        state = {"n_targets": self.n_targets_, "maxlen": int(self.maxlen_),
+                 "inputs": self.model_inputs, "fit_info": getattr(self, "fit_info_", None),
+                 "preset": self.params.preset, "rebuilt_from_preset": True}
+        (directory / "state.json").write_text(json.dumps(state, indent=2, default=str))
+        self.save_extra(directory)
+
+    @classmethod
+    def load(cls, directory):
+        from kagglekit.hub.adapters import WEIGHTS_FILE
+
+        directory = Path(directory)
+        if not (directory / WEIGHTS_FILE).is_file():
+            return super().load(directory)
+        return cls.load_rebuilt(directory)
+
+    @classmethod
+    def load_rebuilt(cls, directory: Path):
+        """Rebuild a fold: the base from the same preset, then the saved variables."""
+        import json
+
+        from kagglekit.errors import KaggleKitError
+        from kagglekit.hub.adapters import load_variables
+        from kagglekit.keras import require
+
+        keras = require("keras")
+        require("keras_hub")
+        missing = [f for f in ("params.json", "state.json", *cls.saved_files)
+                   if not (directory / f).is_file()]
+        if missing:
+            raise KaggleKitError(f"{directory}: not a saved {cls.name} model (missing "
+                                 f"{', '.join(missing)})")
+        model = cls.from_saved_params(directory)
+        state = json.loads((directory / "state.json").read_text())
+        model.n_targets_ = int(state["n_targets"])
+        model.maxlen_ = int(state.get("maxlen") or 0)
+        model.model_inputs = state.get("inputs")
+        model.fit_info_ = state.get("fit_info")
+        model.restore(state, directory)
+        model.accelerator().apply(mixed_precision=model.params.mixed_precision)
+        model.load_base()
+        with model.accelerator().scope():
+            model.model_ = model.build(keras, model.n_targets_)
+        load_variables(model.saved_variables(model.model_), directory)
+        return model
+
+
+def count_parameters(model) -> dict:
+    """Trainable and total parameter counts of a Keras model."""
+    import numpy as np
+
+    trainable = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
+    total = sum(int(np.prod(v.shape)) for v in model.variables)
+    return {"trainable": trainable, "total": total}
 
 
 class DistilBert(TransformerClassifier):
@@ -124,8 +286,21 @@ class Bert(TransformerClassifier):
         preset: str | None = "bert"
 
 
+class DebertaV3(TransformerClassifier):
+    """DeBERTa-v3 fine-tuning (-p preset=deberta_v3_base_en by default; any DeBERTa-v3
+    preset directory or mounted Kaggle model). Its SentencePiece tokenizer is read from the
+    preset (``kagglekit.hub.sentencepiece``)."""
+
+    name = "deberta-v3"
+
+    @dataclass
+    class Params(TransformerParams):
+        preset: str | None = "deberta_v3_base_en"
+
+
 @hookimpl
 def register_models(register):
     register("transformer", TransformerClassifier)
+    register("deberta-v3", DebertaV3)
     register("distilbert", DistilBert)
     register("bert", Bert)

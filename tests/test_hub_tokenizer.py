@@ -123,7 +123,9 @@ def test_directory_without_tokenizer_files_names_the_install(tmp_path):
         SubwordTokenizer.from_directory(tmp_path / "spm")
 
 
-def test_keras_preset_with_sentencepiece_is_refused(tmp_path):
+def test_keras_preset_with_a_broken_sentencepiece_model_is_one_error(tmp_path):
+    """A SentencePiece preset is read (tests/test_finetune_models.py); a damaged model file
+    is one PresetError naming it and the fix."""
     import json
 
     d = tmp_path / "albert"
@@ -132,7 +134,8 @@ def test_keras_preset_with_sentencepiece_is_refused(tmp_path):
     (d / "tokenizer.json").write_text(json.dumps(
         {"class_name": "AlbertTokenizer", "registered_name": "keras_hub>AlbertTokenizer",
          "config": {}}))
-    with pytest.raises(PresetError, match="Hugging Face"):
+    with pytest.raises(PresetError, match=r"vocabulary.spm: not a readable SentencePiece.*"
+                                          r"Hugging Face"):
         SubwordTokenizer.from_directory(d)
 
 

@@ -167,9 +167,10 @@ def _freeze_unused_pooler(backbone) -> None:
 
 
 def sequence_head(backbone, *, head: str = "mean", rnn_units: int = 64,
-                  freeze_backbone: bool = False, normalize: bool = False):
+                  freeze_backbone: bool = False, normalize: bool = False, pool_layers: int = 1):
     """(inputs, pooled): symbolic inputs -> backbone -> masked ``head`` (a pooling, an RNN,
-    or several poolings ``+``-joined, concatenated) [-> L2 normalisation]."""
+    or several poolings ``+``-joined, concatenated) [-> L2 normalisation]. ``pool_layers``
+    > 1: the head reads the mean of the last N blocks' outputs instead of the last one."""
     import keras
 
     from kagglekit.keras.layers import L2Normalize, pool
@@ -177,11 +178,17 @@ def sequence_head(backbone, *, head: str = "mean", rnn_units: int = 64,
     names = backbone_inputs(backbone)
     inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in names}
     _freeze_unused_pooler(backbone)
+    if pool_layers > 1:
+        from kagglekit.hub.adapters import hidden_states
+
+        backbone = hidden_states(backbone, pool_layers)
     if freeze_backbone:
         backbone.trainable = False
         outputs = backbone(inputs, training=False)
     else:
         outputs = backbone(inputs)
+    if pool_layers > 1:
+        outputs = keras.layers.Average(name="pool_layers")(list(outputs))
     x = pool(sequence_output(outputs), inputs["padding_mask"], head.split("+"),
              rnn_units=rnn_units)
     if normalize:

@@ -33,6 +33,7 @@ ALIASES = {
     "bert": "bert_base_en_uncased",
     "bert-multilingual": "bert_base_multi",
     "use": "universal-sentence-encoder",
+    "deberta-v3": "deberta_v3_base_en",
 }
 
 # Kaggle Models handles of the aliased presets, so resolving them needs no keras_hub import.

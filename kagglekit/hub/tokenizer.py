@@ -29,6 +29,7 @@ from kagglekit.keras.ragged import Ragged
 
 TOKENIZER_FILE = "tokenizer.json"
 _PAD_TOKENS = ("[PAD]", "<pad>", "<PAD>", "<|padding|>")
+TRUNCATIONS = ("head", "tail", "head+tail")
 
 
 class SubwordTokenizer:
@@ -60,9 +61,22 @@ class SubwordTokenizer:
         if keras_config is not None and keras_vocab.is_file():
             return cls(_wordpiece(keras_vocab, bool(keras_config.get("lowercase", False)),
                                   bool(keras_config.get("strip_accents", False))), str(keras_vocab))
+        keras_spm = path / "assets" / "tokenizer" / "vocabulary.spm"
+        if keras_config is not None and keras_spm.is_file():
+            from kagglekit.hub.sentencepiece import SentencePieceBackend
+
+            name = str(data.get("registered_name", ""))
+            try:
+                backend = SentencePieceBackend.for_keras_preset(keras_spm, name)
+            except (RuntimeError, ValueError, OSError) as exc:
+                raise PresetError(f"{keras_spm}: not a readable SentencePiece model "
+                                  f"({str(exc).splitlines()[0][:200]}); re-download the preset "
+                                  f"or use the checkpoint's Hugging Face directory") from None
+            return cls(backend, str(keras_spm))
         if keras_config is not None:
-            raise PresetError(f"{path}: the KerasHub tokenizer is not a WordPiece vocabulary "
-                              f"(assets/tokenizer/vocabulary.txt); use the checkpoint's Hugging Face "
+            raise PresetError(f"{path}: the KerasHub tokenizer is neither a WordPiece vocabulary "
+                              f"(assets/tokenizer/vocabulary.txt) nor a SentencePiece model "
+                              f"(vocabulary.spm); use the checkpoint's Hugging Face "
                               f"directory (with tokenizer.json) instead")
         vocab = path / "vocab.txt"
         if vocab.is_file():
@@ -93,28 +107,37 @@ class SubwordTokenizer:
     def vocab_size(self) -> int:
         return int(self.backend.get_vocab_size(with_added_tokens=True))
 
-    def encode(self, texts, max_length: int, *, cache: bool = True) -> Ragged:
-        """Token ids (special tokens added, truncated to ``max_length``) for every text."""
+    def encode(self, texts, max_length: int, *, cache: bool = True,
+               truncation: str = "head") -> Ragged:
+        """Token ids (special tokens added) for every text, cut to ``max_length`` by keeping
+        the text's first tokens (``head``), its last (``tail``) or a quarter from the start
+        and the rest from the end (``head+tail``, Sun et al. 2019); special tokens stay."""
         texts = [str(t) for t in texts]
         if max_length < 2:
             raise ValueError(f"max_length must be >= 2, got {max_length}")
+        if truncation not in TRUNCATIONS:
+            raise ValueError(f"truncation must be one of {', '.join(TRUNCATIONS)}, "
+                             f"got {truncation!r}")
 
         def compute() -> dict:
-            self.backend.enable_truncation(max_length)
+            if truncation == "head":
+                self.backend.enable_truncation(max_length)
             try:
                 encodings = self.backend.encode_batch(texts)
             finally:
                 self.backend.no_truncation()
-            lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int32,
-                                  count=len(encodings))
-            ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int32,
+            rows = [(e.ids, e.type_ids) if len(e.ids) <= max_length else
+                    _cut(e, max_length, truncation) for e in encodings]
+            lengths = np.fromiter((len(r[0]) for r in rows), dtype=np.int32, count=len(rows))
+            ids = np.fromiter((i for r in rows for i in r[0]), dtype=np.int32,
                               count=int(lengths.sum()))
-            type_ids = np.fromiter((i for e in encodings for i in e.type_ids), dtype=np.int32,
+            type_ids = np.fromiter((i for r in rows for i in r[1]), dtype=np.int32,
                                    count=int(lengths.sum()))
             return {"ids": ids, "type_ids": type_ids, "lengths": lengths}
 
         if cache:
-            key = content_hash(self.fingerprint, int(max_length), np.asarray(texts, dtype=object))
+            key = content_hash(self.fingerprint, int(max_length), truncation,
+                               np.asarray(texts, dtype=object))
             arrays, _ = cached_arrays("tokens", key, compute)
         else:
             arrays = compute()
@@ -129,9 +152,35 @@ class SubwordTokenizer:
 
     @classmethod
     def load(cls, directory) -> "SubwordTokenizer":
+        from kagglekit.hub.sentencepiece import SentencePieceBackend, is_sentencepiece_json
+
+        path = Path(directory) / TOKENIZER_FILE
+        text = path.read_text(encoding="utf-8")
+        if is_sentencepiece_json(json.loads(text)):
+            return cls(SentencePieceBackend.from_str(text), str(directory))
         from tokenizers import Tokenizer
 
-        return cls(Tokenizer.from_file(str(Path(directory) / TOKENIZER_FILE)), str(directory))
+        return cls(Tokenizer.from_str(text), str(directory))
+
+
+def _cut(encoding, max_length: int, truncation: str):
+    """(ids, type_ids) of one encoding cut to ``max_length``, its leading and trailing special
+    tokens kept."""
+    ids, types, special = list(encoding.ids), list(encoding.type_ids), \
+        list(encoding.special_tokens_mask)
+    lead = next((i for i, s in enumerate(special) if not s), len(ids))
+    trail = next((i for i, s in enumerate(reversed(special)) if not s), 0)
+    if lead + trail >= max_length or lead == len(ids):
+        return ids[:max_length], types[:max_length]
+    room = max_length - lead - trail
+    body = range(lead, len(ids) - trail)
+    if truncation == "tail":
+        keep = list(body[len(body) - room:])
+    else:  # head+tail
+        head = room // 4
+        keep = list(body[:head]) + list(body[len(body) - (room - head):])
+    index = list(range(lead)) + keep + list(range(len(ids) - trail, len(ids)))
+    return [ids[i] for i in index], [types[i] for i in index]
 
 
 def _read_json(path: Path):

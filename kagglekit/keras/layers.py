@@ -9,6 +9,7 @@ They are registered as serializable so saved ``.keras`` files load in a new proc
 ``mean``       mean over real tokens (``avg`` is accepted as a synonym)
 ``max``        max over real tokens (0 for a row without any)
 ``mean-max``   both, concatenated
+``last``       the last real token's vector (decoder LLMs; left or right padding)
 ``attention``  feed-forward attention pooling over real tokens
 ``gru``, ``bigru``, ``lstm``, ``bilstm``   an RNN over real tokens (Keras masking), last state
 """
@@ -19,7 +20,7 @@ import keras
 from keras import ops
 
 POOLINGS = ("cls", "mean", "max", "mean-max")
-_MODES = POOLINGS + ("mean-sqrt-len",)  # sentence-transformers' mean_sqrt_len_tokens
+_MODES = POOLINGS + ("mean-sqrt-len", "last")  # sentence-transformers' mean_sqrt_len_tokens
 RNNS = ("gru", "bigru", "lstm", "bilstm")
 HEADS = POOLINGS + RNNS
 
@@ -66,6 +67,11 @@ class MaskedPooling(keras.layers.Layer):
             return sequence[:, 0, :]
         if mask is None:
             mask = ops.ones(ops.shape(sequence)[:2], dtype="bool")
+        if self.mode == "last":
+            steps = ops.arange(ops.shape(sequence)[1], dtype="int32")
+            last = ops.max(ops.where(ops.cast(mask, "bool"), steps[None, :], 0), axis=1)
+            index = ops.expand_dims(ops.expand_dims(last, -1), -1)
+            return ops.squeeze(ops.take_along_axis(sequence, index, axis=1), 1)
         real = ops.expand_dims(ops.cast(mask, "bool"), -1)
         weight = ops.cast(real, sequence.dtype)
         parts = []
@@ -159,9 +165,18 @@ def pool(sequence, mask, modes, *, rnn_units: int = 64):
     return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="poolings")(parts)
 
 
-def classifier(inputs, features, *, n_targets: int, dropout: float = 0.0, name: str = "model"):
-    """inputs -> features [-> Dropout] -> Dense(n_targets, sigmoid, float32) named ``output``."""
+def classifier(inputs, features, *, n_targets: int, dropout: float = 0.0, name: str = "model",
+               msd: int = 1):
+    """inputs -> features [-> Dropout] -> Dense(n_targets, sigmoid, float32) named ``output``.
+    ``msd`` > 1: multi-sample dropout, the same Dense on ``msd`` dropout samples of the
+    features, logits averaged (identical samples at inference)."""
     x = features
+    if msd > 1:
+        dense = keras.layers.Dense(n_targets, dtype="float32", name="logits")
+        logits = [dense(keras.layers.Dropout(dropout, name=f"msd_{i}")(x)) for i in range(msd)]
+        mean = keras.layers.Average(name="msd_mean", dtype="float32")(logits)
+        out = keras.layers.Activation("sigmoid", dtype="float32", name="output")(mean)
+        return keras.Model(inputs, out, name=name.replace("-", "_"))
     if dropout:
         x = keras.layers.Dropout(dropout, name="dropout")(x)
     out = keras.layers.Dense(n_targets, activation="sigmoid", dtype="float32", name="output")(x)

@@ -168,6 +168,11 @@ class KerasModel(Model):
     def save_extra(self, directory: Path) -> None:
         pass
 
+    def optimizer_options(self, model) -> dict:
+        """Extra ``training.make_optimizer`` keywords for a built ``model`` (``lr_scales``,
+        ``gradient_accumulation_steps``, ``use_ema``, ...); none by default."""
+        return {}
+
     # -- shared pieces -----------------------------------------------------------------
     def accelerator(self):
         """The accelerator, detected once per process (``kagglekit.accelerator.detect``)."""
@@ -189,7 +194,7 @@ class KerasModel(Model):
 
         inputs, features = self.body(keras)
         return classifier(inputs, features, n_targets=n_targets, dropout=self.params.dropout,
-                          name=self.name)
+                          name=self.name, msd=int(getattr(self.params, "msd", 1) or 1))
 
     def _bucket(self, acc) -> bool:
         return bool(self.params.bucketing) and acc.kind != "tpu"  # a TPU needs static shapes
@@ -283,7 +288,8 @@ class KerasModel(Model):
             model = self.build(keras, y.shape[1])
             optimizer = training.make_optimizer(
                 lr, steps * p.epochs, schedule=p.lr_schedule, optimizer=p.optimizer,
-                weight_decay=p.weight_decay, warmup_ratio=p.warmup_ratio, clipnorm=p.clipnorm)
+                weight_decay=p.weight_decay, warmup_ratio=p.warmup_ratio, clipnorm=p.clipnorm,
+                **self.optimizer_options(model))
             compile_kw = {} if p.jit_compile is None else {"jit_compile": p.jit_compile}
             model.compile(optimizer=optimizer, loss="binary_crossentropy", **compile_kw)
         data = Batches(fit_x, fit_y, self._sample_weight(fit_y), batch_size=batch,

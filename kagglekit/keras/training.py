@@ -47,11 +47,41 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "total_steps": self.total_steps}
 
 
+class _LayerwiseRates:
+    """Mixed into Adam/AdamW: each variable's step uses ``learning_rate * scale`` (layer-wise
+    LR decay). ``lr_scales`` maps ``id(variable)`` -> scale (1.0 when absent). Keras calls
+    ``update_step`` once per variable on every backend, so this is backend-independent; the
+    AdamW weight-decay term keeps the unscaled rate."""
+
+    lr_scales: dict = {}
+
+    def build(self, variables):
+        super().build(variables)
+        self._scales = [float(self.lr_scales.get(id(v), 1.0)) for v in variables]
+
+    def update_step(self, gradient, variable, learning_rate):
+        scale = self._scales[self._get_variable_index(variable)]
+        return super().update_step(gradient, variable,
+                                   learning_rate if scale == 1.0 else learning_rate * scale)
+
+
+class LayerwiseAdam(_LayerwiseRates, keras.optimizers.Adam):
+    pass
+
+
+class LayerwiseAdamW(_LayerwiseRates, keras.optimizers.AdamW):
+    pass
+
+
 def make_optimizer(learning_rate: float, total_steps: int, *, schedule: str = "constant",
                    optimizer: str = "adam", weight_decay: float = 0.0,
-                   warmup_ratio: float = 0.1, clipnorm: float | None = None):
+                   warmup_ratio: float = 0.1, clipnorm: float | None = None,
+                   lr_scales: dict | None = None, **options):
     """Adam or AdamW (no decay on biases and LayerNorm) with the step-wise part of
-    ``schedule`` (cosine, warmup-linear); per-epoch schedules are driven by ``Monitor``."""
+    ``schedule`` (cosine, warmup-linear); per-epoch schedules are driven by ``Monitor``.
+    ``lr_scales`` (``id(variable)`` -> factor) gives per-variable rates (layer-wise decay);
+    ``options`` go to the Keras optimizer (``gradient_accumulation_steps``, ``use_ema``,
+    ``ema_momentum``)."""
     if schedule not in SCHEDULES:
         raise ValueError(f"lr_schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
     lr = learning_rate
@@ -62,12 +92,16 @@ def make_optimizer(learning_rate: float, total_steps: int, *, schedule: str = "c
         lr = WarmupLinearDecay(learning_rate, int(round(total_steps * warmup_ratio)),
                                total_steps)
     clip = dict(global_clipnorm=clipnorm) if clipnorm else {}
+    options = {**clip, **options}
     if optimizer == "adamw":
-        opt = keras.optimizers.AdamW(learning_rate=lr, weight_decay=weight_decay, epsilon=1e-6,
-                                     **clip)
+        cls = LayerwiseAdamW if lr_scales else keras.optimizers.AdamW
+        opt = cls(learning_rate=lr, weight_decay=weight_decay, epsilon=1e-6, **options)
         opt.exclude_from_weight_decay(var_names=list(NO_DECAY))
-        return opt
-    return keras.optimizers.Adam(learning_rate=lr, **clip)
+    else:
+        opt = (LayerwiseAdam if lr_scales else keras.optimizers.Adam)(learning_rate=lr, **options)
+    if lr_scales:
+        opt.lr_scales = dict(lr_scales)
+    return opt
 
 
 def current_lr(optimizer) -> float:
@@ -169,8 +203,13 @@ def keras_verbose(verbose: int, stream=None) -> int:
 def fit_epochs(model, data, *, epochs: int, monitor: Monitor, callbacks=(),
                verbose: int = 0) -> dict:
     """Train ``model`` on ``data`` for up to ``epochs`` epochs under ``monitor``; Keras'
-    progress goes to stderr. Returns the monitor's summary."""
+    progress goes to stderr. Returns the monitor's summary. With an EMA optimizer the
+    averaged weights are swapped in at each epoch's end, so the monitor scores (and keeps)
+    the weights that are used for prediction."""
+    first = []
+    if getattr(getattr(model.optimizer, "inner_optimizer", model.optimizer), "use_ema", False):
+        first.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     with contextlib.redirect_stdout(sys.stderr):
-        model.fit(data, epochs=epochs, callbacks=[monitor, *callbacks],
+        model.fit(data, epochs=epochs, callbacks=[*first, monitor, *callbacks],
                   verbose=keras_verbose(verbose), shuffle=False)
     return monitor.summary()
