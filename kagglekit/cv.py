@@ -69,7 +69,7 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
     metric = get_metric(comp.metric)
 
     def scorer(job):  # the progress line's figure: this fold alone, labelled with its threshold
-        oof = np.load(store.job_dir(job) / "oof.npy")
+        oof = np.load(store.job_dir(job) / "oof.npy", allow_pickle=False)
         value = metric(train.y[folds == job.fold], oof, 0.5)
         label = f"{metric.name}@0.5" if metric.needs_threshold else metric.name
         return f"{label}={value:.4f}"

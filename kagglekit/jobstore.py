@@ -23,8 +23,8 @@ import time
 import uuid
 from pathlib import Path
 
-from kagglekit.errors import KaggleKitError
-from kagglekit.runs import write_json
+from kagglekit.errors import KaggleKitError, os_error_line
+from kagglekit.runs import missing_ancestors, remove_empty, write_json
 
 PREFIX = ".jobs-"
 OWNER = "owner.json"
@@ -124,7 +124,12 @@ class JobStore:
     def open(cls, parent: Path, jobset: str, plan: dict) -> "JobStore":
         """The incomplete run for ``jobset`` under ``parent`` (created when new), owned by us."""
         parent = Path(parent)
-        parent.mkdir(parents=True, exist_ok=True)
+        created = missing_ancestors(parent)  # removed again if nothing is ever kept
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            remove_empty(created)
+            raise KaggleKitError(os_error_line(exc, parent)) from None
         clean_stale_temp(parent)
         path = parent / f"{PREFIX}{jobset}"
         if path.is_dir() and read_json(path / PLAN) is None and not folder_owner_alive(path):
@@ -139,6 +144,7 @@ class JobStore:
             except OSError:  # another process created it first
                 shutil.rmtree(tmp, ignore_errors=True)
         store = cls(path)
+        store.created = created
         store.claim()
         return store
 
@@ -166,8 +172,10 @@ class JobStore:
         (self.path / OWNER).unlink(missing_ok=True)
 
     def remove(self) -> None:
+        """Remove the incomplete run, and the folders made for it when now empty."""
         self.release()
         shutil.rmtree(self.path, ignore_errors=True)
+        remove_empty(getattr(self, "created", []))
 
     def assembled_run(self) -> Path | None:
         """The finished run folder assembled from these jobs earlier, if it still exists."""

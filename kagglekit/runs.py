@@ -61,7 +61,7 @@ def new_run_id(model: str) -> str:
     return f"{stamp}-{safe}-{uuid.uuid4().hex[:6]}"
 
 
-def _missing_ancestors(path: Path) -> list[Path]:
+def missing_ancestors(path: Path) -> list[Path]:
     """``path`` and its parents that do not exist yet, deepest first."""
     out = []
     while not path.exists() and not path.is_symlink() and path != path.parent:
@@ -70,7 +70,7 @@ def _missing_ancestors(path: Path) -> list[Path]:
     return out
 
 
-def _remove_empty(dirs: list[Path]) -> None:
+def remove_empty(dirs: list[Path]) -> None:
     for d in dirs:  # deepest first
         try:
             d.rmdir()
@@ -87,7 +87,7 @@ def creating_run(runs_dir: Path, slug: str, run_id: str):
     error (disk full, read-only, file too large, ...) becomes one line naming the run.
     """
     parent = Path(runs_dir) / slug
-    created = _missing_ancestors(parent)
+    created = missing_ancestors(parent)
     tmp = parent / f".tmp-{run_id}"
     owner = tmp / ".owner.json"  # who builds it: a dead owner's folder is stale (jobstore.py)
     try:
@@ -97,7 +97,7 @@ def creating_run(runs_dir: Path, slug: str, run_id: str):
                                      "start": _process_start(os.getpid())}))
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        _remove_empty(created)
+        remove_empty(created)
         raise KaggleKitError(os_error_line(exc, parent)) from None
     try:
         yield tmp
@@ -108,12 +108,12 @@ def creating_run(runs_dir: Path, slug: str, run_id: str):
         os.rename(tmp, final)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        _remove_empty(created)
+        remove_empty(created)
         raise KaggleKitError(os_error_line(exc, parent / run_id, "writing the run; nothing "
                                                                  "was kept")) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        _remove_empty(created)
+        remove_empty(created)
         raise
 
 
@@ -128,7 +128,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     """Write through a temporary file and a rename; an OS error becomes one line naming
     ``path``, and neither ``path`` nor the folders made for it are left behind."""
     path = Path(path)
-    created = _missing_ancestors(path.parent)
+    created = missing_ancestors(path.parent)
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,7 +140,7 @@ def atomic_write_text(path: Path, text: str) -> None:
         if tmp.exists():
             tmp.unlink()
         if not path.exists():
-            _remove_empty(created)
+            remove_empty(created)
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from kagglekit.errors import KaggleKitError, os_error_line
 from kagglekit.jobs import JobEvent, execute_job
 
 
@@ -99,9 +100,15 @@ def drive(ctx, jobs, store, executor=None, on_event=None, scorer=None,
             store.remove()
         raise RunInterrupted(store.run_id, store.path, kept, len(jobs), command,
                              store.plan.get("kind", "cv")) from None
-    except BaseException:
-        if not store.completed(jobs):
+    except BaseException as exc:
+        kept = store.completed(jobs)
+        if not kept:
             store.remove()
         else:
             store.release()
+        if isinstance(exc, OSError):  # one line naming where, saying what was kept
+            doing = (f"writing the run's jobs; {len(kept)} completed job(s) kept for resuming"
+                     if kept else "writing the run's jobs; nothing was kept")
+            raise KaggleKitError(os_error_line(exc, store.path if kept else store.path.parent,
+                                               doing)) from None
         raise

@@ -107,15 +107,11 @@ def worker_main(conn, ctx, plan: dict, name: str) -> None:
         conn.send(("ok", job.id, record, None))
 
 
-def _portable(exc: BaseException):
-    """The exception itself when it survives pickling, else its text."""
-    import pickle
-
-    try:
-        pickle.loads(pickle.dumps(exc))
-        return exc
-    except Exception:  # noqa: BLE001
-        return f"{type(exc).__name__}: {exc}"
+def _portable(exc: BaseException) -> tuple[bool, str]:
+    """(is it kagglekit's one-line error, its text): what crosses back to the driver."""
+    if isinstance(exc, KaggleKitError):
+        return True, str(exc)
+    return False, f"{type(exc).__name__}: {exc}"
 
 
 class LocalWorkers(Executor):
@@ -205,9 +201,10 @@ class LocalWorkers(Executor):
                 tracker.finish(job, scratch, payload)
                 return
             shutil.rmtree(scratch, ignore_errors=True)
-            if isinstance(payload, BaseException):
-                raise payload
-            raise KaggleKitError(f"{job.label} failed on worker local-{slot}: {payload}\n{trace}")
+            user_error, text = payload
+            if user_error:
+                raise KaggleKitError(text)
+            raise KaggleKitError(f"{job.label} failed on worker local-{slot}: {text}\n{trace}")
         # the worker died in the middle of the job
         proc.join(timeout=5)
         del running[slot]

@@ -10,6 +10,7 @@ apply (kept here so the command modules only pass values through).
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import shutil
 import sys
@@ -111,8 +112,8 @@ def storable_params(params: dict) -> dict:
     """A command's parameters as JSON, paths made absolute (for --resume)."""
     out = {}
     for key, value in params.items():
-        if isinstance(value, Path):
-            value = str(value.resolve())
+        if isinstance(value, Path):  # absolute, links kept (a broken one is reported later)
+            value = os.path.abspath(value)
         elif isinstance(value, tuple):
             value = list(value)
         out[key] = value
