@@ -18,6 +18,6 @@ fi
 kagglekit cv "$COMP" --model tfidf-lr --model nbsvm --folds 5 --seed 42 --runs-dir "$RUNS" "${SRC[@]}"
 best_json=$(kagglekit cv "$COMP" --model tfidf-nb --folds 5 --seed 42 --runs-dir "$RUNS" "${SRC[@]}" --json)
 nb_run=$(python -c 'import json,sys; print(json.load(sys.stdin)["run_id"])' <<<"$best_json")
-kagglekit fit "$COMP" --model tfidf-nb --threshold-from "$nb_run" --runs-dir "$RUNS" "${SRC[@]}"
+kagglekit fit "$COMP" --model tfidf-nb --from "$nb_run" --runs-dir "$RUNS" "${SRC[@]}"
 kagglekit runs "$COMP" --runs-dir "$RUNS"
 kagglekit submit --competition "$COMP" --runs-dir "$RUNS"
