@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install demo test test-all clean
+.PHONY: install demo test test-core test-all clean
 
 # .venv/.installed-<extras>: the venv with kagglekit installed (editable) with those extras
 $(VENV)/.installed-%: pyproject.toml
@@ -23,8 +23,15 @@ demo: $(VENV)/.installed-kaggle
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# the core alone (pip install -e . + pytest): tests of optional parts must skip cleanly
+CORE_VENV ?= .venv-core
+test-core:
+	test -x $(CORE_VENV)/bin/python || $(PYTHON) -m venv $(CORE_VENV)
+	$(CORE_VENV)/bin/python -m pip install -q -e . pytest
+	$(CORE_VENV)/bin/python -m pytest -q -p no:cacheprovider
+
 test-all: $(VENV)/.installed-dev
 	$(PY) -m pytest -q -p no:cacheprovider -m "slow or not slow"
 
 clean:
-	rm -rf $(VENV) runs build *.egg-info
+	rm -rf $(VENV) $(CORE_VENV) runs build *.egg-info

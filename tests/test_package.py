@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+pytest.importorskip("wheel", reason="building kagglekit's wheel needs the wheel package")
+
 from conftest import SHARED, make_competition_dir
 from fake_kaggle import invoke, one_line_error
 from helpers_package import (cv_run, fresh_venv, kaggle_layout, package_args, run_script,
