@@ -229,26 +229,13 @@ class TransformerClassifier(KerasModel):
     @classmethod
     def load_rebuilt(cls, directory: Path):
         """Rebuild a fold: the base from the same preset, then the saved variables."""
-        import json
 
-        from kagglekit.errors import KaggleKitError
         from kagglekit.hub.adapters import load_variables
         from kagglekit.keras import require
 
         keras = require("keras")
         require("keras_hub")
-        missing = [f for f in ("params.json", "state.json", *cls.saved_files)
-                   if not (directory / f).is_file()]
-        if missing:
-            raise KaggleKitError(f"{directory}: not a saved {cls.name} model (missing "
-                                 f"{', '.join(missing)})")
-        model = cls.from_saved_params(directory)
-        state = json.loads((directory / "state.json").read_text())
-        model.n_targets_ = int(state["n_targets"])
-        model.maxlen_ = int(state.get("maxlen") or 0)
-        model.model_inputs = state.get("inputs")
-        model.fit_info_ = state.get("fit_info")
-        model.restore(state, directory)
+        model = cls.load_state(directory)
         model.accelerator().apply(mixed_precision=model.params.mixed_precision)
         model.load_base()
         with model.accelerator().scope():

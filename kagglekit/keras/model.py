@@ -346,15 +346,12 @@ class KerasModel(Model):
         self.save_extra(directory)
 
     @classmethod
-    def load(cls, directory):
-        keras = require("keras")
-        import kagglekit.keras.layers  # noqa: F401 - registers the custom layers
-        import kagglekit.keras.training  # noqa: F401 - registers the schedule
-
-        for module in cls.keras_modules:
-            require(module)
+    def load_state(cls, directory, files=()) -> "KerasModel":
+        """An unfitted model with a saved fold's params and state (``state.json``, the
+        family's ``restore``), after checking the fold's files are there; the weights are
+        the caller's (``model.keras`` here, adapters for the ``llm`` family)."""
         directory = Path(directory)
-        missing = [f for f in ("params.json", "model.keras", "state.json", *cls.saved_files)
+        missing = [f for f in ("params.json", *files, "state.json", *cls.saved_files)
                    if not (directory / f).is_file()]
         if missing:
             raise KaggleKitError(f"{directory}: not a saved {cls.name} model (missing "
@@ -366,6 +363,18 @@ class KerasModel(Model):
         model.model_inputs = state.get("inputs")
         model.fit_info_ = state.get("fit_info")
         model.restore(state, directory)
+        return model
+
+    @classmethod
+    def load(cls, directory):
+        keras = require("keras")
+        import kagglekit.keras.layers  # noqa: F401 - registers the custom layers
+        import kagglekit.keras.training  # noqa: F401 - registers the schedule
+
+        for module in cls.keras_modules:
+            require(module)
+        model = cls.load_state(directory, ("model.keras",))
+        directory = Path(directory)
         model.model_ = keras.saving.load_model(directory / "model.keras", compile=False,
                                                safe_mode=True)
         if model.params.jit_compile is not None:
