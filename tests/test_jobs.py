@@ -40,10 +40,17 @@ def cv_args(data, runs, *extra):
             "--data-dir", str(data), "--runs-dir", str(runs), *extra]
 
 
+def _default_sigint():
+    # a suite started in the background by a non-interactive shell inherits SIGINT
+    # ignored, and Python then keeps ignoring it: give the CLI process a terminal's Ctrl-C
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(args, tmp_path, **env):
     full = {**os.environ, "KK_FITS": str(tmp_path / "fits.log"), **env}
     return subprocess.Popen([sys.executable, str(HELPER), *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=full, cwd=tmp_path)
+                            stderr=subprocess.PIPE, text=True, env=full, cwd=tmp_path,
+                            preexec_fn=_default_sigint)
 
 
 def finish(args, tmp_path, **env):
