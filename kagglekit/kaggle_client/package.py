@@ -19,6 +19,7 @@ from typing import Callable
 
 from kagglekit.kaggle_client.credentials import KaggleApiError
 from kagglekit.kaggle_client.session import KaggleSession, connect
+from kagglekit.kaggle_client.submit import submission_ref
 
 KERNELS_DIR = "_kernels"  # runs/_kernels/<run-id>.json: the notebook pushed for a run
 KERNEL_URL = "https://www.kaggle.com/code/{kernel}"
@@ -210,13 +211,8 @@ def submit_kernel(pushed: PushedKernel, message: str, *, session: KaggleSession,
         response = session.api.competition_submit_code(
             output_file, message, slug, kernel=pushed.kernel, kernel_version=pushed.version,
             quiet=True)
-    ref = int(getattr(response, "ref", 0) or 0)
-    if not ref:
-        said = "; ".join([*session.notes[-2:], getattr(response, "message", "") or ""])
-        raise KaggleApiError(session.credentials.redact(
-            f"submitting the notebook {pushed.kernel} (version {pushed.version}) to {slug} "
-            f"failed ({said.strip('; ') or 'no reason given'}); run this again"))
-    return ref
+    return submission_ref(response, session, f"submitting the notebook {pushed.kernel} "
+                                             f"(version {pushed.version}) to {slug}")
 
 
 def pushed_for(run) -> PushedKernel | None:

@@ -74,12 +74,16 @@ def upload(slug: str, path: Path, message: str, *, code_competition: bool = Fals
     session = session or connect()
     with session.errors("uploading a submission to", slug), session.captured():
         response = session.api.competition_submit(str(path), message, slug, quiet=True)
+    return submission_ref(response, session, f"uploading {path} to {slug}")
+
+
+def submission_ref(response, session: KaggleSession, what: str) -> int:
+    """The ref of a submission the client made, or one line saying why there is none."""
     ref = int(getattr(response, "ref", 0) or 0)
     if not ref:
         said = "; ".join([*session.notes[-2:], getattr(response, "message", "") or ""])
         raise KaggleApiError(session.credentials.redact(
-            f"uploading {path} to {slug} failed ({said.strip('; ') or 'no reason given'}); "
-            f"run this again"))
+            f"{what} failed ({said.strip('; ') or 'no reason given'}); run this again"))
     return ref
 
 
