@@ -2,7 +2,8 @@
 
 Tokenized texts, filtered embedding matrices and sentence embeddings are stored under
 ``cache_root()/<kind>/<key>.npz`` where ``key`` hashes their inputs and parameters
-(never a name). Root: ``$KAGGLEKIT_CACHE``, else ``$XDG_CACHE_HOME/kagglekit``, else
+(never a name); pretrained models are folders, ``cache_root()/pretrained/<key>/``
+(``write_directory``, ``deliver_directory``). Root: ``$KAGGLEKIT_CACHE``, else ``$XDG_CACHE_HOME/kagglekit``, else
 ``~/.cache/kagglekit``. ``KAGGLEKIT_CACHE=off`` disables caching. Writes are atomic.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import Callable
@@ -108,3 +110,38 @@ def cached_arrays(kind: str, key: str, compute: Callable[[], dict]) -> tuple[dic
     finally:
         tmp.unlink(missing_ok=True)
     return arrays, False
+
+
+def write_directory(directory: Path, fill: Callable[[Path], None]) -> Path:
+    """Create ``directory`` atomically: ``fill(tmp)`` writes a sibling temporary folder, which
+    then replaces ``directory``; on any error nothing is left behind."""
+    directory = Path(directory)
+    tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir(parents=True)
+        fill(tmp)
+        if directory.exists():
+            shutil.rmtree(directory)
+        os.rename(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return directory
+
+
+def deliver_directory(directory: Path, output, what: str = "--output") -> Path:
+    """``directory`` copied (atomically) to ``output``, or ``directory`` itself when
+    ``output`` is None or the same place; an existing non-empty ``output`` is refused."""
+    from kagglekit.errors import KaggleKitError
+
+    if output is None or Path(output).resolve() == Path(directory).resolve():
+        return Path(directory)
+    output = Path(output)
+    if output.exists() and any(output.iterdir()):
+        raise KaggleKitError(f"{what} {output}: already exists and is not empty; choose a "
+                             f"new folder")
+    if output.exists():
+        output.rmdir()
+    return write_directory(output, lambda tmp: shutil.copytree(directory, tmp,
+                                                               dirs_exist_ok=True))

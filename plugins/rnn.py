@@ -10,6 +10,14 @@ texts, no labels), max length from a length percentile, pretrained embeddings
 (``-p embeddings=glove.840B.300d.txt,wiki.vec``) or random ones, and the ``body``.
 Default schedule: the learning rate halves when the monitored value plateaus.
 
+ULMFiT: ``-m lstm -p encoder=DIR`` starts from a language model pretrained on the
+competition's texts (``kagglekit pretrain COMP --model lstm``): its vocabulary, embedding and
+weight-dropped LSTM stack, then concat pooling (last, max, avg) and the head; with
+``unfreeze=gradual`` (one more layer group per epoch, top first), ``llrd=0.38`` (each group
+below trains 2.6x slower) and ``lr_schedule=slanted-triangular`` it is ULMFiT's classifier
+recipe. ``llrd`` and ``unfreeze`` work for every model here (groups: the embedding, then
+the convolution or recurrent layers).
+
 Keras and TensorFlow are imported inside ``fit``/``predict``/``load`` only.
 """
 
@@ -51,6 +59,9 @@ class TextParams(KerasParams):
     spatial_dropout: float = 0.2
     pooling: tuple[str, ...] | None = None
     dense_units: int = 0
+    # a pretrained LSTM language model's encoder (kagglekit pretrain --model lstm)
+    encoder: str | None = None
+    weight_drop: float | None = None  # with encoder: DropConnect rate (None: the encoder's)
     progress: bool = True
     cache: bool = True
 
@@ -77,7 +88,10 @@ class TextParams(KerasParams):
                                  f"got {name!r}")
         if self.pooling is not None and not self.pooling:
             raise ValueError("pooling must name at least one of " + ", ".join(POOLINGS))
-        if self.pooling and "last" in self.pooling and len(self.pooling) > 1:
+        if (self.weight_drop is not None and not 0 <= self.weight_drop < 1):
+            raise ValueError(f"weight_drop must be in [0, 1), got {self.weight_drop}")
+        if self.pooling and "last" in self.pooling and len(self.pooling) > 1 and \
+                not self.encoder:
             raise ValueError("pooling 'last' (the recurrent layer's final output) cannot be "
                              f"combined with others; got {','.join(self.pooling)}")
 
@@ -89,10 +103,13 @@ class KerasTextModel(KerasModel):
     Params = TextParams
     default_pooling: tuple[str, ...] = ("max",)
     recurrent = False
+    accepts_encoder = False  # starts from a pretrained LSTM language model (encoder=DIR)
     saved_files = ("tokenizer.json",)
+    encoder_ = None
 
     def pooling(self) -> tuple[str, ...]:
-        chosen = tuple(self.params.pooling or self.default_pooling)
+        default = ("last", "max", "avg") if self.params.encoder else self.default_pooling
+        chosen = tuple(self.params.pooling or default)
         if "last" in chosen and not self.recurrent:
             raise KaggleKitError(f"{self.name}: pooling 'last' needs a recurrent layer; "
                                  f"use max, avg or attention")
@@ -102,6 +119,8 @@ class KerasTextModel(KerasModel):
     def fit_encoder(self, train, valid):
         p = self.params
         self.pooling()  # a bad pooling fails before any work
+        if p.encoder:
+            return self.pretrained_encoder(train)
         tok = WordTokenizer(lowercase=p.lowercase, filters=p.filters, max_words=p.max_words,
                             min_count=p.min_count)
         extra = []
@@ -135,6 +154,29 @@ class KerasTextModel(KerasModel):
         self._lengths = lengths
         return encoded.truncate(self.maxlen_, p.truncating)
 
+    def pretrained_encoder(self, train):
+        """Load ``encoder=DIR``: its vocabulary replaces the fold's, its embedding and LSTMs
+        are the body (weights set in ``body``)."""
+        from kagglekit.errors import ParamError
+        from kagglekit.keras.language_model import load_encoder
+
+        p = self.params
+        if not self.accepts_encoder:
+            raise ParamError(f"{self.name}: encoder=DIR is an LSTM language model's encoder "
+                             f"(kagglekit pretrain --model lstm); use -m lstm")
+        if p.embeddings:
+            raise ParamError("encoder and embeddings exclude each other: the encoder brings "
+                             "its own embedding")
+        self.encoder_ = load_encoder(p.encoder)
+        self.tokenizer_ = self.encoder_.tokenizer
+        encoded = self.tokenizer_.encode(train.text, cache=p.cache)
+        self.maxlen_ = int(p.maxlen or choose_maxlen(encoded.lengths, p.maxlen_percentile))
+        self.vocab_size_ = int(self.encoder_.config["vocab_size"])
+        self.embedding_dim_ = int(self.encoder_.config["embedding_dim"])
+        self.trainable_embeddings_ = True
+        self._matrix, self._embedding_report, self._lengths = None, None, encoded.lengths
+        return encoded.truncate(self.maxlen_, p.truncating)
+
     def features(self, texts):
         p = self.params
         return self.tokenizer_.encode(texts, cache=p.cache).truncate(self.maxlen_, p.truncating)
@@ -146,6 +188,9 @@ class KerasTextModel(KerasModel):
         p = self.params
         ids = keras.Input(shape=(None,), dtype="int32", name="ids")
         mask = PaddingMask(name="padding_mask")(ids)
+        if self.encoder_ is not None:
+            return ids, self.pretrained_body(keras, ids, mask)
+        self.group_names_ = ["embedding"]
         embedding = keras.layers.Embedding(self.vocab_size_, self.embedding_dim_,
                                            trainable=self.trainable_embeddings_,
                                            name="embedding")
@@ -159,8 +204,27 @@ class KerasTextModel(KerasModel):
             x = keras.layers.Dense(p.dense_units, activation="relu", name="head")(x)
         return ids, x
 
+    def pretrained_body(self, keras, ids, mask):
+        from kagglekit.keras.language_model import encoder_layer_names, encoder_stack
+
+        p, config = self.params, self.encoder_.config
+        drop = config.get("weight_drop", 0.0) if p.weight_drop is None else p.weight_drop
+        _, x = encoder_stack(keras, ids, mask, config, input_dropout=p.spatial_dropout,
+                             hidden_dropout=p.spatial_dropout, weight_drop=float(drop),
+                             seed=int(self.seed))
+        self.encoder_.set_weights(keras.Model(ids, x))
+        self.group_names_ = encoder_layer_names(config)
+        x = self.pool(keras, x, mask)
+        if p.dense_units:
+            x = keras.layers.Dense(p.dense_units, activation="relu", name="head")(x)
+        return x
+
     def layers(self, keras, x, mask):  # pragma: no cover - interface
         raise NotImplementedError
+
+    def layer_groups(self, model) -> list[list]:
+        """The embedding, then the convolution / recurrent layer(s), bottom to top."""
+        return [list(model.get_layer(name).trainable_weights) for name in self.group_names_]
 
     def pool(self, keras, h, mask):
         from kagglekit.keras.layers import pool
@@ -175,7 +239,12 @@ class KerasTextModel(KerasModel):
                                              for q in (50, 90, 99, 100)} if len(lengths) else {},
                 "truncated_rows": int((lengths > self.maxlen_).sum()),
                 "trainable_embeddings": self.trainable_embeddings_,
-                "embedding_dim": self.embedding_dim_, "embeddings": self._embedding_report}
+                "embedding_dim": self.embedding_dim_, "embeddings": self._embedding_report,
+                **({"encoder": {"path": str(self.encoder_.path),
+                                "layer_sizes": self.encoder_.config["layer_sizes"],
+                                "pretrain_key": self.encoder_.record.get("key"),
+                                "texts": self.encoder_.record.get("texts")}}
+                   if self.encoder_ is not None else {})}
 
     def save_extra(self, directory: Path) -> None:
         (directory / "tokenizer.json").write_text(self.tokenizer_.to_json(), encoding="utf-8")
@@ -215,6 +284,7 @@ class Conv1DText(KerasTextModel):
                 raise ValueError(f"kernel_size must be >= 1, got {self.kernel_size}")
 
     def layers(self, keras, x, mask):
+        self.group_names_.append("conv")
         h = keras.layers.Conv1D(self.params.units, self.params.kernel_size, padding="same",
                                 activation="relu", name="conv")(x)
         return self.pool(keras, h, mask)
@@ -236,6 +306,7 @@ class RecurrentText(KerasTextModel):
                                                       name=self.layer_name.lower())
         if self.bidirectional:
             layer = keras.layers.Bidirectional(layer, name="bidirectional")
+        self.group_names_.append(layer.name)
         h = layer(x, mask=mask)
         return self.pool(keras, h, mask) if sequences else h
 
@@ -248,10 +319,12 @@ class SimpleRNNText(RecurrentText):
 
 
 class LSTMText(RecurrentText):
-    """Embedding + LSTM(units) (final output)."""
+    """Embedding + LSTM(units) (final output); or a pretrained AWD-LSTM encoder
+    (``encoder=DIR``) + concat pooling (ULMFiT)."""
 
     name = "lstm"
     layer_name = "LSTM"
+    accepts_encoder = True
 
 
 class GRUText(RecurrentText):

@@ -19,15 +19,14 @@ from typing import Literal
 
 
 from kagglekit.hookspecs import hookimpl
-from kagglekit.keras.model import KerasModel, KerasParams
+from kagglekit.keras.model import KerasModel, KerasParams, Schedule
 
 
 @dataclass
 class EncoderParams(KerasParams):
     preset: str | None = None
     hidden_units: int = 64  # 0: logistic regression on the embeddings
-    lr_schedule: Literal["constant", "plateau", "exponential", "cosine", "warmup-linear"] = \
-        "constant"
+    lr_schedule: Schedule = "constant"
     predict_batch_size: int = 1024
     max_length: int | None = None  # tokens per text (sentence-encoder); None: the model's
 

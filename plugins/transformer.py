@@ -19,7 +19,7 @@ from typing import Literal
 
 from kagglekit.errors import ParamError
 from kagglekit.hookspecs import hookimpl
-from kagglekit.keras.model import KerasModel, KerasParams
+from kagglekit.keras.model import KerasModel, KerasParams, Schedule
 
 HEADS = ("cls", "mean", "max", "mean-max", "last", "gru", "bigru", "lstm", "bilstm")
 
@@ -32,7 +32,6 @@ class TransformerParams(KerasParams):
     max_length: int | None = None  # tokens per text; None: 128, or the backbone's limit
     truncation: Literal["head", "tail", "head+tail"] = "head"  # which tokens a long text keeps
     # fine-tuning recipe (each off by default)
-    llrd: float = 1.0  # layer-wise LR decay: block i of L trains at lr * llrd ** (L - i)
     msd: int = 1  # multi-sample dropout: the head averaged over msd dropout samples
     grad_accum: int = 1  # gradient accumulation steps (optimizer update every N batches)
     ema: float = 0.0  # EMA of the weights with this momentum (e.g. 0.999); 0: off
@@ -46,8 +45,7 @@ class TransformerParams(KerasParams):
     freeze_backbone: bool = False
     epochs: int = 3
     learning_rate: float | None = None  # 3e-5 fine-tuning, 1e-3 with freeze_backbone
-    lr_schedule: Literal["constant", "plateau", "exponential", "cosine", "warmup-linear"] = \
-        "warmup-linear"
+    lr_schedule: Schedule = "warmup-linear"
     optimizer: Literal["adam", "adamw"] = "adamw"
     weight_decay: float = 0.01
     clipnorm: float | None = 1.0
@@ -58,14 +56,16 @@ class TransformerParams(KerasParams):
         KerasParams.validate(self)
         if self.max_length is not None and self.max_length < 4:
             raise ValueError(f"max_length must be >= 4, got {self.max_length}")
-        checks = [(0 < self.llrd <= 1, f"llrd must be in (0, 1], got {self.llrd}"),
-                  (self.msd >= 1, f"msd must be >= 1, got {self.msd}"),
+        checks = [(self.msd >= 1, f"msd must be >= 1, got {self.msd}"),
                   (self.grad_accum >= 1, f"grad_accum must be >= 1, got {self.grad_accum}"),
                   (0 <= self.ema < 1, f"ema must be in [0, 1), got {self.ema}"),
                   (self.pool_layers >= 1, f"pool_layers must be >= 1, got {self.pool_layers}"),
                   (self.lora_rank >= 0, f"lora_rank must be >= 0, got {self.lora_rank}"),
                   (not (self.lora_rank and self.freeze_backbone),
-                   "lora_rank and freeze_backbone exclude each other (LoRA freezes the base)")]
+                   "lora_rank and freeze_backbone exclude each other (LoRA freezes the base)"),
+                  (self.unfreeze == "none" or not (self.lora_rank or self.freeze_backbone),
+                   "unfreeze=gradual unfreezes the backbone; it excludes lora_rank and "
+                   "freeze_backbone")]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
@@ -160,13 +160,16 @@ class TransformerClassifier(KerasModel):
         return sequence_head(self._backbone, head=p.head, rnn_units=p.rnn_units,
                              freeze_backbone=p.freeze_backbone, pool_layers=p.pool_layers)
 
-    def optimizer_options(self, model) -> dict:
-        from kagglekit.hub.adapters import layerwise_scales
+    def layer_groups(self, model) -> list[list]:
+        """The embeddings, then each transformer block (the rest of the backbone, e.g. final
+        norms and pooler, trains with the head)."""
+        from kagglekit.hub.adapters import layer_groups
 
+        return layer_groups(self._backbone)
+
+    def optimizer_options(self, model) -> dict:
         p = self.params
         options = {}
-        if p.llrd < 1:
-            options["lr_scales"] = layerwise_scales(self._backbone, p.llrd)
         if p.grad_accum > 1:
             options["gradient_accumulation_steps"] = p.grad_accum
         if p.ema:
@@ -177,7 +180,8 @@ class TransformerClassifier(KerasModel):
         p = self.params
         out = {"preset": self.preset_, "max_length": self.maxlen_, "head": p.head,
                "truncation": p.truncation,
-               "recipe_options": {"llrd": p.llrd, "msd": p.msd, "grad_accum": p.grad_accum,
+               "recipe_options": {"llrd": p.llrd, "unfreeze": p.unfreeze, "msd": p.msd,
+                                  "grad_accum": p.grad_accum,
                                   "ema": p.ema, "remat": p.remat, "pool_layers": p.pool_layers,
                                   "lora_rank": p.lora_rank, "lora_targets": p.lora_targets}}
         if hasattr(self, "model_"):

@@ -160,9 +160,10 @@ def test_deberta_v3_with_recipe_options_saves_and_reloads_in_a_new_process(prese
          "ema": 0.5, "truncation": "head+tail", "verbose": 0}, seed=0)
     model.fit(train, test)
     info = model.fit_info_
-    assert info["recipe_options"] == {"llrd": 0.8, "msd": 3, "grad_accum": 2, "ema": 0.5,
-                                      "remat": False, "pool_layers": 1, "lora_rank": 0,
-                                      "lora_targets": None}
+    assert info["recipe_options"] == {"llrd": 0.8, "unfreeze": "none", "msd": 3,
+                                      "grad_accum": 2, "ema": 0.5, "remat": False,
+                                      "pool_layers": 1, "lora_rank": 0, "lora_targets": None}
+    assert info["layer_groups"] == 3 and info["llrd"] == 0.8  # embeddings + 2 blocks
     assert info["truncation"] == "head+tail" and info["history"][0]["loss"] > 0
     assert {layer.name for layer in model.model_.layers} >= {"msd_0", "msd_2", "logits",
                                                              "output"}
@@ -188,6 +189,37 @@ def test_pool_layers_reads_the_last_hidden_layers_and_reloads(presets, frames, t
     assert (tmp_path / "fold" / "weights.safetensors").is_file()
     np.testing.assert_allclose(TransformerClassifier.load(tmp_path / "fold").predict(test), prob,
                                atol=1e-6)
+
+
+def test_gradual_unfreezing_trains_the_head_first_then_the_top_block(presets, frames):
+    """ULMFiT's gradual unfreezing on a transformer: epoch 1 leaves the whole backbone as
+    loaded; epoch 2 also trains the top block, not the embeddings or the lower block."""
+    from kagglekit.hub.adapters import blocks
+    from kagglekit.hub.backbone import load_backbone
+    from kagglekit_plugins.transformer import TransformerClassifier
+
+    train, _ = frames
+    original = load_backbone(presets["deberta"])
+
+    def weights(backbone):
+        layers = blocks(backbone)
+        return {"embeddings": backbone.get_layer("token_embedding").get_weights()[0],
+                "bottom": layers[0].get_weights()[0], "top": layers[-1].get_weights()[0]}
+
+    before = weights(original)
+    for epochs, moved in ((1, set()), (2, {"top"})):
+        model = TransformerClassifier.from_dict(
+            {"preset": str(presets["deberta"]), "epochs": epochs, "batch_size": 16,
+             "max_length": 16, "unfreeze": "gradual", "learning_rate": 1e-2,
+             "early_stopping": "off", "verbose": 0}, seed=0).fit(train)
+        after = weights(model._backbone)
+        changed = {k for k in before if not np.allclose(before[k], after[k])}
+        assert changed == moved, (epochs, changed)
+        assert model.fit_info_["layer_groups"] == 3
+    from kagglekit.errors import ParamError
+
+    with pytest.raises(ParamError, match="unfreeze=gradual unfreezes the backbone"):
+        TransformerClassifier.from_dict({"unfreeze": "gradual", "lora_rank": 4})
 
 
 # -- LoRA --------------------------------------------------------------------------------------

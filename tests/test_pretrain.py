@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("keras_hub")
 pytest.importorskip("tokenizers")
 
+from conftest import one_line_error  # noqa: E402
 from helpers_hub import keras_preset  # noqa: E402
 
 from kagglekit.hub.pretrain import heldout_scores, mask_tokens  # noqa: E402
@@ -81,5 +82,9 @@ def test_pretrain_refuses_what_it_cannot_do(cli, tmp_path):
     result = cli("pretrain", "disaster-tweets", "--sample", "--texts", "unlabeled",
                  "-p", f"preset={preset}", "--runs-dir", tmp_path / "runs", expect=2)
     assert "declares no unlabeled texts" in result.stderr
-    lstm = cli("pretrain", "imdb", "--model", "lstm", "--sample", expect=2)
-    assert "not available yet" in lstm.stderr
+    lstm = cli("pretrain", "imdb", "--model", "lstm", "--sample", "-p", f"preset={preset}",
+               "--runs-dir", tmp_path / "runs", expect=2)
+    assert "pretrain --model lstm has no parameter 'preset'" in one_line_error(lstm)
+    lstm = cli("pretrain", "imdb", "--model", "lstm", "--sample", "-p", "bptt=1",
+               "--runs-dir", tmp_path / "runs", expect=2)
+    assert "bptt must be >= 2" in one_line_error(lstm)

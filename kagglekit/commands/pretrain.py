@@ -1,4 +1,6 @@
-"""``pretrain``: masked-LM fine-tuning of a transformer backbone on a competition's texts."""
+"""``pretrain``: domain-adaptive pretraining on a competition's texts: masked-LM fine-tuning
+of a transformer backbone (``--model transformer``), or an AWD-LSTM-like word language model
+whose encoder the ``lstm`` classifier starts from (``--model lstm``, ULMFiT)."""
 
 from __future__ import annotations
 
@@ -52,10 +54,14 @@ def register_commands(cli):
     @click.argument("competition")
     @click.option("--model", "model", default="transformer", show_default=True,
                   type=click.Choice(["transformer", "lstm"]),
-                  help="What to pretrain: a transformer backbone (-p preset=...).")
+                  help="What to pretrain: a transformer backbone (-p preset=...) with masked "
+                       "LM, or an LSTM word language model (ULMFiT).")
     @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
-                  help="preset, epochs, batch_size, learning_rate, weight_decay, max_length, "
-                       "mask_rate, holdout, seed.")
+                  help="transformer: preset, epochs, batch_size, learning_rate, weight_decay, "
+                       "max_length, mask_rate, holdout, seed. lstm: epochs, batch_size, bptt, "
+                       "embedding_dim, units, layers, max_words, min_count, weight_drop, "
+                       "word_dropout, input_dropout, hidden_dropout, output_dropout, "
+                       "learning_rate, weight_decay, clipnorm, holdout, seed.")
     @click.option("--texts", default=",".join(SPLITS), show_default=True,
                   help="Which texts to learn from: train, test, unlabeled (those present).")
     @click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -65,41 +71,64 @@ def register_commands(cli):
     @json_option
     def pretrain(competition, model, params, texts, output, data_dir, sample, encoding,
                  allow_empty_text, prepare, runs_dir, as_json):
-        """Masked-LM pretraining of a backbone on the competition's own texts.
+        """Pretrain on the competition's own texts (no labels), ULMFiT-style.
 
-        Writes a preset directory that `-p preset=DIR` fine-tunes like any other. Example:
+        --model transformer: masked-LM fine-tuning of a backbone; writes a preset directory
+        that `-p preset=DIR` fine-tunes like any other. --model lstm: a word-level AWD-LSTM
+        language model; writes an encoder that `-m lstm -p encoder=DIR` starts from.
+        Examples:
         kagglekit pretrain imdb -p preset=distilbert --texts train,test,unlabeled --output lm/
+        kagglekit pretrain imdb --model lstm -p epochs=5 --output lstm-lm/
         """
-        from kagglekit.hub.presets import resolve
-        from kagglekit.hub.pretrain import MlmParams, pretrain_mlm
         from kagglekit.params import build_params, parse_assignments
 
-        if model != "transformer":
-            raise KaggleKitError("pretrain --model lstm is not available yet; pretrain a "
-                                 "transformer (--model transformer -p preset=...)")
         which = tuple(t.strip() for t in texts.split(",") if t.strip())
         unknown = [t for t in which if t not in SPLITS]
         if unknown or not which:
             raise KaggleKitError(f"--texts {texts}: choose from {', '.join(SPLITS)}")
-        mlm = build_params(MlmParams, parse_assignments(params), "pretrain")
-        preset = resolve(mlm.preset, what="pretrain")
+        assignments = parse_assignments(params)
+        if model == "transformer":
+            from kagglekit.hub.presets import resolve
+            from kagglekit.hub.pretrain import MlmParams
+
+            settings = build_params(MlmParams, assignments, "pretrain")
+            source = resolve(settings.preset, what="pretrain").path
+        else:
+            from kagglekit.keras.language_model import LmParams
+
+            settings, source = build_params(LmParams, assignments, "pretrain --model lstm"), None
         comp = plugins.get_competition(competition)
         options = data_options_from(data_dir, sample, encoding, allow_empty_text, prepare,
                                     runs_dir)
         corpus, sources = competition_texts(comp, options, which)
-        info(f"Pretraining {preset.path} on {len(corpus)} texts of {comp.slug} "
+        what = source if source is not None else "an LSTM language model"
+        info(f"Pretraining {what} on {len(corpus)} texts of {comp.slug} "
              f"({', '.join(f'{k} {v}' for k, v in sources.items() if k != 'data_dir')}); "
-             f"{mlm.epochs} epochs")
+             f"{settings.epochs} epochs")
+        kind = "MLM" if model == "transformer" else "LM"
 
         def on_epoch(row):
             train = "" if row["train_loss"] is None else f"train loss {row['train_loss']:.4f}  "
-            info(f"  epoch {row['epoch']}: {train}held-out MLM loss {row['heldout_loss']:.4f}  "
-                 f"accuracy {row['heldout_accuracy']:.4f}")
+            extra = (f"  perplexity {row['heldout_perplexity']:.1f}"
+                     if "heldout_perplexity" in row else "")
+            info(f"  epoch {row['epoch']}: {train}held-out {kind} loss "
+                 f"{row['heldout_loss']:.4f}{extra}  accuracy {row['heldout_accuracy']:.4f}")
 
-        directory, record, cached = pretrain_mlm(preset.path, corpus, mlm, output,
-                                                 on_epoch=on_epoch, sources=sources)
+        if model == "transformer":
+            from kagglekit.hub.pretrain import pretrain_mlm
+
+            directory, record, cached = pretrain_mlm(source, corpus, settings, output,
+                                                     on_epoch=on_epoch, sources=sources)
+            use = f"-p preset={directory}"
+        else:
+            from kagglekit.keras.language_model import pretrain_lstm
+
+            directory, record, cached = pretrain_lstm(corpus, settings, output,
+                                                      on_epoch=on_epoch, sources=sources)
+            use = f"-m lstm -p encoder={directory}"
         if cached:
-            info("  (cached: the same preset, texts and parameters were pretrained before)")
-        info(f"Preset: {directory}  (use it: -p preset={directory})")
+            info("  (cached: the same texts and parameters were pretrained before)")
+        info(f"{'Preset' if model == 'transformer' else 'Encoder'}: {directory}  "
+             f"(use it: {use})")
         if as_json:
             emit_json({**record, "path": str(Path(directory).resolve()), "cached": cached})

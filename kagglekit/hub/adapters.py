@@ -27,20 +27,22 @@ def blocks(backbone) -> list:
     return list(found)
 
 
+def layer_groups(backbone) -> list[list]:
+    """The backbone's variables in layer groups, bottom to top: the embeddings, then each
+    transformer block. The rest (final norms, pooler) is left to train with the head."""
+    layers = blocks(backbone)
+    in_blocks = {id(v) for layer in layers for v in layer.weights}
+    embeddings = [v for v in backbone.weights if "embed" in v.path and id(v) not in in_blocks]
+    return [embeddings, *[list(layer.weights) for layer in layers]]
+
+
 def layerwise_scales(backbone, decay: float) -> dict:
     """``id(variable)`` -> learning-rate factor: block i of L gets ``decay ** (L - i)``,
     the embeddings ``decay ** (L + 1)``, the rest of the backbone (final norms, pooler) and
-    the head 1."""
-    layers = blocks(backbone)
-    n = len(layers)
-    scales = {}
-    for v in backbone.weights:
-        if "embed" in v.path:
-            scales[id(v)] = decay ** (n + 1)
-    for i, layer in enumerate(layers):
-        for v in layer.weights:
-            scales[id(v)] = decay ** (n - i)
-    return scales
+    the head 1 (what ``KerasModel.group_options`` gives for ``layer_groups``)."""
+    groups = layer_groups(backbone)
+    n = len(groups)
+    return {id(v): decay ** (n - j) for j, group in enumerate(groups) for v in group}
 
 
 def enable_lora(backbone, rank: int, targets: str | None = None) -> None:

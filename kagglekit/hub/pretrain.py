@@ -20,8 +20,6 @@ files, tokenizer, texts, params) under ``$KAGGLEKIT_CACHE/pretrained``.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -141,7 +139,7 @@ def pretrain_mlm(preset_dir, texts, params: MlmParams, output=None, *,
                  on_epoch: Callable[[dict], None] | None = None, sources: dict | None = None):
     """Masked-LM pretraining of ``preset_dir``'s backbone on ``texts``; returns (directory,
     record, cached). ``output``: where the preset goes [default: the cache entry]."""
-    from kagglekit.cache import cache_root
+    from kagglekit.cache import cache_root, deliver_directory
     from kagglekit.hub.tokenizer import SubwordTokenizer
 
     preset_dir = Path(preset_dir)
@@ -154,7 +152,7 @@ def pretrain_mlm(preset_dir, texts, params: MlmParams, output=None, *,
     cached = None if root is None else root / "pretrained" / key
     if cached is not None and (cached / RECORD_FILE).is_file():
         record = json.loads((cached / RECORD_FILE).read_text())
-        return _deliver(cached, output), record, True
+        return deliver_directory(cached, output), record, True
     target = Path(output) if output is not None else cached
     if target is None:
         raise PresetError("pretrain: caching is off (KAGGLEKIT_CACHE=off); pass --output DIR")
@@ -163,7 +161,7 @@ def pretrain_mlm(preset_dir, texts, params: MlmParams, output=None, *,
                    "texts": dict(sources or {}), "params": asdict(params)})
     directory = cached if cached is not None else target
     _write(directory, record, tokenizer, backbone)
-    return _deliver(directory, output), record, False
+    return deliver_directory(directory, output), record, False
 
 
 def _train(preset_dir, tokenizer, texts, params: MlmParams, on_epoch) -> dict:
@@ -220,33 +218,11 @@ def _train(preset_dir, tokenizer, texts, params: MlmParams, on_epoch) -> dict:
 
 
 def _write(directory: Path, record: dict, tokenizer, backbone) -> None:
-    directory = Path(directory)
-    tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        tmp.mkdir(parents=True)
+    from kagglekit.cache import write_directory
+
+    def fill(tmp: Path) -> None:
         backbone.save_to_preset(str(tmp))
         tokenizer.save(tmp)  # Hugging Face tokenizer.json, what SubwordTokenizer reads first
         (tmp / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n")
-        if directory.exists():
-            shutil.rmtree(directory)
-        os.rename(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
-
-def _deliver(directory: Path, output) -> Path:
-    """The preset at ``output`` (a copy of the cache entry) or the entry itself."""
-    if output is None or Path(output).resolve() == Path(directory).resolve():
-        return Path(directory)
-    output = Path(output)
-    if output.exists() and any(output.iterdir()):
-        raise PresetError(f"--output {output}: already exists and is not empty; choose a new "
-                          f"folder")
-    if output.exists():
-        output.rmdir()
-    tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
-    shutil.copytree(directory, tmp)
-    os.rename(tmp, output)
-    return output
+    write_directory(directory, fill)

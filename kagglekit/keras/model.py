@@ -32,11 +32,13 @@ from typing import Literal
 
 import numpy as np
 
-from kagglekit.errors import KaggleKitError
+from kagglekit.errors import KaggleKitError, ParamError
 from kagglekit.keras import require
 from kagglekit.keras.stopping import MIN_INNER_ROWS, holdout_split, resolve_monitor
 from kagglekit.model import Model
 
+Schedule = Literal["constant", "plateau", "exponential", "cosine", "warmup-linear",
+                   "slanted-triangular", "one-cycle"]
 
 
 @dataclass
@@ -45,13 +47,15 @@ class KerasParams:
     batch_size: int = 32
     predict_batch_size: int = 128
     learning_rate: float | None = 1e-3  # None: the family's default_learning_rate()
-    lr_schedule: Literal["constant", "plateau", "exponential", "cosine", "warmup-linear"] = \
-        "plateau"
+    lr_schedule: Schedule = "plateau"
     lr_decay: float = 0.5
     warmup_ratio: float = 0.1
     optimizer: Literal["adam", "adamw"] = "adam"
     weight_decay: float = 0.0
     clipnorm: float | None = None  # clip the global gradient norm
+    # ULMFiT's classifier recipe, for every family that names its layer groups
+    llrd: float = 1.0  # discriminative rates: group i of L trains at lr * llrd ** (L - i)
+    unfreeze: Literal["none", "gradual"] = "none"  # gradual: one more group per epoch
     dropout: float = 0.0
     early_stopping: Literal["inner", "valid", "off"] = "inner"
     inner_fraction: float = 0.1
@@ -82,6 +86,7 @@ class KerasParams:
             (0 <= self.warmup_ratio < 1,
              f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}"),
             (0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout}"),
+            (0 < self.llrd <= 1, f"llrd must be in (0, 1], got {self.llrd}"),
             (0 < self.inner_fraction < 1,
              f"inner_fraction must be in (0, 1), got {self.inner_fraction}"),
             (self.patience >= 1, f"patience must be >= 1, got {self.patience}"),
@@ -169,9 +174,30 @@ class KerasModel(Model):
         pass
 
     def optimizer_options(self, model) -> dict:
-        """Extra ``training.make_optimizer`` keywords for a built ``model`` (``lr_scales``,
-        ``gradient_accumulation_steps``, ``use_ema``, ...); none by default."""
+        """Extra ``training.make_optimizer`` keywords for a built ``model``
+        (``gradient_accumulation_steps``, ``use_ema``, ...); none by default."""
         return {}
+
+    def layer_groups(self, model) -> list[list]:
+        """The trainable variables below the head in groups, bottom (embeddings) to top,
+        for ``llrd`` and ``unfreeze=gradual``; a family without groups refuses both."""
+        return []
+
+    def group_options(self, model) -> dict:
+        """``make_optimizer`` keywords for ``llrd`` and ``unfreeze`` (none when both off)."""
+        p = self.params
+        if p.llrd >= 1 and p.unfreeze == "none":
+            return {}
+        groups = [g for g in self.layer_groups(model) if g]
+        if not groups:
+            raise ParamError(f"{self.name}: llrd and unfreeze=gradual need layer groups below "
+                             f"the head, and {self.name} has none; drop those parameters")
+        n = len(groups)
+        group_of = {id(v): j for j, group in enumerate(groups) for v in group}
+        scales = ({id(v): p.llrd ** (n - j) for j, group in enumerate(groups) for v in group}
+                  if p.llrd < 1 else {})
+        return {"lr_scales": scales, "group_of": group_of, "n_groups": n,
+                "gradual": p.unfreeze == "gradual"}
 
     # -- shared pieces -----------------------------------------------------------------
     def accelerator(self):
@@ -286,10 +312,11 @@ class KerasModel(Model):
         lr = self.learning_rate()
         with acc.scope():
             model = self.build(keras, y.shape[1])
+            groups = self.group_options(model)
             optimizer = training.make_optimizer(
                 lr, steps * p.epochs, schedule=p.lr_schedule, optimizer=p.optimizer,
                 weight_decay=p.weight_decay, warmup_ratio=p.warmup_ratio, clipnorm=p.clipnorm,
-                **self.optimizer_options(model))
+                **self.optimizer_options(model), **groups)
             compile_kw = {} if p.jit_compile is None else {"jit_compile": p.jit_compile}
             model.compile(optimizer=optimizer, loss="binary_crossentropy", **compile_kw)
         data = Batches(fit_x, fit_y, self._sample_weight(fit_y), batch_size=batch,
@@ -306,6 +333,8 @@ class KerasModel(Model):
                                    schedule=p.lr_schedule, learning_rate=lr,
                                    lr_decay=p.lr_decay, replay=replay)
         callbacks, notes = [], []
+        if groups.get("gradual"):
+            callbacks.append(training.Unfreeze(optimizer))
         if self.log_dir is not None and p.tensorboard:
             board, note = training.tensorboard(self.log_dir)
             callbacks += [board] if board is not None else []
@@ -318,7 +347,9 @@ class KerasModel(Model):
         info = {**summary, "early_stopping": mode, "lr_schedule": p.lr_schedule,
                 "n_fit": int(len(fit_y)),
                 "n_early_stopping": 0 if stop_y is None else int(len(stop_y)),
-                "recipe": recipe, "backend": acc.backend, "accelerator": acc.summary(),
+                "recipe": recipe, **({"layer_groups": groups["n_groups"], "llrd": p.llrd,
+                                      "unfreeze": p.unfreeze} if groups else {}),
+                "backend": acc.backend, "accelerator": acc.summary(),
                 "precision": acc.precision if p.mixed_precision else "float32",
                 "global_batch_size": batch, "bucketing": data.options["bucket"],
                 "padding_efficiency": data.padding_efficiency(), **self.describe(),
@@ -368,6 +399,7 @@ class KerasModel(Model):
     @classmethod
     def load(cls, directory):
         keras = require("keras")
+        import kagglekit.keras.awd  # noqa: F401 - registers the weight-dropped LSTM
         import kagglekit.keras.layers  # noqa: F401 - registers the custom layers
         import kagglekit.keras.training  # noqa: F401 - registers the schedule
 

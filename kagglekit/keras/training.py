@@ -5,8 +5,15 @@ Schedules (``lr_schedule``): ``constant``; ``plateau`` (the rate is multiplied b
 ``lr_decay`` after an epoch in which the monitored value did not improve; down to 1e-5);
 ``exponential`` (``lr * lr_decay ** epoch``); ``cosine`` (per step, to 5% of the rate);
 ``warmup-linear`` (per step: linear warmup over ``warmup_ratio`` of the steps, then linear
-decay to 0). Optimizers: Adam, or AdamW with weight decay off for biases and LayerNorm;
-``clipnorm`` clips the global gradient norm.
+decay to 0); ``slanted-triangular`` (ULMFiT: per step, up linearly over the first
+``warmup_ratio`` of the steps from ``lr / 32`` to ``lr``, then down linearly to ``lr / 32``);
+``one-cycle`` (fastai: per step, cosine up over ``warmup_ratio`` from ``lr / 25`` to
+``lr``, then cosine down to ``lr / 25e4``). Optimizers: Adam, or AdamW with weight decay off
+for biases and LayerNorm; ``clipnorm`` clips the global gradient norm.
+
+Layer groups (ULMFiT's discriminative rates and gradual unfreezing, for every family that
+names its groups): each variable's step is scaled by its group's factor, and a group that is
+still frozen gets factor 0 (``Unfreeze`` sets the factors at each epoch's start).
 """
 
 from __future__ import annotations
@@ -19,8 +26,10 @@ from typing import Callable
 import keras
 import numpy as np
 
-SCHEDULES = ("constant", "plateau", "exponential", "cosine", "warmup-linear")
-STEP_SCHEDULES = ("cosine", "warmup-linear")  # set per step by the optimizer's schedule
+SCHEDULES = ("constant", "plateau", "exponential", "cosine", "warmup-linear",
+             "slanted-triangular", "one-cycle")
+# set per step by the optimizer's schedule
+STEP_SCHEDULES = ("cosine", "warmup-linear", "slanted-triangular", "one-cycle")
 MIN_LR = 1e-5
 # Substrings of variable names (Keras: "bias", LayerNormalization's "gamma"/"beta")
 NO_DECAY = ("bias", "gamma", "beta")
@@ -47,22 +56,115 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "total_steps": self.total_steps}
 
 
+@keras.saving.register_keras_serializable(package="kagglekit")
+class SlantedTriangular(keras.optimizers.schedules.LearningRateSchedule):
+    """ULMFiT's slanted triangular rates: ``peak / ratio`` -> ``peak`` linearly over the
+    first ``cut_frac`` of ``total_steps``, then back down linearly to ``peak / ratio``."""
+
+    def __init__(self, peak: float, total_steps: int, cut_frac: float = 0.1,
+                 ratio: float = 32.0):
+        self.peak, self.ratio = float(peak), float(ratio)
+        self.total_steps, self.cut_frac = max(int(total_steps), 1), float(cut_frac)
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        cut = max(float(int(self.total_steps * self.cut_frac)), 1.0)
+        up = step / cut
+        down = 1.0 - (step - cut) / max(float(self.total_steps) - cut, 1.0)
+        p = keras.ops.clip(keras.ops.where(step < cut, up, down), 0.0, 1.0)
+        return self.peak * (1.0 + p * (self.ratio - 1.0)) / self.ratio
+
+    def get_config(self):
+        return {"peak": self.peak, "total_steps": self.total_steps, "cut_frac": self.cut_frac,
+                "ratio": self.ratio}
+
+
+@keras.saving.register_keras_serializable(package="kagglekit")
+class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
+    """fastai's one-cycle rates: cosine from ``peak / div`` up to ``peak`` over the first
+    ``pct_start`` of ``total_steps``, then cosine down to ``peak / (div * final_div)``."""
+
+    def __init__(self, peak: float, total_steps: int, pct_start: float = 0.25,
+                 div: float = 25.0, final_div: float = 1e4):
+        self.peak, self.div, self.final_div = float(peak), float(div), float(final_div)
+        self.total_steps, self.pct_start = max(int(total_steps), 1), float(pct_start)
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        warm = max(float(int(self.total_steps * self.pct_start)), 1.0)
+        low, end = self.peak / self.div, self.peak / (self.div * self.final_div)
+
+        def cosine(start, stop, frac):
+            frac = keras.ops.clip(frac, 0.0, 1.0)
+            return stop + (start - stop) * (1.0 + keras.ops.cos(np.pi * frac)) / 2.0
+
+        rest = max(float(self.total_steps) - warm, 1.0)
+        return keras.ops.where(step < warm, cosine(low, self.peak, step / warm),
+                               cosine(self.peak, end, (step - warm) / rest))
+
+    def get_config(self):
+        return {"peak": self.peak, "total_steps": self.total_steps,
+                "pct_start": self.pct_start, "div": self.div, "final_div": self.final_div}
+
+
 class _LayerwiseRates:
-    """Mixed into Adam/AdamW: each variable's step uses ``learning_rate * scale`` (layer-wise
-    LR decay). ``lr_scales`` maps ``id(variable)`` -> scale (1.0 when absent). Keras calls
-    ``update_step`` once per variable on every backend, so this is backend-independent; the
-    AdamW weight-decay term keeps the unscaled rate."""
+    """Mixed into Adam/AdamW: each variable's step (and AdamW's decoupled weight decay, as in
+    PyTorch's parameter groups) uses ``learning_rate * factor``. ``lr_scales`` maps
+    ``id(variable)`` -> a fixed factor (layer-wise LR decay; 1.0 when absent);
+    ``group_of`` maps ``id(variable)`` -> its layer group (0 = the bottom; absent: the head,
+    group ``n_groups``), and with ``gradual`` the groups not yet unfrozen get factor 0:
+    ``set_stage(k)`` unfreezes the head and the top ``k`` groups. The factors live in one
+    optimizer variable, so a stage change needs no retracing; Keras calls ``update_step``
+    once per variable on every backend. A frozen group's gradients still feed Adam's moment
+    estimates (its step is 0), so they are warm when it is unfrozen."""
 
     lr_scales: dict = {}
+    group_of: dict = {}
+    n_groups: int = 0
+    gradual: bool = False
+    stage: int = 0
 
     def build(self, variables):
         super().build(variables)
-        self._scales = [float(self.lr_scales.get(id(v), 1.0)) for v in variables]
+        self._fixed = np.array([float(self.lr_scales.get(id(v), 1.0)) for v in variables],
+                               dtype="float32")
+        self._groups = np.array([int(self.group_of.get(id(v), self.n_groups))
+                                 for v in variables])
+        # built inside the first traced step on some backends: the initial factors are the
+        # variable's initializer (run once, eagerly), never an assign traced into each step
+        initial = self.factors(self.stage)
+        self._factors = self.add_variable(
+            (len(variables),), dtype="float32", name="layer_factors",
+            initializer=lambda shape, dtype=None: keras.ops.convert_to_tensor(initial, dtype))
+
+    def factors(self, stage: int) -> np.ndarray:
+        """Each variable's factor at unfreezing stage ``stage``."""
+        if not self.gradual:
+            return self._fixed
+        return np.where(self._groups >= self.n_groups - stage, self._fixed, 0.0).astype(
+            "float32")
+
+    def set_stage(self, stage: int) -> None:
+        self.stage = int(stage)
+        if getattr(self, "_factors", None) is not None:
+            self._factors.assign(self.factors(self.stage))
+
+    def _factor(self, variable):
+        return self._factors[self._get_variable_index(variable)]
 
     def update_step(self, gradient, variable, learning_rate):
-        scale = self._scales[self._get_variable_index(variable)]
-        return super().update_step(gradient, variable,
-                                   learning_rate if scale == 1.0 else learning_rate * scale)
+        factor = keras.ops.cast(self._factor(variable), learning_rate.dtype)
+        return super().update_step(gradient, variable, learning_rate * factor)
+
+    def _apply_weight_decay(self, variables):
+        if self.weight_decay is None:
+            return
+        for variable in variables:
+            if self._use_weight_decay(variable):
+                lr = keras.ops.cast(self.learning_rate, variable.dtype)
+                factor = keras.ops.cast(self._factor(variable), variable.dtype)
+                wd = keras.ops.cast(self.weight_decay, variable.dtype)
+                variable.assign(variable - variable * wd * lr * factor)
 
 
 class LayerwiseAdam(_LayerwiseRates, keras.optimizers.Adam):
@@ -73,15 +175,29 @@ class LayerwiseAdamW(_LayerwiseRates, keras.optimizers.AdamW):
     pass
 
 
+class Unfreeze(keras.callbacks.Callback):
+    """Gradual unfreezing: at the start of epoch ``e`` (0-based) the head and the top ``e``
+    layer groups train; the others keep their weights."""
+
+    def __init__(self, optimizer):
+        super().__init__()
+        self.optimizer = optimizer
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.optimizer.set_stage(epoch)
+
+
 def make_optimizer(learning_rate: float, total_steps: int, *, schedule: str = "constant",
                    optimizer: str = "adam", weight_decay: float = 0.0,
                    warmup_ratio: float = 0.1, clipnorm: float | None = None,
-                   lr_scales: dict | None = None, **options):
+                   lr_scales: dict | None = None, group_of: dict | None = None,
+                   n_groups: int = 0, gradual: bool = False, **options):
     """Adam or AdamW (no decay on biases and LayerNorm) with the step-wise part of
-    ``schedule`` (cosine, warmup-linear); per-epoch schedules are driven by ``Monitor``.
-    ``lr_scales`` (``id(variable)`` -> factor) gives per-variable rates (layer-wise decay);
-    ``options`` go to the Keras optimizer (``gradient_accumulation_steps``, ``use_ema``,
-    ``ema_momentum``)."""
+    ``schedule`` (cosine, warmup-linear, slanted-triangular, one-cycle); per-epoch schedules
+    are driven by ``Monitor``. ``lr_scales`` (``id(variable)`` -> factor) gives per-variable
+    rates (layer-wise decay); ``group_of`` / ``n_groups`` / ``gradual`` turn on gradual
+    unfreezing (see ``_LayerwiseRates``; drive it with ``Unfreeze``); ``options`` go to the
+    Keras optimizer (``gradient_accumulation_steps``, ``use_ema``, ``ema_momentum``)."""
     if schedule not in SCHEDULES:
         raise ValueError(f"lr_schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
     lr = learning_rate
@@ -91,16 +207,22 @@ def make_optimizer(learning_rate: float, total_steps: int, *, schedule: str = "c
     elif schedule == "warmup-linear":
         lr = WarmupLinearDecay(learning_rate, int(round(total_steps * warmup_ratio)),
                                total_steps)
+    elif schedule == "slanted-triangular":
+        lr = SlantedTriangular(learning_rate, total_steps, cut_frac=warmup_ratio or 0.1)
+    elif schedule == "one-cycle":
+        lr = OneCycle(learning_rate, total_steps, pct_start=warmup_ratio or 0.25)
     clip = dict(global_clipnorm=clipnorm) if clipnorm else {}
     options = {**clip, **options}
+    layerwise = bool(lr_scales) or gradual
     if optimizer == "adamw":
-        cls = LayerwiseAdamW if lr_scales else keras.optimizers.AdamW
+        cls = LayerwiseAdamW if layerwise else keras.optimizers.AdamW
         opt = cls(learning_rate=lr, weight_decay=weight_decay, epsilon=1e-6, **options)
         opt.exclude_from_weight_decay(var_names=list(NO_DECAY))
     else:
-        opt = (LayerwiseAdam if lr_scales else keras.optimizers.Adam)(learning_rate=lr, **options)
-    if lr_scales:
-        opt.lr_scales = dict(lr_scales)
+        opt = (LayerwiseAdam if layerwise else keras.optimizers.Adam)(learning_rate=lr, **options)
+    if layerwise:
+        opt.lr_scales, opt.group_of = dict(lr_scales or {}), dict(group_of or {})
+        opt.n_groups, opt.gradual = int(n_groups), bool(gradual)
     return opt
 
 
