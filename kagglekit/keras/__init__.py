@@ -6,7 +6,10 @@ batching.py   length bucketing, dynamic padding to a multiple of 8, batch plans
 stopping.py   early-stopping rows (inner | valid | off), the monitor, the fit recipe
 data.py       Batches: the one keras.utils.PyDataset adapter; predict_batches
 layers.py     PaddingMask, MaskedPooling (cls/mean/max/mean-max), AttentionPool, heads
-training.py   optimizers and LR schedules, the Monitor callback, fit_epochs (the loop)
+awd.py        AWD-LSTM pieces: weight-dropped LSTM, word dropout, tied logits
+language_model.py  the word LSTM language model (pretrain_lstm) and its encoder folder
+training.py   optimizers, layer groups (llrd, gradual unfreezing), LR schedules, the
+              Monitor callback, fit_epochs (the loop)
 model.py      KerasModel: seeding, accelerator, fit/predict, fit_info_, the saved fold
 
 A family subclasses ``KerasModel`` and declares only what differs: ``fit_encoder`` (learn
