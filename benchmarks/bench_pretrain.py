@@ -50,12 +50,15 @@ def main(argv=None) -> int:
                         help="extra -p for pretrain --model lstm (e.g. units=256)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "_work")
     args = parser.parse_args(argv)
-    if not (DATA / "IMDB Dataset.csv").is_file() or not CHECKPOINT.is_dir():
-        print(f"skipped: {DATA} or {CHECKPOINT} is absent", file=sys.stderr)
-        return 0
     runs = args.out / "runs"
+    if not (DATA / "IMDB Dataset.csv").is_file():
+        print(f"skipped: {DATA} is absent", file=sys.stderr)
+        return 0
     if args.family == "lstm":
         return lstm_arms(args, runs)
+    if not CHECKPOINT.is_dir():
+        print(f"skipped: {CHECKPOINT} is absent", file=sys.stderr)
+        return 0
     lm = kagglekit("pretrain", "imdb-50k", "--data-dir", DATA, "--texts", "train",
                    "-p", f"preset={CHECKPOINT}", "-p", f"epochs={args.mlm_epochs}",
                    "-p", f"max_length={args.max_length}", "--runs-dir", runs)

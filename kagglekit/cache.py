@@ -3,8 +3,8 @@
 Tokenized texts, filtered embedding matrices and sentence embeddings are stored under
 ``cache_root()/<kind>/<key>.npz`` where ``key`` hashes their inputs and parameters
 (never a name); pretrained models are folders, ``cache_root()/pretrained/<key>/``
-(``write_directory``, ``deliver_directory``). Root: ``$KAGGLEKIT_CACHE``, else ``$XDG_CACHE_HOME/kagglekit``, else
-``~/.cache/kagglekit``. ``KAGGLEKIT_CACHE=off`` disables caching. Writes are atomic.
+(``write_directory``, ``deliver_directory``). Root: ``$KAGGLEKIT_CACHE``, else
+``$XDG_CACHE_HOME/kagglekit``, else ``~/.cache/kagglekit``. ``KAGGLEKIT_CACHE=off`` disables caching. Writes are atomic.
 """
 
 from __future__ import annotations
@@ -112,17 +112,35 @@ def cached_arrays(kind: str, key: str, compute: Callable[[], dict]) -> tuple[dic
     return arrays, False
 
 
-def write_directory(directory: Path, fill: Callable[[Path], None]) -> Path:
+def check_output_directory(output, what: str = "--output") -> Path | None:
+    """``output`` resolved, or None; a folder that exists and holds anything is refused
+    before any work (nothing of the user's is ever replaced)."""
+    from kagglekit.errors import KaggleKitError
+
+    if output is None:
+        return None
+    output = Path(output).resolve()
+    if output.exists() and (not output.is_dir() or any(output.iterdir())):
+        raise KaggleKitError(f"{what} {output}: already exists and is not an empty folder; "
+                             f"choose a new folder")
+    return output
+
+
+def write_directory(directory: Path, fill: Callable[[Path], None], *,
+                    replace: bool = False) -> Path:
     """Create ``directory`` atomically: ``fill(tmp)`` writes a sibling temporary folder, which
-    then replaces ``directory``; on any error nothing is left behind."""
-    directory = Path(directory)
+    is then renamed to ``directory``; on any error nothing is left behind. An existing
+    ``directory`` must be empty, unless ``replace`` (cache entries only)."""
+    directory = Path(directory).resolve()
+    if not replace:
+        check_output_directory(directory)
     tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir(parents=True)
         fill(tmp)
         if directory.exists():
-            shutil.rmtree(directory)
+            shutil.rmtree(directory) if replace else directory.rmdir()
         os.rename(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -133,15 +151,8 @@ def write_directory(directory: Path, fill: Callable[[Path], None]) -> Path:
 def deliver_directory(directory: Path, output, what: str = "--output") -> Path:
     """``directory`` copied (atomically) to ``output``, or ``directory`` itself when
     ``output`` is None or the same place; an existing non-empty ``output`` is refused."""
-    from kagglekit.errors import KaggleKitError
-
     if output is None or Path(output).resolve() == Path(directory).resolve():
         return Path(directory)
-    output = Path(output)
-    if output.exists() and any(output.iterdir()):
-        raise KaggleKitError(f"{what} {output}: already exists and is not empty; choose a "
-                             f"new folder")
-    if output.exists():
-        output.rmdir()
+    output = check_output_directory(output, what)
     return write_directory(output, lambda tmp: shutil.copytree(directory, tmp,
                                                                dirs_exist_ok=True))

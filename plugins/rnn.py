@@ -88,8 +88,11 @@ class TextParams(KerasParams):
                                  f"got {name!r}")
         if self.pooling is not None and not self.pooling:
             raise ValueError("pooling must name at least one of " + ", ".join(POOLINGS))
-        if (self.weight_drop is not None and not 0 <= self.weight_drop < 1):
+        if self.weight_drop is not None and not 0 <= self.weight_drop < 1:
             raise ValueError(f"weight_drop must be in [0, 1), got {self.weight_drop}")
+        if self.weight_drop is not None and not self.encoder:
+            raise ValueError("weight_drop applies to a pretrained encoder's LSTMs; set "
+                             "encoder=DIR or drop weight_drop")
         if self.pooling and "last" in self.pooling and len(self.pooling) > 1 and \
                 not self.encoder:
             raise ValueError("pooling 'last' (the recurrent layer's final output) cannot be "

@@ -34,6 +34,9 @@ class EncoderParams(KerasParams):
         KerasParams.validate(self)
         if self.hidden_units < 0:
             raise ValueError(f"hidden_units must be >= 0, got {self.hidden_units}")
+        if self.llrd < 1 or self.unfreeze != "none":
+            raise ValueError("llrd and unfreeze do not apply: the encoder is frozen and only "
+                             "the head trains (use -m transformer to fine-tune it)")
 
 
 class EncoderHeadModel(KerasModel):

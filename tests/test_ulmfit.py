@@ -197,11 +197,14 @@ def test_the_classifier_starts_from_the_encoder_and_unfreezes_gradually(encoder_
     one = fitted(1)  # epoch 1: the head only
     assert not any(changed(one, "embedding") + changed(one, "lstm_1") + changed(one, "lstm_2"))
     assert one.fit_info_["layer_groups"] == 3 and one.fit_info_["unfreeze"] == "gradual"
+    assert one.fit_info_["unfrozen_groups"] == {"of": 3, "last_epoch": 0, "best_epoch": 0}
+    assert "trained only the head and the top 0 of 3" in one.fit_info_["notes"][-1]
     assert one.fit_info_["encoder"]["layer_sizes"] == [24, 16]
     two = fitted(2)  # epoch 2: + the top LSTM
     assert all(changed(two, "lstm_2")) and not any(changed(two, "lstm_1")
                                                     + changed(two, "embedding"))
     four = fitted(4)  # epoch 4: everything
+    assert four.fit_info_["unfrozen_groups"]["last_epoch"] == 3
     assert any(changed(four, "embedding")) and all(changed(four, "lstm_1"))
     pooled = four.model_.get_layer("poolings").input
     assert len(pooled) == 3  # concat pooling: last, max, avg
@@ -293,3 +296,73 @@ def test_shuffled_labels_give_chance_with_an_encoder_pretrained_on_every_text(tm
                                         texts, y, folds=5)
     assert all(i["early_stopping"] == "inner" and i["layer_groups"] == 3 for i in infos)
     assert abs(auc - 0.5) < null_bound(shuffled), auc
+
+
+def test_weight_dropped_lstm_ignores_trailing_padding():
+    import keras
+
+    from kagglekit.keras.awd import WeightDropLSTM
+    from kagglekit.keras.layers import PaddingMask
+
+    ids = keras.Input((None,), dtype="int32")
+    mask = PaddingMask()(ids)
+    h = WeightDropLSTM(5, 0.5, return_sequences=False)(keras.layers.Embedding(20, 4)(ids),
+                                                       mask=mask)
+    model = keras.Model(ids, h)
+    short = np.array([[3, 4, 5]], dtype="int32")
+    padded = np.array([[3, 4, 5, 0, 0, 0]], dtype="int32")
+    np.testing.assert_allclose(model.predict(short, verbose=0), model.predict(padded, verbose=0),
+                               atol=1e-6)
+
+
+def test_pretrain_cache_key_covers_texts_params_and_version(monkeypatch):
+    from kagglekit.keras import language_model
+    from kagglekit.keras.language_model import LmParams, pretrain_key
+
+    texts = ["a b c", "d e f"]
+    key = pretrain_key(texts, LmParams())
+    assert key == pretrain_key(list(texts), LmParams(verbose=0))  # progress does not count
+    assert key != pretrain_key(["a b c", "d e g"], LmParams())
+    assert key != pretrain_key(texts, LmParams(weight_drop=0.2))
+    monkeypatch.setattr(language_model, "VERSION", "awd-lstm-next")
+    assert key != pretrain_key(texts, LmParams())
+
+
+def test_pretrain_never_replaces_a_users_folder(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("KAGGLEKIT_CACHE", "off")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("years of work")
+    line = one_line_error(cli("pretrain", "imdb", "--sample", "--model", "lstm", *TINY_LM,
+                              "--runs-dir", tmp_path / "runs", "--output", mine, expect=2))
+    assert str(mine) in line and "not an empty folder" in line
+    assert [p.name for p in mine.iterdir()] == ["thesis.txt"]
+    assert (mine / "thesis.txt").read_text() == "years of work"
+
+
+def test_encoder_files_are_checked_before_use(encoder_dir, tmp_path):
+    import shutil
+
+    from kagglekit.errors import KaggleKitError
+    from kagglekit.keras.language_model import load_encoder
+
+    out, _, _ = encoder_dir
+    for name, content in (("tokenizer.json", b"\xff\xfe not json"),
+                          ("encoder.json", b'{"vocab_size": 5, "embedding_dim": 4, '
+                                           b'"layer_sizes": [4], "weight_drop": "x"}'),
+                          ("kagglekit-pretrain.json", b"{broken")):
+        broken = tmp_path / name
+        shutil.copytree(out, broken)
+        (broken / name).write_bytes(content)
+        with pytest.raises(KaggleKitError, match=f"{name}: damaged encoder"):
+            load_encoder(broken)
+
+
+def test_ulmfit_options_are_refused_where_they_cannot_apply():
+    from kagglekit import plugins
+    from kagglekit.errors import ParamError
+
+    with pytest.raises(ParamError, match="llrd and unfreeze do not apply"):
+        plugins.get_model("sentence-encoder").from_dict({"unfreeze": "gradual"})
+    with pytest.raises(ParamError, match="weight_drop applies to a pretrained encoder"):
+        plugins.get_model("lstm").from_dict({"weight_drop": 0.2})

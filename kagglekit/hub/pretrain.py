@@ -139,9 +139,10 @@ def pretrain_mlm(preset_dir, texts, params: MlmParams, output=None, *,
                  on_epoch: Callable[[dict], None] | None = None, sources: dict | None = None):
     """Masked-LM pretraining of ``preset_dir``'s backbone on ``texts``; returns (directory,
     record, cached). ``output``: where the preset goes [default: the cache entry]."""
-    from kagglekit.cache import cache_root, deliver_directory
+    from kagglekit.cache import cache_root, check_output_directory, deliver_directory
     from kagglekit.hub.tokenizer import SubwordTokenizer
 
+    output = check_output_directory(output)
     preset_dir = Path(preset_dir)
     texts = [str(t) for t in texts if str(t).strip()]
     if len(texts) < 10:
@@ -151,7 +152,8 @@ def pretrain_mlm(preset_dir, texts, params: MlmParams, output=None, *,
     root = cache_root()
     cached = None if root is None else root / "pretrained" / key
     if cached is not None and (cached / RECORD_FILE).is_file():
-        record = json.loads((cached / RECORD_FILE).read_text())
+        record = {**json.loads((cached / RECORD_FILE).read_text()),
+                  "texts": dict(sources or {})}
         return deliver_directory(cached, output), record, True
     target = Path(output) if output is not None else cached
     if target is None:
@@ -160,7 +162,7 @@ def pretrain_mlm(preset_dir, texts, params: MlmParams, output=None, *,
     record.update({"source_preset": str(preset_dir), "key": key, "n_texts": len(texts),
                    "texts": dict(sources or {}), "params": asdict(params)})
     directory = cached if cached is not None else target
-    _write(directory, record, tokenizer, backbone)
+    _write(directory, record, tokenizer, backbone, replace=cached is not None)
     return deliver_directory(directory, output), record, False
 
 
@@ -217,7 +219,7 @@ def _train(preset_dir, tokenizer, texts, params: MlmParams, on_epoch) -> dict:
             "backbone": type(backbone).__name__}, backbone
 
 
-def _write(directory: Path, record: dict, tokenizer, backbone) -> None:
+def _write(directory: Path, record: dict, tokenizer, backbone, replace: bool) -> None:
     from kagglekit.cache import write_directory
 
     def fill(tmp: Path) -> None:
@@ -225,4 +227,4 @@ def _write(directory: Path, record: dict, tokenizer, backbone) -> None:
         tokenizer.save(tmp)  # Hugging Face tokenizer.json, what SubwordTokenizer reads first
         (tmp / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n")
 
-    write_directory(directory, fill)
+    write_directory(directory, fill, replace=replace)

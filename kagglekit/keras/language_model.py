@@ -33,6 +33,7 @@ import numpy as np
 from kagglekit.errors import KaggleKitError
 
 RECORD_FILE = "kagglekit-pretrain.json"
+VERSION = "awd-lstm-1"  # part of the cache key: bump when training or the format changes
 ENCODER_FILES = ("tokenizer.json", "encoder.json", "encoder.npz")
 
 
@@ -144,7 +145,7 @@ def _stream(ragged, rows) -> np.ndarray:
 def pretrain_key(texts, params: LmParams) -> str:
     from kagglekit.cache import content_hash
 
-    return content_hash("lstm-pretrain", list(texts),
+    return content_hash("lstm-pretrain", VERSION, list(texts),
                         {k: v for k, v in asdict(params).items() if k != "verbose"})
 
 
@@ -153,8 +154,10 @@ def pretrain_lstm(texts, params: LmParams, output=None, *,
                   sources: dict | None = None) -> tuple[Path, dict, bool]:
     """Train the language model on ``texts``; returns (directory, record, cached).
     ``output``: where the encoder folder goes [default: its cache entry]."""
-    from kagglekit.cache import cache_root, deliver_directory, write_directory
+    from kagglekit.cache import (cache_root, check_output_directory, deliver_directory,
+                                 write_directory)
 
+    output = check_output_directory(output)
     texts = [str(t) for t in texts if str(t).strip()]
     if len(texts) < 10:
         raise KaggleKitError(f"pretraining needs at least 10 non-empty texts, got {len(texts)}")
@@ -162,8 +165,9 @@ def pretrain_lstm(texts, params: LmParams, output=None, *,
     root = cache_root()
     cached = None if root is None else root / "pretrained" / key
     if cached is not None and (cached / RECORD_FILE).is_file():
-        return deliver_directory(cached, output), json.loads(
-            (cached / RECORD_FILE).read_text()), True
+        record = {**json.loads((cached / RECORD_FILE).read_text()),
+                  "texts": dict(sources or {})}
+        return deliver_directory(cached, output), record, True
     if cached is None and output is None:
         raise KaggleKitError("pretrain: caching is off (KAGGLEKIT_CACHE=off); pass --output DIR")
     record, tokenizer, config, weights = _train(texts, params, on_epoch)
@@ -176,7 +180,8 @@ def pretrain_lstm(texts, params: LmParams, output=None, *,
         np.savez(tmp / "encoder.npz", **weights)
         (tmp / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n")
 
-    directory = write_directory(cached if cached is not None else Path(output), fill)
+    directory = write_directory(cached if cached is not None else output, fill,
+                                replace=cached is not None)
     return deliver_directory(directory, output), record, False
 
 
@@ -193,17 +198,20 @@ def _train(texts, p: LmParams, on_epoch):
     encoded = tokenizer.fit_encode(texts, cache=False)
     order = rng.permutation(len(texts))
     n_hold = max(2, int(round(p.holdout * len(texts))))
-    held_stream, fit_stream = _stream(encoded, np.sort(order[:n_hold])), None
+    held_stream = _stream(encoded, np.sort(order[:n_hold]))
     fit_rows = order[n_hold:]
     held_x, held_y = windows(held_stream, p.bptt)
     if not len(held_x):
         raise KaggleKitError(f"the {n_hold} held-out texts have fewer than bptt={p.bptt} "
                              f"words in all; lower bptt or add texts")
+    fit_stream = _stream(encoded, fit_rows)
+    if len(fit_stream) <= p.bptt:
+        raise KaggleKitError(f"the {len(fit_rows)} training texts have fewer than bptt={p.bptt} "
+                             f"words in all; lower bptt or holdout, or add texts")
     config = {"vocab_size": tokenizer.vocab_size, "embedding_dim": p.embedding_dim,
               "layer_sizes": layer_sizes(p.units, p.embedding_dim, p.layers),
               "weight_drop": p.weight_drop}
     model = build_lm(keras, config, p)
-    fit_stream = _stream(encoded, fit_rows)
     steps = max(1, math.ceil(((len(fit_stream) - 1) // p.bptt) / p.batch_size))
     optimizer = training.make_optimizer(p.learning_rate, steps * p.epochs, schedule="one-cycle",
                                         optimizer="adamw", weight_decay=p.weight_decay,
@@ -266,16 +274,24 @@ def load_encoder(directory) -> Encoder:
         raise KaggleKitError(f"encoder={directory}: not an LSTM encoder folder (missing "
                              f"{', '.join(missing) or 'the folder'}); make one with "
                              f"kagglekit pretrain COMPETITION --model lstm --output DIR")
+    reading = path / "encoder.json"
     try:
-        config = json.loads((path / "encoder.json").read_text())
+        config = json.loads(reading.read_text())
         sizes = [int(s) for s in config["layer_sizes"]]
         vocab, dim = int(config["vocab_size"]), int(config["embedding_dim"])
-        with np.load(path / "encoder.npz", allow_pickle=False) as data:
+        drop = float(config.get("weight_drop", 0.0))
+        if not sizes or min(sizes + [vocab, dim]) < 1 or not 0 <= drop < 1:
+            raise ValueError("sizes must be >= 1 and weight_drop in [0, 1)")
+        reading = path / "encoder.npz"
+        with np.load(reading, allow_pickle=False) as data:
             weights = {k: data[k] for k in data.files}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise KaggleKitError(f"{path}: damaged encoder ({type(exc).__name__}: {exc}); run "
+        reading = path / "tokenizer.json"
+        tokenizer = WordTokenizer.from_json(reading.read_text(encoding="utf-8"))
+        reading = path / RECORD_FILE
+        record = json.loads(reading.read_text()) if reading.is_file() else {}
+    except (OSError, ValueError, KeyError, TypeError, KaggleKitError) as exc:
+        raise KaggleKitError(f"{reading}: damaged encoder ({type(exc).__name__}: {exc}); run "
                              f"kagglekit pretrain again") from None
-    tokenizer = WordTokenizer.from_json((path / "tokenizer.json").read_text(encoding="utf-8"))
     expected = {"embedding/0": (vocab, dim)}
     width = dim
     for i, units in enumerate(sizes, start=1):
@@ -288,6 +304,5 @@ def load_encoder(directory) -> Encoder:
         raise KaggleKitError(f"{path / 'encoder.npz'}: damaged encoder (weights "
                              f"{', '.join(wrong) or 'vocabulary size'} do not match "
                              f"encoder.json); run kagglekit pretrain again")
-    record_file = path / RECORD_FILE
-    record = json.loads(record_file.read_text()) if record_file.is_file() else {}
-    return Encoder(path.resolve(), tokenizer, {**config, "layer_sizes": sizes}, weights, record)
+    return Encoder(path.resolve(), tokenizer,
+                   {**config, "layer_sizes": sizes, "weight_drop": drop}, weights, record)

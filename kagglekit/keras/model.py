@@ -356,6 +356,14 @@ class KerasModel(Model):
                 **({"teacher": str(p.teacher), "distill_alpha": p.distill_alpha,
                     "temperature": p.temperature} if p.teacher else {}),
                 "seconds": round(time.perf_counter() - start, 3)}
+        if groups.get("gradual"):
+            n = groups["n_groups"]
+            info["unfrozen_groups"] = {"of": n, "last_epoch": min(summary["epochs_run"] - 1, n),
+                                       "best_epoch": min(summary["best_epoch"] - 1, n)}
+            if info["unfrozen_groups"]["best_epoch"] < n:
+                notes.append(f"unfreeze=gradual: the kept epoch ({summary['best_epoch']}) trained "
+                             f"only the head and the top {info['unfrozen_groups']['best_epoch']} "
+                             f"of {n} layer groups (all of them train from epoch {n + 1})")
         if notes:
             info["notes"] = notes
         self.fit_info_ = json.loads(json.dumps(info, default=_jsonable))

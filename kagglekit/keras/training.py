@@ -7,8 +7,8 @@ Schedules (``lr_schedule``): ``constant``; ``plateau`` (the rate is multiplied b
 ``warmup-linear`` (per step: linear warmup over ``warmup_ratio`` of the steps, then linear
 decay to 0); ``slanted-triangular`` (ULMFiT: per step, up linearly over the first
 ``warmup_ratio`` of the steps from ``lr / 32`` to ``lr``, then down linearly to ``lr / 32``);
-``one-cycle`` (fastai: per step, cosine up over ``warmup_ratio`` from ``lr / 25`` to
-``lr``, then cosine down to ``lr / 25e4``). Optimizers: Adam, or AdamW with weight decay off
+``one-cycle`` (fastai v1's rates, without its momentum cycling: per step, cosine up over
+``warmup_ratio`` from ``lr / 25`` to ``lr``, then cosine down to ``lr / 25e4``). Optimizers: Adam, or AdamW with weight decay off
 for biases and LayerNorm; ``clipnorm`` clips the global gradient norm.
 
 Layer groups (ULMFiT's discriminative rates and gradual unfreezing, for every family that
@@ -208,9 +208,9 @@ def make_optimizer(learning_rate: float, total_steps: int, *, schedule: str = "c
         lr = WarmupLinearDecay(learning_rate, int(round(total_steps * warmup_ratio)),
                                total_steps)
     elif schedule == "slanted-triangular":
-        lr = SlantedTriangular(learning_rate, total_steps, cut_frac=warmup_ratio or 0.1)
+        lr = SlantedTriangular(learning_rate, total_steps, cut_frac=warmup_ratio)
     elif schedule == "one-cycle":
-        lr = OneCycle(learning_rate, total_steps, pct_start=warmup_ratio or 0.25)
+        lr = OneCycle(learning_rate, total_steps, pct_start=warmup_ratio)
     clip = dict(global_clipnorm=clipnorm) if clipnorm else {}
     options = {**clip, **options}
     layerwise = bool(lr_scales) or gradual
