@@ -24,7 +24,8 @@ def train_spm(user_symbols, *, pad="[PAD]", unk="[UNK]", bos="[CLS]", eos="[SEP]
     return out.getvalue()
 
 
-def deberta_preset(directory: Path, seed: int = 0, layers: int = 2) -> Path:
+def deberta_preset(directory: Path, seed: int = 0, layers: int = 2,
+                   dropout: float = 0.1) -> Path:
     import keras
     import keras_hub
 
@@ -33,7 +34,8 @@ def deberta_preset(directory: Path, seed: int = 0, layers: int = 2) -> Path:
     tokenizer = keras_hub.models.DebertaV3Tokenizer(proto=proto)
     backbone = keras_hub.models.DebertaV3Backbone(
         vocabulary_size=tokenizer.vocabulary_size(), num_layers=layers, num_heads=2,
-        hidden_dim=16, intermediate_dim=32, max_sequence_length=64, bucket_size=8)
+        hidden_dim=16, intermediate_dim=32, max_sequence_length=64, bucket_size=8,
+        dropout=dropout)
     backbone.save_to_preset(str(directory))
     tokenizer.save_to_preset(str(directory))
     return Path(directory)
