@@ -43,7 +43,7 @@ class TransformerParams(KerasParams):
     msd: int = 1  # multi-sample dropout: the head averaged over msd dropout samples
     grad_accum: int = 1  # gradient accumulation steps (optimizer update every N batches)
     ema: float = 0.0  # EMA of the weights with this momentum (e.g. 0.999); 0: off
-    remat: bool = False  # gradient checkpointing of the backbone (keras.RematScope)
+    remat: bool = False  # gradient checkpointing of the backbone's blocks (keras.remat)
     pool_layers: int = 1  # the head pools the mean of the last N hidden layers
     lora_rank: int = 0  # > 0: frozen backbone + LoRA adapters of this rank
     lora_targets: str | None = None  # comma-separated layer names; None: KerasHub's default
@@ -103,7 +103,7 @@ class TransformerClassifier(KerasModel):
         return "bfloat16" if acc.kind in ("tpu", "gpu") and acc.precision != "float32" else None
 
     def load_base(self):
-        """Resolve the preset and load the backbone (under RematScope with ``remat``)."""
+        """Resolve the preset and load the backbone (its blocks rematerialised with ``remat``)."""
         from kagglekit.hub.backbone import load_backbone
         from kagglekit.hub.presets import resolve
 
@@ -111,13 +111,14 @@ class TransformerClassifier(KerasModel):
         preset = resolve(p.preset, what=f"model {self.name}")
         self.preset_ = str(preset.path)
         kwargs = {"dtype": self.base_dtype()} if self.base_dtype() else {}
-        with self.accelerator().scope(), self.remat_scope():
+        with self.accelerator().scope():
             if self.frozen_features():  # never trained: one copy per process serves every fold
                 from kagglekit.hub.encoders import frozen_backbone
 
                 self._backbone = frozen_backbone(preset.path, **kwargs)
             else:
                 self._backbone = load_backbone(preset.path, **kwargs)
+        self.apply_remat()
         return preset
 
     def frozen_features(self) -> bool:
@@ -154,28 +155,26 @@ class TransformerClassifier(KerasModel):
                 batch_size=self.accelerator().global_batch_size(p.predict_batch_size))
         return self._encoder
 
-    def remat_scope(self):
-        import contextlib
-
-        if not self.params.remat:
-            return contextlib.nullcontext()
+    def apply_remat(self) -> None:
+        """``remat=true``: gradient checkpointing of every backbone block
+        (``kagglekit.hub.adapters.remat_blocks``; ``keras.RematScope`` itself cannot wrap
+        KerasHub 0.29's blocks on TensorFlow or JAX, see there). Refused on TensorFlow for a
+        backbone with dropout, whose recomputed masks would differ."""
+        if not self.params.remat or self.frozen_features():
+            return
         import keras
 
-        if not hasattr(keras, "RematScope"):
-            raise ParamError(f"{self.name}: remat=true needs keras.RematScope (Keras >= 3.9); "
-                             f"the installed Keras {keras.__version__} lacks it")
-        if keras.backend.backend() in ("tensorflow", "jax"):
-            # measured with Keras 3.15 / KerasHub 0.29: TensorFlow's recompute_grad refuses
-            # layers called with keyword arguments (every backbone block); JAX's checkpoint
-            # fails inside MultiHeadAttention on its non-array arguments
-            raise ParamError(f"{self.name}: remat=true: keras.RematScope cannot wrap KerasHub "
-                             f"backbone blocks on the {keras.backend.backend()} backend "
-                             f"(keyword / non-array arguments); lower batch_size with "
-                             f"grad_accum instead, or use KERAS_BACKEND=torch")
-        names = [f"{kind}_{i}" for kind in ("transformer_layer", "decoder_block",
-                                             "disentangled_attention_encoder_layer")
-                 for i in range(256)]
-        return keras.RematScope(mode="list_of_layers", layer_names=names)
+        if not hasattr(keras, "remat"):
+            raise ParamError(f"{self.name}: remat=true needs keras.remat (Keras >= 3.9); the "
+                             f"installed Keras {keras.__version__} lacks it: pip install -U keras")
+        from kagglekit.hub.adapters import has_dropout, remat_blocks
+
+        if keras.backend.backend() == "tensorflow" and has_dropout(self._backbone):
+            raise ParamError(f"{self.name}: remat=true on TensorFlow needs a backbone without "
+                             f"dropout (the recomputed blocks would draw other dropout masks "
+                             f"than the forward pass); use KERAS_BACKEND=jax, or lower "
+                             f"batch_size with grad_accum instead")
+        remat_blocks(self._backbone)
 
     def fit_encoder(self, train, valid):
         from kagglekit.hub.backbone import backbone_inputs
