@@ -6,7 +6,13 @@
 Keras families: texts are tokenized with the checkpoint's own tokenizer (``tokenizers``)
 and fed to the backbone + a masked head (``-p head=cls|mean|max|mean-max|gru|bigru|lstm|bilstm``);
 the recipe is AdamW (no weight decay on biases/LayerNorm), warmup + linear decay and
-gradient clipping. Everything else (length bucketing with dynamic padding, early stopping
+gradient clipping. With ``freeze_backbone=true`` and a pooling head (cls, mean, max,
+mean-max, last; any ``pool_layers``) the backbone never enters the trained model: its pooled
+features are computed once per distinct text (``kagglekit.hub.encoders.PooledEncoder``,
+cached by content hash like ``sentence-encoder``'s embeddings) and every fold, and test-time
+prediction, trains or runs only the head on them (``feature_cache=false``: the backbone runs
+inside the model every fold, as the RNN heads gru/bigru/lstm/bilstm, which need the whole
+sequence, always do). Everything else (length bucketing with dynamic padding, early stopping
 on an inner 10% of the training rows, mixed precision, accelerator, saved fold) is
 ``kagglekit.keras.model.KerasModel``'s. Keras is imported inside fit/predict/load only.
 """
@@ -22,6 +28,7 @@ from kagglekit.hookspecs import hookimpl
 from kagglekit.keras.model import KerasModel, KerasParams, Schedule
 
 HEADS = ("cls", "mean", "max", "mean-max", "last", "gru", "bigru", "lstm", "bilstm")
+POOLING_HEADS = ("cls", "mean", "max", "mean-max", "last")  # a frozen backbone's are cached
 
 
 @dataclass
@@ -35,7 +42,7 @@ class TransformerParams(KerasParams):
     msd: int = 1  # multi-sample dropout: the head averaged over msd dropout samples
     grad_accum: int = 1  # gradient accumulation steps (optimizer update every N batches)
     ema: float = 0.0  # EMA of the weights with this momentum (e.g. 0.999); 0: off
-    remat: bool = False  # gradient checkpointing of the backbone (keras.RematScope)
+    remat: bool = False  # gradient checkpointing of the backbone's blocks (keras.remat)
     pool_layers: int = 1  # the head pools the mean of the last N hidden layers
     lora_rank: int = 0  # > 0: frozen backbone + LoRA adapters of this rank
     lora_targets: str | None = None  # comma-separated layer names; None: KerasHub's default
@@ -43,6 +50,9 @@ class TransformerParams(KerasParams):
     dropout: float = 0.1
     rnn_units: int = 64
     freeze_backbone: bool = False
+    # with freeze_backbone and a pooling head (not gru/bigru/lstm/bilstm): the pooled features
+    # are computed once per text and cached; the folds train only the head
+    feature_cache: bool = True
     epochs: int = 3
     learning_rate: float | None = None  # 3e-5 fine-tuning, 1e-3 with freeze_backbone
     lr_schedule: Schedule = "warmup-linear"
@@ -65,7 +75,10 @@ class TransformerParams(KerasParams):
                    "lora_rank and freeze_backbone exclude each other (LoRA freezes the base)"),
                   (self.unfreeze == "none" or not (self.lora_rank or self.freeze_backbone),
                    "unfreeze=gradual unfreezes the backbone; it excludes lora_rank and "
-                   "freeze_backbone")]
+                   "freeze_backbone"),
+                  (self.llrd == 1 or not self.freeze_backbone,
+                   "llrd scales the backbone's rates, and freeze_backbone trains the head "
+                   "only; drop one of them")]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
@@ -93,7 +106,7 @@ class TransformerClassifier(KerasModel):
         return "bfloat16" if acc.kind in ("tpu", "gpu") and acc.precision != "float32" else None
 
     def load_base(self):
-        """Resolve the preset and load the backbone (under RematScope with ``remat``)."""
+        """Resolve the preset and load the backbone (its blocks rematerialised with ``remat``)."""
         from kagglekit.hub.backbone import load_backbone
         from kagglekit.hub.presets import resolve
 
@@ -101,32 +114,70 @@ class TransformerClassifier(KerasModel):
         preset = resolve(p.preset, what=f"model {self.name}")
         self.preset_ = str(preset.path)
         kwargs = {"dtype": self.base_dtype()} if self.base_dtype() else {}
-        with self.accelerator().scope(), self.remat_scope():
-            self._backbone = load_backbone(preset.path, **kwargs)
+        with self.accelerator().scope():
+            if self.frozen_features():  # never trained: one copy per process serves every fold
+                from kagglekit.hub.encoders import frozen_backbone
+
+                self._backbone = frozen_backbone(preset.path, **kwargs)
+            else:
+                self._backbone = load_backbone(preset.path, **kwargs)
+        self.apply_remat()
         return preset
 
-    def remat_scope(self):
-        import contextlib
+    def frozen_features(self) -> bool:
+        """Whether the head trains on the frozen backbone's cached pooled features."""
+        p = self.params
+        return bool(p.freeze_backbone and p.feature_cache and p.head in POOLING_HEADS
+                    and not p.lora_rank)
 
-        if not self.params.remat:
-            return contextlib.nullcontext()
+    def frozen_encoder(self):
+        """The ``PooledEncoder`` of this model's frozen backbone, head and tokenizer; it loads
+        the backbone (from the same preset) only for texts not in the cache."""
+        if getattr(self, "_encoder", None) is None:
+            import keras
+
+            from kagglekit.cache import content_hash
+            from kagglekit.hub.encoders import PooledEncoder, weights_fingerprint
+            from kagglekit.hub.presets import resolve
+
+            p = self.params
+            path = resolve(p.preset, what=f"model {self.name}").path
+            key = content_hash("frozen-backbone", weights_fingerprint(path),
+                               self.tokenizer_.fingerprint, p.head, p.pool_layers,
+                               int(self.maxlen_), p.truncation, self.base_dtype() or "float32",
+                               keras.config.dtype_policy().name)
+
+            def load():
+                if getattr(self, "_backbone", None) is None:
+                    self.load_base()
+                return self._backbone
+
+            self._encoder = PooledEncoder(
+                key=key, tokenizer=self.tokenizer_, load_backbone=load, head=p.head,
+                pool_layers=p.pool_layers, max_length=self.maxlen_, truncation=p.truncation,
+                batch_size=self.accelerator().global_batch_size(p.predict_batch_size))
+        return self._encoder
+
+    def apply_remat(self) -> None:
+        """``remat=true``: gradient checkpointing of every backbone block
+        (``kagglekit.hub.adapters.remat_blocks``; ``keras.RematScope`` itself cannot wrap
+        KerasHub 0.29's blocks on TensorFlow or JAX, see there). Refused on TensorFlow for a
+        backbone with dropout, whose recomputed masks would differ."""
+        if not self.params.remat or self.frozen_features():
+            return
         import keras
 
-        if not hasattr(keras, "RematScope"):
-            raise ParamError(f"{self.name}: remat=true needs keras.RematScope (Keras >= 3.9); "
-                             f"the installed Keras {keras.__version__} lacks it")
-        if keras.backend.backend() in ("tensorflow", "jax"):
-            # measured with Keras 3.15 / KerasHub 0.29: TensorFlow's recompute_grad refuses
-            # layers called with keyword arguments (every backbone block); JAX's checkpoint
-            # fails inside MultiHeadAttention on its non-array arguments
-            raise ParamError(f"{self.name}: remat=true: keras.RematScope cannot wrap KerasHub "
-                             f"backbone blocks on the {keras.backend.backend()} backend "
-                             f"(keyword / non-array arguments); lower batch_size with "
-                             f"grad_accum instead, or use KERAS_BACKEND=torch")
-        names = [f"{kind}_{i}" for kind in ("transformer_layer", "decoder_block",
-                                             "disentangled_attention_encoder_layer")
-                 for i in range(256)]
-        return keras.RematScope(mode="list_of_layers", layer_names=names)
+        if not hasattr(keras, "remat"):
+            raise ParamError(f"{self.name}: remat=true needs keras.remat (Keras >= 3.9); the "
+                             f"installed Keras {keras.__version__} lacks it: pip install -U keras")
+        from kagglekit.hub.adapters import has_dropout, remat_blocks
+
+        if keras.backend.backend() == "tensorflow" and has_dropout(self._backbone):
+            raise ParamError(f"{self.name}: remat=true on TensorFlow needs a backbone without "
+                             f"dropout (the recomputed blocks would draw other dropout masks "
+                             f"than the forward pass); use KERAS_BACKEND=jax, or lower "
+                             f"batch_size with grad_accum instead")
+        remat_blocks(self._backbone)
 
     def fit_encoder(self, train, valid):
         from kagglekit.hub.backbone import backbone_inputs
@@ -145,16 +196,34 @@ class TransformerClassifier(KerasModel):
                              f"tokens but the backbone only {self._backbone.vocabulary_size}; "
                              f"preset {preset.path} mixes two checkpoints")
         self.model_inputs = backbone_inputs(self._backbone)
+        self._encoder = None
+        if self.frozen_features():
+            self.model_inputs = None  # the model's input is the pooled feature matrix
+            x = self.features(train.text)
+            self.dim_ = int(x.shape[1])
+            return x
         return self.features(train.text)
 
     def features(self, texts):
+        if self.frozen_features():
+            from kagglekit.hub.encoders import embed
+
+            return embed(self.frozen_encoder(), texts)
         return self.tokenizer_.encode(texts, self.maxlen_, truncation=self.params.truncation)
+
+    def build(self, keras, n_targets: int):
+        # seeded here, so the head starts alike whether or not the backbone was loaded first
+        keras.utils.set_random_seed(int(self.seed))
+        return super().build(keras, n_targets)
 
     def body(self, keras):
         from kagglekit.hub.adapters import enable_lora
         from kagglekit.hub.backbone import sequence_head
 
         p = self.params
+        if self.frozen_features():
+            inputs = keras.Input(shape=(self.dim_,), name="pooled_features")
+            return inputs, inputs
         if p.lora_rank:
             enable_lora(self._backbone, p.lora_rank, p.lora_targets)
         return sequence_head(self._backbone, head=p.head, rnn_units=p.rnn_units,
@@ -183,7 +252,8 @@ class TransformerClassifier(KerasModel):
                "recipe_options": {"llrd": p.llrd, "unfreeze": p.unfreeze, "msd": p.msd,
                                   "grad_accum": p.grad_accum,
                                   "ema": p.ema, "remat": p.remat, "pool_layers": p.pool_layers,
-                                  "lora_rank": p.lora_rank, "lora_targets": p.lora_targets}}
+                                  "lora_rank": p.lora_rank, "lora_targets": p.lora_targets},
+               "frozen_features": self.frozen_features()}
         if hasattr(self, "model_"):
             out["parameters"] = count_parameters(self.model_)
         return out
@@ -191,16 +261,24 @@ class TransformerClassifier(KerasModel):
     def save_extra(self, directory: Path) -> None:
         self.tokenizer_.save(directory)
 
+    def state(self) -> dict:
+        return {"dim": self.dim_} if self.frozen_features() else {}
+
     def restore(self, state: dict, directory: Path) -> None:
         from kagglekit.hub.tokenizer import SubwordTokenizer
 
         self.tokenizer_ = SubwordTokenizer.load(directory)
+        if self.frozen_features():
+            self.dim_ = int(state["dim"])
+            self._encoder = self._backbone = None
 
     # -- folds rebuilt from the preset: LoRA (adapters + head only), pool_layers > 1 ---------
     def rebuilt(self) -> bool:
         """Whether a saved fold is rebuilt from the preset + weights.safetensors (LoRA: the
         trainable variables only; pool_layers > 1: all, as the model of the last N hidden
         layers does not round-trip through model.keras for every backbone)."""
+        if self.frozen_features():  # model.keras holds the head alone
+            return False
         return bool(self.params.lora_rank) or self.params.pool_layers > 1
 
     def saved_variables(self, model):

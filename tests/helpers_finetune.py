@@ -24,7 +24,8 @@ def train_spm(user_symbols, *, pad="[PAD]", unk="[UNK]", bos="[CLS]", eos="[SEP]
     return out.getvalue()
 
 
-def deberta_preset(directory: Path, seed: int = 0, layers: int = 2) -> Path:
+def deberta_preset(directory: Path, seed: int = 0, layers: int = 2,
+                   dropout: float = 0.1) -> Path:
     import keras
     import keras_hub
 
@@ -33,7 +34,8 @@ def deberta_preset(directory: Path, seed: int = 0, layers: int = 2) -> Path:
     tokenizer = keras_hub.models.DebertaV3Tokenizer(proto=proto)
     backbone = keras_hub.models.DebertaV3Backbone(
         vocabulary_size=tokenizer.vocabulary_size(), num_layers=layers, num_heads=2,
-        hidden_dim=16, intermediate_dim=32, max_sequence_length=64, bucket_size=8)
+        hidden_dim=16, intermediate_dim=32, max_sequence_length=64, bucket_size=8,
+        dropout=dropout)
     backbone.save_to_preset(str(directory))
     tokenizer.save_to_preset(str(directory))
     return Path(directory)
@@ -49,6 +51,60 @@ def gemma_preset(directory: Path, seed: int = 0, layers: int = 2) -> Path:
     backbone = keras_hub.models.GemmaBackbone(
         vocabulary_size=tokenizer.vocabulary_size(), num_layers=layers, num_query_heads=2,
         num_key_value_heads=1, hidden_dim=16, intermediate_dim=32, head_dim=8)
+    backbone.save_to_preset(str(directory))
+    tokenizer.save_to_preset(str(directory))
+    return Path(directory)
+
+
+UNICODE_TEXTS = ["naïve café über straße", "東京で地震 🔥🔥", "emoji 🙂 and tabs\tand\nnewlines",
+                 "  leading and trailing spaces  ", "I'm sure they'll say it's 12345 km"]
+
+
+def train_bpe(special_tokens, vocab_size: int = 320) -> tuple[dict, list]:
+    """(vocabulary, merges) of a byte-level BPE trained on the test texts, special tokens first,
+    in the form KerasHub's BytePairTokenizer takes (merges as "a b" strings)."""
+    import json
+
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    texts, _ = texts_and_labels(400, seed=7)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(special_tokens),
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  show_progress=False)
+    tok.train_from_iterator(list(texts) + UNICODE_TEXTS, trainer)
+    model = json.loads(tok.to_str())["model"]
+    merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
+    return dict(model["vocab"]), merges
+
+
+def qwen3_preset(directory: Path, seed: int = 0, layers: int = 2) -> Path:
+    import keras
+    import keras_hub
+
+    keras.utils.set_random_seed(seed)
+    vocab, merges = train_bpe(["<|endoftext|>", "<|im_start|>", "<|im_end|>"])
+    tokenizer = keras_hub.models.Qwen3Tokenizer(vocabulary=vocab, merges=merges)
+    backbone = keras_hub.models.Qwen3Backbone(
+        vocabulary_size=len(vocab), num_layers=layers, num_query_heads=2,
+        num_key_value_heads=1, head_dim=8, hidden_dim=16, intermediate_dim=32)
+    backbone.save_to_preset(str(directory))
+    tokenizer.save_to_preset(str(directory))
+    return Path(directory)
+
+
+def llama3_preset(directory: Path, seed: int = 0, layers: int = 2) -> Path:
+    import keras
+    import keras_hub
+
+    keras.utils.set_random_seed(seed)
+    vocab, merges = train_bpe(["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>",
+                               "<|end_header_id|>", "<|eot_id|>"])
+    tokenizer = keras_hub.models.Llama3Tokenizer(vocabulary=vocab, merges=merges)
+    backbone = keras_hub.models.Llama3Backbone(
+        vocabulary_size=len(vocab), num_layers=layers, num_query_heads=2,
+        num_key_value_heads=1, hidden_dim=16, intermediate_dim=32)
     backbone.save_to_preset(str(directory))
     tokenizer.save_to_preset(str(directory))
     return Path(directory)

@@ -43,7 +43,7 @@ def texts_and_labels(n: int = 120, seed: int = 0):
     return np.asarray(texts, dtype=object), np.asarray(labels)
 
 
-def keras_preset(directory: Path, seed: int = 0) -> Path:
+def keras_preset(directory: Path, seed: int = 0, dropout: float = 0.1) -> Path:
     import keras
     import keras_hub
 
@@ -51,7 +51,7 @@ def keras_preset(directory: Path, seed: int = 0) -> Path:
     directory = Path(directory)
     backbone = keras_hub.models.BertBackbone(
         vocabulary_size=len(VOCAB), num_layers=LAYERS, num_heads=HEADS, hidden_dim=HIDDEN,
-        intermediate_dim=INTERMEDIATE, max_sequence_length=MAX_LEN)
+        intermediate_dim=INTERMEDIATE, max_sequence_length=MAX_LEN, dropout=dropout)
     backbone.save_to_preset(str(directory))
     keras_hub.models.BertTokenizer(vocabulary=VOCAB, lowercase=True).save_to_preset(str(directory))
     return directory

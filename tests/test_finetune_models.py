@@ -279,27 +279,6 @@ def test_lora_rank_on_an_encoder_backbone(presets, frames, tmp_path):
                                          "lora_targets": "nope", "verbose": 0}).fit(train)
 
 
-def test_remat_is_refused_in_one_line_where_rematscope_fails(presets, frames):
-    import keras
-
-    from kagglekit_plugins.transformer import TransformerClassifier
-
-    from kagglekit.errors import ParamError
-
-    if not hasattr(keras, "RematScope"):
-        pytest.skip("the installed Keras has no RematScope")
-    model = TransformerClassifier.from_dict(
-        {"preset": str(presets["bert"]), "epochs": 1, "batch_size": 32, "max_length": 16,
-         "remat": True, "verbose": 0}, seed=0)
-    if keras.backend.backend() in ("tensorflow", "jax"):
-        with pytest.raises(ParamError, match="grad_accum instead"):
-            model.fit(frames[0])
-        return
-    model.fit(frames[0])
-    assert model.fit_info_["recipe_options"]["remat"] is True
-    assert model.predict(frames[1]).shape == (20, 1)
-
-
 def test_cli_cv_deberta_v3_records_the_recipe(presets, tmp_path):
     from click.testing import CliRunner
 

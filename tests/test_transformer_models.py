@@ -113,12 +113,14 @@ def test_transformer_learns_saves_and_reloads(presets, frames, tmp_path):
 
 
 def test_frozen_backbone_trains_only_the_head(presets, frames):
+    """The backbone inside the model (feature_cache=false; the cached path's head trains on
+    features alone: tests/test_frozen_features.py)."""
     from kagglekit.hub.backbone import load_backbone
     from kagglekit_plugins.transformer import TransformerClassifier
 
     train, test = frames
     model = TransformerClassifier.from_dict(
-        {"preset": str(presets["hf"]), "head": "max", "epochs": 1,
+        {"preset": str(presets["hf"]), "head": "max", "epochs": 1, "feature_cache": False,
          "freeze_backbone": True, "batch_size": 32, "max_length": 24, "bucketing": False}).fit(train)
     import keras_hub
 

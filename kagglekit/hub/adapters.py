@@ -113,3 +113,51 @@ def load_variables(variables, directory: Path) -> None:
             raise PresetError(f"{path}: saved variable {key} {tuple(array.shape)} does not fit "
                               f"{v.path} {tuple(v.shape)} (was the preset changed?)")
         v.assign(array.astype(str(v.dtype)) if "bfloat" not in str(v.dtype) else array)
+
+
+def remat_blocks(backbone) -> int:
+    """Gradient checkpointing of every block (``keras.remat``: the block's activations are
+    recomputed in the backward pass instead of kept). ``keras.RematScope`` cannot do it with
+    KerasHub 0.29: its blocks are called with keyword and non-array arguments (``training``,
+    masks that may be None), which TensorFlow's ``recompute_grad`` refuses in a graph and
+    JAX's ``checkpoint`` cannot trace. So each block's ``call`` is wrapped: the array
+    arguments go to the rematerialised function positionally, the rest stay in its closure.
+    Gradients equal those without remat on JAX (dropout included: its seeds are state passed
+    in) and on TensorFlow for blocks without dropout; on TensorFlow the recomputation draws
+    new dropout masks (measured on DeBERTa-v3), so callers refuse that case
+    (``has_dropout``). Returns the number of blocks wrapped."""
+    import keras
+
+    layers = blocks(backbone)
+    for layer in layers:
+        layer.call = _rematerialised(layer.call, keras)
+    return len(layers)
+
+
+def has_dropout(backbone) -> bool:
+    """Whether the backbone's config sets a dropout rate above 0."""
+    config = backbone.get_config()
+    return any(float(config.get(k) or 0) > 0 for k in ("dropout", "attention_dropout"))
+
+
+def _is_array(value) -> bool:
+    return hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(
+        value, (bool, int, float, str))
+
+
+def _rematerialised(call, keras):
+    def wrapped(*args, **kwargs):
+        leaves = keras.tree.flatten((args, kwargs))
+        where = [i for i, leaf in enumerate(leaves) if _is_array(leaf)]
+
+        def inner(*arrays):
+            filled = list(leaves)
+            for i, array in zip(where, arrays):
+                filled[i] = array
+            a, k = keras.tree.pack_sequence_as((args, kwargs), filled)
+            return call(*a, **k)
+
+        return keras.remat(inner)(*[leaves[i] for i in where])
+
+    wrapped.rematerialised = True
+    return wrapped

@@ -3,10 +3,12 @@
 - ``SavedModelEncoder``: a TensorFlow SavedModel that maps a batch of strings to one vector
   each, such as the Universal Sentence Encoder from Kaggle Models / TF Hub. Loaded with
   ``tf.saved_model.load`` (``hub.KerasLayer`` does not work with Keras 3).
-- ``TransformerEncoder``: a sentence-transformers directory (modules.json: Transformer ->
-  Pooling [-> Normalize]; 1_Pooling/config.json; sentence_bert_config.json's max_seq_length),
-  or any transformer preset (mean pooling), run through KerasHub with masked pooling and
-  length bucketing.
+- ``PooledEncoder``: a frozen KerasHub backbone + masked pooling (the ``transformer``
+  model's ``freeze_backbone`` path uses it directly);
+- ``TransformerEncoder``: a ``PooledEncoder`` for a sentence-transformers directory
+  (modules.json: Transformer -> Pooling [-> Normalize]; 1_Pooling/config.json;
+  sentence_bert_config.json's max_seq_length), or any transformer preset (mean pooling),
+  with length bucketing.
 
 ``embed(encoder, texts)`` computes each distinct text once per process (an in-memory table
 per encoder) and stores what it computed under ``kagglekit.cache`` keyed by the encoder's
@@ -113,22 +115,22 @@ def sentence_transformers_config(path: Path) -> dict:
     return out
 
 
-class TransformerEncoder:
-    """Strings -> pooled (and optionally normalised) transformer vectors."""
+class PooledEncoder:
+    """Strings -> a frozen backbone's pooled (and optionally normalised) vectors: tokenize
+    (``truncation``), run the backbone in length-bucketed batches, masked ``head`` pooling
+    over the mean of the last ``pool_layers`` hidden layers. ``key`` names the vectors in the
+    cache (the caller hashes the weights and options into it); ``load_backbone()`` is called
+    the first time texts are encoded, never when every text is cached."""
 
-    def __init__(self, path: Path, *, max_length: int | None = None, batch_size: int = 64):
-        from kagglekit.hub.tokenizer import SubwordTokenizer
-
-        self.path = Path(path)
-        self.config = sentence_transformers_config(self.path)
-        self.max_length = int(max_length or self.config["max_length"] or 256)
+    def __init__(self, *, key: str, tokenizer, load_backbone, head: str = "mean",
+                 pool_layers: int = 1, normalize: bool = False, max_length: int = 256,
+                 truncation: str = "head", batch_size: int = 64):
+        self.key = key
+        self.tokenizer = tokenizer
+        self._load_backbone = load_backbone
+        self.head, self.pool_layers, self.normalize = head, int(pool_layers), bool(normalize)
+        self.max_length, self.truncation = int(max_length), truncation
         self.batch_size = batch_size
-        self.tokenizer = SubwordTokenizer.from_directory(self.config["transformer_dir"])
-        weights = _fingerprint_dir(self.config["transformer_dir"],
-                                   ("*.safetensors", "*.weights.h5", "config.json"))
-        self.key = content_hash("transformer-encoder", weights, self.tokenizer.fingerprint,
-                                self.config["poolings"], self.config["normalize"],
-                                self.max_length)
         self._model = None
         self._names = None
 
@@ -136,16 +138,16 @@ class TransformerEncoder:
         if self._model is None:
             import keras
 
-            from kagglekit.hub.backbone import backbone_inputs, load_backbone, sequence_head
+            from kagglekit.hub.backbone import backbone_inputs, sequence_head
 
-            backbone = load_backbone(self.config["transformer_dir"])
+            backbone = self._load_backbone()
             limit = getattr(backbone, "max_sequence_length", None)
             if limit is not None:
                 self.max_length = min(self.max_length, int(limit))
             self._names = backbone_inputs(backbone)
-            inputs, vectors = sequence_head(backbone, head="+".join(self.config["poolings"]),
-                                            freeze_backbone=True,
-                                            normalize=self.config["normalize"])
+            inputs, vectors = sequence_head(backbone, head=self.head, freeze_backbone=True,
+                                            normalize=self.normalize,
+                                            pool_layers=self.pool_layers)
             self._model = keras.Model(inputs, vectors, name="kagglekit_encoder")
             self._model.jit_compile = False  # bucketed batches have many shapes
         return self._model
@@ -154,9 +156,35 @@ class TransformerEncoder:
         from kagglekit.keras.data import predict_batches
 
         model = self._load()
-        encoded = self.tokenizer.encode(texts, self.max_length)
+        encoded = self.tokenizer.encode(texts, self.max_length, truncation=self.truncation)
         return predict_batches(model, encoded, batch_size=self.batch_size,
                                maxlen=self.max_length, bucket=True, inputs=self._names)
+
+
+def weights_fingerprint(path: Path) -> str:
+    """A content hash of a preset directory's weights and config (KerasHub or HF layout)."""
+    return _fingerprint_dir(path, ("*.safetensors", "*.weights.h5", "config.json"))
+
+
+class TransformerEncoder(PooledEncoder):
+    """A sentence-transformers directory (or any transformer preset: mean pooling)."""
+
+    def __init__(self, path: Path, *, max_length: int | None = None, batch_size: int = 64):
+        from kagglekit.hub.backbone import load_backbone
+        from kagglekit.hub.tokenizer import SubwordTokenizer
+
+        self.path = Path(path)
+        self.config = sentence_transformers_config(self.path)
+        max_length = int(max_length or self.config["max_length"] or 256)
+        tokenizer = SubwordTokenizer.from_directory(self.config["transformer_dir"])
+        key = content_hash("transformer-encoder", weights_fingerprint(
+            self.config["transformer_dir"]), tokenizer.fingerprint, self.config["poolings"],
+            self.config["normalize"], max_length)
+        super().__init__(key=key, tokenizer=tokenizer,
+                         load_backbone=lambda: load_backbone(self.config["transformer_dir"]),
+                         head="+".join(self.config["poolings"]),
+                         normalize=self.config["normalize"], max_length=max_length,
+                         batch_size=batch_size)
 
 
 def load_encoder(path: Path, *, kind: str, max_length: int | None = None):
@@ -173,6 +201,20 @@ def load_encoder(path: Path, *, kind: str, max_length: int | None = None):
     if key not in _LOADED:
         _LOADED[key] = SavedModelEncoder(path) if kind == "savedmodel" else TransformerEncoder(
             path, max_length=max_length)
+    return _LOADED[key]
+
+
+def frozen_backbone(path: Path, **kwargs):
+    """The backbone in ``path`` loaded once per process (keyed also by ``kwargs`` and the
+    Keras dtype policy), for frozen use only: callers never train it."""
+    import keras
+
+    from kagglekit.hub.backbone import load_backbone
+
+    key = ("backbone", str(Path(path).resolve()), tuple(sorted(kwargs.items())),
+           keras.config.dtype_policy().name)
+    if key not in _LOADED:
+        _LOADED[key] = load_backbone(path, **kwargs)
     return _LOADED[key]
 
 

@@ -5,6 +5,8 @@ Where the tokenizer comes from, in order:
 1. ``tokenizer.json`` in Hugging Face format (has a ``model`` entry): ``Tokenizer.from_file``;
 2. a KerasHub preset's WordPiece vocabulary (``assets/tokenizer/vocabulary.txt``, lowercasing
    from its Keras ``tokenizer.json``);
+   or byte-level BPE (``vocabulary.json`` + ``merges.txt``: Qwen3, Llama 3, GPT-2), rebuilt as
+   the ``tokenizers.Tokenizer`` KerasHub's own ``BytePairTokenizer`` builds from them;
 3. a ``vocab.txt`` (BERT-style WordPiece; ``do_lower_case`` from ``tokenizer_config.json``);
 4. otherwise (a sentencepiece model, ...): ``transformers.AutoTokenizer`` (optional dependency),
    whose fast tokenizer is a ``tokenizers.Tokenizer`` too, so one code path follows.
@@ -28,7 +30,16 @@ from kagglekit.hub.presets import PresetError
 from kagglekit.keras.ragged import Ragged
 
 TOKENIZER_FILE = "tokenizer.json"
-_PAD_TOKENS = ("[PAD]", "<pad>", "<PAD>", "<|padding|>")
+_PAD_TOKENS = ("[PAD]", "<pad>", "<PAD>", "<|padding|>", "<|endoftext|>")
+# KerasHub's BytePairTokenizer pre-split (keras_hub/src/tokenizers/byte_pair_tokenizer.py,
+# SPLIT_PATTERN_TOKENIZERS, from Llama 3's tokenizer), then byte-level without its own regex.
+# KerasHub 0.29 hands it to Split as a plain str (matched literally, so no pre-split); here
+# it is a Regex, as in the checkpoints' own tokenizer.json. The ids agree on every text of
+# tests/test_hub_bpe.py; they could differ only where a merge spans a pre-split boundary.
+BPE_SPLIT = ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
+             "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
+# the start token KerasHub's causal-LM preprocessors put before a text, per tokenizer class
+BPE_START = {"Llama3Tokenizer": "<|begin_of_text|>", "GPT2Tokenizer": "<|endoftext|>"}
 TRUNCATIONS = ("head", "tail", "head+tail")
 
 
@@ -73,11 +84,17 @@ class SubwordTokenizer:
                                   f"({str(exc).splitlines()[0][:200]}); re-download the preset "
                                   f"or use the checkpoint's Hugging Face directory") from None
             return cls(backend, str(keras_spm))
+        keras_bpe = path / "assets" / "tokenizer" / "vocabulary.json"
+        if keras_config is not None and keras_bpe.is_file():
+            return cls(_byte_level_bpe(keras_bpe, keras_bpe.with_name("merges.txt"),
+                                       keras_config, str(data.get("registered_name", ""))),
+                       str(keras_bpe))
         if keras_config is not None:
             raise PresetError(f"{path}: the KerasHub tokenizer is neither a WordPiece vocabulary "
-                              f"(assets/tokenizer/vocabulary.txt) nor a SentencePiece model "
-                              f"(vocabulary.spm); use the checkpoint's Hugging Face "
-                              f"directory (with tokenizer.json) instead")
+                              f"(assets/tokenizer/vocabulary.txt), a SentencePiece model "
+                              f"(vocabulary.spm) nor a byte-level BPE (vocabulary.json + "
+                              f"merges.txt); use the checkpoint's Hugging Face directory "
+                              f"(with tokenizer.json) instead")
         vocab = path / "vocab.txt"
         if vocab.is_file():
             config = _read_json(path / "tokenizer_config.json") if (
@@ -209,6 +226,47 @@ def _wordpiece(vocab: Path, lowercase: bool, strip_accents: bool):
                                                        (cls_tok, vocab_map[cls_tok]))
     specials = [t for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]") if t in vocab_map]
     tok.add_special_tokens(specials)
+    return tok
+
+
+def _byte_level_bpe(vocab_file: Path, merges_file: Path, config: dict, registered_name: str):
+    """KerasHub's byte-level BPE (Qwen3, Llama 3, GPT-2 presets) as the ``tokenizers.Tokenizer``
+    its ``BytePairTokenizer`` builds from the same files (same ids), plus the start token its
+    causal-LM preprocessor adds (Llama 3's ``<|begin_of_text|>``; none for Qwen3)."""
+    from tokenizers import Regex, Tokenizer, decoders, pre_tokenizers, processors
+    from tokenizers.models import BPE
+
+    vocab = _read_json(vocab_file)
+    if not isinstance(vocab, dict):
+        raise PresetError(f"{vocab_file}: expected a JSON object of token -> id")
+    try:
+        lines = merges_file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PresetError(f"{merges_file}: unreadable ({exc}); a byte-level BPE preset needs "
+                          f"vocabulary.json and merges.txt side by side") from None
+    merges = []
+    for number, line in enumerate(lines, 1):
+        line = line.rstrip()
+        if not line or "#version:" in line.lstrip():
+            continue
+        pair = line.split(" ")
+        if len(pair) != 2 or pair[0] not in vocab or pair[1] not in vocab:
+            raise PresetError(f"{merges_file}: line {number} ({line[:60]!r}) is not a merge of "
+                              f"two tokens of {vocab_file.name}; re-download the preset")
+        merges.append((pair[0], pair[1]))
+    tok = Tokenizer(BPE(vocab=vocab, merges=merges))
+    specials = [t for t in config.get("unsplittable_tokens") or () if t in vocab]
+    if specials:
+        tok.add_special_tokens(specials)
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(pattern=Regex(BPE_SPLIT), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=bool(config.get("add_prefix_space", False)),
+                                 use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    start = BPE_START.get(registered_name.rsplit(">", 1)[-1])
+    if start is not None and start in vocab:
+        tok.post_processor = processors.TemplateProcessing(
+            single=f"{start} $A", pair=f"{start} $A $B", special_tokens=[(start, vocab[start])])
     return tok
 
 
