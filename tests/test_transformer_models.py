@@ -133,6 +133,24 @@ def test_frozen_backbone_trains_only_the_head(presets, frames):
     assert model.predict(test).shape == (40, 1)
 
 
+def test_a_frozen_backbone_never_drops_out_while_the_head_trains(tmp_path):
+    """Keras 3 overrides ``backbone(..., training=False)`` with the outer training flag; the
+    frozen backbone's features must be the same in training and at prediction."""
+    import keras
+
+    from kagglekit.hub.backbone import load_backbone, sequence_head
+
+    backbone = load_backbone(keras_preset(tmp_path / "dropout", dropout=0.5))
+    inputs, pooled = sequence_head(backbone, head="gru", freeze_backbone=True)
+    features = keras.Model(inputs, backbone(inputs))
+    ids = np.array([[2, 5, 6, 7, 3, 0]], dtype="int32")
+    x = {"token_ids": ids, "padding_mask": ids > 0, "segment_ids": np.zeros_like(ids)}
+    x = {k: v for k, v in x.items() if k in inputs}
+    trained = keras.ops.convert_to_numpy(features(x, training=True)["sequence_output"])
+    predicted = keras.ops.convert_to_numpy(features(x, training=False)["sequence_output"])
+    np.testing.assert_allclose(trained, predicted, atol=1e-6)
+
+
 def test_max_length_beyond_the_backbone_is_refused(presets, frames):
     from kagglekit.errors import ParamError
     from kagglekit_plugins.transformer import TransformerClassifier

@@ -166,6 +166,17 @@ def _freeze_unused_pooler(backbone) -> None:
         pass
 
 
+def _no_dropout(backbone) -> None:
+    """Keras 3 passes the outer model's ``training`` flag through a functional model,
+    overriding ``backbone(..., training=False)``: a frozen backbone would drop out while the
+    head trains and not at prediction. Its dropout layers are set to rate 0 instead."""
+    import keras
+
+    for layer in backbone._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.Dropout):
+            layer.rate = 0.0
+
+
 def sequence_head(backbone, *, head: str = "mean", rnn_units: int = 64,
                   freeze_backbone: bool = False, normalize: bool = False, pool_layers: int = 1):
     """(inputs, pooled): symbolic inputs -> backbone -> masked ``head`` (a pooling, an RNN,
@@ -184,6 +195,7 @@ def sequence_head(backbone, *, head: str = "mean", rnn_units: int = 64,
         backbone = hidden_states(backbone, pool_layers)
     if freeze_backbone:
         backbone.trainable = False
+        _no_dropout(backbone)
         outputs = backbone(inputs, training=False)
     else:
         outputs = backbone(inputs)
