@@ -296,6 +296,14 @@ def test_shuffled_labels_give_chance_with_an_encoder_pretrained_on_every_text(tm
                                         texts, y, folds=5)
     assert all(i["early_stopping"] == "inner" and i["layer_groups"] == 3 for i in infos)
     assert abs(auc - 0.5) < null_bound(shuffled), auc
+    # control: the same encoder and recipe learn the true labels
+    from sklearn.metrics import roc_auc_score
+
+    from kagglekit.frame import TextFrame
+
+    model = cls.from_dict(params, seed=0, name="lstm").fit(
+        TextFrame.from_texts(texts[:300], y[:300]), TextFrame.from_texts(texts[300:], y[300:]))
+    assert roc_auc_score(y[300:, 0], model.predict(texts[300:])[:, 0]) > 0.9
 
 
 def test_weight_dropped_lstm_ignores_trailing_padding():
