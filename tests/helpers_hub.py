@@ -244,3 +244,18 @@ def distilbert_hf_dir(directory: Path, seed: int = 0) -> Path:
     save_file(w, str(directory / "model.safetensors"))
     hf_tokenizer().save(str(directory / "tokenizer.json"))
     return directory
+
+
+def offline_hub(monkeypatch, tmp_path) -> None:
+    """A test's hub world: its own cache, no mounted Kaggle presets, any download an error,
+    and no embeddings remembered from an earlier test."""
+    from kagglekit.hub import encoders, presets
+
+    monkeypatch.setenv("KAGGLEKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("KAGGLEKIT_PRESET_DIRS", str(tmp_path / "no-mounts"))
+
+    def forbidden(handle):
+        raise AssertionError(f"unexpected download of {handle}")
+
+    monkeypatch.setattr(presets, "_download", forbidden)
+    encoders.clear_memory()

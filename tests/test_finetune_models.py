@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers_hub import hf_dir, keras_preset, texts_and_labels
+from helpers_hub import hf_dir, keras_preset, offline_hub, texts_and_labels
 from kagglekit.frame import TextFrame
 from kagglekit.params import build_params
 
@@ -33,15 +33,7 @@ def presets(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch, tmp_path):
-    from kagglekit.hub import presets
-
-    monkeypatch.setenv("KAGGLEKIT_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("KAGGLEKIT_PRESET_DIRS", str(tmp_path / "no-mounts"))
-
-    def forbidden(handle):
-        raise AssertionError(f"unexpected download of {handle}")
-
-    monkeypatch.setattr(presets, "_download", forbidden)
+    offline_hub(monkeypatch, tmp_path)
 
 
 @pytest.fixture(scope="module")

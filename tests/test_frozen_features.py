@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers_hub import keras_preset, texts_and_labels
+from helpers_hub import keras_preset, offline_hub, texts_and_labels
 from kagglekit.frame import TextFrame
 
 pytest.importorskip("keras_hub")
@@ -41,16 +41,9 @@ def presets(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch, tmp_path):
-    from kagglekit.hub import encoders, presets
+    from kagglekit.hub import encoders
 
-    monkeypatch.setenv("KAGGLEKIT_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("KAGGLEKIT_PRESET_DIRS", str(tmp_path / "no-mounts"))
-
-    def forbidden(handle):
-        raise AssertionError(f"unexpected download of {handle}")
-
-    monkeypatch.setattr(presets, "_download", forbidden)
-    encoders.clear_memory()
+    offline_hub(monkeypatch, tmp_path)
     yield
     encoders.clear_memory()
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from helpers_finetune import UNICODE_TEXTS
-from helpers_hub import texts_and_labels
+from helpers_hub import offline_hub, texts_and_labels
 from kagglekit.frame import TextFrame
 
 pytest.importorskip("keras_hub")
@@ -31,15 +31,7 @@ def presets(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch, tmp_path):
-    from kagglekit.hub import presets
-
-    monkeypatch.setenv("KAGGLEKIT_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("KAGGLEKIT_PRESET_DIRS", str(tmp_path / "no-mounts"))
-
-    def forbidden(handle):
-        raise AssertionError(f"unexpected download of {handle}")
-
-    monkeypatch.setattr(presets, "_download", forbidden)
+    offline_hub(monkeypatch, tmp_path)
 
 
 def sample_texts(family):

@@ -10,7 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from helpers_hub import HIDDEN, hf_dir, keras_preset, texts_and_labels, use_savedmodel
+from helpers_hub import (HIDDEN, hf_dir, keras_preset, offline_hub, texts_and_labels,
+                         use_savedmodel)
 from kagglekit.frame import TextFrame
 from kagglekit.params import build_params
 
@@ -29,16 +30,7 @@ def presets(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch, tmp_path):
-    from kagglekit.hub import encoders, presets
-
-    monkeypatch.setenv("KAGGLEKIT_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("KAGGLEKIT_PRESET_DIRS", str(tmp_path / "no-mounts"))
-
-    def forbidden(handle):
-        raise AssertionError(f"unexpected download of {handle}")
-
-    monkeypatch.setattr(presets, "_download", forbidden)
-    encoders.clear_memory()
+    offline_hub(monkeypatch, tmp_path)
 
 
 @pytest.fixture(scope="module")
