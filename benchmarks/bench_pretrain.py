@@ -46,6 +46,8 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--mlm-epochs", type=int, default=3)
     parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="the classifier's learning rate (default: the model's)")
     parser.add_argument("--lm-param", action="append", default=[],
                         help="extra -p for pretrain --model lstm (e.g. units=256)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "_work")
@@ -70,7 +72,8 @@ def main(argv=None) -> int:
             run = kagglekit("cv", "imdb-50k", "--data-dir", DATA, "--model", "transformer",
                             "--folds", 5, "--seed", seed, "-p", f"preset={preset}",
                             "-p", f"epochs={args.epochs}", "-p", f"max_length={args.max_length}",
-                            "-p", "verbose=0", "--runs-dir", runs)
+                            "-p", "verbose=0", *learning_rate(args), "--runs-dir", runs)
+            print(name, seed, run["scores"], run["path"], file=sys.stderr, flush=True)
             results[name].append(run["scores"])
     report(results, args.seeds)
     return 0
@@ -85,7 +88,7 @@ def lstm_arms(args, runs) -> int:
           [(h["heldout_loss"], h["heldout_perplexity"]) for h in lm["history"]],
           file=sys.stderr)
     common = ["-p", f"maxlen={args.max_length}", "-p", f"epochs={args.epochs}",
-              "-p", "verbose=0"]
+              "-p", "verbose=0", *learning_rate(args)]
     arms = {"scratch": [],
             "pretrained (gradual, llrd 0.38, slanted-triangular)":
                 ["-p", f"encoder={lm['path']}", "-p", "unfreeze=gradual", "-p", "llrd=0.38",
@@ -99,6 +102,10 @@ def lstm_arms(args, runs) -> int:
             results[name].append(run["scores"])
     report(results, args.seeds)
     return 0
+
+
+def learning_rate(args) -> list:
+    return [] if args.learning_rate is None else ["-p", f"learning_rate={args.learning_rate}"]
 
 
 def report(results: dict, seeds) -> None:

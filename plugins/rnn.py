@@ -12,7 +12,8 @@ Default schedule: the learning rate halves when the monitored value plateaus.
 
 ULMFiT: ``-m lstm -p encoder=DIR`` starts from a language model pretrained on the
 competition's texts (``kagglekit pretrain COMP --model lstm``): its vocabulary, embedding and
-weight-dropped LSTM stack, then concat pooling (last, max, avg) and the head; with
+weight-dropped LSTM stack, then concat pooling (last, max, avg) and ULMFiT's head
+(BatchNorm, [dropout,] Dense(``dense_units`` or 50, relu), BatchNorm, [dropout,] output); with
 ``unfreeze=gradual`` (one more layer group per epoch, top first), ``llrd=0.38`` (each group
 below trains 2.6x slower) and ``lr_schedule=slanted-triangular`` it is ULMFiT's classifier
 recipe. ``llrd`` and ``unfreeze`` work for every model here (groups: the embedding, then
@@ -35,6 +36,7 @@ from kagglekit.keras.model import KerasModel, KerasParams
 from kagglekit.text.tokenizer import KERAS_FILTERS, PAD_ID, WordTokenizer, choose_maxlen
 
 POOLINGS = ("last", "max", "avg", "attention")
+ULMFIT_HEAD_UNITS = 50  # the hidden width of the head on an encoder (fastai's lin_ftrs)
 
 
 @dataclass
@@ -58,7 +60,7 @@ class TextParams(KerasParams):
     units: int = 64
     spatial_dropout: float = 0.2
     pooling: tuple[str, ...] | None = None
-    dense_units: int = 0
+    dense_units: int = 0  # with encoder=DIR: 0 means ULMFiT's 50
     # a pretrained LSTM language model's encoder (kagglekit pretrain --model lstm)
     encoder: str | None = None
     weight_drop: float | None = None  # with encoder: DropConnect rate (None: the encoder's)
@@ -218,9 +220,16 @@ class KerasTextModel(KerasModel):
         self.encoder_.set_weights(keras.Model(ids, x))
         self.group_names_ = encoder_layer_names(config)
         x = self.pool(keras, x, mask)
-        if p.dense_units:
-            x = keras.layers.Dense(p.dense_units, activation="relu", name="head")(x)
-        return x
+        # ULMFiT's PoolingLinearClassifier: BatchNorm -> dropout -> Dense(relu) -> BatchNorm
+        # (the base adds dropout and the output). The language model's pooled states vary
+        # little from text to text; without the normalization a plain Dense head on them
+        # trains to a near-constant output.
+        x = keras.layers.BatchNormalization(name="head_norm_1")(x)
+        if p.dropout:
+            x = keras.layers.Dropout(p.dropout, name="head_dropout")(x)
+        x = keras.layers.Dense(p.dense_units or ULMFIT_HEAD_UNITS, activation="relu",
+                               name="head")(x)
+        return keras.layers.BatchNormalization(name="head_norm_2")(x)
 
     def layers(self, keras, x, mask):  # pragma: no cover - interface
         raise NotImplementedError

@@ -200,6 +200,11 @@ def test_the_classifier_starts_from_the_encoder_and_unfreezes_gradually(encoder_
     assert one.fit_info_["unfrozen_groups"] == {"of": 3, "last_epoch": 0, "best_epoch": 0}
     assert "trained only the head and the top 0 of 3" in one.fit_info_["notes"][-1]
     assert one.fit_info_["encoder"]["layer_sizes"] == [24, 16]
+    # ULMFiT's head (BatchNorm -> Dense(50, relu) -> BatchNorm) trains from epoch 1
+    assert one.model_.get_layer("head").units == 50
+    for name in ("head_norm_1", "head_norm_2"):
+        gamma, _, moving_mean, _ = one.model_.get_layer(name).get_weights()
+        assert not np.allclose(gamma, 1.0) and not np.allclose(moving_mean, 0.0)
     two = fitted(2)  # epoch 2: + the top LSTM
     assert all(changed(two, "lstm_2")) and not any(changed(two, "lstm_1")
                                                     + changed(two, "embedding"))
