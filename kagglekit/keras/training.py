@@ -231,9 +231,9 @@ def current_lr(optimizer) -> float:
 
 
 class Monitor(keras.callbacks.Callback):
-    """After each epoch: record loss and learning rate, score the early-stopping rows
-    (``evaluate``), keep the best weights, stop after ``patience`` epochs without
-    improvement, drive the per-epoch schedules (plateau, exponential) or replay the
+    """After each epoch: record loss and the learning rate of its first step, score the
+    early-stopping rows (``evaluate``), keep the best weights, stop after ``patience`` epochs
+    without improvement, drive the per-epoch schedules (plateau, exponential) or replay the
     learning rates of a recipe. At the end the best epoch's weights are put back."""
 
     def __init__(self, evaluate: Callable[[], float] | None = None, *, name: str | None = None,
