@@ -369,6 +369,21 @@ def test_encoder_files_are_checked_before_use(encoder_dir, tmp_path):
         (broken / name).write_bytes(content)
         with pytest.raises(KaggleKitError, match=f"{name}: damaged encoder"):
             load_encoder(broken)
+    truncated = tmp_path / "truncated"
+    shutil.copytree(out, truncated)
+    data = (out / "encoder.npz").read_bytes()
+    (truncated / "encoder.npz").write_bytes(data[:len(data) // 3])
+    with pytest.raises(KaggleKitError, match=r"encoder.npz: damaged encoder \(BadZipFile"):
+        load_encoder(truncated)
+    nan = tmp_path / "nan"
+    shutil.copytree(out, nan)
+    with np.load(out / "encoder.npz") as stored:
+        weights = {k: stored[k] for k in stored.files}
+    weights["embedding/0"][3, 0] = np.nan
+    np.savez(nan / "encoder.npz", **weights)
+    with pytest.raises(KaggleKitError, match=r"encoder.npz: damaged encoder \(non-finite "
+                                              r"weights in embedding/0\)"):
+        load_encoder(nan)
 
 
 def test_ulmfit_options_are_refused_where_they_cannot_apply():

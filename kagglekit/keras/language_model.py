@@ -24,6 +24,7 @@ import contextlib
 import json
 import math
 import sys
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -289,7 +290,8 @@ def load_encoder(directory) -> Encoder:
         tokenizer = WordTokenizer.from_json(reading.read_text(encoding="utf-8"))
         reading = path / RECORD_FILE
         record = json.loads(reading.read_text()) if reading.is_file() else {}
-    except (OSError, ValueError, KeyError, TypeError, KaggleKitError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, KaggleKitError,
+            zipfile.BadZipFile, EOFError) as exc:
         raise KaggleKitError(f"{reading}: damaged encoder ({type(exc).__name__}: {exc}); run "
                              f"kagglekit pretrain again") from None
     expected = {"embedding/0": (vocab, dim)}
@@ -300,6 +302,10 @@ def load_encoder(directory) -> Encoder:
         width = units
     wrong = [k for k, shape in expected.items()
              if k not in weights or tuple(weights[k].shape) != shape]
+    broken = [k for k, w in weights.items() if not np.isfinite(w).all()]
+    if broken:
+        raise KaggleKitError(f"{path / 'encoder.npz'}: damaged encoder (non-finite weights in "
+                             f"{', '.join(sorted(broken))}); run kagglekit pretrain again")
     if wrong or tokenizer.vocab_size != vocab:
         raise KaggleKitError(f"{path / 'encoder.npz'}: damaged encoder (weights "
                              f"{', '.join(wrong) or 'vocabulary size'} do not match "
