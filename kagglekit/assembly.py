@@ -178,6 +178,9 @@ def held_out_record(data, fit_infos) -> dict:
         reasons.append("the model trained on the rows it was scored on")
     if any((info or {}).get("early_stopping") == "valid" for info in fit_infos):
         reasons.append("early stopping watched the scored fold (early_stopping=valid)")
+    for info in fit_infos:  # a student inherits its teacher's leak (kagglekit.keras.distill)
+        reasons += [r for r in (info or {}).get("teacher_not_held_out_because") or []
+                    if r not in reasons]
     return {"held_out": not reasons, **({"not_held_out_because": reasons} if reasons else {})}
 
 

@@ -81,6 +81,21 @@ def test_student_trains_on_the_teachers_oof_values(cli, tweets_dir, tmp_path, te
     fit = info["fold_scores"][0]["fit_info"]
     assert fit["teacher"] == str(teacher) and fit["distill_alpha"] == 1.0
     assert info["params"]["teacher"] == str(teacher)
+    assert fit["teacher_not_held_out_because"] == [] and info["held_out"] is True
+
+
+def test_a_student_of_a_teacher_that_is_not_held_out_is_not_held_out(cli, tweets_dir,
+                                                                     tmp_path, teacher):
+    record = json.loads((teacher / "run.json").read_text())
+    record.update(held_out=False, not_held_out_because=["the 40 pseudo-labelled test rows"])
+    (teacher / "run.json").write_text(json.dumps(record))
+    result = _student(cli, tweets_dir, tmp_path, teacher, "--json")
+    info = json.loads((Path(json.loads(result.stdout)["path"]) / "run.json").read_text())
+    assert info["held_out"] is False
+    assert info["not_held_out_because"] == [
+        f"its distillation teacher {teacher.name} is not held out (the 40 pseudo-labelled "
+        f"test rows)"]
+    assert "NOT held out" in result.stderr + result.stdout
 
 
 def test_teacher_on_other_folds_or_a_fit_run_is_refused(cli, tweets_dir, tmp_path, teacher):

@@ -32,6 +32,16 @@ def teacher_run(ref: str):
     return run
 
 
+def teacher_leaks(ref: str) -> list[str]:
+    """Why the teacher's OOF is not held out (empty when it is): a student trained on it
+    inherits the leak, so its own score is not held out either."""
+    run = teacher_run(ref)
+    if run.info.get("held_out", True):
+        return []
+    why = "; ".join(run.info.get("not_held_out_because") or []) or "its run says so"
+    return [f"its distillation teacher {run.id} is not held out ({why})"]
+
+
 def teacher_oof(ref: str, train, valid=None) -> np.ndarray:
     """The teacher's OOF probabilities of ``train``'s rows, (n_rows, n_targets), after
     checking that the teacher ran on the same rows and folds."""

@@ -290,6 +290,7 @@ class KerasModel(Model):
         keras = require("keras")
         from kagglekit.keras import training
         from kagglekit.keras.data import Batches
+        from kagglekit.keras.distill import teacher_leaks
 
         start = time.perf_counter()
         p = self.params
@@ -354,7 +355,9 @@ class KerasModel(Model):
                 "global_batch_size": batch, "bucketing": data.options["bucket"],
                 "padding_efficiency": data.padding_efficiency(), **self.describe(),
                 **({"teacher": str(p.teacher), "distill_alpha": p.distill_alpha,
-                    "temperature": p.temperature} if p.teacher else {}),
+                    "temperature": p.temperature,
+                    "teacher_not_held_out_because": teacher_leaks(p.teacher)}
+                   if p.teacher else {}),
                 "seconds": round(time.perf_counter() - start, 3)}
         if groups.get("gradual"):
             n = groups["n_groups"]
