@@ -159,8 +159,14 @@ def load_pseudo_dataset(comp, options, need_test: bool = True):
     missing = [c for c in (record["id_column"], *comp.target_columns) if c not in labels.columns]
     if missing:
         raise DataError(f"{file}: missing column {missing[0]!r}; make it again")
+    if labels.empty:
+        raise DataError(f"{file}: has no rows; make it again with kagglekit pseudo-label")
     position = {str(i): k for k, i in enumerate(data.test.ids)}
     ids = labels[record["id_column"]].astype(str)
+    repeated = ids[ids.duplicated()]
+    if len(repeated):
+        raise DataError(f"{file}: id {repeated.iloc[0]!r} appears more than once "
+                        f"(row {int(repeated.index[0]) + 2}); make it again")
     unknown = [i for i in ids if i not in position]
     if unknown:
         raise DataError(f"{file}: id {unknown[0]!r} is not in {comp.test_file} of "
@@ -172,8 +178,12 @@ def load_pseudo_dataset(comp, options, need_test: bool = True):
     y = labels[list(comp.target_columns)].to_numpy(dtype=np.float64)
     if not np.isfinite(y).all() or (y < 0).any() or (y > 1).any():
         raise DataError(f"{file}: labels must be numbers in [0, 1]; make it again")
-    rows = data.test.take(np.array([position[i] for i in ids], dtype=int))
     soft = bool(record["soft"])
+    if not soft and not np.isin(y, (0.0, 1.0)).all():
+        row = int(np.flatnonzero(~np.isin(y, (0.0, 1.0)).all(axis=1))[0])
+        raise DataError(f"{file}: row {row + 2} has label {y[row].tolist()}, but this set has "
+                        f"hard labels (0 or 1); make it again")
+    rows = data.test.take(np.array([position[i] for i in ids], dtype=int))
     y = y.astype(np.float32) if soft else y.astype(np.int8)
     train_y = data.train.y.astype(np.float32) if soft else data.train.y
     real = replace(data.train, y=train_y)

@@ -150,6 +150,23 @@ def test_pseudo_label_refuses_bad_input(cli, base_run, tmp_path):
     assert "pseudo-labels for imdb" in wrong.stderr
 
 
+def test_a_damaged_labels_file_is_refused_naming_the_row(cli, base_run, tmp_path):
+    out, _ = _pseudo(cli, base_run, tmp_path, "--top", "0.1")
+    good = (out / LABELS_FILE).read_text()
+    header, first = good.splitlines()[:2]
+    first_id = first.split(",")[0]
+    for content, message in [
+            (header + "\n", "has no rows"),
+            (good + first + "\n", f"id '{first_id}' appears more than once"),
+            (header + "\n" + first_id + ",0.7\n", "row 2 has label [0.7], but this set has "
+                                                   "hard labels (0 or 1)")]:
+        (out / LABELS_FILE).write_text(content)
+        result = cli("cv", "disaster-tweets", "--data-dir", out, "--model", "tfidf-lr",
+                     "--runs-dir", tmp_path / "runs", expect=2)
+        assert message in result.stderr and str(out / LABELS_FILE) in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_soft_pseudo_labels_train_a_keras_model(cli, base_run, tmp_path):
     pytest.importorskip("keras")
     out, _ = _pseudo(cli, base_run, tmp_path, "--top", "0.5", "--soft")
