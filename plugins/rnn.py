@@ -36,6 +36,9 @@ from kagglekit.keras.model import KerasModel, KerasParams
 from kagglekit.text.tokenizer import KERAS_FILTERS, PAD_ID, WordTokenizer, choose_maxlen
 
 POOLINGS = ("last", "max", "avg", "attention")
+# what encoder=DIR decides (its tokenizer, embedding and LSTM sizes)
+ENCODER_OWNS = ("embedding_dim", "units", "max_words", "min_count", "lowercase", "filters",
+                "vocab_from_test", "trainable_embeddings", "case_fallbacks")
 ULMFIT_HEAD_UNITS = 50  # the hidden width of the head on an encoder (fastai's lin_ftrs)
 
 
@@ -92,6 +95,14 @@ class TextParams(KerasParams):
             raise ValueError("pooling must name at least one of " + ", ".join(POOLINGS))
         if self.weight_drop is not None and not 0 <= self.weight_drop < 1:
             raise ValueError(f"weight_drop must be in [0, 1), got {self.weight_drop}")
+        if self.encoder:  # the encoder brings these; a value here would be recorded, not used
+            from dataclasses import fields
+
+            ignored = [f.name for f in fields(self) if f.name in ENCODER_OWNS
+                       and getattr(self, f.name) != f.default]
+            if ignored:
+                raise ValueError(f"{ignored[0]} comes from the encoder (encoder=DIR brings its "
+                                 f"vocabulary, embedding and LSTM sizes); drop {ignored[0]}")
         if self.weight_drop is not None and not self.encoder:
             raise ValueError("weight_drop applies to a pretrained encoder's LSTMs; set "
                              "encoder=DIR or drop weight_drop")

@@ -394,3 +394,9 @@ def test_ulmfit_options_are_refused_where_they_cannot_apply():
         plugins.get_model("sentence-encoder").from_dict({"unfreeze": "gradual"})
     with pytest.raises(ParamError, match="weight_drop applies to a pretrained encoder"):
         plugins.get_model("lstm").from_dict({"weight_drop": 0.2})
+    # what the encoder decides is refused, not recorded-but-ignored
+    for key, value in (("embedding_dim", 64), ("units", 128), ("max_words", 10),
+                       ("vocab_from_test", True)):
+        with pytest.raises(ParamError, match=f"{key} comes from the encoder"):
+            plugins.get_model("lstm").from_dict({"encoder": "somewhere", key: value})
+    assert plugins.get_model("lstm").from_dict({"encoder": "somewhere", "dense_units": 20})
