@@ -64,6 +64,11 @@ def make_pseudo_set(run, output, *, min_confidence: float | None = None,
         raise KaggleKitError(f"--output {output}: already exists and is not an empty folder; "
                              f"choose a new folder")
     frame = run.test_predictions()
+    expected = run.info.get("n_test")
+    if isinstance(expected, int) and len(frame) != expected:
+        raise KaggleKitError(f"{run.path / 'test_predictions.csv'}: has {len(frame)} rows, but "
+                             f"run {run.id} predicted {expected} test rows; the file is "
+                             f"damaged: run the CV again")
     id_col = run.info.get("id_column") or "id"
     columns = run.target_columns
     pred = frame[columns].to_numpy(dtype=np.float64)

@@ -180,3 +180,14 @@ def test_soft_pseudo_labels_train_a_keras_model(cli, base_run, tmp_path):
     assert all(f["fit_info"]["n_fit"] > f["n_valid"] for f in info["fold_scores"])
     oof = pd.read_csv(Path(payload["path"]) / "oof.csv")
     assert len(oof) == info["n_scored"] == info["n_train"] - 50
+
+
+def test_a_source_run_missing_test_rows_is_refused(cli, base_run, tmp_path):
+    file = Path(base_run) / "test_predictions.csv"
+    lines = file.read_text().splitlines(keepends=True)
+    file.write_text("".join(lines[:-1]))
+    result = cli("pseudo-label", base_run, "--top", "0.1", "--runs-dir", tmp_path / "runs",
+                 "--output", tmp_path / "p", expect=2)
+    assert f"has {len(lines) - 2} rows, but run" in result.stderr
+    assert f"predicted {len(lines) - 1} test rows" in result.stderr
+    assert not (tmp_path / "p").exists()
