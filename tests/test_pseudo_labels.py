@@ -191,3 +191,14 @@ def test_a_source_run_missing_test_rows_is_refused(cli, base_run, tmp_path):
     assert f"has {len(lines) - 2} rows, but run" in result.stderr
     assert f"predicted {len(lines) - 1} test rows" in result.stderr
     assert not (tmp_path / "p").exists()
+
+
+def test_output_that_is_a_file_is_one_line(cli, base_run, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    result = cli("pseudo-label", base_run, "--top", "0.1", "--runs-dir", tmp_path / "runs",
+                 "--output", afile, expect=2)
+    assert result.stderr.strip().splitlines() == [
+        f"Error: --output {afile}: already exists and is not an empty folder; choose a new "
+        f"folder"]
+    assert afile.read_text() == "mine\n"

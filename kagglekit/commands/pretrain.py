@@ -64,7 +64,7 @@ def register_commands(cli):
                        "learning_rate, weight_decay, clipnorm, holdout, seed.")
     @click.option("--texts", default=",".join(SPLITS), show_default=True,
                   help="Which texts to learn from: train, test, unlabeled (those present).")
-    @click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+    @click.option("--output", type=click.Path(path_type=Path), default=None,
                   help="Where the new preset goes [default: its cache entry].")
     @data_options
     @runs_dir_option

@@ -21,7 +21,7 @@ def register_commands(cli):
                   help="Keep this fraction of the test rows, the most confident first.")
     @click.option("--soft", is_flag=True,
                   help="Label them with the predicted probabilities, not 0/1 (neural models).")
-    @click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+    @click.option("--output", type=click.Path(path_type=Path), default=None,
                   help="The new dataset folder [default: RUNS_DIR/_pseudo/RUN-RULE].")
     @runs_dir_option
     @json_option
