@@ -123,6 +123,10 @@ def check_output_directory(output, what: str = "--output") -> Path | None:
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
         raise KaggleKitError(f"{what} {output}: already exists and is not an empty folder; "
                              f"choose a new folder")
+    above = next((p for p in output.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise KaggleKitError(f"{what} {output}: {above} is a file, not a folder; choose "
+                             f"another place")
     return output
 
 

@@ -351,6 +351,13 @@ def test_pretrain_never_replaces_a_users_folder(cli, tmp_path, monkeypatch):
     assert str(mine) in line and "not an empty folder" in line
     assert [p.name for p in mine.iterdir()] == ["thesis.txt"]
     assert (mine / "thesis.txt").read_text() == "years of work"
+    inside_a_file = mine / "thesis.txt" / "lm"
+    line = one_line_error(cli("pretrain", "imdb", "--sample", "--model", "lstm", *TINY_LM,
+                              "--runs-dir", tmp_path / "runs", "--output", inside_a_file,
+                              expect=2))
+    assert line == (f"Error: --output {inside_a_file}: {mine / 'thesis.txt'} is a file, not a "
+                    f"folder; choose another place")
+    assert [p.name for p in mine.iterdir()] == ["thesis.txt"]
 
 
 def test_encoder_files_are_checked_before_use(encoder_dir, tmp_path):
