@@ -61,14 +61,12 @@ def make_pseudo_set(run, output, *, min_confidence: float | None = None,
     (a new folder, written whole or not at all); returns its record."""
     output = Path(output)
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
-        raise KaggleKitError(f"--output {output}: already exists and is not an empty folder; "
-                             f"choose a new folder")
+        same = _same_rule(output, run, min_confidence, top, soft)
+        if same is not None:
+            return {**same, "existing": True}
+        raise KaggleKitError(f"--output {output}: already exists and is not an empty folder "
+                             f"(nor this run's labels by this rule); choose a new folder")
     frame = run.test_predictions()
-    expected = run.info.get("n_test")
-    if isinstance(expected, int) and len(frame) != expected:
-        raise KaggleKitError(f"{run.path / 'test_predictions.csv'}: has {len(frame)} rows, but "
-                             f"run {run.id} predicted {expected} test rows; the file is "
-                             f"damaged: run the CV again")
     id_col = run.info.get("id_column") or "id"
     columns = run.target_columns
     pred = frame[columns].to_numpy(dtype=np.float64)
@@ -103,6 +101,20 @@ def make_pseudo_set(run, output, *, min_confidence: float | None = None,
         raise KaggleKitError(f"--output {output}: cannot write it ({exc.strerror or exc}); "
                              f"nothing was kept") from None
     return record
+
+
+def _same_rule(output: Path, run, min_confidence, top, soft) -> dict | None:
+    """The record in ``output`` when it holds ``run``'s labels made by the same rule (running
+    the same pseudo-label command twice gives the same folder), else None."""
+    try:
+        record = read_record(output)
+    except (DataError, OSError):
+        return None
+    wanted = {"source_run": run.id, "source_run_dir": str(run.path),
+              "min_confidence": min_confidence, "top": top, "soft": bool(soft)}
+    if any(record.get(k) != v for k, v in wanted.items()):
+        return None
+    return record if (output / LABELS_FILE).is_file() else None
 
 
 def check_soft_targets(data, chosen) -> None:
@@ -151,6 +163,14 @@ def load_pseudo_dataset(comp, options, need_test: bool = True):
     if options.validation_as_fold:
         raise KaggleKitError("--validation-as-fold cannot be used with pseudo-labelled data; "
                              "drop one of them")
+    if options.sample:
+        raise KaggleKitError(f"--sample cannot be used with the pseudo-label folder "
+                             f"{directory}: its rows come from {record['data_dir']}; drop "
+                             f"--sample")
+    if not Path(record["data_dir"]).is_dir():
+        raise DataError(f"{directory / PSEUDO_FILE}: its data_dir {record['data_dir']} is not "
+                        f"a folder (moved?); set data_dir in that file to where the "
+                        f"competition's files are now, or make the labels again")
     base = replace(options, data_dir=record["data_dir"], sample=False)
     data = load_dataset(comp, base, need_test=True)
     if data.test is None:

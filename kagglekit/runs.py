@@ -258,9 +258,16 @@ class Run:
                                  self.info.get("id_column") or "id", self.target_columns)
 
     def test_predictions(self):
-        return check_predictions(self._read("test_predictions.csv"),
-                                 self.path / "test_predictions.csv",
-                                 self.info.get("id_column") or "id", self.target_columns)
+        """test_predictions.csv, checked: one probability per id and target, as many rows as
+        the run predicted (``n_test`` in run.json)."""
+        path = self.path / "test_predictions.csv"
+        frame = check_predictions(self._read("test_predictions.csv"), path,
+                                  self.info.get("id_column") or "id", self.target_columns)
+        expected = self.info.get("n_test")
+        if isinstance(expected, int) and not isinstance(expected, bool) and len(frame) != expected:
+            raise RunError(f"{path}: has {len(frame)} rows, but run {self.id} predicted "
+                           f"{expected} test rows; the file is damaged: {RECREATE}")
+        return frame
 
     def summary(self) -> dict:
         return {"run_id": self.id, "run_dir": str(self.path), "kind": self.kind,

@@ -138,10 +138,17 @@ def test_pseudo_label_refuses_bad_input(cli, base_run, tmp_path):
                  "--runs-dir", tmp_path / "runs", "--output", tmp_path / "none", expect=2)
     assert "lower --min-confidence" in result.stderr
     assert not (tmp_path / "none").exists()
-    out, _ = _pseudo(cli, base_run, tmp_path, "--top", "0.1")
-    again = cli("pseudo-label", base_run, "--top", "0.1", "--output", out,
+    out, first = _pseudo(cli, base_run, tmp_path, "--top", "0.1")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    # the same command again returns the folder it made, untouched (like pretrain's cache)
+    same = cli.json("pseudo-label", base_run, "--top", "0.1", "--output", out,
+                    "--runs-dir", tmp_path / "runs")
+    assert same["existing"] is True and same["n_pseudo"] == first["n_pseudo"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    again = cli("pseudo-label", base_run, "--top", "0.2", "--output", out,
                 "--runs-dir", tmp_path / "runs", expect=2)
-    assert "already exists" in again.stderr
+    assert "already exists" in again.stderr and "not an empty folder" in again.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     record = json.loads((out / PSEUDO_FILE).read_text())
     record["competition"] = "imdb"
     (out / PSEUDO_FILE).write_text(json.dumps(record))
@@ -190,6 +197,13 @@ def test_a_source_run_missing_test_rows_is_refused(cli, base_run, tmp_path):
                  "--output", tmp_path / "p", expect=2)
     assert f"has {len(lines) - 2} rows, but run" in result.stderr
     assert f"predicted {len(lines) - 1} test rows" in result.stderr
+    # the check lives in Run.test_predictions(): submit and blend refuse the file too
+    for command in (["submit", base_run, "--output", tmp_path / "s.csv"],
+                    ["blend", base_run, base_run]):
+        result = cli(*command, "--runs-dir", tmp_path / "runs", expect=2)
+        assert f"{file}: has {len(lines) - 2} rows, but run" in result.stderr, command
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "s.csv").exists()
     assert not (tmp_path / "p").exists()
 
 
@@ -199,6 +213,28 @@ def test_output_that_is_a_file_is_one_line(cli, base_run, tmp_path):
     result = cli("pseudo-label", base_run, "--top", "0.1", "--runs-dir", tmp_path / "runs",
                  "--output", afile, expect=2)
     assert result.stderr.strip().splitlines() == [
-        f"Error: --output {afile}: already exists and is not an empty folder; choose a new "
-        f"folder"]
+        f"Error: --output {afile}: already exists and is not an empty folder (nor this run's "
+        f"labels by this rule); choose a new folder"]
     assert afile.read_text() == "mine\n"
+
+
+def test_a_moved_data_folder_and_sample_are_named(cli, base_run, tmp_path, tweets_dir):
+    out, _ = _pseudo(cli, base_run, tmp_path, "--top", "0.2")
+    sample = cli("cv", "disaster-tweets", "--data-dir", out, "--sample", "--model", "tfidf-lr",
+                 "--runs-dir", tmp_path / "runs", expect=2)
+    assert sample.stderr.strip().splitlines()[-1] == (
+        f"Error: --sample cannot be used with the pseudo-label folder {out}: its rows come "
+        f"from {tweets_dir}; drop --sample")
+    moved = tmp_path / "moved"
+    tweets_dir.rename(moved)
+    result = cli("cv", "disaster-tweets", "--data-dir", out, "--model", "tfidf-lr",
+                 "--runs-dir", tmp_path / "runs", expect=2)
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: {out / PSEUDO_FILE}: its data_dir {tweets_dir} is not a folder (moved?); set "
+        f"data_dir in that file to where the competition's files are now, or make the labels "
+        f"again")
+    record = json.loads((out / PSEUDO_FILE).read_text())
+    (out / PSEUDO_FILE).write_text(json.dumps({**record, "data_dir": str(moved)}))
+    payload = cli.json("cv", "disaster-tweets", "--data-dir", out, "--model", "tfidf-lr",
+                       "--folds", "3", "--runs-dir", tmp_path / "runs")
+    assert payload["scores"]

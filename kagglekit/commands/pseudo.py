@@ -41,9 +41,10 @@ def register_commands(cli):
         rule = f"top{top:g}" if top is not None else f"conf{min_confidence:g}"
         output = output or Path(runs_dir) / "_pseudo" / f"{run.id}-{rule}{'-soft' if soft else ''}"
         record = make_pseudo_set(run, output, min_confidence=min_confidence, top=top, soft=soft)
-        info(f"Wrote {record['n_pseudo']} of {record['n_test']} test rows "
+        verb = "Already made (the same run and rule):" if record.get("existing") else "Wrote"
+        info(f"{verb} {record['n_pseudo']} of {record['n_test']} test rows "
              f"({'soft' if soft else 'hard'} labels, confidence >= "
-             f"{record['min_chosen_confidence']:.4f}) to {output}")
+             f"{record['min_chosen_confidence']:.4f}) in {output}")
         info(f"Train on them: kagglekit cv {record['competition']} --data-dir {output} --model ...")
         if as_json:
             emit_json({**record, "path": str(Path(output).resolve())})
