@@ -238,3 +238,19 @@ def test_a_moved_data_folder_and_sample_are_named(cli, base_run, tmp_path, tweet
     payload = cli.json("cv", "disaster-tweets", "--data-dir", out, "--model", "tfidf-lr",
                        "--folds", "3", "--runs-dir", tmp_path / "runs")
     assert payload["scores"]
+
+
+def test_a_pseudo_run_blends_with_its_source_and_the_blend_is_not_held_out(cli, base_run,
+                                                                           tmp_path):
+    out, _ = _pseudo(cli, base_run, tmp_path, "--top", "0.2")
+    pseudo_run = cli.json("cv", "disaster-tweets", "--data-dir", out, "--model", "tfidf-lr",
+                          "--folds", "3", "--runs-dir", tmp_path / "runs")
+    blend = cli.json("blend", base_run, pseudo_run["path"], "--method", "mean",
+                     "--runs-dir", tmp_path / "runs")
+    info = json.loads((Path(blend["path"]) / "run.json").read_text())
+    assert info["held_out"] is False
+    assert any("pseudo-labelled test rows" in why for why in info["not_held_out_because"])
+    source_oof = pd.read_csv(base_run / "oof.csv")
+    blend_oof = pd.read_csv(Path(blend["path"]) / "oof.csv")
+    assert blend_oof["id"].astype(str).tolist() == source_oof["id"].astype(str).tolist()
+    assert len(pd.read_csv(Path(blend["path"]) / "folds.csv")) == len(source_oof)

@@ -3,7 +3,9 @@ checks that they can be blended at all.
 
 Refused: runs of different competitions or target columns, runs whose training rows, row
 order or fold assignments differ (compared on the contents of folds.csv, as partitions of
-the rows), fit runs (no OOF), and a mix of runs with and without test predictions.
+the rows), fit runs (no OOF), and a mix of runs with and without test predictions. A
+pseudo-labelled run's extra training rows (fold -1, never scored) are not compared: it blends
+with its source run, and the blend is not held out, as the member is not.
 
 Members whose OOF and test predictions are identical (the same run given twice, or a rerun
 of the same model and seed) are counted once: a duplicate gets weight 0 and no vote, so
@@ -104,6 +106,18 @@ def check_same_rows(first: Run, run: Run, ids0: np.ndarray, ids: np.ndarray, wha
         f"same files")
 
 
+def real_folds(run: Run):
+    """folds.csv without a pseudo-labelled run's pseudo rows (appended last, fold -1, never
+    scored), so that such a run blends with runs on the competition's rows alone."""
+    frame = run.folds()
+    pseudo = run.info.get("pseudo")
+    n_pseudo = pseudo.get("n_pseudo") if isinstance(pseudo, dict) else None
+    if isinstance(n_pseudo, int) and 0 < n_pseudo < len(frame) and (
+            frame["fold"].to_numpy()[-n_pseudo:] == -1).all():
+        frame = frame.iloc[:-n_pseudo].reset_index(drop=True)
+    return frame
+
+
 def load_members(runs: list[Run], data_dir=None) -> BlendData:
     """Read and check the members' folds, OOF and test predictions and the labels."""
     from kagglekit import plugins
@@ -126,7 +140,7 @@ def load_members(runs: list[Run], data_dir=None) -> BlendData:
                              f"({first.target_columns} vs {run.target_columns})")
     comp = plugins.get_competition(first.competition)
     columns = list(first.target_columns)
-    folds0 = first.folds()
+    folds0 = real_folds(first)
     all_ids = folds0[id_column(first)].astype(str).to_numpy()
     all_folds = folds0["fold"].to_numpy()
     scored = all_folds >= 0  # predefined folds (--validation-as-fold) keep -1 rows: never scored
@@ -138,7 +152,7 @@ def load_members(runs: list[Run], data_dir=None) -> BlendData:
         raise BlendError(f"run {without.id} has no test predictions but other runs do; "
                          f"blend runs that all have them (or none)")
     for run in runs:
-        frame = run.folds()
+        frame = real_folds(run)
         run_ids = frame[id_column(run)].astype(str).to_numpy()
         check_same_rows(first, run, all_ids, run_ids, "training")
         differ = fold_differences(all_folds, frame["fold"].to_numpy())
