@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from kagglekit.assembly import assemble_cv, assemble_fit
+from kagglekit.assembly import assemble_cv, assemble_fit, held_out_record
 from kagglekit.competition import Competition
 from kagglekit.data import Dataset
 from kagglekit.executors import drive
@@ -72,7 +72,9 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
         oof = np.load(store.job_dir(job) / "oof.npy", allow_pickle=False)
         value = metric(train.y[folds == job.fold], oof, 0.5)
         label = f"{metric.name}@0.5" if metric.needs_threshold else metric.name
-        return f"{label}={value:.4f}"
+        fit_info = (store.record(job) or {}).get("fit_info")
+        held = held_out_record(data, [fit_info])["held_out"]
+        return f"{label}={value:.4f}" + ("" if held else " (NOT held out)")
 
     drive(ctx, jobs, store, executor, on_event, scorer, command)
     run = assemble_cv(comp, model_name, params, data, jobs, store, plan, seeds, runs_dir,

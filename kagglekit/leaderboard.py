@@ -121,6 +121,16 @@ def differing_params(runs: list[Run]) -> dict[str, dict]:
     return out
 
 
+def data_label(info: dict) -> str:
+    """What a run trained on besides the competition's own files: a generated sample, or
+    pseudo-labelled test rows (and from which run)."""
+    pseudo = info.get("pseudo")
+    parts = ["generated sample"] if info.get("sample") else []
+    if isinstance(pseudo, dict):
+        parts.append(f"+{pseudo.get('n_pseudo')} pseudo-labelled (run {pseudo.get('source_run')})")
+    return ", ".join(parts)
+
+
 def seeds(info: dict):
     value = info.get("seeds")
     if isinstance(value, list):
@@ -138,7 +148,7 @@ def rows(runs: list[Run], cache: dict, metric: str) -> list[dict]:
         lb = _lb_scores(matched.get(run.id, []))
         out.append({
             "run": run.id, "kind": run.kind, "model": run.model,
-            "data": "generated sample" if info.get("sample") else "",
+            "data": data_label(info),
             "folds": info.get("n_folds"), "seeds": seeds(info),
             "cv": ranking_score(info, metric), "cv_all_rows": (info.get("scores") or {}).get(metric),
             "spread": (info.get("fold_spread") or {}).get(metric),

@@ -254,3 +254,41 @@ def test_a_pseudo_run_blends_with_its_source_and_the_blend_is_not_held_out(cli, 
     blend_oof = pd.read_csv(Path(blend["path"]) / "oof.csv")
     assert blend_oof["id"].astype(str).tolist() == source_oof["id"].astype(str).tolist()
     assert len(pd.read_csv(Path(blend["path"]) / "folds.csv")) == len(source_oof)
+
+
+def test_data_counts_pseudo_rows_apart(cli, base_run, tmp_path, tweets_dir):
+    out, record = _pseudo(cli, base_run, tmp_path, "--top", "0.2")
+    plain = cli.json("data", "disaster-tweets", "--data-dir", tweets_dir)
+    payload = cli.json("data", "disaster-tweets", "--data-dir", out)
+    assert payload["n_train"] == plain["n_train"] == 300
+    assert payload["positive_rate"] == plain["positive_rate"]
+    assert payload["n_pseudo"] == record["n_pseudo"] == 20
+    assert payload["pseudo_source_run"] == record["source_run"]
+    assert payload["pseudo_soft"] is False and "n_pseudo" not in plain
+
+
+def test_runs_shows_which_run_trained_on_pseudo_labels(cli, base_run, tmp_path):
+    out, record = _pseudo(cli, base_run, tmp_path, "--top", "0.2")
+    pseudo_run = cli.json("cv", "disaster-tweets", "--data-dir", out, "--model", "tfidf-lr",
+                          "--folds", "3", "--runs-dir", tmp_path / "runs")
+    payload = cli.json("runs", "--runs-dir", tmp_path / "runs")
+    data = {r["run_id"]: r["data"] for r in payload["runs"]}
+    label = f"+20 pseudo-labelled (run {record['source_run']})"
+    assert data == {base_run.name: "", pseudo_run["run_id"]: label}
+    table = cli("runs", "--runs-dir", tmp_path / "runs").stdout
+    line = next(line for line in table.splitlines() if pseudo_run["run_id"] in line)
+    assert "+20 pseudo-labelled" in line
+
+
+def test_every_fold_line_of_a_pseudo_run_says_not_held_out(cli, base_run, tmp_path,
+                                                           tweets_dir):
+    out, _ = _pseudo(cli, base_run, tmp_path, "--top", "0.2")
+    result = cli("cv", "disaster-tweets", "--data-dir", out, "--model", "tfidf-lr",
+                 "--folds", "3", "--runs-dir", tmp_path / "runs")
+    text = result.stdout + result.stderr
+    fold_lines = [line for line in text.splitlines() if "fold " in line and "=" in line]
+    assert len(fold_lines) >= 6  # progress (job done) and per-fold score lines
+    assert all("NOT held out" in line for line in fold_lines), fold_lines
+    plain = cli("cv", "disaster-tweets", "--data-dir", tweets_dir, "--model", "tfidf-lr",
+                "--folds", "3", "--runs-dir", tmp_path / "runs")
+    assert "held out" not in (plain.stdout + plain.stderr).replace("held-out", "")

@@ -60,6 +60,7 @@ def show_leaderboard(found, runs_dir: Path, *, refresh: bool = False, as_json: b
             summaries.append({**run.summary(), "cv_score": row["cv"], "spread": row["spread"],
                               "folds": row["folds"], "seeds": row["seeds"],
                               "seconds": row["seconds"], "differing_params": row["params"],
+                              "data": row["data"],
                               "lb": {"public": row["public"], "private": row["private"],
                                      "submissions": row["submissions"],
                                      "pending": row["pending"],

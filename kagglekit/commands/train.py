@@ -24,9 +24,10 @@ def cv_table(run) -> None:
     metrics = list(run.scores)
     columns = ["rows", *metrics] + (["threshold"] if labels else [])
     thresholds = info_.get("fold_thresholds") or {}
-    rows = [{"rows": f"fold {f['fold']}", **{m: f[m] for m in metrics},
-             "threshold": thresholds.get(str(f["fold"]))} for f in info_["fold_scores"]]
     held = info_.get("held_out", True)
+    mark = "" if held else " (NOT held out)"
+    rows = [{"rows": f"fold {f['fold']}{mark}", **{m: f[m] for m in metrics},
+             "threshold": thresholds.get(str(f["fold"]))} for f in info_["fold_scores"]]
     nested = info_.get("nested_scores")
     if labels:
         if nested:
@@ -111,6 +112,8 @@ def register_commands(cli):
                 "NOT kept together (--no-group-duplicates): duplicates straddle folds"
             info(f"Note: {dup['groups']} groups of identical texts ({dup['rows']} rows, "
                  f"{dup['conflicting_labels']} with conflicting labels) {how}")
+        from kagglekit.assembly import held_out_record
+
         results = []
         for name, cls, model_params in chosen:
             how = "validation-fold" if plan.scheme == "predefined" else f"{folds}-fold"
@@ -119,7 +122,9 @@ def register_commands(cli):
 
             def on_fold(r):
                 scores = "  ".join(f"{k}={v:.4f}" for k, v in r.scores.items())
-                info(f"  fold {r.fold}: {scores}  ({r.seconds:.1f}s)")
+                held = held_out_record(data, [r.fit_info])["held_out"]
+                info(f"  fold {r.fold}: {scores}{'' if held else ' (NOT held out)'}  "
+                     f"({r.seconds:.1f}s)")
 
             with job_cli.interrupts():
                 run = run_cv(comp, name, cls, model_params, data, n_folds=folds, seed=seed,
