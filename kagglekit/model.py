@@ -71,6 +71,13 @@ class Model:
     def from_dict(cls, values: dict, *, seed: int = 0, name: str | None = None):
         return cls(build_params(cls.Params, values, name or cls.name), seed=seed)
 
+    @classmethod
+    def check_inputs(cls, params) -> None:
+        """Check what ``params`` point to outside themselves (a folder, a run), before any
+        work: ``cv``/``fit`` call it once, right after parsing ``-p``. Raise KaggleKitError
+        with one line naming the param. ``Params.validate`` checks values only, because it
+        also runs when a saved fold is loaded, where such files need not exist any more."""
+
     def fit(self, train, valid=None):  # pragma: no cover - interface
         raise NotImplementedError
 

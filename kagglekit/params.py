@@ -191,8 +191,9 @@ def resolve_models(models, params, config: dict):
                     values[rest] = value
             else:
                 values[key] = value
-        try:
-            out.append((name, cls, build_params(cls.Params, values, name)))
-        except ParamError:
-            raise
+        built = build_params(cls.Params, values, name)
+        check = getattr(cls, "check_inputs", None)  # third-party models may not define it
+        if check is not None:
+            check(built)
+        out.append((name, cls, built))
     return out

@@ -170,19 +170,31 @@ class KerasTextModel(KerasModel):
         self._lengths = lengths
         return encoded.truncate(self.maxlen_, p.truncating)
 
+    @classmethod
+    def check_inputs(cls, params) -> None:
+        """encoder=DIR: only -m lstm takes one, never with embeddings, and DIR must hold one
+        (named before any work; ``load_encoder`` checks its contents at fit)."""
+        super().check_inputs(params)
+        if not params.encoder:
+            return
+        from kagglekit.errors import ParamError
+        from kagglekit.keras.language_model import check_encoder_folder
+
+        if not cls.accepts_encoder:
+            raise ParamError(f"{cls.name}: encoder=DIR is an LSTM language model's encoder "
+                             f"(kagglekit pretrain --model lstm); use -m lstm")
+        if params.embeddings:
+            raise ParamError("encoder and embeddings exclude each other: the encoder brings "
+                             "its own embedding")
+        check_encoder_folder(params.encoder)
+
     def pretrained_encoder(self, train):
         """Load ``encoder=DIR``: its vocabulary replaces the fold's, its embedding and LSTMs
         are the body (weights set in ``body``)."""
-        from kagglekit.errors import ParamError
         from kagglekit.keras.language_model import load_encoder
 
         p = self.params
-        if not self.accepts_encoder:
-            raise ParamError(f"{self.name}: encoder=DIR is an LSTM language model's encoder "
-                             f"(kagglekit pretrain --model lstm); use -m lstm")
-        if p.embeddings:
-            raise ParamError("encoder and embeddings exclude each other: the encoder brings "
-                             "its own embedding")
+        self.check_inputs(p)
         self.encoder_ = load_encoder(p.encoder)
         self.tokenizer_ = self.encoder_.tokenizer
         encoded = self.tokenizer_.encode(train.text, cache=p.cache)

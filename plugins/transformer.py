@@ -92,6 +92,16 @@ class TransformerClassifier(KerasModel):
     keras_modules = ("keras_hub",)  # registers the backbone classes for loading
     saved_files = ("tokenizer.json",)
 
+    @classmethod
+    def check_inputs(cls, params) -> None:
+        """A preset given as a local folder is checked before any work (a name or handle is
+        resolved, and downloaded if need be, when the first fold loads it)."""
+        super().check_inputs(params)
+        if params.preset:
+            from kagglekit.hub.presets import check_local
+
+            check_local(params.preset)
+
     def default_learning_rate(self) -> float:
         p = self.params
         return 1e-3 if p.freeze_backbone else (2e-4 if p.lora_rank else 3e-5)

@@ -57,9 +57,9 @@ def test_student_trains_on_the_teachers_oof_values(cli, tweets_dir, tmp_path, te
     original_targets = KerasModel.training_targets
     original_batches = kagglekit.keras.data.Batches
 
-    def targets(self, train, valid, y):
+    def targets(self, train, valid, y, teacher=None):
         seen_ids.append(list(map(str, train.ids)))
-        return original_targets(self, train, valid, y)
+        return original_targets(self, train, valid, y, teacher)
 
     def batches(x, y=None, *args, **kwargs):
         if kwargs.get("shuffle"):  # the training batches, not prediction's
@@ -108,5 +108,9 @@ def test_teacher_on_other_folds_or_a_fit_run_is_refused(cli, tweets_dir, tmp_pat
                    "--runs-dir", tmp_path / "runs", "--threshold", "0.5")
     refused = _student(cli, tweets_dir, tmp_path, fit["path"], expect=2)
     assert "must be a CV run" in refused.stderr.strip().splitlines()[-1]
+    assert refused.stderr.strip().count("\n") == 0, refused.stderr  # named before any work
+    missing = _student(cli, tweets_dir, tmp_path, tmp_path / "no-such-run", expect=2)
+    assert missing.stderr.strip().count("\n") == 0, missing.stderr
+    assert "no-such-run" in missing.stderr and "Traceback" not in missing.stderr
     bad = _student(cli, tweets_dir, tmp_path, teacher, "-p", "distill_alpha=2", expect=2)
     assert "distill_alpha" in bad.stderr

@@ -167,3 +167,18 @@ def test_mounted_folder_named_like_the_preset(monkeypatch, tmp_path, no_download
 def test_bad_kaggle_scheme():
     with pytest.raises(PresetError, match="unsupported scheme"):
         resolve("s3://bucket/model")
+
+
+@pytest.mark.parametrize("model", ["transformer", "distilbert"])
+def test_a_local_preset_folder_is_checked_before_any_work(cli, tmp_path, model):
+    """cv names a bad preset folder at once: no data read, no job started."""
+    from conftest import one_line_error
+
+    (tmp_path / "empty").mkdir()
+    for where, expected in [(tmp_path / "absent", "not a directory"),
+                            (tmp_path / "empty", "holds no config.json")]:
+        result = cli("cv", "disaster-tweets", "--sample", "--model", model, "-p",
+                     f"preset={where}", "--runs-dir", tmp_path / "runs", expect=2)
+        assert expected in one_line_error(result)
+        assert result.stderr.strip().count("\n") == 0, result.stderr  # nothing before it
+    assert not (tmp_path / "runs").exists()

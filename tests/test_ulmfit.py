@@ -265,9 +265,21 @@ def test_encoder_errors_are_one_line(encoder_dir, cli, tmp_path):
     args = ["cv", "imdb", "--sample", "--folds", "2", "-p", "verbose=0"]
     line = one_line_error(cli(*args, "-m", "bigru", "-p", f"encoder={out}", expect=2))
     assert "use -m lstm" in line
-    line = one_line_error(cli(*args, "-m", "lstm", "-p", f"encoder={tmp_path / 'none'}",
-                              expect=2))
-    assert "not an LSTM encoder folder" in line and "pretrain" in line
+    # what encoder= points at is checked before any work: no data read, no job started
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "encoder.json").write_text("{}")
+    for where, expected in [(tmp_path / "none", "no such folder; make one with kagglekit "
+                                                "pretrain"),
+                            (afile, "is a file; pass the folder that kagglekit pretrain "
+                                    "--model lstm wrote"),
+                            (partial, "not an LSTM encoder folder (missing tokenizer.json, "
+                                      "encoder.npz); make one")]:
+        result = cli(*args, "-m", "lstm", "-p", f"encoder={where}", expect=2)
+        assert one_line_error(result).startswith(f"Error: encoder={where}: {expected}")
+        assert result.stderr.strip().count("\n") == 0, result.stderr  # nothing before it
     import shutil
 
     broken = tmp_path / "broken"

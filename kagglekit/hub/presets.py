@@ -216,24 +216,35 @@ def _download(handle: str) -> Path:
                       f"expected kaggle://owner/model/framework/variant[/version] or hf://org/model")
 
 
+def check_local(spec) -> Path | None:
+    """The preset directory ``spec`` names when it is a local path (checked: a folder in a
+    layout kagglekit reads), else None (a name or handle: nothing is read or downloaded)."""
+    spec = str(spec).strip()
+    if "://" in spec:
+        return None
+    path = Path(spec).expanduser()
+    if not (path.exists() or _looks_like_path(spec)):
+        return None
+    if not path.is_dir():
+        raise PresetError(f"preset {spec!r}: not a directory; pass a preset directory "
+                          f"(config.json + weights), a name or a kaggle:// / hf:// handle")
+    if preset_layout(path) == "unknown":
+        raise PresetError(
+            f"preset directory {path} holds no config.json (KerasHub or Hugging Face "
+            f"layout), modules.json (sentence-transformers) or saved_model.pb; "
+            f"point -p preset= at the folder that contains them")
+    return path.resolve()
+
+
 def resolve(spec: str | os.PathLike | None, *, what: str = "model") -> Preset:
     """Turn ``-p preset=...`` into a local directory; downloads only remote names and handles."""
     if spec is None or str(spec).strip() == "":
         raise PresetError(f"{what} needs weights: pass -p preset=<name, kaggle:// or hf:// handle, "
                           f"or directory> (aliases: {', '.join(sorted(ALIASES))})")
     spec = str(spec).strip()
-    if "://" not in spec:
-        path = Path(spec).expanduser()
-        if path.exists() or _looks_like_path(spec):
-            if not path.is_dir():
-                raise PresetError(f"preset {spec!r}: not a directory; pass a preset directory "
-                                  f"(config.json + weights), a name or a kaggle:// / hf:// handle")
-            if preset_layout(path) == "unknown":
-                raise PresetError(
-                    f"preset directory {path} holds no config.json (KerasHub or Hugging Face "
-                    f"layout), modules.json (sentence-transformers) or saved_model.pb; "
-                    f"point -p preset= at the folder that contains them")
-            return Preset(spec, path.resolve())
+    local = check_local(spec)
+    if local is not None:
+        return Preset(spec, local)
     name = ALIASES.get(spec, spec)
     if "://" in name:
         handle = name

@@ -32,20 +32,20 @@ def teacher_run(ref: str):
     return run
 
 
-def teacher_leaks(ref: str) -> list[str]:
-    """Why the teacher's OOF is not held out (empty when it is): a student trained on it
+def teacher_leaks(run) -> list[str]:
+    """Why the teacher run's OOF is not held out (empty when it is): a student trained on it
     inherits the leak, so its own score is not held out either."""
-    run = teacher_run(ref)
     if run.info.get("held_out", True):
         return []
     why = "; ".join(run.info.get("not_held_out_because") or []) or "its run says so"
     return [f"its distillation teacher {run.id} is not held out ({why})"]
 
 
-def teacher_oof(ref: str, train, valid=None) -> np.ndarray:
+def teacher_oof(ref: str, train, valid=None, *, run=None) -> np.ndarray:
     """The teacher's OOF probabilities of ``train``'s rows, (n_rows, n_targets), after
-    checking that the teacher ran on the same rows and folds."""
-    run = teacher_run(ref)
+    checking that the teacher ran on the same rows and folds. ``run``: ``ref`` already
+    resolved (``teacher_run``)."""
+    run = teacher_run(ref) if run is None else run
     columns = list(run.target_columns)
     if list(train.target_names) != columns:
         raise KaggleKitError(f"teacher={ref}: run {run.id} predicts {', '.join(columns)}, not "

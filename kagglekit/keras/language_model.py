@@ -264,17 +264,29 @@ class Encoder:
             layer.set_weights([self.weights[f"{name}/{i}"] for i in range(n)])
 
 
+def check_encoder_folder(directory) -> Path:
+    """``directory`` as a Path when it holds an encoder's files; else one line saying what
+    it is instead (absent, a file, a folder missing some of them)."""
+    path = Path(directory)
+    make = "make one with kagglekit pretrain COMPETITION --model lstm --output DIR"
+    if not path.exists():
+        raise KaggleKitError(f"encoder={directory}: no such folder; {make}")
+    if not path.is_dir():
+        raise KaggleKitError(f"encoder={directory}: is a file; pass the folder that kagglekit "
+                             f"pretrain --model lstm wrote ({', '.join(ENCODER_FILES)})")
+    missing = [f for f in ENCODER_FILES if not (path / f).is_file()]
+    if missing:
+        raise KaggleKitError(f"encoder={directory}: not an LSTM encoder folder (missing "
+                             f"{', '.join(missing)}); {make}")
+    return path
+
+
 def load_encoder(directory) -> Encoder:
     """Read an encoder folder written by ``pretrain_lstm``; one-line errors name what is
     wrong. Nothing in it can execute code (JSON, and arrays read with allow_pickle=False)."""
     from kagglekit.text.tokenizer import WordTokenizer
 
-    path = Path(directory)
-    missing = [f for f in ENCODER_FILES if not (path / f).is_file()]
-    if not path.is_dir() or missing:
-        raise KaggleKitError(f"encoder={directory}: not an LSTM encoder folder (missing "
-                             f"{', '.join(missing) or 'the folder'}); make one with "
-                             f"kagglekit pretrain COMPETITION --model lstm --output DIR")
+    path = check_encoder_folder(directory)
     reading = path / "encoder.json"
     try:
         config = json.loads(reading.read_text())

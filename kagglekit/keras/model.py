@@ -257,16 +257,23 @@ class KerasModel(Model):
                                pad_rows_to=batch if self._fixed_batches(acc) else acc.replicas,
                                pow2=self._pow2(acc), inputs=self.model_inputs)
 
-    def training_targets(self, train, valid, y) -> np.ndarray:
-        """What the model learns: the labels, mixed with a teacher's OOF probabilities when
-        ``teacher`` is set (``kagglekit.keras.distill``)."""
-        p = self.params
-        if not p.teacher:
+    @classmethod
+    def check_inputs(cls, params) -> None:
+        if params.teacher:  # a wrong teacher=RUN is named before any work
+            from kagglekit.keras.distill import teacher_run
+
+            teacher_run(params.teacher)
+
+    def training_targets(self, train, valid, y, teacher=None) -> np.ndarray:
+        """What the model learns: the labels, mixed with the OOF probabilities of the
+        ``teacher`` run (``kagglekit.keras.distill``) when there is one."""
+        if teacher is None:
             return y
         from kagglekit.keras.distill import distill_targets, teacher_oof
 
-        return distill_targets(y, teacher_oof(p.teacher, train, valid), p.distill_alpha,
-                               p.temperature)
+        p = self.params
+        return distill_targets(y, teacher_oof(p.teacher, train, valid, run=teacher),
+                               p.distill_alpha, p.temperature)
 
     def _stopping_rows(self, x, y, valid, targets=None):
         """(mode, fit_x, fit_y, stop_x, stop_y): the rows trained on (with ``targets``, the
@@ -290,17 +297,18 @@ class KerasModel(Model):
         keras = require("keras")
         from kagglekit.keras import training
         from kagglekit.keras.data import Batches
-        from kagglekit.keras.distill import teacher_leaks
+        from kagglekit.keras.distill import teacher_leaks, teacher_run
 
         start = time.perf_counter()
         p = self.params
+        teacher = teacher_run(p.teacher) if p.teacher else None  # read once per fold
         if train.y is None:
             raise KaggleKitError(f"{self.name}: the training rows have no labels")
         acc = self.accelerator()
         acc.apply(mixed_precision=p.mixed_precision)
         keras.utils.set_random_seed(int(self.seed))
         y = labels(train.y)
-        targets = self.training_targets(train, valid, y)
+        targets = self.training_targets(train, valid, y, teacher)
         x = self.fit_encoder(train, valid)
         mode, fit_x, fit_y, stop_x, stop_y = self._stopping_rows(x, y, valid, targets)
         recipe = self.recipe if valid is None else None
@@ -356,7 +364,7 @@ class KerasModel(Model):
                 "padding_efficiency": data.padding_efficiency(), **self.describe(),
                 **({"teacher": str(p.teacher), "distill_alpha": p.distill_alpha,
                     "temperature": p.temperature,
-                    "teacher_not_held_out_because": teacher_leaks(p.teacher)}
+                    "teacher_not_held_out_because": teacher_leaks(teacher)}
                    if p.teacher else {}),
                 "seconds": round(time.perf_counter() - start, 3)}
         if groups.get("gradual"):
