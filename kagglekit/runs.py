@@ -244,11 +244,21 @@ class Run:
 
         path = self.path / name
         if not path.is_file():
-            raise RunError(f"run {self.id} has no {name} (a {self.kind} run)")
+            raise RunError(self._missing(name, path))
         try:
             return pd.read_csv(path, dtype={self.info.get("id_column") or "id": str})
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise RunError(f"{path}: damaged ({type(exc).__name__}); {RECREATE}") from None
+
+    def _missing(self, name: str, path: Path) -> str:
+        """Why ``name`` is absent: the kind of run never has it, or the run is damaged."""
+        if name in ("oof.csv", "folds.csv") and self.kind == "fit":
+            return (f"run {self.id} is a fit run (trained on every row), so it has no {name}; "
+                    f"only cv and blend runs have out-of-fold predictions")
+        if name == "test_predictions.csv" and self.info.get("n_test") == 0:
+            return (f"run {self.id} predicted no test rows (its data had no test file), so it "
+                    f"has no {name}")
+        return f"{path}: missing; {RECREATE}"
 
     def folds(self):
         return self._read("folds.csv")

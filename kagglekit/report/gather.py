@@ -65,8 +65,10 @@ def load_run_data(run: Run) -> RunData:
     comp = plugins.get_competition(run.competition)
     data = RunData(run=run, comp=comp)
     if not (run.path / "oof.csv").is_file():
-        data.notes.append(f"run {run.id} has no OOF predictions (a {run.kind} run): only "
-                          f"its record is shown")
+        why = ("a fit run trains on every row" if run.kind == "fit"
+               else "its oof.csv is missing")
+        data.notes.append(f"run {run.id} has no OOF predictions ({why}): only its record is "
+                          f"shown")
         return data
     id_col = run.info.get("id_column") or "id"
     oof = run.oof()
