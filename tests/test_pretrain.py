@@ -88,3 +88,27 @@ def test_pretrain_refuses_what_it_cannot_do(cli, tmp_path):
     lstm = cli("pretrain", "imdb", "--model", "lstm", "--sample", "-p", "bptt=1",
                "--runs-dir", tmp_path / "runs", expect=2)
     assert "bptt must be >= 2" in one_line_error(lstm)
+
+
+def test_the_cache_key_follows_the_preset_bytes_not_their_dates(tmp_path):
+    import os
+    import shutil
+    from types import SimpleNamespace
+
+    from kagglekit.hub.pretrain import MlmParams, pretrain_key
+
+    preset = tmp_path / "preset"
+    preset.mkdir()
+    (preset / "config.json").write_text("{}")
+    weights = preset / "model.safetensors"
+    weights.write_bytes(np.random.default_rng(0).bytes(3 << 20))  # over the 2 MiB sampling
+    tokenizer, texts, params = SimpleNamespace(fingerprint="t"), ["a b", "c d"], MlmParams()
+    key = pretrain_key(preset, tokenizer, texts, params)
+    copy = tmp_path / "copy"
+    shutil.copytree(preset, copy, copy_function=shutil.copy)  # new dates, as a re-mount
+    os.utime(copy / "model.safetensors", (1, 1))
+    assert pretrain_key(copy, tokenizer, texts, params) == key
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 1  # one bit in the middle: size, head and tail unchanged
+    weights.write_bytes(bytes(data))
+    assert pretrain_key(preset, tokenizer, texts, params) != key

@@ -127,10 +127,14 @@ def masked_lm(backbone):
 
 
 def pretrain_key(preset_dir: Path, tokenizer, texts, params: MlmParams) -> str:
+    """The cache key: every byte of the preset's files (not their dates: a copied or
+    re-mounted checkpoint is the same one, and hashing even a GB of weights takes seconds
+    next to the pretraining it saves), the tokenizer, the texts and the params."""
     from kagglekit.cache import content_hash, file_fingerprint
 
     files = sorted(p for p in Path(preset_dir).iterdir() if p.is_file())
-    return content_hash("mlm-pretrain", [(p.name, file_fingerprint(p)) for p in files],
+    return content_hash("mlm-pretrain", [(p.name, file_fingerprint(p, full=True))
+                                         for p in files],
                         tokenizer.fingerprint, np.asarray(list(texts), dtype=object),
                         {k: v for k, v in asdict(params).items() if k != "preset"})
 
