@@ -128,6 +128,10 @@ def data_label(info: dict) -> str:
     parts = ["generated sample"] if info.get("sample") else []
     if isinstance(pseudo, dict):
         parts.append(f"+{pseudo.get('n_pseudo')} pseudo-labelled (run {pseudo.get('source_run')})")
+    members = info.get("pseudo_members")
+    if isinstance(members, dict) and members:
+        parts.append("members with pseudo-labelled rows: " + ", ".join(
+            f"{run} (+{n})" for run, n in members.items()))
     return ", ".join(parts)
 
 

@@ -60,10 +60,8 @@ def make_pseudo_set(run, output, *, min_confidence: float | None = None,
     """Write the derived dataset of ``run``'s confident test predictions to ``output``
     (a new folder, written whole or not at all); returns its record."""
     output = Path(output)
-    if output.exists() and (not output.is_dir() or any(output.iterdir())):
-        same = _same_rule(output, run, min_confidence, top, soft)
-        if same is not None:
-            return {**same, "existing": True}
+    taken = output.exists() and (not output.is_dir() or any(output.iterdir()))
+    if taken and not _same_rule(output, run, min_confidence, top, soft):
         raise KaggleKitError(f"--output {output}: already exists and is not an empty folder "
                              f"(nor this run's labels by this rule); choose a new folder")
     frame = run.test_predictions()
@@ -88,10 +86,21 @@ def make_pseudo_set(run, output, *, min_confidence: float | None = None,
         "n_pseudo": int(len(index)), "n_test": int(len(pred)),
         "min_chosen_confidence": round(float(confidence(pred[index]).min()), 6),
     }
+    text = chosen.to_csv(index=False, float_format="%.7g")
+    if taken:  # the same command again: the folder it made, if nothing changed since
+        try:
+            same = (output / LABELS_FILE).read_text(encoding="utf-8") == text
+        except (OSError, UnicodeDecodeError):
+            same = False
+        if not same:
+            raise KaggleKitError(f"{output / LABELS_FILE}: differs from what run {run.id} "
+                                 f"gives by this rule (edited, or the run changed); choose a "
+                                 f"new --output folder")
+        return {**read_record(output), "existing": True}
     tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
     try:
         tmp.mkdir(parents=True)
-        chosen.to_csv(tmp / LABELS_FILE, index=False, float_format="%.7g")
+        (tmp / LABELS_FILE).write_text(text, encoding="utf-8")
         (tmp / PSEUDO_FILE).write_text(json.dumps(record, indent=2) + "\n")
         if output.exists():
             output.rmdir()
@@ -103,18 +112,16 @@ def make_pseudo_set(run, output, *, min_confidence: float | None = None,
     return record
 
 
-def _same_rule(output: Path, run, min_confidence, top, soft) -> dict | None:
-    """The record in ``output`` when it holds ``run``'s labels made by the same rule (running
-    the same pseudo-label command twice gives the same folder), else None."""
+def _same_rule(output: Path, run, min_confidence, top, soft) -> bool:
+    """Whether ``output`` holds ``run``'s labels made by the same rule (running the same
+    pseudo-label command twice gives the same folder; its labels are compared later)."""
     try:
         record = read_record(output)
     except (DataError, OSError):
-        return None
+        return False
     wanted = {"source_run": run.id, "source_run_dir": str(run.path),
               "min_confidence": min_confidence, "top": top, "soft": bool(soft)}
-    if any(record.get(k) != v for k, v in wanted.items()):
-        return None
-    return record if (output / LABELS_FILE).is_file() else None
+    return all(record.get(k) == v for k, v in wanted.items())
 
 
 def check_soft_targets(data, chosen) -> None:

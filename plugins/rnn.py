@@ -172,9 +172,13 @@ class KerasTextModel(KerasModel):
 
     @classmethod
     def check_inputs(cls, params) -> None:
+        super().check_inputs(params)
+        cls.check_encoder(params)
+
+    @classmethod
+    def check_encoder(cls, params) -> None:
         """encoder=DIR: only -m lstm takes one, never with embeddings, and DIR must hold one
         (named before any work; ``load_encoder`` checks its contents at fit)."""
-        super().check_inputs(params)
         if not params.encoder:
             return
         from kagglekit.errors import ParamError
@@ -194,7 +198,7 @@ class KerasTextModel(KerasModel):
         from kagglekit.keras.language_model import load_encoder
 
         p = self.params
-        self.check_inputs(p)
+        self.check_encoder(p)
         self.encoder_ = load_encoder(p.encoder)
         self.tokenizer_ = self.encoder_.tokenizer
         encoded = self.tokenizer_.encode(train.text, cache=p.cache)

@@ -46,6 +46,15 @@ class EncoderHeadModel(KerasModel):
     encoder_kind = "transformer"
     Params = EncoderParams
 
+    @classmethod
+    def check_inputs(cls, params) -> None:
+        """A preset given as a local folder is checked before any work."""
+        super().check_inputs(params)
+        if params.preset:
+            from kagglekit.hub.presets import check_local
+
+            check_local(params.preset)
+
     def _encoder(self):
         from kagglekit.hub.encoders import load_encoder
         from kagglekit.hub.presets import resolve

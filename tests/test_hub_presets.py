@@ -63,8 +63,11 @@ def test_local_directory_resolves_without_download(tmp_path, no_download):
 
 
 def test_missing_directory_is_a_clear_error(tmp_path):
-    with pytest.raises(PresetError, match="not a directory"):
+    with pytest.raises(PresetError, match="no such directory"):
         resolve(str(tmp_path / "absent"))
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(PresetError, match="is a file, not a directory"):
+        resolve(str(tmp_path / "afile"))
 
 
 def test_directory_without_model_files_is_a_clear_error(tmp_path):
@@ -169,13 +172,13 @@ def test_bad_kaggle_scheme():
         resolve("s3://bucket/model")
 
 
-@pytest.mark.parametrize("model", ["transformer", "distilbert"])
+@pytest.mark.parametrize("model", ["transformer", "distilbert", "sentence-encoder", "use"])
 def test_a_local_preset_folder_is_checked_before_any_work(cli, tmp_path, model):
     """cv names a bad preset folder at once: no data read, no job started."""
     from conftest import one_line_error
 
     (tmp_path / "empty").mkdir()
-    for where, expected in [(tmp_path / "absent", "not a directory"),
+    for where, expected in [(tmp_path / "absent", "no such directory"),
                             (tmp_path / "empty", "holds no config.json")]:
         result = cli("cv", "disaster-tweets", "--sample", "--model", model, "-p",
                      f"preset={where}", "--runs-dir", tmp_path / "runs", expect=2)

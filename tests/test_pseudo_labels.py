@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import one_line_error
 
 from kagglekit.pseudo import LABELS_FILE, PSEUDO_FILE, confidence, select_rows
 
@@ -145,6 +146,14 @@ def test_pseudo_label_refuses_bad_input(cli, base_run, tmp_path):
                     "--runs-dir", tmp_path / "runs")
     assert same["existing"] is True and same["n_pseudo"] == first["n_pseudo"]
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    # ...but not when its labels were edited since (or the source run changed)
+    (out / LABELS_FILE).write_text("\n".join((out / LABELS_FILE).read_text().splitlines()[:3]))
+    edited = cli("pseudo-label", base_run, "--top", "0.1", "--output", out,
+                 "--runs-dir", tmp_path / "runs", expect=2)
+    assert one_line_error(edited) == (
+        f"Error: {out / LABELS_FILE}: differs from what run {base_run.name} gives by this "
+        f"rule (edited, or the run changed); choose a new --output folder")
+    (out / LABELS_FILE).write_bytes(before[LABELS_FILE])
     again = cli("pseudo-label", base_run, "--top", "0.2", "--output", out,
                 "--runs-dir", tmp_path / "runs", expect=2)
     assert "already exists" in again.stderr and "not an empty folder" in again.stderr
@@ -245,15 +254,27 @@ def test_a_pseudo_run_blends_with_its_source_and_the_blend_is_not_held_out(cli, 
     out, _ = _pseudo(cli, base_run, tmp_path, "--top", "0.2")
     pseudo_run = cli.json("cv", "disaster-tweets", "--data-dir", out, "--model", "tfidf-lr",
                           "--folds", "3", "--runs-dir", tmp_path / "runs")
-    blend = cli.json("blend", base_run, pseudo_run["path"], "--method", "mean",
-                     "--runs-dir", tmp_path / "runs")
-    info = json.loads((Path(blend["path"]) / "run.json").read_text())
-    assert info["held_out"] is False
-    assert any("pseudo-labelled test rows" in why for why in info["not_held_out_because"])
     source_oof = pd.read_csv(base_run / "oof.csv")
-    blend_oof = pd.read_csv(Path(blend["path"]) / "oof.csv")
-    assert blend_oof["id"].astype(str).tolist() == source_oof["id"].astype(str).tolist()
-    assert len(pd.read_csv(Path(blend["path"]) / "folds.csv")) == len(source_oof)
+    blends = []
+    for members in ([base_run, pseudo_run["path"]], [pseudo_run["path"], base_run]):
+        blend = cli.json("blend", *members, "--method", "mean", "--runs-dir", tmp_path / "runs")
+        info = json.loads((Path(blend["path"]) / "run.json").read_text())
+        assert info["held_out"] is False
+        assert any("pseudo-labelled test rows" in why for why in info["not_held_out_because"])
+        blend_oof = pd.read_csv(Path(blend["path"]) / "oof.csv")
+        assert blend_oof["id"].astype(str).tolist() == source_oof["id"].astype(str).tolist()
+        # whichever member comes first, the blend's folds are the source run's, byte for byte
+        assert (Path(blend["path"]) / "folds.csv").read_bytes() == \
+            (base_run / "folds.csv").read_bytes()
+        blends.append(blend["path"])
+    # and the blend blends again, with the source run
+    again = cli.json("blend", blends[1], base_run, "--method", "mean",
+                     "--runs-dir", tmp_path / "runs")
+    assert json.loads((Path(again["path"]) / "run.json").read_text())["held_out"] is False
+    data = {r["run_id"]: r["data"] for r in cli.json("runs", "--runs-dir",
+                                                      tmp_path / "runs")["runs"]}
+    assert data[Path(blends[0]).name] == \
+        f"members with pseudo-labelled rows: {pseudo_run['run_id']} (+20)"
 
 
 def test_data_counts_pseudo_rows_apart(cli, base_run, tmp_path, tweets_dir):
@@ -289,6 +310,9 @@ def test_every_fold_line_of_a_pseudo_run_says_not_held_out(cli, base_run, tmp_pa
     fold_lines = [line for line in text.splitlines() if "fold " in line and "=" in line]
     assert len(fold_lines) >= 6  # progress (job done) and per-fold score lines
     assert all("NOT held out" in line for line in fold_lines), fold_lines
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│ fold")]
+    assert len(rows) == 3 and all("fold " in r and "(NOT held out)" in r for r in rows), rows
+    assert "(300 train rows + 20 pseudo-labelled, 100 test rows)" in result.stderr
     plain = cli("cv", "disaster-tweets", "--data-dir", tweets_dir, "--model", "tfidf-lr",
                 "--folds", "3", "--runs-dir", tmp_path / "runs")
     assert "held out" not in (plain.stdout + plain.stderr).replace("held-out", "")

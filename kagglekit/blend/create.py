@@ -59,6 +59,8 @@ def create_blend(runs: list[Run], method: str, runs_dir: Path = Path("runs"), *,
                       for why in m.run.info.get("not_held_out_because",
                                                 [] if m.run.info.get("held_out", True)
                                                 else ["not held out"])})
+    pseudo = {m.run.id: m.run.info["pseudo"].get("n_pseudo") for m in data.members
+              if isinstance(m.run.info.get("pseudo"), dict)}  # shown by `kagglekit runs`
     info = record(
         "blend", comp, model_name,
         {"method": method, "objective": objective if method == "weighted" else None,
@@ -77,6 +79,7 @@ def create_blend(runs: list[Run], method: str, runs_dir: Path = Path("runs"), *,
         "n_folds": int(len(np.unique(data.folds))), "cv_scheme": first.get("cv_scheme"),
         **scored.record(), "held_out": not reasons,
         **({"not_held_out_because": reasons} if reasons else {}),
+        **({"pseudo_members": pseudo} if pseudo else {}),
         "n_scored": len(data.ids), "fold_scores": fold_scores,
         "fold_spread": {m: round(float(np.std([f[m] for f in fold_scores])), 6)
                         for m in scored.scores},
@@ -98,7 +101,10 @@ def create_blend(runs: list[Run], method: str, runs_dir: Path = Path("runs"), *,
     run_id = new_run_id(f"blend-{method}-{'+'.join(names)}")
     id_col = id_column(runs[0])
     with creating_run(runs_dir, comp.slug, run_id) as tmp:
-        shutil.copyfile(runs[0].path / "folds.csv", tmp / "folds.csv")
+        if runs[0].info.get("pseudo"):  # its pseudo rows are not the blend's rows
+            data.folds_frame.to_csv(tmp / "folds.csv", index=False)
+        else:
+            shutil.copyfile(runs[0].path / "folds.csv", tmp / "folds.csv")
         predictions_frame(data.ids, result.oof, columns, id_col).to_csv(
             tmp / "oof.csv", index=False, float_format="%.7g")
         if result.test is not None:

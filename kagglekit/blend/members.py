@@ -44,6 +44,7 @@ class BlendData:
     y: np.ndarray  # (n, T) labels
     test_ids: np.ndarray | None
     data_dir: Path
+    folds_frame: object = None  # the first member's folds.csv rows, less any pseudo rows
 
     @property
     def unique(self) -> list:
@@ -183,7 +184,7 @@ def load_members(runs: list[Run], data_dir=None) -> BlendData:
                 break
     directory = data_dir or first.info.get("data_dir") or None
     y, directory = load_labels(comp, directory, ids, first)
-    return BlendData(comp, members, ids, fold0, y, test_ids, directory)
+    return BlendData(comp, members, ids, fold0, y, test_ids, directory, folds0)
 
 
 def load_labels(comp, directory, ids: np.ndarray, run: Run) -> tuple[np.ndarray, Path]:

@@ -88,7 +88,9 @@ def load_data(comp, options, need_test=True):
         info(f"Using a generated sample of {len(data.train)} training rows in {data.directory} "
              f"(not real data: pass --data-dir or run `kagglekit fetch` for the real files)")
     else:
-        info(f"Data: {data.directory} ({len(data.train)} train rows"
+        n_pseudo = data.pseudo["n_pseudo"] if data.pseudo else 0
+        extra = f" + {n_pseudo} pseudo-labelled" if n_pseudo else ""
+        info(f"Data: {data.directory} ({len(data.train) - n_pseudo} train rows{extra}"
              f"{'' if data.test is None else f', {len(data.test)} test rows'})")
     for note in data.notes:
         info(f"Note: {note}")

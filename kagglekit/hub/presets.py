@@ -226,7 +226,8 @@ def check_local(spec) -> Path | None:
     if not (path.exists() or _looks_like_path(spec)):
         return None
     if not path.is_dir():
-        raise PresetError(f"preset {spec!r}: not a directory; pass a preset directory "
+        what = "is a file, not a directory" if path.exists() else "no such directory"
+        raise PresetError(f"preset {spec!r}: {what}; pass a preset directory "
                           f"(config.json + weights), a name or a kaggle:// / hf:// handle")
     if preset_layout(path) == "unknown":
         raise PresetError(
