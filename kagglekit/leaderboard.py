@@ -142,6 +142,23 @@ def seeds(info: dict):
     return 1 if info.get("seed") is not None else None
 
 
+def ranked(runs: list[Run], metric: str) -> list[Run]:
+    """Best first by the held-out figure (``ranking_score``): held-out runs on the real files,
+    then those not held out, then runs on a generated sample; unscored runs last in each
+    group, ties in run order (oldest first)."""
+    from kagglekit import plugins
+
+    sign = 1 if plugins.get_metric(metric).greater_is_better else -1
+
+    def key(item):
+        i, run = item
+        value = ranking_score(run.info, metric)
+        return (bool(run.info.get("sample")), not run.info.get("held_out", run.kind != "fit"),
+                value is None, -sign * value if value is not None else 0.0, i)
+
+    return [run for _, run in sorted(enumerate(runs), key=key)]
+
+
 def rows(runs: list[Run], cache: dict, metric: str) -> list[dict]:
     """One leaderboard row per run of one competition."""
     matched = submissions_by_run(cache, [r.id for r in runs])
@@ -168,8 +185,8 @@ def rows(runs: list[Run], cache: dict, metric: str) -> list[dict]:
 
 
 def cv_lb_correlation(table: list[dict]) -> dict:
-    """Pearson and Spearman correlation of CV against public LB over the scored submissions
-    of held-out runs on the real data (None below 3 of them)."""
+    """Pearson and Spearman correlation of CV against public LB, one point per held-out run
+    on the real data with a scored submission (its newest); None below 3 of them."""
     from scipy.stats import pearsonr, spearmanr
 
     pairs = [(r["cv"], r["public"]) for r in table

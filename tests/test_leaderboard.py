@@ -49,6 +49,14 @@ def test_runs_table_per_competition_with_differing_params_and_samples(cli, tweet
     assert by_id[j["run_id"]]["sample"] is True
     assert payload["competitions"][TWEETS]["cv_lb"] == {"n": 0, "pearson": None,
                                                          "spearman": None}
+    # a leaderboard: best held-out figure first, in the table and in the JSON
+    tweets = [r for r in payload["runs"] if r["competition"] == TWEETS]
+    scores = [r["cv_score"] for r in tweets]
+    assert len(scores) == 3 and scores == sorted(scores, reverse=True)
+    assert len(set(scores)) > 1  # the order is tested, not a tie
+    table_order = [line.split()[1] for line in tweets_part.splitlines()
+                   if any(line.split()[1:2] == [r["run_id"]] for r in tweets)]
+    assert table_order == [r["run_id"] for r in tweets]
 
 
 def test_submit_without_run_picks_the_newest_runs_competition(cli, tweets_dir, tmp_path):

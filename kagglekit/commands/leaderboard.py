@@ -52,6 +52,7 @@ def show_leaderboard(found, runs_dir: Path, *, refresh: bool = False, as_json: b
         if cache.get("damaged"):
             info(f"Note: {cache['damaged']} is damaged and was ignored (kagglekit runs "
                  f"--refresh writes it again)")
+        runs = leaderboard.ranked(runs, comp.metric)
         rows = leaderboard.rows(runs, cache, comp.metric)
         correlation = leaderboard.cv_lb_correlation(rows)
         competitions[slug] = {"metric": comp.metric, "cv_lb": correlation,
@@ -113,10 +114,10 @@ def _print_table(slug, comp, rows, correlation, cache) -> None:
         when = cache.get("fetched") or "never (only submit --upload records)"
         n = correlation["n"]
         if correlation["pearson"] is not None:
-            said = (f"CV vs public LB over {n} scored submissions: Pearson "
+            said = (f"CV vs public LB over {n} held-out runs: Pearson "
                     f"{correlation['pearson']:.3f}, Spearman {correlation['spearman']:.3f}")
         else:
-            said = f"CV vs public LB: {n} scored submission(s) of held-out runs (3 needed)"
+            said = f"CV vs public LB: {n} held-out run(s) with a scored submission (3 needed)"
         click.echo(f"{said}; Kaggle scores fetched {when}")
 
 
