@@ -180,6 +180,8 @@ def load_pseudo_dataset(comp, options, need_test: bool = True):
                         f"competition's files are now, or make the labels again")
     base = replace(options, data_dir=record["data_dir"], sample=False)
     data = load_dataset(comp, base, need_test=True)
+    # labels from a run on a generated sample: still not real data (never uploaded)
+    data.sample = bool(record.get("sample", False))
     if data.test is None:
         raise DataError(f"{record['data_dir']}: has no {comp.test_file}, which the pseudo rows "
                         f"of {directory} come from")

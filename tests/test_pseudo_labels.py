@@ -316,3 +316,19 @@ def test_every_fold_line_of_a_pseudo_run_says_not_held_out(cli, base_run, tmp_pa
     plain = cli("cv", "disaster-tweets", "--data-dir", tweets_dir, "--model", "tfidf-lr",
                 "--folds", "3", "--runs-dir", tmp_path / "runs")
     assert "held out" not in (plain.stdout + plain.stderr).replace("held-out", "")
+
+
+def test_pseudo_labels_of_a_sample_run_stay_a_sample(cli, tmp_path):
+    runs = tmp_path / "runs"
+    source = cli.json("cv", "disaster-tweets", "--sample", "--model", "tfidf-lr", "--folds",
+                      "3", "--runs-dir", runs)
+    out = tmp_path / "pseudo"
+    cli.json("pseudo-label", source["path"], "--top", "0.2", "--output", out,
+             "--runs-dir", runs)
+    result = cli("cv", "disaster-tweets", "--data-dir", out, "--model", "tfidf-lr",
+                 "--folds", "3", "--runs-dir", runs, "--json")
+    run = json.loads(result.stdout)
+    assert json.loads((Path(run["path"]) / "run.json").read_text())["sample"] is True
+    assert "Using a generated sample" in result.stderr
+    refused = cli("submit", run["path"], "--upload", "--runs-dir", runs, expect=2)
+    assert "generated sample" in one_line_error(refused)

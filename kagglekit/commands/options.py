@@ -84,12 +84,13 @@ def load_data(comp, options, need_test=True):
     # a spinner on a terminal; in a log file one line, only when it took a while
     with status(f"Reading and validating the {comp.slug} files", min_seconds=2.0):
         data = load(comp, options, need_test=need_test)
+    n_pseudo = data.pseudo["n_pseudo"] if data.pseudo else 0
+    extra = f" + {n_pseudo} pseudo-labelled" if n_pseudo else ""
     if data.sample:
-        info(f"Using a generated sample of {len(data.train)} training rows in {data.directory} "
-             f"(not real data: pass --data-dir or run `kagglekit fetch` for the real files)")
+        info(f"Using a generated sample of {len(data.train) - n_pseudo} training rows{extra} in "
+             f"{data.directory} (not real data: pass --data-dir or run `kagglekit fetch` for "
+             f"the real files)")
     else:
-        n_pseudo = data.pseudo["n_pseudo"] if data.pseudo else 0
-        extra = f" + {n_pseudo} pseudo-labelled" if n_pseudo else ""
         info(f"Data: {data.directory} ({len(data.train) - n_pseudo} train rows{extra}"
              f"{'' if data.test is None else f', {len(data.test)} test rows'})")
     for note in data.notes:
