@@ -130,6 +130,23 @@ def check_output_directory(output, what: str = "--output") -> Path | None:
     return output
 
 
+def made_before(output, key: str, record_file: str, files=()) -> dict | None:
+    """The record in ``output`` when an earlier run of the same command wrote it there: its
+    ``record_file`` names ``key`` and ``files`` are all present (the same command twice
+    returns the folder it made, as the cache does); else None."""
+    import json
+
+    if output is None or not Path(output).is_dir():
+        return None
+    try:
+        record = json.loads((Path(output) / record_file).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("key") != key:
+        return None
+    return record if all((Path(output) / f).is_file() for f in files) else None
+
+
 def write_directory(directory: Path, fill: Callable[[Path], None], *,
                     replace: bool = False) -> Path:
     """Create ``directory`` atomically: ``fill(tmp)`` writes a sibling temporary folder, which

@@ -66,6 +66,16 @@ def test_pretrain_writes_a_preset_whose_mlm_loss_drops_and_that_fine_tunes(cli, 
     again = json.loads(cli(*args, "--output", tmp_path / "lm2", "--json").stdout)
     assert again["cached"] is True and again["history"] == history
     assert "epoch 1" not in cli(*args).stderr
+    # the same command with the same --output returns the folder it made, untouched...
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    same = json.loads(cli(*args, "--output", out, "--json").stdout)
+    assert same["cached"] is True and same["path"] == str(out.resolve())
+    assert same["history"] == history
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    # ...and other params to that folder are refused before any training
+    other = cli(*args, "-p", "mask_rate=0.2", "--output", out, expect=2)
+    assert "already exists and is not an empty folder" in one_line_error(other)
+    assert "epoch 1" not in other.stderr
 
     fit = cli.json("fit", "imdb", "--sample", "--model", "distilbert", "--runs-dir",
                    tmp_path / "runs", "-p", f"preset={out}", "-p", "epochs=1",

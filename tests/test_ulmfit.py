@@ -173,6 +173,15 @@ def test_pretrain_lstm_is_cached(encoder_dir, tmp_path):
     again = json.loads(proc.stdout)
     assert again["cached"] is True and again["key"] == record["key"]
     assert (tmp_path / "again" / "encoder.npz").read_bytes() == (out / "encoder.npz").read_bytes()
+    # the same command to the same --output returns that folder, even with caching off
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    proc = run_kagglekit("pretrain", "imdb", "--sample", "--model", "lstm", *TINY_LM,
+                         "--runs-dir", out.parent / "runs", "--output", out, "--json",
+                         cwd=out.parent, env={"KAGGLEKIT_CACHE": "off"})
+    assert proc.returncode == 0, proc.stderr
+    same = json.loads(proc.stdout)
+    assert same["cached"] is True and same["path"] == str(out.resolve())
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_the_classifier_starts_from_the_encoder_and_unfreezes_gradually(encoder_dir):

@@ -30,6 +30,7 @@ import numpy as np
 from kagglekit.hub.presets import PresetError
 
 RECORD_FILE = "kagglekit-pretrain.json"
+PRESET_FILES = ("config.json", "model.weights.h5", "tokenizer.json", RECORD_FILE)
 _SPECIAL = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<s>", "</s>", "<pad>", "<unk>",
             "<mask>")
 
@@ -143,16 +144,22 @@ def pretrain_mlm(preset_dir, texts, params: MlmParams, output=None, *,
                  on_epoch: Callable[[dict], None] | None = None, sources: dict | None = None):
     """Masked-LM pretraining of ``preset_dir``'s backbone on ``texts``; returns (directory,
     record, cached). ``output``: where the preset goes [default: the cache entry]."""
-    from kagglekit.cache import cache_root, check_output_directory, deliver_directory
+    from kagglekit.cache import (cache_root, check_output_directory, deliver_directory,
+                                 made_before)
     from kagglekit.hub.tokenizer import SubwordTokenizer
 
-    output = check_output_directory(output)
+    if not (output is not None and (Path(output) / RECORD_FILE).is_file()):
+        check_output_directory(output)  # before any work, unless it may be this command's
     preset_dir = Path(preset_dir)
     texts = [str(t) for t in texts if str(t).strip()]
     if len(texts) < 10:
         raise PresetError(f"pretraining needs at least 10 non-empty texts, got {len(texts)}")
     tokenizer = SubwordTokenizer.from_directory(preset_dir)
     key = pretrain_key(preset_dir, tokenizer, texts, params)
+    same = made_before(output, key, RECORD_FILE, PRESET_FILES)
+    if same is not None:
+        return Path(output), {**same, "texts": dict(sources or {})}, True
+    output = check_output_directory(output)
     root = cache_root()
     cached = None if root is None else root / "pretrained" / key
     if cached is not None and (cached / RECORD_FILE).is_file():

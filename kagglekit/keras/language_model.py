@@ -156,13 +156,18 @@ def pretrain_lstm(texts, params: LmParams, output=None, *,
     """Train the language model on ``texts``; returns (directory, record, cached).
     ``output``: where the encoder folder goes [default: its cache entry]."""
     from kagglekit.cache import (cache_root, check_output_directory, deliver_directory,
-                                 write_directory)
+                                 made_before, write_directory)
 
-    output = check_output_directory(output)
+    if not (output is not None and (Path(output) / RECORD_FILE).is_file()):
+        check_output_directory(output)  # before any work, unless it may be this command's
     texts = [str(t) for t in texts if str(t).strip()]
     if len(texts) < 10:
         raise KaggleKitError(f"pretraining needs at least 10 non-empty texts, got {len(texts)}")
     key = pretrain_key(texts, params)
+    same = made_before(output, key, RECORD_FILE, ENCODER_FILES)
+    if same is not None:
+        return Path(output), {**same, "texts": dict(sources or {})}, True
+    output = check_output_directory(output)
     root = cache_root()
     cached = None if root is None else root / "pretrained" / key
     if cached is not None and (cached / RECORD_FILE).is_file():
