@@ -108,3 +108,17 @@ def test_readme_architecture_names_every_core_module_and_package():
             continue
         name = path.name + ("/" if path.is_dir() else "")
         assert name in section, f"kagglekit/{name} missing from README's architecture"
+
+
+def test_the_import_graph_in_docs_is_the_codes():
+    """docs/architecture.md's import graph of the core's top-level modules is regenerated
+    from the code here, so it cannot go stale."""
+    edges, _ = import_graph()
+    lines = []
+    for name in sorted(m for m in edges if m.startswith("kagglekit.") and m.count(".") == 1):
+        deps = sorted(d.removeprefix("kagglekit.") for d in edges[name]
+                      if (d == "kagglekit" or d.startswith("kagglekit.")) and d != name)
+        lines.append(f"{name.removeprefix('kagglekit.'):<14} -> {', '.join(deps) or '-'}")
+    doc = (REPO / "docs" / "architecture.md").read_text()
+    block = "__main__" + doc.split("```\n__main__", 1)[1].split("```", 1)[0]
+    assert block == "\n".join(lines) + "\n"

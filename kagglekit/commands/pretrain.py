@@ -59,13 +59,14 @@ def register_commands(cli):
     @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
                   help="transformer: preset, epochs, batch_size, learning_rate, weight_decay, "
                        "max_length, mask_rate, holdout, seed. lstm: epochs, batch_size, bptt, "
-                       "embedding_dim, units, layers, max_words, min_count, weight_drop, "
+                       "embedding_dim, units, layers, max_words, min_count, lowercase, weight_drop, "
                        "word_dropout, input_dropout, hidden_dropout, output_dropout, "
                        "learning_rate, weight_decay, clipnorm, holdout, seed.")
     @click.option("--texts", default=",".join(SPLITS), show_default=True,
                   help="Which texts to learn from: train, test, unlabeled (those present).")
     @click.option("--output", type=click.Path(path_type=Path), default=None,
-                  help="Where the new preset goes [default: its cache entry].")
+                  help="A new or empty folder for the preset (transformer) or encoder (lstm); "
+                       "the same command again returns it [default: its cache entry].")
     @data_options
     @runs_dir_option
     @json_option
@@ -76,9 +77,12 @@ def register_commands(cli):
         --model transformer: masked-LM fine-tuning of a backbone; writes a preset directory
         that `-p preset=DIR` fine-tunes like any other. --model lstm: a word-level AWD-LSTM
         language model; writes an encoder that `-m lstm -p encoder=DIR` starts from.
+        Empty texts are dropped. Cached by content hash: the same command returns at once.
+
+        \b
         Examples:
-        kagglekit pretrain imdb -p preset=distilbert --texts train,test,unlabeled --output lm/
-        kagglekit pretrain imdb --model lstm -p epochs=5 --output lstm-lm/
+          kagglekit pretrain imdb -p preset=distilbert --texts train,test,unlabeled --output lm/
+          kagglekit pretrain imdb --model lstm -p epochs=5 --output lstm-lm/
         """
         from kagglekit.params import build_params, parse_assignments
 

@@ -15,8 +15,9 @@ def register_commands(cli):
     @cli.command("pseudo-label")
     @click.argument("run_ref", metavar="RUN")
     @click.option("--min-confidence", type=float, default=None,
-                  help="Keep test rows predicted at least this confidently: max(p, 1-p) "
-                       "[default: 0.95 unless --top is given].")
+                  help="Keep test rows predicted at least this confidently: max(p, 1-p), the "
+                       "least confident target's for several; in [0.5, 1] [default: 0.95 "
+                       "unless --top is given].")
     @click.option("--top", type=float, default=None,
                   help="Keep this fraction of the test rows, the most confident first.")
     @click.option("--soft", is_flag=True,
@@ -29,8 +30,13 @@ def register_commands(cli):
         """Add a run's confident test predictions to the training rows, as a new dataset.
 
         `kagglekit cv COMPETITION --data-dir DIR` then trains every fold on them too
-        (fold -1: never scored; the real rows keep their folds). Example:
-        kagglekit pseudo-label RUN --min-confidence 0.95 && kagglekit cv imdb --data-dir DIR
+        (fold -1: never scored; the real rows keep their folds). Its scores are marked not
+        held out: the labels came from models that trained on the scored rows.
+
+        \b
+        Example:
+          kagglekit pseudo-label RUN --min-confidence 0.95 --output pseudo/imdb
+          kagglekit cv imdb --data-dir pseudo/imdb --model tfidf-lr
         """
         from kagglekit.pseudo import make_pseudo_set
         from kagglekit.runs import resolve_run
