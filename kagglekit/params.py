@@ -165,8 +165,11 @@ def load_config(path: Path | None) -> dict:
         raise KaggleKitError(f"{path}: not valid TOML ({exc})") from None
 
 
-def resolve_models(models, params, config: dict):
-    """[(name, cls, Params instance)] from --model/-p/--config."""
+def resolve_models(models, params, config: dict, run_folder=None):
+    """[(name, cls, Params instance)] from --model/-p/--config, each checked by the class's
+    ``check_inputs``. ``run_folder(ref) -> path``: how a param that names a run (a class's
+    ``run_params``, e.g. ``teacher``) given as a run id becomes that run's folder, so that
+    run.json records, and every worker reads, the run that was meant."""
     names = list(models)
     if not names:
         cfg_model = config.get("model") or config.get("models")
@@ -192,6 +195,16 @@ def resolve_models(models, params, config: dict):
             else:
                 values[key] = value
         built = build_params(cls.Params, values, name)
+        refs = {f: getattr(built, f) for f in getattr(cls, "run_params", ())
+                if getattr(built, f, None)}
+        if refs and run_folder is not None:
+            found = {}
+            for field, ref in refs.items():
+                try:
+                    found[field] = run_folder(str(ref))
+                except KaggleKitError as exc:
+                    raise ParamError(f"{name}: {field}={ref}: {exc}") from None
+            built = dataclasses.replace(built, **found)
         check = getattr(cls, "check_inputs", None)  # third-party models may not define it
         if check is not None:
             check(built)

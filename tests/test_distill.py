@@ -114,3 +114,16 @@ def test_teacher_on_other_folds_or_a_fit_run_is_refused(cli, tweets_dir, tmp_pat
     assert "no-such-run" in missing.stderr and "Traceback" not in missing.stderr
     bad = _student(cli, tweets_dir, tmp_path, teacher, "-p", "distill_alpha=2", expect=2)
     assert "distill_alpha" in bad.stderr
+
+
+def test_a_teacher_id_is_looked_up_under_runs_dir_and_recorded_as_its_folder(cli, tweets_dir,
+                                                                            tmp_path, teacher):
+    """teacher=<run id> finds the run under --runs-dir (not ./runs), and run.json records the
+    run's folder, which every worker reads."""
+    payload = json.loads(_student(cli, tweets_dir, tmp_path, teacher.name, "--json").stdout)
+    info = json.loads((Path(payload["path"]) / "run.json").read_text())
+    assert info["params"]["teacher"] == str(teacher.resolve())
+    assert {f["fit_info"]["teacher"] for f in info["fold_scores"]} == {str(teacher.resolve())}
+    missing = _student(cli, tweets_dir, tmp_path, "nosuchrun", expect=2)
+    assert missing.stderr.strip().startswith(
+        f"Error: dense: teacher=nosuchrun: no run 'nosuchrun' in {tmp_path / 'runs'}")

@@ -44,6 +44,14 @@ def cv_table(run) -> None:
     score_table(title, rows, columns)
 
 
+def run_folder(runs_dir):
+    """A run id (or unique prefix) under ``--runs-dir`` -> that run's folder; a folder as is
+    (``-p teacher=RUN``)."""
+    def find(ref: str) -> str:
+        return str(resolve_run(ref, runs_dir).path.resolve())
+    return find
+
+
 @hookimpl
 def register_commands(cli):
     @cli.command()
@@ -83,7 +91,7 @@ def register_commands(cli):
             raise KaggleKitError("no competition given; pass COMPETITION (or --resume RUN)")
         comp = plugins.get_competition(competition or cfg.get("competition"))
         comp_params, params, cfg = split_competition_params(comp, params, cfg)
-        chosen = resolve_models(models, params, cfg)
+        chosen = resolve_models(models, params, cfg, run_folder(runs_dir))
         if ensembles:
             from kagglekit.blend import get_method
 
@@ -195,7 +203,7 @@ def register_commands(cli):
             raise KaggleKitError("no competition given; pass COMPETITION (or --resume RUN)")
         comp = plugins.get_competition(competition)
         comp_params, params, cfg = split_competition_params(comp, params, cfg)
-        chosen = resolve_models(models, params, cfg)
+        chosen = resolve_models(models, params, cfg, run_folder(runs_dir))
         seeds = job_cli.resolve_seeds(seed, n_seeds, cfg)
         seed = seeds[0]
         runner = job_cli.make_executor(executor, workers, address)

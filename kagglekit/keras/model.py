@@ -257,6 +257,8 @@ class KerasModel(Model):
                                pad_rows_to=batch if self._fixed_batches(acc) else acc.replicas,
                                pow2=self._pow2(acc), inputs=self.model_inputs)
 
+    run_params = ("teacher",)  # a run id here becomes the run's folder (params.resolve_models)
+
     @classmethod
     def check_inputs(cls, params) -> None:
         if params.teacher:  # a wrong teacher=RUN is named before any work
