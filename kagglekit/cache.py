@@ -112,14 +112,18 @@ def cached_arrays(kind: str, key: str, compute: Callable[[], dict]) -> tuple[dic
     return arrays, False
 
 
-def check_output_directory(output, what: str = "--output") -> Path | None:
+def check_output_directory(output, what: str = "--output",
+                           made_by: str | None = None) -> Path | None:
     """``output`` resolved, or None; a folder that exists and holds anything is refused
-    before any work (nothing of the user's is ever replaced)."""
+    before any work (nothing of the user's is ever replaced), except, with ``made_by``, one
+    holding that record file: the caller then asks ``made_before`` whether it is its own."""
     from kagglekit.errors import KaggleKitError
 
     if output is None:
         return None
     output = Path(output).resolve()
+    if made_by is not None and (output / made_by).is_file():
+        return output
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
         raise KaggleKitError(f"{what} {output}: already exists and is not an empty folder; "
                              f"choose a new folder")

@@ -363,6 +363,11 @@ def resolve_run(ref: str, runs_dir: Path) -> Run:
     if len(matches) > 1:
         raise RunError(f"run {ref!r} is ambiguous: {', '.join(r.id for r in matches[:5])}; "
                        f"give more of the id")
+    if path.is_dir():
+        raise RunError(f"{path}: not a run folder (no {RUN_FILE}); pass a run directory, "
+                       f"a run id or --runs-dir")
+    if len(path.parts) > 1:  # a path, not an id
+        raise RunError(f"{path}: no such run folder (`kagglekit runs` lists the runs)")
     raise RunError(f"no run {ref!r} in {runs_dir} (`kagglekit runs` lists them; "
                    f"pass a run directory or --runs-dir)")
 

@@ -112,6 +112,7 @@ def test_teacher_on_other_folds_or_a_fit_run_is_refused(cli, tweets_dir, tmp_pat
     missing = _student(cli, tweets_dir, tmp_path, tmp_path / "no-such-run", expect=2)
     assert missing.stderr.strip().count("\n") == 0, missing.stderr
     assert "no-such-run" in missing.stderr and "Traceback" not in missing.stderr
+    assert f"{tmp_path / 'no-such-run'}: no such run folder" in missing.stderr
     bad = _student(cli, tweets_dir, tmp_path, teacher, "-p", "distill_alpha=2", expect=2)
     assert "distill_alpha" in bad.stderr
 

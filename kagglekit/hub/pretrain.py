@@ -148,8 +148,7 @@ def pretrain_mlm(preset_dir, texts, params: MlmParams, output=None, *,
                                  made_before)
     from kagglekit.hub.tokenizer import SubwordTokenizer
 
-    if not (output is not None and (Path(output) / RECORD_FILE).is_file()):
-        check_output_directory(output)  # before any work, unless it may be this command's
+    check_output_directory(output, made_by=RECORD_FILE)  # before any work
     preset_dir = Path(preset_dir)
     texts = [str(t) for t in texts if str(t).strip()]
     if len(texts) < 10:

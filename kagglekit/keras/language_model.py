@@ -158,8 +158,7 @@ def pretrain_lstm(texts, params: LmParams, output=None, *,
     from kagglekit.cache import (cache_root, check_output_directory, deliver_directory,
                                  made_before, write_directory)
 
-    if not (output is not None and (Path(output) / RECORD_FILE).is_file()):
-        check_output_directory(output)  # before any work, unless it may be this command's
+    check_output_directory(output, made_by=RECORD_FILE)  # before any work
     texts = [str(t) for t in texts if str(t).strip()]
     if len(texts) < 10:
         raise KaggleKitError(f"pretraining needs at least 10 non-empty texts, got {len(texts)}")
