@@ -250,8 +250,7 @@ class Run:
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise RunError(f"{path}: damaged ({type(exc).__name__}); {RECREATE}") from None
 
-    def _missing(self, name: str, path: Path) -> str:
-        """Why ``name`` is absent: the kind of run never has it, or the run is damaged."""
+    def _missing(self, name: str, path: Path) -> str:  # the kind never has it, or damaged
         if name in ("oof.csv", "folds.csv") and self.kind == "fit":
             return (f"run {self.id} is a fit run (trained on every row), so it has no {name}; "
                     f"only cv and blend runs have out-of-fold predictions")
@@ -363,11 +362,9 @@ def resolve_run(ref: str, runs_dir: Path) -> Run:
     if len(matches) > 1:
         raise RunError(f"run {ref!r} is ambiguous: {', '.join(r.id for r in matches[:5])}; "
                        f"give more of the id")
-    if path.is_dir():
-        raise RunError(f"{path}: not a run folder (no {RUN_FILE}); pass a run directory, "
-                       f"a run id or --runs-dir")
-    if len(path.parts) > 1:  # a path, not an id
-        raise RunError(f"{path}: no such run folder (`kagglekit runs` lists the runs)")
+    if path.is_dir() or len(path.parts) > 1:  # a path, not a run id
+        why = f"not a run folder (no {RUN_FILE})" if path.is_dir() else "no such run folder"
+        raise RunError(f"{path}: {why}; pass a run directory, a run id or --runs-dir")
     raise RunError(f"no run {ref!r} in {runs_dir} (`kagglekit runs` lists them; "
                    f"pass a run directory or --runs-dir)")
 
