@@ -88,14 +88,25 @@ def coerce(name: str, value, tp, model: str):
     return value
 
 
+def closest_name(key: str, names) -> str | None:
+    """The valid name ``key`` most likely meant, ignoring case (``c`` -> ``C``), or None."""
+    names = list(names)
+    same = [n for n in names if n.lower() == key.lower()]
+    if same:
+        return same[0]
+    by_lower = {n.lower(): n for n in names}
+    close = difflib.get_close_matches(key.lower(), list(by_lower), n=1)
+    return by_lower[close[0]] if close else None
+
+
 def build_params(params_cls, values: dict, model: str):
     """Make a Params instance from a mapping; unknown keys list the valid ones."""
     types = field_types(params_cls)
     kwargs = {}
     for key, value in values.items():
         if key not in types:
-            close = difflib.get_close_matches(key, list(types), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            close = closest_name(key, list(types))
+            hint = f" (did you mean {close!r}?)" if close else ""
             raise ParamError(f"{model} has no parameter {key!r}{hint}; valid: "
                              f"{', '.join(sorted(types)) or 'none'}")
         kwargs[key] = coerce(key, value, types[key], model)

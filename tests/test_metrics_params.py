@@ -101,6 +101,19 @@ def test_params_errors(key, value, message):
         build_params(P, {key: value}, "m")
 
 
+@dataclass
+class Cased:
+    C: float = 1.0
+    max_features: int = 100
+
+
+@pytest.mark.parametrize("key,meant", [("c", "C"), ("Max_Features", "max_features"),
+                                       ("max_featurs", "max_features"), ("MAX_FEATURS", "max_features")])
+def test_param_suggestions_ignore_case(key, meant):
+    with pytest.raises(ParamError, match=f"has no parameter '{key}' \\(did you mean '{meant}'\\?\\)"):
+        build_params(Cased, {key: "2"}, "m")
+
+
 def test_describe_lists_defaults():
     rows = {r["name"]: r for r in describe(P)}
     assert rows["layers"]["default"] == [64, 32]
