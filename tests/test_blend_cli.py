@@ -161,6 +161,20 @@ def test_blend_refuses_fit_runs_and_unknown_things(workspace):
     invoke("blend", a, a, "--method", "median", "--runs-dir", runs, expect=2)  # click's choice
 
 
+def test_blend_refuses_the_same_run_twice(workspace):
+    runs = workspace["runs"]
+    a = Path(workspace["payload"]["runs"][0]["run_dir"])
+    b = workspace["payload"]["runs"][1]["run_dir"]
+    before = sorted(p.name for p in (runs / SLUG).iterdir())
+    for refs in ((a, a), (a, b, a.name[:-3]), (a.name, a / ".." / a.name)):
+        result = invoke("blend", *refs, "--runs-dir", runs, expect=2)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+        assert f"run {a.name} is given twice" in lines[0]
+        assert result.stdout == ""
+    assert sorted(p.name for p in (runs / SLUG).iterdir()) == before
+
+
 def test_cv_ensemble_needs_two_models_and_a_known_method(workspace):
     args = ("cv", "disaster-tweets", "--folds", "3", "--data-dir", workspace["data"],
             "--runs-dir", workspace["root"] / "other-runs")

@@ -119,6 +119,19 @@ def real_folds(run: Run):
     return frame
 
 
+def check_distinct(runs: list[Run]) -> None:
+    """The runs a user names must differ: the same run twice (by id, prefix or path) is a
+    mistake, not a blend (``blend`` refuses it; a rerun with identical predictions still
+    blends, counted once)."""
+    seen = {}
+    for i, run in enumerate(runs):
+        key = run.path.resolve()
+        if key in seen:
+            raise BlendError(f"run {run.id} is given twice (RUN {seen[key] + 1} and RUN {i + 1}); "
+                             f"blend two or more different runs")
+        seen[key] = i
+
+
 def load_members(runs: list[Run], data_dir=None) -> BlendData:
     """Read and check the members' folds, OOF and test predictions and the labels."""
     from kagglekit import plugins

@@ -111,12 +111,13 @@ def register_commands(cli):
         Example: kagglekit blend RUN1 RUN2 --method rank
         """
         from kagglekit import plugins
-        from kagglekit.blend import create_blend
+        from kagglekit.blend import check_distinct, create_blend
         from kagglekit.runs import resolve_run
 
         if objective:
             plugins.get_metric(objective)
         runs = [resolve_run(ref, runs_dir) for ref in run_refs]
+        check_distinct(runs)
         run = create_blend(runs, method, runs_dir, data_dir=data_dir, objective=objective,
                            meta_model=meta_model, seed=seed)
         if run.info.get("sample"):
