@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from kagglekit.competition import Competition
-from kagglekit.errors import DataError, DataNotFound, KaggleKitError, show, why_not_there
+from kagglekit.errors import (DataError, DataNotFound, KaggleKitError, KaggleKitWarning, show,
+                              why_not_there)
 from kagglekit.frame import TextFrame
 
 KAGGLE_INPUT = Path("/kaggle/input")
@@ -67,20 +69,60 @@ def _read_bytes(path: Path) -> bytes:
                         f"(kagglekit fetch --force)") from None
 
 
+def _holds_train(comp: Competition, directory: Path) -> bool:
+    # a file, its .zip as Kaggle notebooks mount some, or a folder for folder layouts
+    return (directory / comp.train_file).exists() or data_file(directory, comp.train_file) is not None
+
+
+def _contents(directory: Path, limit: int = 3) -> str:
+    try:
+        names = sorted(p.name for p in Path(directory).iterdir())
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    if not names:
+        return "it is empty"
+    more = f", ... ({len(names)} entries)" if len(names) > limit else ""
+    return f"it holds {', '.join(names[:limit])}{more}"
+
+
 def find_data_dir(comp: Competition, data_dir=None) -> Path:
-    """The first candidate directory that holds the competition's train file."""
-    looked = candidate_dirs(comp, data_dir)
+    """The folder that holds the competition's train file.
+
+    An explicit ``data_dir`` (the competition folder, or a data root holding ``<slug>/``)
+    is used or refused, never passed over for another folder. Without one the first of
+    ``$KAGGLEKIT_DATA/<slug>``, ``./input/<slug>``, ``/kaggle/input/<slug>`` that holds it;
+    a ``$KAGGLEKIT_DATA`` that is not a folder (misspelled?) is said plainly (a warning
+    when the files were found elsewhere, in the error when they were not).
+    """
+    alias = comp.aliases[0] if comp.aliases else comp.slug
+    if data_dir:
+        data_dir = Path(data_dir)
+        if not data_dir.is_dir():
+            raise DataNotFound(f"--data-dir {data_dir}: {why_not_there(data_dir)}")
+        for d in (data_dir, data_dir / comp.slug):
+            if _holds_train(comp, d):
+                return d
+        raise DataNotFound(
+            f"--data-dir {data_dir}: no {comp.train_file} for {comp.slug} in it or in "
+            f"{data_dir / comp.slug} ({_contents(data_dir)}); pass the folder that holds the "
+            f"{comp.slug} files (or a data root holding {comp.slug}/), or run "
+            f"`kagglekit fetch {alias} --data-dir {data_dir}`")
+    looked = candidate_dirs(comp)
+    env = os.environ.get("KAGGLEKIT_DATA")
+    env_problem = (f"KAGGLEKIT_DATA={env} {why_not_there(env)}"
+                   if env and not Path(env).is_dir() else None)
     for d in looked:
-        # a file, its .zip as Kaggle notebooks mount some, or a folder for folder layouts
-        if (d / comp.train_file).exists() or data_file(d, comp.train_file) is not None:
+        if _holds_train(comp, d):
+            if env_problem:
+                warnings.warn(f"{env_problem} (misspelled?); using {d} instead",
+                              KaggleKitWarning, stacklevel=2)
             return d
-    if data_dir and not (Path(data_dir).is_dir()):
-        raise DataNotFound(f"--data-dir {data_dir}: {why_not_there(data_dir)}")
     where = ", ".join(str(p) for p in looked)
+    said = f"{env_problem} (misspelled?); " if env_problem else ""
     raise DataNotFound(
-        f"no {comp.train_file} for {comp.slug} found (looked in {where}); "
-        f"run `kagglekit fetch {comp.aliases[0] if comp.aliases else comp.slug}`, "
-        f"pass --data-dir, or try --sample for a generated sample")
+        f"no {comp.train_file} for {comp.slug} found ({said}looked in {where}); "
+        f"run `kagglekit fetch {alias}`, pass --data-dir, or try --sample for a generated "
+        f"sample")
 
 
 def sample_dir(comp: Competition, root: Path, n_train: int = 600, n_test: int = 200,

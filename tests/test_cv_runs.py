@@ -196,6 +196,50 @@ def test_data_lookup_order(cli, tweets_dir, tmp_path, monkeypatch):
     assert cli.json("data", "disaster-tweets", "--data-dir", made)["n_train"] == 50
 
 
+def test_an_explicit_data_dir_is_used_or_refused_never_passed_over(cli, tweets_dir, tmp_path,
+                                                                   monkeypatch):
+    from conftest import one_line_error
+
+    monkeypatch.setenv("KAGGLEKIT_DATA", str(tweets_dir.parent))  # would have the files
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for command in (("data", "disaster-tweets"),
+                    ("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2")):
+        line = one_line_error(cli(*command, "--data-dir", empty, expect=None))
+        assert line.startswith(f"Error: --data-dir {empty}: no train.csv for nlp-getting-started "
+                               f"in it or in {empty / 'nlp-getting-started'} (it is empty)"), line
+        assert str(tweets_dir) not in line
+    (empty / "notes.txt").write_text("x")
+    line = one_line_error(cli("data", "disaster-tweets", "--data-dir", empty, expect=None))
+    assert "(it holds notes.txt)" in line
+    assert not Path("runs").exists()
+
+
+def test_a_kagglekit_data_that_is_not_a_folder_is_said_plainly(cli, tweets_dir, tmp_path,
+                                                               monkeypatch):
+    from conftest import one_line_error
+
+    wrong = tmp_path / "kagle-data"  # misspelled
+    monkeypatch.setenv("KAGGLEKIT_DATA", str(wrong))
+    line = one_line_error(cli("data", "disaster-tweets", expect=None))
+    assert f"KAGGLEKIT_DATA={wrong} does not exist (misspelled?)" in line
+    local = Path("input") / "nlp-getting-started"
+    local.mkdir(parents=True)
+    for f in tweets_dir.iterdir():
+        (local / f.name).write_bytes(f.read_bytes())
+    result = cli("data", "disaster-tweets", "--json")
+    assert json.loads(result.stdout)["path"] == str(local)
+    warnings = [x for x in result.stderr.splitlines() if x.startswith("Warning: ")]
+    assert warnings == [f"Warning: KAGGLEKIT_DATA={wrong} does not exist (misspelled?); using "
+                        f"{local} instead"]
+    monkeypatch.setenv("KAGGLEKIT_DATA", str(tweets_dir.parent))  # a good one: nothing said
+    result = cli("data", "disaster-tweets")
+    assert "Warning" not in result.stderr
+    monkeypatch.setenv("KAGGLEKIT_DATA", str(tmp_path / "data" / "nlp-getting-started" /
+                                             "train.csv"))  # a file
+    assert "is a file, not a folder" in cli("data", "disaster-tweets").stderr
+
+
 def test_kaggle_input_is_looked_up_last(cli, tweets_dir, monkeypatch):
     import kagglekit.data
 
