@@ -14,8 +14,10 @@ lives in attributes ending in ``_``.
 
 Saved state never goes through pickle: a file in a run folder must not be able to run
 code when the run is loaded (a run may come from a teammate's zip or a Kaggle dataset).
-The base class stores the fitted attributes with ``skops.io``, which builds only the types
-it is told to trust: scikit-learn's own, plus the class's ``trusted_types``.
+The base class stores the fitted attributes as ``state.json`` + ``state.npz``
+(:mod:`kagglekit.safestate`: JSON and arrays, linear in the state's size), which rebuilds
+only the types it is told to trust: scikit-learn's own, plus the class's ``trusted_types``.
+Folds saved earlier as ``state.skops`` still load, through ``skops.io``.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from pathlib import Path
 
 from kagglekit.errors import RunError
 from kagglekit.params import build_params, params_to_dict
+from kagglekit.safestate import TREE_FILE as STATE_FILE  # (+ state.npz)
 
-STATE_FILE = "state.skops"
+# what kagglekit wrote until December 2026 (skops.io: safe, but quadratic in a
+# vocabulary's size): still loaded
+SKOPS_STATE_FILE = "state.skops"
 # what kagglekit before 0.2 wrote: never loaded (unpickling can run arbitrary code)
 LEGACY_STATE_FILE = "state.pkl"
 RECREATE_RUN = "re-create the run with the same `kagglekit cv ...` (or `kagglekit fit ...`) command"
@@ -52,7 +57,7 @@ def read_json_file(path: Path, what: str = "file"):
 
 
 class Model:
-    """Base class: stores Params and a seed; saves fitted state with skops (no pickle)."""
+    """Base class: stores Params and a seed; saves fitted state as JSON + arrays (no pickle)."""
 
     @dataclass
     class Params:
@@ -60,7 +65,7 @@ class Model:
 
     name = "model"
     # fully qualified names of non-scikit-learn classes held in the fitted state that
-    # ``load`` may build (skops trusts scikit-learn's estimators and numpy/scipy arrays)
+    # ``load`` may build (scikit-learn's estimators and numpy/scipy arrays are trusted)
     trusted_types: tuple[str, ...] = ()
 
     def __init__(self, params=None, *, seed: int = 0):
@@ -110,25 +115,36 @@ class Model:
             raise RunError(f"{path}: {exc}; {RECREATE_RUN}") from None
 
     def save(self, directory) -> None:
-        import skops.io
+        from kagglekit.safestate import save_tree
 
         directory = self.save_params(directory)
-        skops.io.dump(self.fitted_state(), directory / STATE_FILE)
+        save_tree(self.fitted_state(), directory)
 
     @classmethod
     def load(cls, directory):
+        from kagglekit.safestate import has_tree, load_tree
+
         directory = Path(directory)
-        state_path = directory / STATE_FILE
-        if not state_path.is_file() and (directory / LEGACY_STATE_FILE).exists():
+        if has_tree(directory):
+            state = load_tree(directory, cls.trusted_types, RECREATE_RUN)
+            if not isinstance(state, dict):
+                raise RunError(f"{directory / STATE_FILE}: not a saved model state; "
+                               f"{RECREATE_RUN}")
+        elif (directory / SKOPS_STATE_FILE).is_file():
+            state = load_state(directory / SKOPS_STATE_FILE, cls.trusted_types)
+        elif (directory / LEGACY_STATE_FILE).exists():
             refuse_legacy(directory, LEGACY_STATE_FILE)
+        else:
+            raise RunError(f"{directory / STATE_FILE}: missing; the run is incomplete: "
+                           f"{RECREATE_RUN}")
         model = cls.from_saved_params(directory)
-        for key, value in load_state(state_path, cls.trusted_types).items():
+        for key, value in state.items():
             setattr(model, key, value)
         return model
 
 
 def load_state(path: Path, trusted=(), hint: str = RECREATE_RUN) -> dict:
-    """A dict saved with ``skops.io.dump``; only scikit-learn's types and ``trusted`` are built.
+    """A dict saved with ``skops.io.dump`` (folds saved before state.json, a stack's meta-models); only scikit-learn's types and ``trusted`` are built.
     Every problem is a RunError naming the file and ending with ``hint``."""
     import zipfile
 

@@ -51,7 +51,7 @@ def _fit_column(make, x, y):
 
 
 # the one class of ours in the fitted state: Model.load builds it (and scikit-learn's own
-# estimators) from state.skops, nothing else
+# estimators) from state.json + state.npz, nothing else
 TRUSTED_TYPES = (f"{__name__}._OneClass",)
 
 

@@ -254,11 +254,14 @@ CASES = [
     Case("cv-disk-full", cv(runs="{case}/full/runs"),
          ("full/runs", "No space left on device", "ENOSPC", "nothing was kept"),
          mount("full", "size=24k")),
-    Case("cv-file-size-limit", CV, ("runs", "EFBIG"), limit_file_size=40_000),
+    Case("cv-file-size-limit", CV, ("runs", "EFBIG"), limit_file_size=4_000),
     Case("cv-runs-dir-no-permission", cv(runs="{case}/locked/runs"),
          ("locked", "Permission denied"), no_write("locked"), drop_root_permissions=True),
     # --- fit ------------------------------------------------------------------------------
     Case("fit-unknown-model", fit("nope"), ("unknown model 'nope'",)),
+    Case("fit-no-cv-run-to-take-the-threshold-from", fit(runs="{case}/other-runs"),
+         ("no CV run of tfidf-nb", "kagglekit cv disaster-tweets --model tfidf-nb",
+          "--threshold")),
     Case("fit-threshold-out-of-range", [*FIT, "--threshold", "2"],
          ("--threshold must be in [0, 1]",)),
     Case("fit-threshold-from-unknown-run", [*FIT, "--threshold-from", "nope"], ("no run 'nope'",)),
@@ -268,10 +271,12 @@ CASES = [
          on_train(lambda f: f.drop(columns=["text"]))),
     Case("fit-label-bad", FIT, ("train.csv", "value 'yes'", "row 3"),
          on_train(set_cell("target", 2, "yes"))),
-    Case("fit-runs-dir-under-a-file", fit(runs="{afile}/runs"),
+    Case("fit-runs-dir-under-a-file",
+         fit("tfidf-nb", "{afile}/runs", "{data}", "--threshold", "0.5"),
          ("afile", "not a folder")),
-    Case("fit-file-size-limit", FIT, ("EFBIG",), limit_file_size=40_000),
-    Case("fit-disk-full", fit(runs="{case}/full/runs"), ("ENOSPC",),
+    Case("fit-file-size-limit", FIT, ("EFBIG",), limit_file_size=4_000),
+    Case("fit-disk-full", fit("tfidf-nb", "{case}/full/runs", "{data}", "--threshold", "0.5"),
+         ("ENOSPC",),
          mount("full", "size=24k")),
     # --- predict: damaged runs ------------------------------------------------------------
     Case("predict-run-json-empty-object", predict(), ("run.json", "not a run record"),
@@ -286,19 +291,27 @@ CASES = [
          on_run("cv", lambda r: (r / "models" / "fold-0" / "params.json").unlink())),
     Case("predict-params-json-damaged", predict(), ("params.json", "damaged"),
          on_run("cv", lambda r: truncate(r / "models" / "fold-1" / "params.json"))),
-    Case("predict-state-truncated", predict(), ("fold-0", "state.skops", "truncated"),
-         on_run("cv", lambda r: truncate(r / "models" / "fold-0" / "state.skops"))),
-    Case("predict-state-missing", predict(), ("fold-2", "state.skops", "missing"),
-         on_run("cv", lambda r: (r / "models" / "fold-2" / "state.skops").unlink())),
+    Case("predict-state-truncated", predict(), ("fold-0", "state.npz", "truncated"),
+         on_run("cv", lambda r: truncate(r / "models" / "fold-0" / "state.npz"))),
+    Case("predict-state-tree-truncated", predict(), ("fold-0", "state.json", "truncated"),
+         on_run("cv", lambda r: truncate(r / "models" / "fold-0" / "state.json"))),
+    Case("predict-state-missing", predict(), ("fold-2", "state.json", "missing"),
+         on_run("cv", lambda r: [(r / "models" / "fold-2" / f).unlink()
+                                 for f in ("state.json", "state.npz")] and None)),
+    Case("predict-state-arrays-missing", predict(), ("fold-2", "state.npz", "missing"),
+         on_run("cv", lambda r: (r / "models" / "fold-2" / "state.npz").unlink())),
     Case("predict-fold-deleted", predict(), ("fold-1", "missing", "kagglekit cv"),
          on_run("cv", lambda r: shutil.rmtree(r / "models" / "fold-1"))),
     Case("predict-fit-model-deleted", predict("{fit}"), ("models/full", "missing"),
          on_run("fit", lambda r: shutil.rmtree(r / "models" / "full"))),
     Case("predict-legacy-pickle-refused", predict(), ("state.pkl", "pickle", "kagglekit cv"),
-         on_run("cv", lambda r: [(d / "state.skops").rename(d / "state.pkl")
+         on_run("cv", lambda r: [((d / "state.json").rename(d / "state.pkl"),
+                                  (d / "state.npz").unlink())
                                  for d in (r / "models").iterdir()] and None)),
-    Case("predict-untrusted-type-refused", predict(), ("state.skops", "not trust"),
-         on_run("cv", lambda r: plant_untrusted(r / "models" / "fold-0" / "state.skops"))),
+    Case("predict-untrusted-type-refused", predict(), ("state.json", "not trust"),
+         on_run("cv", lambda r: plant_untrusted(r / "models" / "fold-0" / "state.json"))),
+    Case("predict-old-skops-untrusted-refused", predict(), ("state.skops", "not trust"),
+         on_run("cv", lambda r: plant_untrusted_skops(r / "models" / "fold-0"))),
     Case("predict-unknown-run", predict("nope"), ("no run 'nope'",)),
     Case("predict-blend-legacy-pickle", predict("{blend}"), ("blender.pkl", "pickle",
                                                             "kagglekit blend"),
@@ -410,11 +423,21 @@ CASES = [
 
 
 def plant_untrusted(path: Path):
-    """A well-formed skops file holding a type no model trusts (collections.OrderedDict's
-    neighbour: a class of this test module)."""
+    """A well-formed state.json naming a type no model trusts: a class of this test module
+    (its import would run this module's code), in place of the vectorizer."""
+    tree = json.loads(path.read_text())
+    tree["root"]["dict"]["vectorizer_"] = {"object": f"{__name__}.Untrusted",
+                                           "state": {"value": 1}}
+    path.write_text(json.dumps(tree))
+
+
+def plant_untrusted_skops(folder: Path):
+    """A fold saved in the older format (state.skops) holding a type no model trusts."""
     import skops.io
 
-    skops.io.dump({"vectorizer_": Untrusted()}, path)
+    for name in ("state.json", "state.npz"):
+        (folder / name).unlink()
+    skops.io.dump({"vectorizer_": Untrusted()}, folder / "state.skops")
 
 
 class Untrusted:

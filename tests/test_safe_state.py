@@ -18,7 +18,7 @@ from conftest import REPO, make_competition_dir, run_kagglekit
 SLUG = "nlp-getting-started"
 
 
-# --- TF-IDF models: skops state, identical predictions after reload in a new process ------
+# --- TF-IDF models: JSON + arrays state, identical predictions after reload in a new process
 
 RELOAD = """
 import sys, numpy as np
@@ -54,10 +54,14 @@ def test_tfidf_models_predict_identically_after_reload_in_a_new_process(name, tm
     model.fit(train)
     expected = model.predict(new)
     model.save(tmp_path / "m")
-    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["params.json", "state.skops"]
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["params.json", "state.json",
+                                                                  "state.npz"]
     import zipfile
 
-    assert zipfile.is_zipfile(tmp_path / "m" / "state.skops")  # skops' format, not a pickle
+    assert json.loads((tmp_path / "m" / "state.json").read_text())["format"] == "kagglekit-state"
+    assert zipfile.is_zipfile(tmp_path / "m" / "state.npz")  # numpy's npz, not a pickle
+    with np.load(tmp_path / "m" / "state.npz", allow_pickle=False) as npz:
+        assert all(npz[k].dtype != object for k in npz.files)
     (tmp_path / "texts.txt").write_text("\n".join(new.text), encoding="utf-8")
     proc = subprocess.run([sys.executable, "-c", RELOAD, name, tmp_path / "m",
                            tmp_path / "texts.txt", tmp_path / "out.npy"],
@@ -70,6 +74,20 @@ def test_tfidf_models_predict_identically_after_reload_in_a_new_process(name, tm
 
 
 def test_untrusted_types_are_refused(tmp_path):
+    from kagglekit import plugins
+    from kagglekit.errors import RunError
+
+    cls = plugins.get_model("tfidf-nb")
+    model = cls.from_dict({}).fit(small_frame())
+    model.save(tmp_path / "m")
+    tree = json.loads((tmp_path / "m" / "state.json").read_text())
+    tree["root"]["dict"]["vectorizer_"] = {"object": f"{__name__}.Evil", "state": {"x": 1}}
+    (tmp_path / "m" / "state.json").write_text(json.dumps(tree))
+    with pytest.raises(RunError, match=r"state.json: holds types this model does not trust"):
+        cls.load(tmp_path / "m")
+
+
+def test_untrusted_types_are_refused_in_the_older_skops_state_too(tmp_path):
     import skops.io
 
     from kagglekit import plugins
@@ -78,6 +96,8 @@ def test_untrusted_types_are_refused(tmp_path):
     cls = plugins.get_model("tfidf-nb")
     model = cls.from_dict({}).fit(small_frame())
     model.save(tmp_path / "m")
+    for name in ("state.json", "state.npz"):
+        (tmp_path / "m" / name).unlink()
     skops.io.dump({"vectorizer_": Evil()}, tmp_path / "m" / "state.skops")
     with pytest.raises(RunError, match=r"state.skops: holds types this model does not trust"):
         cls.load(tmp_path / "m")
@@ -140,7 +160,7 @@ def plant_everywhere(runs: Path, marker: Path) -> int:
     """The payload under every name a loader might look for, in every run and model folder."""
     bad = payload(marker)
     names = ("state.pkl", "model.pkl", "state.joblib", "blender.pkl", "fitted.pickle",
-             "model.pickle", "tokenizer.pkl")
+             "model.pickle", "tokenizer.pkl", "state.npy")
     count = 0
     for folder in [p for p in runs.rglob("*") if p.is_dir()] + [runs]:
         for name in names:
@@ -168,6 +188,7 @@ def test_loading_runs_never_runs_a_planted_payload(planted, tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["state-removed", "state-is-the-payload",
+                                    "arrays-are-the-payload",
                                     "blender-json-removed", "blender-npz-is-the-payload",
                                     "blender-skops-is-the-payload"])
 def test_a_payload_in_place_of_the_safe_files_is_refused_not_run(planted, tmp_path, damage):
@@ -178,9 +199,12 @@ def test_a_payload_in_place_of_the_safe_files_is_refused_not_run(planted, tmp_pa
     target = "blend" if damage.startswith("blender") else "cv"
     if damage == "state-removed":
         for d in (world["cv"] / "models").glob("fold-*"):
-            (d / "state.skops").unlink()
+            (d / "state.json").unlink()
+            (d / "state.npz").unlink()
     elif damage == "state-is-the-payload":
-        (world["cv"] / "models" / "fold-1" / "state.skops").write_bytes(bad)
+        (world["cv"] / "models" / "fold-1" / "state.json").write_bytes(bad)
+    elif damage == "arrays-are-the-payload":
+        (world["cv"] / "models" / "fold-1" / "state.npz").write_bytes(bad)
     elif damage == "blender-json-removed":
         (world["blend"] / "blender.json").unlink()
     else:
@@ -192,7 +216,8 @@ def test_a_payload_in_place_of_the_safe_files_is_refused_not_run(planted, tmp_pa
     assert proc.stderr.startswith("Error:") and proc.stderr.count("\n") == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     expected = {"state-removed": "state.pkl: saved with pickle by an older kagglekit",
-                "state-is-the-payload": "fold-1/state.skops: damaged or truncated",
+                "state-is-the-payload": "fold-1/state.json: damaged or truncated",
+                "arrays-are-the-payload": "fold-1/state.npz: damaged or truncated",
                 "blender-json-removed": "blender.pkl: saved with pickle",
                 "blender-npz-is-the-payload": "blender.npz: damaged or truncated",
                 "blender-skops-is-the-payload": "blender.skops: damaged or truncated"}[damage]
