@@ -13,7 +13,6 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-pytest.importorskip("wheel", reason="building kagglekit's wheel needs the wheel package")
 from packaging.requirements import Requirement
 
 from fake_kaggle import invoke, one_line_error

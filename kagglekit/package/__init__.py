@@ -1,9 +1,10 @@
 """Code competitions: a run packaged as a Kaggle dataset plus an offline notebook.
 
-Modules: ``wheels`` (the kagglekit wheel and a wheelhouse for Kaggle's image), ``kernel``
-(the notebook's code and kernel-metadata.json), ``build`` (the package folder and its
-checksum manifest), ``runtime`` (what the notebook calls on Kaggle to write
-submission.csv). Pushing to Kaggle is in ``kagglekit.kaggle_client.package``.
+Modules: ``own_wheel`` (kagglekit's wheel, written from pyproject.toml), ``wheels`` (the
+wheelhouse for Kaggle's image), ``kernel`` (the notebook's code and kernel-metadata.json),
+``build`` (the package folder and its checksum manifest), ``runtime`` (what the notebook
+calls on Kaggle: the test split predicted and submission.csv written). Pushing to Kaggle is
+in ``kagglekit.kaggle_client.package``.
 """
 
 from kagglekit.package.build import Package, PackageOptions, build_package, collect_runs

@@ -17,10 +17,8 @@ a time with ``--no-deps`` and only the requirements the image lacks are followed
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from email.parser import Parser
 from pathlib import Path
@@ -95,59 +93,41 @@ def source_root() -> Path:
     return root
 
 
-_built: dict[str, tuple[str, bytes]] = {}  # source digest -> (wheel name, bytes), this process
-
-
-def _source_digest(tree: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    for path in sorted(p for p in tree.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(tree).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
 def build_kagglekit_wheel(dest: Path, root: Path | None = None) -> Path:
-    """``pip wheel --no-deps`` of kagglekit's source tree (copied first, so the checkout gets
-    no build/ or egg-info); the wheel's path under ``dest``. The same sources are built once
-    per process."""
-    root = root or source_root()
-    dest.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="kagglekit-wheel-") as tmp:
-        tree = Path(tmp) / "src"
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build", "dist")
-        tree.mkdir()
-        for name in ("kagglekit", "competitions", "plugins"):
-            shutil.copytree(root / name, tree / name, ignore=ignore)
-        for name in ("pyproject.toml", "README.md", "LICENSE"):
-            if (root / name).is_file():
-                shutil.copy2(root / name, tree / name)
-        key = _source_digest(tree)
-        if key in _built:
-            name, data = _built[key]
-            (dest / name).write_bytes(data)
-            return dest / name
-        out = Path(tmp) / "wheel"
-        _pip(["wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(out),
-              str(tree)], "building the kagglekit wheel")
-        wheels = sorted(out.glob("kagglekit-*.whl"))
-        if not wheels:
-            raise PackageError("pip wheel built no kagglekit wheel")
-        target = dest / wheels[0].name
-        shutil.copy2(wheels[0], target)
-        _built[key] = (target.name, target.read_bytes())
-    return target
+    """kagglekit's wheel, written from its source tree's pyproject.toml without a build
+    backend (``own_wheel``: no ``wheel`` package, setuptools or network needed); its path
+    under ``dest``."""
+    from kagglekit.package.own_wheel import write_wheel
+
+    return write_wheel(root or source_root(), dest)
 
 
 def _pip(args: list[str], action: str) -> None:
     cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", *args]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
-        said = [line.strip() for line in (done.stderr or done.stdout).splitlines()
-                if line.strip()]
-        reason = next((line for line in reversed(said) if line.startswith("ERROR")),
-                      said[-1] if said else f"exit status {done.returncode}")
-        raise PackageError(f"{action} failed: {reason[:300]}")
+        reason = pip_failure(done.stdout, done.stderr, done.returncode)
+        raise PackageError(f"{action} failed: {reason}")
+
+
+TAIL_LINES = 6  # of pip's (or its build backend's) output, in a failure's one line
+_FRAME = re.compile(r"^[\s\u2502\u2570\u2500>\u00d7]+")  # pip's box drawing: │ ╰─> ×
+
+
+def pip_failure(stdout: str, stderr: str, returncode: int) -> str:
+    """The last lines pip printed, without its generic hints and frames, in one line: what
+    actually failed (a build backend's error sits above pip's 'See above for details')."""
+    lines = []
+    for line in f"{stdout or ''}\n{stderr or ''}".splitlines():
+        line = _FRAME.sub("", line).strip()
+        if not line or line.lower().startswith(("hint:", "note:")) or re.fullmatch(
+                r"\[(\d+ lines of output|end of output)\]", line):
+            continue
+        lines.append(line)
+    if not lines:
+        return f"exit status {returncode}, no output"
+    tail = " | ".join(lines[-TAIL_LINES:])
+    return tail if len(tail) <= 800 else "..." + tail[-797:]
 
 
 # ---------------------------------------------------------------- requirements
