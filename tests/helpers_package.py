@@ -71,12 +71,16 @@ def fresh_venv(root: Path) -> Path:
 def kaggle_layout(root: Path, dataset_dir: Path, dataset_slug: str, data_dir: Path,
                   slug: str, files=("test.csv", "sample_submission.csv")) -> tuple[Path, Path]:
     """<root>/kaggle/input/<dataset>/ (a copy of the package's dataset) and
-    <root>/kaggle/input/<competition>/ (its test and sample files); (input, working)."""
+    <root>/kaggle/input/<competition>/ (its test and sample files or folders); (input,
+    working)."""
     inputs = root / "kaggle" / "input"
     shutil.copytree(dataset_dir, inputs / dataset_slug)
     (inputs / slug).mkdir(parents=True)
-    for name in files:
-        shutil.copy2(data_dir / name, inputs / slug / name)
+    for name in files:  # a file, or a folder (aclImdb's test/)
+        if (data_dir / name).is_dir():
+            shutil.copytree(data_dir / name, inputs / slug / name)
+        else:
+            shutil.copy2(data_dir / name, inputs / slug / name)
     working = root / "kaggle" / "working"
     working.mkdir(parents=True)
     return inputs, working

@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-pytest.importorskip("wheel", reason="building kagglekit's wheel needs the wheel package")
 
 from conftest import SHARED, make_competition_dir
 from fake_kaggle import invoke, one_line_error
@@ -144,3 +143,74 @@ def test_package_refuses_a_bad_owner_a_foreign_output_and_an_output_under_a_file
                                   tmp_path / "taken" / "notes.txt" / "pkg", expect=None))
     assert "cannot write the package" in error and "notes.txt" in error
     assert sorted(p.name for p in (tmp_path / "taken").iterdir()) == ["notes.txt"]
+
+
+def submittable_competitions() -> list[str]:
+    """Every built-in competition `kagglekit submit` can write a file for (it has a test
+    split): the packaged notebook must write its submission.csv."""
+    from kagglekit import plugins
+
+    registry = plugins.competitions()
+    return sorted(name for name, comp in registry.items.items()
+                  if comp.test_file and registry.owners[name] in BUILTIN_COMPETITIONS)
+
+
+BUILTIN_COMPETITIONS = {"disaster_tweets", "imdb", "jigsaw", "jigsaw_multilingual", "quora"}
+NOTEBOOK_CASES = [*[(slug, "tfidf-nb") for slug in submittable_competitions()],
+                  ("quora-insincere-questions-classification", "stack")]
+
+
+def test_every_submittable_competition_is_packaged_quora_the_code_competition_included():
+    slugs = {slug for slug, _ in NOTEBOOK_CASES}
+    assert {"quora-insincere-questions-classification", "nlp-getting-started", "aclImdb",
+            "word2vec-nlp-tutorial", "jigsaw-toxic-comment-classification-challenge",
+            "jigsaw-multilingual-toxic-comment-classification"} == slugs
+
+
+@pytest.mark.parametrize("slug,what", NOTEBOOK_CASES, ids=[f"{s}-{w}" for s, w in NOTEBOOK_CASES])
+def test_the_packaged_notebook_writes_the_submission_of_every_competition(tmp_path, slug, what):
+    """A generated sample in the competition's exact schema -> a run (or a stack blend) ->
+    package -> the notebook in a fake /kaggle layout, offline: submission.csv has the sample
+    submission's ids in order, its columns and the right kind of values, and is the file
+    `kagglekit submit` writes for the run."""
+    from kagglekit import plugins
+
+    comp = plugins.get_competition(slug)
+    data = make_competition_dir(slug, tmp_path / "data", n_train=240, n_test=60)
+    if what == "stack":
+        members = [cv_run(data, slug, model) for model in ("tfidf-nb", "tfidf-lr")]
+        run_id = json.loads(invoke("blend", *members, "--method", "stack",
+                                   "--json").stdout)["run_id"]
+    else:
+        run_id = cv_run(data, slug, what)
+    out = tmp_path / "pkg"
+    built = json.loads(invoke(*package_args(run_id, out, write_preinstalled(
+        tmp_path / "pre.txt"), "--json")).stdout)
+    local = pd.read_csv(invoke("submit", run_id, "--output", tmp_path / "local.csv")
+                        .stdout.strip(), dtype={comp.sub_id_column: str})
+    shutil.rmtree("runs")  # as on Kaggle: only the package's copies exist
+    files = [name for name in (comp.test_file, comp.sample_submission_file) if name]
+    inputs, working = kaggle_layout(tmp_path / "kaggle", out / "dataset",
+                                    built["dataset"].split("/")[1], data, slug, files=files)
+    script = next((out / "kernel").glob("*.py"))
+    done = run_script(fresh_venv(tmp_path / "env"), script, inputs, working, tmp_path / "home")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert sorted(p.name for p in working.iterdir()) == ["submission.csv"]
+
+    submission = pd.read_csv(working / "submission.csv", dtype={comp.sub_id_column: str})
+    columns = [comp.sub_id_column, *comp.sub_columns]
+    assert list(submission.columns) == columns
+    if comp.sample_submission_file:
+        sample = pd.read_csv(data / comp.sample_submission_file, dtype={comp.sub_id_column: str})
+        assert list(submission.columns) == list(sample.columns)
+        assert submission[comp.sub_id_column].tolist() == sample[comp.sub_id_column].tolist()
+    else:  # aclImdb: one row per test review, ids as the run predicted them
+        assert len(submission) == 60 and submission[comp.sub_id_column].is_unique
+    values = submission[list(comp.sub_columns)]
+    if comp.submission_kind == "label":
+        assert all(str(t).startswith("int") for t in values.dtypes)
+        assert set(values.stack().unique()) <= {0, 1}
+    else:
+        assert all(str(t).startswith("float") for t in values.dtypes)
+        assert ((values >= 0) & (values <= 1)).all().all() and values.stack().nunique() > 2
+    pd.testing.assert_frame_equal(submission, local)

@@ -4,8 +4,9 @@ kernel-metadata.json.
 The script uses only the standard library until kagglekit is installed from the dataset:
 it finds the dataset and the competition's files under the input folder, checks every
 file of the dataset against the checksum manifest (whose own sha256 is written into the
-script), installs with ``pip install --no-index --find-links``, runs ``kagglekit predict``
-on the competition's test file and writes submission.csv through kagglekit's submission
+script), installs with ``pip install --no-index --find-links``, then calls
+``kagglekit.package.runtime`` to predict the competition's test split with the run (read
+as ``kagglekit cv`` reads it) and write submission.csv through kagglekit's submission
 validation. ``KAGGLE_INPUT_DIR`` and ``KAGGLE_WORKING_DIR`` replace /kaggle/input and
 /kaggle/working (tests lay them out under a temporary folder).
 """
@@ -155,27 +156,18 @@ def main():
     if entry is None:
         fail(f"run {RUN} is not in the package (it has {', '.join(r['run_id'] for r in manifest['runs'])})")
     run_dir = root / entry["path"]
-    record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    test = competition / TEST_FILE
-    if not test.exists() and (competition / (TEST_FILE + ".zip")).exists():
-        test = competition / (TEST_FILE + ".zip")
     WORKING.mkdir(parents=True, exist_ok=True)
-    predictions = SCRATCH / "test_predictions.csv"
-    options = ["--encoding", record.get("encoding") or "utf-8"]
-    if record.get("allow_empty_text"):
-        options.append("--allow-empty-text")
-    run(sys.executable, "-m", "kagglekit", "predict", run_dir, "--input", test,
-        "--output", predictions, *options)
     import importlib
 
     importlib.invalidate_caches()
     from kagglekit.errors import KaggleKitError
     from kagglekit.package.runtime import write_kernel_submission
 
-    try:
-        path, rows = write_kernel_submission(run_dir, predictions, competition,
-                                             WORKING / "submission.csv")
-    except KaggleKitError as exc:  # one line: what is wrong and what to do
+    print(f"predicting {competition / TEST_FILE} with run {RUN}", flush=True)
+    try:  # the test split read as `kagglekit cv` read it, predicted with the run's models
+        path, rows = write_kernel_submission(run_dir, competition, WORKING / "submission.csv",
+                                             scratch=SCRATCH)
+    except (KaggleKitError, OSError) as exc:  # one line: what is wrong and what to do
         fail(str(exc))
     print(f"wrote {path} ({rows} rows, validated against {SAMPLE_FILE or 'the submission format'})")
 
@@ -192,8 +184,8 @@ def render_script(*, title: str, competition: str, dataset: str, run_id: str,
               "__DATASET_JSON__": json.dumps(dataset), "__RUN_JSON__": json.dumps(run_id),
               "__MANIFEST_NAME_JSON__": json.dumps(MANIFEST),
               "__MANIFEST_SHA_JSON__": json.dumps(manifest_sha256),
-              "__TEST_FILE_JSON__": json.dumps(test_file),
-              "__SAMPLE_FILE_JSON__": json.dumps(sample_file)}
+              "__TEST_FILE_JSON__": repr(test_file),
+              "__SAMPLE_FILE_JSON__": repr(sample_file)}
     text = SCRIPT
     for key, value in values.items():
         text = text.replace(key, value)
