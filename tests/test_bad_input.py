@@ -163,7 +163,8 @@ def test_too_many_folds(cli, tweets_dir):
 
 
 def test_submission_that_does_not_match_is_refused(cli, tweets_dir):
-    out = cli.json("fit", "disaster-tweets", "--model", "tfidf-nb", "--data-dir", tweets_dir)
+    out = cli.json("fit", "disaster-tweets", "--model", "tfidf-nb", "--threshold", "0.5",
+                   "--data-dir", tweets_dir)
     sample = pd.read_csv(tweets_dir / "sample_submission.csv")
     sample.loc[3, "id"] = 99999999
     sample.to_csv(tweets_dir / "sample_submission.csv", index=False)

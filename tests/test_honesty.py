@@ -130,22 +130,41 @@ def test_fit_then_submit_uses_the_cv_threshold_of_the_same_recipe(cli, tweets_di
     assert labels.tolist() == (probs >= cv["threshold"]).astype(int).tolist()
 
 
-def test_fit_without_a_matching_cv_run_cannot_be_submitted(cli, tweets_dir):
-    cli.json("cv", "disaster-tweets", "-m", "tfidf-nb", "-p", "alpha=0.2", "--folds", "3",
-             "--data-dir", tweets_dir)
-    result = cli("fit", "disaster-tweets", "-m", "tfidf-nb", "--data-dir", tweets_dir, "--json")
-    assert "no CV run of tfidf-nb with these params" in result.stderr
-    fit = json.loads(result.stdout)
-    assert _info(fit)["threshold"] is None
-    refused = cli("submit", fit["run_id"], expect=2)
-    line = _error_line(refused)
-    assert "no decision threshold" in line and "kagglekit cv nlp-getting-started --model tfidf-nb" in line
-    assert not Path("submissions").exists()
+def test_fit_without_a_matching_cv_run_is_refused_before_training(cli, tweets_dir):
+    cv = cli.json("cv", "disaster-tweets", "-m", "tfidf-nb", "-p", "alpha=0.2", "--folds", "3",
+                  "--data-dir", tweets_dir)
+    runs = Path("runs") / "nlp-getting-started"
+    before = sorted(p.name for p in runs.iterdir())
+    # the second model has no CV run: refused before the first one trains
+    for models in (["-m", "tfidf-nb"], ["-m", "tfidf-nb", "-p", "tfidf-nb.alpha=0.2",
+                                        "-m", "tfidf-lr"]):
+        result = cli("fit", "disaster-tweets", *models, "--data-dir", tweets_dir, "--json",
+                     expect=2)
+        line = _error_line(result)
+        name = models[-1]
+        assert line.startswith(f"Error: no CV run of {name} with these params in runs to take "
+                               f"its f1 threshold from"), line
+        assert f"kagglekit cv disaster-tweets --model {name}" in line and "--threshold" in line
+        assert "job start" not in result.stderr and "fitting on all" not in result.stderr
+        assert result.stdout == ""
+        assert sorted(p.name for p in runs.iterdir()) == before
+    # with the CV run's params it reproduces that run
+    ok = cli.json("fit", "disaster-tweets", "-m", "tfidf-nb", "-p", "alpha=0.2",
+                  "--data-dir", tweets_dir)
+    assert _info(ok)["from_run"] == cv["run_id"]
     # an explicit threshold of your own is allowed, and recorded as such
     own = cli.json("fit", "disaster-tweets", "-m", "tfidf-nb", "--threshold", "0.3",
                    "--data-dir", tweets_dir)
     assert _info(own)["threshold_source"] == "--threshold"
     cli.json("submit", own["run_id"])
+
+
+def test_fit_without_a_cv_run_trains_when_the_metric_needs_no_threshold(cli):
+    result = cli("fit", "jigsaw", "--sample", "-m", "tfidf-nb", "--json")  # mean ROC AUC
+    assert "Note: no CV run of tfidf-nb with these params in runs; training" in result.stderr
+    fit = json.loads(result.stdout)
+    assert Path(fit["path"], "test_predictions.csv").is_file()
+    assert _info(fit)["threshold_source"] is None
 
 
 def test_fit_from_a_run_of_another_recipe_is_refused_naming_the_difference(cli, tweets_dir):

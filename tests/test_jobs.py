@@ -287,7 +287,7 @@ def test_seed_options_are_checked(cli, tweets):
 
 def test_fit_with_seeds_and_resume_option(cli, tweets, tmp_path):
     out = cli.json("fit", "disaster-tweets", "--model", "tfidf-nb", "--data-dir", tweets,
-                   "--seeds", "2")
+                   "--seeds", "2", "--threshold", "0.5")
     run = Path(out["run_dir"])
     assert sorted(p.name for p in (run / "models").iterdir()) == ["full-seed-42", "full-seed-43"]
     assert [s["seed"] for s in json.loads((run / "run.json").read_text())["seed_fits"]] == [42, 43]

@@ -246,7 +246,7 @@ def test_cli_fit_distilbert_with_a_local_preset(presets, tmp_path):
     result = CliRunner().invoke(cli, [
         "fit", "disaster-tweets", "--sample", "--model", "distilbert",
         "-p", f"preset={presets['keras']}", "-p", "epochs=1", "-p", "max_length=32",
-        "-p", "head=cls", "--runs-dir", str(tmp_path / "runs"), "--json"])
+        "-p", "head=cls", "--threshold", "0.5", "--runs-dir", str(tmp_path / "runs"), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["model"] == "distilbert"
@@ -280,8 +280,8 @@ def test_cli_offline_error_is_one_line(tmp_path, monkeypatch):
 
     monkeypatch.setenv("KAGGLEKIT_OFFLINE", "1")
     result = CliRunner().invoke(cli, [
-        "fit", "disaster-tweets", "--sample", "--model", "bert", "--runs-dir",
-        str(tmp_path / "runs")])
+        "fit", "disaster-tweets", "--sample", "--model", "bert", "--threshold", "0.5",
+        "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 2
     assert "kaggle://keras/bert/keras/bert_base_en_uncased" in result.output
     assert "Traceback" not in result.output

@@ -183,8 +183,8 @@ def register_commands(cli):
 
         The threshold (and a neural model's epochs and learning rates) come from a CV run
         of the same model and params: --from RUN, else the newest matching CV run. Without
-        one, a competition scored on labels (F1) gets no threshold, and `submit` refuses
-        the run until you run `kagglekit cv` or pass --threshold.
+        one, a competition scored on labels (F1) is refused before any training: run
+        `kagglekit cv` first or pass --threshold.
 
         Example: kagglekit fit disaster-tweets --model tfidf-nb --from RUN
         """
@@ -222,7 +222,8 @@ def register_commands(cli):
                                                  competition_params=comp_params))
         check_soft_targets(data, chosen)
         labels = thresholded_metric(data.competition) is not None
-        results = []
+        needs = plugins.get_metric(comp.metric)  # its metric scores labels: a threshold is a must
+        plans = []  # every model's CV run (or --threshold) settled before any training
         for name, cls, model_params in chosen:
             record = base_record("fit", data.competition, name, model_params, seed, data)
             source = None
@@ -236,6 +237,14 @@ def register_commands(cli):
                                          f"or run `kagglekit cv` with these")
             elif threshold is None:
                 source = matching_cv_run(runs_dir, record)
+            if source is None and threshold is None and needs.needs_threshold:
+                raise KaggleKitError(
+                    f"no CV run of {name} with these params in {runs_dir} to take its "
+                    f"{needs.name} threshold from; run `kagglekit cv {competition} --model "
+                    f"{name}` (same -p and data options) first, or pass --threshold T")
+            plans.append((name, cls, model_params, source))
+        results = []
+        for name, cls, model_params, source in plans:
             if source is not None:
                 chosen_threshold, threshold_source = source.threshold, source.id
                 how = f"threshold {source.threshold:.4f} chosen on its OOF" if labels else \
@@ -245,7 +254,7 @@ def register_commands(cli):
                 chosen_threshold, threshold_source = threshold, "--threshold"
             else:
                 chosen_threshold, threshold_source = (None if labels else 0.5), None
-                if labels:
+                if labels:  # only a secondary metric needs one (IMDb's accuracy)
                     info(f"Note: no CV run of {name} with these params in {runs_dir}: this fit "
                          f"gets no decision threshold and `submit` will refuse it; run "
                          f"`kagglekit cv {competition} --model {name}` (same -p options) first, "
