@@ -71,7 +71,8 @@ def _read_bytes(path: Path) -> bytes:
 
 def _holds_train(comp: Competition, directory: Path) -> bool:
     # a file, its .zip as Kaggle notebooks mount some, or a folder for folder layouts
-    return (directory / comp.train_file).exists() or data_file(directory, comp.train_file) is not None
+    return ((directory / comp.train_file).exists()
+            or data_file(directory, comp.train_file) is not None)
 
 
 def _contents(directory: Path, limit: int = 3) -> str:
