@@ -50,31 +50,51 @@ def saved_models(run: Run) -> list[Path]:
     return dirs
 
 
-def predict_with_run(run: Run, frame: TextFrame) -> np.ndarray:
+def model_dirs(run: Run) -> list[Path]:
+    """Every saved model folder a prediction with ``run`` goes through: the run's own, or a
+    blend's members' (recursively); a missing one is refused before any work."""
+    if run.kind != "blend":
+        return saved_models(run)
+    from kagglekit.blend.predicting import member_run
+    from kagglekit.blend.state import load_blenders
+
+    return [d for ref in load_blenders(run.path)["members"]
+            for d in model_dirs(member_run(run, ref))]
+
+
+def predict_with_run(run: Run, frame: TextFrame, advance=None) -> np.ndarray:
     """Mean prediction of the run's saved models (each fold's, or the full fit's); a blend
-    predicts with its members and combines them with its saved blenders."""
+    predicts with its members and combines them with its saved blenders.
+
+    Progress (stderr) is one task for the whole prediction, a blend's members included:
+    every model predicts every row, so it counts rows x models ("row predictions")."""
+    if advance is None:
+        from kagglekit.progress import steps
+
+        n_models = len(model_dirs(run))
+        models = "its 1 model" if n_models == 1 else f"each of {n_models} models"
+        blend = f" (blend {run.id})" if run.kind == "blend" else ""
+        with steps(f"Predicting {len(frame)} rows with {models}{blend}",
+                   total=n_models * len(frame), unit="row predictions",
+                   min_seconds=PROGRESS_AFTER_SECONDS) as advance:
+            return predict_with_run(run, frame, advance)
     if run.kind == "blend":
         from kagglekit.blend.predicting import predict_blend
 
-        return predict_blend(run, frame, predict_with_run)
-    from kagglekit.progress import steps
-
+        return predict_blend(run, frame, lambda member, rows: predict_with_run(member, rows,
+                                                                                advance))
     model_cls = plugins.get_model(run.model)
-    dirs = saved_models(run)
     preds = []
-    with steps(f"Predicting {len(frame)} rows with {len(dirs)} model(s)",
-               total=len(dirs) * len(frame), unit="rows",
-               min_seconds=PROGRESS_AFTER_SECONDS) as advance:
-        for directory in dirs:
-            model = model_cls.load(directory)
-            parts = []
-            for start in range(0, len(frame), CHUNK_ROWS):  # chunks: progress can be shown
-                chunk = frame if len(frame) <= CHUNK_ROWS else frame.take(
-                    np.arange(start, min(start + CHUNK_ROWS, len(frame))))
-                part = np.asarray(model.predict(chunk), dtype=np.float64)
-                parts.append(part[:, None] if part.ndim == 1 else part)
-                advance(len(chunk))
-            preds.append(np.concatenate(parts, axis=0))
+    for directory in saved_models(run):
+        model = model_cls.load(directory)
+        parts = []
+        for start in range(0, len(frame), CHUNK_ROWS):  # chunks: progress can be shown
+            chunk = frame if len(frame) <= CHUNK_ROWS else frame.take(
+                np.arange(start, min(start + CHUNK_ROWS, len(frame))))
+            part = np.asarray(model.predict(chunk), dtype=np.float64)
+            parts.append(part[:, None] if part.ndim == 1 else part)
+            advance(len(chunk))
+        preds.append(np.concatenate(parts, axis=0))
     return np.mean(preds, axis=0)
 
 

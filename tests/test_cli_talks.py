@@ -171,7 +171,7 @@ def test_predict_names_columns_like_the_submission_and_labels_at_the_threshold(c
     result = cli("predict", run["run_id"], "--input", tmp_path / "n.csv")
     assert result.stdout.splitlines()[0] == "row,prediction,prediction_label"
     assert "has no id column: rows are numbered from 0" in result.stderr
-    assert "Predicting 3 rows with 2 model(s): 6/6 rows" in result.stderr
+    assert "Predicting 3 rows with each of 2 models: 6/6 row predictions" in result.stderr
 
 
 def test_predict_on_a_metric_without_threshold_has_no_label_column(cli, tmp_path):

@@ -11,6 +11,15 @@ from kagglekit.hookspecs import hookimpl
 from kagglekit.runs import resolve_run
 
 
+PREDICTIONS_DIR = Path("predictions")
+
+
+def default_output(run, input_path: Path) -> Path:
+    """Where ``predict --json`` writes the rows without --output (as submit writes to
+    submissions/<slug>/ and report to reports/<slug>/)."""
+    return PREDICTIONS_DIR / run.competition / f"{run.id}-{Path(input_path).stem}.csv"
+
+
 @hookimpl
 def register_commands(cli):
     @cli.command()
@@ -18,13 +27,21 @@ def register_commands(cli):
     @click.option("--input", "input_path", required=True,
                   type=click.Path(path_type=Path), help="CSV with the competition's text columns.")
     @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-                  help="Where to write id + probability columns [default: stdout].")
-    @click.option("--encoding", default="utf-8", show_default=True)
-    @click.option("--allow-empty-text", is_flag=True)
+                  help="Where to write id + probability columns [default: stdout; with "
+                       "--json, which owns stdout: predictions/<slug>/<run-id>-<input>.csv].")
+    @click.option("--encoding", default="utf-8", show_default=True,
+                  help="Encoding of the input CSV (e.g. latin-1).")
+    @click.option("--allow-empty-text", is_flag=True,
+                  help="Predict rows whose text is empty or NaN (as empty text) instead of "
+                       "refusing the file.")
     @runs_dir_option
     @json_option
     def predict(run_ref, input_path, output, encoding, allow_empty_text, runs_dir, as_json):
         """Predict probabilities for any CSV with the competition's text columns.
+
+        The CSV goes to --output, else to stdout; with --json (one JSON object on stdout)
+        and no --output it is written to predictions/<slug>/<run-id>-<input name>.csv and
+        the JSON's "path" says where.
 
         Example: kagglekit predict RUN --input new_tweets.csv --output preds.csv
         """
@@ -39,16 +56,17 @@ def register_commands(cli):
             info(f"Labels (*_label columns) at the run's OOF threshold "
                  f"{frame.attrs['threshold']:.4f}")
         text = frame.to_csv(index=False, float_format="%.7g")
+        if as_json and not output:  # stdout holds the JSON object: the rows go to a file
+            output = default_output(run, input_path)
         if output:
             from kagglekit.runs import atomic_write_text
 
             atomic_write_text(output, text)
             info(f"Wrote {len(frame)} predictions to {output}")
-        elif not as_json:
+        else:
             click.echo(text, nl=False)
         if as_json:
             payload = run_payload(run)
-            payload.update({"path": str(Path(output).resolve()) if output else None,
-                            "rows": len(frame)})
+            payload.update({"path": str(Path(output).resolve()), "rows": len(frame)})
             emit_json(payload)
 
