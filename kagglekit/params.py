@@ -176,6 +176,38 @@ def load_config(path: Path | None) -> dict:
         raise KaggleKitError(f"{path}: not valid TOML ({exc})") from None
 
 
+def model_extra(cls) -> dict | None:
+    """The optional extra a model class needs (its ``extra``, e.g. ``keras``), the modules
+    that must be importable for it (``extra_modules`` + ``keras_modules``), the ones that are
+    not, and the pip line; None for a model of the core install. Nothing is imported."""
+    import importlib.util
+
+    extra = getattr(cls, "extra", None)
+    if not extra:
+        return None
+    modules = list(dict.fromkeys([*getattr(cls, "extra_modules", ()),
+                                  *getattr(cls, "keras_modules", ())]))
+
+    def importable(module: str) -> bool:
+        try:
+            return importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            return False
+
+    return {"extra": extra, "modules": modules,
+            "missing": [m for m in modules if not importable(m)],
+            "install": f"pip install 'kagglekit[{extra}]'"}
+
+
+def check_installed(name: str, cls) -> None:
+    """Refuse a model whose extra is not installed, before any data is read."""
+    needs = model_extra(cls)
+    if needs and needs["missing"]:
+        raise KaggleKitError(f"{name} needs the [{needs['extra']}] extra "
+                             f"({', '.join(needs['missing'])} not installed); install it with: "
+                             f"{needs['install']}")
+
+
 def resolve_models(models, params, config: dict, run_folder=None):
     """[(name, cls, Params instance)] from --model/-p/--config, each checked by the class's
     ``check_inputs``. ``run_folder(ref) -> path``: how a param that names a run (a class's
@@ -196,6 +228,7 @@ def resolve_models(models, params, config: dict, run_folder=None):
     canonical = [registry.resolve(n) for n in names]
     for name in canonical:
         cls = registry.get(name)
+        check_installed(name, cls)
         values = {k: v for k, v in cfg_params.items() if not isinstance(v, dict)}
         values.update(cfg_params.get(name, {}) if isinstance(cfg_params.get(name), dict) else {})
         for key, value in cli_params.items():

@@ -144,6 +144,48 @@ def test_models_show_a_familys_shared_parameters_once(cli):
     assert truncating["choices"] == ["pre", "post"]
 
 
+@pytest.fixture
+def without_keras(monkeypatch):
+    """As on a core install: `import keras` fails (find_spec answers None)."""
+    monkeypatch.setitem(sys.modules, "keras", None)
+
+
+def test_a_model_whose_extra_is_missing_is_refused_before_any_work(cli, tweets_dir,
+                                                                   without_keras):
+    from conftest import one_line_error
+
+    for command in ("cv", "fit"):
+        result = cli(command, "disaster-tweets", "--model", "bigru", "--data-dir", tweets_dir,
+                     expect=None)
+        line = one_line_error(result)
+        assert line.startswith("Error: bigru needs the [keras] extra (keras"), line
+        assert line.endswith("not installed); install it with: pip install 'kagglekit[keras]'")
+        assert "Data:" not in result.stderr and "job start" not in result.stderr
+    assert not os.path.exists("runs")
+
+
+def test_models_say_which_extra_each_needs(cli, without_keras):
+    rows = {m["name"]: m for m in cli.json("models")["models"]}
+    if "bigru" not in rows:
+        pytest.skip("the rnn plugin is not loaded")
+    for name in ("tfidf-lr", "nbsvm", "tfidf-nb"):
+        assert (rows[name]["extra"], rows[name]["extra_installed"], rows[name]["install"]) == (
+            None, True, None)
+    neural = {name for name, row in rows.items() if row["extra"]}
+    assert {"bigru", "lstm", "distilbert", "transformer", "llm", "use"} <= neural
+    for name in neural:
+        assert rows[name]["extra"] == "keras" and rows[name]["extra_installed"] is False
+        assert rows[name]["install"] == "pip install 'kagglekit[keras]'"
+    out = cli("models").stdout
+    said = "needs the [keras] extra, NOT installed: pip install 'kagglekit[keras]'"
+    rnn = out[out.index("rnn: "):]
+    assert rnn.splitlines()[1] == f"  {said}"
+    tfidf = out[out.index("tfidf: "):]
+    assert "needs the" not in tfidf[:tfidf.index("\n\n")]
+    assert cli("models", "bigru").stdout.splitlines()[1] == f"  {said}"
+    assert cli.json("models", "bigru")["extra"] == "keras"
+
+
 # ---------------------------------------------------------------- predict
 
 

@@ -27,7 +27,7 @@ def choices(params_cls) -> dict[str, list]:
 
 
 def model_rows(registry) -> list[dict]:
-    from kagglekit.params import describe
+    from kagglekit.params import describe, model_extra
 
     rows = []
     for name, cls in sorted(registry.items.items()):
@@ -40,8 +40,13 @@ def model_rows(registry) -> list[dict]:
             params.append(p)
         family = sorted(n for n, owner in registry.owners.items()
                         if owner == registry.owners[name])
+        needs = model_extra(cls)
         rows.append({"name": name, "plugin": registry.owners[name],
                      "description": doc[0] if doc else "", "family": family,
+                     # the optional extra it needs (None: the core install is enough)
+                     "extra": needs["extra"] if needs else None,
+                     "extra_installed": not needs["missing"] if needs else True,
+                     "install": needs["install"] if needs else None,
                      "params": params})
     return rows
 
@@ -53,8 +58,19 @@ def _line(p: dict) -> str:
     return text
 
 
+def needs_text(row: dict) -> str:
+    """What a model needs beyond the core install, and whether it is there."""
+    if not row.get("extra"):
+        return ""
+    if row["extra_installed"]:
+        return f"needs the [{row['extra']}] extra (installed)"
+    return f"needs the [{row['extra']}] extra, NOT installed: {row['install']}"
+
+
 def show_model(row: dict) -> None:
     click.echo(f"{row['name']}  [{row['plugin']}]  {row['description']}")
+    if needs_text(row):
+        click.echo(f"  {needs_text(row)}")
     others = [n for n in row["family"] if n != row["name"]]
     if others:
         click.echo(f"  same family: {', '.join(others)}")
@@ -73,6 +89,8 @@ def show_models(rows: list[dict]) -> None:
         key = [{(p["name"], p["type"], repr(p["default"])) for p in m["params"]} for m in members]
         shared = set.intersection(*key) if len(members) > 1 else set()
         click.echo(f"{plugin}: {', '.join(m['name'] for m in members)}")
+        for text in dict.fromkeys(needs_text(m) for m in members if needs_text(m)):
+            click.echo(f"  {text}")
         if shared:
             click.echo(f"  shared by all {len(members)} ({len(shared)} parameters):")
             for p in members[0]["params"]:

@@ -123,6 +123,8 @@ class KerasModel(Model):
     name = "keras"
     Params = KerasParams
     keras_modules: tuple[str, ...] = ()  # imported before a saved fold is loaded
+    extra = "keras"  # pip install 'kagglekit[keras]'; checked before any work (params.py)
+    extra_modules: tuple[str, ...] = ("keras", "tokenizers")
     saved_files: tuple[str, ...] = ()  # the family's own files in a saved fold
     soft_targets = True  # trains on probabilities as targets (soft pseudo-labels, distillation)
 
