@@ -125,6 +125,25 @@ def test_report_of_a_tfidf_run_has_every_section_and_escapes_texts(cli, tfidf_ru
     assert f"<td>{positives}</td>" in data and "kept together" in data
 
 
+def test_report_json_has_what_every_json_has(cli, tfidf_run, tweets_dir):
+    """run_dir, competition, model and scores (README: every --json), plus the path."""
+    run_id, run_dir = tfidf_run
+    payload = cli.json("report", run_id)
+    record = json.loads((run_dir / "run.json").read_text())
+    assert payload["run_id"] == run_id and payload["run_dir"] == str(run_dir)
+    assert payload["competition"] == "nlp-getting-started" and payload["model"] == "tfidf-lr"
+    assert payload["scores"] == record["scores"] and payload["scores"]["f1"] > 0
+    assert payload["path"] == str((Path("reports") / "nlp-getting-started" /
+                                   f"{run_id}.html").resolve())
+    assert payload["runs"] == [run_id] and len(payload["summaries"]) == 1
+    other = cli.json("cv", "disaster-tweets", "-m", "tfidf-nb", "--folds", "3",
+                     "--data-dir", tweets_dir)
+    payload = cli.json("report", run_id, other["run_id"])
+    assert payload["run_dir"] == str(run_dir) and payload["runs"] == [run_id, other["run_id"]]
+    assert [s["scores"] for s in payload["summaries"]] == [record["scores"], other["scores"]]
+    assert Path(payload["path"]).name.startswith("compare-")
+
+
 def test_the_report_is_written_atomically(cli, tfidf_run, monkeypatch):
     import kagglekit.report.plots
     import kagglekit.runs

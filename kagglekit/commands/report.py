@@ -41,7 +41,10 @@ def register_commands(cli):
             import webbrowser
 
             webbrowser.open(path.resolve().as_uri())
-        if as_json:
-            emit_json({"path": str(path.resolve()), "runs": [r.id for r in runs]})
+        if as_json:  # the first run's fields (as every --json), the report's path, every run
+            payload = runs[0].summary()
+            payload.update(path=str(path.resolve()), runs=[r.id for r in runs],
+                           summaries=[r.summary() for r in runs])
+            emit_json(payload)
         else:
             click.echo(str(path))
