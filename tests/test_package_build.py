@@ -188,3 +188,51 @@ def test_include_preinstalled_ships_what_the_image_has_too(tmp_path, tweets_dir,
         "--find-links", links, "--include-preinstalled"), expect=None))
     assert "downloading wheels for Python" in error and "numpy" in error
     assert not (tmp_path / "pkg").exists()
+
+
+def test_default_slugs_are_distinct_valid_and_named_as_documented():
+    """Kaggle slugs have at most 50 characters; a long competition slug gives way to its
+    alias instead of being cut (which made the notebook's slug equal the dataset's)."""
+    import re
+
+    from kagglekit import plugins
+    from kagglekit.package.build import default_slugs
+
+    registry = plugins.competitions()
+    seen = {}
+    for name, comp in registry.items.items():
+        dataset, kernel = default_slugs(comp)
+        assert kernel == f"{dataset}-submission" and dataset != kernel
+        assert 6 <= len(dataset) <= 50 and 5 <= len(kernel) <= 50
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", kernel)
+        assert dataset not in seen, (name, seen.get(dataset))
+        seen[dataset] = name
+    quora = plugins.get_competition("quora")
+    assert default_slugs(quora) == ("kagglekit-quora", "kagglekit-quora-submission")
+    assert default_slugs(plugins.get_competition("disaster-tweets")) == (
+        "kagglekit-nlp-getting-started", "kagglekit-nlp-getting-started-submission")
+    assert default_slugs(plugins.get_competition("jigsaw-multilingual"))[1] == \
+        "kagglekit-jigsaw-multilingual-submission"
+    # no slug or alias fits: shortened with a hash of the slug, still distinct and valid
+    from dataclasses import replace
+
+    long = replace(quora, name="a-very-long-competition-name-" + "x" * 40, aliases=())
+    other = replace(long, name=long.name + "y")
+    (d1, k1), (d2, k2) = default_slugs(long), default_slugs(other)
+    assert len(k1) <= 50 and len(k2) <= 50 and k1 != k2 and d1 != d2
+    assert k1 == f"{d1}-submission"
+
+
+def test_a_slug_kaggle_would_refuse_is_refused_not_cut(tmp_path):
+    from conftest import make_competition_dir
+
+    data = make_competition_dir("quora", tmp_path / "data", n_train=120, n_test=30)
+    run_id = cv_run(data, "quora")
+    error = one_line_error(invoke("package", run_id, "--owner", "kk-tester", "--kernel",
+                                  "k" * 51, expect=None))
+    assert "--kernel" in error and "51 characters" in error
+    assert "Kaggle takes 5 to 50" in error
+    error = one_line_error(invoke("package", run_id, "--owner", "kk-tester", "--dataset",
+                                  "abc", expect=None))
+    assert "--dataset 'abc'" in error and "6 to 50" in error
+    assert not Path("packages").exists()

@@ -41,9 +41,12 @@ def register_commands(cli):
                   help="Kaggle user owning the dataset and notebook [default: from the "
                        "Kaggle credentials].")
     @click.option("--dataset", "dataset_slug", metavar="SLUG",
-                  help="Dataset slug [default: kagglekit-<competition>].")
+                  help="Dataset slug, 6-50 characters [default: kagglekit-<competition>, "
+                       "<competition> being the Kaggle slug, or its alias when the notebook's "
+                       "slug would pass 50 characters: kagglekit-quora].")
     @click.option("--kernel", "kernel_slug", metavar="SLUG",
-                  help="Notebook slug [default: kagglekit-<competition>-submission].")
+                  help="Notebook slug, 5-50 characters [default: "
+                       "kagglekit-<competition>-submission].")
     @click.option("--python-version", default=KAGGLE_PYTHON, show_default=True,
                   help="Python of the target image (Kaggle's notebooks: 3.12).")
     @click.option("--platform", default=KAGGLE_PLATFORM, show_default=True,

@@ -78,9 +78,38 @@ class Package:
                 "wheels": self.wheels, "left_to_image": self.skipped}
 
 
-def slugify(text: str, limit: int = 50) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:limit].rstrip("-")
+KAGGLE_SLUG_MAX = 50  # Kaggle's longest dataset or notebook slug
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def default_slugs(comp) -> tuple[str, str]:
+    """(dataset, notebook) slugs: ``kagglekit-<competition>`` and
+    ``kagglekit-<competition>-submission``, where <competition> is the Kaggle slug or, when
+    that makes the notebook's slug longer than Kaggle allows, the first alias that fits
+    (quora-insincere-questions-classification -> quora); else the slug shortened, with a
+    short hash of it so that two long slugs do not meet."""
+    for name in (comp.slug, *comp.aliases):
+        name = slugify(name)
+        if name and len(f"kagglekit-{name}-submission") <= KAGGLE_SLUG_MAX:
+            return f"kagglekit-{name}", f"kagglekit-{name}-submission"
+    digest = hashlib.sha256(comp.slug.encode()).hexdigest()[:6]
+    room = KAGGLE_SLUG_MAX - len("kagglekit--submission") - len(digest) - 1
+    name = f"{slugify(comp.slug)[:room].rstrip('-')}-{digest}"
+    return f"kagglekit-{name}", f"kagglekit-{name}-submission"
+
+
+def checked_slug(value: str, option: str, shortest: int) -> str:
+    """A slug given with --dataset/--kernel, lower-cased; refused (never cut) when Kaggle
+    would not take its length."""
+    slug = slugify(value)
+    if not shortest <= len(slug) <= KAGGLE_SLUG_MAX:
+        raise PackageError(f"{option} {value!r}: the slug {slug!r} has {len(slug)} characters; "
+                           f"Kaggle takes {shortest} to {KAGGLE_SLUG_MAX}: pass a "
+                           f"{'shorter' if len(slug) > KAGGLE_SLUG_MAX else 'longer'} {option}")
+    return slug
 
 
 # ---------------------------------------------------------------- runs
@@ -185,11 +214,11 @@ def build_package(runs: list[Run], options: PackageOptions,
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9-]*$", options.owner or ""):
         raise PackageError(f"Kaggle owner {options.owner!r} is not a Kaggle user name; pass "
                            f"--owner YOUR-KAGGLE-USERNAME")
-    dataset_slug = slugify(options.dataset_slug or f"kagglekit-{comp.slug}")
-    kernel_slug = slugify(options.kernel_slug or f"kagglekit-{comp.slug}-submission")
-    if not 6 <= len(dataset_slug) <= 50 or len(kernel_slug) < 5:
-        raise PackageError(f"dataset slug {dataset_slug!r} must have 6 to 50 characters and "
-                           f"kernel slug {kernel_slug!r} at least 5 (--dataset, --kernel)")
+    dataset_slug, kernel_slug = default_slugs(comp)
+    if options.dataset_slug:
+        dataset_slug = checked_slug(options.dataset_slug, "--dataset", 6)
+    if options.kernel_slug:
+        kernel_slug = checked_slug(options.kernel_slug, "--kernel", 5)
     package = Package(path=Path(options.output), competition=comp.slug,
                       runs=[r.id for r in everything],
                       dataset=f"{options.owner}/{dataset_slug}",
