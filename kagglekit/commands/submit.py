@@ -120,6 +120,31 @@ def _remember_upload(run, slug: str, ref: int, message: str) -> None:
         info(f"Note: could not record submission {ref} in the runs folder ({exc})")
 
 
+def score_line(comp, run) -> str:
+    """The run's score as `runs` ranks it, labelled: the held-out figure (nested for a
+    thresholded metric), its fold spread, and the optimistic all-rows figure beside it."""
+    from kagglekit.metrics import ranking_score
+
+    info, metric = run.info, comp.metric
+    value = ranking_score(info, metric)
+    if run.kind == "fit" or value is None:
+        why = "a fit run, trained on every row" if run.kind == "fit" else "no held-out figure"
+        return f"no CV score ({why})"
+    spread = (info.get("fold_spread") or {}).get(metric)
+    text = f"CV {metric} {value:.4f}" + (f" ± {spread:.4f} over folds" if spread else "")
+    nested = (metric in (info.get("nested_scores") or {})
+              and info.get("threshold_metric") == metric)
+    if not info.get("held_out", True):
+        reasons = "; ".join(info.get("not_held_out_because") or []) or "see run.json"
+        return f"{text} (NOT held out: {reasons})"
+    text += (" (held out; nested: each fold's threshold chosen on the other folds)"
+             if nested else " (held out: out-of-fold)")
+    all_rows = (info.get("scores") or {}).get(metric)
+    if nested and all_rows is not None:
+        text += f"; {all_rows:.4f} at the threshold chosen on all OOF rows (not held out)"
+    return text
+
+
 def newest_competition(competition, runs_dir) -> str | None:
     """With no RUN and no --competition: the competition of the newest run when the runs
     folder holds several competitions (said on stderr), else ``competition``."""
@@ -165,6 +190,8 @@ def register_commands(cli):
         run = resolve_run(run_ref, runs_dir) if run_ref else best_run(
             newest_competition(competition, runs_dir), runs_dir)
         comp = plugins.get_competition(run.competition)
+        picked = "Run" if run_ref else f"Best run for {comp.slug} (by the held-out CV figure):"
+        info(f"{picked} {run.id} ({run.model}): {score_line(comp, run)}")
         output = submit_output(comp, run, output, upload, wait)
         path, frame = write_submission(comp, run, output)
         against = " against sample_submission.csv" if comp.sample_submission_file else ""
