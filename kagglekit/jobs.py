@@ -181,8 +181,8 @@ def check_predictions(pred, n_rows: int, n_targets: int, model_name: str) -> np.
 # -- progress: one line per job start / finish --------------------------------------------------
 @dataclass
 class JobEvent:
-    kind: str  # "start" | "done" | "reused" | "retry"
-    job: Job
+    kind: str  # "start" | "done" | "reused" | "retry" | "note" (about the run; no job)
+    job: Job | None
     worker: str = "main"
     seconds: float | None = None
     score: str | None = None  # e.g. "auc=0.9712" or "f1@0.5=0.7710"
@@ -193,6 +193,8 @@ class JobEvent:
     def line(self) -> str:
         """One plain line (no terminal control codes)."""
         head = f"[{self.done}/{self.total}] " if self.total else ""
+        if self.kind == "note":
+            return f"{head}{self.message}"
         if self.kind == "start":
             return f"{head}job start: {self.job.label} on worker {self.worker}"
         if self.kind == "done":

@@ -60,6 +60,8 @@ class TfidfNB(Model):
 
     name = "tfidf-nb"
     trusted_types = TRUSTED_TYPES
+    # a fold's peak working memory per character of training text, bytes (--executor auto)
+    memory_per_char = 100
 
     @dataclass
     class Params:
@@ -87,6 +89,7 @@ class TfidfLR(Model):
 
     name = "tfidf-lr"
     trusted_types = TRUSTED_TYPES
+    memory_per_char = 250  # word 1-2 + char 2-5 grams: counting them is what costs
 
     @dataclass
     class Params:

@@ -157,10 +157,11 @@ def test_executors_are_registered_by_hook_and_collisions_name_both(cli):
     from kagglekit.hookspecs import hookimpl
 
     registry = plugins.executors()
-    assert {"in-process", "local", "ray"} <= set(registry.items)
+    assert {"auto", "in-process", "local", "ray"} <= set(registry.items)
     assert registry.owner("local") == "executors"
     listing = cli.json("plugins")
-    assert any(row["executors"] == ["in-process", "local", "ray"] for row in listing["plugins"])
+    assert any(row["executors"] == ["auto", "in-process", "local", "ray"]
+               for row in listing["plugins"])
 
     class Clash:
         @hookimpl

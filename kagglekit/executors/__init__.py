@@ -1,4 +1,5 @@
-"""Executors: who runs a run's jobs. ``in-process`` (the default), ``local`` worker
+"""Executors: who runs a run's jobs. ``auto`` (the default: ``local`` workers for CPU-bound
+models when cores and memory allow, else ``in-process``), ``in-process``, ``local`` worker
 processes, ``ray`` tasks; plugins add more through ``register_executors``.
 
 An executor runs in the driver process and is handed the jobs still to do and a
@@ -16,9 +17,11 @@ __all__ = ["Executor", "InProcess", "Tracker", "drive"]
 
 @hookimpl
 def register_executors(register):
+    from kagglekit.executors.auto import Auto
     from kagglekit.executors.local import LocalWorkers
     from kagglekit.executors.ray_executor import RayTasks
 
+    register("auto", Auto)
     register("in-process", InProcess)
     register("local", LocalWorkers)
     register("ray", RayTasks)

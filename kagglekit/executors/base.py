@@ -57,6 +57,10 @@ class Tracker:
         if self.on_event is not None:
             self.on_event(event)
 
+    def note(self, message: str) -> None:
+        """A line about the run as a whole (e.g. which executor ``auto`` chose)."""
+        self._emit(JobEvent("note", None, done=self.done, total=self.total, message=message))
+
     def reused(self, job) -> None:
         self._emit(JobEvent("reused", job, done=self.done, total=self.total))
 

@@ -24,12 +24,14 @@ from kagglekit.errors import KaggleKitError
 def job_options(f):
     """--executor, --workers, --address, --seeds, --resume."""
     options = [
-        click.option("--executor", default="in-process", show_default=True,
-                     help="Who runs the (model, fold, seed) jobs: in-process, local, ray, or a "
-                          "plugin's (`kagglekit plugins` lists them)."),
+        click.option("--executor", default="auto", show_default=True,
+                     help="Who runs the (model, fold, seed) jobs: auto (local workers for "
+                          "CPU-bound models when cores and memory allow, else in-process), "
+                          "in-process, local, ray, or a plugin's (`kagglekit plugins`)."),
         click.option("--workers", type=click.IntRange(min=1), default=None,
                      help="--executor local: worker processes [default: one per GPU, else per "
-                          "CPU core]; --executor ray: CPUs of the local Ray instance."),
+                          "CPU core]; auto: at most N; --executor ray: CPUs of the local Ray "
+                          "instance."),
         click.option("--address", metavar="ADDR", default=None,
                      help="--executor ray: the Ray cluster to use [default: start a local one]."),
         click.option("--seeds", "n_seeds", type=click.IntRange(min=1), default=None,
