@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, make_competition_dir
-from fake_kaggle import invoke
+from conftest import REPO
 from helpers_package import cv_run, this_platform
 from kagglekit.package.own_wheel import WheelBuildError, write_wheel
 from kagglekit.package.wheels import pip_failure
@@ -55,9 +54,9 @@ def test_own_wheel_is_what_setuptools_builds_and_is_reproducible(tmp_path):
     tree = copy_sources(tmp_path / "src")
     own = write_wheel(tree, tmp_path / "own")
     assert own.name == "kagglekit-0.1.0-py3-none-any.whl"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    "--no-index", "-w", str(tmp_path / "st"), str(tree)], check=True,
-                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                    "--no-build-isolation", "--no-index", "-w", str(tmp_path / "st"), str(tree)],
+                   check=True, capture_output=True)
     theirs = tmp_path / "st" / own.name
     files, header, points = wheel_parts(own)
     st_files, st_header, st_points = wheel_parts(theirs)
@@ -115,8 +114,9 @@ def _venv_without_wheel(root: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                           "-e", f"{copy_sources(root / 'src')}[kaggle]"], env=env,
+    done = subprocess.run([str(python), "-m", "pip", "install", "-q",
+                           "--disable-pip-version-check", "-e",
+                           f"{copy_sources(root / 'src')}[kaggle]"], env=env,
                           capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         pytest.skip(f"cannot install kagglekit[kaggle] into a new venv (no index?): "

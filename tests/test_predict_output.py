@@ -48,7 +48,8 @@ def test_progress_counts_rows_times_models_once_for_a_blend(cli, tmp_path, monke
 
     lines = progress_lines(cli("predict", a["run_id"], "--input", tmp_path / "four.csv").stderr)
     assert {line.split(":")[0] for line in lines} == {"Predicting 4 rows with each of 3 models"}
-    assert re.match(r"Predicting 4 rows with each of 3 models: 12/12 row predictions \(", lines[-1])
+    assert re.match(r"Predicting 4 rows with each of 3 models: 12/12 row predictions \(",
+                    lines[-1])
 
     blend = cli.json("blend", a["run_id"], b["run_id"], "--method", "mean")
     lines = progress_lines(cli("predict", blend["run_id"], "--input",
