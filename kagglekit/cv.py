@@ -20,7 +20,7 @@ from kagglekit.executors import drive
 from kagglekit.folds import FoldPlan, dataset_folds
 from kagglekit.jobs import (JobContext, data_fingerprint, job_set_hash, needs_accelerator,
                             plan_jobs)
-from kagglekit.jobstore import JobStore
+from kagglekit.jobstore import JobStore, finished_run
 from kagglekit.metrics import get_metric
 from kagglekit.runs import Run, new_run_id
 
@@ -40,14 +40,17 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
            folds: np.ndarray | FoldPlan | None = None,
            on_fold: Callable[[FoldReport], None] | None = None, seeds=None, executor=None,
            on_event=None, command: str | None = None, command_params=None,
-           keep_jobs: bool = False) -> Run:
+           keep_jobs: bool = False, new: bool = False,
+           on_reused: Callable[[Run], None] | None = None) -> Run:
     """K-fold CV of one model (under one or several seeds); returns the finished run.
 
     ``folds``: a FoldPlan (folds.dataset_folds), a fold number per row, or None to make
     them here from ``n_folds``, ``seed`` and ``scheme``.
 
     Re-running with the same inputs resumes: jobs completed by an earlier, interrupted
-    attempt are reused. ``keep_jobs``: keep them after assembly too (a command making
+    attempt are reused, and a finished run of the same jobs on the same files is returned
+    as it is (``on_reused(run)`` is told), unless ``new``: then the jobs are computed
+    again into a new run. ``keep_jobs``: keep them after assembly too (a command making
     several runs removes them at its end with ``jobstore.forget_assembled``).
     """
     train = data.train
@@ -60,11 +63,14 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
                      data.train_on_validated, model_cls)
     ctx = JobContext(model_name, model_cls, params, train, data.test, folds,
                      data.train_on_validated, comp.n_targets, needs_accelerator(model_cls))
-    store = _open_store(runs_dir, comp, "cv", model_name, jobs, command, command_params)
+    done = _reuse(runs_dir, comp, "cv", jobs, data, new, on_reused)
+    if done is not None:
+        return done
+    store = _open_store(runs_dir, comp, "cv", model_name, jobs, command, command_params, new)
     if store.assembled_run() is not None:  # finished by an earlier attempt of the command
         path = store.assembled_run()
         store.finish(path.name, keep_jobs)
-        return Run(path)
+        return _reused(Run(path), on_reused)
 
     metric = get_metric(comp.metric)
 
@@ -87,12 +93,14 @@ def run_fit(comp: Competition, model_name: str, model_cls, params, data: Dataset
             seed: int = 42, runs_dir: Path = Path("runs"), threshold: float | None = 0.5,
             threshold_source: str | None = None, source: Run | None = None, seeds=None,
             executor=None, on_event=None, command: str | None = None, command_params=None,
-            keep_jobs: bool = False) -> Run:
+            keep_jobs: bool = False, new: bool = False,
+            on_reused: Callable[[Run], None] | None = None) -> Run:
     """Train on every training row and predict test; a run with no held-out score.
 
     ``source``: the CV run whose recipe this fit reproduces (same model, params and text
     preparation): its threshold, and for models that learn epoch by epoch its epoch count
-    and learning rates (``model_cls.recipe_from_cv``)."""
+    and learning rates (``model_cls.recipe_from_cv``). A finished fit of the same jobs,
+    files and threshold is returned as it is, unless ``new`` (see ``run_cv``)."""
     recipe = None
     if source is not None:
         from_cv = getattr(model_cls, "recipe_from_cv", None)
@@ -104,11 +112,16 @@ def run_fit(comp: Competition, model_name: str, model_cls, params, data: Dataset
                      recipe=recipe)
     ctx = JobContext(model_name, model_cls, params, data.train, data.test, None, False,
                      comp.n_targets, needs_accelerator(model_cls), recipe=recipe)
-    store = _open_store(runs_dir, comp, "fit", model_name, jobs, command, command_params)
+    done = _reuse(runs_dir, comp, "fit", jobs, data, new, on_reused, threshold=threshold,
+                  threshold_source=threshold_source,
+                  from_run=source.id if source is not None else None)
+    if done is not None:
+        return done
+    store = _open_store(runs_dir, comp, "fit", model_name, jobs, command, command_params, new)
     if store.assembled_run() is not None:
         path = store.assembled_run()
         store.finish(path.name, keep_jobs)
-        return Run(path)
+        return _reused(Run(path), on_reused)
     drive(ctx, jobs, store, executor, on_event, None, command)
     run = assemble_fit(comp, model_name, params, data, jobs, store, seeds, runs_dir, threshold,
                        threshold_source, source=source, recipe=recipe)
@@ -116,11 +129,30 @@ def run_fit(comp: Competition, model_name: str, model_cls, params, data: Dataset
     return run
 
 
-def _open_store(runs_dir, comp, kind, model_name, jobs, command, command_params) -> JobStore:
+def _reuse(runs_dir, comp, kind, jobs, data, new, on_reused, **same) -> Run | None:
+    """The finished run of these jobs (jobstore.finished_run), unless ``new``."""
+    if new:
+        return None
+    path = finished_run(Path(runs_dir) / comp.slug, jobs, kind, data.directory, **same)
+    return None if path is None else _reused(Run(path), on_reused)
+
+
+def _reused(run: Run, on_reused) -> Run:
+    if on_reused is not None:
+        on_reused(run)
+    return run
+
+
+def _open_store(runs_dir, comp, kind, model_name, jobs, command, command_params,
+                new: bool = False) -> JobStore:
     import os
 
     plan = {"run_id": new_run_id(model_name), "kind": kind, "competition": comp.slug,
             "model": model_name, "resume_command": command, "command_params": command_params,
             "cwd": os.getcwd(),
             "jobs": [{"id": j.id, "fold": j.fold, "seed": j.run_seed} for j in jobs]}
-    return JobStore.open(Path(runs_dir) / comp.slug, job_set_hash(jobs), plan)
+    store = JobStore.open(Path(runs_dir) / comp.slug, job_set_hash(jobs), plan)
+    if new and store.assembled_run() is not None:  # jobs kept from a finished run: afresh
+        store.remove()
+        store = JobStore.open(Path(runs_dir) / comp.slug, job_set_hash(jobs), plan)
+    return store

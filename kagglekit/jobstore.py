@@ -233,6 +233,30 @@ class JobStore:
         os.rename(scratch, target)
 
 
+def finished_run(parent: Path, jobs, kind: str, data_dir, **same) -> Path | None:
+    """The newest finished run folder under ``parent`` (runs/<slug>/) assembled from exactly
+    ``jobs`` (same job ids: data, text preparation, folds, model, params, seeds, version),
+    of ``kind``, on the files in ``data_dir``, whose run.json also has the values ``same``
+    (a fit's threshold, which is not part of its jobs); None when there is none."""
+    wanted = sorted(j.id for j in jobs)
+    data_dir = str(Path(data_dir).resolve())
+    found = []
+    for path in Path(parent).glob("*/run.json"):
+        if path.parent.name.startswith("."):
+            continue
+        info = read_json(path)
+        if not isinstance(info, dict) or info.get("kind") != kind or \
+                info.get("data_dir") != data_dir:
+            continue
+        listed = info["jobs"].get("list") if isinstance(info.get("jobs"), dict) else None
+        if not isinstance(listed, list) or sorted(
+                str(j.get("id")) if isinstance(j, dict) else "" for j in listed) != wanted:
+            continue
+        if all(info.get(key) == value for key, value in same.items()):
+            found.append((str(info.get("created") or ""), path.parent.name, path.parent))
+    return max(found)[2] if found else None
+
+
 # -- what `kagglekit runs` shows and `--clean` removes ----------------------------------------------
 def incomplete_runs(runs_dir: Path, slug: str | None = None) -> list[dict]:
     runs_dir = Path(runs_dir)

@@ -74,15 +74,53 @@ def test_json_output_is_one_object_with_contract_keys(cli, tweets_dir):
 def test_same_seed_same_oof_other_seed_other_folds(cli, tweets_dir):
     args = ("cv", "disaster-tweets", "--model", "nbsvm", "--folds", "3", "--data-dir", tweets_dir)
     a = cli.json(*args, "--seed", "7")
-    b = cli.json(*args, "--seed", "7")
+    b = cli.json(*args, "--seed", "7", "--new")  # computed again: a run is never overwritten
     c = cli.json(*args, "--seed", "8")
-    assert a["run_dir"] != b["run_dir"]  # a run is never overwritten
+    assert a["run_dir"] != b["run_dir"]
     oof_a = pd.read_csv(Path(a["run_dir"]) / "oof.csv")
     oof_b = pd.read_csv(Path(b["run_dir"]) / "oof.csv")
     pd.testing.assert_frame_equal(oof_a, oof_b)
     folds_a = pd.read_csv(Path(a["run_dir"]) / "folds.csv")["fold"]
     folds_c = pd.read_csv(Path(c["run_dir"]) / "folds.csv")["fold"]
     assert (folds_a != folds_c).any()
+
+
+def test_the_same_cv_command_again_reuses_the_finished_run(cli, tweets_dir):
+    args = ("cv", "disaster-tweets", "--model", "tfidf-nb", "--model", "nbsvm", "--folds", "3",
+            "--ensemble", "mean", "--data-dir", tweets_dir)
+    first = cli.json(*args)
+    runs = Path("runs") / "nlp-getting-started"
+    made = sorted(p.name for p in runs.iterdir())
+    assert len(made) == 3  # two models and their blend
+    again = cli(*args, "--json")
+    assert "job start" not in again.stderr and "job done" not in again.stderr
+    for member in first["runs"]:
+        assert (f"Reused run {member['run_id']}: a finished cv run of the same jobs"
+                in again.stderr)
+    assert f"Reused blend run {first['run_id']}" in again.stderr
+    assert "add --new to compute a fresh run" in again.stderr
+    payload = json.loads(again.stdout)
+    assert payload["run_dir"] == first["run_dir"]
+    assert [r["run_dir"] for r in payload["runs"]] == [r["run_dir"] for r in first["runs"]]
+    assert sorted(p.name for p in runs.iterdir()) == made  # nothing added, nothing left behind
+    # anything that changes a job is another run; --new computes the same jobs again
+    other = cli.json("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3", "-p",
+                     "alpha=0.5", "--data-dir", tweets_dir)
+    assert other["run_dir"] not in [r["run_dir"] for r in first["runs"]]
+    fresh = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3", "--new",
+                "--data-dir", tweets_dir, "--json")
+    assert "Reused" not in fresh.stderr and "job start" in fresh.stderr
+    fresh = json.loads(fresh.stdout)
+    assert fresh["run_dir"] != first["runs"][0]["run_dir"]
+    assert fresh["scores"] == first["runs"][0]["scores"]
+    # a fit too, as long as the threshold it takes is the same
+    fit = cli.json("fit", "disaster-tweets", "--model", "nbsvm", "--data-dir", tweets_dir)
+    same = cli("fit", "disaster-tweets", "--model", "nbsvm", "--data-dir", tweets_dir, "--json")
+    assert f"Reused run {fit['run_id']}: a finished fit run" in same.stderr
+    assert json.loads(same.stdout)["run_dir"] == fit["run_dir"]
+    own = cli.json("fit", "disaster-tweets", "--model", "nbsvm", "--threshold", "0.3",
+                   "--data-dir", tweets_dir)
+    assert own["run_dir"] != fit["run_dir"] and own["threshold"] == 0.3
 
 
 def test_several_models_share_identical_folds(cli, tweets_dir):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -207,8 +208,10 @@ def test_a_source_run_missing_test_rows_is_refused(cli, base_run, tmp_path):
     assert f"has {len(lines) - 2} rows, but run" in result.stderr
     assert f"predicted {len(lines) - 1} test rows" in result.stderr
     # the check lives in Run.test_predictions(): submit and blend refuse the file too
+    twin = base_run.with_name(base_run.name + "-copy")  # blend refuses one run named twice
+    shutil.copytree(base_run, twin)
     for command in (["submit", base_run, "--output", tmp_path / "s.csv"],
-                    ["blend", base_run, base_run]):
+                    ["blend", base_run, twin]):
         result = cli(*command, "--runs-dir", tmp_path / "runs", expect=2)
         assert f"{file}: has {len(lines) - 2} rows, but run" in result.stderr, command
         assert len(result.stderr.strip().splitlines()) == 1

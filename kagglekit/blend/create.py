@@ -115,6 +115,28 @@ def create_blend(runs: list[Run], method: str, runs_dir: Path = Path("runs"), *,
     return Run(Path(runs_dir) / comp.slug / run_id)
 
 
+def finished_blend(runs: list[Run], method: str, runs_dir: Path = Path("runs"), *,
+                   objective: str | None = None, meta_model: str = "logistic",
+                   seed: int | None = None) -> Run | None:
+    """The newest blend run already made of exactly these member runs (in this order) with
+    this method and these options (what ``cv --ensemble`` run again reuses), or None."""
+    from kagglekit import plugins
+    from kagglekit.runs import list_runs
+
+    if not runs:
+        return None
+    comp = plugins.get_competition(runs[0].competition)
+    params = {"method": method,
+              "objective": (objective or comp.metric) if method == "weighted" else None,
+              "meta_model": meta_model if method == "stack" else None}
+    seed = int(runs[0].info.get("seed", 42)) if seed is None else seed
+    members = [str(r.path.resolve()) for r in runs]
+    found = [r for r in list_runs(runs_dir, comp.slug)
+             if r.kind == "blend" and r.info.get("members") == members
+             and r.info.get("params") == params and r.info.get("seed") == seed]
+    return max(found, key=lambda r: (r.info.get("created") or "", r.id), default=None)
+
+
 def as_saved(values: np.ndarray) -> np.ndarray:
     """Values rounded as the run's CSV files write them (``%.7g``)."""
     values = np.asarray(values, dtype=np.float64)

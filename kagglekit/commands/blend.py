@@ -69,14 +69,20 @@ def _fmt(value) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
-def ensemble_runs(member_runs, methods, runs_dir: Path, as_json: bool) -> list:
-    """What ``cv --ensemble`` calls once its member runs are done: one blend run per method."""
-    from kagglekit.blend import create_blend
+def ensemble_runs(member_runs, methods, runs_dir: Path, as_json: bool, new: bool = False) -> list:
+    """What ``cv --ensemble`` calls once its member runs are done: one blend run per method
+    (the blend made earlier of the same member runs is reused, unless ``new``)."""
+    from kagglekit.blend import create_blend, finished_blend
 
     blends = []
     for method in methods:
-        info(f"{method} blend of {len(member_runs)} runs")
-        blend = create_blend(list(member_runs), method, runs_dir)
+        blend = None if new else finished_blend(list(member_runs), method, runs_dir)
+        if blend is not None:
+            info(f"Reused blend run {blend.id}: the {method} blend of the same {len(member_runs)} "
+                 f"runs (--new makes a new one)")
+        else:
+            info(f"{method} blend of {len(member_runs)} runs")
+            blend = create_blend(list(member_runs), method, runs_dir)
         blends.append(blend)
         if not as_json:
             print_report(blend)

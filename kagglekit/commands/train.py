@@ -44,6 +44,22 @@ def cv_table(run) -> None:
     score_table(title, rows, columns)
 
 
+def new_option(f):
+    return click.option(
+        "--new", is_flag=True,
+        help="Compute a new run even when a finished run of the same jobs (data, folds, "
+             "model, params, seeds) exists; without it that run is reused.")(f)
+
+
+def said_reused(command: str):
+    """What cv/fit say on stderr when the run asked for is already finished."""
+    def say(run) -> None:
+        info(f"Reused run {run.id}: a finished {command} run of the same jobs (data, folds, "
+             f"model, params, seeds), so nothing was computed; add --new to compute a fresh "
+             f"run")
+    return say
+
+
 def run_folder(runs_dir):
     """A run id (or unique prefix) under ``--runs-dir`` -> that run's folder; a folder as is
     (``-p teacher=RUN``)."""
@@ -69,11 +85,12 @@ def register_commands(cli):
                        "run of their own; repeatable. See `kagglekit blend`.")
     @click.option("--validation-as-fold", is_flag=True,
                   help="Score on the competition's official validation file (one fold).")
+    @new_option
     @data_options
     @runs_dir_option
     @json_option
     def cv(competition, models, params, config, seed, executor, workers, address, n_seeds, resume,
-           folds, scheme, group_duplicates, ensembles, validation_as_fold, data_dir, sample,
+           folds, scheme, group_duplicates, ensembles, validation_as_fold, new, data_dir, sample,
            encoding, allow_empty_text, prepare, runs_dir, as_json):
         """Stratified K-fold CV: saves folds, OOF and test predictions and scores as a run.
 
@@ -139,7 +156,7 @@ def register_commands(cli):
                              scheme=plan.scheme, runs_dir=runs_dir, folds=plan, on_fold=on_fold,
                              seeds=seeds, executor=runner, on_event=job_cli.progress,
                              command=job_cli.command_line(), command_params=command_params,
-                             keep_jobs=len(chosen) > 1)
+                             keep_jobs=len(chosen) > 1, new=new, on_reused=said_reused("cv"))
             results.append(run)
             if not as_json:
                 cv_table(run)
@@ -150,7 +167,7 @@ def register_commands(cli):
         if ensembles:  # the blends are runs of their own, linking their members
             from kagglekit.commands.blend import blend_report, ensemble_runs
 
-            blends = ensemble_runs(results, ensembles, runs_dir, as_json)
+            blends = ensemble_runs(results, ensembles, runs_dir, as_json, new=new)
         if as_json:
             payload = blend_report(blends[0]) if blends else run_payload(results[0])
             if len(results) > 1:
@@ -173,11 +190,12 @@ def register_commands(cli):
     @click.option("--threshold", type=float, default=None,
                   help="A decision threshold of your own for label submissions (recorded as "
                        "such) instead of a CV run's.")
+    @new_option
     @data_options
     @runs_dir_option
     @json_option
     def fit(competition, models, params, config, seed, executor, workers, address, n_seeds, resume,
-            from_run, threshold_run, threshold, data_dir, sample, encoding, allow_empty_text,
+            from_run, threshold_run, threshold, new, data_dir, sample, encoding, allow_empty_text,
             prepare, runs_dir, as_json):
         """Train on all training rows and predict the test file, reproducing a CV run's recipe.
 
@@ -268,7 +286,8 @@ def register_commands(cli):
                               threshold=chosen_threshold, threshold_source=threshold_source,
                               source=source, seeds=seeds, executor=runner,
                               on_event=job_cli.progress, command=job_cli.command_line(),
-                              command_params=command_params, keep_jobs=len(chosen) > 1)
+                              command_params=command_params, keep_jobs=len(chosen) > 1,
+                              new=new, on_reused=said_reused("fit"))
             results.append(run)
             if not as_json:
                 click.echo(f"Run: {run.path}")
