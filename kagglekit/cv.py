@@ -72,21 +72,32 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
         store.finish(path.name, keep_jobs)
         return _reused(Run(path), on_reused)
 
-    metric = get_metric(comp.metric)
+    metric = progress_metric(comp)
 
-    def scorer(job):  # the progress line's figure: this fold alone, labelled with its threshold
+    def scorer(job):  # the progress line's figure: this fold alone, needing no threshold
         oof = np.load(store.job_dir(job) / "oof.npy", allow_pickle=False)
-        value = metric(train.y[folds == job.fold], oof, 0.5)
-        label = f"{metric.name}@0.5" if metric.needs_threshold else metric.name
+        value = metric(train.y[folds == job.fold], oof)
         fit_info = (store.record(job) or {}).get("fit_info")
         held = held_out_record(data, [fit_info])["held_out"]
-        return f"{label}={value:.4f}" + ("" if held else " (NOT held out)")
+        return f"{metric.name}={value:.4f}" + ("" if held else " (NOT held out)")
 
     drive(ctx, jobs, store, executor, on_event, scorer, command)
     run = assemble_cv(comp, model_name, params, data, jobs, store, plan, seeds, runs_dir,
                       on_fold, FoldReport)
     store.finish(run.id, keep_jobs)
     return run
+
+
+def progress_metric(comp: Competition):
+    """The figure a fold's progress line shows as soon as the fold is done: the competition's
+    metric when it needs no threshold, else its first one that needs none (AUC), else (mean)
+    AUC. A thresholded metric (F1) of one fold means something only at a threshold chosen
+    on the other folds, which are not all done yet: the run's table shows it per fold."""
+    for name in (comp.metric, *comp.metrics):
+        candidate = get_metric(name)
+        if not candidate.needs_threshold:
+            return candidate
+    return get_metric("auc" if comp.n_targets == 1 else "mean_auc")
 
 
 def run_fit(comp: Competition, model_name: str, model_cls, params, data: Dataset, *,

@@ -196,9 +196,29 @@ def test_progress_lines_are_plain_and_name_job_worker_score_seconds(cli, tweets)
                  "--data-dir", tweets)
     lines = [line for line in result.stderr.splitlines() if "job " in line]
     assert lines[0] == "[0/2] job start: tfidf-nb fold 0 seed 42 on worker main"
-    assert lines[1].startswith("[1/2] job done:  tfidf-nb fold 0 seed 42 on worker main  f1@0.5=")
+    assert lines[1].startswith("[1/2] job done:  tfidf-nb fold 0 seed 42 on worker main  auc=")
     assert lines[1].endswith("s)") and len(lines) == 4
     assert "\r" not in result.stderr and "\x1b" not in result.stderr
+
+
+def test_each_folds_score_is_printed_once_and_needs_no_threshold(cli, tweets):
+    """F1 of a fold at 0.5 says nothing (6% positives on Quora: 0.0000); as a fold finishes
+    its line shows AUC, and the table then shows every metric at the fold's threshold
+    chosen on the other folds. No fold's score is printed a third time."""
+    import re
+
+    result = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3",
+                 "--data-dir", tweets)
+    run = Path(result.stdout.split("Run: ")[1].split()[0])
+    folds = json.loads((run / "run.json").read_text())["fold_scores"]
+    done = [line for line in result.stderr.splitlines() if "job done:" in line]
+    assert [re.search(r"  auc=(\d\.\d{4})  ", line).group(1) for line in done] == [
+        f"{f['auc']:.4f}" for f in folds]
+    assert "@0.5" not in result.stderr and "f1=" not in result.stderr
+    assert not [line for line in result.stderr.splitlines() if line.strip().startswith("fold ")]
+    for f in folds:  # the table: each fold once, with its F1 at its nested threshold
+        rows = [line for line in result.stdout.splitlines() if f"│ fold {f['fold']} " in line]
+        assert len(rows) == 1 and f"{f['f1']:.4f}" in rows[0], rows
 
 
 def test_a_plugin_executor_runs_the_jobs(cli, tweets):

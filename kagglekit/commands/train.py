@@ -25,10 +25,12 @@ def cv_table(run) -> None:
     columns = ["rows", *metrics] + (["threshold"] if labels else [])
     thresholds = info_.get("fold_thresholds") or {}
     held = info_.get("held_out", True)
+    nested = info_.get("nested_scores")
     mark = "" if held else " (NOT held out)"
+    if labels and not nested:  # one scored fold: its threshold was chosen on its own rows
+        mark += " (threshold tuned on these rows, optimistic)"
     rows = [{"rows": f"fold {f['fold']}{mark}", **{m: f[m] for m in metrics},
              "threshold": thresholds.get(str(f["fold"]))} for f in info_["fold_scores"]]
-    nested = info_.get("nested_scores")
     if labels:
         if nested:
             rows.append({"rows": "OOF, nested" + ("" if held else " (NOT held out)"), **nested,
@@ -38,9 +40,12 @@ def cv_table(run) -> None:
     else:
         rows.append({"rows": "OOF" + ("" if held else " (NOT held out)"), **run.scores})
     title = f"{run.model} on {run.competition}"
-    if labels:
+    if labels and nested:
         title += (f"  ({labels} thresholds: each fold's chosen on the other folds; "
                   f"{run.threshold:.3f} on all OOF rows labels the test predictions)")
+    elif labels:
+        title += (f"  ({labels} threshold {run.threshold:.3f}, chosen on the one scored fold: "
+                  f"no held-out {labels})")
     score_table(title, rows, columns)
 
 
@@ -137,23 +142,17 @@ def register_commands(cli):
                 "NOT kept together (--no-group-duplicates): duplicates straddle folds"
             info(f"Note: {dup['groups']} groups of identical texts ({dup['rows']} rows, "
                  f"{dup['conflicting_labels']} with conflicting labels) {how}")
-        from kagglekit.assembly import held_out_record
-
         results = []
         for name, cls, model_params in chosen:
             how = "validation-fold" if plan.scheme == "predefined" else f"{folds}-fold"
             info(f"{name}: {how} CV on {comp.slug} (seed {', '.join(map(str, seeds))}; "
                  f"{runner.describe()})")
 
-            def on_fold(r):
-                scores = "  ".join(f"{k}={v:.4f}" for k, v in r.scores.items())
-                held = held_out_record(data, [r.fit_info])["held_out"]
-                info(f"  fold {r.fold}: {scores}{'' if held else ' (NOT held out)'}  "
-                     f"({r.seconds:.1f}s)")
-
+            # each fold's score is printed once: its progress line (a figure that needs no
+            # threshold) as it finishes, then the table (every metric at its nested threshold)
             with job_cli.interrupts():
                 run = run_cv(comp, name, cls, model_params, data, n_folds=folds, seed=seed,
-                             scheme=plan.scheme, runs_dir=runs_dir, folds=plan, on_fold=on_fold,
+                             scheme=plan.scheme, runs_dir=runs_dir, folds=plan,
                              seeds=seeds, executor=runner, on_event=job_cli.progress,
                              command=job_cli.command_line(), command_params=command_params,
                              keep_jobs=len(chosen) > 1, new=new, on_reused=said_reused("cv"))
