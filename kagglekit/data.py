@@ -7,7 +7,6 @@ the column or row, and what to do.
 
 from __future__ import annotations
 
-import io
 import os
 import warnings
 from dataclasses import dataclass, field, replace
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from kagglekit.competition import Competition
+from kagglekit.csvfiles import data_file, read_csv  # noqa: F401 - read_csv: data's API too
 from kagglekit.errors import (DataError, DataNotFound, KaggleKitError, KaggleKitWarning, show,
                               why_not_there)
 from kagglekit.frame import TextFrame
@@ -37,36 +37,6 @@ def candidate_dirs(comp: Competition, data_dir: str | os.PathLike | None = None)
     out.append(Path("input") / comp.slug)
     out.append(KAGGLE_INPUT / comp.slug)
     return out
-
-
-def data_file(directory: Path, name: str) -> Path | None:
-    """``directory/name``, or ``directory/name.zip`` as Kaggle notebooks mount some
-    competitions (Jigsaw's /kaggle/input holds train.csv.zip); None when neither exists."""
-    path = Path(directory) / name
-    if path.is_file():
-        return path
-    zipped = path.with_name(path.name + ".zip")
-    return zipped if zipped.is_file() else None
-
-
-def _read_bytes(path: Path) -> bytes:
-    if path.suffix != ".zip":
-        return path.read_bytes()
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.namelist() if not m.endswith("/")
-                       and not m.startswith("__MACOSX")]
-            inner = path.stem  # train.csv.zip -> train.csv
-            pick = next((m for m in members if Path(m).name == inner), None) or (
-                members[0] if len(members) == 1 else None)
-            if pick is None:
-                raise DataError(f"{path}: holds {len(members)} files, none named {inner}; unzip it")
-            return archive.read(pick)
-    except zipfile.BadZipFile:
-        raise DataError(f"{path}: not a valid zip file; download it again "
-                        f"(kagglekit fetch --force)") from None
 
 
 def _holds_train(comp: Competition, directory: Path) -> bool:
@@ -144,46 +114,6 @@ def sample_dir(comp: Competition, root: Path, n_train: int = 600, n_test: int = 
 
         shutil.rmtree(tmp, ignore_errors=True)
     return target
-
-
-def read_csv(path: Path, *, columns_needed=(), encoding: str = "utf-8", **options):
-    """Read a CSV strictly: undecodable bytes and missing columns are DataErrors."""
-    import pandas as pd
-
-    path = Path(path)
-    if not path.is_file():
-        zipped = data_file(path.parent, path.name)
-        if zipped is None:
-            raise DataError(f"{path}: {why_not_there(path)}" if path.exists() or path.is_symlink()
-                            else f"{path}: file not found")
-        path = zipped
-    raw = _read_bytes(path)
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(
-            f"{path}: byte 0x{raw[exc.start]:02x} at offset {exc.start} (line {line}) is not "
-            f"valid {encoding}; re-save the file as UTF-8 or pass --encoding (e.g. latin-1)"
-        ) from None
-    except LookupError:
-        raise DataError(f"unknown encoding {encoding!r}; use e.g. utf-8 or latin-1") from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if not text.strip():
-        raise DataError(f"{path}: the file is empty; download it again (kagglekit fetch --force)")
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                            na_values=[""], **options)
-    except pd.errors.ParserError as exc:
-        raise DataError(f"{path}: not a valid CSV ({str(exc).strip()}); check the file") from None
-    missing = [c for c in columns_needed if c not in frame.columns]
-    if missing:
-        found = ", ".join(map(str, frame.columns[:12]))
-        raise DataError(
-            f"{path}: missing column {missing[0]!r} (found: {found}); "
-            f"is this the right file for the competition?")
-    return frame
 
 
 def check_ids(frame, column: str, path: Path) -> None:
