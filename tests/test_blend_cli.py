@@ -3,6 +3,8 @@ generated Disaster Tweets sample), and what submit, runs and predict make of a b
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -79,12 +81,61 @@ def test_blend_command_reports_members_next_to_the_blend(workspace, method):
     assert report["weights"] == {r["run_id"]: r["weights"] for r in report["member_runs"]}
 
 
-def test_blend_table_lists_members_weights_and_blend(workspace):
+def _table_rows(out: str) -> dict:
+    """The table's rows by their first cell: {label: [cells]}."""
+    rows = {}
+    for line in out.splitlines():
+        if line.startswith("│"):
+            cells = [c.strip() for c in line.strip("│").split("│")]
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+@pytest.mark.parametrize("method", ["mean", "stack"])
+def test_blend_table_headlines_the_held_out_figures(workspace, method):
+    """The headline F1 of the blend and of every member is the nested (held-out) one; the
+    figure at a threshold tuned on all OOF rows only in its own column, labelled optimistic,
+    and the blender's in-sample scores in a row saying NOT held out."""
     a, b = (m["run_dir"] for m in workspace["payload"]["runs"])
-    out = invoke("blend", a, b, "--method", "stack", "--runs-dir", workspace["runs"]).stdout
-    for text in ("tfidf-nb", "tfidf-lr", "coef", "blend (CV)", "blend (in-sample)", "f1", "auc"):
-        assert text in out
-    assert "Run: " in out
+    out = invoke("blend", a, b, "--method", method, "--runs-dir", workspace["runs"]).stdout
+    blend = json.loads((Path(out.split("Run: ")[1].split()[0]) / "run.json").read_text())
+    header = next(line for line in out.splitlines() if line.startswith("┃"))
+    columns = [c.strip() for c in header.strip("┃").split("┃")]
+    assert columns == ["run", "model", "coef" if method == "stack" else "weight",
+                       "f1", "accuracy", "auc", "f1*", "accuracy*"]
+    rows = _table_rows(out)
+    for path in (a, b):
+        member = json.loads((Path(path) / "run.json").read_text())
+        cells = rows["…" + Path(path).name.rsplit("-", 1)[-1]]
+        assert cells[2:] == [f"{member['nested_scores']['f1']:.4f}",
+                             f"{member['nested_scores']['accuracy']:.4f}",
+                             f"{member['scores']['auc']:.4f}", f"{member['scores']['f1']:.4f}",
+                             f"{member['scores']['accuracy']:.4f}"]
+    assert rows["blend"][2:] == [f"{blend['nested_scores']['f1']:.4f}",
+                                 f"{blend['nested_scores']['accuracy']:.4f}",
+                                 f"{blend['scores']['auc']:.4f}", f"{blend['scores']['f1']:.4f}",
+                                 f"{blend['scores']['accuracy']:.4f}"]
+    assert "blend (CV)" not in out
+    assert "*: optimistic, at the threshold tuned on all OOF rows: NOT held out" in out
+    assert "accuracy, f1: held out (nested: each fold at a threshold chosen on the other " \
+           "folds)" in out
+    if method == "stack":
+        in_sample = rows["blend, in-sample (NOT held out)"]
+        assert in_sample[2] == f"{blend['scores_in_sample']['f1']:.4f}"
+    else:
+        assert not [r for r in rows if "in-sample" in r]
+        # a blend made before members' nested scores were recorded: read from their runs
+        from kagglekit.commands.blend import print_report
+        from kagglekit.runs import Run
+
+        path = Path(out.split("Run: ")[1].split()[0])
+        for member in blend["member_runs"]:
+            del member["nested_scores"]
+        (path / "run.json").write_text(json.dumps(blend))
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            print_report(Run(path))
+        assert _table_rows(buffer.getvalue()) == rows
 
 
 def test_submit_runs_and_predict_on_a_blend(workspace, tmp_path):

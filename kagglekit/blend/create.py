@@ -152,6 +152,8 @@ def member_rows(data: BlendData, result: BlendResult, columns, comp) -> list[dic
                "kind": run.kind, "threshold": run.threshold,
                # the member's own record (its OOF at full precision), as `kagglekit runs` shows
                "scores": run.scores or score_all(comp, data.y, member.oof, run.threshold),
+               # the held-out figure (each fold at a threshold chosen on the other folds)
+               "nested_scores": run.info.get("nested_scores"),
                "duplicate_of": None if member.duplicate_of is None
                else data.members[member.duplicate_of].run.id}
         if member.duplicate_of is None:

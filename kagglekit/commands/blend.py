@@ -32,31 +32,75 @@ def _weight_text(weights: dict) -> str:
     return f"{sum(values) / len(values):.3f} (mean of {len(values)})"
 
 
+def _member_nested(member: dict):
+    """A member's held-out (nested) scores: in the blend's record, or (blends made before it
+    was recorded) in the member's own run.json; None when it has none (one scored fold)."""
+    if "nested_scores" in member:
+        return member["nested_scores"]
+    from kagglekit.errors import KaggleKitError
+    from kagglekit.runs import Run
+
+    try:
+        return Run(member["path"]).info.get("nested_scores")
+    except (KaggleKitError, KeyError, TypeError, OSError):
+        return None
+
+
+def _held_out(scores: dict, nested, metric: str, tuned: set):
+    """The held-out figure of a metric: the nested one for a thresholded metric (None when
+    there is none), else the figure itself (AUC needs no threshold)."""
+    if metric in tuned:
+        return (nested or {}).get(metric)
+    return scores.get(metric)
+
+
 def print_report(run) -> None:
-    """The blend's table: every member's OOF scores and weight next to the blend's."""
+    """The blend's table: every member's held-out OOF scores and weight next to the blend's;
+    figures at a threshold tuned on the very rows they score only in their own, labelled
+    columns, and the final blender's in-sample scores in a row saying so."""
     from rich.console import Console
     from rich.table import Table
 
+    from kagglekit import plugins
+
     metrics = list(run.scores)
+    tuned = {m for m in metrics if plugins.get_metric(m).needs_threshold}
     method = run.info.get("method")
     weight_title = "coef" if method == "stack" else "weight"
-    table = Table(title=f"{method} blend on {run.competition}  (threshold {run.threshold:.3f})")
-    for column in ("run", "model", weight_title, *metrics):
-        table.add_column(column, justify="left" if column in ("run", "model") else "right")
+    title = f"{method} blend on {run.competition}"
+    notes = []
+    if tuned:
+        title += f"  (test predictions labelled at {run.threshold:.3f})"
+        notes += [f"{', '.join(sorted(tuned))}: held out (nested: each fold at a threshold "
+                  f"chosen on the other folds)",
+                  "*: optimistic, at the threshold tuned on all OOF rows: NOT held out"]
+    if run.info.get("scores_in_sample"):
+        notes.append("in-sample: the final blender scored on the rows it was fit on, NOT held "
+                     "out")
+    table = Table(title=title, caption="\n".join(notes) or None, caption_justify="left")
+    optimistic = [m for m in metrics if m in tuned]
+    columns = ["run", "model", weight_title, *metrics, *[f"{m}*" for m in optimistic]]
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("run", "model") else "right",
+                         no_wrap=column != "model", overflow="fold")
     for member in run.info.get("member_runs", []):
         weight = _weight_text(member["weights"])
         if member.get("duplicate_of"):
             weight = f"0 (= {_short(member['duplicate_of'])})"
+        nested = _member_nested(member)
         table.add_row(_short(member["run_id"]), member["model"], weight,
-                      *[_fmt(member["scores"].get(m)) for m in metrics])
-    label = "blend (CV)" if run.info.get("scores_in_sample") else "blend"
-    table.add_row(label, run.model, "", *[_fmt(run.scores.get(m)) for m in metrics],
-                  style="bold")
+                      *[_fmt(_held_out(member["scores"], nested, m, tuned), "n/a")
+                        for m in metrics],
+                      *[_fmt(member["scores"].get(m)) for m in optimistic])
+    nested = run.info.get("nested_scores")
+    table.add_row("blend", run.model, "",
+                  *[_fmt(_held_out(run.scores, nested, m, tuned), "n/a") for m in metrics],
+                  *[_fmt(run.scores.get(m)) for m in optimistic], style="bold")
     if run.info.get("scores_in_sample"):
-        table.add_row("blend (in-sample)", "", "",
+        table.add_row("blend, in-sample (NOT held out)", "", "",
                       *[_fmt(run.info["scores_in_sample"].get(m)) for m in metrics],
-                      style="dim")
-    Console(file=sys.stdout).print(table)
+                      *["" for _ in optimistic], style="dim")
+    Console(file=sys.stdout, width=120).print(table)
     click.echo(f"Run: {run.path}")
 
 
@@ -65,8 +109,8 @@ def _short(run_id: str) -> str:
     return "…" + run_id.rsplit("-", 1)[-1]
 
 
-def _fmt(value) -> str:
-    return "" if value is None else f"{value:.4f}"
+def _fmt(value, missing: str = "") -> str:
+    return missing if value is None else f"{value:.4f}"
 
 
 def ensemble_runs(member_runs, methods, runs_dir: Path, as_json: bool, new: bool = False) -> list:
