@@ -98,3 +98,25 @@ def test_models_receive_prepared_text_and_no_prepare_keeps_it_raw(slug, marker, 
     else:
         assert not any(marker in t for t in seen[True])
         assert any(marker in t for t in seen[False])
+
+
+def test_fast_preparation_equals_the_regex_definition_on_every_character():
+    """space_punctuation / collapse_spaces use str.translate / str.split for speed; their
+    result is the regex definition's for every code point, alone and between words."""
+    import re
+
+    from kagglekit_competitions.text_prep import collapse_spaces, space_punctuation
+
+    punct, space = re.compile(r"([^\w\s])"), re.compile(r"\s+")
+
+    def by_regex(text):
+        return space.sub(" ", punct.sub(r" \1 ", text)).strip()
+
+    chars = [chr(c) for c in range(0x110000)]
+    every = "".join(f"a{c}b{c}{c}" for c in chars)
+    assert space_punctuation(every) == by_regex(every)
+    assert collapse_spaces(every) == space.sub(" ", every).strip()
+    samples = ["it's?", "  naïve café — “q” ½ ² \u00a0x\u2003y x\u0301 _u_ 日本語。\n",
+               "\x1c\x1d\x85sep", "a\ud800b", "", "   "]
+    assert [space_punctuation(t) for t in samples] == [by_regex(t) for t in samples]
+    assert space_punctuation("it's?") == "it ' s ?"
