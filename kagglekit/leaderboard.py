@@ -201,6 +201,25 @@ def cv_lb_correlation(table: list[dict]) -> dict:
     return out
 
 
+def short_ids(ids, known=(), longest: int = 32, shortest: int = 24) -> dict[str, str]:
+    """{run id: how the table shows it}: an id of up to ``longest`` characters as it is, a
+    longer one (a blend's names its members) as its shortest prefix of at least ``shortest``
+    characters that no other ``known`` id starts with, then "…". Commands take a unique
+    prefix for RUN, so what is shown (without the "…") still names the run."""
+    everyone = set(ids) | set(known)
+    out = {}
+    for run_id in ids:
+        if len(run_id) <= longest:
+            out[run_id] = run_id
+            continue
+        others = [o for o in everyone if o != run_id]
+        n = shortest
+        while n < len(run_id) and any(o.startswith(run_id[:n]) for o in others):
+            n += 1
+        out[run_id] = run_id if n >= len(run_id) - 1 else run_id[:n] + "…"
+    return out
+
+
 def format_params(params: dict, width: int = 60) -> str:
     text = ", ".join(f"{k}={v}" for k, v in params.items())
     return text if len(text) <= width else text[: width - 3] + "..."

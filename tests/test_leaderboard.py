@@ -25,12 +25,16 @@ def test_runs_table_per_competition_with_differing_params_and_samples(cli, tweet
     c = cv(cli, tweets_dir, "-m", "tfidf-nb")
     j = cli.json("cv", "jigsaw", "-m", "tfidf-nb", "--folds", "2", "--sample")
     out = cli("runs").stdout
-    # one table per competition, every header whole (not truncated or wrapped)
+    # one table per competition, every header whole (not truncated or wrapped); no seeds
+    # column when every run has one seed
     assert out.lstrip().startswith("jigsaw-toxic-comment-classification-challenge (mean_auc")
     jigsaw_part, tweets_part = out.split(f"{TWEETS} (f1; ranked by the held-out figure)")
-    for header in ("run", "kind", "model", "folds", "seeds", "f1 (nested)", "± folds",
+    header_line = " " + next(line for line in tweets_part.splitlines()
+                             if line.startswith("run ")) + " "
+    for header in ("run", "kind", "model", "folds", "f1 (nested)", "± folds",
                    "f1 all rows", "params that differ", "time"):
-        assert f" {header} " in tweets_part, header
+        assert f" {header} " in header_line, header
+    assert " seeds " not in tweets_part
     for run in (a, b, c):
         assert run["run_id"] in tweets_part and run["run_id"] not in jigsaw_part
     line_a = next(l for l in tweets_part.splitlines() if a["run_id"] in l)
@@ -54,8 +58,8 @@ def test_runs_table_per_competition_with_differing_params_and_samples(cli, tweet
     scores = [r["cv_score"] for r in tweets]
     assert len(scores) == 3 and scores == sorted(scores, reverse=True)
     assert len(set(scores)) > 1  # the order is tested, not a tie
-    table_order = [line.split()[1] for line in tweets_part.splitlines()
-                   if any(line.split()[1:2] == [r["run_id"]] for r in tweets)]
+    table_order = [line.split()[0] for line in tweets_part.splitlines()
+                   if any(line.split()[:1] == [r["run_id"]] for r in tweets)]
     assert table_order == [r["run_id"] for r in tweets]
 
 
@@ -96,6 +100,34 @@ def kaggle_runs(request, tmp_path):
 
 
 pytest_plugins = ["helpers_kaggle"]
+
+
+def test_runs_table_stays_readable_at_120_columns_with_long_blend_ids(cli, tweets_dir):
+    from kagglekit.runs import resolve_run
+
+    made = cv(cli, tweets_dir, "-m", "tfidf-nb", "-m", "nbsvm", "-m", "tfidf-lr",
+              "-p", "tfidf-nb.alpha=0.3", "--ensemble", "weighted", "--ensemble", "stack")
+    cv(cli, tweets_dir, "-m", "tfidf-nb", "--seeds", "2")  # a seeds column: some have 2
+    blends = [b["run_id"] for b in made["blends"]]
+    assert all(len(b) > 40 for b in blends)  # e.g. ...-blend-weighted-tfidf-nb+nbsvm+tfidf-lr-...
+    out = cli("runs").stdout
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 120, max(lines, key=len)
+    header = next(line for line in lines if line.startswith("run "))
+    for word in ("kind", "model", "folds", "seeds", "f1 (nested)", "time"):
+        assert f" {word} " in f"{header} ", word
+    for run_id in blends:  # a unique prefix that names the run, marked shortened
+        row = next(line for line in lines if line.startswith(run_id[:24]))
+        shown = row.split()[0]
+        assert shown.endswith("…") and run_id.startswith(shown[:-1])
+        assert resolve_run(shown[:-1], Path("runs")).id == run_id
+    for member in made["runs"]:  # short ids whole, with their figures on the same line
+        row = next(line for line in lines if line.startswith(member["run_id"] + " "))
+        assert f"{member['nested_scores']['f1']:.4f}" in row
+    assert "weighted(tfidf-nb+" in out and "nbsvm+" in out  # a long model name wraps, whole
+    assert "full ids: --json" in out
+    listed = {r["run_id"] for r in cli.json("runs")["runs"]}
+    assert set(blends) <= listed  # --json keeps the full ids
 
 
 def test_leaderboard_shows_lb_scores_cached_offline_and_cv_lb_correlation(kaggle_runs,

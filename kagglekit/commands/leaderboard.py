@@ -73,12 +73,59 @@ def show_leaderboard(found, runs_dir: Path, *, refresh: bool = False, as_json: b
         return
     if not found:
         click.echo(f"No runs in {runs_dir}.")
+    known = _run_folder_names(runs_dir)  # a shortened id must stay unique among all of them
     for slug, comp, rows, correlation, cache in tables:
-        _print_table(slug, comp, rows, correlation, cache)
+        _print_table(slug, comp, rows, correlation, cache, known)
     show_incomplete(list(incomplete))
 
 
-def _print_table(slug, comp, rows, correlation, cache) -> None:
+def _run_folder_names(runs_dir: Path) -> list[str]:
+    try:
+        return [p.name for p in Path(runs_dir).glob("*/*")
+                if p.is_dir() and not p.name.startswith(".")
+                and not p.parent.name.startswith((".", "_"))]
+    except OSError:
+        return []
+
+
+WIDTH = 120  # the table wraps its text columns to stay readable at this width
+TEXT = ("model", "data", "params")  # wrapped first; a run id or a figure is never folded
+WHOLE = ("run", "kind", "cv", "public", "private")  # headers never wrapped either
+
+
+def _fit_widths(columns, cells, budget: int) -> list[int]:
+    """Each column's width: as wide as its header and cells, narrowed until the table fits
+    ``budget``: the text columns first (down to 10, or their longest word), then the
+    headers of figures (down to their longest word); never below a cell's figure or id
+    (when even that does not fit, the table is wider than ``budget``)."""
+    def longest_word(text: str) -> int:
+        return max([len(w) for w in text.split()] + [1])
+
+    full, least = [], []
+    for i, (header, key) in enumerate(columns):
+        values = [c[i] for c in cells]
+        widest = max([len(v) for v in values] + [1])
+        full.append(max(widest, len(header)))
+        if key in TEXT:
+            least.append(min(full[-1], max(10, longest_word(header),
+                                           max([longest_word(v) for v in values] + [1]))))
+        else:
+            least.append(max(widest, len(header) if key in WHOLE else longest_word(header)))
+    widths = list(full)
+    for group in ([i for i, (_, k) in enumerate(columns) if k in TEXT],
+                  range(len(columns))):
+        while sum(widths) > budget:
+            slack = [(widths[i] - least[i], i) for i in group if widths[i] > least[i]]
+            if not slack:
+                break
+            _, i = max(slack)
+            widths[i] -= 1
+    return widths
+
+
+
+def _print_table(slug, comp, rows, correlation, cache, known=()) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -87,9 +134,14 @@ def _print_table(slug, comp, rows, correlation, cache) -> None:
     metric = comp.metric
     thresholded = any(r["cv"] != r["cv_all_rows"] for r in rows)
     columns = [("run", "run"), ("kind", "kind"), ("model", "model")]
-    if any(r["data"] for r in rows):
+    data_labels = {r["data"] for r in rows}
+    shared = next(iter(data_labels)) if len(data_labels) == 1 else ""  # said once, in the title
+    if any(r["data"] for r in rows) and not shared:
         columns.append(("data", "data"))
-    columns += [("folds", "folds"), ("seeds", "seeds"),
+    columns.append(("folds", "folds"))
+    if any((r["seeds"] or 1) > 1 for r in rows):  # one seed each: said by no column
+        columns.append(("seeds", "seeds"))
+    columns += [
                 (f"{metric} (nested)" if thresholded else metric, "cv"),
                 ("± folds", "spread")]
     if thresholded:
@@ -101,15 +153,24 @@ def _print_table(slug, comp, rows, correlation, cache) -> None:
     columns.append(("time", "seconds"))
     if any(r["submissions"] for r in rows):
         columns += [("public LB", "public"), ("private LB", "private")]
-    table = Table(title=f"{slug} ({comp.metric}; ranked by the held-out figure)",
-                  title_justify="left")
-    for header, key in columns:
-        table.add_column(header, justify="left" if key in ("run", "kind", "model", "data", "params")
-                         else "right", no_wrap=True)
-    for row in rows:
-        table.add_row(*[_cell(row, key, leaderboard) for _, key in columns])
-    # wide enough for every header and cell: nothing is truncated (a terminal may wrap)
-    Console(file=sys.stdout, width=1000, soft_wrap=True).print(table)
+    shown = leaderboard.short_ids([r["run"] for r in rows], known)
+    shortened = any(shown[r["run"]] != r["run"] for r in rows)
+    title = f"{slug} ({comp.metric}; ranked by the held-out figure)"
+    if shared:
+        title += f"; every run: {shared}"
+    table = Table(title=title,
+                  title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0),
+                  show_edge=False,  # two spaces between columns: the pad and the divider
+                  caption=("run: a long id is shown as a prefix that names it in any command "
+                           "(full ids: --json)") if shortened else None, caption_justify="left")
+    cells = [[_display(row, key, shown, leaderboard) for _, key in columns] for row in rows]
+    widths = _fit_widths(columns, cells, WIDTH - 2 * len(columns) + 1)
+    for (header, key), width in zip(columns, widths):
+        table.add_column(header, justify="left" if key in ("run", "kind", *TEXT) else "right",
+                         width=width + 1, overflow="fold")  # + its padding
+    for row in cells:
+        table.add_row(*row)
+    Console(file=sys.stdout, width=max(WIDTH, sum(widths) + 2 * len(columns) - 1)).print(table)
     if any(r["submissions"] for r in rows):
         when = cache.get("fetched") or "never (only submit --upload records)"
         n = correlation["n"]
@@ -119,6 +180,14 @@ def _print_table(slug, comp, rows, correlation, cache) -> None:
         else:
             said = f"CV vs public LB: {n} held-out run(s) with a scored submission (3 needed)"
         click.echo(f"{said}; Kaggle scores fetched {when}")
+
+
+def _display(row, key, shown, leaderboard) -> str:
+    if key == "run":
+        return shown[row["run"]]
+    if key == "model":  # a blend's members: it may wrap after each "+"
+        return row["model"].replace("+", "+ ")
+    return _cell(row, key, leaderboard)
 
 
 def _cell(row, key, leaderboard) -> str:
