@@ -153,3 +153,19 @@ def test_ragged_inputs_for_a_backbone():
     cut = r.truncate(3, "pre").take([2, 0])
     assert cut.ids.tolist() == [8, 9, 10, 5, 6] and cut.type_ids.tolist() == [0, 1, 1, 0, 0]
     assert cut.pad_id == 3 and cut.pad(length=4).tolist() == [[8, 9, 10, 3], [5, 6, 3, 3]]
+
+
+def test_a_batch_reads_only_its_own_rows_lengths():
+    r = Ragged.from_lengths(np.arange(10), [3, 0, 2, 5])
+    assert r.row_lengths([3, 1, 0]).tolist() == [5, 0, 3] == r.lengths[[3, 1, 0]].tolist()
+    seen = []
+
+    class Offsets(np.ndarray):  # records every slice of the offsets a batch takes
+        def __getitem__(self, key):
+            seen.append(len(np.arange(len(self))[key]) if not np.isscalar(key) else 1)
+            return super().__getitem__(key)
+
+    r.offsets = r.offsets.view(Offsets)
+    assert r.pad([3, 0], 4).tolist() == [[5, 6, 7, 8], [0, 1, 2, 0]]
+    assert r.inputs([2], 3)["token_ids"].tolist() == [[3, 4, 0]]
+    assert max(seen) <= 2  # never a pass over every row's offsets (O(rows) per batch)

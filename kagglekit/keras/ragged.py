@@ -37,6 +37,12 @@ class Ragged:
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
 
+    def row_lengths(self, index) -> np.ndarray:
+        """The lengths of rows ``index`` only: O(len(index)), never a pass over every row
+        (``lengths`` is O(rows); a batch asks for its own rows many times per epoch)."""
+        index = np.asarray(index, dtype=np.int64)
+        return self.offsets[index + 1] - self.offsets[index]
+
     def row(self, i: int) -> np.ndarray:
         return self.ids[self.offsets[i]:self.offsets[i + 1]]
 
@@ -49,7 +55,7 @@ class Ragged:
 
     def take(self, index) -> "Ragged":
         index = np.asarray(index, dtype=np.int64)
-        lengths = self.lengths[index]
+        lengths = self.row_lengths(index)
         offsets = np.zeros(len(index) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         if len(index) == 0:
@@ -77,7 +83,7 @@ class Ragged:
         the longest row); ``values`` pads another flat array of the same layout."""
         index = np.arange(len(self)) if index is None else np.asarray(index, dtype=np.int64)
         values = self.ids if values is None else values
-        lengths = self.lengths[index]
+        lengths = self.row_lengths(index)
         width = int(lengths.max(initial=0)) if length is None else int(length)
         out = np.full((len(index), width), self.pad_id if fill is None else fill, dtype=np.int32)
         if width == 0 or len(index) == 0:
@@ -94,7 +100,7 @@ class Ragged:
         """A backbone's inputs for rows ``index``, right-padded (or cut) to ``length``:
         ``token_ids``, ``segment_ids`` and ``padding_mask`` (int32, (len(index), length))."""
         index = np.asarray(index, dtype=np.int64)
-        lengths = np.minimum(self.lengths[index], length)
+        lengths = np.minimum(self.row_lengths(index), length)
         mask = (np.arange(length)[None, :] < lengths[:, None]).astype(np.int32)
         segments = (np.zeros((len(index), length), np.int32) if self.type_ids is None
                     else self.pad(index, length, values=self.type_ids, fill=0))
