@@ -144,3 +144,16 @@ def test_max_length_must_leave_room():
     with pytest.raises(ValueError, match="max_length"):
         tok.encode(["a"], 1)
     assert np.array_equal(tok.encode([], 8).lengths, np.zeros(0, dtype=np.int32))
+
+
+def test_encoding_in_chunks_gives_the_same_ids(hf, monkeypatch):
+    import kagglekit.hub.tokenizer as module
+
+    tok = SubwordTokenizer.from_directory(hf)
+    texts = TEXTS * 7
+    whole = tok.encode(texts, max_length=10, cache=False, truncation="head+tail")
+    monkeypatch.setattr(module, "ENCODE_CHUNK", 3)
+    parts = tok.encode(texts, max_length=10, cache=False, truncation="head+tail")
+    for name in ("ids", "type_ids", "offsets"):
+        assert np.array_equal(getattr(whole, name), getattr(parts, name))
+    assert len(tok.encode([], max_length=10, cache=False)) == 0

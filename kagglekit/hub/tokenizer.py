@@ -41,6 +41,8 @@ BPE_SPLIT = ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{
 # the start token KerasHub's causal-LM preprocessors put before a text, per tokenizer class
 BPE_START = {"Llama3Tokenizer": "<|begin_of_text|>", "GPT2Tokenizer": "<|endoftext|>"}
 TRUNCATIONS = ("head", "tail", "head+tail")
+# texts per encode_batch call: bounds the tokenizers' per-text objects, not the result
+ENCODE_CHUNK = 8192
 
 
 class SubwordTokenizer:
@@ -139,18 +141,15 @@ class SubwordTokenizer:
         def compute() -> dict:
             if truncation == "head":
                 self.backend.enable_truncation(max_length)
-            try:
-                encodings = self.backend.encode_batch(texts)
+            try:  # a chunk at a time: never an Encoding (or a list of ids) for every text
+                parts = [self._encode_chunk(texts[i:i + ENCODE_CHUNK], max_length, truncation)
+                         for i in range(0, len(texts), ENCODE_CHUNK)]
             finally:
                 self.backend.no_truncation()
-            rows = [(e.ids, e.type_ids) if len(e.ids) <= max_length else
-                    _cut(e, max_length, truncation) for e in encodings]
-            lengths = np.fromiter((len(r[0]) for r in rows), dtype=np.int32, count=len(rows))
-            ids = np.fromiter((i for r in rows for i in r[0]), dtype=np.int32,
-                              count=int(lengths.sum()))
-            type_ids = np.fromiter((i for r in rows for i in r[1]), dtype=np.int32,
-                                   count=int(lengths.sum()))
-            return {"ids": ids, "type_ids": type_ids, "lengths": lengths}
+            if not parts:
+                return {k: np.zeros(0, np.int32) for k in ("ids", "type_ids", "lengths")}
+            return {k: np.concatenate([part[k] for part in parts])
+                    for k in ("ids", "type_ids", "lengths")}
 
         if cache:
             key = content_hash(self.fingerprint, int(max_length), truncation,
@@ -160,6 +159,16 @@ class SubwordTokenizer:
             arrays = compute()
         return Ragged.from_lengths(arrays["ids"], arrays["lengths"], arrays["type_ids"],
                                    self.pad_id)
+
+    def _encode_chunk(self, texts, max_length: int, truncation: str) -> dict:
+        """Flat int32 ids, type ids and lengths of a few texts (``encode``'s unit of work)."""
+        rows = [(e.ids, e.type_ids) if len(e.ids) <= max_length else
+                _cut(e, max_length, truncation) for e in self.backend.encode_batch(texts)]
+        lengths = np.fromiter((len(r[0]) for r in rows), dtype=np.int32, count=len(rows))
+        total = int(lengths.sum())
+        ids = np.fromiter((i for r in rows for i in r[0]), dtype=np.int32, count=total)
+        type_ids = np.fromiter((i for r in rows for i in r[1]), dtype=np.int32, count=total)
+        return {"ids": ids, "type_ids": type_ids, "lengths": lengths}
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, directory) -> None:
