@@ -185,7 +185,7 @@ class JobEvent:
     job: Job | None
     worker: str = "main"
     seconds: float | None = None
-    score: str | None = None  # e.g. "auc=0.9712" or "f1@0.5=0.7710"
+    score: str | None = None  # e.g. "auc=0.9712" (a figure that needs no threshold)
     done: int = 0
     total: int = 0
     message: str = ""

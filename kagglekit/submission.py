@@ -36,7 +36,8 @@ def build_submission(comp: Competition, run: Run, sample):
                 f"test.csv? Rerun it on this competition's data")
         order = position.loc[sample_ids].to_numpy()
         frame = pd.DataFrame({sub_id: sample[sub_id].to_numpy()})
-    threshold = run.threshold
+    # a probability submission needs no threshold (a fit without a CV run has none)
+    threshold = run.threshold if comp.submission_kind == "label" else None
     for target, column in zip(comp.target_columns, comp.sub_columns):
         values = preds[target].to_numpy(dtype=float)[order]
         frame[column] = (values >= threshold).astype(int) if comp.submission_kind == "label" else values

@@ -50,3 +50,26 @@ def test_submit_says_a_score_is_not_held_out_and_that_a_fit_run_has_none(cli, tm
     stderr = cli("submit", fit["run_id"]).stderr
     assert f"Run {fit['run_id']} (tfidf-nb): no CV score (a fit run, trained on every row)" \
         in stderr
+
+
+def test_a_probability_submission_from_a_fit_without_a_cv_run_needs_no_threshold(cli, tmp_path):
+    """IMDb's submission is probabilities: a fit with no CV run (so no threshold) submits."""
+    import pandas as pd
+
+    imdb = make_competition_dir("imdb", tmp_path / "data", n_train=200, n_test=30)
+    fit = cli.json("fit", "imdb", "-m", "tfidf-nb", "--data-dir", imdb)
+    assert json.loads((Path(fit["run_dir"]) / "run.json").read_text()).get("threshold") is None
+    result = cli("submit", fit["run_id"], "--output", tmp_path / "sub.csv")
+    frame = pd.read_csv(tmp_path / "sub.csv")
+    preds = pd.read_csv(Path(fit["run_dir"]) / "test_predictions.csv")
+    assert len(frame) == 30 and frame["sentiment"].between(0, 1).all()
+    assert sorted(frame["sentiment"].round(6)) == sorted(preds["sentiment"].round(6))
+    assert not result.stderr.startswith("Error")
+
+
+def test_a_submit_that_fails_says_only_its_error(cli, tmp_path):
+    data = make_competition_dir("disaster-tweets", tmp_path / "data", n_train=200, n_test=30)
+    run = cli.json("cv", "disaster-tweets", "-m", "tfidf-nb", "--folds", "2", "--data-dir", data)
+    (Path(run["run_dir"]) / "test_predictions.csv").write_text("id,target\n")
+    result = cli("submit", run["run_id"], expect=2)
+    assert result.stderr.startswith("Error:") and result.stderr.count("\n") == 1, result.stderr

@@ -191,9 +191,10 @@ def register_commands(cli):
             newest_competition(competition, runs_dir), runs_dir)
         comp = plugins.get_competition(run.competition)
         picked = "Run" if run_ref else f"Best run for {comp.slug} (by the held-out CV figure):"
-        info(f"{picked} {run.id} ({run.model}): {score_line(comp, run)}")
         output = submit_output(comp, run, output, upload, wait)
         path, frame = write_submission(comp, run, output)
+        # said once the file is written: a failure is its one Error line, nothing before it
+        info(f"{picked} {run.id} ({run.model}): {score_line(comp, run)}")
         against = " against sample_submission.csv" if comp.sample_submission_file else ""
         info(f"Submission for {comp.slug} from run {run.id}: {path} ({len(frame)} rows, validated"
              f"{against})")
