@@ -52,8 +52,7 @@ def load_plugins() -> None:
             continue
         if pm.has_plugin(ep.name):
             continue
-        dist = ep.dist.name if ep.dist else "?"
-        version = ep.dist.version if ep.dist else "?"
+        dist, version = _dist_of(ep)
         try:
             module = ep.load()
         except ISOLATED as exc:  # a broken plugin must not break the rest, even one that exits
@@ -66,8 +65,23 @@ def load_plugins() -> None:
                                  "module": ep.value}
 
 
+_dists: dict = {}  # Distribution -> (package, version)
+
+
+def _dist_of(ep) -> tuple[str, str]:
+    """(package, version) of an entry point's distribution, read once per distribution
+    (each ``Distribution.name``/``.version`` parses its METADATA file again: 75 parses, a
+    second of start-up, before this)."""
+    if ep.dist is None:
+        return "?", "?"
+    if ep.dist not in _dists:
+        meta = ep.dist.metadata
+        _dists[ep.dist] = (meta["Name"], meta["Version"])
+    return _dists[ep.dist]
+
+
 def _builtin_first(ep) -> tuple:
-    return (0 if ep.dist is not None and ep.dist.name == "kagglekit" else 1, ep.name)
+    return (0 if _dist_of(ep)[0] == "kagglekit" else 1, ep.name)
 
 
 def register_plugin(obj, name: str) -> None:
