@@ -1,24 +1,26 @@
-"""kagglekit's own wheel: the same files, metadata and entry points setuptools would write,
-built with no `wheel` package and no build backend (a core + kaggle install, as `make demo`
-makes, has neither); a pip failure shows what actually failed, not pip's closing hint."""
+"""kagglekit's own wheel, built by pip with build isolation (pip's default): a core + kaggle
+install with setuptools 65 and no `wheel` package (what `make demo` makes) packages a run;
+a failing build shows the build backend's own last lines; installed without a source tree,
+the wheel it came from is packaged only when its files are the installed ones."""
 
 from __future__ import annotations
 
-import configparser
 import json
 import os
 import shutil
 import subprocess
 import sys
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO
-from helpers_package import cv_run, this_platform
-from kagglekit.package.own_wheel import WheelBuildError, write_wheel
-from kagglekit.package.wheels import pip_failure
+from conftest import REPO, one_line_error
+from fake_kaggle import invoke
+from helpers_package import cv_run, package_args, this_platform, write_preinstalled
+from kagglekit.package import PackageError, kagglekit_wheel
+from kagglekit.package.kagglekit_wheel import build_kagglekit_wheel, installed_wheel
 
 SOURCES = ("kagglekit", "competitions", "plugins", "pyproject.toml", "README.md")
 
@@ -36,101 +38,84 @@ def copy_sources(dest: Path) -> Path:
     return dest
 
 
-def wheel_parts(path: Path) -> tuple[dict, set, dict]:
-    """(module files -> bytes, METADATA header lines, entry points {group: {name: value}})."""
+def modules(tree: Path) -> set[str]:
+    """The wheel paths of the source tree's modules (kagglekit_competitions <- competitions)."""
+    out = set()
+    for folder, package in (("kagglekit", "kagglekit"), ("competitions", "kagglekit_competitions"),
+                            ("plugins", "kagglekit_plugins")):
+        out |= {f"{package}/{p.relative_to(tree / folder).as_posix()}"
+                for p in (tree / folder).rglob("*.py") if "__pycache__" not in p.parts}
+    return out
+
+
+def wheel_files(path: Path) -> set[str]:
     with zipfile.ZipFile(path) as zf:
-        info = next(n.split("/")[0] for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
-        files = {n: zf.read(n) for n in zf.namelist() if not n.startswith(info)}
-        header = zf.read(f"{info}/METADATA").decode().split("\n\n", 1)[0]
-        points = configparser.ConfigParser(delimiters=("=",))
-        points.optionxform = str
-        points.read_string(zf.read(f"{info}/entry_points.txt").decode())
-    return files, set(header.splitlines()), {g: dict(points[g]) for g in points.sections()}
+        return {n for n in zf.namelist() if ".dist-info/" not in n}
 
 
-def test_own_wheel_is_what_setuptools_builds_and_is_reproducible(tmp_path):
-    pytest.importorskip("wheel", reason="the comparison builds setuptools' wheel, which needs it")
-    pytest.importorskip("setuptools")
-    tree = copy_sources(tmp_path / "src")
-    own = write_wheel(tree, tmp_path / "own")
-    assert own.name == "kagglekit-0.1.0-py3-none-any.whl"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "--no-build-isolation", "--no-index", "-w", str(tmp_path / "st"), str(tree)],
-                   check=True, capture_output=True)
-    theirs = tmp_path / "st" / own.name
-    files, header, points = wheel_parts(own)
-    st_files, st_header, st_points = wheel_parts(theirs)
-    assert sorted(files) == sorted(st_files) and files == st_files
-    assert "kagglekit_plugins/tfidf.py" in files and "kagglekit/package/own_wheel.py" in files
-    assert header == st_header
-    assert 'Requires-Dist: tomli>=2; python_version < "3.11"' in header
-    assert 'Requires-Dist: kaggle>=1.8; extra == "kaggle"' in header
-    assert points == st_points and points["console_scripts"] == {"kagglekit": "kagglekit.cli:main"}
-    assert points["kagglekit"]["quora"] == "kagglekit_competitions.quora"
-    # RECORD lists every file with its sha256; the same sources give the same bytes
-    with zipfile.ZipFile(own) as zf:
-        record = zf.read("kagglekit-0.1.0.dist-info/RECORD").decode().splitlines()
-        assert len(record) == len(zf.namelist())
-    again = write_wheel(tree, tmp_path / "again")
-    assert again.read_bytes() == own.read_bytes()
-
-
-def test_own_wheel_refuses_what_it_cannot_reproduce(tmp_path):
-    tree = copy_sources(tmp_path / "src")
-    pyproject = tree / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text() + '\n[tool.setuptools.package-data]\n'
-                                                 'kagglekit = ["*.json"]\n')
-    with pytest.raises(WheelBuildError) as caught:
-        write_wheel(tree, tmp_path / "out")
-    assert "'package-data'" in str(caught.value) and "own_wheel.py" in str(caught.value)
-    assert not (tmp_path / "out").exists()
-
-
-def test_a_failing_pip_build_shows_the_backends_own_error(tmp_path):
-    """pip ends a failed build with a generic hint; the error names what the backend said."""
-    project = tmp_path / "broken"
-    project.mkdir()
-    (project / "pyproject.toml").write_text('[build-system]\nrequires = []\n'
-                                            'build-backend = "backend"\nbackend-path = ["."]\n')
-    (project / "backend.py").write_text(
+def broken_project(root: Path, lines: int = 30) -> Path:
+    """A project whose in-tree build backend prints ``lines`` lines, then setuptools 65's
+    error without `wheel`, and fails."""
+    root.mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+        '[project]\nname = "broken"\nversion = "1"\n[tool.setuptools]\npackages = ["broken"]\n')
+    (root / "broken").mkdir()
+    (root / "broken" / "__init__.py").write_text("")
+    (root / "backend.py").write_text(
         "import sys\n"
         "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n"
+        f"    for i in range({lines}):\n"
+        "        print('backend line', i)\n"
         "    print(\"error: invalid command 'bdist_wheel'\", file=sys.stderr)\n"
         "    raise SystemExit(1)\n")
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                           "--no-build-isolation", "--no-index", "-w", str(tmp_path / "w"),
-                           str(project)], capture_output=True, text=True)
-    assert done.returncode != 0
-    reason = pip_failure(done.stdout, done.stderr, done.returncode)
-    assert "invalid command 'bdist_wheel'" in reason and "\n" not in reason
-    assert "hint:" not in reason.lower()
-    assert pip_failure("", "", 3) == "exit status 3, no output"
+    return root
+
+
+def test_a_failing_build_shows_the_backends_own_last_lines(tmp_path, tweets_dir, monkeypatch):
+    """pip ends a failed build with 'See above for details'; the one error line holds what
+    the backend said: its last 20 lines, the error last."""
+    project = broken_project(tmp_path / "broken")
+    monkeypatch.setattr(kagglekit_wheel, "source_root", lambda: project)
+    run_id = cv_run(tweets_dir, "disaster-tweets")
+    pre = write_preinstalled(tmp_path / "pre.txt")
+    error = one_line_error(invoke(*package_args(run_id, tmp_path / "pkg", pre), expect=None))
+    assert error.startswith(f"Error: building kagglekit's wheel from {project} failed")
+    assert "invalid command 'bdist_wheel'" in error and "exit code: 1" in error
+    assert "its last 20 of 31 lines: backend line 11 | backend line 12 |" in error
+    assert "backend line 10 " not in error and "hint:" not in error.lower()
+    assert error.endswith("fix what the build backend says")
+    assert not (tmp_path / "pkg").exists()
+    assert not (project / "build").exists()  # built from a copy: the tree is left alone
 
 
 def _venv_without_wheel(root: Path) -> Path:
-    """A new venv (pip + the setuptools ensurepip bundles, no system site-packages) with
-    kagglekit installed from a copy of the checkout as `pip install -e .[kaggle]`."""
+    """A new venv (no system site-packages) with setuptools 65 (what Python 3.11's venv
+    bundles; its bdist_wheel needs `wheel`) and no `wheel`, and kagglekit installed from a
+    copy of the checkout as `pip install -e .[kaggle]`."""
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    done = subprocess.run([str(python), "-m", "pip", "install", "-q",
-                           "--disable-pip-version-check", "-e",
-                           f"{copy_sources(root / 'src')}[kaggle]"], env=env,
-                          capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:
-        pytest.skip(f"cannot install kagglekit[kaggle] into a new venv (no index?): "
-                    f"{done.stderr.strip().splitlines()[-1:]}")
+    for args in (["setuptools==65.5.0"], ["-e", f"{copy_sources(root / 'src')}[kaggle]"]):
+        done = subprocess.run([str(python), "-m", "pip", "install", "-q",
+                               "--disable-pip-version-check", *args], env=env,
+                              capture_output=True, text=True, timeout=900)
+        if done.returncode != 0:
+            pytest.skip(f"cannot install {args[-1]} into a new venv (no index?): "
+                        f"{done.stderr.strip().splitlines()[-1:]}")
     return python
 
 
 def test_package_works_from_a_core_and_kaggle_install_without_wheel(tmp_path, tweets_dir):
     python = _venv_without_wheel(tmp_path / "env")
-    probe = "import importlib.util as u; print(u.find_spec('wheel') is None)"
-    # the situation of the bug: no wheel package at all (and the old setuptools Python's
-    # venv bundles, or none), so no setuptools build of a wheel can work here
+    probe = ("import importlib.util as u, setuptools; "
+             "print(u.find_spec('wheel') is None, setuptools.__version__)")
+    # the situation of the bug: setuptools 65 and no wheel package, so no build of a wheel
+    # without build isolation can work here (`pip wheel --no-build-isolation` said "invalid
+    # command 'bdist_wheel'")
     assert subprocess.run([str(python), "-c", probe], capture_output=True, text=True,
-                          check=True, cwd="/").stdout.strip() == "True"
+                          check=True, cwd="/").stdout.split() == ["True", "65.5.0"]
     run_id = cv_run(tweets_dir, "disaster-tweets")
     freeze = subprocess.run([str(python), "-m", "pip", "freeze", "--exclude-editable"],
                             capture_output=True, text=True, check=True).stdout
@@ -147,5 +132,56 @@ def test_package_works_from_a_core_and_kaggle_install_without_wheel(tmp_path, tw
     built = json.loads(done.stdout)
     assert built["wheels"] == ["kagglekit-0.1.0-py3-none-any.whl"]
     wheel = tmp_path / "pkg" / "dataset" / "wheels" / built["wheels"][0]
-    files, header, points = wheel_parts(wheel)
-    assert "kagglekit/package/runtime.py" in files and "Name: kagglekit" in header
+    tree = tmp_path / "env" / "src"
+    # every module of the installed source tree, nothing else; the tree gets no build/
+    assert wheel_files(wheel) == modules(tree)
+    assert "kagglekit/package/runtime.py" in modules(tree)
+    assert not (tree / "build").exists()
+    with zipfile.ZipFile(wheel) as zf:
+        info = "kagglekit-0.1.0.dist-info"
+        assert "kagglekit = kagglekit.cli:main" in zf.read(f"{info}/entry_points.txt").decode()
+        assert "Name: kagglekit" in zf.read(f"{info}/METADATA").decode()
+
+
+def _install_wheel(wheel: Path, target: Path) -> Path:
+    """``pip install --target`` of the wheel; its .dist-info folder (RECORD and
+    direct_url.json as pip writes them)."""
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                    "--target", str(target), str(wheel)], check=True, capture_output=True)
+    return next(target.glob("kagglekit-*.dist-info"))
+
+
+def test_installed_without_a_source_tree_the_wheel_it_came_from_is_checked(tmp_path,
+                                                                          monkeypatch):
+    built = build_kagglekit_wheel(tmp_path / "built", REPO)
+    info = _install_wheel(built, tmp_path / "site")
+    dist = metadata.Distribution.at(info)
+    # from a wheel file (direct_url.json): that wheel, byte for byte
+    again = installed_wheel(tmp_path / "out", dist)
+    assert again.name == built.name and again.read_bytes() == built.read_bytes()
+
+    # from an index (no direct_url.json): kagglekit==<version> from pip's index
+    (info / "direct_url.json").unlink()
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "built"))
+    assert installed_wheel(tmp_path / "index", dist).read_bytes() == built.read_bytes()
+
+    # a wheel that is not the installed code is refused, naming the file
+    record = info / "RECORD"
+    lines = record.read_text().splitlines()
+    record.write_text("\n".join(f"{line.split(',')[0]},sha256=changed,1"
+                                if line.startswith("kagglekit/cli.py,") else line
+                                for line in lines) + "\n")
+    with pytest.raises(PackageError) as caught:
+        installed_wheel(tmp_path / "changed", dist)
+    assert "kagglekit/cli.py differs" in str(caught.value)
+    assert "pip install -e /path/to/kagglekit" in str(caught.value)
+    assert list((tmp_path / "changed").glob("*.whl")) == []
+
+    # nowhere to get it: one error saying what to do
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "nothing-here"))
+    with pytest.raises(PackageError) as caught:
+        installed_wheel(tmp_path / "none", dist)
+    assert "No matching distribution found for kagglekit==0.1.0" in str(caught.value)
+    assert str(caught.value).endswith("install kagglekit from its source tree (pip install -e "
+                                      "/path/to/kagglekit), then package again")

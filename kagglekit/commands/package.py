@@ -61,7 +61,9 @@ def register_commands(cli):
                   help="Another package the notebook installs (e.g. a model plugin); repeatable.")
     @click.option("--find-links", multiple=True, metavar="DIR|URL",
                   help="Where else pip looks for wheels (repeatable).")
-    @click.option("--no-index", is_flag=True, help="pip downloads only from --find-links.")
+    @click.option("--no-index", is_flag=True,
+                  help="pip downloads the target's wheels only from --find-links (kagglekit's "
+                       "own wheel is built with pip's settings).")
     @click.option("--push", is_flag=True,
                   help="Create or version the dataset and push the notebook (needs Kaggle "
                        "credentials).")

@@ -1,6 +1,6 @@
 """Code competitions: a run packaged as a Kaggle dataset plus an offline notebook.
 
-Modules: ``own_wheel`` (kagglekit's wheel, written from pyproject.toml), ``wheels`` (the
+Modules: ``kagglekit_wheel`` (kagglekit's own wheel, built by pip), ``wheels`` (the
 wheelhouse for Kaggle's image), ``kernel`` (the notebook's code and kernel-metadata.json),
 ``build`` (the package folder and its checksum manifest), ``runtime`` (what the notebook
 calls on Kaggle: the test split predicted and submission.csv written). Pushing to Kaggle is

@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Callable
 
 from kagglekit import __version__
+from kagglekit.package.kagglekit_wheel import build_kagglekit_wheel
 from kagglekit.package.kernel import MANIFEST, kernel_metadata, notebook, render_script
 from kagglekit.package.wheels import (KAGGLE_PLATFORM, KAGGLE_PREINSTALLED, KAGGLE_PYTHON,
-                                      PackageError, build_kagglekit_wheel, canonical,
-                                      download_wheels, wheel_requirements, marker_environment)
+                                      PackageError, canonical, download_wheels,
+                                      wheel_requirements, marker_environment)
 from kagglekit.runs import Run
 
 LICENSE = "CC0-1.0"

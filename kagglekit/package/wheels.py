@@ -1,4 +1,5 @@
-"""The wheelhouse: a wheel of kagglekit itself plus the wheels the target image lacks.
+"""The wheelhouse: the wheels the target image lacks, beside kagglekit's own wheel
+(``kagglekit_wheel``).
 
 Kaggle's notebooks have no internet in code competitions, so everything ``pip`` needs
 that the image does not already have travels in the dataset as wheels. The target
@@ -80,28 +81,6 @@ def read_preinstalled_versions(path: Path) -> dict[str, str]:
     return out
 
 
-def source_root() -> Path:
-    """The source tree kagglekit runs from (an editable or source checkout)."""
-    import kagglekit
-
-    root = Path(kagglekit.__file__).resolve().parents[1]
-    pyproject = root / "pyproject.toml"
-    if not pyproject.is_file() or 'name = "kagglekit"' not in pyproject.read_text("utf-8"):
-        raise PackageError(f"kagglekit is installed without its source tree (no pyproject.toml "
-                           f"next to {Path(kagglekit.__file__).parent}), so no wheel of it can "
-                           f"be built; install it from a checkout: pip install -e .")
-    return root
-
-
-def build_kagglekit_wheel(dest: Path, root: Path | None = None) -> Path:
-    """kagglekit's wheel, written from its source tree's pyproject.toml without a build
-    backend (``own_wheel``: no ``wheel`` package, setuptools or network needed); its path
-    under ``dest``."""
-    from kagglekit.package.own_wheel import write_wheel
-
-    return write_wheel(root or source_root(), dest)
-
-
 def _pip(args: list[str], action: str) -> None:
     cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", *args]
     done = subprocess.run(cmd, capture_output=True, text=True)
@@ -110,24 +89,38 @@ def _pip(args: list[str], action: str) -> None:
         raise PackageError(f"{action} failed: {reason}")
 
 
-TAIL_LINES = 6  # of pip's (or its build backend's) output, in a failure's one line
+TAIL_LINES = 6  # of pip's output, in a failure's one line
 _FRAME = re.compile(r"^[\s\u2502\u2570\u2500>\u00d7]+")  # pip's box drawing: │ ╰─> ×
+_BLOCK = re.compile(r"^\[(\d+) lines? of output\]$")  # a subprocess's output follows
 
 
-def pip_failure(stdout: str, stderr: str, returncode: int) -> str:
-    """The last lines pip printed, without its generic hints and frames, in one line: what
-    actually failed (a build backend's error sits above pip's 'See above for details')."""
-    lines = []
-    for line in f"{stdout or ''}\n{stderr or ''}".splitlines():
-        line = _FRAME.sub("", line).strip()
-        if not line or line.lower().startswith(("hint:", "note:")) or re.fullmatch(
-                r"\[(\d+ lines of output|end of output)\]", line):
-            continue
-        lines.append(line)
+def pip_failure(stdout: str, stderr: str, returncode: int, tail: int = TAIL_LINES) -> str:
+    """What actually failed, in one line. When pip ran a subprocess (a build backend, the
+    install of build requirements) that failed: pip's summary and the last ``tail`` lines
+    of that subprocess's own output (pip frames it above its 'See above for details');
+    else the last lines pip printed, without its generic hints and frames."""
+    lines = [_FRAME.sub("", line).strip()
+             for line in f"{stdout or ''}\n{stderr or ''}".splitlines()]
+    lines = [line for line in lines if line]
+    starts = [i for i, line in enumerate(lines) if _BLOCK.match(line)]
+    if starts:
+        start = starts[-1]
+        end = next((i for i in range(start + 1, len(lines)) if lines[i] == "[end of output]"),
+                   len(lines))
+        said = lines[start + 1:end]
+        summary = next((line.rstrip(".") for line in reversed(lines[:start])
+                        if "did not run successfully" in line), "a pip subprocess failed")
+        code = next((line for line in reversed(lines[:start]) if line.startswith("exit code:")),
+                    "")
+        shown = f"its last {tail} of {len(said)} lines" if len(said) > tail else "its output"
+        text = (f"{summary}{f' ({code})' if code else ''}; {shown}: "
+                f"{' | '.join(said[-tail:]) or '(none)'}")
+        return text if len(text) <= 3000 else "..." + text[-2997:]
+    lines = [line for line in lines if not line.lower().startswith(("hint:", "note:"))]
     if not lines:
         return f"exit status {returncode}, no output"
-    tail = " | ".join(lines[-TAIL_LINES:])
-    return tail if len(tail) <= 800 else "..." + tail[-797:]
+    text = " | ".join(lines[-tail:])
+    return text if len(text) <= 800 else "..." + text[-797:]
 
 
 # ---------------------------------------------------------------- requirements
