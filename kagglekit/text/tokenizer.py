@@ -79,10 +79,10 @@ class WordTokenizer:
     use_arrow = True
 
     def _words(self, texts: list[str]):
-        """(codes, uniques, text_index): every word of every text, in order.
+        """(codes, uniques, counts): every word of every text, in order.
 
         ``uniques[codes[k]]`` is the k-th word overall (``uniques`` in order of first
-        appearance) and ``text_index[k]`` its text. Texts holding non-ASCII characters are
+        appearance) and ``counts[i]`` the number of words of text ``i``. Texts holding non-ASCII characters are
         lower-cased with ``str.lower`` (as Keras does); then all bytes at once: ASCII
         lower-casing and filter characters -> spaces with ``bytes.lower``/``translate``
         (safe on UTF-8, where ASCII bytes only stand for themselves).
@@ -101,30 +101,43 @@ class WordTokenizer:
                 pass
         return self._words_python(texts)
 
-    def _normalize_bytes(self, data: bytes) -> bytes:
+    def _byte_lut(self) -> np.ndarray:
+        """``bytes.lower`` then the filters -> spaces, as one 256-entry table (ASCII only)."""
+        low = np.arange(256, dtype=np.uint8)
         if self.lowercase:
-            data = data.lower()
-        if self.filters:
-            data = data.translate(_byte_table(self.filters))
-        return data
+            low[65:91] += 32
+        return np.frombuffer(_byte_table(self.filters), dtype=np.uint8)[low] if self.filters \
+            else low
 
     def _words_arrow(self, texts: list[str]):
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        n = len(texts)
         arr = pa.array(texts, type=pa.string())
         _, offsets, data = arr.buffers()
         start = arr.offset
-        data = self._normalize_bytes(data.to_pybytes()) if data is not None else b""
-        arr = pa.StringArray.from_buffers(len(arr), offsets, pa.py_buffer(data), offset=start)
+        # one pass over the bytes (lower-case + filters); the result is the new data buffer
+        data = pa.py_buffer(self._byte_lut()[np.frombuffer(data, dtype=np.uint8)]) \
+            if data is not None else pa.py_buffer(b"")
+        arr = pa.StringArray.from_buffers(n, offsets, data, offset=start)
         pieces = pc.split_pattern(arr, pattern=" ")
+        del arr, data
         tokens = pieces.flatten()
         keep = pc.not_equal(tokens, "")
-        text_index = pc.list_parent_indices(pieces).filter(keep).to_numpy()
-        encoded = pc.dictionary_encode(tokens.filter(keep))
-        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        # words per text: pieces per text less its empty ones (never an index per word)
+        counts = pieces.value_lengths().to_numpy(zero_copy_only=False).astype(np.int64)
+        empty = np.flatnonzero(~keep.to_numpy(zero_copy_only=False))
+        if len(empty):
+            parents = np.searchsorted(pieces.offsets.to_numpy(), empty, side="right") - 1
+            counts -= np.bincount(parents, minlength=n)
+        words = tokens.filter(keep)
+        del pieces, tokens, keep
+        encoded = pc.dictionary_encode(words)
+        del words
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
         uniques = np.array(encoded.dictionary.to_pylist(), dtype=object)
-        return codes, uniques, text_index.astype(np.int64)
+        return codes, uniques, counts
 
     def _words_python(self, texts: list[str]):
         import pandas as pd
@@ -146,7 +159,7 @@ class WordTokenizer:
         is_sep = codes == sep
         text_index = np.cumsum(is_sep)
         keep = ~is_sep & (codes != empty)
-        return codes[keep], uniques, text_index[keep]
+        return codes[keep], uniques, np.bincount(text_index[keep], minlength=len(texts))
 
     def _join(self, texts: list[str]) -> tuple[str, str]:
         """(separator, joined texts): the separator is a character in no text and no filter."""
@@ -184,15 +197,14 @@ class WordTokenizer:
     def fit_encode(self, texts, cache: bool = True) -> Ragged:
         """``fit(texts)`` then ``encode(texts)`` from a single pass over the texts."""
         texts = _as_list(texts)
-        codes, uniques, text_index = self._words(texts)
+        codes, uniques, counts = self._words(texts)
         self._fit_words(codes, uniques)
         if cache:
             key = content_hash(_CACHE_VERSION, texts_digest(texts), self.fingerprint())
             arrays, _ = cached_arrays("encodings", key,
-                                      lambda: self._ragged_arrays(codes, uniques, text_index,
-                                                                  len(texts)))
+                                      lambda: self._ragged_arrays(codes, uniques, counts))
             return Ragged(arrays["ids"], arrays["offsets"])
-        return Ragged(**self._ragged_arrays(codes, uniques, text_index, len(texts)))
+        return Ragged(**self._ragged_arrays(codes, uniques, counts))
 
     def _set_vocab(self, vocab: list[str]) -> None:
         self._vocab = list(vocab)
@@ -234,14 +246,14 @@ class WordTokenizer:
 
     def _encode(self, texts: list[str]) -> Ragged:
         self._check()
-        return Ragged(**self._ragged_arrays(*self._words(texts), len(texts)))
+        return Ragged(**self._ragged_arrays(*self._words(texts)))
 
-    def _ragged_arrays(self, codes, uniques, text_index, n: int) -> dict:
+    def _ragged_arrays(self, codes, uniques, counts) -> dict:
         get = self._index.get
         lookup = np.fromiter((get(w, UNK_ID) for w in uniques), dtype=np.int32,
                              count=len(uniques))
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(text_index, minlength=n), out=offsets[1:])
+        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
         ids = lookup[codes] if len(codes) else np.zeros(0, np.int32)
         return {"ids": ids, "offsets": offsets}
 
