@@ -169,3 +169,20 @@ def test_a_batch_reads_only_its_own_rows_lengths():
     assert r.pad([3, 0], 4).tolist() == [[5, 6, 7, 8], [0, 1, 2, 0]]
     assert r.inputs([2], 3)["token_ids"].tolist() == [[3, 4, 0]]
     assert max(seen) <= 2  # never a pass over every row's offsets (O(rows) per batch)
+
+
+def test_taking_and_truncating_in_blocks_of_rows_changes_nothing(monkeypatch):
+    import kagglekit.keras.ragged as ragged
+
+    rng = np.random.default_rng(3)
+    lengths = rng.integers(0, 12, 50)
+    r = Ragged.from_lengths(rng.integers(0, 99, lengths.sum()), lengths,
+                            type_ids=rng.integers(0, 2, lengths.sum()), pad_id=5)
+    index = rng.permutation(50)[:31]
+    whole = [r.take(index), r.truncate(4, "pre"), r.truncate(6), r.take([])]
+    monkeypatch.setattr(ragged, "GATHER_ROWS", 3)
+    for a, b in zip(whole, [r.take(index), r.truncate(4, "pre"), r.truncate(6), r.take([])]):
+        assert np.array_equal(a.ids, b.ids) and np.array_equal(a.offsets, b.offsets)
+        assert np.array_equal(a.type_ids, b.type_ids) and a.pad_id == b.pad_id == 5
+    assert [r.take(index).row(i).tolist() for i in (0, 30)] == [r.row(index[0]).tolist(),
+                                                              r.row(index[30]).tolist()]

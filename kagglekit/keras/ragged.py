@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+GATHER_ROWS = 1 << 16  # rows per block when rows are taken or truncated
+
 
 @dataclass
 class Ragged:
@@ -46,21 +48,28 @@ class Ragged:
     def row(self, i: int) -> np.ndarray:
         return self.ids[self.offsets[i]:self.offsets[i + 1]]
 
-    def _positions(self, starts, kept, offsets) -> np.ndarray:
-        return np.repeat(starts - offsets[:-1], kept) + np.arange(offsets[-1])
-
-    def _like(self, positions, offsets) -> "Ragged":
-        type_ids = None if self.type_ids is None else self.type_ids[positions]
-        return Ragged(self.ids[positions], offsets, type_ids, self.pad_id)
+    def _gather(self, starts, kept, offsets) -> "Ragged":
+        """New row i: ``kept[i]`` ids from flat position ``starts[i]`` (``offsets`` the new
+        layout), built ``GATHER_ROWS`` rows at a time: the flat positions are made per block,
+        never an int64 array over every id (three of them: 24 bytes per id for 4 kept)."""
+        total = int(offsets[-1])
+        ids = np.empty(total, dtype=self.ids.dtype)
+        type_ids = None if self.type_ids is None else np.empty(total, self.type_ids.dtype)
+        for a in range(0, len(kept), GATHER_ROWS):
+            b = min(a + GATHER_ROWS, len(kept))
+            lo, hi = offsets[a], offsets[b]
+            positions = np.repeat(starts[a:b] - offsets[a:b], kept[a:b]) + np.arange(lo, hi)
+            ids[lo:hi] = self.ids[positions]
+            if type_ids is not None:
+                type_ids[lo:hi] = self.type_ids[positions]
+        return Ragged(ids, offsets, type_ids, self.pad_id)
 
     def take(self, index) -> "Ragged":
         index = np.asarray(index, dtype=np.int64)
         lengths = self.row_lengths(index)
         offsets = np.zeros(len(index) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        if len(index) == 0:
-            return self._like(np.zeros(0, np.int64), offsets)
-        return self._like(self._positions(self.offsets[index], lengths, offsets), offsets)
+        return self._gather(self.offsets[index], lengths, offsets)
 
     def truncate(self, maxlen: int, side: str = "post") -> "Ragged":
         """Keep at most ``maxlen`` ids per row: the first ones (``post``) or the last (``pre``)."""
@@ -75,7 +84,7 @@ class Ragged:
         offsets = np.zeros(len(self) + 1, dtype=np.int64)
         np.cumsum(kept, out=offsets[1:])
         start = self.offsets[:-1] + (lengths - kept if side == "pre" else 0)
-        return self._like(self._positions(start, kept, offsets), offsets)
+        return self._gather(start, kept, offsets)
 
     def pad(self, index=None, length: int | None = None, padding: str = "post",
             values: np.ndarray | None = None, fill: int | None = None) -> np.ndarray:
