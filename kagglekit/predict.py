@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from kagglekit import plugins
-from kagglekit.data import prepared_texts, read_csv
+from kagglekit.data import prepared_texts, read_csv, read_table
 from kagglekit.errors import DataError, RunError
 from kagglekit.frame import TextFrame
 from kagglekit.runs import Run, predictions_frame
@@ -98,8 +98,38 @@ def predict_with_run(run: Run, frame: TextFrame, advance=None) -> np.ndarray:
     return np.mean(preds, axis=0)
 
 
+def competition_params(comp, values: dict | None):
+    """The run's competition options (run.json's ``competition_params``) as the dataclass."""
+    cls = comp.params_class()
+    if cls is None:
+        return None
+    known = {k: v for k, v in (values or {}).items() if k in getattr(cls, "__dataclass_fields__",
+                                                                        {})}
+    return cls(**known)
+
+
+def is_test_file(comp, path: Path) -> bool:
+    """Whether ``path`` is the competition's own test file (or folder): named like it, or
+    its .zip as Kaggle mounts some."""
+    if not comp.test_file:
+        return False
+    name = Path(comp.test_file).name
+    return Path(path).name in (name, f"{name}.zip")
+
+
+def read_input(run: Run, comp, path: Path, encoding: str = "utf-8"):
+    """An input file read as the competition's own files are: its test file (testData.tsv,
+    aclImdb's test/ folder) by the competition's loader with the run's competition options,
+    any other file as a CSV with the competition's read options (separator, quoting)."""
+    if is_test_file(comp, path):
+        return read_table(comp, Path(path), "test", encoding=encoding,
+                          params=competition_params(comp, run.info.get("competition_params")))
+    return read_csv(Path(path), encoding=encoding, **dict(comp.read_options))
+
+
 def predict_file(run: Run, path: Path, encoding: str = "utf-8", allow_empty_text: bool = False):
-    """id + one probability column per target for a CSV with the competition's text columns.
+    """id + one probability column per target for a file with the competition's text
+    columns, read as the competition's files are (``read_input``).
 
     Rows without the competition's id column are numbered from 0.
     """
@@ -108,7 +138,7 @@ def predict_file(run: Run, path: Path, encoding: str = "utf-8", allow_empty_text
     comp = plugins.get_competition(run.competition)
     if not run.info.get("prepared_text", True):
         comp = replace(comp, prepare_text=None)
-    frame = read_csv(Path(path), encoding=encoding)
+    frame = read_input(run, comp, Path(path), encoding)
     text_cols = comp.text_columns if all(c in frame.columns for c in comp.text_columns) \
         else comp.test_columns
     missing = [c for c in text_cols if c not in frame.columns]

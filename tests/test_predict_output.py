@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from conftest import make_competition_dir
@@ -75,3 +76,35 @@ def test_every_predict_option_has_help(cli):
     text = " ".join(cli("predict", "--help").stdout.split())
     assert "Encoding of the input CSV" in text and "empty or NaN" in text
     assert "predictions/<slug>/<run-id>-<input" in text
+
+
+def _run_test_predictions(run: dict) -> pd.DataFrame:
+    return pd.read_csv(Path(run["run_dir"]) / "test_predictions.csv", dtype={"id": str})
+
+
+def test_predict_reads_an_input_as_the_competitions_own_files_are(cli, tmp_path):
+    """IMDb's testData.tsv is tab-separated with backslash-escaped quotes (read_options) and
+    aclImdb's test split is a folder (its load hook): predicting either gives the run's own
+    test predictions; another TSV of the competition is read with its read options too."""
+    data = make_competition_dir("imdb", tmp_path / "data", n_train=200, n_test=40)
+    run = cli.json("cv", "imdb", "-m", "tfidf-nb", "--folds", "2", "--data-dir", data)
+    out = tmp_path / "tsv.csv"
+    cli("predict", run["run_id"], "--input", data / "testData.tsv", "--output", out)
+    got = pd.read_csv(out, dtype={"id": str})
+    own = _run_test_predictions(run)
+    assert list(got.columns)[:2] == ["id", "sentiment"] and len(got) == 40
+    assert got["id"].tolist() == own["id"].tolist() and '"' not in "".join(got["id"])
+    assert np.allclose(got["sentiment"], own["sentiment"], rtol=1e-6)
+    # a TSV of the same layout under another name: the competition's read options as well
+    (tmp_path / "new_reviews.tsv").write_bytes((data / "testData.tsv").read_bytes())
+    again = cli("predict", run["run_id"], "--input", tmp_path / "new_reviews.tsv").stdout
+    assert again == out.read_text()
+
+    acl = make_competition_dir("aclImdb", tmp_path / "acl", n_train=200, n_test=40)
+    run = cli.json("cv", "aclImdb", "-m", "tfidf-nb", "--folds", "2", "--data-dir", acl)
+    out = tmp_path / "acl.csv"
+    cli("predict", run["run_id"], "--input", acl / "test", "--output", out)
+    got, own = pd.read_csv(out, dtype={"id": str}), _run_test_predictions(run)
+    assert len(got) == 40 and got["id"].tolist() == own["id"].tolist()
+    assert got["id"].str.match(r"^(pos|neg)/\d+_\d+$").all()
+    assert np.allclose(got["sentiment"], own["sentiment"], rtol=1e-6)

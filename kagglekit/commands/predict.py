@@ -25,7 +25,9 @@ def register_commands(cli):
     @cli.command()
     @click.argument("run_ref", metavar="RUN")
     @click.option("--input", "input_path", required=True,
-                  type=click.Path(path_type=Path), help="CSV with the competition's text columns.")
+                  type=click.Path(path_type=Path),
+                  help="File with the competition's text columns, read as its own files are "
+                       "(IMDb's TSV; its test file or folder by its loader).")
     @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
                   help="Where to write id + probability columns [default: stdout; with "
                        "--json, which owns stdout: predictions/<slug>/<run-id>-<input>.csv].")
@@ -38,6 +40,10 @@ def register_commands(cli):
     @json_option
     def predict(run_ref, input_path, output, encoding, allow_empty_text, runs_dir, as_json):
         """Predict probabilities for any CSV with the competition's text columns.
+
+        The input is read as the competition's own files are: with its separator and
+        quoting (IMDb's tab-separated testData.tsv), and its own test file (or folder, as
+        aclImdb's test/) by its loader, with the run's competition options.
 
         The CSV goes to --output, else to stdout; with --json (one JSON object on stdout)
         and no --output it is written to predictions/<slug>/<run-id>-<input name>.csv and

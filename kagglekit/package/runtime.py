@@ -32,22 +32,12 @@ class PredictedRun(Run):
         return check_predictions(frame, self.predictions, id_column, self.target_columns)
 
 
-def competition_params(comp, values: dict | None):
-    """The run's competition options (run.json's ``competition_params``) as the dataclass."""
-    cls = comp.params_class()
-    if cls is None:
-        return None
-    known = {k: v for k, v in (values or {}).items() if k in getattr(cls, "__dataclass_fields__",
-                                                                        {})}
-    return cls(**known)
-
-
 def predict_test_split(run: Run, competition_dir: Path, output: Path) -> int:
     """Predict the competition's test split in ``competition_dir`` with ``run`` and write the
     predictions in test_predictions.csv's form to ``output``; the number of rows."""
     from kagglekit import plugins
     from kagglekit.data import load_split
-    from kagglekit.predict import predict_with_run
+    from kagglekit.predict import competition_params, predict_with_run
     from kagglekit.runs import atomic_write_text, predictions_frame
 
     comp = plugins.get_competition(run.competition)
