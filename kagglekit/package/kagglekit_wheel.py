@@ -173,6 +173,8 @@ def differs_from_installed(wheel: Path, dist) -> str | None:
     """The first file of ``wheel`` whose sha256 is not the installed one's (RECORD), or
     None when every file is the installed one."""
     installed = {str(f): f"{f.hash.mode}={f.hash.value}" for f in dist.files or [] if f.hash}
+    if not installed:
+        return "the installed RECORD (missing, so nothing can be compared)"
     with zipfile.ZipFile(wheel) as zf:
         record = next((n for n in zf.namelist() if n.endswith(".dist-info/RECORD")), None)
         if record is None:
@@ -210,7 +212,7 @@ def installed_wheel(dest: Path, dist=None) -> Path:
         dest.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="kagglekit-wheel-") as tmp:
             found = _pip_wheel(spec, Path(tmp), f"getting the wheel of the installed "
-                               f"kagglekit {dist.version} ({spec})", how)
+                               f"kagglekit {dist.version}", how)
             wheel = Path(shutil.copy2(found, dest / found.name))
     changed = differs_from_installed(wheel, dist)
     if changed:
