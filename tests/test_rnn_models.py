@@ -125,6 +125,9 @@ def test_bucketed_sequence_and_prediction_order():
 
     out = predict_batches(Echo(), r, batch_size=4, maxlen=6, pad_rows_to=3)
     assert out[:, 0].tolist() == list(range(1, 10))
+    for chunk in (1, 4, 5, 100):  # a few batches per model.predict: the same outputs
+        chunked = predict_batches(Echo(), r, batch_size=2, maxlen=6, chunk_rows=chunk)
+        assert chunked[:, 0].tolist() == list(range(1, 10))
 
 
 # ---------------------------------------------------------------------------- fits

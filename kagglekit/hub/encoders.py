@@ -26,6 +26,8 @@ from kagglekit.cache import cached_arrays, content_hash, file_fingerprint
 from kagglekit.hub.presets import PresetError, preset_layout
 
 _MEMO: dict[str, dict[str, np.ndarray]] = {}
+# texts per model.predict call when encoding: the vectors are filled in place chunk by chunk
+ENCODE_CHUNK_ROWS = 1 << 16
 _LOADED: dict[tuple, object] = {}
 
 # sentence-transformers pooling flags, in the order its Pooling module concatenates them
@@ -158,7 +160,8 @@ class PooledEncoder:
         model = self._load()
         encoded = self.tokenizer.encode(texts, self.max_length, truncation=self.truncation)
         return predict_batches(model, encoded, batch_size=self.batch_size,
-                               maxlen=self.max_length, bucket=True, inputs=self._names)
+                               maxlen=self.max_length, bucket=True, inputs=self._names,
+                               chunk_rows=ENCODE_CHUNK_ROWS)
 
 
 def weights_fingerprint(path: Path) -> str:

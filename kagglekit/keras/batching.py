@@ -73,11 +73,11 @@ def plan_batches(lengths, batch_size: int, *, maxlen: int, shuffle: bool, bucket
                   for b in batches]
     else:
         widths = [int(maxlen)] * len(batches)
-    _distinct_first_widths(batches, widths)
+    distinct_first_widths(batches, widths)
     return BatchPlan(batches, widths)
 
 
-def _distinct_first_widths(batches: list, widths: list) -> None:
+def distinct_first_widths(batches: list, widths: list) -> None:
     """Make batches 0 and 1 differ in width when any two do.
 
     Keras infers a PyDataset's tensor spec from its first two batches; a length dimension

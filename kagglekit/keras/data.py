@@ -7,7 +7,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from kagglekit.keras.batching import pad_to_multiple, plan_batches
+from kagglekit.keras.batching import (BatchPlan, distinct_first_widths, pad_to_multiple,
+                                       plan_batches)
 from kagglekit.keras.ragged import Ragged
 
 
@@ -89,16 +90,25 @@ class Batches(keras.utils.PyDataset):
 
 def predict_batches(model, source, *, batch_size: int, maxlen: int = 0, bucket: bool = True,
                     multiple: int = 8, pad_rows_to: int = 1, pow2: bool = False,
-                    inputs=None) -> np.ndarray:
+                    inputs=None, chunk_rows: int = 0) -> np.ndarray:
     """Model outputs for every row of ``source`` in its original order (batches sorted by
-    length when bucketing)."""
+    length when bucketing). ``chunk_rows`` (wide outputs: a frozen encoder's vectors) runs
+    ``model.predict`` on about that many rows' batches at a time, each chunk's outputs put
+    in place at once: the same batches, never Keras' list of every output beside their
+    concatenation and the reordered copy (three times rows x width)."""
     n_out = int(model.outputs[0].shape[-1])
+    out = np.zeros((len(source), n_out), dtype=np.float32)
     if len(source) == 0:
-        return np.zeros((0, n_out), dtype=np.float32)
+        return out
     data = Batches(source, batch_size=batch_size, maxlen=maxlen, shuffle=False, bucket=bucket,
                    multiple=multiple, pad_rows_to=pad_rows_to, pow2=pow2, inputs=inputs)
-    pred = np.asarray(model.predict(data, verbose=0), dtype=np.float32)
-    rows = np.concatenate([pad_to_multiple(b, pad_rows_to) for b in data.plan.batches])
-    out = np.zeros((len(source), n_out), dtype=np.float32)
-    out[rows] = pred.reshape(len(rows), n_out)  # a repeated row gets its own (identical) value
+    plan = data.plan
+    step = max(1, -(-int(chunk_rows) // batch_size)) if chunk_rows else len(plan.batches)
+    for start in range(0, len(plan.batches), step):
+        batches, widths = plan.batches[start:start + step], plan.widths[start:start + step]
+        distinct_first_widths(batches, widths)
+        data.plan = BatchPlan(batches, widths)
+        pred = np.asarray(model.predict(data, verbose=0), dtype=np.float32)
+        rows = np.concatenate([pad_to_multiple(b, pad_rows_to) for b in batches])
+        out[rows] = pred.reshape(len(rows), n_out)  # a repeated row gets its own value
     return out

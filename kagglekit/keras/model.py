@@ -315,6 +315,7 @@ class KerasModel(Model):
         targets = self.training_targets(train, valid, y, teacher)
         x = self.fit_encoder(train, valid)
         mode, fit_x, fit_y, stop_x, stop_y = self._stopping_rows(x, y, valid, targets)
+        del x  # the split holds copies: the fold's whole feature set is not kept beside them
         recipe = self.recipe if valid is None else None
         epochs = int(recipe["epochs"]) if recipe else p.epochs
         replay = recipe.get("learning_rates") if recipe and p.lr_schedule == "plateau" else None
