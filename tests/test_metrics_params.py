@@ -129,3 +129,19 @@ def test_content_hash_of_texts_keeps_boundaries_and_is_fast_path_equivalent():
     assert content_hash(texts) == content_hash(list(texts))
     assert content_hash(texts) != content_hash(texts[:2])
     assert content_hash([1, 2]) != content_hash(["1", "2"])
+
+
+def test_f1_is_scikit_learns_to_the_last_bit():
+    from sklearn.metrics import f1_score
+
+    from kagglekit.metrics import get_metric
+
+    f1 = get_metric("f1")
+    rng = np.random.default_rng(0)
+    for n, rate in [(1000, 0.5), (5000, 0.06), (20, 0.0), (30, 1.0), (7, 0.3)]:
+        y = (rng.random(n) < rate).astype(np.int8)
+        p = rng.random(n)
+        for t in (0.0, 0.1, 0.5, 0.93, 1.1):
+            expected = f1_score(y, (p >= t).astype(int), zero_division=0)
+            assert f1(y, p, t) == expected, (n, rate, t)
+    assert f1(np.zeros(5), np.zeros(5), 0.5) == 0.0  # nothing positive anywhere
