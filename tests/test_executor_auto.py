@@ -46,10 +46,13 @@ def test_job_memory_is_the_models_bytes_per_character_of_training_text():
     ({"n_rows": MIN_ROWS - 1}, JOBS, [0, 1], 20 * GIB, f"{MIN_ROWS - 1:,} training rows"),
     # 10,000 rows x 50 chars x 10 kB per char = 5 GB per job: one fits in 8 GiB
     ({"per_char": 10_000}, JOBS, [0, 1], 8 * GIB, "memory: 8.0 GiB available, about 4.8 GiB"),
+    ({"workers": 1}, JOBS, [0, 1], None, "--workers 1"),
 ])
 def test_auto_stays_in_process_when_workers_would_not_pay_or_fit(kwargs, jobs, cores, memory,
                                                                  why):
-    runner, reason = Auto().choose(ctx(**kwargs), jobs, cores=cores, memory=memory)
+    workers = kwargs.pop("workers", None)
+    runner, reason = Auto(workers=workers).choose(ctx(**kwargs), jobs, cores=cores,
+                                                  memory=memory)
     assert isinstance(runner, InProcess) and why in reason
 
 

@@ -74,6 +74,8 @@ class Auto(Executor):
         if len(ctx.train) < MIN_ROWS:
             return InProcess(), f"{len(ctx.train):,} training rows: workers would not pay"
         want = min(len(cores), len(jobs), int(self.workers or len(cores)))
+        if want < 2:
+            return InProcess(), "--workers 1"
         memory = available_memory() if memory is None else memory
         need = job_memory(ctx)
         fit = want if memory is None else int(0.85 * memory // need)
