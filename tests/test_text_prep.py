@@ -102,7 +102,8 @@ def test_models_receive_prepared_text_and_no_prepare_keeps_it_raw(slug, marker, 
 
 def test_fast_preparation_equals_the_regex_definition_on_every_character():
     """space_punctuation / collapse_spaces use str.translate / str.split for speed; their
-    result is the regex definition's for every code point, alone and between words."""
+    result is the regex definition's for every character of the planes that hold assigned
+    ones (0-3 and 14; 15-16 are private use), alone and between words."""
     import re
 
     from kagglekit_competitions.text_prep import collapse_spaces, space_punctuation
@@ -112,7 +113,7 @@ def test_fast_preparation_equals_the_regex_definition_on_every_character():
     def by_regex(text):
         return space.sub(" ", punct.sub(r" \1 ", text)).strip()
 
-    chars = [chr(c) for c in range(0x110000)]
+    chars = [chr(c) for c in [*range(0x40000), *range(0xE0000, 0xE1000)]]
     every = "".join(f"a{c}b{c}{c}" for c in chars)
     assert space_punctuation(every) == by_regex(every)
     assert collapse_spaces(every) == space.sub(" ", every).strip()
