@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install demo test test-core test-all bench-smoke clean
+.PHONY: install demo lint typecheck test test-core test-all bench-smoke clean
 
 # .venv/.installed-<extras>: the venv with kagglekit installed (editable) with those extras
 $(VENV)/.installed-%: pyproject.toml
@@ -19,6 +19,17 @@ install: $(VENV)/.installed-dev
 # the demo needs no deep-learning stack: core + the kaggle client
 demo: $(VENV)/.installed-kaggle
 	PATH="$(abspath $(VENV))/bin:$$PATH" bash scripts/demo.sh
+
+# ruff's lint rules and formatting (pyproject.toml's [tool.ruff]); long modules are named
+# for review, never a failure. `ruff format .` and `ruff check --fix .` fix most findings.
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) scripts/module_sizes.py
+
+# mypy on kagglekit/ (pyproject.toml's [tool.mypy])
+typecheck: $(VENV)/.installed-dev
+	$(VENV)/bin/mypy
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -1,6 +1,7 @@
 """The layout stays readable: no import cycles between kagglekit's modules (function-level
-imports included), no private name imported from another module, no core module over 450
-lines, and README's architecture section names every core module and package."""
+imports included), no private name imported from another module, and README's architecture
+section names every core module and package. (Long modules are named for review by
+scripts/module_sizes.py, which `make lint` runs; they fail nothing.)"""
 
 from __future__ import annotations
 
@@ -92,12 +93,6 @@ def test_no_import_cycles():
 def test_no_private_name_is_imported_from_another_module():
     _, private = import_graph()
     assert private == []
-
-
-def test_no_core_module_is_over_450_lines():
-    long = {name: len(path.read_text().splitlines()) for name, path in modules().items()
-            if len(path.read_text().splitlines()) > 450}
-    assert long == {}
 
 
 def test_readme_architecture_names_every_core_module_and_package():
