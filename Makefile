@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install demo lint typecheck test test-core test-all bench-smoke clean
+.PHONY: install demo lint typecheck test test-core test-all bench-smoke clean docs
 
 # .venv/.installed-<extras>: the venv with kagglekit installed (editable) with those extras
 $(VENV)/.installed-%: pyproject.toml
@@ -49,6 +49,11 @@ test-all: $(VENV)/.installed-dev
 # after any change to models, run files, data loading or the CV loop (README: Performance)
 bench-smoke: $(VENV)/.installed-dev
 	$(PY) benchmarks/bench_scale.py --competition disaster-tweets
+
+# the docs site, built strict (warnings are errors) into site/; the CLI and models
+# references are generated from the code at build time (docs/hooks.py)
+docs: $(VENV)/.installed-dev
+	$(VENV)/bin/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) $(CORE_VENV) runs build *.egg-info

@@ -1,6 +1,6 @@
 """The layout stays readable: no import cycles between kagglekit's modules (function-level
-imports included), no private name imported from another module, and README's architecture
-section names every core module and package. (Long modules are named for review by
+imports included), no private name imported from another module, and docs/architecture.md
+names every core module and package. (Long modules are named for review by
 scripts/module_sizes.py, which `make lint` runs; they fail nothing.)"""
 
 from __future__ import annotations
@@ -95,14 +95,13 @@ def test_no_private_name_is_imported_from_another_module():
     assert private == []
 
 
-def test_readme_architecture_names_every_core_module_and_package():
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+def test_docs_architecture_names_every_core_module_and_package():
+    section = (REPO / "docs" / "architecture.md").read_text()
     for path in sorted((REPO / "kagglekit").iterdir()):
         if path.name.startswith(("_", ".")) or path.name == "__pycache__":
             continue
         name = path.name + ("/" if path.is_dir() else "")
-        assert name in section, f"kagglekit/{name} missing from README's architecture"
+        assert name in section, f"kagglekit/{name} missing from docs/architecture.md"
 
 
 def test_the_import_graph_in_docs_is_the_codes():
