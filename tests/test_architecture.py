@@ -116,3 +116,19 @@ def test_the_import_graph_in_docs_is_the_codes():
     doc = (REPO / "docs" / "architecture.md").read_text()
     block = "__main__" + doc.split("```\n__main__", 1)[1].split("```", 1)[0]
     assert block == "\n".join(lines) + "\n"
+
+
+def test_nothing_outside_cli_imports_click():
+    """click is the CLI's: the library (executors included), the built-in plugins and
+    competitions never import it (a plugin adds commands through register_commands)."""
+    importers = []
+    for name, path in modules().items():
+        if name == "kagglekit.cli" or name.startswith("kagglekit.cli."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.module
+                     else [])
+            if any(n == "click" or n.startswith("click.") for n in names):
+                importers.append(name)
+    assert importers == []

@@ -170,11 +170,11 @@ def test_installed_without_a_source_tree_the_wheel_it_came_from_is_checked(tmp_p
     record = info / "RECORD"
     lines = record.read_text().splitlines()
     record.write_text("\n".join(f"{line.split(',')[0]},sha256=changed,1"
-                                if line.startswith("kagglekit/cli.py,") else line
+                                if line.startswith("kagglekit/cli/__init__.py,") else line
                                 for line in lines) + "\n")
     with pytest.raises(PackageError) as caught:
         installed_wheel(tmp_path / "changed", dist)
-    assert "kagglekit/cli.py differs" in str(caught.value)
+    assert "kagglekit/cli/__init__.py differs" in str(caught.value)
     assert "pip install -e /path/to/kagglekit" in str(caught.value)
     assert list((tmp_path / "changed").glob("*.whl")) == []
 

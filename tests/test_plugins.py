@@ -26,10 +26,13 @@ def test_builtins_arrive_through_entry_points(cli):
     assert by_name["tfidf"]["package"] == "kagglekit"
     assert by_name["tfidf"]["module"] == "kagglekit_plugins.tfidf"
     assert "nlp-getting-started" in by_name["disaster_tweets"]["competitions"]
-    assert by_name["train"]["commands"] == ["cv", "fit"]
-    assert by_name["train"]["module"] == "kagglekit.commands.train"
+    assert by_name["cv"]["commands"] == ["cv"]  # one module per command, named after it
+    assert by_name["cv"]["module"] == "kagglekit.cli.cv"
+    assert by_name["fit"]["commands"] == ["fit"]
+    assert by_name["fit"]["module"] == "kagglekit.cli.fit"
     assert by_name["predict"]["commands"] == ["predict"]
-    assert by_name["submit"]["commands"] == ["submissions", "submit"]
+    assert by_name["submit"]["commands"] == ["submit"]
+    assert by_name["submissions"]["commands"] == ["submissions"]
     assert {"f1", "auc", "mean_auc", "accuracy"} <= set(by_name["metrics"]["metrics"])
 
 
@@ -221,7 +224,9 @@ def test_allowlist_env_var_limits_loaded_plugins(example_site, tmp_path):
     names = {r["name"] for r in json.loads(proc.stdout)["plugins"]}
     # the core's own modules always load (commands, executors, folds, blend methods,
     # metrics); of the competitions and models only the named ones
-    assert names == {"info", "data", "train", "predict", "runs", "submit", "blend", "package",
-                     "executors", "folds", "blend_methods", "pseudo", "pretrain", "report",
-                     "tfidf", "metrics", "example"}
+    commands = {"blend", "competitions", "cv", "data", "env", "fetch", "fit", "models",
+                "package", "plugins", "predict", "pretrain", "pseudo_label", "report", "runs",
+                "score", "submissions", "submit"}  # kagglekit/cli/: one module per command
+    assert names == commands | {"executors", "folds", "blend_methods", "tfidf", "metrics",
+                                "example"}
     assert "Warning" not in proc.stderr  # the broken one was not even tried

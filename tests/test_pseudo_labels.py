@@ -83,7 +83,7 @@ def test_pseudo_rows_train_every_fold_and_are_never_scored(cli, base_run, tmp_pa
 
 def test_soft_labels_are_the_training_targets(cli, base_run, tmp_path):
     from kagglekit import plugins
-    from kagglekit.commands.options import data_options_from, load_data
+    from kagglekit.cli.options import data_options_from, load_data
     from kagglekit.cv import run_cv
     from kagglekit.folds import dataset_folds
     from kagglekit.model import Model

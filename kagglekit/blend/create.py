@@ -137,6 +137,25 @@ def finished_blend(runs: list[Run], method: str, runs_dir: Path = Path("runs"), 
     return max(found, key=lambda r: (r.info.get("created") or "", r.id), default=None)
 
 
+def ensemble_blends(member_runs: list[Run], methods, runs_dir: Path = Path("runs"), *,
+                    new: bool = False, before=None, after=None) -> list[Run]:
+    """What ``cv --ensemble`` makes once its member runs are done: one blend run per
+    method, the blend made earlier of the same member runs reused unless ``new``.
+    ``before(method, reused)`` is called before each is made (``reused``: the earlier
+    blend, or None), ``after(blend)`` once it is there."""
+    blends = []
+    for method in methods:
+        blend = None if new else finished_blend(list(member_runs), method, runs_dir)
+        if before is not None:
+            before(method, blend)
+        if blend is None:
+            blend = create_blend(list(member_runs), method, runs_dir)
+        if after is not None:
+            after(blend)
+        blends.append(blend)
+    return blends
+
+
 def as_saved(values: np.ndarray) -> np.ndarray:
     """Values rounded as the run's CSV files write them (``%.7g``)."""
     values = np.asarray(values, dtype=np.float64)

@@ -15,7 +15,7 @@ Each vocabulary word takes the vector of the word itself, else of its lower-case
 or upper-case form (the first found in that order of preference). The filtered vectors are
 cached (``kagglekit.cache``) under a key made of the file's fingerprint and the vocabulary's
 hash, so a second load reads a small ``.npz`` instead of the multi-GB text.
-Nothing is printed; an optional rich progress bar goes to stderr.
+Nothing is printed; an optional progress bar is reported through kagglekit.progress.
 """
 
 from __future__ import annotations
@@ -147,17 +147,20 @@ class _Collector:
 
 @contextlib.contextmanager
 def _progress(enabled: bool, total: int, description: str):
+    """``update(done)`` for a transient bytes bar (kagglekit.progress: drawn by the CLI)."""
     if not enabled:
         yield lambda done: None
         return
-    from rich.console import Console
-    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                               TimeRemainingColumn)
+    from kagglekit.progress import steps
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                  TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda done: bar.update(task, completed=done)
+    with steps(description, total=total, unit="bytes", transient=True) as advance:
+        shown = [0]
+
+        def update(done: int) -> None:
+            advance(done - shown[0])
+            shown[0] = done
+
+        yield update
 
 
 def _sniff_dim(fh, limit: int = 200) -> int:

@@ -1,11 +1,16 @@
-"""What ``kagglekit models`` prints: models grouped by family (the plugin that registers
-them), the parameters a family shares shown once, and one model's parameters in full."""
+"""``models``: the registered models grouped by family (the plugin that registers them),
+the parameters a family shares shown once, and one model's parameters in full."""
 
 from __future__ import annotations
 
 import typing
 
 import click
+
+from kagglekit import plugins
+from kagglekit.cli.options import json_option
+from kagglekit.cli.output import emit_json
+from kagglekit.hookspecs import hookimpl
 
 
 def choices(params_cls) -> dict[str, list]:
@@ -103,3 +108,31 @@ def show_models(rows: list[dict]) -> None:
                     click.echo(f"      {_line(p)}")
         click.echo("")
     click.echo("`kagglekit models NAME` shows one model's parameters in full.")
+
+
+@hookimpl
+def register_commands(cli):
+    @cli.command()
+    @click.argument("name", required=False)
+    @json_option
+    def models(name, as_json):
+        """List the registered models and their hyperparameters, or one model's in full.
+
+        Models of one family (one plugin) show their shared parameters once; NAME shows
+        one model's parameters with their types, defaults and allowed values.
+
+        Example: kagglekit models bigru
+        """
+        registry = plugins.models()
+        if name:
+            row = next(r for r in model_rows(registry) if r["name"] == registry.resolve(name))
+            if as_json:
+                emit_json(row)
+            else:
+                show_model(row)
+            return
+        rows = model_rows(registry)
+        if as_json:
+            emit_json({"models": rows})
+            return
+        show_models(rows)

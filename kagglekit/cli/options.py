@@ -1,10 +1,14 @@
-"""CLI glue for jobs and executors: option decorators and helpers that ``cv``/``fit``/``runs``
-apply (kept here so the command modules only pass values through).
+"""What the commands share: option decorators and the values they become.
 
-    @job_options     --executor, --workers, --address, --seeds, --resume
-    run_options(...)  -> executor instance, seeds list, progress callback, resume command
+    @json_option, @runs_dir_option, @data_options, @training_options, @new_option
+    @job_options      --executor, --workers, --address, --seeds, --resume (cv, fit)
+    data_options_from(...) / load_data(...)   the data options -> a loaded, validated dataset
+    resolve_seeds, make_executor, run_folder  option values -> the library's arguments
+    resume_params / storable_params / command_line   --resume: a run's stored command
     interrupts()      Ctrl-C -> what was kept + how to resume on stderr, exit status 130
-    incomplete_rows / clean_runs   for ``kagglekit runs`` and ``kagglekit runs --clean``
+
+Every command module registers its commands through ``register_commands`` like any
+plugin, and stays thin over the library (sqlite-utils style).
 """
 
 from __future__ import annotations
@@ -12,13 +16,66 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
-import shutil
 import sys
 from pathlib import Path
 
 import click
 
+from kagglekit.cli.output import info
 from kagglekit.errors import KaggleKitError
+
+
+def json_option(f):
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print exactly one JSON object on stdout.")(f)
+
+
+def runs_dir_option(f):
+    return click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path),
+                        default=Path("runs"), show_default=True,
+                        help="Where runs are kept.")(f)
+
+
+def data_options(f):
+    """--data-dir, --sample, --encoding, --allow-empty-text, --no-prepare."""
+    options = [
+        click.option("--data-dir", type=click.Path(path_type=Path),
+                     help="Folder with the competition files (or a data root holding <slug>/)."),
+        click.option("--sample", is_flag=True,
+                     help="Use a small generated sample in the competition's exact schema."),
+        click.option("--encoding", default="utf-8", show_default=True,
+                     help="Encoding of the CSV files."),
+        click.option("--allow-empty-text", is_flag=True,
+                     help="Treat NaN/empty texts as empty strings instead of refusing them."),
+        click.option("--prepare/--no-prepare", default=True, show_default=True,
+                     help="Apply the competition's text preparation (URLs, HTML, ...)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def training_options(f):
+    options = [
+        click.option("--model", "-m", "models", multiple=True,
+                     help="Model name (repeatable); `kagglekit models` lists them."),
+        click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
+                     help="Hyperparameter (repeatable); MODEL.KEY=VALUE for one model only."),
+        click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="TOML file: model, folds, seed and a [params] table."),
+        click.option("--seed", type=int, multiple=True,
+                     help="Random seed [default: 42]; repeat it to average several seeds."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def new_option(f):
+    return click.option(
+        "--new", is_flag=True,
+        help="Compute a new run even when a finished run of the same jobs (data, folds, "
+             "model, params, seeds) exists; without it that run is reused.")(f)
 
 
 def job_options(f):
@@ -45,6 +102,53 @@ def job_options(f):
     return f
 
 
+# ------------------------------------------------------------- data
+
+
+def data_options_from(data_dir, sample, encoding, allow_empty_text, prepare, runs_dir, **more):
+    from kagglekit.data import DataOptions
+
+    return DataOptions(data_dir=data_dir, sample=sample, sample_root=Path(runs_dir) / "_samples",
+                       encoding=encoding, allow_empty_text=allow_empty_text, prepare=prepare,
+                       **more)
+
+
+def load_data(comp, options, need_test=True):
+    from kagglekit.cli.output import status
+    from kagglekit.data import load_dataset
+    from kagglekit.pseudo import is_pseudo_dir, load_pseudo_dataset
+
+    load = load_pseudo_dataset if is_pseudo_dir(options.data_dir) else load_dataset
+    # a spinner on a terminal; in a log file one line, only when it took a while
+    with status(f"Reading and validating the {comp.slug} files", min_seconds=2.0):
+        data = load(comp, options, need_test=need_test)
+    n_pseudo = data.pseudo["n_pseudo"] if data.pseudo else 0
+    extra = f" + {n_pseudo} pseudo-labelled" if n_pseudo else ""
+    if data.sample:
+        info(f"Using a generated sample of {len(data.train) - n_pseudo} training rows{extra} in "
+             f"{data.directory} (not real data: pass --data-dir or run `kagglekit fetch` for "
+             f"the real files)")
+    else:
+        info(f"Data: {data.directory} ({len(data.train) - n_pseudo} train rows{extra}"
+             f"{'' if data.test is None else f', {len(data.test)} test rows'})")
+    for note in data.notes:
+        info(f"Note: {note}")
+    return data
+
+
+# ------------------------------------------------------------- runs and jobs
+
+
+def run_folder(runs_dir):
+    """A run id (or unique prefix) under ``--runs-dir`` -> that run's folder; a folder as is
+    (``-p teacher=RUN``)."""
+    from kagglekit.runs import resolve_run
+
+    def find(ref: str) -> str:
+        return str(resolve_run(ref, runs_dir).path.resolve())
+    return find
+
+
 def resolve_seeds(seed, n_seeds, config: dict) -> list[int]:
     """--seed S (repeatable) and --seeds N -> the run's seeds (first one: folds and records)."""
     given = [int(s) for s in (seed or ())]
@@ -67,11 +171,6 @@ def make_executor(name: str, workers=None, address=None):
     if address and name != "ray":
         raise KaggleKitError(f"--address is for --executor ray, not {name}")
     return cls(workers=workers, address=address)
-
-
-def progress(event) -> None:
-    """One plain line per job start/finish on stderr (readable in a log file)."""
-    click.echo(event.line(), err=True)
 
 
 def command_line() -> str | None:
@@ -157,37 +256,3 @@ def forget(runs_dir, runs) -> None:
         from kagglekit.jobstore import forget_assembled
 
         forget_assembled(runs_dir, [r.id for r in runs])
-
-
-def incomplete_rows(runs_dir, slug=None) -> list[dict]:
-    from kagglekit.jobstore import incomplete_runs
-
-    return incomplete_runs(runs_dir, slug)
-
-
-def show_incomplete(rows) -> None:
-    if not rows:
-        return
-    click.echo("Incomplete runs (never picked as best; `kagglekit cv --resume RUN` finishes one):")
-    for row in rows:
-        click.echo(f"  {row['run_id']}  {row['model']}  {row['kind']}  "
-                   f"{row['jobs_done']}/{row['jobs_total']} jobs done  ({row['state']})")
-
-
-def clean_runs(runs_dir, slug=None, yes: bool = False) -> list[str]:
-    """Remove stopped incomplete runs and stale temporary folders, after asking."""
-    from kagglekit.jobstore import dead_incomplete
-
-    found = dead_incomplete(runs_dir, slug)
-    if not found:
-        click.echo(f"Nothing to clean in {runs_dir}.", err=True)
-        return []
-    for path in found:
-        click.echo(f"  {path}", err=True)
-    if not yes and not click.confirm(f"Remove these {len(found)} folder(s)?", err=True):
-        click.echo("Nothing removed.", err=True)
-        return []
-    for path in found:
-        shutil.rmtree(path, ignore_errors=True)
-    click.echo(f"Removed {len(found)} folder(s).", err=True)
-    return [str(p) for p in found]

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import make_competition_dir
 
-from kagglekit import progress
+from kagglekit.cli import output as progress  # the one progress renderer
 
 
 # ---------------------------------------------------------------- --verbose and the noise

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from kagglekit.commands.options import emit_json, info, json_option, runs_dir_option
+from kagglekit.cli.options import json_option, runs_dir_option
+from kagglekit.cli.output import emit_json, info
 from kagglekit.hookspecs import hookimpl
 from kagglekit.runs import resolve_run
 

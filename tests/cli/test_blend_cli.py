@@ -125,7 +125,7 @@ def test_blend_table_headlines_the_held_out_figures(workspace, method):
     else:
         assert not [r for r in rows if "in-sample" in r]
         # a blend made before members' nested scores were recorded: read from their runs
-        from kagglekit.commands.blend import print_report
+        from kagglekit.cli.output import print_report
         from kagglekit.runs import Run
 
         path = Path(out.split("Run: ")[1].split()[0])

@@ -1,4 +1,6 @@
-"""The kagglekit CLI: a click group whose commands all arrive through ``register_commands``.
+"""The kagglekit CLI: a click group whose commands all arrive through ``register_commands``
+(the built-in ones too: one module per command in this package, each an entry point of
+the ``kagglekit`` group like any plugin's). Only this package imports click.
 
 Library code raises KaggleKitError subclasses; here, at the boundary, each becomes one
 line on stderr and exit status 2. So does any OSError (disk full, read-only file system,
@@ -77,10 +79,13 @@ def cli(verbose):
         kagglekit cv disaster-tweets --model tfidf-lr --folds 5
         kagglekit submit
     """
+    from kagglekit import progress
+    from kagglekit.cli import output
     from kagglekit.quiet import quiet_libraries
 
     if not verbose:
         quiet_libraries()
+    progress.use(output.steps, output.status)  # the library reports, the CLI draws
 
 
 plugins.add_commands(cli)

@@ -1,19 +1,17 @@
-"""``submit`` (write, validate, upload, wait for the score) and ``submissions``."""
+"""``submit``: write a run's submission, validate it, upload it, wait for the score."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from kagglekit import plugins
-from kagglekit.hookspecs import hookimpl
-from kagglekit.commands.options import (emit_json, info, json_option, kaggle_notes, run_payload,
-                                         runs_dir_option)
+from kagglekit.cli.options import json_option, runs_dir_option
+from kagglekit.cli.output import emit_json, info, kaggle_notes, run_payload
 from kagglekit.errors import KaggleKitError
+from kagglekit.hookspecs import hookimpl
 from kagglekit.runs import best_run, resolve_run
-
 
 
 
@@ -210,39 +208,3 @@ def register_commands(cli):
             if uploaded is not None:
                 payload["upload"] = uploaded
             emit_json(payload)
-
-    @cli.command()
-    @click.argument("competition")
-    @click.option("--json", "as_json", is_flag=True,
-                  help="Print exactly one JSON object on stdout.")
-    def submissions(competition, as_json):
-        """List your past submissions to a competition with their scores, newest first.
-
-        Example: kagglekit submissions quora
-        """
-        from kagglekit.kaggle_client import resolve_slug
-        from kagglekit.kaggle_client.session import connect
-        from kagglekit.kaggle_client.submit import submissions as list_submissions
-
-        slug, _ = resolve_slug(competition)
-        session = connect()
-        found = list_submissions(slug, session=session)
-        kaggle_notes(session.notes)
-        if as_json:
-            emit_json({"competition": slug, "submissions": [s.summary() for s in found]})
-            return
-        if not found:
-            click.echo(f"No submissions to {slug} yet.")
-            return
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=f"submissions to {slug}")
-        for column in ("ref", "date", "status", "public", "private", "description"):
-            table.add_column(column, justify="right" if column in ("public", "private") else "left")
-        for s in found:
-            table.add_row(str(s.ref), s.date or "", s.status,
-                          "" if s.public_score is None else f"{s.public_score:.5f}",
-                          "" if s.private_score is None else f"{s.private_score:.5f}",
-                          s.description if s.status != "error" else f"{s.description} ({s.error})")
-        Console(file=sys.stdout, width=max(100, Console().width)).print(table)

@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from kagglekit import plugins
-from kagglekit.commands.options import (data_options, data_options_from, emit_json, info,
-                                         json_option, runs_dir_option)
+from kagglekit.cli.options import data_options, data_options_from, json_option, runs_dir_option
+from kagglekit.cli.output import emit_json, info
 from kagglekit.errors import KaggleKitError
 from kagglekit.hookspecs import hookimpl
 

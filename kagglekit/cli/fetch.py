@@ -1,4 +1,4 @@
-"""``data`` and ``fetch``: find, validate and download a competition's files."""
+"""``fetch``: download a competition's files with the official kaggle client."""
 
 from __future__ import annotations
 
@@ -6,52 +6,12 @@ from pathlib import Path
 
 import click
 
-from kagglekit import plugins
+from kagglekit.cli.output import download_bar, emit_json, info, kaggle_notes
 from kagglekit.hookspecs import hookimpl
-from kagglekit.commands.options import (data_options, data_options_from, emit_json, info,
-                                         json_option, kaggle_notes, load_data, progress_bar)
 
 
 @hookimpl
 def register_commands(cli):
-    @cli.command()
-    @click.argument("competition")
-    @data_options
-    @json_option
-    def data(competition, data_dir, sample, encoding, allow_empty_text, prepare, as_json):
-        """Find and validate a competition's files; exit status 2 when they are unusable.
-
-        Example: kagglekit data disaster-tweets --data-dir ~/kaggle
-        """
-        comp = plugins.get_competition(competition)
-        options = data_options_from(data_dir, sample, encoding, allow_empty_text, prepare, Path("runs"))
-        import numpy as np
-
-        loaded = load_data(comp, options)
-        real = (slice(None) if loaded.training_only is None
-                else ~np.asarray(loaded.training_only, dtype=bool))
-        payload = {"competition": comp.slug, "path": str(loaded.directory),
-                   "n_train": len(loaded.train.y[real]),
-                   "n_test": 0 if loaded.test is None else len(loaded.test),
-                   "positive_rate": {c: round(float(loaded.train.y[real, j].mean()), 6)
-                                     for j, c in enumerate(comp.target_columns)},
-                   "sample": loaded.sample}
-        if loaded.pseudo:  # counted apart: n_train and positive_rate are the labelled rows'
-            payload.update(n_pseudo=loaded.pseudo["n_pseudo"],
-                           pseudo_source_run=loaded.pseudo["source_run"],
-                           pseudo_soft=loaded.pseudo["soft"])
-        if comp.sample_submission_file:
-            from kagglekit.data import load_sample_submission
-
-            payload["n_sample_submission"] = len(load_sample_submission(comp, loaded.directory,
-                                                                        encoding))
-        if as_json:
-            emit_json(payload)
-        else:
-            for key, value in payload.items():
-                click.echo(f"{key}: {value}")
-
-
     @cli.command("fetch")
     @click.argument("competition")
     @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -80,7 +40,7 @@ def register_commands(cli):
                     if comp is not None else [])
         if comp is None:
             info(f"{slug}: no kagglekit adapter by that name; downloading it as a Kaggle slug")
-        with progress_bar() as progress:
+        with download_bar() as progress:
             result = client.fetch(slug, data_dir, force=force, expected_files=expected,
                                          progress=progress)
         kaggle_notes(result.notes)

@@ -1,16 +1,20 @@
-"""What ``kagglekit runs`` prints: one leaderboard table per competition (kagglekit.leaderboard
-computes it), the cached Kaggle scores, and the CV-vs-LB correlation."""
+"""``runs``: the runs kept, as one leaderboard table per competition (kagglekit.leaderboard
+computes it), the cached Kaggle scores, the CV-vs-LB correlation and the incomplete runs;
+``runs --clean`` removes stopped incomplete runs."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
 import click
 
 from kagglekit import plugins
-from kagglekit.commands.options import emit_json, fmt, info, kaggle_notes
+from kagglekit.cli.options import json_option, runs_dir_option
+from kagglekit.cli.output import emit_json, fmt, info, kaggle_notes, show_incomplete
 from kagglekit.errors import KaggleKitError
+from kagglekit.hookspecs import hookimpl
 
 
 def _refresh(slugs, runs_dir: Path) -> None:
@@ -35,10 +39,9 @@ def _refresh(slugs, runs_dir: Path) -> None:
 
 def show_leaderboard(found, runs_dir: Path, *, refresh: bool = False, as_json: bool = False,
                      incomplete=()):
-    """``incomplete``: rows of the incomplete runs (executors.options.incomplete_rows),
-    listed after the tables and under "incomplete" in the JSON."""
+    """``incomplete``: rows of the incomplete runs (``incomplete_rows``), listed after the
+    tables and under "incomplete" in the JSON."""
     from kagglekit import leaderboard
-    from kagglekit.executors.options import show_incomplete
 
     by_slug: dict[str, list] = {}
     for run in found:
@@ -203,3 +206,62 @@ def _cell(row, key, leaderboard) -> str:
     if key in ("public", "private") and isinstance(value, float):
         return f"{value:.5f}"
     return fmt(value)
+
+
+def incomplete_rows(runs_dir, slug=None) -> list[dict]:
+    from kagglekit.jobstore import incomplete_runs
+
+    return incomplete_runs(runs_dir, slug)
+
+
+def clean_runs(runs_dir, slug=None, yes: bool = False) -> list[str]:
+    """Remove stopped incomplete runs and stale temporary folders, after asking."""
+    from kagglekit.jobstore import dead_incomplete
+
+    found = dead_incomplete(runs_dir, slug)
+    if not found:
+        click.echo(f"Nothing to clean in {runs_dir}.", err=True)
+        return []
+    for path in found:
+        click.echo(f"  {path}", err=True)
+    if not yes and not click.confirm(f"Remove these {len(found)} folder(s)?", err=True):
+        click.echo("Nothing removed.", err=True)
+        return []
+    for path in found:
+        shutil.rmtree(path, ignore_errors=True)
+    click.echo(f"Removed {len(found)} folder(s).", err=True)
+    return [str(p) for p in found]
+
+
+@hookimpl
+def register_commands(cli):
+    @cli.command()
+    @click.argument("competition", required=False)
+    @click.option("--refresh", is_flag=True,
+                  help="Fetch your submissions' leaderboard scores from Kaggle again (needs "
+                       "credentials); otherwise the cached ones are shown, with no network.")
+    @click.option("--clean", is_flag=True,
+                  help="Remove stopped incomplete runs and stale temporary folders (asks first).")
+    @click.option("--yes", "-y", is_flag=True, help="--clean without asking.")
+    @runs_dir_option
+    @json_option
+    def runs(competition, refresh, clean, yes, runs_dir, as_json):
+        """The runs as a leaderboard: CV (nested) score, fold spread, folds and seeds, the
+        params that differ, wall time, and the public/private scores of submissions made
+        from each run, with the CV-vs-LB correlation; one table per competition, and the
+        incomplete runs (jobs done / total) after them.
+
+        Example: kagglekit runs disaster-tweets --refresh
+        """
+        from kagglekit.runs import list_runs
+
+        slug = plugins.get_competition(competition).slug if competition else None
+        if clean:
+            removed = clean_runs(runs_dir, slug, yes)
+            if as_json:
+                emit_json({"removed": removed})
+            return
+        found = list_runs(runs_dir, slug)
+        incomplete = incomplete_rows(runs_dir, slug)
+        show_leaderboard(found, runs_dir, refresh=refresh, as_json=as_json,
+                         incomplete=incomplete)
