@@ -39,3 +39,8 @@ def register_blend_methods(register):
 @hookspec
 def register_executors(register):
     """Call register(name, ExecutorClass) for each way of running a run's jobs this plugin adds."""
+
+
+@hookspec
+def register_trackers(register):
+    """Call register(name, ExperimentTrackerClass) for each experiment tracker this plugin adds."""

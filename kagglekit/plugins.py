@@ -140,7 +140,7 @@ class Registry:
 
 
 _registries: dict[str, Registry] = {}
-NAMED_KINDS = ("model", "fold scheme", "blend method", "executor")  # registered as register(name, cls); the rest by .name
+NAMED_KINDS = ("model", "fold scheme", "blend method", "executor", "tracker")  # registered as register(name, cls); the rest by .name
 
 
 def _reset_registries() -> None:
@@ -219,6 +219,10 @@ def executors() -> Registry:
     return _collect("executor", "register_executors")
 
 
+def trackers() -> Registry:
+    return _collect("tracker", "register_trackers")
+
+
 def get_competition(name: str):
     return competitions().get(name)
 
@@ -246,6 +250,7 @@ def plugin_listing() -> list[dict]:
         row["blend_methods"] = sorted(k for k, v in blends.owners.items() if v == name)
         row["commands"] = sorted(_command_owners.get(name, []))
         row["executors"] = sorted(k for k, v in executors().owners.items() if v == name)
+        row["trackers"] = sorted(k for k, v in trackers().owners.items() if v == name)
         out.append(row)
     return out
 

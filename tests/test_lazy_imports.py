@@ -1,4 +1,5 @@
-"""Heavy imports are lazy: --help and TF-IDF runs never import TensorFlow or Keras."""
+"""Heavy imports are lazy: --help and TF-IDF runs never import TensorFlow or Keras (nor
+wandb or mlflow, unless --tracker asks for one)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ try:
 except SystemExit:
     pass
 heavy = sorted(m for m in ("tensorflow", "keras", "keras_hub", "jax", "torch", "sklearn", "pandas",
-                           "ray")
+                           "ray", "wandb", "mlflow")
                if m in sys.modules)
 print("HEAVY=" + json.dumps(heavy))
 """
@@ -40,7 +41,8 @@ def test_tfidf_cv_never_imports_tensorflow(tmp_path):
     heavy = _heavy_modules("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2",
                            "--data-dir", data, cwd=tmp_path)
     assert "sklearn" in heavy  # the probe does see imports
-    assert not {"tensorflow", "keras", "keras_hub", "jax", "torch", "ray"} & set(heavy)
+    assert not {"tensorflow", "keras", "keras_hub", "jax", "torch", "ray", "wandb",
+                "mlflow"} & set(heavy)
 
 
 def test_ray_is_imported_only_for_the_ray_executor(tmp_path):

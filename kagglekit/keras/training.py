@@ -322,16 +322,35 @@ def keras_verbose(verbose: int, stream=None) -> int:
     return 1 if verbose == 1 and tty else 2
 
 
+class EpochLog(keras.callbacks.Callback):
+    """Hands each epoch's entry of ``monitor`` (epoch, loss, lr, the monitored figure,
+    seconds: what the run records as ``fit_info.history``) to ``listener`` as it ends: a
+    tracking session's live curves (``kagglekit.tracking.live``). Keras 3, any backend."""
+
+    def __init__(self, monitor: Monitor, listener: Callable[[dict], None]):
+        super().__init__()
+        self.monitor, self.listener = monitor, listener
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor.history:
+            self.listener(dict(self.monitor.history[-1]))
+
+
 def fit_epochs(model, data, *, epochs: int, monitor: Monitor, callbacks=(),
                verbose: int = 0) -> dict:
     """Train ``model`` on ``data`` for up to ``epochs`` epochs under ``monitor``; Keras'
     progress goes to stderr. Returns the monitor's summary. With an EMA optimizer the
     averaged weights are swapped in at each epoch's end, so the monitor scores (and keeps)
-    the weights that are used for prediction."""
+    the weights that are used for prediction. Under a tracking session (``--tracker``)
+    each epoch's entry also goes to its listener (``EpochLog``, after the monitor)."""
+    from kagglekit.tracking.live import epoch_listener
+
     first = []
     if getattr(getattr(model.optimizer, "inner_optimizer", model.optimizer), "use_ema", False):
         first.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    listener = epoch_listener()
+    last = [EpochLog(monitor, listener)] if listener is not None else []
     with contextlib.redirect_stdout(sys.stderr):
-        model.fit(data, epochs=epochs, callbacks=[*first, monitor, *callbacks],
+        model.fit(data, epochs=epochs, callbacks=[*first, monitor, *callbacks, *last],
                   verbose=keras_verbose(verbose), shuffle=False)
     return monitor.summary()
