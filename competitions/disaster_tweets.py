@@ -29,13 +29,27 @@ def prepare_tweet(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-DISASTER = tuple("fire earthquake flood storm killed evacuation emergency crash wildfire "
-                 "burning collapse disaster explosion rescue injured hurricane tornado "
-                 "casualties derailment ablaze".split())
-EVERYDAY = tuple("love lol music game party happy movie song fun awesome weekend "
-                 "summer coffee friends beautiful dance video cute pizza".split())
-KEYWORDS = ("ablaze", "accident", "airplane%20accident", "bioterror", "body%20bags",
-            "collapse", "deluge", "fire", "flood", "wreckage")
+DISASTER = tuple(
+    "fire earthquake flood storm killed evacuation emergency crash wildfire "
+    "burning collapse disaster explosion rescue injured hurricane tornado "
+    "casualties derailment ablaze".split()
+)
+EVERYDAY = tuple(
+    "love lol music game party happy movie song fun awesome weekend "
+    "summer coffee friends beautiful dance video cute pizza".split()
+)
+KEYWORDS = (
+    "ablaze",
+    "accident",
+    "airplane%20accident",
+    "bioterror",
+    "body%20bags",
+    "collapse",
+    "deluge",
+    "fire",
+    "flood",
+    "wreckage",
+)
 LOCATIONS = ("USA", "London", "New York", "Worldwide", "California, USA", "Mumbai")
 
 
@@ -43,8 +57,7 @@ def make_sample(directory: Path, n_train: int = 600, n_test: int = 200, seed: in
     """A small sample with the real files' schema: ids with gaps, NaN keyword/location."""
     rng = np.random.default_rng(seed)
     directory = Path(directory)
-    ids = np.sort(rng.choice(np.arange(1, 4 * (n_train + n_test)), n_train + n_test,
-                             replace=False))
+    ids = np.sort(rng.choice(np.arange(1, 4 * (n_train + n_test)), n_train + n_test, replace=False))
     rng.shuffle(ids)
 
     def row(i, target):
@@ -62,8 +75,11 @@ def make_sample(directory: Path, n_train: int = 600, n_test: int = 200, seed: in
 
     targets = (rng.random(n_train) < 0.43).astype(int)
     train = [row(i, t) + [int(t)] for i, t in enumerate(targets)]
-    write_csv(directory / "train.csv", ["id", "keyword", "location", "text", "target"],
-              sorted(train, key=lambda r: r[0]))
+    write_csv(
+        directory / "train.csv",
+        ["id", "keyword", "location", "text", "target"],
+        sorted(train, key=lambda r: r[0]),
+    )
     test_targets = (rng.random(n_test) < 0.43).astype(int)
     test = sorted((row(n_train + i, t) for i, t in enumerate(test_targets)), key=lambda r: r[0])
     write_csv(directory / "test.csv", ["id", "keyword", "location", "text"], test)

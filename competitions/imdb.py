@@ -34,12 +34,15 @@ from kagglekit.hookspecs import hookimpl
 from kagglekit.samples import sentence, write_csv
 from kagglekit_competitions.text_prep import strip_html
 
-POSITIVE = tuple("great excellent wonderful loved brilliant best superb beautiful "
-                 "masterpiece enjoyed fantastic touching perfect".split())
-NEGATIVE = tuple("worst awful boring waste terrible bad poor stupid dull horrible "
-                 "disappointing mess annoying".split())
-FILM = ("movie film plot acting story cast director scene ending characters script "
-        "actors").split()
+POSITIVE = tuple(
+    "great excellent wonderful loved brilliant best superb beautiful "
+    "masterpiece enjoyed fantastic touching perfect".split()
+)
+NEGATIVE = tuple(
+    "worst awful boring waste terrible bad poor stupid dull horrible "
+    "disappointing mess annoying".split()
+)
+FILM = ("movie film plot acting story cast director scene ending characters script actors").split()
 
 
 def prepare_review(text: str) -> str:
@@ -67,19 +70,25 @@ def _rating(rng, positive: bool) -> int:
 
 # --- word2vec-nlp-tutorial -------------------------------------------------------------
 
+
 def _write_tsv(path: Path, header: list[str], rows) -> None:
     """Kaggle's layout: unquoted header; quoted id and review with \\" inside; bare labels."""
     with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write("\t".join(header) + "\n")
         for row in rows:
-            cells = [f'"{v}"' if isinstance(v, str) else str(v) for v in
-                     (c.replace("\\", "\\\\").replace('"', '\\"') if isinstance(c, str) else c
-                      for c in row)]
+            cells = [
+                f'"{v}"' if isinstance(v, str) else str(v)
+                for v in (
+                    c.replace("\\", "\\\\").replace('"', '\\"') if isinstance(c, str) else c
+                    for c in row
+                )
+            ]
             fh.write("\t".join(cells) + "\n")
 
 
-def make_tutorial_sample(directory: Path, n_train: int = 600, n_test: int = 200,
-                         seed: int = 0) -> None:
+def make_tutorial_sample(
+    directory: Path, n_train: int = 600, n_test: int = 200, seed: int = 0
+) -> None:
     """labeledTrainData.tsv, testData.tsv, unlabeledTrainData.tsv and sampleSubmission.csv."""
     rng = np.random.default_rng(seed)
     directory = Path(directory)
@@ -89,17 +98,23 @@ def make_tutorial_sample(directory: Path, n_train: int = 600, n_test: int = 200,
     def rows(count, offset):
         for i in range(count):
             positive = bool(rng.random() < 0.5)
-            yield (f"{numbers[(offset + i) % 12500]}_{_rating(rng, positive)}", int(positive),
-                   _review(rng, positive))
+            yield (
+                f"{numbers[(offset + i) % 12500]}_{_rating(rng, positive)}",
+                int(positive),
+                _review(rng, positive),
+            )
 
-    _write_tsv(directory / "labeledTrainData.tsv", ["id", "sentiment", "review"],
-               rows(n_train, 0))
+    _write_tsv(directory / "labeledTrainData.tsv", ["id", "sentiment", "review"], rows(n_train, 0))
     test = [(rid, review) for rid, _, review in rows(n_test, n_train)]
     _write_tsv(directory / "testData.tsv", ["id", "review"], test)
-    _write_tsv(directory / "unlabeledTrainData.tsv", ["id", "review"],
-               ((f"{50000 - i}_0", _review(rng, rng.random() < 0.5)) for i in range(n_unlabeled)))
-    write_csv(directory / "sampleSubmission.csv", ["id", "sentiment"],
-              ([rid, 0] for rid, _ in test))
+    _write_tsv(
+        directory / "unlabeledTrainData.tsv",
+        ["id", "review"],
+        ((f"{50000 - i}_0", _review(rng, rng.random() < 0.5)) for i in range(n_unlabeled)),
+    )
+    write_csv(
+        directory / "sampleSubmission.csv", ["id", "sentiment"], ([rid, 0] for rid, _ in test)
+    )
 
 
 IMDB_TUTORIAL = Competition(
@@ -126,12 +141,16 @@ IMDB_TUTORIAL = Competition(
 
 # --- IMDB Dataset of 50K Movie Reviews -------------------------------------------------
 
+
 def make_50k_sample(directory: Path, n_train: int = 600, n_test: int = 0, seed: int = 0) -> None:
     """``IMDB Dataset.csv`` (``review,sentiment``); the dataset has no test file."""
     rng = np.random.default_rng(seed)
     labels = rng.random(n_train) < 0.5
-    write_csv(Path(directory) / "IMDB Dataset.csv", ["review", "sentiment"],
-              ([_review(rng, p), "positive" if p else "negative"] for p in labels))
+    write_csv(
+        Path(directory) / "IMDB Dataset.csv",
+        ["review", "sentiment"],
+        ([_review(rng, p), "positive" if p else "negative"] for p in labels),
+    )
 
 
 IMDB_50K = Competition(
@@ -165,8 +184,10 @@ def _read_text(path: Path, encoding: str) -> str:
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: byte 0x{raw[exc.start]:02x} at offset {exc.start} is not valid "
-                        f"{encoding}; re-save the file as UTF-8 or pass --encoding") from None
+        raise DataError(
+            f"{path}: byte 0x{raw[exc.start]:02x} at offset {exc.start} is not valid "
+            f"{encoding}; re-save the file as UTF-8 or pass --encoding"
+        ) from None
 
 
 def _movies(path: Path, encoding: str) -> list[str] | None:
@@ -184,26 +205,34 @@ def _movies(path: Path, encoding: str) -> list[str] | None:
 
 def _read_folder(folder: Path, polarity: str | None, encoding: str, movies) -> list[dict]:
     if not folder.is_dir():
-        raise DataError(f"{folder}: folder not found; an aclImdb split holds pos/ and neg/ "
-                        f"folders of <id>_<rating>.txt reviews")
+        raise DataError(
+            f"{folder}: folder not found; an aclImdb split holds pos/ and neg/ "
+            f"folders of <id>_<rating>.txt reviews"
+        )
     files = []
     for f in folder.glob("*.txt"):
         match = _FILE.match(f.stem)
         if not match:
-            raise DataError(f"{f}: not an aclImdb review name (<id>_<rating>.txt); "
-                            f"move it out of {folder}")
+            raise DataError(
+                f"{f}: not an aclImdb review name (<id>_<rating>.txt); move it out of {folder}"
+            )
         files.append((int(match.group(1)), f))
     rows = []
     name = folder.name
     for number, f in sorted(files):
-        row = {"id": f"{name}/{f.stem}", "review": _read_text(f, encoding),
-               "rating": f.stem.split("_")[1]}
+        row = {
+            "id": f"{name}/{f.stem}",
+            "review": _read_text(f, encoding),
+            "rating": f.stem.split("_")[1],
+        }
         if polarity:
             row["sentiment"] = polarity
         if movies is not None:
             if number >= len(movies):
-                raise DataError(f"{f}: review {number} has no line in "
-                                f"{folder.parent / f'urls_{name}.txt'} ({len(movies)} lines)")
+                raise DataError(
+                    f"{f}: review {number} has no line in "
+                    f"{folder.parent / f'urls_{name}.txt'} ({len(movies)} lines)"
+                )
             row["movie"] = movies[number]
         rows.append(row)
     return rows
@@ -221,8 +250,10 @@ def load_acl(path: Path, split: str, *, encoding: str = "utf-8", params=None):
         rows = _read_folder(path, None, encoding, movies)
     else:
         if not path.is_dir():
-            raise DataError(f"{path}: not a folder; aclImdb's {split} data is a folder with "
-                            f"pos/ and neg/ inside")
+            raise DataError(
+                f"{path}: not a folder; aclImdb's {split} data is a folder with "
+                f"pos/ and neg/ inside"
+            )
         rows = []
         for polarity in ("pos", "neg"):
             movies = _movies(path / f"urls_{polarity}.txt", encoding)
@@ -249,16 +280,19 @@ def make_acl_sample(directory: Path, n_train: int = 600, n_test: int = 200, seed
                 urls.append(f"http://www.imdb.com/title/{movie}/usercomments")
                 positive = polarity == "pos" if polarity != "unsup" else rng.random() < 0.5
                 rating = 0 if polarity == "unsup" else _rating(rng, positive)
-                (folder / f"{number}_{rating}.txt").write_text(_review(rng, positive),
-                                                              encoding="utf-8")
-            (directory / split / f"urls_{polarity}.txt").write_text("\n".join(urls) + "\n",
-                                                                 encoding="utf-8")
+                (folder / f"{number}_{rating}.txt").write_text(
+                    _review(rng, positive), encoding="utf-8"
+                )
+            (directory / split / f"urls_{polarity}.txt").write_text(
+                "\n".join(urls) + "\n", encoding="utf-8"
+            )
 
     half = n_train // 2
     write_split("train", {"pos": half, "neg": n_train - half, "unsup": max(20, n_train // 4)})
     write_split("test", {"pos": n_test // 2, "neg": n_test - n_test // 2})
-    (directory / "README").write_text("Large Movie Review Dataset v1.0 (generated sample)\n",
-                                      encoding="utf-8")
+    (directory / "README").write_text(
+        "Large Movie Review Dataset v1.0 (generated sample)\n", encoding="utf-8"
+    )
 
 
 ACL_IMDB = Competition(

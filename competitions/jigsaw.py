@@ -29,12 +29,20 @@ LEAN = {
     "insult": "idiot stupid moron loser pathetic dumb clown".split(),
     "identity_hate": "foreigners outsiders immigrants tribe".split(),
 }
-CLEAN = ("article edit page talk source thanks please wikipedia reference section "
-         "citation discussion revert sentence improve agree consensus template").split()
+CLEAN = (
+    "article edit page talk source thanks please wikipedia reference section "
+    "citation discussion revert sentence improve agree consensus template"
+).split()
 # label rates in samples: toxic first, the others among toxic rows (higher than the
 # real ones so that a sample of a few hundred rows has positives of every label)
-SAMPLE_RATES = {"toxic": 0.25, "severe_toxic": 0.25, "obscene": 0.5, "threat": 0.2,
-                "insult": 0.5, "identity_hate": 0.2}
+SAMPLE_RATES = {
+    "toxic": 0.25,
+    "severe_toxic": 0.25,
+    "obscene": 0.5,
+    "threat": 0.2,
+    "insult": 0.5,
+    "identity_hate": 0.2,
+}
 
 
 def sample_labels(rng: np.random.Generator, n: int, rates=SAMPLE_RATES) -> np.ndarray:
@@ -76,13 +84,22 @@ def make_sample(directory: Path, n_train: int = 600, n_test: int = 200, seed: in
     train = [[ids[i], sample_comment(rng, y[i]), *y[i]] for i in range(n_train)]
     write_csv(directory / "train.csv", ["id", "comment_text", *LABELS], train)
     test = range(n_train, n_train + n_test)
-    write_csv(directory / "test.csv", ["id", "comment_text"],
-              ([ids[i], sample_comment(rng, y[i])] for i in test))
-    write_csv(directory / "sample_submission.csv", ["id", *LABELS],
-              ([ids[i], *[0.5] * len(LABELS)] for i in test))
+    write_csv(
+        directory / "test.csv",
+        ["id", "comment_text"],
+        ([ids[i], sample_comment(rng, y[i])] for i in test),
+    )
+    write_csv(
+        directory / "sample_submission.csv",
+        ["id", *LABELS],
+        ([ids[i], *[0.5] * len(LABELS)] for i in test),
+    )
     scored = rng.random(n_test) < 0.6  # the real file scores about 42% of the test rows
-    write_csv(directory / "test_labels.csv", ["id", *LABELS],
-              ([ids[i], *(y[i] if s else [-1] * len(LABELS))] for i, s in zip(test, scored)))
+    write_csv(
+        directory / "test_labels.csv",
+        ["id", *LABELS],
+        ([ids[i], *(y[i] if s else [-1] * len(LABELS))] for i, s in zip(test, scored)),
+    )
 
 
 def prepare_comment(text: str) -> str:

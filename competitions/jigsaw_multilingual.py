@@ -30,8 +30,16 @@ from kagglekit_competitions.jigsaw import LABELS, prepare_comment, sample_commen
 UNINTENDED_BIAS_FILE = "jigsaw-unintended-bias-train.csv"
 # the columns of jigsaw-unintended-bias-train.csv that kagglekit reads (the real file has
 # more: identity columns, dates, annotator counts, ...)
-BIAS_COLUMNS = ("id", "comment_text", "toxic", "severe_toxicity", "obscene", "identity_attack",
-                "insult", "threat")
+BIAS_COLUMNS = (
+    "id",
+    "comment_text",
+    "toxic",
+    "severe_toxicity",
+    "obscene",
+    "identity_attack",
+    "insult",
+    "threat",
+)
 VALIDATION_LANGS = ("es", "it", "tr")
 TEST_LANGS = ("es", "fr", "it", "pt", "ru", "tr")
 # a few non-English words per language, mixed into generated rows
@@ -52,8 +60,9 @@ class MultilingualParams:
 
     def validate(self):
         if not 0 < self.unintended_bias_threshold <= 1:
-            raise ValueError(f"unintended_bias_threshold must be in (0, 1], got "
-                             f"{self.unintended_bias_threshold}")
+            raise ValueError(
+                f"unintended_bias_threshold must be in (0, 1], got {self.unintended_bias_threshold}"
+            )
 
 
 def load(path: Path, split: str, *, encoding: str = "utf-8", params=None):
@@ -65,17 +74,22 @@ def load(path: Path, split: str, *, encoding: str = "utf-8", params=None):
     train = read_csv(path, columns_needed=("id", "comment_text", "toxic"), encoding=encoding)
     bias_path = path.parent / UNINTENDED_BIAS_FILE
     if not bias_path.is_file():
-        raise DataError(f"-p unintended_bias=true: {bias_path} not found; download it from the "
-                        f"competition's data page or drop the option")
+        raise DataError(
+            f"-p unintended_bias=true: {bias_path} not found; download it from the "
+            f"competition's data page or drop the option"
+        )
     bias = read_csv(bias_path, columns_needed=("id", "comment_text", "toxic"), encoding=encoding)
     share = pd.to_numeric(bias["toxic"], errors="coerce")
     bad = share.isna() | (share < 0) | (share > 1)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{bias_path}: column 'toxic' has {bias['toxic'].iloc[row]!r} in row "
-                        f"{row + 1}; it must be a share between 0 and 1")
+        raise DataError(
+            f"{bias_path}: column 'toxic' has {bias['toxic'].iloc[row]!r} in row "
+            f"{row + 1}; it must be a share between 0 and 1"
+        )
     bias = bias[["id", "comment_text"]].assign(
-        toxic=np.where(share >= params.unintended_bias_threshold, "1", "0"))
+        toxic=np.where(share >= params.unintended_bias_threshold, "1", "0")
+    )
     return pd.concat([train, bias], ignore_index=True, sort=False)
 
 
@@ -88,8 +102,13 @@ def _multilingual_comment(rng, toxic: bool, lang: str) -> str:
     return " ".join(words)
 
 
-def make_sample(directory: Path, n_train: int = 600, n_test: int = 200, seed: int = 0,
-                n_validation: int | None = None) -> None:
+def make_sample(
+    directory: Path,
+    n_train: int = 600,
+    n_test: int = 200,
+    seed: int = 0,
+    n_validation: int | None = None,
+) -> None:
     """jigsaw-toxic-comment-train.csv, validation.csv, test.csv, sample_submission.csv and a
     small jigsaw-unintended-bias-train.csv, in the real files' columns and id styles."""
     rng = np.random.default_rng(seed)
@@ -97,24 +116,48 @@ def make_sample(directory: Path, n_train: int = 600, n_test: int = 200, seed: in
     n_validation = n_validation or max(60, n_train // 3)
     y = sample_labels(rng, n_train)
     ids = hex_ids(rng, n_train)
-    write_csv(directory / "jigsaw-toxic-comment-train.csv", ["id", "comment_text", *LABELS],
-              ([ids[i], sample_comment(rng, y[i]), *y[i]] for i in range(n_train)))
+    write_csv(
+        directory / "jigsaw-toxic-comment-train.csv",
+        ["id", "comment_text", *LABELS],
+        ([ids[i], sample_comment(rng, y[i]), *y[i]] for i in range(n_train)),
+    )
     valid_toxic = rng.random(n_validation) < 0.25
-    write_csv(directory / "validation.csv", ["id", "comment_text", "lang", "toxic"],
-              ([i, _multilingual_comment(rng, t, lang := VALIDATION_LANGS[i % 3]), lang, int(t)]
-               for i, t in enumerate(valid_toxic)))
+    write_csv(
+        directory / "validation.csv",
+        ["id", "comment_text", "lang", "toxic"],
+        (
+            [i, _multilingual_comment(rng, t, lang := VALIDATION_LANGS[i % 3]), lang, int(t)]
+            for i, t in enumerate(valid_toxic)
+        ),
+    )
     test_toxic = rng.random(n_test) < 0.25
     test_langs = [TEST_LANGS[int(rng.integers(len(TEST_LANGS)))] for _ in range(n_test)]
-    write_csv(directory / "test.csv", ["id", "content", "lang"],
-              ([i, _multilingual_comment(rng, t, lang), lang]
-               for i, (t, lang) in enumerate(zip(test_toxic, test_langs))))
-    write_csv(directory / "sample_submission.csv", ["id", "toxic"],
-              ([i, 0.5] for i in range(n_test)))
+    write_csv(
+        directory / "test.csv",
+        ["id", "content", "lang"],
+        (
+            [i, _multilingual_comment(rng, t, lang), lang]
+            for i, (t, lang) in enumerate(zip(test_toxic, test_langs))
+        ),
+    )
+    write_csv(
+        directory / "sample_submission.csv", ["id", "toxic"], ([i, 0.5] for i in range(n_test))
+    )
     n_bias = max(20, n_train // 4)
     share = np.round(rng.beta(0.4, 2.0, n_bias), 6)
-    write_csv(directory / UNINTENDED_BIAS_FILE, list(BIAS_COLUMNS),
-              ([59848 + 3 * i, sample_comment(rng, [s >= 0.5, 0, 0, 0, 0, 0]), s,
-                *np.round(share[i] * rng.random(5), 6)] for i, s in enumerate(share)))
+    write_csv(
+        directory / UNINTENDED_BIAS_FILE,
+        list(BIAS_COLUMNS),
+        (
+            [
+                59848 + 3 * i,
+                sample_comment(rng, [s >= 0.5, 0, 0, 0, 0, 0]),
+                s,
+                *np.round(share[i] * rng.random(5), 6),
+            ]
+            for i, s in enumerate(share)
+        ),
+    )
 
 
 JIGSAW_MULTILINGUAL = Competition(

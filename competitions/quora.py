@@ -17,10 +17,14 @@ from kagglekit.hookspecs import hookimpl
 from kagglekit.samples import hex_ids, sentence, write_csv
 from kagglekit_competitions.text_prep import space_punctuation
 
-INSINCERE = tuple("why stupid liberals idiots hate trump muslims women dumb americans "
-                  "indians racist ugly fake pathetic".split())
-SINCERE = tuple("how best learn university career python job difference book start "
-                "improve engineering study recommend prepare".split())
+INSINCERE = tuple(
+    "why stupid liberals idiots hate trump muslims women dumb americans "
+    "indians racist ugly fake pathetic".split()
+)
+SINCERE = tuple(
+    "how best learn university career python job difference book start "
+    "improve engineering study recommend prepare".split()
+)
 STARTS = ("What", "How", "Why", "Is", "Can", "Do", "Which", "Are")
 
 
@@ -39,13 +43,20 @@ def make_sample(directory: Path, n_train: int = 600, n_test: int = 200, seed: in
     directory = Path(directory)
     qids = hex_ids(rng, n_train + n_test, width=20)
     target = (rng.random(n_train + n_test) < 0.12).astype(int)  # real: 6.2%
-    write_csv(directory / "train.csv", ["qid", "question_text", "target"],
-              ([qids[i], _question(rng, target[i]), target[i]] for i in range(n_train)))
+    write_csv(
+        directory / "train.csv",
+        ["qid", "question_text", "target"],
+        ([qids[i], _question(rng, target[i]), target[i]] for i in range(n_train)),
+    )
     test = range(n_train, n_train + n_test)
-    write_csv(directory / "test.csv", ["qid", "question_text"],
-              ([qids[i], _question(rng, target[i])] for i in test))
-    write_csv(directory / "sample_submission.csv", ["qid", "prediction"],
-              ([qids[i], 0] for i in test))
+    write_csv(
+        directory / "test.csv",
+        ["qid", "question_text"],
+        ([qids[i], _question(rng, target[i])] for i in test),
+    )
+    write_csv(
+        directory / "sample_submission.csv", ["qid", "prediction"], ([qids[i], 0] for i in test)
+    )
 
 
 QUORA = Competition(

@@ -22,8 +22,9 @@ from kagglekit_plugins.transformer import TransformerClassifier, TransformerPara
 
 @dataclass
 class LLMParams(TransformerParams):
-    head: Literal["cls", "mean", "max", "mean-max", "last", "gru", "bigru", "lstm", "bilstm"] = \
+    head: Literal["cls", "mean", "max", "mean-max", "last", "gru", "bigru", "lstm", "bilstm"] = (
         "last"
+    )
     truncation: Literal["head", "tail", "head+tail"] = "tail"
     lora_rank: int = 8
     base_dtype: Literal["auto", "float32", "bfloat16"] = "auto"

@@ -34,11 +34,21 @@ from kagglekit.errors import KaggleKitError
 from kagglekit.hookspecs import hookimpl
 from kagglekit.keras.model import KerasModel, KerasParams
 from kagglekit.text.tokenizer import KERAS_FILTERS, PAD_ID, WordTokenizer, choose_maxlen
+from kagglekit.tune.space import Choice, Float, Int
 
 POOLINGS = ("last", "max", "avg", "attention")
 # what encoder=DIR decides (its tokenizer, embedding and LSTM sizes)
-ENCODER_OWNS = ("embedding_dim", "units", "max_words", "min_count", "lowercase", "filters",
-                "vocab_from_test", "trainable_embeddings", "case_fallbacks")
+ENCODER_OWNS = (
+    "embedding_dim",
+    "units",
+    "max_words",
+    "min_count",
+    "lowercase",
+    "filters",
+    "vocab_from_test",
+    "trainable_embeddings",
+    "case_fallbacks",
+)
 ULMFIT_HEAD_UNITS = 50  # the hidden width of the head on an encoder (fastai's lin_ftrs)
 
 
@@ -75,13 +85,19 @@ class TextParams(KerasParams):
         checks = [
             (self.units >= 1, f"units must be >= 1, got {self.units}"),
             (self.embedding_dim >= 1, f"embedding_dim must be >= 1, got {self.embedding_dim}"),
-            (0 <= self.spatial_dropout < 1,
-             f"spatial_dropout must be in [0, 1), got {self.spatial_dropout}"),
+            (
+                0 <= self.spatial_dropout < 1,
+                f"spatial_dropout must be in [0, 1), got {self.spatial_dropout}",
+            ),
             (self.maxlen is None or self.maxlen >= 1, f"maxlen must be >= 1, got {self.maxlen}"),
-            (0 < self.maxlen_percentile <= 100,
-             f"maxlen_percentile must be in (0, 100], got {self.maxlen_percentile}"),
-            (self.max_words is None or self.max_words >= 1,
-             f"max_words must be >= 1 or none, got {self.max_words}"),
+            (
+                0 < self.maxlen_percentile <= 100,
+                f"maxlen_percentile must be in (0, 100], got {self.maxlen_percentile}",
+            ),
+            (
+                self.max_words is None or self.max_words >= 1,
+                f"max_words must be >= 1 or none, got {self.max_words}",
+            ),
             (self.min_count >= 1, f"min_count must be >= 1, got {self.min_count}"),
         ]
         for ok, message in checks:
@@ -89,8 +105,9 @@ class TextParams(KerasParams):
                 raise ValueError(message)
         for name in self.pooling or ():
             if name not in POOLINGS:
-                raise ValueError(f"pooling must be a comma list of {', '.join(POOLINGS)}; "
-                                 f"got {name!r}")
+                raise ValueError(
+                    f"pooling must be a comma list of {', '.join(POOLINGS)}; got {name!r}"
+                )
         if self.pooling is not None and not self.pooling:
             raise ValueError("pooling must name at least one of " + ", ".join(POOLINGS))
         if self.weight_drop is not None and not 0 <= self.weight_drop < 1:
@@ -98,18 +115,26 @@ class TextParams(KerasParams):
         if self.encoder:  # the encoder brings these; a value here would be recorded, not used
             from dataclasses import fields
 
-            ignored = [f.name for f in fields(self) if f.name in ENCODER_OWNS
-                       and getattr(self, f.name) != f.default]
+            ignored = [
+                f.name
+                for f in fields(self)
+                if f.name in ENCODER_OWNS and getattr(self, f.name) != f.default
+            ]
             if ignored:
-                raise ValueError(f"{ignored[0]} comes from the encoder (encoder=DIR brings its "
-                                 f"vocabulary, embedding and LSTM sizes); drop {ignored[0]}")
+                raise ValueError(
+                    f"{ignored[0]} comes from the encoder (encoder=DIR brings its "
+                    f"vocabulary, embedding and LSTM sizes); drop {ignored[0]}"
+                )
         if self.weight_drop is not None and not self.encoder:
-            raise ValueError("weight_drop applies to a pretrained encoder's LSTMs; set "
-                             "encoder=DIR or drop weight_drop")
-        if self.pooling and "last" in self.pooling and len(self.pooling) > 1 and \
-                not self.encoder:
-            raise ValueError("pooling 'last' (the recurrent layer's final output) cannot be "
-                             f"combined with others; got {','.join(self.pooling)}")
+            raise ValueError(
+                "weight_drop applies to a pretrained encoder's LSTMs; set "
+                "encoder=DIR or drop weight_drop"
+            )
+        if self.pooling and "last" in self.pooling and len(self.pooling) > 1 and not self.encoder:
+            raise ValueError(
+                "pooling 'last' (the recurrent layer's final output) cannot be "
+                f"combined with others; got {','.join(self.pooling)}"
+            )
 
 
 class KerasTextModel(KerasModel):
@@ -117,6 +142,10 @@ class KerasTextModel(KerasModel):
 
     name = "keras-text"
     Params = TextParams
+    # what `kagglekit tune` searches (a --config [tune.space] table overrides it)
+    search_space = {"learning_rate": Float(1e-4, 1e-2, log=True), "dropout": Float(0.0, 0.5),
+                    "spatial_dropout": Float(0.0, 0.5), "units": Choice((32, 64, 128)),
+                    "epochs": Int(2, 10)}
     default_pooling: tuple[str, ...] = ("max",)
     recurrent = False
     accepts_encoder = False  # starts from a pretrained LSTM language model (encoder=DIR)
@@ -127,8 +156,9 @@ class KerasTextModel(KerasModel):
         default = ("last", "max", "avg") if self.params.encoder else self.default_pooling
         chosen = tuple(self.params.pooling or default)
         if "last" in chosen and not self.recurrent:
-            raise KaggleKitError(f"{self.name}: pooling 'last' needs a recurrent layer; "
-                                 f"use max, avg or attention")
+            raise KaggleKitError(
+                f"{self.name}: pooling 'last' needs a recurrent layer; use max, avg or attention"
+            )
         return chosen
 
     # -- the family's encoder ----------------------------------------------------------
@@ -137,8 +167,9 @@ class KerasTextModel(KerasModel):
         self.pooling()  # a bad pooling fails before any work
         if p.encoder:
             return self.pretrained_encoder(train)
-        tok = WordTokenizer(lowercase=p.lowercase, filters=p.filters, max_words=p.max_words,
-                            min_count=p.min_count)
+        tok = WordTokenizer(
+            lowercase=p.lowercase, filters=p.filters, max_words=p.max_words, min_count=p.min_count
+        )
         extra = []
         if p.vocab_from_test:
             extra += list(valid.text) if valid is not None else []
@@ -157,16 +188,25 @@ class KerasTextModel(KerasModel):
         if p.embeddings:
             from kagglekit.text.embeddings import embedding_matrix
 
-            result = embedding_matrix(p.embeddings, vocab, encoded.token_counts(len(vocab)),
-                                      combine=p.embeddings_combine, seed=int(self.seed),
-                                      skip_rows=2, pad_row=PAD_ID, fallbacks=p.case_fallbacks,
-                                      progress=p.progress, cache=p.cache)
+            result = embedding_matrix(
+                p.embeddings,
+                vocab,
+                encoded.token_counts(len(vocab)),
+                combine=p.embeddings_combine,
+                seed=int(self.seed),
+                skip_rows=2,
+                pad_row=PAD_ID,
+                fallbacks=p.case_fallbacks,
+                progress=p.progress,
+                cache=p.cache,
+            )
             self._matrix, self._embedding_report = result.matrix, result.report
-        self.embedding_dim_ = int(self._matrix.shape[1] if self._matrix is not None
-                                  else p.embedding_dim)
-        self.trainable_embeddings_ = bool(p.trainable_embeddings
-                                          if p.trainable_embeddings is not None
-                                          else self._matrix is None)
+        self.embedding_dim_ = int(
+            self._matrix.shape[1] if self._matrix is not None else p.embedding_dim
+        )
+        self.trainable_embeddings_ = bool(
+            p.trainable_embeddings if p.trainable_embeddings is not None else self._matrix is None
+        )
         self._lengths = lengths
         return encoded.truncate(self.maxlen_, p.truncating)
 
@@ -185,11 +225,14 @@ class KerasTextModel(KerasModel):
         from kagglekit.keras.language_model import check_encoder_folder
 
         if not cls.accepts_encoder:
-            raise ParamError(f"{cls.name}: encoder=DIR is an LSTM language model's encoder "
-                             f"(kagglekit pretrain --model lstm); use -m lstm")
+            raise ParamError(
+                f"{cls.name}: encoder=DIR is an LSTM language model's encoder "
+                f"(kagglekit pretrain --model lstm); use -m lstm"
+            )
         if params.embeddings:
-            raise ParamError("encoder and embeddings exclude each other: the encoder brings "
-                             "its own embedding")
+            raise ParamError(
+                "encoder and embeddings exclude each other: the encoder brings its own embedding"
+            )
         check_encoder_folder(params.encoder)
 
     def pretrained_encoder(self, train):
@@ -223,9 +266,12 @@ class KerasTextModel(KerasModel):
         if self.encoder_ is not None:
             return ids, self.pretrained_body(keras, ids, mask)
         self.group_names_ = ["embedding"]
-        embedding = keras.layers.Embedding(self.vocab_size_, self.embedding_dim_,
-                                           trainable=self.trainable_embeddings_,
-                                           name="embedding")
+        embedding = keras.layers.Embedding(
+            self.vocab_size_,
+            self.embedding_dim_,
+            trainable=self.trainable_embeddings_,
+            name="embedding",
+        )
         x = embedding(ids)
         if getattr(self, "_matrix", None) is not None:
             embedding.set_weights([self._matrix])
@@ -241,9 +287,16 @@ class KerasTextModel(KerasModel):
 
         p, config = self.params, self.encoder_.config
         drop = config.get("weight_drop", 0.0) if p.weight_drop is None else p.weight_drop
-        _, x = encoder_stack(keras, ids, mask, config, input_dropout=p.spatial_dropout,
-                             hidden_dropout=p.spatial_dropout, weight_drop=float(drop),
-                             seed=int(self.seed))
+        _, x = encoder_stack(
+            keras,
+            ids,
+            mask,
+            config,
+            input_dropout=p.spatial_dropout,
+            hidden_dropout=p.spatial_dropout,
+            weight_drop=float(drop),
+            seed=int(self.seed),
+        )
         self.encoder_.set_weights(keras.Model(ids, x))
         self.group_names_ = encoder_layer_names(config)
         x = self.pool(keras, x, mask)
@@ -254,8 +307,9 @@ class KerasTextModel(KerasModel):
         x = keras.layers.BatchNormalization(name="head_norm_1")(x)
         if p.dropout:
             x = keras.layers.Dropout(p.dropout, name="head_dropout")(x)
-        x = keras.layers.Dense(p.dense_units or ULMFIT_HEAD_UNITS, activation="relu",
-                               name="head")(x)
+        x = keras.layers.Dense(p.dense_units or ULMFIT_HEAD_UNITS, activation="relu", name="head")(
+            x
+        )
         return keras.layers.BatchNormalization(name="head_norm_2")(x)
 
     def layers(self, keras, x, mask):  # pragma: no cover - interface
@@ -273,24 +327,39 @@ class KerasTextModel(KerasModel):
     # -- record and saved state --------------------------------------------------------
     def describe(self) -> dict:
         lengths = self._lengths
-        return {"vocab_size": self.vocab_size_, "maxlen": self.maxlen_,
-                "train_length_percentiles": {str(q): float(np.percentile(lengths, q))
-                                             for q in (50, 90, 99, 100)} if len(lengths) else {},
-                "truncated_rows": int((lengths > self.maxlen_).sum()),
-                "trainable_embeddings": self.trainable_embeddings_,
-                "embedding_dim": self.embedding_dim_, "embeddings": self._embedding_report,
-                **({"encoder": {"path": str(self.encoder_.path),
-                                "layer_sizes": self.encoder_.config["layer_sizes"],
-                                "pretrain_key": self.encoder_.record.get("key"),
-                                "texts": self.encoder_.record.get("texts")}}
-                   if self.encoder_ is not None else {})}
+        return {
+            "vocab_size": self.vocab_size_,
+            "maxlen": self.maxlen_,
+            "train_length_percentiles": {
+                str(q): float(np.percentile(lengths, q)) for q in (50, 90, 99, 100)
+            }
+            if len(lengths)
+            else {},
+            "truncated_rows": int((lengths > self.maxlen_).sum()),
+            "trainable_embeddings": self.trainable_embeddings_,
+            "embedding_dim": self.embedding_dim_,
+            "embeddings": self._embedding_report,
+            **(
+                {
+                    "encoder": {
+                        "path": str(self.encoder_.path),
+                        "layer_sizes": self.encoder_.config["layer_sizes"],
+                        "pretrain_key": self.encoder_.record.get("key"),
+                        "texts": self.encoder_.record.get("texts"),
+                    }
+                }
+                if self.encoder_ is not None
+                else {}
+            ),
+        }
 
     def save_extra(self, directory: Path) -> None:
         (directory / "tokenizer.json").write_text(self.tokenizer_.to_json(), encoding="utf-8")
 
     def restore(self, state: dict, directory: Path) -> None:
         self.tokenizer_ = WordTokenizer.from_json(
-            (directory / "tokenizer.json").read_text(encoding="utf-8"))
+            (directory / "tokenizer.json").read_text(encoding="utf-8")
+        )
 
 
 class DenseText(KerasTextModel):
@@ -324,8 +393,13 @@ class Conv1DText(KerasTextModel):
 
     def layers(self, keras, x, mask):
         self.group_names_.append("conv")
-        h = keras.layers.Conv1D(self.params.units, self.params.kernel_size, padding="same",
-                                activation="relu", name="conv")(x)
+        h = keras.layers.Conv1D(
+            self.params.units,
+            self.params.kernel_size,
+            padding="same",
+            activation="relu",
+            name="conv",
+        )(x)
         return self.pool(keras, h, mask)
 
 
@@ -340,9 +414,9 @@ class RecurrentText(KerasTextModel):
     def layers(self, keras, x, mask):
         pooling = self.pooling()
         sequences = pooling != ("last",)
-        layer = getattr(keras.layers, self.layer_name)(self.params.units,
-                                                      return_sequences=sequences,
-                                                      name=self.layer_name.lower())
+        layer = getattr(keras.layers, self.layer_name)(
+            self.params.units, return_sequences=sequences, name=self.layer_name.lower()
+        )
         if self.bidirectional:
             layer = keras.layers.Bidirectional(layer, name="bidirectional")
         self.group_names_.append(layer.name)

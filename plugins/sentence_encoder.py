@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
-
 
 from kagglekit.hookspecs import hookimpl
 from kagglekit.keras.model import KerasModel, KerasParams, Schedule
@@ -35,8 +33,10 @@ class EncoderParams(KerasParams):
         if self.hidden_units < 0:
             raise ValueError(f"hidden_units must be >= 0, got {self.hidden_units}")
         if self.llrd < 1 or self.unfreeze != "none":
-            raise ValueError("llrd and unfreeze do not apply: the encoder is frozen and only "
-                             "the head trains (use -m transformer to fine-tune it)")
+            raise ValueError(
+                "llrd and unfreeze do not apply: the encoder is frozen and only "
+                "the head trains (use -m transformer to fine-tune it)"
+            )
 
 
 class EncoderHeadModel(KerasModel):
@@ -61,8 +61,9 @@ class EncoderHeadModel(KerasModel):
 
         if getattr(self, "encoder_path_", None) is None:
             self.encoder_path_ = str(resolve(self.params.preset, what=f"model {self.name}").path)
-        return load_encoder(Path(self.encoder_path_), kind=self.encoder_kind,
-                            max_length=self.params.max_length)
+        return load_encoder(
+            Path(self.encoder_path_), kind=self.encoder_kind, max_length=self.params.max_length
+        )
 
     def fit_encoder(self, train, valid):
         self.encoder_path_ = None
@@ -79,8 +80,7 @@ class EncoderHeadModel(KerasModel):
         inputs = keras.Input(shape=(self.dim_,), name="embedding")
         x = inputs
         if self.params.hidden_units:
-            x = keras.layers.Dense(self.params.hidden_units, activation="relu",
-                                   name="hidden")(x)
+            x = keras.layers.Dense(self.params.hidden_units, activation="relu", name="hidden")(x)
         return inputs, x
 
     def describe(self) -> dict:

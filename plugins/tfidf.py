@@ -13,6 +13,7 @@ import numpy as np
 from kagglekit.errors import KaggleKitError
 from kagglekit.hookspecs import hookimpl
 from kagglekit.model import Model
+from kagglekit.tune.space import Choice, Float, Int
 
 
 def _columns(y):
@@ -38,8 +39,10 @@ def _fit_features(vectorizer, texts):
         return vectorizer.fit_transform(texts)
     except ValueError as exc:
         if "vocabulary" in str(exc) or "no terms remain" in str(exc):
-            raise KaggleKitError(f"the training texts hold no words to learn from ({exc}); check "
-                                 f"the text column, or lower min_df") from None
+            raise KaggleKitError(
+                f"the training texts hold no words to learn from ({exc}); check "
+                f"the text column, or lower min_df"
+            ) from None
         raise
 
 
@@ -63,6 +66,9 @@ class TfidfNB(Model):
     # a fold's peak working memory per character of training text, in bytes, for
     # --executor auto: measured on the Quora stand-ins (16 B at 130k rows), with room to spare
     memory_per_char = 40
+    # what `kagglekit tune` searches (a --config [tune.space] table overrides it)
+    search_space = {"alpha": Float(0.01, 3.0, log=True),
+                    "max_features": Choice((None, 50_000, 200_000))}
 
     @dataclass
     class Params:
@@ -76,8 +82,10 @@ class TfidfNB(Model):
         self.vectorizer_ = TfidfVectorizer(max_features=self.params.max_features)
         x = _fit_features(self.vectorizer_, train.text)
         y = _columns(train.y)
-        self.classifiers_ = [_fit_column(lambda: MultinomialNB(alpha=self.params.alpha), x, y[:, j])
-                             for j in range(y.shape[1])]
+        self.classifiers_ = [
+            _fit_column(lambda: MultinomialNB(alpha=self.params.alpha), x, y[:, j])
+            for j in range(y.shape[1])
+        ]
         return self
 
     def predict(self, frame):
@@ -91,6 +99,11 @@ class TfidfLR(Model):
     name = "tfidf-lr"
     trusted_types = TRUSTED_TYPES
     memory_per_char = 110  # word 1-2 + char 2-5 grams: counting them costs (measured: 96 B)
+    search_space = {"C": Float(0.1, 30.0, log=True), "word_ngram_max": Int(1, 3),
+                    "char_ngram_max": Int(4, 6),
+                    "max_word_features": Choice((50_000, 200_000, 400_000)),
+                    "max_char_features": Choice((50_000, 200_000, 400_000)),
+                    "min_df": Int(1, 5), "class_weight": Choice((None, "balanced"))}
 
     @dataclass
     class Params:
@@ -110,27 +123,44 @@ class TfidfLR(Model):
             if not 1 <= self.char_ngram_min <= self.char_ngram_max:
                 raise ValueError("char_ngram_min must be >= 1 and <= char_ngram_max")
             if self.class_weight not in (None, "balanced"):
-                raise ValueError(f"class_weight must be balanced or none, got {self.class_weight!r}")
+                raise ValueError(
+                    f"class_weight must be balanced or none, got {self.class_weight!r}"
+                )
 
     def _vectorizer(self):
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.pipeline import FeatureUnion
 
         p = self.params
-        word = TfidfVectorizer(ngram_range=(1, p.word_ngram_max), sublinear_tf=True,
-                               min_df=p.min_df, max_features=p.max_word_features,
-                               strip_accents="unicode", dtype=np.float32)
-        char = TfidfVectorizer(analyzer="char_wb", sublinear_tf=True, min_df=p.min_df,
-                               ngram_range=(p.char_ngram_min, p.char_ngram_max),
-                               max_features=p.max_char_features, strip_accents="unicode",
-                               dtype=np.float32)
+        word = TfidfVectorizer(
+            ngram_range=(1, p.word_ngram_max),
+            sublinear_tf=True,
+            min_df=p.min_df,
+            max_features=p.max_word_features,
+            strip_accents="unicode",
+            dtype=np.float32,
+        )
+        char = TfidfVectorizer(
+            analyzer="char_wb",
+            sublinear_tf=True,
+            min_df=p.min_df,
+            ngram_range=(p.char_ngram_min, p.char_ngram_max),
+            max_features=p.max_char_features,
+            strip_accents="unicode",
+            dtype=np.float32,
+        )
         return FeatureUnion([("word", word), ("char", char)])
 
     def _classifier(self):
         from sklearn.linear_model import LogisticRegression
 
-        return LogisticRegression(C=self.params.C, solver="liblinear", max_iter=self.params.max_iter,
-                                  class_weight=self.params.class_weight, random_state=self.seed)
+        return LogisticRegression(
+            C=self.params.C,
+            solver="liblinear",
+            max_iter=self.params.max_iter,
+            class_weight=self.params.class_weight,
+            random_state=self.seed,
+        )
 
     def fit(self, train, valid=None):
         self.vectorizer_ = self._vectorizer()
@@ -153,6 +183,7 @@ class NBSVM(TfidfLR):
 
     name = "nbsvm"
     memory_per_char = 140  # the features again, scaled by the ratios (measured: 119 B)
+    search_space = {**TfidfLR.search_space, "alpha": Float(0.1, 3.0, log=True)}
 
     @dataclass
     class Params(TfidfLR.Params):
@@ -175,8 +206,12 @@ class NBSVM(TfidfLR):
 
     def predict(self, frame):
         x = self.vectorizer_.transform(frame.text).tocsr()
-        return np.column_stack([c.predict_proba(x.multiply(r).tocsr())[:, 1]
-                                for c, r in zip(self.classifiers_, self.ratios_)])
+        return np.column_stack(
+            [
+                c.predict_proba(x.multiply(r).tocsr())[:, 1]
+                for c, r in zip(self.classifiers_, self.ratios_)
+            ]
+        )
 
 
 @hookimpl

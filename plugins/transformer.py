@@ -26,6 +26,7 @@ from typing import Literal
 from kagglekit.errors import ParamError
 from kagglekit.hookspecs import hookimpl
 from kagglekit.keras.model import KerasModel, KerasParams, Schedule
+from kagglekit.tune.space import Choice, Float
 
 HEADS = ("cls", "mean", "max", "mean-max", "last", "gru", "bigru", "lstm", "bilstm")
 POOLING_HEADS = ("cls", "mean", "max", "mean-max", "last")  # a frozen backbone's are cached
@@ -34,8 +35,9 @@ POOLING_HEADS = ("cls", "mean", "max", "mean-max", "last")  # a frozen backbone'
 @dataclass
 class TransformerParams(KerasParams):
     preset: str | None = None
-    head: Literal["cls", "mean", "max", "mean-max", "last", "gru", "bigru", "lstm", "bilstm"] = \
+    head: Literal["cls", "mean", "max", "mean-max", "last", "gru", "bigru", "lstm", "bilstm"] = (
         "mean"
+    )
     max_length: int | None = None  # tokens per text; None: 128, or the backbone's limit
     truncation: Literal["head", "tail", "head+tail"] = "head"  # which tokens a long text keeps
     # fine-tuning recipe (each off by default)
@@ -66,19 +68,27 @@ class TransformerParams(KerasParams):
         KerasParams.validate(self)
         if self.max_length is not None and self.max_length < 4:
             raise ValueError(f"max_length must be >= 4, got {self.max_length}")
-        checks = [(self.msd >= 1, f"msd must be >= 1, got {self.msd}"),
-                  (self.grad_accum >= 1, f"grad_accum must be >= 1, got {self.grad_accum}"),
-                  (0 <= self.ema < 1, f"ema must be in [0, 1), got {self.ema}"),
-                  (self.pool_layers >= 1, f"pool_layers must be >= 1, got {self.pool_layers}"),
-                  (self.lora_rank >= 0, f"lora_rank must be >= 0, got {self.lora_rank}"),
-                  (not (self.lora_rank and self.freeze_backbone),
-                   "lora_rank and freeze_backbone exclude each other (LoRA freezes the base)"),
-                  (self.unfreeze == "none" or not (self.lora_rank or self.freeze_backbone),
-                   "unfreeze=gradual unfreezes the backbone; it excludes lora_rank and "
-                   "freeze_backbone"),
-                  (self.llrd == 1 or not self.freeze_backbone,
-                   "llrd scales the backbone's rates, and freeze_backbone trains the head "
-                   "only; drop one of them")]
+        checks = [
+            (self.msd >= 1, f"msd must be >= 1, got {self.msd}"),
+            (self.grad_accum >= 1, f"grad_accum must be >= 1, got {self.grad_accum}"),
+            (0 <= self.ema < 1, f"ema must be in [0, 1), got {self.ema}"),
+            (self.pool_layers >= 1, f"pool_layers must be >= 1, got {self.pool_layers}"),
+            (self.lora_rank >= 0, f"lora_rank must be >= 0, got {self.lora_rank}"),
+            (
+                not (self.lora_rank and self.freeze_backbone),
+                "lora_rank and freeze_backbone exclude each other (LoRA freezes the base)",
+            ),
+            (
+                self.unfreeze == "none" or not (self.lora_rank or self.freeze_backbone),
+                "unfreeze=gradual unfreezes the backbone; it excludes lora_rank and "
+                "freeze_backbone",
+            ),
+            (
+                self.llrd == 1 or not self.freeze_backbone,
+                "llrd scales the backbone's rates, and freeze_backbone trains the head "
+                "only; drop one of them",
+            ),
+        ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
@@ -89,6 +99,10 @@ class TransformerClassifier(KerasModel):
 
     name = "transformer"
     Params = TransformerParams
+    # what `kagglekit tune` searches (a --config [tune.space] table overrides it)
+    search_space = {"learning_rate": Float(1e-5, 1e-4, log=True), "llrd": Float(0.7, 1.0),
+                    "warmup_ratio": Float(0.0, 0.2), "max_length": Choice((128, 256, 512)),
+                    "batch_size": Choice((16, 32))}
     keras_modules = ("keras_hub",)  # registers the backbone classes for loading
     saved_files = ("tokenizer.json",)
 
@@ -137,8 +151,9 @@ class TransformerClassifier(KerasModel):
     def frozen_features(self) -> bool:
         """Whether the head trains on the frozen backbone's cached pooled features."""
         p = self.params
-        return bool(p.freeze_backbone and p.feature_cache and p.head in POOLING_HEADS
-                    and not p.lora_rank)
+        return bool(
+            p.freeze_backbone and p.feature_cache and p.head in POOLING_HEADS and not p.lora_rank
+        )
 
     def frozen_encoder(self):
         """The ``PooledEncoder`` of this model's frozen backbone, head and tokenizer; it loads
@@ -152,10 +167,17 @@ class TransformerClassifier(KerasModel):
 
             p = self.params
             path = resolve(p.preset, what=f"model {self.name}").path
-            key = content_hash("frozen-backbone", weights_fingerprint(path),
-                               self.tokenizer_.fingerprint, p.head, p.pool_layers,
-                               int(self.maxlen_), p.truncation, self.base_dtype() or "float32",
-                               keras.config.dtype_policy().name)
+            key = content_hash(
+                "frozen-backbone",
+                weights_fingerprint(path),
+                self.tokenizer_.fingerprint,
+                p.head,
+                p.pool_layers,
+                int(self.maxlen_),
+                p.truncation,
+                self.base_dtype() or "float32",
+                keras.config.dtype_policy().name,
+            )
 
             def load():
                 if getattr(self, "_backbone", None) is None:
@@ -163,9 +185,15 @@ class TransformerClassifier(KerasModel):
                 return self._backbone
 
             self._encoder = PooledEncoder(
-                key=key, tokenizer=self.tokenizer_, load_backbone=load, head=p.head,
-                pool_layers=p.pool_layers, max_length=self.maxlen_, truncation=p.truncation,
-                batch_size=self.accelerator().global_batch_size(p.predict_batch_size))
+                key=key,
+                tokenizer=self.tokenizer_,
+                load_backbone=load,
+                head=p.head,
+                pool_layers=p.pool_layers,
+                max_length=self.maxlen_,
+                truncation=p.truncation,
+                batch_size=self.accelerator().global_batch_size(p.predict_batch_size),
+            )
         return self._encoder
 
     def apply_remat(self) -> None:
@@ -178,15 +206,19 @@ class TransformerClassifier(KerasModel):
         import keras
 
         if not hasattr(keras, "remat"):
-            raise ParamError(f"{self.name}: remat=true needs keras.remat (Keras >= 3.9); the "
-                             f"installed Keras {keras.__version__} lacks it: pip install -U keras")
+            raise ParamError(
+                f"{self.name}: remat=true needs keras.remat (Keras >= 3.9); the "
+                f"installed Keras {keras.__version__} lacks it: pip install -U keras"
+            )
         from kagglekit.hub.adapters import has_dropout, remat_blocks
 
         if keras.backend.backend() == "tensorflow" and has_dropout(self._backbone):
-            raise ParamError(f"{self.name}: remat=true on TensorFlow needs a backbone without "
-                             f"dropout (the recomputed blocks would draw other dropout masks "
-                             f"than the forward pass); use KERAS_BACKEND=jax, or lower "
-                             f"batch_size with grad_accum instead")
+            raise ParamError(
+                f"{self.name}: remat=true on TensorFlow needs a backbone without "
+                f"dropout (the recomputed blocks would draw other dropout masks "
+                f"than the forward pass); use KERAS_BACKEND=jax, or lower "
+                f"batch_size with grad_accum instead"
+            )
         remat_blocks(self._backbone)
 
     def fit_encoder(self, train, valid):
@@ -199,12 +231,16 @@ class TransformerClassifier(KerasModel):
         limit = getattr(self._backbone, "max_sequence_length", None)
         self.maxlen_ = int(p.max_length or min(128, int(limit or 128)))
         if limit is not None and self.maxlen_ > int(limit):
-            raise ParamError(f"{self.name}: max_length={self.maxlen_} is longer than the "
-                             f"backbone's max_sequence_length={limit}")
+            raise ParamError(
+                f"{self.name}: max_length={self.maxlen_} is longer than the "
+                f"backbone's max_sequence_length={limit}"
+            )
         if self.tokenizer_.vocab_size > int(getattr(self._backbone, "vocabulary_size", 1 << 30)):
-            raise ParamError(f"{self.name}: the tokenizer has {self.tokenizer_.vocab_size} "
-                             f"tokens but the backbone only {self._backbone.vocabulary_size}; "
-                             f"preset {preset.path} mixes two checkpoints")
+            raise ParamError(
+                f"{self.name}: the tokenizer has {self.tokenizer_.vocab_size} "
+                f"tokens but the backbone only {self._backbone.vocabulary_size}; "
+                f"preset {preset.path} mixes two checkpoints"
+            )
         self.model_inputs = backbone_inputs(self._backbone)
         self._encoder = None
         if self.frozen_features():
@@ -236,8 +272,13 @@ class TransformerClassifier(KerasModel):
             return inputs, inputs
         if p.lora_rank:
             enable_lora(self._backbone, p.lora_rank, p.lora_targets)
-        return sequence_head(self._backbone, head=p.head, rnn_units=p.rnn_units,
-                             freeze_backbone=p.freeze_backbone, pool_layers=p.pool_layers)
+        return sequence_head(
+            self._backbone,
+            head=p.head,
+            rnn_units=p.rnn_units,
+            freeze_backbone=p.freeze_backbone,
+            pool_layers=p.pool_layers,
+        )
 
     def layer_groups(self, model) -> list[list]:
         """The embeddings, then each transformer block (the rest of the backbone, e.g. final
@@ -257,13 +298,24 @@ class TransformerClassifier(KerasModel):
 
     def describe(self) -> dict:
         p = self.params
-        out = {"preset": self.preset_, "max_length": self.maxlen_, "head": p.head,
-               "truncation": p.truncation,
-               "recipe_options": {"llrd": p.llrd, "unfreeze": p.unfreeze, "msd": p.msd,
-                                  "grad_accum": p.grad_accum,
-                                  "ema": p.ema, "remat": p.remat, "pool_layers": p.pool_layers,
-                                  "lora_rank": p.lora_rank, "lora_targets": p.lora_targets},
-               "frozen_features": self.frozen_features()}
+        out = {
+            "preset": self.preset_,
+            "max_length": self.maxlen_,
+            "head": p.head,
+            "truncation": p.truncation,
+            "recipe_options": {
+                "llrd": p.llrd,
+                "unfreeze": p.unfreeze,
+                "msd": p.msd,
+                "grad_accum": p.grad_accum,
+                "ema": p.ema,
+                "remat": p.remat,
+                "pool_layers": p.pool_layers,
+                "lora_rank": p.lora_rank,
+                "lora_targets": p.lora_targets,
+            },
+            "frozen_features": self.frozen_features(),
+        }
         if hasattr(self, "model_"):
             out["parameters"] = count_parameters(self.model_)
         return out
@@ -303,9 +355,14 @@ class TransformerClassifier(KerasModel):
 
         directory = self.save_params(directory)
         save_variables(self.saved_variables(self.model_), directory)
-        state = {"n_targets": self.n_targets_, "maxlen": int(self.maxlen_),
-                 "inputs": self.model_inputs, "fit_info": getattr(self, "fit_info_", None),
-                 "preset": self.params.preset, "rebuilt_from_preset": True}
+        state = {
+            "n_targets": self.n_targets_,
+            "maxlen": int(self.maxlen_),
+            "inputs": self.model_inputs,
+            "fit_info": getattr(self, "fit_info_", None),
+            "preset": self.params.preset,
+            "rebuilt_from_preset": True,
+        }
         (directory / "state.json").write_text(json.dumps(state, indent=2, default=str))
         self.save_extra(directory)
 
