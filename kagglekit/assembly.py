@@ -18,7 +18,11 @@ import numpy as np
 
 from kagglekit.jobs import FULL
 from kagglekit.metrics import best_threshold, score_all, score_oof, thresholded_metric
-from kagglekit.runs import Run, base_record, creating_run, hash_array, predictions_frame, write_json
+from kagglekit.store.atomic import write_json
+from kagglekit.store.create import creating_run
+from kagglekit.store.folder import RUN_FILE, RunsFolder
+from kagglekit.store.record import base_record
+from kagglekit.store.run import Run, hash_array, predictions_frame
 
 
 def link_tree(source: Path, target: Path) -> None:
@@ -135,8 +139,8 @@ def assemble_cv(comp, model_name, params, data, jobs, store, plan, seeds, runs_d
             np.save(tmp / "test_folds.npy", stacked.astype(np.float32))
             predictions_frame(test.ids, stacked.mean(axis=0), comp.target_columns, id_col).to_csv(
                 tmp / "test_predictions.csv", index=False, float_format="%.7g")
-        write_json(tmp / "run.json", info)
-    return Run(Path(runs_dir) / comp.slug / store.run_id)
+        write_json(tmp / RUN_FILE, info)
+    return Run(RunsFolder.of(runs_dir).run_dir(comp.slug, store.run_id))
 
 
 def assemble_fit(comp, model_name, params, data, jobs, store, seeds, runs_dir, threshold,
@@ -166,8 +170,8 @@ def assemble_fit(comp, model_name, params, data, jobs, store, seeds, runs_dir, t
             pred = preds[0] if not several else np.mean(preds, axis=0)
             predictions_frame(data.test.ids, pred, comp.target_columns, id_col).to_csv(
                 tmp / "test_predictions.csv", index=False, float_format="%.7g")
-        write_json(tmp / "run.json", info)
-    return Run(Path(runs_dir) / comp.slug / store.run_id)
+        write_json(tmp / RUN_FILE, info)
+    return Run(RunsFolder.of(runs_dir).run_dir(comp.slug, store.run_id))
 
 
 def held_out_record(data, fit_infos) -> dict:

@@ -13,11 +13,12 @@ import hashlib
 import json
 import os
 import shutil
-import uuid
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from kagglekit.store.atomic import replace_atomically
 
 
 def cache_root() -> Path | None:
@@ -103,12 +104,7 @@ def cached_arrays(kind: str, key: str, compute: Callable[[], dict]) -> tuple[dic
             path.unlink(missing_ok=True)  # damaged entry: recompute
     arrays = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp.npz")
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    replace_atomically(path, lambda tmp: np.savez(tmp, **arrays), suffix=".npz")
     return arrays, False
 
 

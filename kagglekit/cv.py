@@ -1,8 +1,10 @@
 """Cross-validation and full fits: the loop that turns a competition + model into a run.
 
     dataset (data.py) -> folds (folds.py) -> jobs, one per (fold, seed) (jobs.py)
-    -> run on an executor, skipping jobs completed earlier (executors/, jobstore.py)
-    -> assembled: OOF, threshold on OOF, scores, test predictions -> run (assembly.py, runs.py)
+    -> run on an executor, skipping jobs completed earlier (executors/, store/jobstore.py)
+    -> assembled: OOF, threshold on OOF, scores, test predictions -> run (assembly.py, store/)
+
+``runs_dir``: the runs folder (a ``store.folder.RunsFolder``, or its root).
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from kagglekit.executors import drive
 from kagglekit.folds import FoldPlan, dataset_folds
 from kagglekit.jobs import (JobContext, data_fingerprint, job_set_hash, needs_accelerator,
                             plan_jobs)
-from kagglekit.jobstore import JobStore, finished_run
 from kagglekit.metrics import get_metric
-from kagglekit.runs import Run, new_run_id
+from kagglekit.store.create import new_run_id
+from kagglekit.store.folder import DEFAULT_ROOT, RunsFolder
+from kagglekit.store.jobstore import JobStore, finished_run
+from kagglekit.store.run import Run
 
 
 @dataclass
@@ -36,12 +40,14 @@ class FoldReport:
 
 
 def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset, *,
-           n_folds: int = 5, seed: int = 42, scheme: str = "auto", runs_dir: Path = Path("runs"),
+           n_folds: int = 5, seed: int = 42, scheme: str = "auto",
+           runs_dir: RunsFolder | Path = DEFAULT_ROOT,
            folds: np.ndarray | FoldPlan | None = None,
            on_fold: Callable[[FoldReport], None] | None = None, seeds=None, executor=None,
            on_event=None, command: str | None = None, command_params=None,
            keep_jobs: bool = False, new: bool = False,
-           on_reused: Callable[[Run], None] | None = None) -> Run:
+           on_reused: Callable[[Run], None] | None = None,
+           on_scored: Callable[[object, float], None] | None = None) -> Run:
     """K-fold CV of one model (under one or several seeds); returns the finished run.
 
     ``folds``: a FoldPlan (folds.dataset_folds), a fold number per row, or None to make
@@ -51,7 +57,10 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
     attempt are reused, and a finished run of the same jobs on the same files is returned
     as it is (``on_reused(run)`` is told), unless ``new``: then the jobs are computed
     again into a new run. ``keep_jobs``: keep them after assembly too (a command making
-    several runs removes them at its end with ``jobstore.forget_assembled``).
+    several runs removes them at its end with ``store.jobstore.forget_assembled``).
+    ``on_scored(job, value)`` is told each job's fold figure (``progress_metric``) as soon
+    as the job is done or found done by an earlier attempt; it may raise to stop the run
+    (``tune`` prunes a trial this way), which keeps the completed jobs.
     """
     train = data.train
     if folds is None:
@@ -74,14 +83,24 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
 
     metric = progress_metric(comp)
 
-    def scorer(job):  # the progress line's figure: this fold alone, needing no threshold
+    def fold_value(job) -> float:  # this fold alone, a figure needing no threshold
         oof = np.load(store.job_dir(job) / "oof.npy", allow_pickle=False)
-        value = metric(train.y[folds == job.fold], oof)
+        return float(metric(train.y[folds == job.fold], oof))
+
+    def scorer(job):  # the progress line's figure
+        value = fold_value(job)
         fit_info = (store.record(job) or {}).get("fit_info")
         held = held_out_record(data, [fit_info])["held_out"]
         return f"{metric.name}={value:.4f}" + ("" if held else " (NOT held out)")
 
-    drive(ctx, jobs, store, executor, on_event, scorer, command)
+    def scored_events(event):
+        if on_event is not None:
+            on_event(event)
+        if event.kind in ("done", "reused") and event.job is not None:
+            on_scored(event.job, fold_value(event.job))
+
+    events = on_event if on_scored is None else scored_events
+    drive(ctx, jobs, store, executor, events, scorer, command)
     run = assemble_cv(comp, model_name, params, data, jobs, store, plan, seeds, runs_dir,
                       on_fold, FoldReport)
     store.finish(run.id, keep_jobs)
@@ -101,7 +120,8 @@ def progress_metric(comp: Competition):
 
 
 def run_fit(comp: Competition, model_name: str, model_cls, params, data: Dataset, *,
-            seed: int = 42, runs_dir: Path = Path("runs"), threshold: float | None = 0.5,
+            seed: int = 42, runs_dir: RunsFolder | Path = DEFAULT_ROOT,
+            threshold: float | None = 0.5,
             threshold_source: str | None = None, source: Run | None = None, seeds=None,
             executor=None, on_event=None, command: str | None = None, command_params=None,
             keep_jobs: bool = False, new: bool = False,
@@ -141,10 +161,10 @@ def run_fit(comp: Competition, model_name: str, model_cls, params, data: Dataset
 
 
 def _reuse(runs_dir, comp, kind, jobs, data, new, on_reused, **same) -> Run | None:
-    """The finished run of these jobs (jobstore.finished_run), unless ``new``."""
+    """The finished run of these jobs (store.jobstore.finished_run), unless ``new``."""
     if new:
         return None
-    path = finished_run(Path(runs_dir) / comp.slug, jobs, kind, data.directory, **same)
+    path = finished_run(runs_dir, comp.slug, jobs, kind, data.directory, **same)
     return None if path is None else _reused(Run(path), on_reused)
 
 
@@ -162,8 +182,8 @@ def _open_store(runs_dir, comp, kind, model_name, jobs, command, command_params,
             "model": model_name, "resume_command": command, "command_params": command_params,
             "cwd": os.getcwd(),
             "jobs": [{"id": j.id, "fold": j.fold, "seed": j.run_seed} for j in jobs]}
-    store = JobStore.open(Path(runs_dir) / comp.slug, job_set_hash(jobs), plan)
+    store = JobStore.open(runs_dir, comp.slug, job_set_hash(jobs), plan)
     if new and store.assembled_run() is not None:  # jobs kept from a finished run: afresh
         store.remove()
-        store = JobStore.open(Path(runs_dir) / comp.slug, job_set_hash(jobs), plan)
+        store = JobStore.open(runs_dir, comp.slug, job_set_hash(jobs), plan)
     return store

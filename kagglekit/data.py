@@ -19,6 +19,8 @@ from kagglekit.csvfiles import data_file, read_csv  # noqa: F401 - read_csv: dat
 from kagglekit.errors import (DataError, DataNotFound, KaggleKitError, KaggleKitWarning, show,
                               why_not_there)
 from kagglekit.frame import TextFrame
+from kagglekit.store.atomic import temp_sibling
+from kagglekit.store.folder import RunsFolder
 
 KAGGLE_INPUT = Path("/kaggle/input")
 
@@ -104,7 +106,7 @@ def sample_dir(comp: Competition, root: Path, n_train: int = 600, n_test: int = 
     target = Path(root) / comp.slug
     if (target / comp.train_file).exists():
         return target
-    tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
+    tmp = temp_sibling(target, os.getpid())
     tmp.mkdir(parents=True, exist_ok=True)
     comp.make_sample(tmp, n_train=n_train, n_test=n_test, seed=seed)
     try:
@@ -277,7 +279,7 @@ class Dataset:
 
 def load_dataset(comp: Competition, options: DataOptions, need_test: bool = True) -> Dataset:
     if options.sample:
-        directory = sample_dir(comp, options.sample_root or Path("runs") / "_samples")
+        directory = sample_dir(comp, options.sample_root or RunsFolder().samples)
     else:
         directory = find_data_dir(comp, options.data_dir)
     if not options.prepare and comp.prepare_text is not None:

@@ -1,8 +1,8 @@
 """``kagglekit runs`` as a leaderboard: CV scores beside the Kaggle scores of the
 submissions made from each run, and how well CV predicts the leaderboard.
 
-The account's submissions to a competition are cached in ``runs/<slug>/.submissions.json``
-(written atomically) so that the leaderboard works offline; only ``refresh`` talks to
+The account's submissions to a competition are cached in the runs folder
+(``RunsFolder.submissions``: ``<root>/<slug>/.submissions.json``, written atomically) so that the leaderboard works offline; only ``refresh`` talks to
 Kaggle. A submission belongs to a run when ``submit --upload`` recorded its ref, or when
 its description names the run id (submit's default message is ``kagglekit <run id>``).
 """
@@ -17,26 +17,24 @@ from pathlib import Path
 import numpy as np
 
 from kagglekit.metrics import ranking_score
-from kagglekit.runs import Run, write_json
+from kagglekit.store.atomic import read_json, write_json
+from kagglekit.store.folder import RunsFolder
+from kagglekit.store.run import Run
 
-CACHE_FILE = ".submissions.json"
 _RUN_ID = re.compile(r"\b(\d{8}-\d{6}-[A-Za-z0-9_.+()-]+?-[0-9a-f]{6})\b")
 
 
-def cache_path(runs_dir: Path, slug: str) -> Path:
-    return Path(runs_dir) / slug / CACHE_FILE
+def cache_path(runs_dir, slug: str) -> Path:
+    return RunsFolder.of(runs_dir).submissions(slug)
 
 
-def read_cache(runs_dir: Path, slug: str) -> dict:
+def read_cache(runs_dir, slug: str) -> dict:
     """{"fetched": ISO time or None, "submissions": [...], "uploads": {ref: run_id}}."""
     empty = {"fetched": None, "submissions": [], "uploads": {}}
     path = cache_path(runs_dir, slug)
     if not path.is_file():
         return empty
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {**empty, "damaged": str(path)}
+    data = read_json(path)
     if not isinstance(data, dict):
         return {**empty, "damaged": str(path)}
     return {"fetched": data.get("fetched"),
@@ -44,13 +42,13 @@ def read_cache(runs_dir: Path, slug: str) -> dict:
             "uploads": {str(k): str(v) for k, v in (data.get("uploads") or {}).items()}}
 
 
-def write_cache(runs_dir: Path, slug: str, cache: dict) -> Path:
+def write_cache(runs_dir, slug: str, cache: dict) -> Path:
     path = cache_path(runs_dir, slug)
     write_json(path, {k: cache.get(k) for k in ("fetched", "submissions", "uploads")})
     return path
 
 
-def record_upload(runs_dir: Path, slug: str, ref: int, run_id: str, message: str) -> None:
+def record_upload(runs_dir, slug: str, ref: int, run_id: str, message: str) -> None:
     """Remember which run a submission came from (called by ``submit --upload``)."""
     cache = read_cache(runs_dir, slug)
     cache["uploads"][str(ref)] = run_id
@@ -61,7 +59,7 @@ def record_upload(runs_dir: Path, slug: str, ref: int, run_id: str, message: str
     write_cache(runs_dir, slug, cache)
 
 
-def refresh(runs_dir: Path, slug: str, session=None) -> dict:
+def refresh(runs_dir, slug: str, session=None) -> dict:
     """Fetch the account's submissions to ``slug`` from Kaggle into the cache; the cache."""
     from kagglekit.kaggle_client.submit import submissions
 
@@ -140,23 +138,6 @@ def seeds(info: dict):
     if isinstance(value, list):
         return len(value)
     return 1 if info.get("seed") is not None else None
-
-
-def ranked(runs: list[Run], metric: str) -> list[Run]:
-    """Best first by the held-out figure (``ranking_score``): held-out runs on the real files,
-    then those not held out, then runs on a generated sample; unscored runs last in each
-    group, ties in run order (oldest first)."""
-    from kagglekit import plugins
-
-    sign = 1 if plugins.get_metric(metric).greater_is_better else -1
-
-    def key(item):
-        i, run = item
-        value = ranking_score(run.info, metric)
-        return (bool(run.info.get("sample")), not run.info.get("held_out", run.kind != "fit"),
-                value is None, -sign * value if value is not None else 0.0, i)
-
-    return [run for _, run in sorted(enumerate(runs), key=key)]
 
 
 def rows(runs: list[Run], cache: dict, metric: str) -> list[dict]:

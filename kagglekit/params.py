@@ -208,11 +208,14 @@ def check_installed(name: str, cls) -> None:
                              f"{needs['install']}")
 
 
-def resolve_models(models, params, config: dict, run_folder=None):
+def resolve_models(models, params, config: dict, runs_dir=None):
     """[(name, cls, Params instance)] from --model/-p/--config, each checked by the class's
-    ``check_inputs``. ``run_folder(ref) -> path``: how a param that names a run (a class's
-    ``run_params``, e.g. ``teacher``) given as a run id becomes that run's folder, so that
+    ``check_inputs``. A param that names a run (a class's ``run_params``, e.g. ``teacher``)
+    is resolved here, once, against the runs folder ``runs_dir`` (a RunsFolder or its root;
+    default ./runs) to that run's folder (``store.refs.resolve_run_params``), so that
     run.json records, and every worker reads, the run that was meant."""
+    from kagglekit.store.refs import resolve_run_params
+
     names = list(models)
     if not names:
         cfg_model = config.get("model") or config.get("models")
@@ -239,16 +242,7 @@ def resolve_models(models, params, config: dict, run_folder=None):
             else:
                 values[key] = value
         built = build_params(cls.Params, values, name)
-        refs = {f: getattr(built, f) for f in getattr(cls, "run_params", ())
-                if getattr(built, f, None)}
-        if refs and run_folder is not None:
-            found = {}
-            for field, ref in refs.items():
-                try:
-                    found[field] = run_folder(str(ref))
-                except KaggleKitError as exc:
-                    raise ParamError(f"{name}: {field}={ref}: {exc}") from None
-            built = dataclasses.replace(built, **found)
+        built = resolve_run_params(name, cls, built, runs_dir)
         check = getattr(cls, "check_inputs", None)  # third-party models may not define it
         if check is not None:
             check(built)

@@ -10,7 +10,7 @@ from kagglekit import plugins
 from kagglekit.data import prepared_texts, read_csv, read_table
 from kagglekit.errors import DataError, RunError
 from kagglekit.frame import TextFrame
-from kagglekit.runs import Run, predictions_frame
+from kagglekit.store.run import Run, predictions_frame
 
 
 CHUNK_ROWS = 20_000  # predict in chunks of this many rows (progress on stderr)

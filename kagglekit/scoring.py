@@ -16,7 +16,7 @@ import numpy as np
 from kagglekit.competition import Competition
 from kagglekit.data import check_ids, encode_labels, read_table
 from kagglekit.errors import DataError, KaggleKitError
-from kagglekit.runs import Run
+from kagglekit.store.run import Run
 
 
 def load_test_labels(comp: Competition, path: Path, *, encoding: str = "utf-8", params=None):

@@ -9,7 +9,8 @@ import numpy as np
 from kagglekit.competition import Competition
 from kagglekit.data import data_file, load_sample_submission
 from kagglekit.errors import SubmissionError
-from kagglekit.runs import Run, atomic_write_text
+from kagglekit.store.atomic import atomic_write_text
+from kagglekit.store.run import Run
 
 
 def build_submission(comp: Competition, run: Run, sample):

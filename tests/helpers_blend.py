@@ -98,7 +98,7 @@ class FakeCompetition:
         self._count = 0
 
     def run(self, oof, test=None, **kwargs) -> Path:
-        from kagglekit.runs import Run
+        from kagglekit.store.run import Run
 
         self._count += 1
         if test is None and kwargs.get("kind", "cv") == "cv":

@@ -118,6 +118,42 @@ def test_the_import_graph_in_docs_is_the_codes():
     assert block == "\n".join(lines) + "\n"
 
 
+# the runs folder's own names: only kagglekit/store/ joins paths under the runs folder
+RUNS_FOLDER_NAMES = (".tmp-", ".jobs-", ".submissions.json", "_samples", "_kernels", "_pseudo",
+                     "_studies")
+
+
+def runs_folder_mentions(tree) -> list[str]:
+    """What in a module's syntax tree knows the runs folder's layout: a string starting with
+    one of its own names, ``Path("runs")``, or ``.path.parent.parent`` (climbing from a run
+    back to the root)."""
+    found = []
+    inner = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)
+             for part in node.values[1:]}  # f".{name}.tmp-{pid}": a name's sibling, not these
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and \
+                id(node) not in inner and node.value.startswith(RUNS_FOLDER_NAMES):
+            found.append(repr(node.value))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id == "Path" and [getattr(a, "value", None) for a in node.args] == ["runs"]:
+            found.append('Path("runs")')
+        elif isinstance(node, ast.Attribute) and node.attr == "parent" and \
+                isinstance(node.value, ast.Attribute) and node.value.attr == "parent" and \
+                isinstance(node.value.value, ast.Attribute) and node.value.value.attr == "path":
+            found.append(".path.parent.parent")
+    return found
+
+
+def test_only_the_store_knows_the_runs_folders_layout():
+    assert sorted(runs_folder_mentions(ast.parse(
+        'Path("runs") / "_samples"; run.path.parent.parent; f".tmp-{x}"; x = ".jobs-"'))) == [
+        "'.jobs-'", "'.tmp-'", "'_samples'", ".path.parent.parent", 'Path("runs")']
+    store = REPO / "kagglekit" / "store"
+    outside = {name: runs_folder_mentions(ast.parse(path.read_text()))
+               for name, path in modules().items() if store not in path.parents}
+    assert {name: found for name, found in outside.items() if found} == {}
+
+
 def test_nothing_outside_cli_imports_click():
     """click is the CLI's: the library (executors included), the built-in plugins and
     competitions never import it (a plugin adds commands through register_commands)."""

@@ -13,7 +13,7 @@ from kagglekit import plugins
 from kagglekit.blend import BlendError, create_blend
 from kagglekit.metrics import score_all
 from kagglekit.metrics import best_threshold
-from kagglekit.runs import Run
+from kagglekit.store.run import Run
 
 METHODS = ("mean", "rank", "weighted", "stack", "vote")
 
@@ -196,7 +196,7 @@ def test_labels_must_match_the_runs_rows(comp, tmp_path):
 
 
 def test_submit_and_best_run_treat_a_blend_as_any_run(comp, tmp_path):
-    from kagglekit.runs import best_run
+    from kagglekit.store.ranking import best_run
     from kagglekit.submission import write_submission
 
     y = comp.y

@@ -304,22 +304,3 @@ def test_zipped_files_as_kaggle_notebooks_mount_them(cli, tweets_dir):
     result = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--data-dir", tweets_dir,
                  expect=2)
     assert "train.csv.zip: not a valid zip file" in result.stderr
-
-
-def test_a_missing_run_file_says_why(cli, tweets_dir):
-    from conftest import one_line_error
-
-    from kagglekit.errors import RunError
-    from kagglekit.runs import RECREATE, Run
-
-    cv = cli.json("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3",
-                  "--data-dir", tweets_dir)
-    fit = cli.json("fit", "disaster-tweets", "--model", "tfidf-nb", "--threshold", "0.5",
-                   "--data-dir", tweets_dir)
-    with pytest.raises(RunError, match=r"is a fit run \(trained on every row\), so it has no "
-                                       r"oof.csv; only cv and blend runs"):
-        Run(Path(fit["run_dir"])).oof()
-    path = Path(cv["run_dir"]) / "test_predictions.csv"
-    path.unlink()
-    result = cli("submit", cv["run_id"], expect=2)
-    assert one_line_error(result) == f"Error: {path}: missing; {RECREATE}"

@@ -96,20 +96,6 @@ def test_cv_records_the_nested_scores_and_fold_thresholds(cli, tweets_dir):
         assert 0 <= info["fold_thresholds"][str(fold["fold"])] <= 1
 
 
-def test_best_run_ranks_by_the_nested_figure(tmp_path):
-    from kagglekit.runs import best_run, write_json
-
-    slug = "nlp-getting-started"
-    for name, optimistic, nested in (("a", 0.90, 0.70), ("b", 0.80, 0.79)):
-        run = tmp_path / slug / name
-        run.mkdir(parents=True)
-        (run / "test_predictions.csv").write_text("id,target\n1,0.5\n")
-        write_json(run / "run.json", {"kind": "cv", "competition": slug, "model": name,
-                                      "scores": {"f1": optimistic}, "threshold_metric": "f1",
-                                      "nested_scores": {"f1": nested}, "threshold": 0.5})
-    assert best_run("disaster-tweets", tmp_path).model == "b"
-
-
 # --- fit reproduces the CV recipe --------------------------------------------------------
 
 

@@ -103,7 +103,7 @@ pytest_plugins = ["helpers_kaggle"]
 
 
 def test_runs_table_stays_readable_at_120_columns_with_long_blend_ids(cli, tweets_dir):
-    from kagglekit.runs import resolve_run
+    from kagglekit.store.refs import resolve_run
 
     made = cv(cli, tweets_dir, "-m", "tfidf-nb", "-m", "nbsvm", "-m", "tfidf-lr",
               "-p", "tfidf-nb.alpha=0.3", "--ensemble", "weighted", "--ensemble", "stack")

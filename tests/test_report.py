@@ -146,7 +146,7 @@ def test_report_json_has_what_every_json_has(cli, tfidf_run, tweets_dir):
 
 def test_the_report_is_written_atomically(cli, tfidf_run, monkeypatch):
     import kagglekit.report.plots
-    import kagglekit.runs
+    import kagglekit.store.atomic
 
     run_id, _ = tfidf_run
 
@@ -163,7 +163,7 @@ def test_the_report_is_written_atomically(cli, tfidf_run, monkeypatch):
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as patch:
-        patch.setattr(kagglekit.runs.os, "replace", failing_replace)
+        patch.setattr(kagglekit.store.atomic.os, "replace", failing_replace)
         with pytest.raises(KaggleKitError, match="No space left on device"):  # one line
             _invoke_raw(run_id)
     assert not [p for p in Path(".").rglob("*") if p.is_file() and "html" in p.name]
@@ -173,7 +173,7 @@ def test_the_report_is_written_atomically(cli, tfidf_run, monkeypatch):
 
 def _invoke_raw(run_id):
     from kagglekit.report import write_report
-    from kagglekit.runs import resolve_run
+    from kagglekit.store.refs import resolve_run
 
     return write_report([resolve_run(run_id, Path("runs"))], Path("reports"))
 

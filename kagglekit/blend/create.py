@@ -14,10 +14,15 @@ from kagglekit.blend.nested import BlendResult, blend_arrays
 from kagglekit.blend.state import save_blenders
 from kagglekit.errors import KaggleKitError
 from kagglekit.metrics import best_threshold, score_all, score_oof, thresholded_metric
-from kagglekit.runs import Run, creating_run, new_run_id, predictions_frame, record, write_json
+from kagglekit.store.atomic import write_json
+from kagglekit.store.create import creating_run, new_run_id
+from kagglekit.store.folder import DEFAULT_ROOT, RUN_FILE, RunsFolder
+from kagglekit.store.record import record
+from kagglekit.store.run import Run, list_runs, predictions_frame
 
 
-def create_blend(runs: list[Run], method: str, runs_dir: Path = Path("runs"), *,
+def create_blend(runs: list[Run], method: str,
+                 runs_dir: RunsFolder | Path = DEFAULT_ROOT, *,
                  data_dir=None, objective: str | None = None, meta_model: str = "logistic",
                  seed: int | None = None) -> Run:
     """Blend finished runs into a new run of kind "blend"; returns it."""
@@ -111,17 +116,17 @@ def create_blend(runs: list[Run], method: str, runs_dir: Path = Path("runs"), *,
             predictions_frame(data.test_ids, result.test, columns, id_col).to_csv(
                 tmp / "test_predictions.csv", index=False, float_format="%.7g")
         save_blenders(tmp, method, result.blenders, columns, members)
-        write_json(tmp / "run.json", info)
-    return Run(Path(runs_dir) / comp.slug / run_id)
+        write_json(tmp / RUN_FILE, info)
+    return Run(RunsFolder.of(runs_dir).run_dir(comp.slug, run_id))
 
 
-def finished_blend(runs: list[Run], method: str, runs_dir: Path = Path("runs"), *,
+def finished_blend(runs: list[Run], method: str,
+                   runs_dir: RunsFolder | Path = DEFAULT_ROOT, *,
                    objective: str | None = None, meta_model: str = "logistic",
                    seed: int | None = None) -> Run | None:
     """The newest blend run already made of exactly these member runs (in this order) with
     this method and these options (what ``cv --ensemble`` run again reuses), or None."""
     from kagglekit import plugins
-    from kagglekit.runs import list_runs
 
     if not runs:
         return None
@@ -137,7 +142,8 @@ def finished_blend(runs: list[Run], method: str, runs_dir: Path = Path("runs"), 
     return max(found, key=lambda r: (r.info.get("created") or "", r.id), default=None)
 
 
-def ensemble_blends(member_runs: list[Run], methods, runs_dir: Path = Path("runs"), *,
+def ensemble_blends(member_runs: list[Run], methods,
+                    runs_dir: RunsFolder | Path = DEFAULT_ROOT, *,
                     new: bool = False, before=None, after=None) -> list[Run]:
     """What ``cv --ensemble`` makes once its member runs are done: one blend run per
     method, the blend made earlier of the same member runs reused unless ``new``.

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from kagglekit.errors import KaggleKitError, RunError
-from kagglekit.runs import Run
+from kagglekit.store.run import Run
 
 
 class BlendError(RunError):

@@ -9,7 +9,7 @@ import numpy as np
 
 from kagglekit.blend.members import BlendError
 from kagglekit.blend.state import load_blenders
-from kagglekit.runs import Run
+from kagglekit.store.run import Run
 
 
 def member_run(blend: Run, ref: dict) -> Run:

@@ -21,7 +21,7 @@ import numpy as np
 
 from kagglekit.blend.members import BlendError
 from kagglekit.blend.methods import get_method
-from kagglekit.runs import atomic_write_text
+from kagglekit.store.atomic import write_json
 
 STATE_FILE = "blender.json"
 ARRAYS_FILE = "blender.npz"
@@ -72,9 +72,9 @@ def save_blenders(directory: Path, method: str, blenders: list, columns: list,
         import skops.io
 
         skops.io.dump(estimators, directory / ESTIMATORS_FILE)
-    atomic_write_text(directory / STATE_FILE, json.dumps(
-        {"format": 1, "method": method, "columns": list(columns), "members": members,
-         "blenders": per_column}, indent=2) + "\n")
+    write_json(directory / STATE_FILE,
+               {"format": 1, "method": method, "columns": list(columns), "members": members,
+                "blenders": per_column})
 
 
 def has_state(directory: Path) -> bool:

@@ -42,7 +42,7 @@ def register_commands(cli):
         """
         from kagglekit import plugins
         from kagglekit.blend import check_distinct, create_blend
-        from kagglekit.runs import resolve_run
+        from kagglekit.store.refs import resolve_run
 
         if objective:
             plugins.get_metric(objective)

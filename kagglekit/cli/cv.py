@@ -8,7 +8,7 @@ from kagglekit import plugins
 from kagglekit.cli.options import (command_line, data_options, data_options_from, forget,
                                    interrupts, job_options, json_option, load_data,
                                    make_executor, new_option, resolve_seeds, resume_params,
-                                   run_folder, runs_dir_option, storable_params,
+                                   runs_dir_option, storable_params,
                                    training_options)
 from kagglekit.cli.output import (blend_report, emit_json, info, job_line, print_report,
                                   run_payload, said_reused, score_table)
@@ -91,7 +91,7 @@ def register_commands(cli):
             raise KaggleKitError("no competition given; pass COMPETITION (or --resume RUN)")
         comp = plugins.get_competition(competition or cfg.get("competition"))
         comp_params, params, cfg = split_competition_params(comp, params, cfg)
-        chosen = resolve_models(models, params, cfg, run_folder(runs_dir))
+        chosen = resolve_models(models, params, cfg, runs_dir)
         if ensembles:
             from kagglekit.blend import get_method
 

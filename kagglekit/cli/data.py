@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from kagglekit import plugins
 from kagglekit.hookspecs import hookimpl
 from kagglekit.cli.options import data_options, data_options_from, json_option, load_data
 from kagglekit.cli.output import emit_json
+from kagglekit.store.folder import DEFAULT_ROOT
 
 
 @hookimpl
@@ -24,7 +23,7 @@ def register_commands(cli):
         Example: kagglekit data disaster-tweets --data-dir ~/kaggle
         """
         comp = plugins.get_competition(competition)
-        options = data_options_from(data_dir, sample, encoding, allow_empty_text, prepare, Path("runs"))
+        options = data_options_from(data_dir, sample, encoding, allow_empty_text, prepare, DEFAULT_ROOT)
         import numpy as np
 
         loaded = load_data(comp, options)

@@ -8,14 +8,13 @@ from kagglekit import plugins
 from kagglekit.cli.options import (command_line, data_options, data_options_from, forget,
                                    interrupts, job_options, json_option, load_data,
                                    make_executor, new_option, resolve_seeds, resume_params,
-                                   run_folder, runs_dir_option, storable_params,
+                                   runs_dir_option, storable_params,
                                    training_options)
 from kagglekit.cli.output import emit_json, info, job_line, run_payload, said_reused
 from kagglekit.errors import KaggleKitError
 from kagglekit.hookspecs import hookimpl
 from kagglekit.params import load_config, resolve_models
 from kagglekit.pseudo import check_soft_targets
-from kagglekit.runs import resolve_run
 
 
 @hookimpl
@@ -50,10 +49,8 @@ def register_commands(cli):
         Example: kagglekit fit disaster-tweets --model tfidf-nb --from RUN
         """
         from kagglekit.cv import run_fit
-        from kagglekit.metrics import thresholded_metric
         from kagglekit.params import split_competition_params
-        from kagglekit.recipe import matching_cv_run, recipe_differences
-        from kagglekit.runs import base_record
+        from kagglekit.store.fitsource import fit_sources
 
         ctx = click.get_current_context()
         if resume:
@@ -64,7 +61,7 @@ def register_commands(cli):
             raise KaggleKitError("no competition given; pass COMPETITION (or --resume RUN)")
         comp = plugins.get_competition(competition)
         comp_params, params, cfg = split_competition_params(comp, params, cfg)
-        chosen = resolve_models(models, params, cfg, run_folder(runs_dir))
+        chosen = resolve_models(models, params, cfg, runs_dir)
         seeds = resolve_seeds(seed, n_seeds, cfg)
         seed = seeds[0]
         runner = make_executor(executor, workers, address)
@@ -82,52 +79,20 @@ def register_commands(cli):
                                                  prepare, runs_dir,
                                                  competition_params=comp_params))
         check_soft_targets(data, chosen)
-        labels = thresholded_metric(data.competition) is not None
-        needs = plugins.get_metric(comp.metric)  # its metric scores labels: a threshold is a must
-        plans = []  # every model's CV run (or --threshold) settled before any training
-        for name, cls, model_params in chosen:
-            record = base_record("fit", data.competition, name, model_params, seed, data)
-            source = None
-            if from_run:
-                source = resolve_run(from_run, runs_dir)
-                differences = recipe_differences(source, record)
-                if differences:
-                    more = f" (and {len(differences) - 1} more)" if len(differences) > 1 else ""
-                    raise KaggleKitError(f"--from {source.id}: not the same recipe: "
-                                         f"{differences[0]}{more}; fit with the run's options "
-                                         f"or run `kagglekit cv` with these")
-            elif threshold is None:
-                source = matching_cv_run(runs_dir, record)
-            if source is None and threshold is None and needs.needs_threshold:
-                raise KaggleKitError(
-                    f"no CV run of {name} with these params in {runs_dir} to take its "
-                    f"{needs.name} threshold from; run `kagglekit cv {competition} --model "
-                    f"{name}` (same -p and data options) first, or pass --threshold T")
-            plans.append((name, cls, model_params, source))
+        # every model's CV run (or --threshold) settled before any training
+        plans = fit_sources(chosen, data, runs_dir, competition=competition, seed=seed,
+                            from_run=from_run, threshold=threshold)
         results = []
-        for name, cls, model_params, source in plans:
-            if source is not None:
-                chosen_threshold, threshold_source = source.threshold, source.id
-                how = f"threshold {source.threshold:.4f} chosen on its OOF" if labels else \
-                    "its recipe"
-                info(f"{name}: reproducing CV run {source.id} ({how})")
-            elif threshold is not None:
-                chosen_threshold, threshold_source = threshold, "--threshold"
-            else:
-                chosen_threshold, threshold_source = (None if labels else 0.5), None
-                if labels:  # only a secondary metric needs one (IMDb's accuracy)
-                    info(f"Note: no CV run of {name} with these params in {runs_dir}: this fit "
-                         f"gets no decision threshold and `submit` will refuse it; run "
-                         f"`kagglekit cv {competition} --model {name}` (same -p options) first, "
-                         f"or pass --threshold")
-                else:
-                    info(f"Note: no CV run of {name} with these params in {runs_dir}; training "
-                         f"with the params as given")
+        for plan in plans:
+            if plan.message:
+                info(plan.message)
+            name = plan.name
             info(f"{name}: fitting on all {len(data.train)} rows of {comp.slug}")
             with interrupts():
-                run = run_fit(comp, name, cls, model_params, data, seed=seed, runs_dir=runs_dir,
-                              threshold=chosen_threshold, threshold_source=threshold_source,
-                              source=source, seeds=seeds, executor=runner,
+                run = run_fit(comp, name, plan.cls, plan.params, data, seed=seed,
+                              runs_dir=runs_dir, threshold=plan.threshold,
+                              threshold_source=plan.threshold_source,
+                              source=plan.source, seeds=seeds, executor=runner,
                               on_event=job_line, command=command_line(),
                               command_params=command_params, keep_jobs=len(chosen) > 1,
                               new=new, on_reused=said_reused("fit"))

@@ -3,7 +3,7 @@
     @json_option, @runs_dir_option, @data_options, @training_options, @new_option
     @job_options      --executor, --workers, --address, --seeds, --resume (cv, fit)
     data_options_from(...) / load_data(...)   the data options -> a loaded, validated dataset
-    resolve_seeds, make_executor, run_folder  option values -> the library's arguments
+    resolve_seeds, make_executor              option values -> the library's arguments
     resume_params / storable_params / command_line   --resume: a run's stored command
     interrupts()      Ctrl-C -> what was kept + how to resume on stderr, exit status 130
 
@@ -23,6 +23,7 @@ import click
 
 from kagglekit.cli.output import info
 from kagglekit.errors import KaggleKitError
+from kagglekit.store.folder import DEFAULT_ROOT, RunsFolder
 
 
 def json_option(f):
@@ -32,7 +33,7 @@ def json_option(f):
 
 def runs_dir_option(f):
     return click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path),
-                        default=Path("runs"), show_default=True,
+                        default=DEFAULT_ROOT, show_default=True,
                         help="Where runs are kept.")(f)
 
 
@@ -108,7 +109,7 @@ def job_options(f):
 def data_options_from(data_dir, sample, encoding, allow_empty_text, prepare, runs_dir, **more):
     from kagglekit.data import DataOptions
 
-    return DataOptions(data_dir=data_dir, sample=sample, sample_root=Path(runs_dir) / "_samples",
+    return DataOptions(data_dir=data_dir, sample=sample, sample_root=RunsFolder(runs_dir).samples,
                        encoding=encoding, allow_empty_text=allow_empty_text, prepare=prepare,
                        **more)
 
@@ -138,15 +139,6 @@ def load_data(comp, options, need_test=True):
 
 # ------------------------------------------------------------- runs and jobs
 
-
-def run_folder(runs_dir):
-    """A run id (or unique prefix) under ``--runs-dir`` -> that run's folder; a folder as is
-    (``-p teacher=RUN``)."""
-    from kagglekit.runs import resolve_run
-
-    def find(ref: str) -> str:
-        return str(resolve_run(ref, runs_dir).path.resolve())
-    return find
 
 
 def resolve_seeds(seed, n_seeds, config: dict) -> list[int]:
@@ -186,7 +178,9 @@ def resume_params(ref: str, runs_dir, ctx) -> dict:
     --address overridden when given on this command line."""
     from click.core import ParameterSource
 
-    from kagglekit.jobstore import PLAN, find_incomplete, read_json
+    from kagglekit.store.atomic import read_json
+    from kagglekit.store.jobstore import PLAN
+    from kagglekit.store.refs import find_incomplete
 
     overrides = {key: ctx.params[key] for key in ("executor", "workers", "address", "as_json")
                  if ctx.get_parameter_source(key) == ParameterSource.COMMANDLINE}
@@ -253,6 +247,6 @@ def interrupts():
 def forget(runs_dir, runs) -> None:
     """At the end of a command that made several runs: drop the jobs kept for resuming it."""
     if len(runs) > 1:
-        from kagglekit.jobstore import forget_assembled
+        from kagglekit.store.jobstore import forget_assembled
 
         forget_assembled(runs_dir, [r.id for r in runs])

@@ -125,7 +125,7 @@ def _member_nested(member: dict):
     if "nested_scores" in member:
         return member["nested_scores"]
     from kagglekit.errors import KaggleKitError
-    from kagglekit.runs import Run
+    from kagglekit.store.run import Run
 
     try:
         return Run(member["path"]).info.get("nested_scores")

@@ -87,7 +87,7 @@ def register_commands(cli):
         """
         from kagglekit.package import KAGGLE_PREINSTALLED, PackageOptions, build_package
         from kagglekit.package.wheels import read_preinstalled, read_preinstalled_versions
-        from kagglekit.runs import resolve_run
+        from kagglekit.store.refs import resolve_run
 
         runs = [resolve_run(ref, runs_dir) for ref in run_refs]
         if push and any(r.info.get("sample") for r in runs):

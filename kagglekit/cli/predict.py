@@ -9,7 +9,7 @@ import click
 from kagglekit.cli.options import json_option, runs_dir_option
 from kagglekit.cli.output import emit_json, info, run_payload
 from kagglekit.hookspecs import hookimpl
-from kagglekit.runs import resolve_run
+from kagglekit.store.refs import resolve_run
 
 
 PREDICTIONS_DIR = Path("predictions")
@@ -66,7 +66,7 @@ def register_commands(cli):
         if as_json and not output:  # stdout holds the JSON object: the rows go to a file
             output = default_output(run, input_path)
         if output:
-            from kagglekit.runs import atomic_write_text
+            from kagglekit.store.atomic import atomic_write_text
 
             atomic_write_text(output, text)
             info(f"Wrote {len(frame)} predictions to {output}")

@@ -13,6 +13,7 @@ from kagglekit.cli.options import data_options, data_options_from, json_option, 
 from kagglekit.cli.output import emit_json, info
 from kagglekit.errors import KaggleKitError
 from kagglekit.hookspecs import hookimpl
+from kagglekit.store.folder import RunsFolder
 
 SPLITS = ("train", "test", "unlabeled")
 
@@ -21,7 +22,7 @@ def competition_texts(comp, options, which) -> tuple[list, dict]:
     """The prepared texts of the chosen splits and how many each gave."""
     from kagglekit.data import find_data_dir, load_split, sample_dir
 
-    directory = (sample_dir(comp, options.sample_root or Path("runs") / "_samples")
+    directory = (sample_dir(comp, options.sample_root or RunsFolder().samples)
                  if options.sample else find_data_dir(comp, options.data_dir))
     if not options.prepare:
         from dataclasses import replace

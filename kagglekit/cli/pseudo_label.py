@@ -40,13 +40,15 @@ def register_commands(cli):
           kagglekit cv imdb --data-dir pseudo/imdb --model tfidf-lr
         """
         from kagglekit.pseudo import make_pseudo_set
-        from kagglekit.runs import resolve_run
+        from kagglekit.store.folder import RunsFolder
+        from kagglekit.store.refs import resolve_run
 
         if min_confidence is None and top is None:
             min_confidence = 0.95
         run = resolve_run(run_ref, runs_dir)
         rule = f"top{top:g}" if top is not None else f"conf{min_confidence:g}"
-        output = output or Path(runs_dir) / "_pseudo" / f"{run.id}-{rule}{'-soft' if soft else ''}"
+        output = output or RunsFolder(runs_dir).pseudo_labels(
+            f"{run.id}-{rule}{'-soft' if soft else ''}")
         record = make_pseudo_set(run, output, min_confidence=min_confidence, top=top, soft=soft)
         verb = "Already made (the same run and rule):" if record.get("existing") else "Wrote"
         info(f"{verb} {record['n_pseudo']} of {record['n_test']} test rows "

@@ -9,7 +9,7 @@ import click
 from kagglekit.cli.options import json_option, runs_dir_option
 from kagglekit.cli.output import emit_json, info
 from kagglekit.hookspecs import hookimpl
-from kagglekit.runs import resolve_run
+from kagglekit.store.refs import resolve_run
 
 
 @hookimpl

@@ -42,6 +42,7 @@ def show_leaderboard(found, runs_dir: Path, *, refresh: bool = False, as_json: b
     """``incomplete``: rows of the incomplete runs (``incomplete_rows``), listed after the
     tables and under "incomplete" in the JSON."""
     from kagglekit import leaderboard
+    from kagglekit.store.ranking import ranked
 
     by_slug: dict[str, list] = {}
     for run in found:
@@ -55,7 +56,7 @@ def show_leaderboard(found, runs_dir: Path, *, refresh: bool = False, as_json: b
         if cache.get("damaged"):
             info(f"Note: {cache['damaged']} is damaged and was ignored (kagglekit runs "
                  f"--refresh writes it again)")
-        runs = leaderboard.ranked(runs, comp.metric)
+        runs = ranked(runs, comp.metric)
         rows = leaderboard.rows(runs, cache, comp.metric)
         correlation = leaderboard.cv_lb_correlation(rows)
         competitions[slug] = {"metric": comp.metric, "cv_lb": correlation,
@@ -83,10 +84,10 @@ def show_leaderboard(found, runs_dir: Path, *, refresh: bool = False, as_json: b
 
 
 def _run_folder_names(runs_dir: Path) -> list[str]:
+    from kagglekit.store.folder import RunsFolder
+
     try:
-        return [p.name for p in Path(runs_dir).glob("*/*")
-                if p.is_dir() and not p.name.startswith(".")
-                and not p.parent.name.startswith((".", "_"))]
+        return RunsFolder(runs_dir).run_names()
     except OSError:
         return []
 
@@ -209,14 +210,14 @@ def _cell(row, key, leaderboard) -> str:
 
 
 def incomplete_rows(runs_dir, slug=None) -> list[dict]:
-    from kagglekit.jobstore import incomplete_runs
+    from kagglekit.store.jobstore import incomplete_runs
 
     return incomplete_runs(runs_dir, slug)
 
 
 def clean_runs(runs_dir, slug=None, yes: bool = False) -> list[str]:
     """Remove stopped incomplete runs and stale temporary folders, after asking."""
-    from kagglekit.jobstore import dead_incomplete
+    from kagglekit.store.jobstore import dead_incomplete
 
     found = dead_incomplete(runs_dir, slug)
     if not found:
@@ -253,7 +254,7 @@ def register_commands(cli):
 
         Example: kagglekit runs disaster-tweets --refresh
         """
-        from kagglekit.runs import list_runs
+        from kagglekit.store.run import list_runs
 
         slug = plugins.get_competition(competition).slug if competition else None
         if clean:

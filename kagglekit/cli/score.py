@@ -10,7 +10,7 @@ from kagglekit import plugins
 from kagglekit.cli.options import json_option, runs_dir_option
 from kagglekit.cli.output import emit_json, info, run_payload, score_table
 from kagglekit.hookspecs import hookimpl
-from kagglekit.runs import resolve_run
+from kagglekit.store.refs import resolve_run
 
 
 @hookimpl

@@ -11,7 +11,9 @@ from kagglekit.cli.options import json_option, runs_dir_option
 from kagglekit.cli.output import emit_json, info, kaggle_notes, run_payload
 from kagglekit.errors import KaggleKitError
 from kagglekit.hookspecs import hookimpl
-from kagglekit.runs import best_run, resolve_run
+from kagglekit.store.folder import RunsFolder
+from kagglekit.store.ranking import best_run
+from kagglekit.store.refs import resolve_run
 
 
 
@@ -113,7 +115,7 @@ def _remember_upload(run, slug: str, ref: int, message: str) -> None:
     from kagglekit.leaderboard import record_upload
 
     try:
-        record_upload(run.path.parent.parent, slug, ref, run.id, message)
+        record_upload(RunsFolder.of_run(run.path), slug, ref, run.id, message)
     except OSError as exc:
         info(f"Note: could not record submission {ref} in the runs folder ({exc})")
 
@@ -146,7 +148,7 @@ def score_line(comp, run) -> str:
 def newest_competition(competition, runs_dir) -> str | None:
     """With no RUN and no --competition: the competition of the newest run when the runs
     folder holds several competitions (said on stderr), else ``competition``."""
-    from kagglekit.runs import list_runs
+    from kagglekit.store.run import list_runs
 
     if competition:
         return competition

@@ -20,8 +20,9 @@ from typing import Callable
 from kagglekit.kaggle_client.credentials import KaggleApiError
 from kagglekit.kaggle_client.session import KaggleSession, connect
 from kagglekit.kaggle_client.submit import submission_ref
+from kagglekit.store.atomic import write_json
+from kagglekit.store.folder import RunsFolder
 
-KERNELS_DIR = "_kernels"  # runs/_kernels/<run-id>.json: the notebook pushed for a run
 KERNEL_URL = "https://www.kaggle.com/code/{kernel}"
 
 
@@ -47,20 +48,15 @@ def _poll_seconds() -> float:
     return submit.POLL_SECONDS  # one setting for every wait (tests set it to 0)
 
 
-def record_path(runs_dir: Path, run_id: str) -> Path:
-    return Path(runs_dir) / KERNELS_DIR / f"{run_id}.json"
-
-
-def save_record(runs_dir: Path, pushed: PushedKernel) -> Path:
-    from kagglekit.runs import atomic_write_text
-
-    path = record_path(runs_dir, pushed.run_id)
-    atomic_write_text(path, json.dumps(pushed.summary(), indent=2) + "\n")
+def save_record(runs_dir, pushed: PushedKernel) -> Path:
+    """Save what was pushed for a run in the runs folder (``RunsFolder.kernel_record``)."""
+    path = RunsFolder.of(runs_dir).kernel_record(pushed.run_id)
+    write_json(path, pushed.summary())
     return path
 
 
-def load_record(runs_dir: Path, run_id: str) -> PushedKernel | None:
-    path = record_path(runs_dir, run_id)
+def load_record(runs_dir, run_id: str) -> PushedKernel | None:
+    path = RunsFolder.of(runs_dir).kernel_record(run_id)
     if not path.is_file():
         return None
     try:
@@ -150,11 +146,11 @@ def push_kernel(folder: Path, *, session: KaggleSession) -> tuple[str, int | Non
     return kernel, getattr(response, "version_number", None), url
 
 
-def push_package(package, message: str, runs_dir: Path, *, session: KaggleSession | None = None,
+def push_package(package, message: str, runs_dir, *, session: KaggleSession | None = None,
                  poll: float | None = None, timeout: float = 1800.0,
                  on_progress: Callable[[str], None] | None = None) -> PushedKernel:
     """Push a built package (kagglekit.package.Package): dataset, then notebook; the record
-    `submit --upload` reads is saved under runs/_kernels/."""
+    `submit --upload` reads is saved in the runs folder (``RunsFolder.kernel_record``)."""
     say = on_progress or (lambda message: None)
     session = session or connect()
     say(f"uploading the dataset {package.dataset} ...")
@@ -216,8 +212,8 @@ def submit_kernel(pushed: PushedKernel, message: str, *, session: KaggleSession,
 
 
 def pushed_for(run) -> PushedKernel | None:
-    """The notebook pushed for a run (runs/_kernels/<run-id>.json beside its competition)."""
-    return load_record(Path(run.path).parent.parent, run.id)
+    """The notebook pushed for a run (its record in the run's runs folder)."""
+    return load_record(RunsFolder.of_run(run.path), run.id)
 
 
 def submit_pushed(run, message: str, *, session: KaggleSession, timeout: float = 1800.0,

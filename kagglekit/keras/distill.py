@@ -1,6 +1,7 @@
 """Distillation: a teacher CV run's out-of-fold probabilities as soft targets.
 
-``-p teacher=RUN`` (a run directory, or a run id under ./runs) trains a Keras model on
+``-p teacher=RUN`` (a run directory, or a run id in --runs-dir: resolved once to the run's
+folder by ``params.resolve_models``, see ``store.refs``) trains a Keras model on
 
     target = (1 - distill_alpha) * label + distill_alpha * sigmoid(logit(p_teacher) / temperature)
 
@@ -15,17 +16,19 @@ says why.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from kagglekit.errors import KaggleKitError
 
 
 def teacher_run(ref: str):
-    from kagglekit.runs import resolve_run
+    """The teacher run in the folder ``ref`` was resolved to (``store.refs``)."""
+    from kagglekit.store.refs import open_run
 
-    run = resolve_run(str(ref), Path("runs"))
+    try:
+        run = open_run(ref)
+    except KaggleKitError as exc:
+        raise KaggleKitError(f"teacher={ref}: {exc}") from None
     if run.kind != "cv":
         raise KaggleKitError(f"teacher={ref}: run {run.id} is a {run.kind} run; a teacher must "
                              f"be a CV run (its out-of-fold predictions are the targets)")

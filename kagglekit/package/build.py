@@ -16,7 +16,6 @@ and the matching notebook (kernel-metadata.json), written atomically.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -31,7 +30,8 @@ from kagglekit.package.kernel import MANIFEST, kernel_metadata, notebook, render
 from kagglekit.package.wheels import (KAGGLE_PLATFORM, KAGGLE_PREINSTALLED, KAGGLE_PYTHON,
                                       PackageError, canonical, download_wheels,
                                       wheel_requirements, marker_environment)
-from kagglekit.runs import Run
+from kagglekit.store.atomic import write_json
+from kagglekit.store.run import Run
 
 LICENSE = "CC0-1.0"
 
@@ -198,10 +198,6 @@ def file_checksums(root: Path, tops=("runs", "wheels")) -> dict:
     return out
 
 
-def _write_json(path: Path, data) -> None:
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-
-
 def build_package(runs: list[Run], options: PackageOptions,
                   on_progress: Callable[[str], None] | None = None) -> Package:
     """Build the package folder at ``options.output`` (replacing an older package there)."""
@@ -284,10 +280,10 @@ def _build(staging: Path, runs: list[Run], comp, package: Package, options: Pack
                 "python_version": options.python_version, "platform": options.platform,
                 "install": install, "left_to_image": package.skipped,
                 "files": file_checksums(dataset)}
-    _write_json(dataset / MANIFEST, manifest)
+    write_json(dataset / MANIFEST, manifest)
     title = f"kagglekit {comp.slug}"[:50]
     title = title if len(title) >= 6 else f"kagglekit package {comp.slug}"
-    _write_json(dataset / "dataset-metadata.json", {
+    write_json(dataset / "dataset-metadata.json", {
         "title": title, "id": package.dataset, "licenses": [{"name": LICENSE}],
         "description": f"kagglekit {__version__} package for {comp.slug}: runs "
                        f"{', '.join(package.runs)}, the kagglekit wheel and the wheels "
@@ -300,8 +296,8 @@ def _build(staging: Path, runs: list[Run], comp, package: Package, options: Pack
                            manifest_sha256=sha256_file(dataset / MANIFEST),
                            test_file=comp.test_file, sample_file=comp.sample_submission_file)
     (kernel / f"{slug}.py").write_text(script, encoding="utf-8")
-    _write_json(kernel / f"{slug}.ipynb", notebook(script))
-    _write_json(kernel / "kernel-metadata.json", kernel_metadata(
+    write_json(kernel / f"{slug}.ipynb", notebook(script))
+    write_json(kernel / "kernel-metadata.json", kernel_metadata(
         kernel=package.kernel, code_file=f"{slug}.ipynb", dataset=package.dataset,
         competition=comp.slug, accelerator=package.accelerator))
 

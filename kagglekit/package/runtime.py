@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from kagglekit.runs import Run, check_predictions
+from kagglekit.store.run import Run, check_predictions
 
 
 class PredictedRun(Run):
@@ -38,7 +38,8 @@ def predict_test_split(run: Run, competition_dir: Path, output: Path) -> int:
     from kagglekit import plugins
     from kagglekit.data import load_split
     from kagglekit.predict import competition_params, predict_with_run
-    from kagglekit.runs import atomic_write_text, predictions_frame
+    from kagglekit.store.atomic import atomic_write_text
+    from kagglekit.store.run import predictions_frame
 
     comp = plugins.get_competition(run.competition)
     if not run.info.get("prepared_text", True):
@@ -62,7 +63,7 @@ def write_kernel_submission(run_dir: Path, competition_dir: Path, output: Path,
     from kagglekit import plugins
     from kagglekit.data import data_file, load_sample_submission
     from kagglekit.errors import SubmissionError
-    from kagglekit.runs import atomic_write_text
+    from kagglekit.store.atomic import atomic_write_text
     from kagglekit.submission import build_submission, validate_submission
 
     comp = plugins.get_competition(Run(run_dir).competition)

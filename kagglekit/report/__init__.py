@@ -18,7 +18,8 @@ from kagglekit.errors import KaggleKitError
 from kagglekit.progress import steps
 from kagglekit.report import gather
 from kagglekit.report.html import Section, render_page
-from kagglekit.runs import Run, atomic_write_text
+from kagglekit.store.atomic import atomic_write_text
+from kagglekit.store.run import Run
 
 
 class ReportError(KaggleKitError):

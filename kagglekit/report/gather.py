@@ -15,7 +15,7 @@ import numpy as np
 
 from kagglekit import plugins
 from kagglekit.errors import KaggleKitError
-from kagglekit.runs import Run
+from kagglekit.store.run import Run
 
 N_WRONG = 20
 TEXT_CHARS = 400

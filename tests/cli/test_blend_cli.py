@@ -126,7 +126,7 @@ def test_blend_table_headlines_the_held_out_figures(workspace, method):
         assert not [r for r in rows if "in-sample" in r]
         # a blend made before members' nested scores were recorded: read from their runs
         from kagglekit.cli.output import print_report
-        from kagglekit.runs import Run
+        from kagglekit.store.run import Run
 
         path = Path(out.split("Run: ")[1].split()[0])
         for member in blend["member_runs"]:

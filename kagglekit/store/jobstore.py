@@ -1,6 +1,6 @@
 """Where a run's jobs live until the run is assembled: an incomplete run.
 
-    runs/<slug>/.jobs-<job-set hash>/
+    <root>/<slug>/.jobs-<job-set hash>/       (RunsFolder.job_store)
       plan.json            the run id, what is computed (jobs), the command that started it
       owner.json           the driver now working on it: pid, host, process start (heartbeat)
       jobs/<job-id>/       a completed job: record.json, oof.npy, test.npy, model/, logs/
@@ -9,101 +9,34 @@
 Re-running the same command finds the folder by its job-set hash and reuses every
 completed job. Only the driver writes here: a job's scratch folder becomes
 ``jobs/<job-id>`` by one rename, after its completion record is written into it. A
-folder (or a run's ``.tmp-*`` assembly folder) whose owner process is dead is stale.
+folder (or a run's ``.tmp-*`` assembly folder) whose owner process is dead is stale
+(owner records: store/atomic.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import socket
-import threading
 import time
 import uuid
 from pathlib import Path
 
 from kagglekit.errors import KaggleKitError, os_error_line
-from kagglekit.runs import missing_ancestors, remove_empty, write_json
+from kagglekit.store.atomic import (
+    Heartbeat,
+    folder_owner_alive,
+    missing_ancestors,
+    owner_alive,
+    owner_record,
+    read_json,
+    remove_empty,
+    write_json,
+)
+from kagglekit.store.create import OWNER_FILE as RUN_OWNER
+from kagglekit.store.folder import RUN_FILE, TMP_PREFIX, RunsFolder
 
-PREFIX = ".jobs-"
 OWNER = "owner.json"
 PLAN = "plan.json"
-HEARTBEAT_S = 20.0
-FOREIGN_DEAD_S = 120.0  # an owner on another host is dead after this long without heartbeat
-
-
-def process_start(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (Linux), else None."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def owner_record(**extra) -> dict:
-    pid = os.getpid()
-    return {"pid": pid, "host": socket.gethostname(), "start": process_start(pid),
-            "time": round(time.time(), 3), **extra}
-
-
-def owner_alive(owner: dict | None, heartbeat_file: Path | None = None) -> bool:
-    """Whether the process an owner record names still runs (never guess 'dead' on a live one)."""
-    if not owner:
-        return False
-    if owner.get("host") != socket.gethostname():
-        try:  # another machine: alive while its heartbeat is fresh
-            age = time.time() - Path(heartbeat_file).stat().st_mtime
-        except (OSError, TypeError):
-            return False
-        return age < FOREIGN_DEAD_S
-    pid = int(owner.get("pid", -1))
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    except OSError:
-        return False
-    start = owner.get("start")
-    return start is None or process_start(pid) in (None, start)
-
-
-def read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def folder_owner_alive(folder: Path, owner_file: str = OWNER) -> bool:
-    file = Path(folder) / owner_file
-    return owner_alive(read_json(file), file)
-
-
-class Heartbeat:
-    """Touches a file every few seconds from a daemon thread while the driver works."""
-
-    def __init__(self, path: Path, every: float = HEARTBEAT_S):
-        self.path, self.every = Path(path), every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="kagglekit-heartbeat", daemon=True)
-
-    def _beat(self):
-        while not self._stop.wait(self.every):
-            try:
-                os.utime(self.path)
-            except OSError:
-                return
-
-    def start(self):
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._stop.set()
 
 
 class JobStore:
@@ -121,21 +54,23 @@ class JobStore:
 
     # -- opening, owning ------------------------------------------------------------------------
     @classmethod
-    def open(cls, parent: Path, jobset: str, plan: dict) -> "JobStore":
-        """The incomplete run for ``jobset`` under ``parent`` (created when new), owned by us."""
-        parent = Path(parent)
+    def open(cls, runs_dir, slug: str, jobset: str, plan: dict) -> JobStore:
+        """The incomplete run for ``jobset`` of competition ``slug`` in a runs folder (a
+        RunsFolder or its root; created when new), owned by us."""
+        folder = RunsFolder.of(runs_dir)
+        parent = folder.competition(slug)
         created = missing_ancestors(parent)  # removed again if nothing is ever kept
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             remove_empty(created)
             raise KaggleKitError(os_error_line(exc, parent)) from None
-        clean_stale_temp(parent)
-        path = parent / f"{PREFIX}{jobset}"
+        clean_stale_temp(folder, slug)
+        path = folder.job_store(slug, jobset)
         if path.is_dir() and read_json(path / PLAN) is None and not folder_owner_alive(path):
             shutil.rmtree(path, ignore_errors=True)  # damaged (no readable plan): start afresh
         if not (path / PLAN).is_file():
-            tmp = parent / f".tmp-jobs-{jobset}-{uuid.uuid4().hex[:6]}"
+            tmp = folder.job_store_temp(slug, jobset)
             (tmp / "jobs").mkdir(parents=True)
             write_json(tmp / OWNER, owner_record())
             write_json(tmp / PLAN, {**plan, "jobset": jobset, "attempts": 0})
@@ -181,7 +116,7 @@ class JobStore:
         """The finished run folder assembled from these jobs earlier, if it still exists."""
         run_id = self.plan.get("assembled")
         path = self.path.parent / run_id if run_id else None
-        return path if path is not None and (path / "run.json").is_file() else None
+        return path if path is not None and (path / RUN_FILE).is_file() else None
 
     def finish(self, run_id: str, keep: bool = False) -> None:
         """After assembly: remove the jobs, or (``keep``: a command with more runs to make)
@@ -194,7 +129,7 @@ class JobStore:
         self.release()
 
     def _clean_scratch(self) -> None:
-        for scratch in self.jobs_dir.glob(".tmp-*"):
+        for scratch in self.jobs_dir.glob(f"{TMP_PREFIX}*"):
             if not folder_owner_alive(scratch):
                 shutil.rmtree(scratch, ignore_errors=True)
 
@@ -216,7 +151,7 @@ class JobStore:
 
     def scratch(self, job) -> Path:
         """A new, private folder for one attempt at a job."""
-        path = self.jobs_dir / f".tmp-{job.id}-{uuid.uuid4().hex[:6]}"
+        path = self.jobs_dir / f"{TMP_PREFIX}{job.id}-{uuid.uuid4().hex[:6]}"
         path.mkdir(parents=True)
         write_json(path / OWNER, owner_record(job=job.id))
         return path
@@ -233,17 +168,16 @@ class JobStore:
         os.rename(scratch, target)
 
 
-def finished_run(parent: Path, jobs, kind: str, data_dir, **same) -> Path | None:
-    """The newest finished run folder under ``parent`` (runs/<slug>/) assembled from exactly
+def finished_run(runs_dir, slug: str, jobs, kind: str, data_dir, **same) -> Path | None:
+    """The newest finished run folder of competition ``slug`` assembled from exactly
     ``jobs`` (same job ids: data, text preparation, folds, model, params, seeds, version),
     of ``kind``, on the files in ``data_dir``, whose run.json also has the values ``same``
     (a fit's threshold, which is not part of its jobs); None when there is none."""
     wanted = sorted(j.id for j in jobs)
     data_dir = str(Path(data_dir).resolve())
     found = []
-    for path in Path(parent).glob("*/run.json"):
-        if path.parent.name.startswith("."):
-            continue
+    for run_dir in RunsFolder.of(runs_dir).run_dirs(slug):
+        path = run_dir / RUN_FILE
         info = read_json(path)
         if not isinstance(info, dict) or info.get("kind") != kind or \
                 info.get("data_dir") != data_dir:
@@ -257,62 +191,42 @@ def finished_run(parent: Path, jobs, kind: str, data_dir, **same) -> Path | None
     return max(found)[2] if found else None
 
 
-# -- what `kagglekit runs` shows and `--clean` removes ----------------------------------------------
-def incomplete_runs(runs_dir: Path, slug: str | None = None) -> list[dict]:
-    runs_dir = Path(runs_dir)
+# -- what `kagglekit runs` shows and `--clean` removes ------------------------------------------
+def incomplete_runs(runs_dir, slug: str | None = None) -> list[dict]:
     out = []
-    if not runs_dir.is_dir():
-        return out
-    for slug_dir in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
-        if slug and slug_dir.name != slug:
+    for path in RunsFolder.of(runs_dir).job_stores(slug):
+        plan = read_json(path / PLAN)
+        if plan is None or plan.get("assembled"):
             continue
-        for path in sorted(slug_dir.glob(f"{PREFIX}*")):
-            plan = read_json(path / PLAN)
-            if plan is None or plan.get("assembled"):
-                continue
-            ids = {j["id"] for j in plan.get("jobs", [])}
-            done = sum(1 for j in ids if (path / "jobs" / j / "record.json").is_file())
-            alive = folder_owner_alive(path)
-            out.append({"run_id": plan.get("run_id"), "competition": plan.get("competition"),
-                        "model": plan.get("model"), "kind": plan.get("kind"),
-                        "path": str(path), "jobs_done": done, "jobs_total": len(ids),
-                        "state": "running" if alive else "stopped",
-                        "resume": plan.get("resume_command")})
+        ids = {j["id"] for j in plan.get("jobs", [])}
+        done = sum(1 for j in ids if (path / "jobs" / j / "record.json").is_file())
+        alive = folder_owner_alive(path)
+        out.append({"run_id": plan.get("run_id"), "competition": plan.get("competition"),
+                    "model": plan.get("model"), "kind": plan.get("kind"),
+                    "path": str(path), "jobs_done": done, "jobs_total": len(ids),
+                    "state": "running" if alive else "stopped",
+                    "resume": plan.get("resume_command")})
     return out
 
 
-def forget_assembled(runs_dir: Path, run_ids) -> None:
+def forget_assembled(runs_dir, run_ids) -> None:
     """Remove the jobs kept for the finished runs ``run_ids`` (see ``JobStore.finish``)."""
     run_ids = set(run_ids)
-    for path in Path(runs_dir).glob(f"*/{PREFIX}*"):
+    for path in RunsFolder.of(runs_dir).job_stores():
         plan = read_json(path / PLAN)
         if plan and plan.get("assembled") in run_ids and not folder_owner_alive(path):
             shutil.rmtree(path, ignore_errors=True)
 
 
-def find_incomplete(ref: str, runs_dir: Path) -> dict:
-    """An incomplete run by run id, unique id prefix or folder."""
-    found = incomplete_runs(runs_dir)
-    matches = [r for r in found if r["run_id"] == ref or Path(r["path"]) == Path(ref).resolve()
-               or r["path"] == ref] or [r for r in found if (r["run_id"] or "").startswith(ref)]
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise KaggleKitError(f"--resume {ref!r} is ambiguous: "
-                             f"{', '.join(r['run_id'] for r in matches[:5])}; give more of the id")
-    raise KaggleKitError(f"no incomplete run {ref!r} in {runs_dir} (`kagglekit runs` lists "
-                         f"incomplete runs; a finished run needs no resuming)")
-
-
-def stale_temp_dirs(parent: Path, min_age_s: float = 3600.0) -> list[Path]:
+def stale_temp_dirs(runs_dir, slug: str, min_age_s: float = 3600.0) -> list[Path]:
     """``.tmp-*`` folders in a competition's runs folder whose owner process is dead
     (ownerless ones, left by older versions, once they are ``min_age_s`` old)."""
     out = []
     now = time.time()
-    for path in Path(parent).glob(".tmp-*"):
+    for path in RunsFolder.of(runs_dir).temporaries(slug):
         if not path.is_dir():
             continue
-        owner_file = path / OWNER if (path / OWNER).exists() else path / ".owner.json"
+        owner_file = path / OWNER if (path / OWNER).exists() else path / RUN_OWNER
         owner = read_json(owner_file)
         if owner is None:
             try:
@@ -325,23 +239,22 @@ def stale_temp_dirs(parent: Path, min_age_s: float = 3600.0) -> list[Path]:
     return out
 
 
-def clean_stale_temp(parent: Path) -> list[Path]:
+def clean_stale_temp(runs_dir, slug: str) -> list[Path]:
     removed = []
-    for path in stale_temp_dirs(parent, min_age_s=float("inf")):
+    for path in stale_temp_dirs(runs_dir, slug, min_age_s=float("inf")):
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
     return removed
 
 
-def dead_incomplete(runs_dir: Path, slug: str | None = None) -> list[Path]:
+def dead_incomplete(runs_dir, slug: str | None = None) -> list[Path]:
     """What ``kagglekit runs --clean`` removes: stopped incomplete runs and stale temp folders."""
-    out = [Path(r["path"]) for r in incomplete_runs(runs_dir, slug) if r["state"] != "running"]
-    runs_dir = Path(runs_dir)
-    if runs_dir.is_dir():
-        for slug_dir in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
-            if not slug or slug_dir.name == slug:
-                out += stale_temp_dirs(slug_dir)
-                out += [p for p in sorted(slug_dir.glob(f"{PREFIX}*"))  # kept after assembly
-                        if (read_json(p / PLAN) or {}).get("assembled")
-                        and not folder_owner_alive(p)]
+    folder = RunsFolder.of(runs_dir)
+    out = [Path(r["path"]) for r in incomplete_runs(folder, slug) if r["state"] != "running"]
+    for slug_dir in folder.competitions():
+        if not slug or slug_dir.name == slug:
+            out += stale_temp_dirs(folder, slug_dir.name)
+            out += [p for p in folder.job_stores(slug_dir.name)  # kept after assembly
+                    if (read_json(p / PLAN) or {}).get("assembled")
+                    and not folder_owner_alive(p)]
     return out

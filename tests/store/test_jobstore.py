@@ -29,7 +29,7 @@ def dead_pid() -> int:
 
 def fake_incomplete(runs: Path, name: str, owner_pid: int | None, done: int = 1) -> Path:
     """An incomplete run folder as an interrupted `kagglekit cv` leaves it."""
-    from kagglekit.jobstore import owner_record
+    from kagglekit.store.atomic import owner_record
 
     path = runs / SLUG / f".jobs-{name}"
     jobs = [{"id": f"{name}{k}", "fold": k, "seed": 42} for k in range(3)]
@@ -78,7 +78,7 @@ def test_incomplete_runs_are_listed_never_best_and_cleaned_after_asking(cli, twe
 
 
 def test_stale_temporary_folders_of_dead_processes_are_cleaned(cli, tweets):
-    from kagglekit.jobstore import owner_record
+    from kagglekit.store.atomic import owner_record
 
     parent = Path("runs") / SLUG
     dead, live, legacy = (parent / ".tmp-dead-run", parent / ".tmp-live-run",
@@ -102,7 +102,7 @@ def test_a_run_owned_by_a_live_process_is_not_taken_over(cli, tweets):
     from kagglekit.data import DataOptions, load_dataset
     from kagglekit.folds import competition_folds
     from kagglekit.jobs import data_fingerprint, job_set_hash, plan_jobs
-    from kagglekit.jobstore import owner_record
+    from kagglekit.store.atomic import owner_record
 
     comp = plugins.get_competition("disaster-tweets")
     cls = plugins.get_model("tfidf-nb")
