@@ -29,7 +29,9 @@ for tr, va in StratifiedKFold(5, shuffle=True, random_state=42).split(train, y):
     clf = MultinomialNB().fit(x, y[tr])
     oof[va] = clf.predict_proba(vec.transform(train["text"].iloc[va]))[:, 1]
     test_pred += clf.predict_proba(vec.transform(test["text"]))[:, 1] / 5
-print(f"f1={f1_score(y, oof >= 0.5):.4f} accuracy={accuracy_score(y, oof >= 0.5):.4f} "
-      f"auc={roc_auc_score(y, oof):.4f}")
+print(
+    f"f1={f1_score(y, oof >= 0.5):.4f} accuracy={accuracy_score(y, oof >= 0.5):.4f} "
+    f"auc={roc_auc_score(y, oof):.4f}"
+)
 pd.DataFrame({"id": train["id"], "target": oof}).to_csv(out / "oof.csv", index=False)
 pd.DataFrame({"id": test["id"], "target": test_pred}).to_csv(out / "test.csv", index=False)

@@ -37,11 +37,11 @@ def main(argv=None) -> int:
 
     from kagglekit import plugins
     from kagglekit.blend import create_blend
-    from kagglekit.params import resolve_models
-    from kagglekit.folds import make_folds
-    from kagglekit.errors import DataNotFound
     from kagglekit.cv import run_cv
     from kagglekit.data import DataOptions, load_dataset
+    from kagglekit.errors import DataNotFound
+    from kagglekit.folds import make_folds
+    from kagglekit.params import resolve_models
 
     comp = plugins.get_competition(args.competition)
     try:
@@ -49,14 +49,25 @@ def main(argv=None) -> int:
     except DataNotFound as exc:
         print(f"skipped: {exc}", file=sys.stderr)
         return 0
-    print(f"{comp.slug}: {len(data.train)} train rows, {args.folds} folds, seed {args.seed}",
-          file=sys.stderr)
+    print(
+        f"{comp.slug}: {len(data.train)} train rows, {args.folds} folds, seed {args.seed}",
+        file=sys.stderr,
+    )
     folds = make_folds(data.train.y, args.folds, args.seed)
     members = []
     for name, cls, params in resolve_models(models, (), {}):
         start = time.perf_counter()
-        run = run_cv(comp, name, cls, params, data, n_folds=args.folds, seed=args.seed,
-                     runs_dir=args.runs_dir, folds=folds)
+        run = run_cv(
+            comp,
+            name,
+            cls,
+            params,
+            data,
+            n_folds=args.folds,
+            seed=args.seed,
+            runs_dir=args.runs_dir,
+            folds=folds,
+        )
         members.append((run, time.perf_counter() - start))
         print(f"  {name}: {run.scores} ({members[-1][1]:.0f}s)", file=sys.stderr)
     blends = []
@@ -77,28 +88,45 @@ def render(comp, data, args, members, blends) -> str:
     metrics = list(comp.metrics)
     runs = [r for r, _ in members]
     head = ["run", *metrics, "weights / coefficients", "seconds"]
-    lines = [f"## {comp.slug}", "",
-             f"{len(data.train)} training rows from `{Path(data.directory).name}/`, "
-             f"{args.folds} stratified folds (seed {args.seed}) shared by every run; "
-             f"out-of-fold scores (the threshold of `{comp.metrics[0]}`-style metrics is "
-             f"chosen on each run's OOF). Python {platform.python_version()}, "
-             f"{time.strftime('%Y-%m-%d')}.", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [
+        f"## {comp.slug}",
+        "",
+        f"{len(data.train)} training rows from `{Path(data.directory).name}/`, "
+        f"{args.folds} stratified folds (seed {args.seed}) shared by every run; "
+        f"out-of-fold scores (the threshold of `{comp.metrics[0]}`-style metrics is "
+        f"chosen on each run's OOF). Python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d')}.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     for run, seconds in members:
         lines.append(row(run.model, run.scores, metrics, "", f"{seconds:.0f}"))
     for blend, seconds in blends:
         weights = blend.info["weights"]
         text = ", ".join(f"{r.model} {weight_text(weights.get(r.id, {}))}" for r in runs)
-        lines.append(row(f"**{blend.info['method']}** blend", blend.scores, metrics, text,
-                         f"{seconds:.1f}"))
+        lines.append(
+            row(f"**{blend.info['method']}** blend", blend.scores, metrics, text, f"{seconds:.1f}")
+        )
         if blend.info.get("scores_in_sample"):
-            lines.append(row(f"{blend.info['method']}: in-sample, not cross-validated",
-                             blend.info["scores_in_sample"], metrics, "", ""))
+            lines.append(
+                row(
+                    f"{blend.info['method']}: in-sample, not cross-validated",
+                    blend.info["scores_in_sample"],
+                    metrics,
+                    "",
+                    "",
+                )
+            )
     best_member = max(r.scores[comp.metric] for r in runs)
-    lines += ["", f"Best member {comp.metric}: {best_member:.4f}. `weighted` and `stack` are "
-              f"nested in the folds (the blender for fold k is fit on the other folds' OOF "
-              f"rows); the in-sample rows fit and score the final blender on all rows, "
-              f"for comparison only. `weighted` optimises `{comp.metric}`.", ""]
+    lines += [
+        "",
+        f"Best member {comp.metric}: {best_member:.4f}. `weighted` and `stack` are "
+        f"nested in the folds (the blender for fold k is fit on the other folds' OOF "
+        f"rows); the in-sample rows fit and score the final blender on all rows, "
+        f"for comparison only. `weighted` optimises `{comp.metric}`.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -111,15 +139,16 @@ def weight_text(values: dict) -> str:
 
 
 def row(name, scores, metrics, weights, seconds) -> str:
-    cells = [name, *[f"{scores[m]:.4f}" if m in scores else "" for m in metrics], weights,
-             seconds]
+    cells = [name, *[f"{scores[m]:.4f}" if m in scores else "" for m in metrics], weights, seconds]
     return "| " + " | ".join(cells) + " |"
 
 
 def write_section(path: Path, slug: str, section: str) -> None:
-    header = ("# Blends: members' and blends' cross-validated scores\n\n"
-              "Written by `python benchmarks/bench_blend.py COMPETITION` (one section per "
-              "competition).\n\n")
+    header = (
+        "# Blends: members' and blends' cross-validated scores\n\n"
+        "Written by `python benchmarks/bench_blend.py COMPETITION` (one section per "
+        "competition).\n\n"
+    )
     text = path.read_text() if path.is_file() else header
     pattern = re.compile(rf"^## {re.escape(slug)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):

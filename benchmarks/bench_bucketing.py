@@ -36,15 +36,23 @@ def load(rows: int):
         train = pd.read_csv(folder / "train.csv").head(rows)
         test = pd.read_csv(folder / "test.csv")
         source = "real Quora questions"
-        return (TextFrame.from_texts(train["question_text"].astype(str), train["target"]),
-                TextFrame.from_texts(test["question_text"].astype(str)), source)
+        return (
+            TextFrame.from_texts(train["question_text"].astype(str), train["target"]),
+            TextFrame.from_texts(test["question_text"].astype(str)),
+            source,
+        )
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(5000)]
-    texts = [" ".join(rng.choice(words, int(min(200, rng.lognormal(2.5, 0.6)))))
-             for _ in range(rows + 5000)]
+    texts = [
+        " ".join(rng.choice(words, int(min(200, rng.lognormal(2.5, 0.6)))))
+        for _ in range(rows + 5000)
+    ]
     y = (rng.random(rows) < 0.1).astype(int)
-    return (TextFrame.from_texts(texts[:rows], y), TextFrame.from_texts(texts[rows:]),
-            "generated lognormal-length texts")
+    return (
+        TextFrame.from_texts(texts[:rows], y),
+        TextFrame.from_texts(texts[rows:]),
+        "generated lognormal-length texts",
+    )
 
 
 def main() -> None:
@@ -62,13 +70,27 @@ def main() -> None:
 
     predict_rows = TextFrame.from_texts(list(test.text) + list(train.text))
     cls = plugins.get_model("bigru")
-    results = {"source": source, "rows": len(train), "predict_rows": len(predict_rows),
-               "batch_size": args.batch_size, "runs": []}
+    results = {
+        "source": source,
+        "rows": len(train),
+        "predict_rows": len(predict_rows),
+        "batch_size": args.batch_size,
+        "runs": [],
+    }
     for repeat in range(args.repeats):
         for bucketing in (True, False):
-            model = cls.from_dict({"bucketing": bucketing, "epochs": 2, "verbose": 0,
-                                   "progress": False, "tensorboard": False,
-                                   "batch_size": args.batch_size}, seed=0, name="bigru")
+            model = cls.from_dict(
+                {
+                    "bucketing": bucketing,
+                    "epochs": 2,
+                    "verbose": 0,
+                    "progress": False,
+                    "tensorboard": False,
+                    "batch_size": args.batch_size,
+                },
+                seed=0,
+                name="bigru",
+            )
             model.fit(train, None)
             info = model.fit_info_
             seconds = info["history"][1]["train_seconds"]
@@ -76,21 +98,32 @@ def main() -> None:
             start = time.perf_counter()
             model.predict(predict_rows)
             predict_s = time.perf_counter() - start
-            row = {"repeat": repeat, "bucketing": bucketing, "maxlen": info["maxlen"],
-                   "padding_efficiency": info["padding_efficiency"],
-                   "epoch1_s": info["history"][0]["train_seconds"], "epoch2_s": seconds,
-                   "train_samples_per_s": round(len(train) / seconds, 1),
-                   "predict_s": round(predict_s, 3),
-                   "predict_samples_per_s": round(len(predict_rows) / predict_s, 1),
-                   "load_average": os.getloadavg()[0]}
+            row = {
+                "repeat": repeat,
+                "bucketing": bucketing,
+                "maxlen": info["maxlen"],
+                "padding_efficiency": info["padding_efficiency"],
+                "epoch1_s": info["history"][0]["train_seconds"],
+                "epoch2_s": seconds,
+                "train_samples_per_s": round(len(train) / seconds, 1),
+                "predict_s": round(predict_s, 3),
+                "predict_samples_per_s": round(len(predict_rows) / predict_s, 1),
+                "load_average": os.getloadavg()[0],
+            }
             results["runs"].append(row)
             print(json.dumps(row), flush=True)
     on = [r for r in results["runs"] if r["bucketing"]]
     off = [r for r in results["runs"] if not r["bucketing"]]
-    results["train_speedup"] = round(np.median([r["train_samples_per_s"] for r in on]) /
-                                     np.median([r["train_samples_per_s"] for r in off]), 2)
-    results["predict_speedup"] = round(np.median([r["predict_samples_per_s"] for r in on]) /
-                                       np.median([r["predict_samples_per_s"] for r in off]), 2)
+    results["train_speedup"] = round(
+        np.median([r["train_samples_per_s"] for r in on])
+        / np.median([r["train_samples_per_s"] for r in off]),
+        2,
+    )
+    results["predict_speedup"] = round(
+        np.median([r["predict_samples_per_s"] for r in on])
+        / np.median([r["predict_samples_per_s"] for r in off]),
+        2,
+    )
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(results, indent=2))
     print(json.dumps({k: v for k, v in results.items() if k != "runs"}, indent=2))

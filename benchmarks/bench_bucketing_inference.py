@@ -51,8 +51,14 @@ def main(argv=None) -> int:
 
     def run(bucketing: bool):
         start = time.perf_counter()
-        out = predict_batches(model, enc, inputs=names, maxlen=args.max_length,
-                              batch_size=args.batch_size, bucket=bucketing)
+        out = predict_batches(
+            model,
+            enc,
+            inputs=names,
+            maxlen=args.max_length,
+            batch_size=args.batch_size,
+            bucket=bucketing,
+        )
         return time.perf_counter() - start, out
 
     _, fixed_out = run(False)
@@ -64,12 +70,26 @@ def main(argv=None) -> int:
     tokens = int(np.minimum(enc.lengths, args.max_length).sum())
     med = {k: statistics.median(v) for k, v in times.items()}
     result = {
-        "texts": len(texts), "real_tokens": tokens, "max_length": args.max_length,
-        "batch_size": args.batch_size, "repeats": args.repeats,
-        **{f"padding_share_{name}": round(1 - tokens / plan_batches(
-            np.minimum(enc.lengths, args.max_length), args.batch_size, maxlen=args.max_length,
-            shuffle=False, bucket=bucket).padded_tokens(), 3)
-           for name, bucket in (("fixed", False), ("bucketed", True))},
+        "texts": len(texts),
+        "real_tokens": tokens,
+        "max_length": args.max_length,
+        "batch_size": args.batch_size,
+        "repeats": args.repeats,
+        **{
+            f"padding_share_{name}": round(
+                1
+                - tokens
+                / plan_batches(
+                    np.minimum(enc.lengths, args.max_length),
+                    args.batch_size,
+                    maxlen=args.max_length,
+                    shuffle=False,
+                    bucket=bucket,
+                ).padded_tokens(),
+                3,
+            )
+            for name, bucket in (("fixed", False), ("bucketed", True))
+        },
         "seconds": {k: [round(x, 2) for x in v] for k, v in times.items()},
         "texts_per_s": {k: round(len(texts) / v, 1) for k, v in med.items()},
         "real_tokens_per_s": {k: round(tokens / v, 1) for k, v in med.items()},

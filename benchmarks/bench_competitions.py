@@ -25,7 +25,9 @@ SHARED = ROOT.parent / "shared" / "data"
 DATASETS = {
     "nlp-getting-started": "nlp-getting-started",
     "quora-insincere-questions-classification": "quora-insincere-questions-classification",
-    "jigsaw-toxic-comment-classification-challenge": "jigsaw-toxic-comment-classification-challenge",
+    "jigsaw-toxic-comment-classification-challenge": (
+        "jigsaw-toxic-comment-classification-challenge"
+    ),
     "imdb-dataset-of-50k-movie-reviews": "imdb-dataset-of-50k-movie-reviews",
 }
 MODELS = ("tfidf-lr", "nbsvm")
@@ -45,9 +47,9 @@ def main(argv=None) -> int:
         return 0
 
     from kagglekit import plugins
-    from kagglekit.params import resolve_models
     from kagglekit.cv import run_cv
     from kagglekit.data import DataOptions, load_dataset
+    from kagglekit.params import resolve_models
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-competitions-") as runs_dir:
@@ -64,18 +66,38 @@ def main(argv=None) -> int:
             for name, cls, params in resolve_models(args.models, args.params, {}):
                 print(f"{slug}: {name} ...", file=sys.stderr, flush=True)
                 start, cpu = time.perf_counter(), time.process_time()
-                run = run_cv(comp, name, cls, params, data, n_folds=args.folds, seed=args.seed,
-                             runs_dir=Path(runs_dir))
+                run = run_cv(
+                    comp,
+                    name,
+                    cls,
+                    params,
+                    data,
+                    n_folds=args.folds,
+                    seed=args.seed,
+                    runs_dir=Path(runs_dir),
+                )
                 wall, cpu = time.perf_counter() - start, time.process_time() - cpu
                 metric = comp.metric
-                rows.append({
-                    "dataset": slug, "rows": len(data.train), "model": name, "metric": metric,
-                    "score": run.scores[metric], "spread": run.info["fold_spread"][metric],
-                    "others": {m: v for m, v in run.scores.items() if m != metric},
-                    "wall": wall, "cpu": cpu, "load": load_s,
-                })
-                print(f"  {metric}={run.scores[metric]:.4f} ± {run.info['fold_spread'][metric]:.4f}"
-                      f"  {wall:.1f}s wall, {cpu:.1f}s CPU", file=sys.stderr, flush=True)
+                rows.append(
+                    {
+                        "dataset": slug,
+                        "rows": len(data.train),
+                        "model": name,
+                        "metric": metric,
+                        "score": run.scores[metric],
+                        "spread": run.info["fold_spread"][metric],
+                        "others": {m: v for m, v in run.scores.items() if m != metric},
+                        "wall": wall,
+                        "cpu": cpu,
+                        "load": load_s,
+                    }
+                )
+                print(
+                    f"  {metric}={run.scores[metric]:.4f} ± {run.info['fold_spread'][metric]:.4f}"
+                    f"  {wall:.1f}s wall, {cpu:.1f}s CPU",
+                    file=sys.stderr,
+                    flush=True,
+                )
     table = render(rows, args)
     print(table)
     if args.output:
@@ -88,17 +110,19 @@ def render(rows, args) -> str:
         f"{args.folds}-fold CV (seed {args.seed}), default parameters"
         + (f" plus -p {' -p '.join(args.params)}" if args.params else "")
         + f"; Python {platform.python_version()}, {platform.machine()}, measured by "
-          f"benchmarks/bench_competitions.py.",
+        f"benchmarks/bench_competitions.py.",
         "",
-        "| dataset | train rows | model | metric | OOF score | fold spread (std) | other OOF scores "
-        "| CV wall time | CV CPU time | load time |",
+        "| dataset | train rows | model | metric | OOF score | fold spread (std) "
+        "| other OOF scores | CV wall time | CV CPU time | load time |",
         "| --- | ---: | --- | --- | ---: | ---: | --- | ---: | ---: | ---: |",
     ]
     for r in rows:
         others = ", ".join(f"{k} {v:.4f}" for k, v in r["others"].items()) or "-"
-        lines.append(f"| {r['dataset']} | {r['rows']:,} | {r['model']} | {r['metric']} | "
-                     f"{r['score']:.4f} | {r['spread']:.4f} | {others} | {r['wall']:.1f} s | "
-                     f"{r['cpu']:.1f} s | {r['load']:.1f} s |")
+        lines.append(
+            f"| {r['dataset']} | {r['rows']:,} | {r['model']} | {r['metric']} | "
+            f"{r['score']:.4f} | {r['spread']:.4f} | {others} | {r['wall']:.1f} s | "
+            f"{r['cpu']:.1f} s | {r['load']:.1f} s |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -44,32 +44,86 @@ def main() -> None:
     ours, theirs = [], []
     try:
         for i in range(args.repeats):
-            theirs.append(timed([sys.executable, str(HERE / "baseline_sklearn_cv.py"), str(tweets),
-                                 str(work / f"base-{i}")], work))
-            ours.append(timed([str(KAGGLEKIT), "cv", "disaster-tweets", "--model", "tfidf-nb",
-                               "--folds", "5", "--seed", "42", "--data-dir", str(tweets),
-                               "--runs-dir", str(work / "runs"), "--json"], work))
+            theirs.append(
+                timed(
+                    [
+                        sys.executable,
+                        str(HERE / "baseline_sklearn_cv.py"),
+                        str(tweets),
+                        str(work / f"base-{i}"),
+                    ],
+                    work,
+                )
+            )
+            ours.append(
+                timed(
+                    [
+                        str(KAGGLEKIT),
+                        "cv",
+                        "disaster-tweets",
+                        "--model",
+                        "tfidf-nb",
+                        "--folds",
+                        "5",
+                        "--seed",
+                        "42",
+                        "--data-dir",
+                        str(tweets),
+                        "--runs-dir",
+                        str(work / "runs"),
+                        "--json",
+                    ],
+                    work,
+                )
+            )
         ratio = statistics.median(ours) / statistics.median(theirs)
-        print(f"kagglekit cv tfidf-nb 5 folds: median {statistics.median(ours):.2f}s "
-              f"(runs: {', '.join(f'{t:.2f}' for t in ours)})")
-        print(f"plain scikit-learn script:     median {statistics.median(theirs):.2f}s "
-              f"(runs: {', '.join(f'{t:.2f}' for t in theirs)})")
+        print(
+            f"kagglekit cv tfidf-nb 5 folds: median {statistics.median(ours):.2f}s "
+            f"(runs: {', '.join(f'{t:.2f}' for t in ours)})"
+        )
+        print(
+            f"plain scikit-learn script:     median {statistics.median(theirs):.2f}s "
+            f"(runs: {', '.join(f'{t:.2f}' for t in theirs)})"
+        )
         print(f"ratio: {ratio:.2f}x (target <= 1.3x)")
         print()
-        print("| model | OOF F1 | OOF accuracy | OOF AUC | threshold | fold spread (F1 std) | wall s |")
+        print(
+            "| model | OOF F1 | OOF accuracy | OOF AUC | threshold "
+            "| fold spread (F1 std) | wall s |"
+        )
         print("| --- | --- | --- | --- | --- | --- | --- |")
         for model in ("tfidf-nb", "tfidf-lr", "nbsvm"):
             start = time.perf_counter()
-            proc = subprocess.run([str(KAGGLEKIT), "cv", "disaster-tweets", "--model", model,
-                                   "--folds", "5", "--seed", "42", "--data-dir", str(tweets),
-                                   "--runs-dir", str(work / "runs"), "--json"],
-                                  capture_output=True, text=True, cwd=work, check=True)
+            proc = subprocess.run(
+                [
+                    str(KAGGLEKIT),
+                    "cv",
+                    "disaster-tweets",
+                    "--model",
+                    model,
+                    "--folds",
+                    "5",
+                    "--seed",
+                    "42",
+                    "--data-dir",
+                    str(tweets),
+                    "--runs-dir",
+                    str(work / "runs"),
+                    "--json",
+                ],
+                capture_output=True,
+                text=True,
+                cwd=work,
+                check=True,
+            )
             wall = time.perf_counter() - start
             out = json.loads(proc.stdout)
             run = json.loads((Path(out["run_dir"]) / "run.json").read_text())
             s = out["scores"]
-            print(f"| {model} | {s['f1']:.4f} | {s['accuracy']:.4f} | {s['auc']:.4f} | "
-                  f"{run['threshold']:.3f} | {run['fold_spread']['f1']:.4f} | {wall:.1f} |")
+            print(
+                f"| {model} | {s['f1']:.4f} | {s['accuracy']:.4f} | {s['auc']:.4f} | "
+                f"{run['threshold']:.3f} | {run['fold_spread']['f1']:.4f} | {wall:.1f} |"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

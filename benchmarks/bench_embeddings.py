@@ -36,7 +36,8 @@ def child_notebook(path: str, vocab: list[str], out: str) -> None:
     def get_coefs(word, *arr):
         return word, np.asarray(arr, dtype="float32")
 
-    embeddings_index = dict(get_coefs(*o.split(" ")) for o in open(path, encoding="utf8"))
+    # the notebooks' own line, copied as written (the file stays open: that is the baseline)
+    embeddings_index = dict(get_coefs(*o.split(" ")) for o in open(path, encoding="utf8"))  # noqa: SIM115
     all_embs = np.stack(list(embeddings_index.values()))
     emb_mean, emb_std = all_embs.mean(), all_embs.std()
     embed_size = all_embs.shape[1]
@@ -60,9 +61,23 @@ def child_kagglekit(path: str, vocab: list[str], out: str) -> None:
 
 def run_child(method: str, path: Path, vocab_file: Path, out: Path, cache: Path) -> dict:
     env = dict(os.environ, KAGGLEKIT_CACHE=str(cache))
-    proc = subprocess.run([sys.executable, __file__, "--child", method, "--file", str(path),
-                           "--vocab-file", str(vocab_file), "--out", str(out)],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            method,
+            "--file",
+            str(path),
+            "--vocab-file",
+            str(vocab_file),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"{method} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -82,11 +97,19 @@ def child_main(args) -> None:
         import kagglekit.text.embeddings  # noqa: F401 - imports are not part of the load
     base_rss = peak_rss_mb()
     start, cpu = time.perf_counter(), time.process_time()
-    {"notebook": child_notebook, "kagglekit": child_kagglekit}[args.child](args.file, vocab,
-                                                                            args.out)
-    print(json.dumps({"seconds": round(time.perf_counter() - start, 3),
-                      "cpu_seconds": round(time.process_time() - cpu, 3),
-                      "peak_rss_mb": peak_rss_mb(), "rss_before_mb": base_rss}))
+    {"notebook": child_notebook, "kagglekit": child_kagglekit}[args.child](
+        args.file, vocab, args.out
+    )
+    print(
+        json.dumps(
+            {
+                "seconds": round(time.perf_counter() - start, 3),
+                "cpu_seconds": round(time.process_time() - cpu, 3),
+                "peak_rss_mb": peak_rss_mb(),
+                "rss_before_mb": base_rss,
+            }
+        )
+    )
 
 
 # ---------------------------------------------------------------------------- data
@@ -133,11 +156,18 @@ def check_real_glove() -> dict:
             table.setdefault(parts[0], np.array(parts[1:], dtype=np.float32))
         words = [w.decode("utf-8") for w in table if _utf8(w)]
         found = find_vectors(path, words, cache=False)
-        same = sum(np.array_equal(found.vectors[i], table[w.encode()])
-                   for i, w in enumerate(words) if found.how[i] == 1)
-        out[path.name] = {"lines": found.lines, "dim": found.dim, "utf8_words": len(words),
-                          "found_exact": int((found.how == 1).sum()),
-                          "equal_to_the_line": int(same)}
+        same = sum(
+            np.array_equal(found.vectors[i], table[w.encode()])
+            for i, w in enumerate(words)
+            if found.how[i] == 1
+        )
+        out[path.name] = {
+            "lines": found.lines,
+            "dim": found.dim,
+            "utf8_words": len(words),
+            "found_exact": int((found.how == 1).sum()),
+            "equal_to_the_line": int(same),
+        }
     return out
 
 
@@ -175,21 +205,26 @@ def main() -> None:
     vocab_file.write_text(json.dumps(vocab))
     t_warm = warm(path)
     cache = Path(tempfile.mkdtemp(prefix="kk-bench-emb-"))
-    results = {"file_gb": round(path.stat().st_size / 1e9, 2), "generate_s": t_gen,
-               "warm_read_s": round(t_warm, 2), "vocab_rows": len(vocab)}
+    results = {
+        "file_gb": round(path.stat().st_size / 1e9, 2),
+        "generate_s": t_gen,
+        "warm_read_s": round(t_warm, 2),
+        "vocab_rows": len(vocab),
+    }
     results["notebook"] = run_child("notebook", path, vocab_file, WORK / "nb.npy", cache)
     results["kagglekit_first"] = run_child("kagglekit", path, vocab_file, WORK / "kk.npy", cache)
-    results["kagglekit_cached"] = run_child("kagglekit", path, vocab_file, WORK / "kk2.npy",
-                                            cache)
+    results["kagglekit_cached"] = run_child("kagglekit", path, vocab_file, WORK / "kk2.npy", cache)
     nb, kk, kk2 = (np.load(WORK / f) for f in ("nb.npy", "kk.npy", "kk2.npy"))
     found = np.load(WORK / "kk.found.npy")
     report = json.loads((WORK / "kk.report.json").read_text())
     exact = np.array([report["files"][0]["found_by"]["exact"]])
-    in_notebook = np.array([i for i, w in enumerate(vocab) if i >= 2 and w.startswith("w")
-                            and int(w[1:]) % 10 != 0])
+    in_notebook = np.array(
+        [i for i, w in enumerate(vocab) if i >= 2 and w.startswith("w") and int(w[1:]) % 10 != 0]
+    )
     results["check"] = {
-        "rows_equal_to_notebook_exact_matches": int(sum(np.array_equal(nb[i], kk[i])
-                                                        for i in in_notebook)),
+        "rows_equal_to_notebook_exact_matches": int(
+            sum(np.array_equal(nb[i], kk[i]) for i in in_notebook)
+        ),
         "exact_matches": int(exact[0]),
         "found_by_title_case_fallback": report["files"][0]["found_by"]["title"],
         "vocab_coverage": report["vocab_coverage"],
@@ -202,15 +237,24 @@ def main() -> None:
         "first_load_cpu_speedup": round(nb_r["cpu_seconds"] / kk_r["cpu_seconds"], 1),
         "peak_rss_ratio": round(nb_r["peak_rss_mb"] / kk_r["peak_rss_mb"], 1),
         "peak_rss_ratio_above_start": round(
-            (nb_r["peak_rss_mb"] - nb_r["rss_before_mb"]) /
-            max(1.0, kk_r["peak_rss_mb"] - kk_r["rss_before_mb"]), 1),
+            (nb_r["peak_rss_mb"] - nb_r["rss_before_mb"])
+            / max(1.0, kk_r["peak_rss_mb"] - kk_r["rss_before_mb"]),
+            1,
+        ),
         "cached_speedup_vs_notebook": round(nb_r["seconds"] / kc_r["seconds"], 1),
         "cached_speedup_vs_first_load": round(kk_r["seconds"] / kc_r["seconds"], 1),
     }
     results["real_glove"] = check_real_glove() if (SHARED / "embeddings").is_dir() else "absent"
     results["load_average"] = os.getloadavg()[0]
-    for f in ("nb.npy", "kk.npy", "kk2.npy", "kk.found.npy", "kk2.found.npy", "kk.report.json",
-              "kk2.report.json"):
+    for f in (
+        "nb.npy",
+        "kk.npy",
+        "kk2.npy",
+        "kk.found.npy",
+        "kk2.found.npy",
+        "kk.report.json",
+        "kk2.report.json",
+    ):
         (WORK / f).unlink(missing_ok=True)
     if not args.keep:
         path.unlink()

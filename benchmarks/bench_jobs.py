@@ -37,8 +37,23 @@ FOLDS = ["5"]
 
 
 def cv_command(data: Path, runs: Path, *extra) -> list[str]:
-    return [str(KAGGLEKIT), "cv", "jigsaw", "--model", "tfidf-lr", "--folds", FOLDS[0], "--seed", "42",
-            "--data-dir", str(data), "--runs-dir", str(runs), "--json", *extra]
+    return [
+        str(KAGGLEKIT),
+        "cv",
+        "jigsaw",
+        "--model",
+        "tfidf-lr",
+        "--folds",
+        FOLDS[0],
+        "--seed",
+        "42",
+        "--data-dir",
+        str(data),
+        "--runs-dir",
+        str(runs),
+        "--json",
+        *extra,
+    ]
 
 
 def timed(cmd, cwd) -> tuple[float, dict]:
@@ -75,12 +90,28 @@ def baseline(data_root: Path, base: Path, repeats: int) -> None:
     blobs = {}
     for i in range(repeats):
         for name, env in (("before jobs", {"PYTHONPATH": str(base)}), ("jobs, in-process", {})):
-            cmd = [sys.executable, "-m", "kagglekit", "cv", "disaster-tweets", "--model",
-                   "tfidf-nb", "--folds", "5", "--seed", "42", "--data-dir", str(tweets),
-                   "--runs-dir", str(work / f"{i}-{len(env)}"), "--json"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "kagglekit",
+                "cv",
+                "disaster-tweets",
+                "--model",
+                "tfidf-nb",
+                "--folds",
+                "5",
+                "--seed",
+                "42",
+                "--data-dir",
+                str(tweets),
+                "--runs-dir",
+                str(work / f"{i}-{len(env)}"),
+                "--json",
+            ]
             start = time.perf_counter()
-            proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True,
-                                  env={**os.environ, **env})
+            proc = subprocess.run(
+                cmd, cwd=work, capture_output=True, text=True, env={**os.environ, **env}
+            )
             times[name].append(time.perf_counter() - start)
             if proc.returncode != 0:
                 raise SystemExit(proc.stderr[-2000:])
@@ -88,10 +119,15 @@ def baseline(data_root: Path, base: Path, repeats: int) -> None:
     print("| `cv disaster-tweets --model tfidf-nb --folds 5` | median wall s | runs |")
     print("| --- | --- | --- |")
     for name, values in times.items():
-        print(f"| {name} | {statistics.median(values):.2f} | "
-              f"{', '.join(f'{v:.2f}' for v in values)} |")
-    print(f"ratio: {statistics.median(times['jobs, in-process']) / statistics.median(times['before jobs']):.2f}x; "
-          f"oof.csv byte-identical: {blobs['before jobs'] == blobs['jobs, in-process']}")
+        print(
+            f"| {name} | {statistics.median(values):.2f} | "
+            f"{', '.join(f'{v:.2f}' for v in values)} |"
+        )
+    ratio = statistics.median(times["jobs, in-process"]) / statistics.median(times["before jobs"])
+    print(
+        f"ratio: {ratio:.2f}x; "
+        f"oof.csv byte-identical: {blobs['before jobs'] == blobs['jobs, in-process']}"
+    )
     print()
 
 
@@ -136,12 +172,16 @@ def executors(data: Path, work: Path, args) -> None:
             times[name].append(elapsed)
             oofs.setdefault(name, (Path(payload["run_dir"]) / "oof.csv").read_bytes())
     base = statistics.mean(times["in-process"])
-    print(f"{FOLDS[0]}-fold tfidf-lr CV on {data} ({os.cpu_count()} cores), {args.repeats} repeats:")
+    print(
+        f"{FOLDS[0]}-fold tfidf-lr CV on {data} ({os.cpu_count()} cores), {args.repeats} repeats:"
+    )
     print("| executor | mean wall s | runs | speed-up |")
     print("| --- | --- | --- | --- |")
     for name, values in times.items():
-        print(f"| {name} | {statistics.mean(values):.1f} | "
-              f"{', '.join(f'{v:.1f}' for v in values)} | {base / statistics.mean(values):.2f}x |")
+        print(
+            f"| {name} | {statistics.mean(values):.1f} | "
+            f"{', '.join(f'{v:.1f}' for v in values)} | {base / statistics.mean(values):.2f}x |"
+        )
     same = all(blob == oofs["in-process"] for blob in oofs.values())
     print(f"oof.csv byte-identical across executors: {same}")
     print(f"1-min load average before each run: {', '.join(f'{x:.1f}' for x in loads)}")
@@ -157,19 +197,29 @@ def resume(data: Path, work: Path) -> None:
     killed_at = kill_after(cv_command(data, runs), work, runs, 3)
     resume_wall, resumed = timed(cv_command(data, runs), work)
     remaining = sum(fold_s[3:])
-    identical = all((Path(resumed["run_dir"]) / n).read_bytes() == (Path(ref["run_dir"]) / n).read_bytes()
-                    for n in ("oof.csv", "test_predictions.csv"))
+    identical = all(
+        (Path(resumed["run_dir"]) / n).read_bytes() == (Path(ref["run_dir"]) / n).read_bytes()
+        for n in ("oof.csv", "test_predictions.csv")
+    )
     print()
-    print(f"uninterrupted: {ref_wall:.1f}s wall (folds {', '.join(f'{s:.1f}' for s in fold_s)}s; "
-          f"start-up, loading, folds and assembly outside the folds: {overhead:.1f}s)")
-    print(f"killed after {killed_at:.1f}s with 3 of 5 jobs complete; resume took {resume_wall:.1f}s")
-    print(f"remaining folds 3-4: {remaining:.1f}s; + the fixed start-up/loading/assembly: "
-          f"{remaining + overhead:.1f}s; resume / that = {resume_wall / (remaining + overhead):.2f} "
-          f"(target <= 1.10); resume / folds alone = {resume_wall / remaining:.2f}")
+    print(
+        f"uninterrupted: {ref_wall:.1f}s wall (folds {', '.join(f'{s:.1f}' for s in fold_s)}s; "
+        f"start-up, loading, folds and assembly outside the folds: {overhead:.1f}s)"
+    )
+    print(
+        f"killed after {killed_at:.1f}s with 3 of 5 jobs complete; resume took {resume_wall:.1f}s"
+    )
+    print(
+        f"remaining folds 3-4: {remaining:.1f}s; + the fixed start-up/loading/assembly: "
+        f"{remaining + overhead:.1f}s; resume / that = {resume_wall / (remaining + overhead):.2f} "
+        f"(target <= 1.10); resume / folds alone = {resume_wall / remaining:.2f}"
+    )
     again = [f["seconds"] for f in run_info(resumed)["fold_scores"]]
-    print(f"in the resumed process itself folds 3-4 took {sum(again[3:]):.1f}s: resume / that = "
-          f"{resume_wall / sum(again[3:]):.2f} (start-up, loading, reuse checks and assembly: "
-          f"{resume_wall - sum(again[3:]):.1f}s)")
+    print(
+        f"in the resumed process itself folds 3-4 took {sum(again[3:]):.1f}s: resume / that = "
+        f"{resume_wall / sum(again[3:]):.2f} (start-up, loading, reuse checks and assembly: "
+        f"{resume_wall - sum(again[3:]):.1f}s)"
+    )
     print(f"resumed oof.csv and test_predictions.csv byte-identical to uninterrupted: {identical}")
 
 

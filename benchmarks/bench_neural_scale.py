@@ -79,8 +79,12 @@ def stage_tokens(model: str, train, preset: str) -> dict:
 
         m = plugins.get_model("bigru").from_dict({"epochs": 1})
         x = m.fit_encoder(train, None)
-        maxlen, batch, predict_batch, inputs = m.maxlen_, m.params.batch_size, \
-            m.params.predict_batch_size, None
+        maxlen, batch, predict_batch, inputs = (
+            m.maxlen_,
+            m.params.batch_size,
+            m.params.predict_batch_size,
+            None,
+        )
     else:
         from kagglekit.hub.encoders import load_encoder
 
@@ -96,10 +100,16 @@ def stage_tokens(model: str, train, preset: str) -> dict:
     fit.on_epoch_end()  # the next epoch's plan, as Keras asks for it
     pred = Batches(x, batch_size=predict_batch, maxlen=maxlen, inputs=inputs)
     padded_predict = iterate(pred)
-    return {"token_mb": token_bytes(x) / 2**20, "tokenize_s": tokenize,
-            "batches_s": time.perf_counter() - start, "train_batches": len(fit),
-            "padded_tokens": padded, "padded_tokens_predict": padded_predict,
-            "real_tokens": int(np.minimum(x.lengths, maxlen).sum()), "maxlen": int(maxlen)}
+    return {
+        "token_mb": token_bytes(x) / 2**20,
+        "tokenize_s": tokenize,
+        "batches_s": time.perf_counter() - start,
+        "train_batches": len(fit),
+        "padded_tokens": padded,
+        "padded_tokens_predict": padded_predict,
+        "real_tokens": int(np.minimum(x.lengths, maxlen).sum()),
+        "maxlen": int(maxlen),
+    }
 
 
 def stage_fit(model: str, data_dir: str, rows: int, preset: str) -> dict:
@@ -122,9 +132,15 @@ def stage_fit(model: str, data_dir: str, rows: int, preset: str) -> dict:
     predict_s = time.perf_counter() - start
     info = m.fit_info_
     epoch_s = info["history"][0]["train_seconds"]
-    return {"rows": rows, "predict_rows": n_predict, "fit_s": fit_s, "epoch_s": epoch_s,
-            "predict_s": predict_s, "padding_efficiency": info.get("padding_efficiency"),
-            "maxlen": info.get("maxlen")}
+    return {
+        "rows": rows,
+        "predict_rows": n_predict,
+        "fit_s": fit_s,
+        "epoch_s": epoch_s,
+        "predict_s": predict_s,
+        "padding_efficiency": info.get("padding_efficiency"),
+        "maxlen": info.get("maxlen"),
+    }
 
 
 def worker(spec: dict) -> dict:
@@ -143,25 +159,47 @@ def worker(spec: dict) -> dict:
 # -- the driver ----------------------------------------------------------------------------
 def run_one(spec: dict) -> dict:
     cache = Path(tempfile.mkdtemp(prefix="kk-neural-cache-"))
-    env = {**os.environ, "KAGGLEKIT_CACHE": str(cache), "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "KAGGLEKIT_CACHE": str(cache),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")]),
+    }
     try:
-        m = measure([sys.executable, __file__, "--worker", json.dumps(spec)], cwd=HERE.parent,
-                    env=env)
+        m = measure(
+            [sys.executable, __file__, "--worker", json.dumps(spec)], cwd=HERE.parent, env=env
+        )
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     if m.returncode:
         raise SystemExit(f"worker {spec} failed:\n{m.stderr[-3000:]}")
     out = json.loads(m.stdout.strip().splitlines()[-1])
-    return {**spec, **out, "wall_s": round(m.seconds, 2), "peak_mb": round(m.peak_mb, 1),
-            "load": load_average()}
+    return {
+        **spec,
+        **out,
+        "wall_s": round(m.seconds, 2),
+        "peak_mb": round(m.peak_mb, 1),
+        "load": load_average(),
+    }
 
 
 def table(results: list[dict]) -> str:
     base = {r["rows"]: r["peak_mb"] for r in results if r["stage"] == "base"}
-    head = ["model", "stage", "rows", "token ids MB", "peak MB", "above base MB", "wall s",
-            "tokenize s", "batches s", "fit s / 100k", "epoch s / 100k", "predict s / 100k",
-            "load"]
+    head = [
+        "model",
+        "stage",
+        "rows",
+        "token ids MB",
+        "peak MB",
+        "above base MB",
+        "wall s",
+        "tokenize s",
+        "batches s",
+        "fit s / 100k",
+        "epoch s / 100k",
+        "predict s / 100k",
+        "load",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
 
     def f(value, digits=1):
@@ -173,11 +211,27 @@ def table(results: list[dict]) -> str:
         epoch = r["epoch_s"] * per if "epoch_s" in r else None
         fit = r["fit_s"] * per if "fit_s" in r else None
         predict = r["predict_s"] * 1e5 / r["predict_rows"] if "predict_s" in r else None
-        lines.append("| " + " | ".join([
-            r.get("model", "") if r["stage"] != "base" else "", r["stage"], str(r["rows"]),
-            f(r.get("token_mb")), f(r["peak_mb"], 0), f(above, 0), f(r["wall_s"]),
-            f(r.get("tokenize_s")), f(r.get("batches_s")), f(fit, 0), f(epoch, 0), f(predict, 0),
-            r["load"]]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    r.get("model", "") if r["stage"] != "base" else "",
+                    r["stage"],
+                    str(r["rows"]),
+                    f(r.get("token_mb")),
+                    f(r["peak_mb"], 0),
+                    f(above, 0),
+                    f(r["wall_s"]),
+                    f(r.get("tokenize_s")),
+                    f(r.get("batches_s")),
+                    f(fit, 0),
+                    f(epoch, 0),
+                    f(predict, 0),
+                    r["load"],
+                ]
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -185,10 +239,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--sizes", nargs="+", default=["20000", "50000", "100000"])
-    ap.add_argument("--models", nargs="+", default=["bigru", "sentence-encoder"],
-                    choices=["bigru", "sentence-encoder"])
-    ap.add_argument("--stages", nargs="+", default=["base", "tokens", "fit"],
-                    choices=["base", "tokens", "fit"])
+    ap.add_argument(
+        "--models",
+        nargs="+",
+        default=["bigru", "sentence-encoder"],
+        choices=["bigru", "sentence-encoder"],
+    )
+    ap.add_argument(
+        "--stages", nargs="+", default=["base", "tokens", "fit"], choices=["base", "tokens", "fit"]
+    )
     ap.add_argument("--data", default=str(DATA), help="the Quora folder (train.csv)")
     ap.add_argument("--preset", default=str(PRESET), help="the sentence encoder's folder")
     ap.add_argument("--json-out", type=Path)
@@ -200,15 +259,27 @@ def main(argv=None) -> int:
     for size in args.sizes:
         rows = None if size == "full" else int(size)
         jobs = [("base", None)] if "base" in args.stages else []
-        jobs += [(stage, model) for model in args.models for stage in ("tokens", "fit")
-                 if stage in args.stages]
+        jobs += [
+            (stage, model)
+            for model in args.models
+            for stage in ("tokens", "fit")
+            if stage in args.stages
+        ]
         for stage, model in jobs:
-            spec = {"stage": stage, "model": model, "rows": rows, "data": args.data,
-                    "preset": args.preset}
+            spec = {
+                "stage": stage,
+                "model": model,
+                "rows": rows,
+                "data": args.data,
+                "preset": args.preset,
+            }
             result = run_one(spec)
             results.append(result)
-            print(f"  {stage} {model or ''} {result['rows']} rows: {result['wall_s']:.1f}s "
-                  f"{result['peak_mb']:.0f} MB (load {result['load']})", file=sys.stderr)
+            print(
+                f"  {stage} {model or ''} {result['rows']} rows: {result['wall_s']:.1f}s "
+                f"{result['peak_mb']:.0f} MB (load {result['load']})",
+                file=sys.stderr,
+            )
             if args.json_out:
                 args.json_out.write_text(json.dumps(results, indent=2))
     print(table(results))

@@ -32,8 +32,12 @@ DATA = SHARED / "data" / "imdb-dataset-of-50k-movie-reviews"
 
 
 def kagglekit(*args) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "kagglekit", *map(str, args), "--json"],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kagglekit", *map(str, args), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode:
         raise SystemExit(proc.stderr.strip().splitlines()[-1])
     return json.loads(proc.stdout)
@@ -46,10 +50,18 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--mlm-epochs", type=int, default=3)
     parser.add_argument("--max-length", type=int, default=128)
-    parser.add_argument("--learning-rate", type=float, default=None,
-                        help="the classifier's learning rate (default: the model's)")
-    parser.add_argument("--lm-param", action="append", default=[],
-                        help="extra -p for pretrain --model lstm (e.g. units=256)")
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help="the classifier's learning rate (default: the model's)",
+    )
+    parser.add_argument(
+        "--lm-param",
+        action="append",
+        default=[],
+        help="extra -p for pretrain --model lstm (e.g. units=256)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "_work")
     args = parser.parse_args(argv)
     runs = args.out / "runs"
@@ -61,18 +73,51 @@ def main(argv=None) -> int:
     if not CHECKPOINT.is_dir():
         print(f"skipped: {CHECKPOINT} is absent", file=sys.stderr)
         return 0
-    lm = kagglekit("pretrain", "imdb-50k", "--data-dir", DATA, "--texts", "train",
-                   "-p", f"preset={CHECKPOINT}", "-p", f"epochs={args.mlm_epochs}",
-                   "-p", f"max_length={args.max_length}", "--runs-dir", runs)
-    print("MLM held-out loss by epoch:",
-          [h["heldout_loss"] for h in lm["history"]], file=sys.stderr)
+    lm = kagglekit(
+        "pretrain",
+        "imdb-50k",
+        "--data-dir",
+        DATA,
+        "--texts",
+        "train",
+        "-p",
+        f"preset={CHECKPOINT}",
+        "-p",
+        f"epochs={args.mlm_epochs}",
+        "-p",
+        f"max_length={args.max_length}",
+        "--runs-dir",
+        runs,
+    )
+    print(
+        "MLM held-out loss by epoch:", [h["heldout_loss"] for h in lm["history"]], file=sys.stderr
+    )
     results = {"generic": [], "pretrained": []}
     for seed in args.seeds:
         for name, preset in (("generic", CHECKPOINT), ("pretrained", lm["path"])):
-            run = kagglekit("cv", "imdb-50k", "--data-dir", DATA, "--model", "transformer",
-                            "--folds", 5, "--seed", seed, "-p", f"preset={preset}",
-                            "-p", f"epochs={args.epochs}", "-p", f"max_length={args.max_length}",
-                            "-p", "verbose=0", *learning_rate(args), "--runs-dir", runs)
+            run = kagglekit(
+                "cv",
+                "imdb-50k",
+                "--data-dir",
+                DATA,
+                "--model",
+                "transformer",
+                "--folds",
+                5,
+                "--seed",
+                seed,
+                "-p",
+                f"preset={preset}",
+                "-p",
+                f"epochs={args.epochs}",
+                "-p",
+                f"max_length={args.max_length}",
+                "-p",
+                "verbose=0",
+                *learning_rate(args),
+                "--runs-dir",
+                runs,
+            )
             print(name, seed, run["scores"], run["path"], file=sys.stderr, flush=True)
             results[name].append(run["scores"])
     report(results, args.seeds)
@@ -81,23 +126,69 @@ def main(argv=None) -> int:
 
 def lstm_arms(args, runs) -> int:
     """The lstm classifier from scratch vs from its pretrained LM encoder (ULMFiT)."""
-    lm = kagglekit("pretrain", "imdb-50k", "--model", "lstm", "--data-dir", DATA, "--texts",
-                   "train", "-p", f"epochs={args.mlm_epochs}", "-p", "verbose=0",
-                   *[a for p in args.lm_param for a in ("-p", p)], "--runs-dir", runs)
-    print("LM held-out loss / perplexity by epoch:",
-          [(h["heldout_loss"], h["heldout_perplexity"]) for h in lm["history"]],
-          file=sys.stderr)
-    common = ["-p", f"maxlen={args.max_length}", "-p", f"epochs={args.epochs}",
-              "-p", "verbose=0", *learning_rate(args)]
-    arms = {"scratch": [],
-            "pretrained (gradual, llrd 0.38, slanted-triangular)":
-                ["-p", f"encoder={lm['path']}", "-p", "unfreeze=gradual", "-p", "llrd=0.38",
-                 "-p", "lr_schedule=slanted-triangular"]}
+    lm = kagglekit(
+        "pretrain",
+        "imdb-50k",
+        "--model",
+        "lstm",
+        "--data-dir",
+        DATA,
+        "--texts",
+        "train",
+        "-p",
+        f"epochs={args.mlm_epochs}",
+        "-p",
+        "verbose=0",
+        *[a for p in args.lm_param for a in ("-p", p)],
+        "--runs-dir",
+        runs,
+    )
+    print(
+        "LM held-out loss / perplexity by epoch:",
+        [(h["heldout_loss"], h["heldout_perplexity"]) for h in lm["history"]],
+        file=sys.stderr,
+    )
+    common = [
+        "-p",
+        f"maxlen={args.max_length}",
+        "-p",
+        f"epochs={args.epochs}",
+        "-p",
+        "verbose=0",
+        *learning_rate(args),
+    ]
+    arms = {
+        "scratch": [],
+        "pretrained (gradual, llrd 0.38, slanted-triangular)": [
+            "-p",
+            f"encoder={lm['path']}",
+            "-p",
+            "unfreeze=gradual",
+            "-p",
+            "llrd=0.38",
+            "-p",
+            "lr_schedule=slanted-triangular",
+        ],
+    }
     results = {name: [] for name in arms}
     for seed in args.seeds:
         for name, extra in arms.items():
-            run = kagglekit("cv", "imdb-50k", "--data-dir", DATA, "--model", "lstm",
-                            "--folds", 5, "--seed", seed, *common, *extra, "--runs-dir", runs)
+            run = kagglekit(
+                "cv",
+                "imdb-50k",
+                "--data-dir",
+                DATA,
+                "--model",
+                "lstm",
+                "--folds",
+                5,
+                "--seed",
+                seed,
+                *common,
+                *extra,
+                "--runs-dir",
+                runs,
+            )
             print(name, seed, run["scores"], file=sys.stderr)
             results[name].append(run["scores"])
     report(results, args.seeds)

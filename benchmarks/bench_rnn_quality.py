@@ -45,7 +45,8 @@ def course_split(path: Path):
 
     df = pd.read_csv(path).sample(frac=1, random_state=42)
     x_train, x_test, y_train, y_test = train_test_split(
-        df["text"].to_numpy(), df["target"].to_numpy(), test_size=0.1, random_state=42)
+        df["text"].to_numpy(), df["target"].to_numpy(), test_size=0.1, random_state=42
+    )
     return x_train, x_test, y_train, y_test
 
 
@@ -60,8 +61,10 @@ def evaluate(model, test) -> dict:
 
     p = model.predict(test)[:, 0]
     y = test.y[:, 0]
-    return {"accuracy": round(100 * float(np.mean((p >= 0.5).astype(int) == y)), 2),
-            "auc": round(float(roc_auc_score(y, p)), 4)}
+    return {
+        "accuracy": round(100 * float(np.mean((p >= 0.5).astype(int) == y)), 2),
+        "auc": round(float(roc_auc_score(y, p)), 4),
+    }
 
 
 def main() -> None:
@@ -70,10 +73,15 @@ def main() -> None:
     parser.add_argument("--models", default="dense,conv1d,lstm,gru,bilstm,bigru")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--refit", action="store_true")
-    parser.add_argument("-p", "--param", action="append", default=[],
-                        help="extra KEY=VALUE for every model")
-    parser.add_argument("--config", action="append", default=None,
-                        help="a candidate setting 'k=v k=v' chosen on the inner split")
+    parser.add_argument(
+        "-p", "--param", action="append", default=[], help="extra KEY=VALUE for every model"
+    )
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=None,
+        help="a candidate setting 'k=v k=v' chosen on the inner split",
+    )
     parser.add_argument("--select-seeds", default="0,1")
     parser.add_argument("--output", default=str(HERE / "_work" / "rnn_quality.json"))
     args = parser.parse_args()
@@ -84,14 +92,23 @@ def main() -> None:
 
     x_train, x_test, y_train, y_test = course_split(Path(args.data) / "train.csv")
     assert (len(x_train), len(x_test)) == (6851, 762), (len(x_train), len(x_test))
-    xi, xv, yi, yv = train_test_split(x_train, y_train, test_size=0.1, random_state=42,
-                                      stratify=y_train)
+    xi, xv, yi, yv = train_test_split(
+        x_train, y_train, test_size=0.1, random_state=42, stratify=y_train
+    )
     inner, inner_valid = frame(xi, yi), frame(xv, yv)
     full, test = frame(x_train, y_train), frame(x_test, y_test)
     extra = dict(kv.split("=", 1) for kv in args.param)
     seeds = [int(s) for s in args.seeds.split(",")]
-    out = {"split": {"fit": len(x_train), "evaluate": len(x_test), "inner_train": len(xi),
-                     "inner_valid": len(xv)}, "params": extra, "models": {}}
+    out = {
+        "split": {
+            "fit": len(x_train),
+            "evaluate": len(x_test),
+            "inner_train": len(xi),
+            "inner_valid": len(xv),
+        },
+        "params": extra,
+        "models": {},
+    }
     for name in args.models.split(","):
         cls = plugins.get_model(name)
         chosen, selection = {}, []
@@ -103,8 +120,13 @@ def main() -> None:
                     model = cls.from_dict({**QUIET, **extra, **values}, seed=seed, name=name)
                     model.fit(inner, inner_valid)
                     aucs.append(model.fit_info_["best_valid_auc"])
-                selection.append({"config": values, "inner_valid_auc": round(
-                    statistics.mean(aucs), 5), "aucs": aucs})
+                selection.append(
+                    {
+                        "config": values,
+                        "inner_valid_auc": round(statistics.mean(aucs), 5),
+                        "aucs": aucs,
+                    }
+                )
                 print(json.dumps({"model": name, "select": selection[-1]}), flush=True)
             chosen = max(selection, key=lambda r: r["inner_valid_auc"])["config"]
         runs = []
@@ -112,22 +134,33 @@ def main() -> None:
             start = time.perf_counter()
             model = cls.from_dict({**QUIET, **extra, **chosen}, seed=seed, name=name)
             model.fit(inner, inner_valid)
-            row = {"seed": seed, "best_epoch": model.fit_info_.get("best_epoch"),
-                   "epochs_run": model.fit_info_["epochs_run"],
-                   "maxlen": model.fit_info_["maxlen"], **evaluate(model, test),
-                   "seconds": round(time.perf_counter() - start, 1)}
+            row = {
+                "seed": seed,
+                "best_epoch": model.fit_info_.get("best_epoch"),
+                "epochs_run": model.fit_info_["epochs_run"],
+                "maxlen": model.fit_info_["maxlen"],
+                **evaluate(model, test),
+                "seconds": round(time.perf_counter() - start, 1),
+            }
             if args.refit:
-                refit = cls.from_dict({**QUIET, **extra, **chosen, "epochs": row["best_epoch"]},
-                                      seed=seed, name=name)
+                refit = cls.from_dict(
+                    {**QUIET, **extra, **chosen, "epochs": row["best_epoch"]}, seed=seed, name=name
+                )
                 refit.fit(full, None)
                 row["refit"] = evaluate(refit, test)
             runs.append(row)
             print(json.dumps({"model": name, **row}), flush=True)
         accs = [r["accuracy"] for r in runs]
-        summary = {"chosen": chosen, "selection": selection, "runs": runs, "mean_accuracy": round(statistics.mean(accs), 2),
-                   "std_accuracy": round(statistics.pstdev(accs), 2),
-                   "min_accuracy": min(accs), "max_accuracy": max(accs),
-                   "published": PUBLISHED.get(name)}
+        summary = {
+            "chosen": chosen,
+            "selection": selection,
+            "runs": runs,
+            "mean_accuracy": round(statistics.mean(accs), 2),
+            "std_accuracy": round(statistics.pstdev(accs), 2),
+            "min_accuracy": min(accs),
+            "max_accuracy": max(accs),
+            "published": PUBLISHED.get(name),
+        }
         if args.refit:
             refit_accs = [r["refit"]["accuracy"] for r in runs]
             summary["refit_mean_accuracy"] = round(statistics.mean(refit_accs), 2)
@@ -136,14 +169,19 @@ def main() -> None:
     out["load_average"] = os.getloadavg()[0]
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(out, indent=2))
-    print("\n| model | published | mean acc (seeds) | min | max | "
-          + ("refit mean | " if args.refit else "") + "\n| --- | --- | --- | --- | --- |"
-          + (" --- |" if args.refit else ""))
+    print(
+        "\n| model | published | mean acc (seeds) | min | max | "
+        + ("refit mean | " if args.refit else "")
+        + "\n| --- | --- | --- | --- | --- |"
+        + (" --- |" if args.refit else "")
+    )
     for name, s in out["models"].items():
         refit = f" {s['refit_mean_accuracy']} |" if args.refit else ""
-        print(f"| {name} | {s['published'] or '-'} | {s['mean_accuracy']} +- "
-              f"{s['std_accuracy']} ({len(s['runs'])}) | {s['min_accuracy']} | "
-              f"{s['max_accuracy']} |{refit}")
+        print(
+            f"| {name} | {s['published'] or '-'} | {s['mean_accuracy']} +- "
+            f"{s['std_accuracy']} ({len(s['runs'])}) | {s['min_accuracy']} | "
+            f"{s['max_accuracy']} |{refit}"
+        )
 
 
 if __name__ == "__main__":

@@ -31,15 +31,32 @@ sys.path.insert(0, str(HERE))
 from measure import load_average, measure  # noqa: E402
 
 KAGGLEKIT = Path(sys.executable).with_name("kagglekit")
-SLUGS = {"disaster-tweets": "nlp-getting-started",
-         "quora": "quora-insincere-questions-classification",
-         "jigsaw": "jigsaw-toxic-comment-classification-challenge"}
+SLUGS = {
+    "disaster-tweets": "nlp-getting-started",
+    "quora": "quora-insincere-questions-classification",
+    "jigsaw": "jigsaw-toxic-comment-classification-challenge",
+}
 MODES = {"in-process": ["--executor", "in-process"], "default": []}
 
 
 def kagglekit_cmd(comp, model, data, runs, mode, folds, seed):
-    return [KAGGLEKIT, "cv", comp, "--model", model, "--folds", str(folds), "--seed", str(seed),
-            "--data-dir", data, "--runs-dir", runs, "--json", *MODES[mode]]
+    return [
+        KAGGLEKIT,
+        "cv",
+        comp,
+        "--model",
+        model,
+        "--folds",
+        str(folds),
+        "--seed",
+        str(seed),
+        "--data-dir",
+        data,
+        "--runs-dir",
+        runs,
+        "--json",
+        *MODES[mode],
+    ]
 
 
 def oof_difference(run_dir: Path, plain_dir: Path) -> float:
@@ -58,8 +75,21 @@ def bench(comp, data, model, modes, repeats, folds, seed, work: Path) -> dict:
     diff: dict[str, float] = {}
     for i in range(repeats):
         out = work / f"plain-{model}-{i}"
-        m = measure([sys.executable, HERE / "plain_tfidf_cv.py", comp, data, out, "--model",
-                     model, "--folds", str(folds), "--seed", str(seed)])
+        m = measure(
+            [
+                sys.executable,
+                HERE / "plain_tfidf_cv.py",
+                comp,
+                data,
+                out,
+                "--model",
+                model,
+                "--folds",
+                str(folds),
+                "--seed",
+                str(seed),
+            ]
+        )
         if m.returncode:
             raise SystemExit(f"plain script failed:\n{m.stderr[-3000:]}")
         rows["plain"].append((m.seconds, m.peak_mb))
@@ -73,9 +103,12 @@ def bench(comp, data, model, modes, repeats, folds, seed, work: Path) -> dict:
             diff[mode] = max(diff.get(mode, 0.0), oof_difference(run_dir, out))
             shutil.rmtree(runs, ignore_errors=True)
         shutil.rmtree(out, ignore_errors=True)
-        print(f"  {model} repeat {i}: " + ", ".join(
-            f"{k} {v[-1][0]:.1f}s {v[-1][1]:.0f} MB" for k, v in rows.items()) +
-            f" (load {load_average()})", file=sys.stderr)
+        print(
+            f"  {model} repeat {i}: "
+            + ", ".join(f"{k} {v[-1][0]:.1f}s {v[-1][1]:.0f} MB" for k, v in rows.items())
+            + f" (load {load_average()})",
+            file=sys.stderr,
+        )
     return {"model": model, "runs": rows, "oof_max_abs_diff": diff}
 
 
@@ -108,8 +141,9 @@ def main() -> None:
     parser.add_argument("--competition", default="disaster-tweets", choices=sorted(SLUGS))
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--model", action="append", dest="models")
-    parser.add_argument("--modes", nargs="+", default=["in-process", "default"],
-                        choices=sorted(MODES))
+    parser.add_argument(
+        "--modes", nargs="+", default=["in-process", "default"], choices=sorted(MODES)
+    )
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=42)
@@ -121,17 +155,31 @@ def main() -> None:
     models = args.models or ["tfidf-nb", "tfidf-lr", "nbsvm"]
     work = Path(tempfile.mkdtemp(prefix="kk-scale-"))
     try:
-        results = [bench(args.competition, data, m, args.modes, args.repeats, args.folds,
-                         args.seed, work) for m in models]
+        results = [
+            bench(args.competition, data, m, args.modes, args.repeats, args.folds, args.seed, work)
+            for m in models
+        ]
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    n_rows = sum(1 for _ in open(data / "train.csv", "rb"))
-    print(f"{args.competition} ({data}), {args.folds} folds, seed {args.seed}, "
-          f"{args.repeats} repeat(s), medians; load average at the end {load_average()}")
+    with open(data / "train.csv", "rb") as lines:
+        n_rows = sum(1 for _ in lines)
+    print(
+        f"{args.competition} ({data}), {args.folds} folds, seed {args.seed}, "
+        f"{args.repeats} repeat(s), medians; load average at the end {load_average()}"
+    )
     print(table(results, args.modes))
     if args.json_out:
-        args.json_out.write_text(json.dumps({"competition": args.competition, "data": str(data),
-                                             "lines": n_rows, "results": results}, indent=2))
+        args.json_out.write_text(
+            json.dumps(
+                {
+                    "competition": args.competition,
+                    "data": str(data),
+                    "lines": n_rows,
+                    "results": results,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,10 @@ def main() -> None:
     n = int(len(data.train) * 0.8)
     train = data.train.take(np.arange(n))
     print(f"{comp.slug}: {n:,} training rows ({args.data})")
-    print("| model | fit s | save s | load s | (save+load)/fit | state MB | pickle dump s | "
-          "pickle load s | pickle MB | vocabulary terms |")
+    print(
+        "| model | fit s | save s | load s | (save+load)/fit | state MB | pickle dump s | "
+        "pickle load s | pickle MB | vocabulary terms |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in args.models or ["tfidf-nb", "tfidf-lr", "nbsvm"]:
         cls = plugins.get_model(name)
@@ -69,12 +71,16 @@ def main() -> None:
             pickle.loads(blob)
             p_load = time.perf_counter() - start
             vec = model.vectorizer_
-            parts = [t for _, t in vec.transformer_list] if hasattr(vec, "transformer_list") \
-                else [vec]
+            parts = (
+                [t for _, t in vec.transformer_list] if hasattr(vec, "transformer_list") else [vec]
+            )
             terms = sum(len(p.vocabulary_) for p in parts)
-            print(f"| {name} | {fit:.1f} | {save:.2f} | {load:.2f} | "
-                  f"{(save + load) / fit:.1%} | {folder_mb(work / 'm'):.1f} | {p_dump:.2f} | "
-                  f"{p_load:.2f} | {len(blob) / 2**20:.1f} | {terms:,} |", flush=True)
+            print(
+                f"| {name} | {fit:.1f} | {save:.2f} | {load:.2f} | "
+                f"{(save + load) / fit:.1%} | {folder_mb(work / 'm'):.1f} | {p_dump:.2f} | "
+                f"{p_load:.2f} | {len(blob) / 2**20:.1f} | {terms:,} |",
+                flush=True,
+            )
         finally:
             shutil.rmtree(work, ignore_errors=True)
 

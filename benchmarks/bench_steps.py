@@ -36,9 +36,11 @@ from measure import load_average, measure  # noqa: E402
 
 KAGGLEKIT = Path(sys.executable).with_name("kagglekit")
 PY = sys.executable
-SLUGS = {"quora": "quora-insincere-questions-classification",
-         "jigsaw": "jigsaw-toxic-comment-classification-challenge",
-         "disaster-tweets": "nlp-getting-started"}
+SLUGS = {
+    "quora": "quora-insincere-questions-classification",
+    "jigsaw": "jigsaw-toxic-comment-classification-challenge",
+    "disaster-tweets": "nlp-getting-started",
+}
 
 PLAIN_LOAD = """
 import sys, pandas as pd
@@ -79,15 +81,16 @@ def step(name, cmd, results, cwd):
         results[name] = {"failed": m.returncode}
         return None
     results[name] = {"seconds": round(m.seconds, 2), "peak_mb": round(m.peak_mb)}
-    print(f"    {name}: {m.seconds:.1f}s {m.peak_mb:.0f} MB (load {load_average()})",
-          file=sys.stderr)
+    print(
+        f"    {name}: {m.seconds:.1f}s {m.peak_mb:.0f} MB (load {load_average()})", file=sys.stderr
+    )
     return json.loads(m.stdout) if m.stdout.strip().startswith("{") else m.stdout
 
 
 def run_scale(comp, scale, model, work: Path, skip=()) -> dict:
     data = build(SLUGS[comp], scale=scale)
-    n_train = sum(1 for _ in open(data / "train.csv", "rb")) - 1
-    n_test = sum(1 for _ in open(data / "test.csv", "rb")) - 1
+    with open(data / "train.csv", "rb") as train, open(data / "test.csv", "rb") as test:
+        n_train, n_test = sum(1 for _ in train) - 1, sum(1 for _ in test) - 1
     print(f"  {comp} x{scale}: {data} (~{n_train:,} train lines)", file=sys.stderr)
     runs, plain = work / "runs", work / "plain"
     r: dict = {"scale": scale, "data": str(data)}
@@ -95,31 +98,91 @@ def run_scale(comp, scale, model, work: Path, skip=()) -> dict:
     step("load", [KAGGLEKIT, "data", comp, "--data-dir", data], r, work)
     step("plain load", [PY, "-c", PLAIN_LOAD, data], r, work)
     cv = step("cv", [KAGGLEKIT, "cv", comp, "-m", model, *common, "--json"], r, work)
-    step("plain cv", [PY, HERE / "plain_tfidf_cv.py", comp, data, plain, "--model", model], r,
-         work)
+    step("plain cv", [PY, HERE / "plain_tfidf_cv.py", comp, data, plain, "--model", model], r, work)
     other = "C=2" if model == "tfidf-lr" else "alpha=0.5"
-    cv2 = step("cv2", [KAGGLEKIT, "cv", comp, "-m", model, "-p", other, *common, "--json"], r,
-               work)
+    cv2 = step("cv2", [KAGGLEKIT, "cv", comp, "-m", model, "-p", other, *common, "--json"], r, work)
     fit = step("fit", [KAGGLEKIT, "fit", comp, "-m", model, *common, "--json"], r, work)
     if cv and cv2:
-        step("blend", [KAGGLEKIT, "blend", cv["run_dir"], cv2["run_dir"], "--method", "rank",
-                       "--runs-dir", runs, "--json"], r, work)
+        step(
+            "blend",
+            [
+                KAGGLEKIT,
+                "blend",
+                cv["run_dir"],
+                cv2["run_dir"],
+                "--method",
+                "rank",
+                "--runs-dir",
+                runs,
+                "--json",
+            ],
+            r,
+            work,
+        )
         oof = Path(cv["run_dir"]) / "oof.csv"
-        step("plain blend", [PY, "-c", PLAIN_BLEND, oof, Path(cv2["run_dir"]) / "oof.csv",
-                             work / "blend.csv"], r, work)
+        step(
+            "plain blend",
+            [PY, "-c", PLAIN_BLEND, oof, Path(cv2["run_dir"]) / "oof.csv", work / "blend.csv"],
+            r,
+            work,
+        )
     if fit:
-        step("submit", [KAGGLEKIT, "submit", fit["run_dir"], "--output", work / "sub.csv",
-                        "--json"], r, work)
+        step(
+            "submit",
+            [KAGGLEKIT, "submit", fit["run_dir"], "--output", work / "sub.csv", "--json"],
+            r,
+            work,
+        )
     if cv:
-        step("predict", [KAGGLEKIT, "predict", cv["run_dir"], "--input", data / "test.csv",
-                         "--output", work / "pred.csv", "--json"], r, work)
+        step(
+            "predict",
+            [
+                KAGGLEKIT,
+                "predict",
+                cv["run_dir"],
+                "--input",
+                data / "test.csv",
+                "--output",
+                work / "pred.csv",
+                "--json",
+            ],
+            r,
+            work,
+        )
         step("plain predict", [PY, "-c", PLAIN_PREDICT, comp, data, plain, HERE], r, work)
         if "report" not in skip:
-            step("report", [KAGGLEKIT, "report", cv["run_dir"], "--output", work / "reports",
-                            "--runs-dir", runs, "--json"], r, work)
+            step(
+                "report",
+                [
+                    KAGGLEKIT,
+                    "report",
+                    cv["run_dir"],
+                    "--output",
+                    work / "reports",
+                    "--runs-dir",
+                    runs,
+                    "--json",
+                ],
+                r,
+                work,
+            )
         if "package" not in skip:
-            step("package", [KAGGLEKIT, "package", cv["run_dir"], "--output", work / "pkg",
-                             "--owner", "bench", "--runs-dir", runs], r, work)
+            step(
+                "package",
+                [
+                    KAGGLEKIT,
+                    "package",
+                    cv["run_dir"],
+                    "--output",
+                    work / "pkg",
+                    "--owner",
+                    "bench",
+                    "--runs-dir",
+                    runs,
+                ],
+                r,
+                work,
+            )
     r["n_train"], r["n_test"] = n_train, n_test
     shutil.rmtree(runs, ignore_errors=True)
     shutil.rmtree(plain, ignore_errors=True)
@@ -128,8 +191,11 @@ def run_scale(comp, scale, model, work: Path, skip=()) -> dict:
 
 def table(results) -> str:
     names = [k for k in results[0] if isinstance(results[0][k], dict)]
-    head = "| step | " + " | ".join(f"x{r['scale']} s (MB)" for r in results) + \
-           " | s per 100k rows, smallest -> largest |"
+    head = (
+        "| step | "
+        + " | ".join(f"x{r['scale']} s (MB)" for r in results)
+        + " | s per 100k rows, smallest -> largest |"
+    )
     lines = [head, "| --- |" + " --- |" * (len(results) + 1)]
     for name in names:
         cells, per = [], []
@@ -137,7 +203,9 @@ def table(results) -> str:
             v = r.get(name, {})
             if "seconds" in v:
                 cells.append(f"{v['seconds']:.1f} ({v['peak_mb']})")
-                rows = r["n_test"] if name in ("predict", "plain predict", "submit") else r["n_train"]
+                rows = (
+                    r["n_test"] if name in ("predict", "plain predict", "submit") else r["n_train"]
+                )
                 per.append(v["seconds"] / rows * 1e5)
             else:
                 cells.append("failed" if v else "-")

@@ -19,8 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 CHECKPOINT = SHARED / "models" / "all-MiniLM-L6-v2"
@@ -32,15 +30,17 @@ def course_split():
     from sklearn.model_selection import train_test_split
 
     df = pd.read_csv(DATA).sample(frac=1, random_state=42)
-    x_tr, x_va, y_tr, y_va = train_test_split(df["text"].to_numpy(), df["target"].to_numpy(),
-                                              test_size=0.1, random_state=42)
+    x_tr, x_va, y_tr, y_va = train_test_split(
+        df["text"].to_numpy(), df["target"].to_numpy(), test_size=0.1, random_state=42
+    )
     return x_tr, x_va, y_tr, y_va
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=["transformer", "sentence-encoder"],
-                        default="transformer")
+    parser.add_argument(
+        "--model", choices=["transformer", "sentence-encoder"], default="transformer"
+    )
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=None)
@@ -50,9 +50,15 @@ def main(argv=None) -> int:
     parser.add_argument("--monitor", default="auto")
     parser.add_argument("--tag", default="", help="suffix of the result file")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra model parameter (recipe options: llrd=0.9, msd=5, "
-                             "lora_rank=8, ...), as kagglekit's -p")
+    parser.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra model parameter (recipe options: llrd=0.9, msd=5, "
+        "lora_rank=8, ...), as kagglekit's -p",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "_work")
     args = parser.parse_args(argv)
     if not DATA.is_file() or not CHECKPOINT.is_dir():
@@ -69,17 +75,29 @@ def main(argv=None) -> int:
     valid = TextFrame.from_texts(x_va, y_va)
     cls = plugins.get_model(args.model)
     if args.model == "transformer":
-        values = {"preset": str(CHECKPOINT), "head": args.head, "max_length": args.max_length,
-                  "epochs": args.epochs, "batch_size": args.batch_size, "verbose": 2,
-                  "early_stopping": "inner", "inner_fraction": 0.1}
+        values = {
+            "preset": str(CHECKPOINT),
+            "head": args.head,
+            "max_length": args.max_length,
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "verbose": 2,
+            "early_stopping": "inner",
+            "inner_fraction": 0.1,
+        }
         if args.learning_rate:
             values["learning_rate"] = args.learning_rate
         if args.patience:
             values["patience"] = args.patience
         values["monitor"] = args.monitor
     else:
-        values = {"preset": str(CHECKPOINT), "epochs": max(args.epochs, 10), "verbose": 0,
-                  "early_stopping": "inner", "inner_fraction": 0.1}
+        values = {
+            "preset": str(CHECKPOINT),
+            "epochs": max(args.epochs, 10),
+            "verbose": 0,
+            "early_stopping": "inner",
+            "inner_fraction": 0.1,
+        }
         if args.learning_rate:
             values["learning_rate"] = args.learning_rate
     for item in args.param:
@@ -95,13 +113,17 @@ def main(argv=None) -> int:
     predict_s = time.perf_counter() - start
     pred = (prob >= 0.5).astype(int)
     result = {
-        "model": args.model, "params": values, "seed": args.seed,
-        "n_fit_rows": int(len(train)), "n_scored_rows": int(len(valid)),
+        "model": args.model,
+        "params": values,
+        "seed": args.seed,
+        "n_fit_rows": int(len(train)),
+        "n_scored_rows": int(len(valid)),
         "accuracy": round(float(accuracy_score(y_va, pred)), 4),
         "f1": round(float(f1_score(y_va, pred)), 4),
         "weighted_f1": round(float(f1_score(y_va, pred, average="weighted")), 4),
         "auc": round(float(roc_auc_score(y_va, prob)), 4),
-        "fit_seconds": round(fit_s, 1), "predict_seconds": round(predict_s, 1),
+        "fit_seconds": round(fit_s, 1),
+        "predict_seconds": round(predict_s, 1),
         "history": model.fit_info_,
     }
     args.out.mkdir(parents=True, exist_ok=True)

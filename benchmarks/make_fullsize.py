@@ -59,8 +59,12 @@ COUNTS = {
     QUORA: {"train": 1_306_122, "test": 375_806},
     JIGSAW: {"train": 159_571, "test": 153_164, "scored": 63_978},
     TWEETS: {"train": 7_613, "test": 3_263},
-    MULTILINGUAL: {"toxic_train": 223_549, "bias_train": 1_902_194, "validation": 8_000,
-                   "test": 63_812},
+    MULTILINGUAL: {
+        "toxic_train": 223_549,
+        "bias_train": 1_902_194,
+        "validation": 8_000,
+        "test": 63_812,
+    },
     IMDB: {"train": 25_000, "test": 25_000, "unlabeled": 50_000},
 }
 # the source files each competition reads, under ../shared/data
@@ -76,8 +80,14 @@ ORDER = (QUORA, JIGSAW, TWEETS, MULTILINGUAL, IMDB)
 # Kaggle's multilingual validation.csv: 1,230 of its 8,000 rows are toxic; languages
 VALIDATION_TOXIC = 1_230 / 8_000
 VALIDATION_LANG_COUNTS = {"es": 2_500, "it": 2_500, "tr": 3_000}
-TEST_LANG_COUNTS = {"es": 8_438, "fr": 10_920, "it": 8_494, "pt": 11_012, "ru": 10_948,
-                    "tr": 14_000}  # approximately Kaggle's test.csv
+TEST_LANG_COUNTS = {
+    "es": 8_438,
+    "fr": 10_920,
+    "it": 8_494,
+    "pt": 11_012,
+    "ru": 10_948,
+    "tr": 14_000,
+}  # approximately Kaggle's test.csv
 FOREIGN_SHARE = 0.5  # of a multilingual validation/test row's words become that language's
 JIGSAW_HELD_OUT = 0.2  # of the shared Jigsaw train rows: scored test rows / validation rows
 IMDB_POOLS = (0.5, 0.25, 0.25)  # of the 2,000 IMDb rows: train / test / unlabelled
@@ -96,6 +106,7 @@ def log(message: str) -> None:
 
 
 # --- tokens --------------------------------------------------------------------------------
+
 
 class Vocab:
     """Every distinct token string of a competition's source texts, with an id."""
@@ -116,12 +127,17 @@ class Vocab:
         self.size = len(strings)
         self.strings = np.array(strings + [""], dtype=object)[:-1]  # 1-d even if all equal
         self.is_word = np.array(self.words, dtype=bool)
-        self.eligible = np.array([w and s.isalpha() for s, w in zip(strings, self.words)],
-                                 dtype=bool)
+        self.eligible = np.array(
+            [w and s.isalpha() for s, w in zip(strings, self.words)], dtype=bool
+        )
         # 0 lower, 1 Title, 2 UPPER: a made-up word takes the case of the word it replaces
-        self.case = np.array([(2 if s.isupper() and len(s) > 1 else 1 if s[:1].isupper()
-                               else 0) if w else 0 for s, w in zip(strings, self.words)],
-                             dtype=np.int32)
+        self.case = np.array(
+            [
+                (2 if s.isupper() and len(s) > 1 else 1 if s[:1].isupper() else 0) if w else 0
+                for s, w in zip(strings, self.words)
+            ],
+            dtype=np.int32,
+        )
 
 
 @dataclass
@@ -134,7 +150,7 @@ class Corpus:
     offsets: np.ndarray
 
     @classmethod
-    def build(cls, vocab: Vocab, texts) -> "Corpus":
+    def build(cls, vocab: Vocab, texts) -> Corpus:
         tokens, offsets = [], [0]
         for text in texts:
             text = "" if not isinstance(text, str) else text
@@ -144,7 +160,7 @@ class Corpus:
             for match in _TOKEN.finditer(text):
                 if match.group(2) is None:
                     continue
-                tokens.append(vocab.add(text[last:match.start()], False))
+                tokens.append(vocab.add(text[last : match.start()], False))
                 tokens.append(vocab.add(match.group(2), True))
                 last = match.end()
             tokens.append(vocab.add(text[last:] + DELIM, False))
@@ -178,6 +194,7 @@ class Heaps:
 
 
 # --- the generator -------------------------------------------------------------------------
+
 
 @dataclass
 class Table:
@@ -267,7 +284,7 @@ class Builder:
             x = np.exp(u * np.log(top))
         else:
             a = 1.0 - s
-            x = ((top ** a - 1.0) * u + 1.0) ** (1.0 / a)
+            x = ((top**a - 1.0) * u + 1.0) ** (1.0 / a)
         return np.clip(x.astype(np.int64) - 1, 0, self.pool_size - 1).astype(np.int32)
 
     @staticmethod
@@ -292,8 +309,9 @@ class Builder:
             out[:, j] = np.where(j < n_syll, part, "")
         return out.view("U8").ravel().astype(object)
 
-    def render(self, corpus: Corpus, rows: np.ndarray, lang=None, heaps: Heaps | None = None,
-               done: int = 0) -> list[str]:
+    def render(
+        self, corpus: Corpus, rows: np.ndarray, lang=None, heaps: Heaps | None = None, done: int = 0
+    ) -> list[str]:
         """The texts of ``rows`` with novel (and, with ``lang``, foreign) words put in."""
         v = self.vocab
         lens = corpus.lengths[rows]
@@ -328,8 +346,9 @@ class Builder:
         n = len(table)
         path = directory / table.name
         if table.tsv:
-            options = dict(sep="\t", quoting=csv.QUOTE_NONNUMERIC, doublequote=False,
-                           escapechar="\\")
+            options = dict(
+                sep="\t", quoting=csv.QUOTE_NONNUMERIC, doublequote=False, escapechar="\\"
+            )
         elif table.quote_strings:
             options = dict(quoting=csv.QUOTE_NONNUMERIC)
         else:
@@ -349,26 +368,43 @@ class Builder:
                 for col in table.columns:
                     if col == table.text:
                         frame[col] = self.render(
-                            corpus, table.rows[a:b],
-                            None if table.lang is None else table.lang[a:b], heaps, a)
+                            corpus,
+                            table.rows[a:b],
+                            None if table.lang is None else table.lang[a:b],
+                            heaps,
+                            a,
+                        )
                     else:
                         frame[col] = table.data[col][a:b]
                 pd.DataFrame(frame, columns=table.columns).to_csv(
-                    fh, index=False, header=(a == 0 and not table.tsv), lineterminator="\n",
-                    **options)
+                    fh,
+                    index=False,
+                    header=(a == 0 and not table.tsv),
+                    lineterminator="\n",
+                    **options,
+                )
         seconds = time.perf_counter() - start
-        info = {"rows": n, "columns": table.columns, "bytes": path.stat().st_size,
-                "seconds": round(seconds, 2)}
+        info = {
+            "rows": n,
+            "columns": table.columns,
+            "bytes": path.stat().st_size,
+            "seconds": round(seconds, 2),
+        }
         line = f"  {table.name}: {n:,} rows, {info['bytes'] / 2**20:,.1f} MiB, {seconds:.1f} s"
         if heaps is not None:
             info["distinct_words"] = heaps.counts
-            line += ("; distinct words at " + " / ".join(heaps.counts) + " of rows: "
-                     + " / ".join(f"{c:,}" for c in heaps.counts.values()))
+            line += (
+                "; distinct words at "
+                + " / ".join(heaps.counts)
+                + " of rows: "
+                + " / ".join(f"{c:,}" for c in heaps.counts.values())
+            )
         log(line)
         return info
 
 
 # --- the competitions ----------------------------------------------------------------------
+
 
 def read_source(source_dir: Path, relative: str):
     import pandas as pd
@@ -397,8 +433,9 @@ def build_quora(b: Builder, src: Path) -> list[tuple[Table, Corpus | None]]:
     train, test = read_source(src, SOURCES[QUORA][0]), read_source(src, SOURCES[QUORA][1])
     corpus = b.corpus([*train["question_text"], *test["question_text"]])
     b.freeze()
-    labels = np.concatenate([train["target"].astype(np.int8).to_numpy(),
-                             np.full(len(test), -1, np.int8)])
+    labels = np.concatenate(
+        [train["target"].astype(np.int8).to_numpy(), np.full(len(test), -1, np.int8)]
+    )
     n_train, n_test = b.count(COUNTS[QUORA]["train"]), b.count(COUNTS[QUORA]["test"])
     train_pool = np.arange(len(train))
     rows = b.both_classes(b.draw(train_pool, n_train), labels, train_pool)
@@ -406,12 +443,30 @@ def build_quora(b: Builder, src: Path) -> list[tuple[Table, Corpus | None]]:
     qids = b.hex_ids(n_train + n_test, 20)  # Kaggle's files are sorted by qid
     train_ids, test_ids = np.sort(qids[:n_train]), np.sort(qids[n_train:])
     return [
-        (Table("train.csv", ["qid", "question_text", "target"],
-               {"qid": train_ids, "target": labels[rows]}, "question_text", rows), corpus),
-        (Table("test.csv", ["qid", "question_text"], {"qid": test_ids}, "question_text",
-               test_rows), corpus),
-        (Table("sample_submission.csv", ["qid", "prediction"],
-               {"qid": test_ids, "prediction": np.zeros(n_test, np.int8)}), None),
+        (
+            Table(
+                "train.csv",
+                ["qid", "question_text", "target"],
+                {"qid": train_ids, "target": labels[rows]},
+                "question_text",
+                rows,
+            ),
+            corpus,
+        ),
+        (
+            Table(
+                "test.csv", ["qid", "question_text"], {"qid": test_ids}, "question_text", test_rows
+            ),
+            corpus,
+        ),
+        (
+            Table(
+                "sample_submission.csv",
+                ["qid", "prediction"],
+                {"qid": test_ids, "prediction": np.zeros(n_test, np.int8)},
+            ),
+            None,
+        ),
     ]
 
 
@@ -422,8 +477,12 @@ def jigsaw_sources(b: Builder, src: Path):
 
     train, test = read_source(src, SOURCES[JIGSAW][0]), read_source(src, SOURCES[JIGSAW][1])
     corpus = b.corpus([*train["comment_text"], *test["comment_text"]])
-    labels = np.concatenate([train[list(LABELS)].astype(np.int8).to_numpy(),
-                             np.full((len(test), len(LABELS)), -1, np.int8)])
+    labels = np.concatenate(
+        [
+            train[list(LABELS)].astype(np.int8).to_numpy(),
+            np.full((len(test), len(LABELS)), -1, np.int8),
+        ]
+    )
     train_pool, held = split_pools(b.seed, len(train), (1 - JIGSAW_HELD_OUT, JIGSAW_HELD_OUT))
     return corpus, labels, train_pool, held, np.arange(len(train), len(train) + len(test))
 
@@ -447,14 +506,30 @@ def build_jigsaw(b: Builder, src: Path) -> list[tuple[Table, Corpus | None]]:
     train_data = {"id": train_ids, **{c: labels[rows, j] for j, c in enumerate(LABELS)}}
     test_labels = np.where(scored[:, None], labels[test_rows], -1).astype(np.int8)
     return [
-        (Table("train.csv", ["id", "comment_text", *LABELS], train_data, "comment_text", rows),
-         corpus),
-        (Table("test.csv", ["id", "comment_text"], {"id": test_ids}, "comment_text",
-               test_rows), corpus),
-        (Table("test_labels.csv", ["id", *LABELS],
-               {"id": test_ids, **{c: test_labels[:, j] for j, c in enumerate(LABELS)}}), None),
-        (Table("sample_submission.csv", ["id", *LABELS],
-               {"id": test_ids, **{c: np.full(n_test, 0.5) for c in LABELS}}), None),
+        (
+            Table("train.csv", ["id", "comment_text", *LABELS], train_data, "comment_text", rows),
+            corpus,
+        ),
+        (
+            Table("test.csv", ["id", "comment_text"], {"id": test_ids}, "comment_text", test_rows),
+            corpus,
+        ),
+        (
+            Table(
+                "test_labels.csv",
+                ["id", *LABELS],
+                {"id": test_ids, **{c: test_labels[:, j] for j, c in enumerate(LABELS)}},
+            ),
+            None,
+        ),
+        (
+            Table(
+                "sample_submission.csv",
+                ["id", *LABELS],
+                {"id": test_ids, **{c: np.full(n_test, 0.5) for c in LABELS}},
+            ),
+            None,
+        ),
     ]
 
 
@@ -465,8 +540,9 @@ def build_tweets(b: Builder, src: Path) -> list[tuple[Table, Corpus | None]]:
     b.freeze()
     keyword = np.concatenate([f["keyword"].to_numpy(dtype=object) for f in both])
     location = np.concatenate([f["location"].to_numpy(dtype=object) for f in both])
-    labels = np.concatenate([train["target"].astype(np.int8).to_numpy(),
-                             np.full(len(test), -1, np.int8)])
+    labels = np.concatenate(
+        [train["target"].astype(np.int8).to_numpy(), np.full(len(test), -1, np.int8)]
+    )
     n_train, n_test = b.count(COUNTS[TWEETS]["train"]), b.count(COUNTS[TWEETS]["test"])
     train_pool = np.arange(len(train))
     rows = b.both_classes(b.draw(train_pool, n_train), labels, train_pool)
@@ -479,20 +555,46 @@ def build_tweets(b: Builder, src: Path) -> list[tuple[Table, Corpus | None]]:
         return {"id": ids, "keyword": keyword[rows], "location": location[rows], **more}
 
     return [
-        (Table("train.csv", ["id", "keyword", "location", "text", "target"],
-               data(train_ids, rows, target=labels[rows]), "text", rows), corpus),
-        (Table("test.csv", ["id", "keyword", "location", "text"], data(test_ids, test_rows),
-               "text", test_rows), corpus),
-        (Table("sample_submission.csv", ["id", "target"],
-               {"id": test_ids, "target": np.zeros(n_test, np.int8)}), None),
+        (
+            Table(
+                "train.csv",
+                ["id", "keyword", "location", "text", "target"],
+                data(train_ids, rows, target=labels[rows]),
+                "text",
+                rows,
+            ),
+            corpus,
+        ),
+        (
+            Table(
+                "test.csv",
+                ["id", "keyword", "location", "text"],
+                data(test_ids, test_rows),
+                "text",
+                test_rows,
+            ),
+            corpus,
+        ),
+        (
+            Table(
+                "sample_submission.csv",
+                ["id", "target"],
+                {"id": test_ids, "target": np.zeros(n_test, np.int8)},
+            ),
+            None,
+        ),
     ]
 
 
 def build_multilingual(b: Builder, src: Path) -> list[tuple[Table, Corpus | None]]:
     from kagglekit_competitions.jigsaw import LABELS
-    from kagglekit_competitions.jigsaw_multilingual import (BIAS_COLUMNS, FOREIGN,
-                                                            TEST_LANGS, UNINTENDED_BIAS_FILE,
-                                                            VALIDATION_LANGS)
+    from kagglekit_competitions.jigsaw_multilingual import (
+        BIAS_COLUMNS,
+        FOREIGN,
+        TEST_LANGS,
+        UNINTENDED_BIAS_FILE,
+        VALIDATION_LANGS,
+    )
 
     corpus, labels, train_pool, held, test_pool = jigsaw_sources(b, src)
     assert set(VALIDATION_LANG_COUNTS) == set(VALIDATION_LANGS), "the adapter's languages changed"
@@ -507,10 +609,21 @@ def build_multilingual(b: Builder, src: Path) -> list[tuple[Table, Corpus | None
     tables = []
 
     rows = b.draw(train_pool, n_toxic)
-    tables.append((Table("jigsaw-toxic-comment-train.csv", ["id", "comment_text", *LABELS],
-                         {"id": np.sort(b.hex_ids(n_toxic, 16)),
-                          **{c: labels[rows, j] for j, c in enumerate(LABELS)}},
-                         "comment_text", rows), corpus))
+    tables.append(
+        (
+            Table(
+                "jigsaw-toxic-comment-train.csv",
+                ["id", "comment_text", *LABELS],
+                {
+                    "id": np.sort(b.hex_ids(n_toxic, 16)),
+                    **{c: labels[rows, j] for j, c in enumerate(LABELS)},
+                },
+                "comment_text",
+                rows,
+            ),
+            corpus,
+        )
+    )
 
     # the unintended-bias rows: the toxic columns are shares of k of n raters, a row's share
     # at least 0.5 where its source row is toxic; integer ids rising with gaps from 59848
@@ -518,21 +631,34 @@ def build_multilingual(b: Builder, src: Path) -> list[tuple[Table, Corpus | None
     y = labels[rows]
     raters = b.rng.integers(4, 11, n_bias)
     half = (raters + 1) // 2
-    toxic_k = np.where(y[:, 0] == 1, b.rng.integers(half, raters + 1),
-                       np.where(b.rng.random(n_bias) < 0.7, 0,
-                                (b.rng.random(n_bias) * half).astype(int)))
+    toxic_k = np.where(
+        y[:, 0] == 1,
+        b.rng.integers(half, raters + 1),
+        np.where(b.rng.random(n_bias) < 0.7, 0, (b.rng.random(n_bias) * half).astype(int)),
+    )
     share = toxic_k / raters
-    data = {"id": 59848 + np.cumsum(b.rng.integers(1, 6, n_bias)) - 1,
-            "toxic": np.round(share, 6)}
-    source_of = {"severe_toxicity": "severe_toxic", "obscene": "obscene",
-                 "identity_attack": "identity_hate", "insult": "insult", "threat": "threat"}
+    data = {"id": 59848 + np.cumsum(b.rng.integers(1, 6, n_bias)) - 1, "toxic": np.round(share, 6)}
+    source_of = {
+        "severe_toxicity": "severe_toxic",
+        "obscene": "obscene",
+        "identity_attack": "identity_hate",
+        "insult": "insult",
+        "threat": "threat",
+    }
     for col in BIAS_COLUMNS:
         if col in source_of:
             on = y[:, LABELS.index(source_of[col])] == 1
-            data[col] = np.round(np.where(on, share * b.rng.uniform(0.5, 1.0, n_bias),
-                                          share * b.rng.uniform(0, 0.3, n_bias)), 6)
-    tables.append((Table(UNINTENDED_BIAS_FILE, list(BIAS_COLUMNS), data, "comment_text", rows),
-                   corpus))
+            data[col] = np.round(
+                np.where(
+                    on,
+                    share * b.rng.uniform(0.5, 1.0, n_bias),
+                    share * b.rng.uniform(0, 0.3, n_bias),
+                ),
+                6,
+            )
+    tables.append(
+        (Table(UNINTENDED_BIAS_FILE, list(BIAS_COLUMNS), data, "comment_text", rows), corpus)
+    )
 
     # validation: held-out labelled rows at Kaggle's validation toxic rate, ids 0..n-1
     toxic = held[labels[held, 0] == 1]
@@ -542,19 +668,49 @@ def build_multilingual(b: Builder, src: Path) -> list[tuple[Table, Corpus | None
         is_toxic[b.rng.integers(n_valid)] = not is_toxic[0]
     rows = np.where(is_toxic, b.draw(toxic, n_valid), b.draw(clean, n_valid))
     lang = np.array([lang_index[x] for x in VALIDATION_LANG_COUNTS])[
-        b.rng.permutation(exact_counts(n_valid, VALIDATION_LANG_COUNTS))]
-    tables.append((Table("validation.csv", ["id", "comment_text", "lang", "toxic"],
-                         {"id": np.arange(n_valid), "lang": langs[lang],
-                          "toxic": labels[rows, 0]}, "comment_text", rows, lang), corpus))
+        b.rng.permutation(exact_counts(n_valid, VALIDATION_LANG_COUNTS))
+    ]
+    tables.append(
+        (
+            Table(
+                "validation.csv",
+                ["id", "comment_text", "lang", "toxic"],
+                {"id": np.arange(n_valid), "lang": langs[lang], "toxic": labels[rows, 0]},
+                "comment_text",
+                rows,
+                lang,
+            ),
+            corpus,
+        )
+    )
 
     rows = b.draw(test_pool, n_test)
     lang = np.array([lang_index[x] for x in TEST_LANG_COUNTS])[
-        b.rng.permutation(exact_counts(n_test, TEST_LANG_COUNTS))]
-    tables.append((Table("test.csv", ["id", "content", "lang"],
-                         {"id": np.arange(n_test), "lang": langs[lang]}, "content", rows, lang),
-                   corpus))
-    tables.append((Table("sample_submission.csv", ["id", "toxic"],
-                         {"id": np.arange(n_test), "toxic": np.full(n_test, 0.5)}), None))
+        b.rng.permutation(exact_counts(n_test, TEST_LANG_COUNTS))
+    ]
+    tables.append(
+        (
+            Table(
+                "test.csv",
+                ["id", "content", "lang"],
+                {"id": np.arange(n_test), "lang": langs[lang]},
+                "content",
+                rows,
+                lang,
+            ),
+            corpus,
+        )
+    )
+    tables.append(
+        (
+            Table(
+                "sample_submission.csv",
+                ["id", "toxic"],
+                {"id": np.arange(n_test), "toxic": np.full(n_test, 0.5)},
+            ),
+            None,
+        )
+    )
     return tables
 
 
@@ -577,33 +733,71 @@ def build_imdb(b: Builder, src: Path) -> list[tuple[Table, Corpus | None]]:
     labels = (reviews["sentiment"] == "positive").to_numpy().astype(np.int8)
     train_pool, test_pool, unlabeled_pool = split_pools(b.seed, len(reviews), IMDB_POOLS)
     counts = COUNTS[IMDB]
-    n_train, n_test, n_unl = (b.count(counts["train"]), b.count(counts["test"]),
-                              b.count(counts["unlabeled"]))
+    n_train, n_test, n_unl = (
+        b.count(counts["train"]),
+        b.count(counts["test"]),
+        b.count(counts["unlabeled"]),
+    )
     rows = b.both_classes(b.draw(train_pool, n_train), labels, train_pool)
     test_rows = b.draw(test_pool, n_test)
     unl_rows = b.draw(unlabeled_pool, n_unl)
     ids = imdb_ids(b, labels[np.concatenate([rows, test_rows])] == 1)
     train_ids, test_ids = ids[:n_train], ids[n_train:]
-    unl_ids = np.array([f"{n}_0" for n in b.rng.permutation(max(50_000, n_unl))[:n_unl]],
-                       dtype=object)
+    unl_ids = np.array(
+        [f"{n}_0" for n in b.rng.permutation(max(50_000, n_unl))[:n_unl]], dtype=object
+    )
     return [
-        (Table("labeledTrainData.tsv", ["id", "sentiment", "review"],
-               {"id": train_ids, "sentiment": labels[rows]}, "review", rows, tsv=True), corpus),
-        (Table("testData.tsv", ["id", "review"], {"id": test_ids}, "review", test_rows,
-               tsv=True), corpus),
-        (Table("unlabeledTrainData.tsv", ["id", "review"], {"id": unl_ids}, "review", unl_rows,
-               tsv=True), corpus),
-        (Table("sampleSubmission.csv", ["id", "sentiment"],
-               {"id": test_ids, "sentiment": np.zeros(n_test, np.int8)}, quote_strings=True),
-         None),
+        (
+            Table(
+                "labeledTrainData.tsv",
+                ["id", "sentiment", "review"],
+                {"id": train_ids, "sentiment": labels[rows]},
+                "review",
+                rows,
+                tsv=True,
+            ),
+            corpus,
+        ),
+        (
+            Table(
+                "testData.tsv", ["id", "review"], {"id": test_ids}, "review", test_rows, tsv=True
+            ),
+            corpus,
+        ),
+        (
+            Table(
+                "unlabeledTrainData.tsv",
+                ["id", "review"],
+                {"id": unl_ids},
+                "review",
+                unl_rows,
+                tsv=True,
+            ),
+            corpus,
+        ),
+        (
+            Table(
+                "sampleSubmission.csv",
+                ["id", "sentiment"],
+                {"id": test_ids, "sentiment": np.zeros(n_test, np.int8)},
+                quote_strings=True,
+            ),
+            None,
+        ),
     ]
 
 
-BUILDERS = {QUORA: build_quora, JIGSAW: build_jigsaw, TWEETS: build_tweets,
-            MULTILINGUAL: build_multilingual, IMDB: build_imdb}
+BUILDERS = {
+    QUORA: build_quora,
+    JIGSAW: build_jigsaw,
+    TWEETS: build_tweets,
+    MULTILINGUAL: build_multilingual,
+    IMDB: build_imdb,
+}
 
 
 # --- building a folder ---------------------------------------------------------------------
+
 
 def default_out(scale: float) -> Path:
     return WORK / ("fullsize" if scale == 1 else f"fullsize-x{scale:g}")
@@ -630,19 +824,36 @@ def _remove_stale(out: Path, slug: str) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
-def build(slug: str, *, out: Path | None = None, scale: float = 1.0, seed: int = 0,
-          novel_share: float = 0.1, zipf_exponent: float = 1.1, pool_size: int = 4_000_000,
-          source_dir: Path = SHARED, force: bool = False) -> Path:
+def build(
+    slug: str,
+    *,
+    out: Path | None = None,
+    scale: float = 1.0,
+    seed: int = 0,
+    novel_share: float = 0.1,
+    zipf_exponent: float = 1.1,
+    pool_size: int = 4_000_000,
+    source_dir: Path = SHARED,
+    force: bool = False,
+) -> Path:
     """Build (once) one competition's files in ``out/<slug>/``; returns that folder."""
     out = Path(out) if out is not None else default_out(scale)
     target = out / slug
     missing = [s for s in SOURCES[slug] if not (Path(source_dir) / s).is_file()]
     if missing:
-        raise FileNotFoundError(f"{slug}: source file {Path(source_dir) / missing[0]} not found "
-                                f"(the real rows come from ../shared/data)")
-    options = {"version": VERSION, "competition": slug, "scale": scale, "seed": seed,
-               "novel_share": novel_share, "zipf_exponent": zipf_exponent,
-               "pool_size": pool_size}
+        raise FileNotFoundError(
+            f"{slug}: source file {Path(source_dir) / missing[0]} not found "
+            f"(the real rows come from ../shared/data)"
+        )
+    options = {
+        "version": VERSION,
+        "competition": slug,
+        "scale": scale,
+        "seed": seed,
+        "novel_share": novel_share,
+        "zipf_exponent": zipf_exponent,
+        "pool_size": pool_size,
+    }
     sources = {s: (Path(source_dir) / s).stat().st_size for s in SOURCES[slug]}
     meta_path = target / META
     if not force and meta_path.is_file():
@@ -651,13 +862,17 @@ def build(slug: str, *, out: Path | None = None, scale: float = 1.0, seed: int =
         except ValueError:
             old = {}
         if old.get("options") == options and old.get("sources") == sources:
-            log(f"{slug}: already built with the same options in {target}; nothing to do "
-                f"(--force builds it again)")
+            log(
+                f"{slug}: already built with the same options in {target}; nothing to do "
+                f"(--force builds it again)"
+            )
             return target
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale(out, slug)
-    log(f"{slug}: building at scale {scale:g} (seed {seed}, {novel_share:.0%} novel words) "
-        f"in {target}")
+    log(
+        f"{slug}: building at scale {scale:g} (seed {seed}, {novel_share:.0%} novel words) "
+        f"in {target}"
+    )
     start = time.perf_counter()
     tmp = out / f".{slug}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -665,12 +880,18 @@ def build(slug: str, *, out: Path | None = None, scale: float = 1.0, seed: int =
     try:
         builder = Builder(slug, scale, seed, novel_share, zipf_exponent, pool_size)
         tables = BUILDERS[slug](builder, Path(source_dir))
-        log(f"  {builder.vocab.size:,} distinct source tokens (words and what lies between); "
-            f"{time.perf_counter() - start:.1f} s to read and tokenize the source rows")
+        log(
+            f"  {builder.vocab.size:,} distinct source tokens (words and what lies between); "
+            f"{time.perf_counter() - start:.1f} s to read and tokenize the source rows"
+        )
         files = {table.name: builder.write(table, corpus, tmp) for table, corpus in tables}
-        meta = {"options": options, "sources": sources, "files": files,
-                "seconds": round(time.perf_counter() - start, 1),
-                "made_by": "benchmarks/make_fullsize.py"}
+        meta = {
+            "options": options,
+            "sources": sources,
+            "files": files,
+            "seconds": round(time.perf_counter() - start, 1),
+            "made_by": "benchmarks/make_fullsize.py",
+        }
         (tmp / META).write_text(json.dumps(meta, indent=2) + "\n")
         if target.exists():
             old_dir = out / f".{slug}.old-{os.getpid()}"
@@ -694,33 +915,58 @@ def resolve(name: str) -> str:
 
     try:
         slug = plugins.get_competition(name).slug
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure means "no such alias", said just below
         slug = None
     if slug not in BUILDERS:
-        raise SystemExit(f"--competition {name}: not one of {', '.join(ORDER)} "
-                         f"(or their kagglekit aliases)")
+        raise SystemExit(
+            f"--competition {name}: not one of {', '.join(ORDER)} (or their kagglekit aliases)"
+        )
     return slug
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
-        epilog="example: python benchmarks/make_fullsize.py --competition quora --scale 0.1")
-    parser.add_argument("--competition", "-c", action="append",
-                        help="slug or kagglekit alias (repeatable) [default: all]")
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="multiplies every row count [default: 1.0, Kaggle's counts]")
-    parser.add_argument("--out", type=Path,
-                        help="data root: files go to OUT/<slug>/ [default: "
-                             "benchmarks/_work/fullsize, or fullsize-x<scale> for another scale]")
+        epilog="example: python benchmarks/make_fullsize.py --competition quora --scale 0.1",
+    )
+    parser.add_argument(
+        "--competition",
+        "-c",
+        action="append",
+        help="slug or kagglekit alias (repeatable) [default: all]",
+    )
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiplies every row count [default: 1.0, Kaggle's counts]",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="data root: files go to OUT/<slug>/ [default: "
+        "benchmarks/_work/fullsize, or fullsize-x<scale> for another scale]",
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--novel-share", type=float, default=0.1,
-                        help="share of the words replaced by made-up Zipf words [default: 0.1]")
+    parser.add_argument(
+        "--novel-share",
+        type=float,
+        default=0.1,
+        help="share of the words replaced by made-up Zipf words [default: 0.1]",
+    )
     parser.add_argument("--zipf-exponent", type=float, default=1.1)
-    parser.add_argument("--pool-size", type=int, default=4_000_000,
-                        help="number of distinct made-up words to draw from [default: 4000000]")
-    parser.add_argument("--source-dir", type=Path, default=SHARED,
-                        help="where the real rows are [default: ../shared/data]")
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=4_000_000,
+        help="number of distinct made-up words to draw from [default: 4000000]",
+    )
+    parser.add_argument(
+        "--source-dir",
+        type=Path,
+        default=SHARED,
+        help="where the real rows are [default: ../shared/data]",
+    )
     parser.add_argument("--force", action="store_true", help="build again even when up to date")
     args = parser.parse_args(argv)
     if args.scale <= 0:
@@ -733,9 +979,17 @@ def main(argv=None) -> int:
     status = 0
     for slug in dict.fromkeys(slugs):
         try:
-            path = build(slug, out=args.out, scale=args.scale, seed=args.seed,
-                         novel_share=args.novel_share, zipf_exponent=args.zipf_exponent,
-                         pool_size=args.pool_size, source_dir=args.source_dir, force=args.force)
+            path = build(
+                slug,
+                out=args.out,
+                scale=args.scale,
+                seed=args.seed,
+                novel_share=args.novel_share,
+                zipf_exponent=args.zipf_exponent,
+                pool_size=args.pool_size,
+                source_dir=args.source_dir,
+                force=args.force,
+            )
         except FileNotFoundError as exc:
             log(f"skipped: {exc}")
             status = 1 if args.competition else status

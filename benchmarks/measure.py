@@ -66,8 +66,9 @@ def tree_pss_mb(root: int) -> float:
 def measure(cmd, cwd=None, env=None, sample_every: float = 0.05) -> Measured:
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env, stdout=out, stderr=err,
-                                text=True)
+        proc = subprocess.Popen(
+            [str(c) for c in cmd], cwd=cwd, env=env, stdout=out, stderr=err, text=True
+        )
         peak = [0.0]
         done = threading.Event()
 
@@ -85,8 +86,9 @@ def measure(cmd, cwd=None, env=None, sample_every: float = 0.05) -> Measured:
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Measured(seconds, max(peak[0], usage.ru_maxrss / 1024), out.read(), err.read(),
-                        proc.returncode)
+        return Measured(
+            seconds, max(peak[0], usage.ru_maxrss / 1024), out.read(), err.read(), proc.returncode
+        )
 
 
 def load_average() -> str:

@@ -50,10 +50,23 @@ SPECS = {
 def vectorizer(model):
     if model == "tfidf-nb":
         return TfidfVectorizer()
-    word = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2, max_features=200_000,
-                           strip_accents="unicode", dtype=np.float32)
-    char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2,
-                           max_features=200_000, strip_accents="unicode", dtype=np.float32)
+    word = TfidfVectorizer(
+        ngram_range=(1, 2),
+        sublinear_tf=True,
+        min_df=2,
+        max_features=200_000,
+        strip_accents="unicode",
+        dtype=np.float32,
+    )
+    char = TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(2, 5),
+        sublinear_tf=True,
+        min_df=2,
+        max_features=200_000,
+        strip_accents="unicode",
+        dtype=np.float32,
+    )
     return FeatureUnion([("word", word), ("char", char)])
 
 
@@ -93,10 +106,12 @@ def folds_of(texts, y, n_folds, seed):
         from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
 
         splits = MultilabelStratifiedKFold(n_folds, shuffle=True, random_state=seed).split(
-            np.zeros(len(first)), y[first])
+            np.zeros(len(first)), y[first]
+        )
     else:
         splits = StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(
-            np.zeros(len(first)), y[first, 0])
+            np.zeros(len(first)), y[first, 0]
+        )
     rep = np.full(len(first), -1, dtype=np.int16)
     for k, (_, valid) in enumerate(splits):
         rep[valid] = k
@@ -130,19 +145,24 @@ def main() -> None:
         classifiers, ratios = fit_fold(args.model, x, y[tr], args.seed + k)
         oof[va] = predict(classifiers, ratios, vec.transform(train_text[va]).tocsr())
         test_pred += predict(classifiers, ratios, vec.transform(test_text).tocsr()) / args.folds
-        joblib.dump({"vectorizer": vec, "classifiers": classifiers, "ratios": ratios},
-                    args.out / f"fold-{k}.joblib")
+        joblib.dump(
+            {"vectorizer": vec, "classifiers": classifiers, "ratios": ratios},
+            args.out / f"fold-{k}.joblib",
+        )
         print(f"fold {k}: {time.perf_counter() - start:.1f}s", file=sys.stderr)
     if len(labels) > 1:
-        score = f"mean_auc={np.mean([roc_auc_score(y[:, j], oof[:, j]) for j in range(len(labels))]):.4f}"
+        aucs = [roc_auc_score(y[:, j], oof[:, j]) for j in range(len(labels))]
+        score = f"mean_auc={np.mean(aucs):.4f}"
     else:
         best = max(f1_score(y[:, 0], oof[:, 0] >= t) for t in np.arange(0.05, 0.95, 0.01))
         score = f"auc={roc_auc_score(y[:, 0], oof[:, 0]):.4f} best_f1={best:.4f}"
     print(score)
     pd.DataFrame(oof, columns=labels).assign(**{id_col: train[id_col]})[[id_col, *labels]].to_csv(
-        args.out / "oof.csv", index=False)
+        args.out / "oof.csv", index=False
+    )
     pd.DataFrame(test_pred, columns=labels).assign(**{id_col: test[id_col]})[
-        [id_col, *labels]].to_csv(args.out / "test.csv", index=False)
+        [id_col, *labels]
+    ].to_csv(args.out / "test.csv", index=False)
 
 
 if __name__ == "__main__":

@@ -34,12 +34,20 @@ def pooled_layers(encoder, texts, maxlen: int, random: bool) -> dict:
     mask = np.zeros((len(texts), maxlen), bool)
     for i in range(len(texts)):
         row = ragged.row(i)[:maxlen]
-        ids[i, :len(row)], mask[i, :len(row)] = row, True
+        ids[i, : len(row)], mask[i, : len(row)] = row, True
     ids_in = keras.Input((None,), dtype="int32")
     mask_in = keras.Input((None,), dtype="bool")
     keras.utils.set_random_seed(0)
-    _, top = encoder_stack(keras, ids_in, mask_in, encoder.config, input_dropout=0,
-                           hidden_dropout=0, weight_drop=0, seed=0)
+    _, top = encoder_stack(
+        keras,
+        ids_in,
+        mask_in,
+        encoder.config,
+        input_dropout=0,
+        hidden_dropout=0,
+        weight_drop=0,
+        seed=0,
+    )
     model = keras.Model([ids_in, mask_in], top)
     if not random:
         encoder.set_weights(model)
@@ -51,18 +59,24 @@ def pooled_layers(encoder, texts, maxlen: int, random: bool) -> dict:
         h = np.asarray(h, np.float32)
         m = mask[..., None]
         avg = (h * m).sum(1) / lengths[:, None]
-        result[name] = {"avg": avg, "max": np.where(m, h, -np.inf).max(1),
-                        "last": h[np.arange(len(h)), lengths - 1],
-                        "mean_abs": float(np.abs(h[mask]).mean()),
-                        "avg_spread": float(avg.std(0).mean())}
+        result[name] = {
+            "avg": avg,
+            "max": np.where(m, h, -np.inf).max(1),
+            "last": h[np.arange(len(h)), lengths - 1],
+            "mean_abs": float(np.abs(h[mask]).mean()),
+            "avg_spread": float(avg.std(0).mean()),
+        }
     return result
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("encoder", type=Path)
-    parser.add_argument("--random", action="store_true",
-                        help="the same architecture with random weights (the control)")
+    parser.add_argument(
+        "--random",
+        action="store_true",
+        help="the same architecture with random weights (the control)",
+    )
     parser.add_argument("--maxlen", type=int, default=256)
     args = parser.parse_args(argv)
     if not DATA.is_file():
@@ -83,16 +97,19 @@ def main(argv=None) -> int:
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
     layers = pooled_layers(load_encoder(args.encoder), texts, args.maxlen, args.random)
     print(f"encoder {args.encoder.name} ({'random weights' if args.random else 'pretrained'})")
-    print("| layer | mean abs output | spread of avg across reviews | AUC avg | max | last "
-          "| last+max+avg |")
+    print(
+        "| layer | mean abs output | spread of avg across reviews | AUC avg | max | last "
+        "| last+max+avg |"
+    )
     for name, f in layers.items():
         aucs = []
         for feats in (f["avg"], f["max"], f["last"], np.hstack([f["last"], f["max"], f["avg"]])):
             probe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
             p = cross_val_predict(probe, feats, y, cv=folds, method="predict_proba")[:, 1]
             aucs.append(f"{roc_auc_score(y, p):.4f}")
-        print(f"| {name} | {f['mean_abs']:.3f} | {f['avg_spread']:.4f} | " + " | ".join(aucs)
-              + " |")
+        print(
+            f"| {name} | {f['mean_abs']:.3f} | {f['avg_spread']:.4f} | " + " | ".join(aucs) + " |"
+        )
     return 0
 
 
