@@ -52,3 +52,13 @@ def test_ray_is_imported_only_for_the_ray_executor(tmp_path):
                            cwd=tmp_path)
     assert "sklearn" in heavy and "ray" not in heavy
     assert "ray" not in _heavy_modules("plugins", cwd=tmp_path)
+
+
+def test_a_tracker_imports_only_its_own_package(tmp_path):
+    import pytest
+
+    pytest.importorskip("mlflow")
+    data = make_competition_dir("disaster-tweets", tmp_path / "data", n_train=120, n_test=30)
+    heavy = _heavy_modules("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2",
+                           "--data-dir", data, "--tracker", "mlflow", cwd=tmp_path)
+    assert "mlflow" in heavy and not {"wandb", "tensorflow", "keras"} & set(heavy)

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from kagglekit.blend import BLEND_METHODS, META_MODELS
-from kagglekit.cli.options import json_option, runs_dir_option
+from kagglekit.cli.options import (json_option, runs_dir_option, said_tracked, tracking_from,
+                                   tracking_options)
 from kagglekit.cli.output import blend_report, emit_json, info, print_report
 from kagglekit.hookspecs import hookimpl
 
@@ -29,9 +30,11 @@ def register_commands(cli):
                   help="Seed of the meta-model [default: the first run's].")
     @click.option("--data-dir", type=click.Path(path_type=Path),
                   help="Where the training labels are [default: the runs' data folder].")
+    @tracking_options
     @runs_dir_option
     @json_option
-    def blend(run_refs, method, objective, meta_model, seed, data_dir, runs_dir, as_json):
+    def blend(run_refs, method, objective, meta_model, seed, data_dir, tracker, log_models,
+              runs_dir, as_json):
         """Blend runs made on identical folds into a new run, from their OOF predictions.
 
         Refused when the runs' competition, training rows, row order or folds differ.
@@ -48,8 +51,12 @@ def register_commands(cli):
             plugins.get_metric(objective)
         runs = [resolve_run(ref, runs_dir) for ref in run_refs]
         check_distinct(runs)
-        run = create_blend(runs, method, runs_dir, data_dir=data_dir, objective=objective,
-                           meta_model=meta_model, seed=seed)
+        tracking = tracking_from(tracker, log_models, {}, runs_dir)
+        with tracking.run(runs[0].competition, f"blend-{method}") as tracked:
+            run = create_blend(runs, method, runs_dir, data_dir=data_dir, objective=objective,
+                               meta_model=meta_model, seed=seed)
+            tracked.log_run(run)
+        said_tracked(tracking)
         if run.info.get("sample"):
             info("Note: these runs used a generated sample, not the real data.")
         if as_json:

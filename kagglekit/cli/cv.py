@@ -8,8 +8,8 @@ from kagglekit import plugins
 from kagglekit.cli.options import (command_line, data_options, data_options_from, forget,
                                    interrupts, job_options, json_option, load_data,
                                    make_executor, new_option, resolve_seeds, resume_params,
-                                   runs_dir_option, storable_params,
-                                   training_options)
+                                   runs_dir_option, said_tracked, storable_params,
+                                   tracking_from, tracking_options, training_options)
 from kagglekit.cli.output import (blend_report, emit_json, info, job_line, print_report,
                                   run_payload, said_reused, score_table)
 from kagglekit.errors import KaggleKitError
@@ -69,12 +69,13 @@ def register_commands(cli):
     @click.option("--validation-as-fold", is_flag=True,
                   help="Score on the competition's official validation file (one fold).")
     @new_option
+    @tracking_options
     @data_options
     @runs_dir_option
     @json_option
     def cv(competition, models, params, config, seed, executor, workers, address, n_seeds, resume,
-           folds, scheme, group_duplicates, ensembles, validation_as_fold, new, data_dir, sample,
-           encoding, allow_empty_text, prepare, runs_dir, as_json):
+           folds, scheme, group_duplicates, ensembles, validation_as_fold, new, tracker,
+           log_models, data_dir, sample, encoding, allow_empty_text, prepare, runs_dir, as_json):
         """Stratified K-fold CV: saves folds, OOF and test predictions and scores as a run.
 
         Example: kagglekit cv disaster-tweets --model tfidf-lr --folds 5 --seed 42
@@ -106,6 +107,7 @@ def register_commands(cli):
         seeds = resolve_seeds(seed, n_seeds, cfg)
         seed = seeds[0]
         runner = make_executor(executor, workers, address)
+        tracking = tracking_from(tracker, log_models, cfg, runs_dir)
         data = load_data(comp, data_options_from(data_dir, sample, encoding, allow_empty_text,
                                                  prepare, runs_dir,
                                                  validation_as_fold=validation_as_fold,
@@ -128,12 +130,14 @@ def register_commands(cli):
 
             # each fold's score is printed once: its progress line (a figure that needs no
             # threshold) as it finishes, then the table (every metric at its nested threshold)
-            with interrupts():
+            with interrupts(), tracking.run(comp.slug, name, seeds=seeds) as tracked:
                 run = run_cv(comp, name, cls, model_params, data, n_folds=folds, seed=seed,
                              scheme=plan.scheme, runs_dir=runs_dir, folds=plan,
-                             seeds=seeds, executor=runner, on_event=job_line,
+                             seeds=seeds, executor=runner, on_event=tracked.watch(job_line),
                              command=command_line(), command_params=command_params,
                              keep_jobs=len(chosen) > 1, new=new, on_reused=said_reused("cv"))
+                tracked.log_run(run, data)
+            said_tracked(tracking)
             results.append(run)
             if not as_json:
                 cv_table(run)
@@ -144,15 +148,26 @@ def register_commands(cli):
         if ensembles:  # the blends are runs of their own, linking their members
             from kagglekit.blend.create import ensemble_blends
 
+            current = []  # the blend being made, tracked from before() to after()
+
             def before(method, reused):
+                current[:] = [tracking.run(comp.slug, f"blend-{method}").__enter__()]
                 if reused is not None:
                     info(f"Reused blend run {reused.id}: the {method} blend of the same "
                          f"{len(results)} runs (--new makes a new one)")
                 else:
                     info(f"{method} blend of {len(results)} runs")
 
+            def after(blend_run):
+                tracked = current.pop()
+                tracked.log_run(blend_run)
+                tracked.__exit__(None, None, None)
+                if not as_json:
+                    print_report(blend_run)
+                said_tracked(tracking)
+
             blends = ensemble_blends(results, ensembles, runs_dir, new=new, before=before,
-                                     after=None if as_json else print_report)
+                                     after=after)
         if as_json:
             payload = blend_report(blends[0]) if blends else run_payload(results[0])
             if len(results) > 1:

@@ -8,7 +8,8 @@ from kagglekit import plugins
 from kagglekit.cli.options import (command_line, data_options, data_options_from, forget,
                                    interrupts, job_options, json_option, load_data,
                                    make_executor, new_option, resolve_seeds, resume_params,
-                                   runs_dir_option, storable_params,
+                                   runs_dir_option, said_tracked, storable_params,
+                                   tracking_from, tracking_options,
                                    training_options)
 from kagglekit.cli.output import emit_json, info, job_line, run_payload, said_reused
 from kagglekit.errors import KaggleKitError
@@ -33,12 +34,13 @@ def register_commands(cli):
                   help="A decision threshold of your own for label submissions (recorded as "
                        "such) instead of a CV run's.")
     @new_option
+    @tracking_options
     @data_options
     @runs_dir_option
     @json_option
     def fit(competition, models, params, config, seed, executor, workers, address, n_seeds, resume,
-            from_run, threshold_run, threshold, new, data_dir, sample, encoding, allow_empty_text,
-            prepare, runs_dir, as_json):
+            from_run, threshold_run, threshold, new, tracker, log_models, data_dir, sample,
+            encoding, allow_empty_text, prepare, runs_dir, as_json):
         """Train on all training rows and predict the test file, reproducing a CV run's recipe.
 
         The threshold (and a neural model's epochs and learning rates) come from a CV run
@@ -65,6 +67,7 @@ def register_commands(cli):
         seeds = resolve_seeds(seed, n_seeds, cfg)
         seed = seeds[0]
         runner = make_executor(executor, workers, address)
+        tracking = tracking_from(tracker, log_models, cfg, runs_dir)
         if from_run and threshold_run:
             raise KaggleKitError("give --from or --threshold-from (its old name), not both")
         from_run = from_run or threshold_run
@@ -88,14 +91,16 @@ def register_commands(cli):
                 info(plan.message)
             name = plan.name
             info(f"{name}: fitting on all {len(data.train)} rows of {comp.slug}")
-            with interrupts():
+            with interrupts(), tracking.run(comp.slug, name, seeds=seeds) as tracked:
                 run = run_fit(comp, name, plan.cls, plan.params, data, seed=seed,
                               runs_dir=runs_dir, threshold=plan.threshold,
                               threshold_source=plan.threshold_source,
                               source=plan.source, seeds=seeds, executor=runner,
-                              on_event=job_line, command=command_line(),
+                              on_event=tracked.watch(job_line), command=command_line(),
                               command_params=command_params, keep_jobs=len(chosen) > 1,
                               new=new, on_reused=said_reused("fit"))
+                tracked.log_run(run, data)
+            said_tracked(tracking)
             results.append(run)
             if not as_json:
                 click.echo(f"Run: {run.path}")

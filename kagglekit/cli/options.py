@@ -6,6 +6,7 @@
     resolve_seeds, make_executor              option values -> the library's arguments
     resume_params / storable_params / command_line   --resume: a run's stored command
     interrupts()      Ctrl-C -> what was kept + how to resume on stderr, exit status 130
+    @tracking_options --tracker, --log-models (cv, fit, blend); tracking_from(...) -> Tracking
 
 Every command module registers its commands through ``register_commands`` like any
 plugin, and stays thin over the library (sqlite-utils style).
@@ -77,6 +78,37 @@ def new_option(f):
         "--new", is_flag=True,
         help="Compute a new run even when a finished run of the same jobs (data, folds, "
              "model, params, seeds) exists; without it that run is reused.")(f)
+
+
+def tracking_options(f):
+    """--tracker, --log-models: every command that makes a run (kagglekit.tracking)."""
+    options = [
+        click.option("--tracker", metavar="NAME", default=None,
+                     help="Also log each run to an experiment tracker: wandb, mlflow, or one a "
+                          "plugin registers; none for none [default: $KAGGLEKIT_TRACKER, else "
+                          "`tracker` in --config, else none]."),
+        click.option("--log-models/--no-log-models", default=None,
+                     help="With --tracker: upload the fold models too [default: `log_models` "
+                          "in --config, else no]."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def tracking_from(tracker, log_models, config: dict, runs_dir):
+    """The command's Tracking (inert without a tracker); a tracker that is not installed is
+    refused here, before any training, with its pip line."""
+    from kagglekit.tracking import open_tracking
+
+    return open_tracking(tracker, runs_dir=runs_dir, log_models=log_models, config=config)
+
+
+def said_tracked(tracking) -> None:
+    """Where the tracked runs went (a W&B offline folder to sync, an MLflow run), once."""
+    for where in tracking.locations:
+        info(f"Tracked: {where}")
+    tracking.locations.clear()
 
 
 def job_options(f):

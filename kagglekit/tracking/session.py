@@ -235,9 +235,11 @@ def run_params(run, data=None) -> dict:
         from kagglekit.jobs import data_fingerprint
 
         out["data_fingerprint"] = data_fingerprint(data)
-    if info.get("member_runs") or info.get("members"):
-        members = info.get("member_runs") or info.get("members")
-        out["members"] = ",".join(Path(str(m)).name for m in members)
+    members = info.get("member_runs") or info.get("members")
+    if members:  # run ids: member_runs rows, or the members' folders
+        out["members"] = ",".join(m.get("run_id") or Path(str(m.get("path"))).name
+                                  if isinstance(m, dict) else Path(str(m)).name
+                                  for m in members)
     for key, value in (info.get("params") or {}).items():
         out[f"params.{key}"] = _flat(value)
     for key, value in (info.get("competition_params") or {}).items():
