@@ -22,8 +22,10 @@ def blocks(backbone) -> list:
     ``transformer_layers``: BERT, DeBERTa-v3, Gemma, Qwen3, Llama 3, ...)."""
     found = getattr(backbone, "transformer_layers", None)
     if not found:
-        raise PresetError(f"{type(backbone).__name__} exposes no transformer_layers; layer-wise "
-                          f"options (llrd, pool_layers) need them")
+        raise PresetError(
+            f"{type(backbone).__name__} exposes no transformer_layers; layer-wise "
+            f"options (llrd, pool_layers) need them"
+        )
     return list(found)
 
 
@@ -53,11 +55,12 @@ def enable_lora(backbone, rank: int, targets: str | None = None) -> None:
     for v in backbone.trainable_variables:  # Keras leaves the adapted layers' biases trainable
         if not v.path.endswith(LORA_VARIABLES):
             v.trainable = False
-    if not any(v.path.endswith(LORA_VARIABLES)
-               for v in backbone.trainable_variables):
-        raise PresetError(f"lora_targets={targets!r}: no layer of {type(backbone).__name__} "
-                          f"with that name takes LoRA (default: "
-                          f"{', '.join(backbone.default_lora_layer_names())})")
+    if not any(v.path.endswith(LORA_VARIABLES) for v in backbone.trainable_variables):
+        raise PresetError(
+            f"lora_targets={targets!r}: no layer of {type(backbone).__name__} "
+            f"with that name takes LoRA (default: "
+            f"{', '.join(backbone.default_lora_layer_names())})"
+        )
 
 
 def hidden_states(backbone, n: int):
@@ -86,9 +89,12 @@ def save_variables(variables, directory: Path) -> int:
     from safetensors.numpy import save_file
 
     variables = kept(variables)
-    arrays = {f"{i:04d}:{v.path}": keras.ops.convert_to_numpy(v).astype(
-        "float32" if "float" in str(v.dtype) else str(v.dtype))
-        for i, v in enumerate(variables)}
+    arrays = {
+        f"{i:04d}:{v.path}": keras.ops.convert_to_numpy(v).astype(
+            "float32" if "float" in str(v.dtype) else str(v.dtype)
+        )
+        for i, v in enumerate(variables)
+    }
     path = Path(directory) / WEIGHTS_FILE
     tmp = path.with_suffix(".tmp")
     save_file(arrays, str(tmp))
@@ -103,15 +109,20 @@ def load_variables(variables, directory: Path) -> None:
     arrays = load_file(str(path))
     variables = kept(variables)
     if len(arrays) != len(variables):
-        raise PresetError(f"{path}: {len(arrays)} saved variables, the rebuilt model has "
-                          f"{len(variables)} (was the preset changed?)")
+        raise PresetError(
+            f"{path}: {len(arrays)} saved variables, the rebuilt model has "
+            f"{len(variables)} (was the preset changed?)"
+        )
     for (key, array), v in zip(sorted(arrays.items()), variables):
         # paths of auto-named layers differ between processes: the variable's own name
         # (the last part of its path) and shape must match
-        if key.rsplit("/", 1)[-1] != v.path.rsplit("/", 1)[-1] or \
-                tuple(array.shape) != tuple(v.shape):
-            raise PresetError(f"{path}: saved variable {key} {tuple(array.shape)} does not fit "
-                              f"{v.path} {tuple(v.shape)} (was the preset changed?)")
+        if key.rsplit("/", 1)[-1] != v.path.rsplit("/", 1)[-1] or tuple(array.shape) != tuple(
+            v.shape
+        ):
+            raise PresetError(
+                f"{path}: saved variable {key} {tuple(array.shape)} does not fit "
+                f"{v.path} {tuple(v.shape)} (was the preset changed?)"
+            )
         v.assign(array.astype(str(v.dtype)) if "bfloat" not in str(v.dtype) else array)
 
 
@@ -141,8 +152,11 @@ def has_dropout(backbone) -> bool:
 
 
 def _is_array(value) -> bool:
-    return hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(
-        value, (bool, int, float, str))
+    return (
+        hasattr(value, "shape")
+        and hasattr(value, "dtype")
+        and not isinstance(value, (bool, int, float, str))
+    )
 
 
 def _rematerialised(call, keras):

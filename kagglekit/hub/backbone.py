@@ -33,8 +33,10 @@ def load_backbone(path: Path, **kwargs):
             raise PresetError(f"{path}: not a loadable KerasHub preset ({exc})") from None
     if layout in ("hf", "sentence-transformers"):
         return load_hf_backbone(path, **kwargs)
-    raise PresetError(f"{path}: holds no transformer backbone (layout {layout!r}); expected a "
-                      f"KerasHub preset or a Hugging Face config.json + model.safetensors directory")
+    raise PresetError(
+        f"{path}: holds no transformer backbone (layout {layout!r}); expected a "
+        f"KerasHub preset or a Hugging Face config.json + model.safetensors directory"
+    )
 
 
 def hf_config(path: Path) -> dict:
@@ -71,7 +73,8 @@ def load_hf_backbone(path: Path, **kwargs):
 class SafetensorsReader(contextlib.ExitStack):
     """The ``loader`` a KerasHub converter expects (``get_tensor``, ``port_weight``), reading
     ``model.safetensors`` (or the shards of ``model.safetensors.index.json``) and matching
-    names with or without the ``<model_type>.`` prefix, ``gamma``/``beta`` or ``weight``/``bias``."""
+    names with or without the ``<model_type>.`` prefix, ``gamma``/``beta`` or
+    ``weight``/``bias``."""
 
     def __init__(self, path: Path, model_type: str):
         super().__init__()
@@ -88,8 +91,10 @@ class SafetensorsReader(contextlib.ExitStack):
         try:
             from safetensors import safe_open
         except ImportError:
-            raise ImportError("loading a Hugging Face layout checkpoint needs safetensors: "
-                              "pip install safetensors") from None
+            raise ImportError(
+                "loading a Hugging Face layout checkpoint needs safetensors: "
+                "pip install safetensors"
+            ) from None
         index_file = self.path / "model.safetensors.index.json"
         if index_file.is_file():
             self.safetensor_config = json.loads(index_file.read_text(encoding="utf-8"))
@@ -98,9 +103,14 @@ class SafetensorsReader(contextlib.ExitStack):
             names = ["model.safetensors"]
         else:
             others = sorted(p.name for p in self.path.glob("*.bin")) + sorted(
-                p.name for p in self.path.glob("*.h5"))
-            hint = (f" (it has {', '.join(others)}: re-save it with transformers' "
-                    f"save_pretrained(dir, safe_serialization=True))" if others else "")
+                p.name for p in self.path.glob("*.h5")
+            )
+            hint = (
+                f" (it has {', '.join(others)}: re-save it with transformers' "
+                f"save_pretrained(dir, safe_serialization=True))"
+                if others
+                else ""
+            )
             raise PresetError(f"{self.path}: no model.safetensors{hint}")
         for name in names:
             handle = self.enter_context(safe_open(str(self.path / name), framework="np"))
@@ -111,19 +121,21 @@ class SafetensorsReader(contextlib.ExitStack):
 
     def _normalise(self, key: str) -> str:
         if self._model_prefix and key.startswith(self._model_prefix):
-            key = key[len(self._model_prefix):]
+            key = key[len(self._model_prefix) :]
         if key.endswith(".gamma"):
-            key = key[:-len("gamma")] + "weight"
+            key = key[: -len("gamma")] + "weight"
         elif key.endswith(".beta"):
-            key = key[:-len("beta")] + "bias"
+            key = key[: -len("beta")] + "bias"
         return key
 
     def get_tensor(self, hf_weight_key: str):
         found = self._index.get(self._normalise(hf_weight_key))
         if found is None:
             sample = ", ".join(sorted(self._index)[:5])
-            raise PresetError(f"{self.path}: the checkpoint has no weight {hf_weight_key!r} "
-                              f"(it holds e.g. {sample}); is config.json's model_type right?")
+            raise PresetError(
+                f"{self.path}: the checkpoint has no weight {hf_weight_key!r} "
+                f"(it holds e.g. {sample}); is config.json's model_type right?"
+            )
         name, key = found
         return self._files[name].get_tensor(key)
 
@@ -132,8 +144,10 @@ class SafetensorsReader(contextlib.ExitStack):
         if hook_fn:
             tensor = hook_fn(tensor, list(keras_variable.shape))
         if tuple(tensor.shape) != tuple(keras_variable.shape):
-            raise PresetError(f"{self.path}: weight {hf_weight_key!r} has shape {tuple(tensor.shape)}"
-                              f", the backbone expects {tuple(keras_variable.shape)}")
+            raise PresetError(
+                f"{self.path}: weight {hf_weight_key!r} has shape {tuple(tensor.shape)}"
+                f", the backbone expects {tuple(keras_variable.shape)}"
+            )
         keras_variable.assign(tensor)
 
 
@@ -145,8 +159,10 @@ def backbone_inputs(backbone) -> list[str]:
     spec = backbone.input
     names = list(spec) if isinstance(spec, dict) else [t.name for t in keras.tree.flatten(spec)]
     if "token_ids" not in names or "padding_mask" not in names:
-        raise PresetError(f"the backbone takes inputs {names}; kagglekit needs token_ids and "
-                          f"padding_mask (KerasHub's text backbones)")
+        raise PresetError(
+            f"the backbone takes inputs {names}; kagglekit needs token_ids and "
+            f"padding_mask (KerasHub's text backbones)"
+        )
     return names
 
 
@@ -177,8 +193,15 @@ def _no_dropout(backbone) -> None:
             layer.rate = 0.0
 
 
-def sequence_head(backbone, *, head: str = "mean", rnn_units: int = 64,
-                  freeze_backbone: bool = False, normalize: bool = False, pool_layers: int = 1):
+def sequence_head(
+    backbone,
+    *,
+    head: str = "mean",
+    rnn_units: int = 64,
+    freeze_backbone: bool = False,
+    normalize: bool = False,
+    pool_layers: int = 1,
+):
     """(inputs, pooled): symbolic inputs -> backbone -> masked ``head`` (a pooling, an RNN,
     or several poolings ``+``-joined, concatenated) [-> L2 normalisation]. ``pool_layers``
     > 1: the head reads the mean of the last N blocks' outputs instead of the last one."""
@@ -201,8 +224,7 @@ def sequence_head(backbone, *, head: str = "mean", rnn_units: int = 64,
         outputs = backbone(inputs)
     if pool_layers > 1:
         outputs = keras.layers.Average(name="pool_layers")(list(outputs))
-    x = pool(sequence_output(outputs), inputs["padding_mask"], head.split("+"),
-             rnn_units=rnn_units)
+    x = pool(sequence_output(outputs), inputs["padding_mask"], head.split("+"), rnn_units=rnn_units)
     if normalize:
         x = L2Normalize(name="normalize")(x)
     return inputs, x

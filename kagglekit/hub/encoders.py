@@ -31,9 +31,12 @@ ENCODE_CHUNK_ROWS = 1 << 16
 _LOADED: dict[tuple, object] = {}
 
 # sentence-transformers pooling flags, in the order its Pooling module concatenates them
-_ST_POOLING = (("pooling_mode_cls_token", "cls"), ("pooling_mode_max_tokens", "max"),
-               ("pooling_mode_mean_tokens", "mean"),
-               ("pooling_mode_mean_sqrt_len_tokens", "mean-sqrt-len"))
+_ST_POOLING = (
+    ("pooling_mode_cls_token", "cls"),
+    ("pooling_mode_max_tokens", "max"),
+    ("pooling_mode_mean_tokens", "mean"),
+    ("pooling_mode_mean_sqrt_len_tokens", "mean-sqrt-len"),
+)
 
 
 def _fingerprint_dir(path: Path, patterns) -> str:
@@ -51,8 +54,9 @@ class SavedModelEncoder:
     def __init__(self, path: Path, batch_size: int = 256):
         self.path = Path(path)
         self.batch_size = batch_size
-        self.key = content_hash("savedmodel", _fingerprint_dir(
-            self.path, ("saved_model.pb*", "variables/*")))
+        self.key = content_hash(
+            "savedmodel", _fingerprint_dir(self.path, ("saved_model.pb*", "variables/*"))
+        )
         self._model = None
 
     def _load(self):
@@ -62,11 +66,15 @@ class SavedModelEncoder:
             try:
                 self._model = tf.saved_model.load(str(self.path))
             except Exception as exc:  # noqa: BLE001
-                raise PresetError(f"{self.path}: not a loadable TensorFlow SavedModel "
-                                  f"({type(exc).__name__}: {exc})") from None
+                raise PresetError(
+                    f"{self.path}: not a loadable TensorFlow SavedModel "
+                    f"({type(exc).__name__}: {exc})"
+                ) from None
             if not callable(self._model):
-                raise PresetError(f"{self.path}: the SavedModel is not callable on strings "
-                                  f"(expected a Universal Sentence Encoder-like model)")
+                raise PresetError(
+                    f"{self.path}: the SavedModel is not callable on strings "
+                    f"(expected a Universal Sentence Encoder-like model)"
+                )
         return self._model
 
     def encode(self, texts) -> np.ndarray:
@@ -75,7 +83,7 @@ class SavedModelEncoder:
         model = self._load()
         out = []
         for i in range(0, len(texts), self.batch_size):
-            result = model(tf.constant([str(t) for t in texts[i:i + self.batch_size]]))
+            result = model(tf.constant([str(t) for t in texts[i : i + self.batch_size]]))
             if isinstance(result, dict):  # signature-style outputs
                 result = result.get("outputs", result.get("default", next(iter(result.values()))))
             out.append(np.asarray(result, dtype=np.float32))
@@ -102,18 +110,25 @@ def sentence_transformers_config(path: Path) -> dict:
         elif kind == "Pooling":
             config = json.loads((module_dir / "config.json").read_text(encoding="utf-8"))
             poolings = [mode for flag, mode in _ST_POOLING if config.get(flag)]
-            unsupported = [k for k in ("pooling_mode_weightedmean_tokens",
-                                       "pooling_mode_lasttoken") if config.get(k)]
+            unsupported = [
+                k
+                for k in ("pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken")
+                if config.get(k)
+            ]
             if unsupported or not poolings:
-                raise PresetError(f"{module_dir / 'config.json'}: pooling "
-                                  f"{unsupported or 'none'} is not supported; kagglekit supports "
-                                  f"cls, max, mean and mean_sqrt_len pooling")
+                raise PresetError(
+                    f"{module_dir / 'config.json'}: pooling "
+                    f"{unsupported or 'none'} is not supported; kagglekit supports "
+                    f"cls, max, mean and mean_sqrt_len pooling"
+                )
             out["poolings"] = poolings
         elif kind == "Normalize":
             out["normalize"] = True
         elif kind not in ("Transformer", "Pooling", "Normalize"):
-            raise PresetError(f"{modules_file}: module {module.get('type')!r} is not supported "
-                              f"(kagglekit runs Transformer -> Pooling -> Normalize)")
+            raise PresetError(
+                f"{modules_file}: module {module.get('type')!r} is not supported "
+                f"(kagglekit runs Transformer -> Pooling -> Normalize)"
+            )
     return out
 
 
@@ -124,9 +139,19 @@ class PooledEncoder:
     cache (the caller hashes the weights and options into it); ``load_backbone()`` is called
     the first time texts are encoded, never when every text is cached."""
 
-    def __init__(self, *, key: str, tokenizer, load_backbone, head: str = "mean",
-                 pool_layers: int = 1, normalize: bool = False, max_length: int = 256,
-                 truncation: str = "head", batch_size: int = 64):
+    def __init__(
+        self,
+        *,
+        key: str,
+        tokenizer,
+        load_backbone,
+        head: str = "mean",
+        pool_layers: int = 1,
+        normalize: bool = False,
+        max_length: int = 256,
+        truncation: str = "head",
+        batch_size: int = 64,
+    ):
         self.key = key
         self.tokenizer = tokenizer
         self._load_backbone = load_backbone
@@ -147,9 +172,13 @@ class PooledEncoder:
             if limit is not None:
                 self.max_length = min(self.max_length, int(limit))
             self._names = backbone_inputs(backbone)
-            inputs, vectors = sequence_head(backbone, head=self.head, freeze_backbone=True,
-                                            normalize=self.normalize,
-                                            pool_layers=self.pool_layers)
+            inputs, vectors = sequence_head(
+                backbone,
+                head=self.head,
+                freeze_backbone=True,
+                normalize=self.normalize,
+                pool_layers=self.pool_layers,
+            )
             self._model = keras.Model(inputs, vectors, name="kagglekit_encoder")
             self._model.jit_compile = False  # bucketed batches have many shapes
         return self._model
@@ -159,9 +188,15 @@ class PooledEncoder:
 
         model = self._load()
         encoded = self.tokenizer.encode(texts, self.max_length, truncation=self.truncation)
-        return predict_batches(model, encoded, batch_size=self.batch_size,
-                               maxlen=self.max_length, bucket=True, inputs=self._names,
-                               chunk_rows=ENCODE_CHUNK_ROWS)
+        return predict_batches(
+            model,
+            encoded,
+            batch_size=self.batch_size,
+            maxlen=self.max_length,
+            bucket=True,
+            inputs=self._names,
+            chunk_rows=ENCODE_CHUNK_ROWS,
+        )
 
 
 def weights_fingerprint(path: Path) -> str:
@@ -180,14 +215,23 @@ class TransformerEncoder(PooledEncoder):
         self.config = sentence_transformers_config(self.path)
         max_length = int(max_length or self.config["max_length"] or 256)
         tokenizer = SubwordTokenizer.from_directory(self.config["transformer_dir"])
-        key = content_hash("transformer-encoder", weights_fingerprint(
-            self.config["transformer_dir"]), tokenizer.fingerprint, self.config["poolings"],
-            self.config["normalize"], max_length)
-        super().__init__(key=key, tokenizer=tokenizer,
-                         load_backbone=lambda: load_backbone(self.config["transformer_dir"]),
-                         head="+".join(self.config["poolings"]),
-                         normalize=self.config["normalize"], max_length=max_length,
-                         batch_size=batch_size)
+        key = content_hash(
+            "transformer-encoder",
+            weights_fingerprint(self.config["transformer_dir"]),
+            tokenizer.fingerprint,
+            self.config["poolings"],
+            self.config["normalize"],
+            max_length,
+        )
+        super().__init__(
+            key=key,
+            tokenizer=tokenizer,
+            load_backbone=lambda: load_backbone(self.config["transformer_dir"]),
+            head="+".join(self.config["poolings"]),
+            normalize=self.config["normalize"],
+            max_length=max_length,
+            batch_size=batch_size,
+        )
 
 
 def load_encoder(path: Path, *, kind: str, max_length: int | None = None):
@@ -195,15 +239,22 @@ def load_encoder(path: Path, *, kind: str, max_length: int | None = None):
     path = Path(path)
     layout = preset_layout(path)
     if kind == "savedmodel" and layout != "savedmodel":
-        raise PresetError(f"{path}: expected a TensorFlow SavedModel directory "
-                          f"(saved_model.pb + variables/), found layout {layout!r}")
+        raise PresetError(
+            f"{path}: expected a TensorFlow SavedModel directory "
+            f"(saved_model.pb + variables/), found layout {layout!r}"
+        )
     if kind == "transformer" and layout not in ("keras", "hf", "sentence-transformers"):
-        raise PresetError(f"{path}: expected a sentence-transformers or transformer directory, "
-                          f"found layout {layout!r}")
+        raise PresetError(
+            f"{path}: expected a sentence-transformers or transformer directory, "
+            f"found layout {layout!r}"
+        )
     key = (str(path.resolve()), kind, max_length)
     if key not in _LOADED:
-        _LOADED[key] = SavedModelEncoder(path) if kind == "savedmodel" else TransformerEncoder(
-            path, max_length=max_length)
+        _LOADED[key] = (
+            SavedModelEncoder(path)
+            if kind == "savedmodel"
+            else TransformerEncoder(path, max_length=max_length)
+        )
     return _LOADED[key]
 
 
@@ -214,8 +265,12 @@ def frozen_backbone(path: Path, **kwargs):
 
     from kagglekit.hub.backbone import load_backbone
 
-    key = ("backbone", str(Path(path).resolve()), tuple(sorted(kwargs.items())),
-           keras.config.dtype_policy().name)
+    key = (
+        "backbone",
+        str(Path(path).resolve()),
+        tuple(sorted(kwargs.items())),
+        keras.config.dtype_policy().name,
+    )
     if key not in _LOADED:
         _LOADED[key] = load_backbone(path, **kwargs)
     return _LOADED[key]
@@ -227,17 +282,21 @@ def embed(encoder, texts, *, cache: bool = True) -> np.ndarray:
     memo = _MEMO.setdefault(encoder.key, {})
     missing = sorted(set(texts) - memo.keys())
     if missing:
+
         def compute():
             return {"vectors": np.asarray(encoder.encode(missing), dtype=np.float32)}
 
         if cache:
-            arrays, _ = cached_arrays("embeddings", content_hash(
-                encoder.key, np.asarray(missing, dtype=object)), compute)
+            arrays, _ = cached_arrays(
+                "embeddings", content_hash(encoder.key, np.asarray(missing, dtype=object)), compute
+            )
         else:
             arrays = compute()
         vectors = arrays["vectors"]
         if len(vectors) != len(missing):
-            raise PresetError(f"the encoder returned {len(vectors)} vectors for {len(missing)} texts")
+            raise PresetError(
+                f"the encoder returned {len(vectors)} vectors for {len(missing)} texts"
+            )
         memo.update(zip(missing, vectors))
     if not texts:
         dim = len(next(iter(memo.values()))) if memo else 0

@@ -43,8 +43,7 @@ HANDLES = {
     "distil_bert_base_multi": "kaggle://keras/distil_bert/keras/distil_bert_base_multi/3",
     "bert_base_en_uncased": "kaggle://keras/bert/keras/bert_base_en_uncased/3",
     "bert_base_multi": "kaggle://keras/bert/keras/bert_base_multi/3",
-    "universal-sentence-encoder":
-        "kaggle://google/universal-sentence-encoder/tensorFlow2/universal-sentence-encoder/2",
+    "universal-sentence-encoder": "kaggle://google/universal-sentence-encoder/tensorFlow2/universal-sentence-encoder/2",
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -97,8 +96,11 @@ def offline(scheme: str | None = None) -> bool:
 
 
 def mount_roots() -> list[Path]:
-    roots = [Path(p).expanduser() for p in os.environ.get("KAGGLEKIT_PRESET_DIRS", "").split(
-        os.pathsep) if p.strip()]
+    roots = [
+        Path(p).expanduser()
+        for p in os.environ.get("KAGGLEKIT_PRESET_DIRS", "").split(os.pathsep)
+        if p.strip()
+    ]
     roots.append(Path("/kaggle/input"))
     return roots
 
@@ -132,13 +134,14 @@ def _version_key(path: Path):
 
 def find_mounted(name: str, handle: str | None, roots=None) -> Path | None:
     """A mounted copy of a preset: ``<root>/<name>`` or, for a Kaggle handle
-    ``kaggle://owner/model/framework/variant[/version]``, ``<root>/<model>/<framework>/<variant>/<version>``
+    ``kaggle://owner/model/framework/variant[/version]``,
+    ``<root>/<model>/<framework>/<variant>/<version>``
     (Kaggle's layout, framework matched case-insensitively; the handle's version if mounted,
     else the newest mounted one)."""
     roots = mount_roots() if roots is None else roots
     parts = None
     if handle and handle.startswith("kaggle://"):
-        segs = handle[len("kaggle://"):].strip("/").split("/")
+        segs = handle[len("kaggle://") :].strip("/").split("/")
         if len(segs) in (4, 5):
             parts = segs
     for root in roots:
@@ -158,8 +161,11 @@ def find_mounted(name: str, handle: str | None, roots=None) -> Path | None:
             if fw_dir.name.lower() != framework.lower() or not (fw_dir / variant).is_dir():
                 continue
             # the handle's version first, then whichever versions are mounted, newest first
-            mounted = sorted((p for p in (fw_dir / variant).iterdir() if p.is_dir()),
-                             key=_version_key, reverse=True)
+            mounted = sorted(
+                (p for p in (fw_dir / variant).iterdir() if p.is_dir()),
+                key=_version_key,
+                reverse=True,
+            )
             versions = ([fw_dir / variant / version] if version else []) + mounted
             for v in versions:
                 if _usable(v):
@@ -169,15 +175,23 @@ def find_mounted(name: str, handle: str | None, roots=None) -> Path | None:
 
 def _attach_hint(handle: str) -> str:
     if handle.startswith("kaggle://"):
-        segs = handle[len("kaggle://"):].split("/")
-        mount = "/kaggle/input/" + "/".join(s.lower() if i == 2 else s
-                                            for i, s in enumerate(segs[1:]))
-        where = (f"in a Kaggle notebook add the model {'/'.join(segs[:4])} as an input "
-                 f"(it mounts at {mount}) and pass -p preset={mount}")
+        segs = handle[len("kaggle://") :].split("/")
+        mount = "/kaggle/input/" + "/".join(
+            s.lower() if i == 2 else s for i, s in enumerate(segs[1:])
+        )
+        where = (
+            f"in a Kaggle notebook add the model {'/'.join(segs[:4])} as an input "
+            f"(it mounts at {mount}) and pass -p preset={mount}"
+        )
     else:
-        where = "in a Kaggle notebook attach the files as a dataset and pass -p preset=/kaggle/input/<dataset>"
-    return (f"{where}; elsewhere download the preset directory once and pass -p preset=/path/to/it "
-            f"(or put it in a folder listed in $KAGGLEKIT_PRESET_DIRS)")
+        where = (
+            "in a Kaggle notebook attach the files as a dataset and pass "
+            "-p preset=/kaggle/input/<dataset>"
+        )
+    return (
+        f"{where}; elsewhere download the preset directory once and pass -p preset=/path/to/it "
+        f"(or put it in a folder listed in $KAGGLEKIT_PRESET_DIRS)"
+    )
 
 
 def _short_name(name: str) -> str:
@@ -199,21 +213,29 @@ def _download(handle: str) -> Path:
         try:
             import kagglehub
         except ImportError:
-            raise ImportError("downloading kaggle:// presets needs kagglehub: "
-                              "pip install kagglehub") from None
+            raise ImportError(
+                "downloading kaggle:// presets needs kagglehub: pip install kagglehub"
+            ) from None
         return Path(kagglehub.model_download(rest))
     if scheme == "hf":
         try:
             from huggingface_hub import snapshot_download
         except ImportError:
-            raise ImportError("downloading hf:// presets needs huggingface_hub: "
-                              "pip install huggingface_hub") from None
+            raise ImportError(
+                "downloading hf:// presets needs huggingface_hub: pip install huggingface_hub"
+            ) from None
         # only what kagglekit reads: configs, tokenizers, safetensors/Keras weights (not the
         # pytorch/onnx/openvino copies many repositories also carry)
-        return Path(snapshot_download(rest, allow_patterns=[
-            "*.json", "*.txt", "*.safetensors", "*.h5", "*.model", "*.spm"]))
-    raise PresetError(f"unknown preset scheme {scheme!r} in {handle!r}; "
-                      f"expected kaggle://owner/model/framework/variant[/version] or hf://org/model")
+        return Path(
+            snapshot_download(
+                rest,
+                allow_patterns=["*.json", "*.txt", "*.safetensors", "*.h5", "*.model", "*.spm"],
+            )
+        )
+    raise PresetError(
+        f"unknown preset scheme {scheme!r} in {handle!r}; "
+        f"expected kaggle://owner/model/framework/variant[/version] or hf://org/model"
+    )
 
 
 def check_local(spec) -> Path | None:
@@ -227,21 +249,26 @@ def check_local(spec) -> Path | None:
         return None
     if not path.is_dir():
         what = "is a file, not a directory" if path.exists() else "no such directory"
-        raise PresetError(f"preset {spec!r}: {what}; pass a preset directory "
-                          f"(config.json + weights), a name or a kaggle:// / hf:// handle")
+        raise PresetError(
+            f"preset {spec!r}: {what}; pass a preset directory "
+            f"(config.json + weights), a name or a kaggle:// / hf:// handle"
+        )
     if preset_layout(path) == "unknown":
         raise PresetError(
             f"preset directory {path} holds no config.json (KerasHub or Hugging Face "
             f"layout), modules.json (sentence-transformers) or saved_model.pb; "
-            f"point -p preset= at the folder that contains them")
+            f"point -p preset= at the folder that contains them"
+        )
     return path.resolve()
 
 
 def resolve(spec: str | os.PathLike | None, *, what: str = "model") -> Preset:
     """Turn ``-p preset=...`` into a local directory; downloads only remote names and handles."""
     if spec is None or str(spec).strip() == "":
-        raise PresetError(f"{what} needs weights: pass -p preset=<name, kaggle:// or hf:// handle, "
-                          f"or directory> (aliases: {', '.join(sorted(ALIASES))})")
+        raise PresetError(
+            f"{what} needs weights: pass -p preset=<name, kaggle:// or hf:// handle, "
+            f"or directory> (aliases: {', '.join(sorted(ALIASES))})"
+        )
     spec = str(spec).strip()
     local = check_local(spec)
     if local is not None:
@@ -256,23 +283,29 @@ def resolve(spec: str | os.PathLike | None, *, what: str = "model") -> Preset:
                 f"unknown preset {spec!r}: expected a directory, an alias "
                 f"({', '.join(sorted(ALIASES))}), a KerasHub preset name such as "
                 f"'distil_bert_base_en_uncased', or a handle of the form "
-                f"kaggle://owner/model/framework/variant[/version] or hf://org/model")
+                f"kaggle://owner/model/framework/variant[/version] or hf://org/model"
+            )
     mounted = find_mounted(_short_name(name), handle)
     if mounted is not None:
         return Preset(spec, mounted.resolve(), handle)
     scheme = handle.split("://")[0]
     if scheme not in ("kaggle", "hf"):
-        raise PresetError(f"preset {spec!r}: unsupported scheme {scheme!r}; "
-                          f"expected kaggle:// or hf://")
+        raise PresetError(
+            f"preset {spec!r}: unsupported scheme {scheme!r}; expected kaggle:// or hf://"
+        )
     if offline(scheme):
-        raise PresetError(f"preset {spec!r} stands for the remote handle {handle} and this session "
-                          f"is offline; {_attach_hint(handle)}")
+        raise PresetError(
+            f"preset {spec!r} stands for the remote handle {handle} and this session "
+            f"is offline; {_attach_hint(handle)}"
+        )
     try:
         path = _download(handle)
     except (ImportError, PresetError) as exc:
         raise PresetError(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - every network/auth failure gets the same advice
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
-        raise PresetError(f"preset {spec!r} stands for the remote handle {handle}, which could not "
-                          f"be downloaded ({reason}); {_attach_hint(handle)}") from None
+        raise PresetError(
+            f"preset {spec!r} stands for the remote handle {handle}, which could not "
+            f"be downloaded ({reason}); {_attach_hint(handle)}"
+        ) from None
     return Preset(spec, Path(path).resolve(), handle, downloaded=True)

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -31,8 +31,7 @@ from kagglekit.hub.presets import PresetError
 
 RECORD_FILE = "kagglekit-pretrain.json"
 PRESET_FILES = ("config.json", "model.weights.h5", "tokenizer.json", RECORD_FILE)
-_SPECIAL = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<s>", "</s>", "<pad>", "<unk>",
-            "<mask>")
+_SPECIAL = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<s>", "</s>", "<pad>", "<unk>", "<mask>")
 
 
 @dataclass
@@ -64,12 +63,19 @@ def _matrix(ragged, pad_id: int) -> tuple[np.ndarray, np.ndarray]:
     lengths = ragged.lengths
     ids = np.full((len(ragged), int(lengths.max())), pad_id, dtype=np.int32)
     for i in range(len(ragged)):
-        ids[i, :lengths[i]] = ragged.row(i)
+        ids[i, : lengths[i]] = ragged.row(i)
     return ids, lengths
 
 
-def mask_tokens(ids: np.ndarray, lengths: np.ndarray, special: np.ndarray, mask_id: int,
-                vocab_size: int, rate: float, rng) -> dict:
+def mask_tokens(
+    ids: np.ndarray,
+    lengths: np.ndarray,
+    special: np.ndarray,
+    mask_id: int,
+    vocab_size: int,
+    rate: float,
+    rng,
+) -> dict:
     """BERT masking of a padded id matrix: the inputs with masked tokens, ``mask_positions``,
     their true ids (``labels``) and ``weights`` (0 for padding of the position lists)."""
     n, width = ids.shape
@@ -80,7 +86,7 @@ def mask_tokens(ids: np.ndarray, lengths: np.ndarray, special: np.ndarray, mask_
     weights = np.zeros((n, n_pred), dtype=np.float32)
     normal = np.setdiff1d(np.arange(vocab_size), special)
     for i in range(n):
-        candidates = np.flatnonzero(~np.isin(ids[i, :lengths[i]], special))
+        candidates = np.flatnonzero(~np.isin(ids[i, : lengths[i]], special))
         if not len(candidates):
             continue
         k = min(n_pred, max(1, int(round(rate * len(candidates)))))
@@ -95,8 +101,11 @@ def mask_tokens(ids: np.ndarray, lengths: np.ndarray, special: np.ndarray, mask_
 
 def _inputs(batch: dict, lengths: np.ndarray, names) -> dict:
     width = batch["token_ids"].shape[1]
-    x = {"token_ids": batch["token_ids"], "mask_positions": batch["mask_positions"],
-         "padding_mask": np.arange(width)[None, :] < lengths[:, None]}
+    x = {
+        "token_ids": batch["token_ids"],
+        "mask_positions": batch["mask_positions"],
+        "padding_mask": np.arange(width)[None, :] < lengths[:, None],
+    }
     if "segment_ids" in names:
         x["segment_ids"] = np.zeros_like(batch["token_ids"])
     return x
@@ -110,8 +119,10 @@ def heldout_scores(logits, labels, weights) -> tuple[float, float]:
     picked = np.take_along_axis(log_prob, labels[..., None], axis=-1)[..., 0]
     w = np.asarray(weights, dtype=np.float64)
     total = max(w.sum(), 1.0)
-    return (float(-(picked * w).sum() / total),
-            float(((logits.argmax(axis=-1) == labels) * w).sum() / total))
+    return (
+        float(-(picked * w).sum() / total),
+        float(((logits.argmax(axis=-1) == labels) * w).sum() / total),
+    )
 
 
 def masked_lm(backbone):
@@ -121,9 +132,11 @@ def masked_lm(backbone):
     name = type(backbone).__name__.replace("Backbone", "MaskedLM")
     cls = getattr(keras_hub.models, name, None)
     if cls is None:
-        raise PresetError(f"{type(backbone).__name__} has no masked-LM head in KerasHub "
-                          f"(no keras_hub.models.{name}); pretrain a BERT, DistilBERT, RoBERTa "
-                          f"or DeBERTa-v3 preset")
+        raise PresetError(
+            f"{type(backbone).__name__} has no masked-LM head in KerasHub "
+            f"(no keras_hub.models.{name}); pretrain a BERT, DistilBERT, RoBERTa "
+            f"or DeBERTa-v3 preset"
+        )
     return cls(backbone=backbone, preprocessor=None)
 
 
@@ -134,18 +147,27 @@ def pretrain_key(preset_dir: Path, tokenizer, texts, params: MlmParams) -> str:
     from kagglekit.cache import content_hash, file_fingerprint
 
     files = sorted(p for p in Path(preset_dir).iterdir() if p.is_file())
-    return content_hash("mlm-pretrain", [(p.name, file_fingerprint(p, full=True))
-                                         for p in files],
-                        tokenizer.fingerprint, np.asarray(list(texts), dtype=object),
-                        {k: v for k, v in asdict(params).items() if k != "preset"})
+    return content_hash(
+        "mlm-pretrain",
+        [(p.name, file_fingerprint(p, full=True)) for p in files],
+        tokenizer.fingerprint,
+        np.asarray(list(texts), dtype=object),
+        {k: v for k, v in asdict(params).items() if k != "preset"},
+    )
 
 
-def pretrain_mlm(preset_dir, texts, params: MlmParams, output=None, *,
-                 on_epoch: Callable[[dict], None] | None = None, sources: dict | None = None):
+def pretrain_mlm(
+    preset_dir,
+    texts,
+    params: MlmParams,
+    output=None,
+    *,
+    on_epoch: Callable[[dict], None] | None = None,
+    sources: dict | None = None,
+):
     """Masked-LM pretraining of ``preset_dir``'s backbone on ``texts``; returns (directory,
     record, cached). ``output``: where the preset goes [default: the cache entry]."""
-    from kagglekit.cache import (cache_root, check_output_directory, deliver_directory,
-                                 made_before)
+    from kagglekit.cache import cache_root, check_output_directory, deliver_directory, made_before
     from kagglekit.hub.tokenizer import SubwordTokenizer
 
     check_output_directory(output, made_by=RECORD_FILE)  # before any work
@@ -162,15 +184,21 @@ def pretrain_mlm(preset_dir, texts, params: MlmParams, output=None, *,
     root = cache_root()
     cached = None if root is None else root / "pretrained" / key
     if cached is not None and (cached / RECORD_FILE).is_file():
-        record = {**json.loads((cached / RECORD_FILE).read_text()),
-                  "texts": dict(sources or {})}
+        record = {**json.loads((cached / RECORD_FILE).read_text()), "texts": dict(sources or {})}
         return deliver_directory(cached, output), record, True
     target = Path(output) if output is not None else cached
     if target is None:
         raise PresetError("pretrain: caching is off (KAGGLEKIT_CACHE=off); pass --output DIR")
     record, backbone = _train(preset_dir, tokenizer, texts, params, on_epoch)
-    record.update({"source_preset": str(preset_dir), "key": key, "n_texts": len(texts),
-                   "texts": dict(sources or {}), "params": asdict(params)})
+    record.update(
+        {
+            "source_preset": str(preset_dir),
+            "key": key,
+            "n_texts": len(texts),
+            "texts": dict(sources or {}),
+            "params": asdict(params),
+        }
+    )
     directory = cached if cached is not None else target
     _write(directory, record, tokenizer, backbone, replace=cached is not None)
     return deliver_directory(directory, output), record, False
@@ -183,14 +211,23 @@ def _train(preset_dir, tokenizer, texts, params: MlmParams, on_epoch) -> dict:
 
     keras.utils.set_random_seed(params.seed)
     rng = np.random.default_rng(params.seed)
-    mask_id = next((tokenizer.backend.token_to_id(t) for t in ("[MASK]", "<mask>")
-                    if tokenizer.backend.token_to_id(t) is not None), None)
+    mask_id = next(
+        (
+            tokenizer.backend.token_to_id(t)
+            for t in ("[MASK]", "<mask>")
+            if tokenizer.backend.token_to_id(t) is not None
+        ),
+        None,
+    )
     if mask_id is None:
         raise PresetError(f"{preset_dir}: the tokenizer has no [MASK] / <mask> token")
-    special = np.array(sorted({i for i in (tokenizer.backend.token_to_id(t) for t in _SPECIAL)
-                               if i is not None}), dtype=np.int32)
-    ids, lengths = _matrix(tokenizer.encode(texts, params.max_length, cache=False),
-                           tokenizer.pad_id)
+    special = np.array(
+        sorted({i for i in (tokenizer.backend.token_to_id(t) for t in _SPECIAL) if i is not None}),
+        dtype=np.int32,
+    )
+    ids, lengths = _matrix(
+        tokenizer.encode(texts, params.max_length, cache=False), tokenizer.pad_id
+    )
     order = rng.permutation(len(texts))
     n_hold = max(2, int(round(params.holdout * len(texts))))
     hold, fit = np.sort(order[:n_hold]), np.sort(order[n_hold:])
@@ -198,18 +235,33 @@ def _train(preset_dir, tokenizer, texts, params: MlmParams, on_epoch) -> dict:
     names = backbone_inputs(backbone)
     vocab = int(backbone.vocabulary_size)
     model = masked_lm(backbone)
-    model.compile(optimizer=keras.optimizers.AdamW(params.learning_rate,
-                                                   weight_decay=params.weight_decay),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    held = mask_tokens(ids[hold], lengths[hold], special, mask_id, vocab, params.mask_rate,
-                       np.random.default_rng(params.seed + 1))
+    model.compile(
+        optimizer=keras.optimizers.AdamW(params.learning_rate, weight_decay=params.weight_decay),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    held = mask_tokens(
+        ids[hold],
+        lengths[hold],
+        special,
+        mask_id,
+        vocab,
+        params.mask_rate,
+        np.random.default_rng(params.seed + 1),
+    )
     held_x = _inputs(held, lengths[hold], names)
 
     def evaluate(epoch: int, train_loss=None) -> dict:
-        loss, acc = heldout_scores(model.predict(held_x, batch_size=params.batch_size,
-                                                 verbose=0), held["labels"], held["weights"])
-        row = {"epoch": epoch, "train_loss": train_loss, "heldout_loss": round(loss, 6),
-               "heldout_accuracy": round(acc, 6)}
+        loss, acc = heldout_scores(
+            model.predict(held_x, batch_size=params.batch_size, verbose=0),
+            held["labels"],
+            held["weights"],
+        )
+        row = {
+            "epoch": epoch,
+            "train_loss": train_loss,
+            "heldout_loss": round(loss, 6),
+            "heldout_accuracy": round(acc, 6),
+        }
         if on_epoch:
             on_epoch(row)
         return row
@@ -217,16 +269,27 @@ def _train(preset_dir, tokenizer, texts, params: MlmParams, on_epoch) -> dict:
     history = [evaluate(0)]
     for epoch in range(1, params.epochs + 1):
         rows = rng.permutation(fit)  # new order and new masks every epoch
-        batch = mask_tokens(ids[rows], lengths[rows], special, mask_id, vocab,
-                            params.mask_rate, rng)
+        batch = mask_tokens(
+            ids[rows], lengths[rows], special, mask_id, vocab, params.mask_rate, rng
+        )
         with warnings.catch_warnings():  # the unused pooler has no gradients: expected
             warnings.simplefilter("ignore", UserWarning)
-            result = model.fit(_inputs(batch, lengths[rows], names), batch["labels"],
-                               sample_weight=batch["weights"], batch_size=params.batch_size,
-                               epochs=1, shuffle=False, verbose=0)
+            result = model.fit(
+                _inputs(batch, lengths[rows], names),
+                batch["labels"],
+                sample_weight=batch["weights"],
+                batch_size=params.batch_size,
+                epochs=1,
+                shuffle=False,
+                verbose=0,
+            )
         history.append(evaluate(epoch, round(float(result.history["loss"][-1]), 6)))
-    return {"history": history, "n_heldout": int(n_hold), "n_fit": int(len(fit)),
-            "backbone": type(backbone).__name__}, backbone
+    return {
+        "history": history,
+        "n_heldout": int(n_hold),
+        "n_fit": int(len(fit)),
+        "backbone": type(backbone).__name__,
+    }, backbone
 
 
 def _write(directory: Path, record: dict, tokenizer, backbone, replace: bool) -> None:

@@ -28,8 +28,9 @@ def _require():
     try:
         import sentencepiece
     except ImportError:
-        raise ImportError("this checkpoint's tokenizer is a SentencePiece model: "
-                          "pip install sentencepiece") from None
+        raise ImportError(
+            "this checkpoint's tokenizer is a SentencePiece model: pip install sentencepiece"
+        ) from None
     return sentencepiece
 
 
@@ -54,17 +55,18 @@ class SentencePieceBackend:
         return idx
 
     @classmethod
-    def from_file(cls, path, prefix=(), suffix=()) -> "SentencePieceBackend":
+    def from_file(cls, path, prefix=(), suffix=()) -> SentencePieceBackend:
         return cls(Path(path).read_bytes(), prefix, suffix)
 
     @classmethod
-    def for_keras_preset(cls, path: Path, registered_name: str) -> "SentencePieceBackend":
+    def for_keras_preset(cls, path: Path, registered_name: str) -> SentencePieceBackend:
         """The tokenizer of a KerasHub preset (``assets/tokenizer/vocabulary.spm``), with the
         special tokens its classifier preprocessor puts around a text."""
         backend = cls.from_file(path)
         has = backend.token_to_id
-        if "DebertaV3" in registered_name or (has("[CLS]") is not None
-                                               and has("[SEP]") is not None):
+        if "DebertaV3" in registered_name or (
+            has("[CLS]") is not None and has("[SEP]") is not None
+        ):
             return cls(backend.proto, ["[CLS]"], ["[SEP]"])
         for bos in ("<bos>", "<s>"):
             if has(bos) is not None:
@@ -92,8 +94,11 @@ class SentencePieceBackend:
 
     def encode_batch(self, texts) -> list[Encoding]:
         pieces = self.processor.encode(list(texts), out_type=int)
-        room = None if self._limit is None else max(
-            0, self._limit - len(self._prefix_ids) - len(self._suffix_ids))
+        room = (
+            None
+            if self._limit is None
+            else max(0, self._limit - len(self._prefix_ids) - len(self._suffix_ids))
+        )
         out = []
         for ids in pieces:
             ids = ids[:room] if room is not None else ids
@@ -103,14 +108,19 @@ class SentencePieceBackend:
         return out
 
     def to_str(self) -> str:
-        return json.dumps({"type": KIND, "prefix": self.prefix, "suffix": self.suffix,
-                           "model": base64.b64encode(self.proto).decode("ascii")})
+        return json.dumps(
+            {
+                "type": KIND,
+                "prefix": self.prefix,
+                "suffix": self.suffix,
+                "model": base64.b64encode(self.proto).decode("ascii"),
+            }
+        )
 
     @classmethod
-    def from_str(cls, text: str) -> "SentencePieceBackend":
+    def from_str(cls, text: str) -> SentencePieceBackend:
         data = json.loads(text)
-        return cls(base64.b64decode(data["model"]), data.get("prefix", ()),
-                   data.get("suffix", ()))
+        return cls(base64.b64decode(data["model"]), data.get("prefix", ()), data.get("suffix", ()))
 
 
 def is_sentencepiece_json(data) -> bool:

@@ -37,6 +37,7 @@ def require(module: str, extra: str = "keras"):
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise MissingDependency(f"{module} is needed for this model but cannot be imported "
-                                f"({exc}); install it with: pip install 'kagglekit[{extra}]'") \
-            from None
+        raise MissingDependency(
+            f"{module} is needed for this model but cannot be imported "
+            f"({exc}); install it with: pip install 'kagglekit[{extra}]'"
+        ) from None

@@ -20,8 +20,9 @@ from keras import ops
 
 def _forget_bias_one(shape, dtype=None):
     units = shape[0] // 4
-    return ops.concatenate([ops.zeros((units,), dtype), ops.ones((units,), dtype),
-                            ops.zeros((2 * units,), dtype)])
+    return ops.concatenate(
+        [ops.zeros((units,), dtype), ops.ones((units,), dtype), ops.zeros((2 * units,), dtype)]
+    )
 
 
 @keras.saving.register_keras_serializable(package="kagglekit")
@@ -29,8 +30,7 @@ class WeightDropLSTMCell(keras.layers.Layer):
     """A plain LSTM cell (gates i, f, g, o; forget bias 1) that uses ``step_kernel`` as its
     recurrent kernel when the enclosing layer has set one for this call."""
 
-    def __init__(self, units: int, weight_drop: float = 0.0, seed: int | None = None,
-                 **kwargs):
+    def __init__(self, units: int, weight_drop: float = 0.0, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.units, self.weight_drop, self.seed = int(units), float(weight_drop), seed
         self.state_size = [self.units, self.units]
@@ -40,10 +40,12 @@ class WeightDropLSTMCell(keras.layers.Layer):
 
     def build(self, input_shape):
         u = self.units
-        self.kernel = self.add_weight(shape=(input_shape[-1], 4 * u), name="kernel",
-                                      initializer="glorot_uniform")
-        self.recurrent_kernel = self.add_weight(shape=(u, 4 * u), name="recurrent_kernel",
-                                                initializer="orthogonal")
+        self.kernel = self.add_weight(
+            shape=(input_shape[-1], 4 * u), name="kernel", initializer="glorot_uniform"
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(u, 4 * u), name="recurrent_kernel", initializer="orthogonal"
+        )
         self.bias = self.add_weight(shape=(4 * u,), name="bias", initializer=_forget_bias_one)
 
     def dropped_kernel(self, training: bool):
@@ -63,20 +65,29 @@ class WeightDropLSTMCell(keras.layers.Layer):
         return h, [h, c]
 
     def get_initial_state(self, batch_size=None):
-        return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype)
-                for _ in range(2)]
+        return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype) for _ in range(2)]
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "weight_drop": self.weight_drop,
-                "seed": self.seed}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "weight_drop": self.weight_drop,
+            "seed": self.seed,
+        }
 
 
 @keras.saving.register_keras_serializable(package="kagglekit")
 class WeightDropLSTM(keras.layers.RNN):
     """``keras.layers.RNN`` over a ``WeightDropLSTMCell``; masks as any Keras RNN."""
 
-    def __init__(self, units: int, weight_drop: float = 0.0, seed: int | None = None,
-                 return_sequences: bool = True, **kwargs):
+    def __init__(
+        self,
+        units: int,
+        weight_drop: float = 0.0,
+        seed: int | None = None,
+        return_sequences: bool = True,
+        **kwargs,
+    ):
         kwargs.pop("cell", None)
         cell = WeightDropLSTMCell(units, weight_drop, seed, name="cell")
         super().__init__(cell, return_sequences=return_sequences, **kwargs)
@@ -92,8 +103,7 @@ class WeightDropLSTM(keras.layers.RNN):
     def get_config(self):
         config = super().get_config()
         config.pop("cell", None)
-        return {**config, "units": self.units, "weight_drop": self.weight_drop,
-                "seed": self.seed}
+        return {**config, "units": self.units, "weight_drop": self.weight_drop, "seed": self.seed}
 
     @classmethod
     def from_config(cls, config):
@@ -113,16 +123,21 @@ class WordDropout(keras.layers.Layer):
     def call(self, ids, embedded, training=False):
         if not training or self.rate <= 0:
             return embedded
-        keep = keras.random.dropout(ops.ones((self.vocab_size,), embedded.dtype), self.rate,
-                                    seed=self.seed_generator)
+        keep = keras.random.dropout(
+            ops.ones((self.vocab_size,), embedded.dtype), self.rate, seed=self.seed_generator
+        )
         return embedded * ops.expand_dims(ops.take(keep, ids, axis=0), -1)
 
     def compute_output_shape(self, ids_shape, embedded_shape):
         return embedded_shape
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "vocab_size": self.vocab_size,
-                "seed": self.seed}
+        return {
+            **super().get_config(),
+            "rate": self.rate,
+            "vocab_size": self.vocab_size,
+            "seed": self.seed,
+        }
 
 
 class TiedLogits(keras.layers.Layer):
@@ -134,8 +149,9 @@ class TiedLogits(keras.layers.Layer):
         self.embedding = embedding
 
     def build(self, input_shape):
-        self.bias = self.add_weight(shape=(self.embedding.input_dim,), name="bias",
-                                    initializer="zeros")
+        self.bias = self.add_weight(
+            shape=(self.embedding.input_dim,), name="bias", initializer="zeros"
+        )
 
     def call(self, h):
         matrix = ops.cast(self.embedding.embeddings, h.dtype)

@@ -44,10 +44,19 @@ def padded_width(longest: int, multiple: int = 8, maxlen: int = 0, pow2: bool = 
     return min(width, maxlen) if maxlen else width
 
 
-def plan_batches(lengths, batch_size: int, *, maxlen: int, shuffle: bool, bucket: bool = True,
-                 rng: np.random.Generator | None = None, multiple: int = 8,
-                 chunk_batches: int = 50, drop_remainder: bool = False,
-                 pow2: bool = False) -> BatchPlan:
+def plan_batches(
+    lengths,
+    batch_size: int,
+    *,
+    maxlen: int,
+    shuffle: bool,
+    bucket: bool = True,
+    rng: np.random.Generator | None = None,
+    multiple: int = 8,
+    chunk_batches: int = 50,
+    drop_remainder: bool = False,
+    pow2: bool = False,
+) -> BatchPlan:
     """Index batches over rows of the given ``lengths`` (already truncated to ``maxlen``)."""
     lengths = np.asarray(lengths, dtype=np.int64)
     n = len(lengths)
@@ -59,18 +68,20 @@ def plan_batches(lengths, batch_size: int, *, maxlen: int, shuffle: bool, bucket
     if bucket:
         if shuffle:
             chunk = batch_size * max(1, chunk_batches)
-            parts = [order[i:i + chunk] for i in range(0, n, chunk)]
-            order = np.concatenate([p[np.argsort(lengths[p], kind="stable")] for p in parts]) \
-                if parts else order
+            parts = [order[i : i + chunk] for i in range(0, n, chunk)]
+            order = (
+                np.concatenate([p[np.argsort(lengths[p], kind="stable")] for p in parts])
+                if parts
+                else order
+            )
         else:
             order = np.argsort(lengths, kind="stable")
     stop = n - n % batch_size if drop_remainder else n
-    batches = [order[i:i + batch_size] for i in range(0, stop, batch_size)]
+    batches = [order[i : i + batch_size] for i in range(0, stop, batch_size)]
     if shuffle and len(batches) > 1:
         batches = [batches[i] for i in rng.permutation(len(batches))]
     if bucket:
-        widths = [padded_width(lengths[b].max(initial=0), multiple, maxlen, pow2)
-                  for b in batches]
+        widths = [padded_width(lengths[b].max(initial=0), multiple, maxlen, pow2) for b in batches]
     else:
         widths = [int(maxlen)] * len(batches)
     distinct_first_widths(batches, widths)

@@ -7,8 +7,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from kagglekit.keras.batching import (BatchPlan, distinct_first_widths, pad_to_multiple,
-                                       plan_batches)
+from kagglekit.keras.batching import BatchPlan, distinct_first_widths, pad_to_multiple, plan_batches
 from kagglekit.keras.ragged import Ragged
 
 
@@ -26,26 +25,46 @@ class Batches(keras.utils.PyDataset):
     devices need equal shards); ``drop_remainder`` drops the last partial batch instead.
     """
 
-    def __init__(self, source, y=None, sample_weight=None, *, batch_size: int, maxlen: int = 0,
-                 shuffle: bool = False, bucket: bool = True, seed: int = 0, multiple: int = 8,
-                 pad_rows_to: int = 1, drop_remainder: bool = False, pow2: bool = False,
-                 inputs=None):
+    def __init__(
+        self,
+        source,
+        y=None,
+        sample_weight=None,
+        *,
+        batch_size: int,
+        maxlen: int = 0,
+        shuffle: bool = False,
+        bucket: bool = True,
+        seed: int = 0,
+        multiple: int = 8,
+        pad_rows_to: int = 1,
+        drop_remainder: bool = False,
+        pow2: bool = False,
+        inputs=None,
+    ):
         super().__init__()
         self.source = source
         self.ragged = isinstance(source, Ragged)
         self.inputs = None if inputs is None else list(inputs)
         self.y = None if y is None else np.asarray(y, dtype=np.float32)
-        self.sample_weight = None if sample_weight is None else \
-            np.asarray(sample_weight, dtype=np.float32)
+        self.sample_weight = (
+            None if sample_weight is None else np.asarray(sample_weight, dtype=np.float32)
+        )
         if self.ragged:
             self.lengths = np.minimum(source.lengths, maxlen) if maxlen else source.lengths
         else:
             self.source = np.asarray(source, dtype=np.float32)
             self.lengths = np.zeros(len(self.source), dtype=np.int64)
             bucket, maxlen = False, 0
-        self.options = dict(batch_size=batch_size, maxlen=maxlen, shuffle=shuffle,
-                            bucket=bucket, multiple=multiple, drop_remainder=drop_remainder,
-                            pow2=pow2)
+        self.options = dict(
+            batch_size=batch_size,
+            maxlen=maxlen,
+            shuffle=shuffle,
+            bucket=bucket,
+            multiple=multiple,
+            drop_remainder=drop_remainder,
+            pow2=pow2,
+        )
         self.seed = seed
         self.pad_rows_to = pad_rows_to
         self.epoch = 0
@@ -88,9 +107,19 @@ class Batches(keras.utils.PyDataset):
             self._plan()
 
 
-def predict_batches(model, source, *, batch_size: int, maxlen: int = 0, bucket: bool = True,
-                    multiple: int = 8, pad_rows_to: int = 1, pow2: bool = False,
-                    inputs=None, chunk_rows: int = 0) -> np.ndarray:
+def predict_batches(
+    model,
+    source,
+    *,
+    batch_size: int,
+    maxlen: int = 0,
+    bucket: bool = True,
+    multiple: int = 8,
+    pad_rows_to: int = 1,
+    pow2: bool = False,
+    inputs=None,
+    chunk_rows: int = 0,
+) -> np.ndarray:
     """Model outputs for every row of ``source`` in its original order (batches sorted by
     length when bucketing). ``chunk_rows`` (wide outputs: a frozen encoder's vectors) runs
     ``model.predict`` on about that many rows' batches at a time, each chunk's outputs put
@@ -100,12 +129,21 @@ def predict_batches(model, source, *, batch_size: int, maxlen: int = 0, bucket: 
     out = np.zeros((len(source), n_out), dtype=np.float32)
     if len(source) == 0:
         return out
-    data = Batches(source, batch_size=batch_size, maxlen=maxlen, shuffle=False, bucket=bucket,
-                   multiple=multiple, pad_rows_to=pad_rows_to, pow2=pow2, inputs=inputs)
+    data = Batches(
+        source,
+        batch_size=batch_size,
+        maxlen=maxlen,
+        shuffle=False,
+        bucket=bucket,
+        multiple=multiple,
+        pad_rows_to=pad_rows_to,
+        pow2=pow2,
+        inputs=inputs,
+    )
     plan = data.plan
     step = max(1, -(-int(chunk_rows) // batch_size)) if chunk_rows else len(plan.batches)
     for start in range(0, len(plan.batches), step):
-        batches, widths = plan.batches[start:start + step], plan.widths[start:start + step]
+        batches, widths = plan.batches[start : start + step], plan.widths[start : start + step]
         distinct_first_widths(batches, widths)
         data.plan = BatchPlan(batches, widths)
         pred = np.asarray(model.predict(data, verbose=0), dtype=np.float32)

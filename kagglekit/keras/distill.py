@@ -30,8 +30,10 @@ def teacher_run(ref: str):
     except KaggleKitError as exc:
         raise KaggleKitError(f"teacher={ref}: {exc}") from None
     if run.kind != "cv":
-        raise KaggleKitError(f"teacher={ref}: run {run.id} is a {run.kind} run; a teacher must "
-                             f"be a CV run (its out-of-fold predictions are the targets)")
+        raise KaggleKitError(
+            f"teacher={ref}: run {run.id} is a {run.kind} run; a teacher must "
+            f"be a CV run (its out-of-fold predictions are the targets)"
+        )
     return run
 
 
@@ -51,8 +53,10 @@ def teacher_oof(ref: str, train, valid=None, *, run=None) -> np.ndarray:
     run = teacher_run(ref) if run is None else run
     columns = list(run.target_columns)
     if list(train.target_names) != columns:
-        raise KaggleKitError(f"teacher={ref}: run {run.id} predicts {', '.join(columns)}, not "
-                             f"{', '.join(train.target_names)}; use a teacher of this competition")
+        raise KaggleKitError(
+            f"teacher={ref}: run {run.id} predicts {', '.join(columns)}, not "
+            f"{', '.join(train.target_names)}; use a teacher of this competition"
+        )
     id_col = run.info.get("id_column") or "id"
     oof = run.oof().set_index(id_col)
     oof.index = oof.index.astype(str)
@@ -61,21 +65,27 @@ def teacher_oof(ref: str, train, valid=None, *, run=None) -> np.ndarray:
     ids = [str(i) for i in train.ids]
     missing = [i for i in ids if i not in oof.index]
     if missing:
-        raise KaggleKitError(f"teacher={ref}: training row id {missing[0]!r} has no OOF "
-                             f"prediction in run {run.id} ({len(missing)} such rows); the "
-                             f"teacher must be a CV run on the same rows and folds")
+        raise KaggleKitError(
+            f"teacher={ref}: training row id {missing[0]!r} has no OOF "
+            f"prediction in run {run.id} ({len(missing)} such rows); the "
+            f"teacher must be a CV run on the same rows and folds"
+        )
     if valid is not None and len(valid):
         valid_ids = [str(i) for i in valid.ids]
         unknown = [i for i in valid_ids if i not in folds.index]
         teacher_folds = set(folds.reindex(valid_ids).dropna().astype(int))
         if unknown or len(teacher_folds) != 1:
-            raise KaggleKitError(f"teacher={ref}: this fold's scored rows are not one fold of "
-                                 f"run {run.id}; the teacher must use the same folds (same "
-                                 f"--folds, --seed and --cv)")
+            raise KaggleKitError(
+                f"teacher={ref}: this fold's scored rows are not one fold of "
+                f"run {run.id}; the teacher must use the same folds (same "
+                f"--folds, --seed and --cv)"
+            )
         k = teacher_folds.pop()
         if (folds.loc[ids].astype(int) == k).any():
-            raise KaggleKitError(f"teacher={ref}: training rows of this fold are in run "
-                                 f"{run.id}'s fold {k}; the teacher must use the same folds")
+            raise KaggleKitError(
+                f"teacher={ref}: training rows of this fold are in run "
+                f"{run.id}'s fold {k}; the teacher must use the same folds"
+            )
     return oof.loc[ids, columns].to_numpy(dtype=np.float64)
 
 

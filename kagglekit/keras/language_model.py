@@ -25,9 +25,9 @@ import json
 import math
 import sys
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -72,9 +72,16 @@ class LmParams:
             (self.min_count >= 1, f"min_count must be >= 1, got {self.min_count}"),
             (self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}"),
             (0 < self.holdout < 1, f"holdout must be in (0, 1), got {self.holdout}"),
-            *[(0 <= getattr(self, k) < 1, f"{k} must be in [0, 1), got {getattr(self, k)}")
-              for k in ("weight_drop", "word_dropout", "input_dropout", "hidden_dropout",
-                        "output_dropout")],
+            *[
+                (0 <= getattr(self, k) < 1, f"{k} must be in [0, 1), got {getattr(self, k)}")
+                for k in (
+                    "weight_drop",
+                    "word_dropout",
+                    "input_dropout",
+                    "hidden_dropout",
+                    "output_dropout",
+                )
+            ],
         ]:
             if not ok:
                 raise ValueError(message)
@@ -85,28 +92,38 @@ def layer_sizes(units: int, embedding_dim: int, layers: int) -> list[int]:
     return [units] * (layers - 1) + [embedding_dim]
 
 
-def encoder_stack(keras, ids, mask, config: dict, *, input_dropout: float,
-                  hidden_dropout: float, weight_drop: float, seed: int,
-                  word_dropout: float = 0.0):
+def encoder_stack(
+    keras,
+    ids,
+    mask,
+    config: dict,
+    *,
+    input_dropout: float,
+    hidden_dropout: float,
+    weight_drop: float,
+    seed: int,
+    word_dropout: float = 0.0,
+):
     """Embedding (``embedding``) [-> word dropout] -> locked dropout -> ``lstm_1`` ...
     ``lstm_L`` (weight-dropped, full sequences, masked), locked dropout between them.
     Returns (embedding layer, output sequence)."""
     from kagglekit.keras.awd import WeightDropLSTM, WordDropout
 
-    embedding = keras.layers.Embedding(config["vocab_size"], config["embedding_dim"],
-                                       name="embedding")
+    embedding = keras.layers.Embedding(
+        config["vocab_size"], config["embedding_dim"], name="embedding"
+    )
     x = embedding(ids)
     if word_dropout:
-        x = WordDropout(word_dropout, config["vocab_size"], seed=seed,
-                        name="word_dropout")(ids, x)
+        x = WordDropout(word_dropout, config["vocab_size"], seed=seed, name="word_dropout")(ids, x)
     if input_dropout:
         x = keras.layers.SpatialDropout1D(input_dropout, seed=seed, name="input_dropout")(x)
     sizes = config["layer_sizes"]
     for i, width in enumerate(sizes, start=1):
         x = WeightDropLSTM(width, weight_drop, seed=seed + i, name=f"lstm_{i}")(x, mask=mask)
         if hidden_dropout and i < len(sizes):
-            x = keras.layers.SpatialDropout1D(hidden_dropout, seed=seed + 100 + i,
-                                              name=f"hidden_dropout_{i}")(x)
+            x = keras.layers.SpatialDropout1D(
+                hidden_dropout, seed=seed + 100 + i, name=f"hidden_dropout_{i}"
+            )(x)
     return embedding, x
 
 
@@ -119,12 +136,21 @@ def build_lm(keras, config: dict, p: LmParams):
     from kagglekit.keras.awd import TiedLogits
 
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")
-    embedding, x = encoder_stack(keras, ids, None, config, input_dropout=p.input_dropout,
-                                 hidden_dropout=p.hidden_dropout, weight_drop=p.weight_drop,
-                                 seed=p.seed, word_dropout=p.word_dropout)
+    embedding, x = encoder_stack(
+        keras,
+        ids,
+        None,
+        config,
+        input_dropout=p.input_dropout,
+        hidden_dropout=p.hidden_dropout,
+        weight_drop=p.weight_drop,
+        seed=p.seed,
+        word_dropout=p.word_dropout,
+    )
     if p.output_dropout:
-        x = keras.layers.SpatialDropout1D(p.output_dropout, seed=p.seed + 99,
-                                          name="output_dropout")(x)
+        x = keras.layers.SpatialDropout1D(
+            p.output_dropout, seed=p.seed + 99, name="output_dropout"
+        )(x)
     logits = TiedLogits(embedding, name="logits", dtype="float32")(x)
     return keras.Model(ids, logits, name="language_model")
 
@@ -133,8 +159,8 @@ def windows(stream: np.ndarray, bptt: int, offset: int = 0) -> tuple[np.ndarray,
     """Inputs and next-word targets, ``(n, bptt)`` each, cut from ``stream[offset:]``."""
     stream = np.asarray(stream[offset:], dtype=np.int32)
     n = (len(stream) - 1) // bptt
-    x = stream[:n * bptt].reshape(n, bptt)
-    y = stream[1:n * bptt + 1].reshape(n, bptt)
+    x = stream[: n * bptt].reshape(n, bptt)
+    y = stream[1 : n * bptt + 1].reshape(n, bptt)
     return x, y
 
 
@@ -146,17 +172,31 @@ def _stream(ragged, rows) -> np.ndarray:
 def pretrain_key(texts, params: LmParams) -> str:
     from kagglekit.cache import content_hash
 
-    return content_hash("lstm-pretrain", VERSION, list(texts),
-                        {k: v for k, v in asdict(params).items() if k != "verbose"})
+    return content_hash(
+        "lstm-pretrain",
+        VERSION,
+        list(texts),
+        {k: v for k, v in asdict(params).items() if k != "verbose"},
+    )
 
 
-def pretrain_lstm(texts, params: LmParams, output=None, *,
-                  on_epoch: Callable[[dict], None] | None = None,
-                  sources: dict | None = None) -> tuple[Path, dict, bool]:
+def pretrain_lstm(
+    texts,
+    params: LmParams,
+    output=None,
+    *,
+    on_epoch: Callable[[dict], None] | None = None,
+    sources: dict | None = None,
+) -> tuple[Path, dict, bool]:
     """Train the language model on ``texts``; returns (directory, record, cached).
     ``output``: where the encoder folder goes [default: its cache entry]."""
-    from kagglekit.cache import (cache_root, check_output_directory, deliver_directory,
-                                 made_before, write_directory)
+    from kagglekit.cache import (
+        cache_root,
+        check_output_directory,
+        deliver_directory,
+        made_before,
+        write_directory,
+    )
 
     check_output_directory(output, made_by=RECORD_FILE)  # before any work
     texts = [str(t) for t in texts if str(t).strip()]
@@ -170,14 +210,21 @@ def pretrain_lstm(texts, params: LmParams, output=None, *,
     root = cache_root()
     cached = None if root is None else root / "pretrained" / key
     if cached is not None and (cached / RECORD_FILE).is_file():
-        record = {**json.loads((cached / RECORD_FILE).read_text()),
-                  "texts": dict(sources or {})}
+        record = {**json.loads((cached / RECORD_FILE).read_text()), "texts": dict(sources or {})}
         return deliver_directory(cached, output), record, True
     if cached is None and output is None:
         raise KaggleKitError("pretrain: caching is off (KAGGLEKIT_CACHE=off); pass --output DIR")
     record, tokenizer, config, weights = _train(texts, params, on_epoch)
-    record.update({"model": "lstm", "key": key, "n_texts": len(texts),
-                   "texts": dict(sources or {}), "params": asdict(params), "encoder": config})
+    record.update(
+        {
+            "model": "lstm",
+            "key": key,
+            "n_texts": len(texts),
+            "texts": dict(sources or {}),
+            "params": asdict(params),
+            "encoder": config,
+        }
+    )
 
     def fill(tmp: Path) -> None:
         (tmp / "tokenizer.json").write_text(tokenizer.to_json(), encoding="utf-8")
@@ -185,8 +232,9 @@ def pretrain_lstm(texts, params: LmParams, output=None, *,
         np.savez(tmp / "encoder.npz", **weights)
         (tmp / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n")
 
-    directory = write_directory(cached if cached is not None else output, fill,
-                                replace=cached is not None)
+    directory = write_directory(
+        cached if cached is not None else output, fill, replace=cached is not None
+    )
     return deliver_directory(directory, output), record, False
 
 
@@ -198,8 +246,7 @@ def _train(texts, p: LmParams, on_epoch):
 
     keras.utils.set_random_seed(p.seed)
     rng = np.random.default_rng(p.seed)
-    tokenizer = WordTokenizer(lowercase=p.lowercase, max_words=p.max_words,
-                              min_count=p.min_count)
+    tokenizer = WordTokenizer(lowercase=p.lowercase, max_words=p.max_words, min_count=p.min_count)
     encoded = tokenizer.fit_encode(texts, cache=False)
     order = rng.permutation(len(texts))
     n_hold = max(2, int(round(p.holdout * len(texts))))
@@ -207,29 +254,48 @@ def _train(texts, p: LmParams, on_epoch):
     fit_rows = order[n_hold:]
     held_x, held_y = windows(held_stream, p.bptt)
     if not len(held_x):
-        raise KaggleKitError(f"the {n_hold} held-out texts have fewer than bptt={p.bptt} "
-                             f"words in all; lower bptt or add texts")
+        raise KaggleKitError(
+            f"the {n_hold} held-out texts have fewer than bptt={p.bptt} "
+            f"words in all; lower bptt or add texts"
+        )
     fit_stream = _stream(encoded, fit_rows)
     if len(fit_stream) <= p.bptt:
-        raise KaggleKitError(f"the {len(fit_rows)} training texts have fewer than bptt={p.bptt} "
-                             f"words in all; lower bptt or holdout, or add texts")
-    config = {"vocab_size": tokenizer.vocab_size, "embedding_dim": p.embedding_dim,
-              "layer_sizes": layer_sizes(p.units, p.embedding_dim, p.layers),
-              "weight_drop": p.weight_drop}
+        raise KaggleKitError(
+            f"the {len(fit_rows)} training texts have fewer than bptt={p.bptt} "
+            f"words in all; lower bptt or holdout, or add texts"
+        )
+    config = {
+        "vocab_size": tokenizer.vocab_size,
+        "embedding_dim": p.embedding_dim,
+        "layer_sizes": layer_sizes(p.units, p.embedding_dim, p.layers),
+        "weight_drop": p.weight_drop,
+    }
     model = build_lm(keras, config, p)
     steps = max(1, math.ceil(((len(fit_stream) - 1) // p.bptt) / p.batch_size))
-    optimizer = training.make_optimizer(p.learning_rate, steps * p.epochs, schedule="one-cycle",
-                                        optimizer="adamw", weight_decay=p.weight_decay,
-                                        warmup_ratio=0.25, clipnorm=p.clipnorm)
-    model.compile(optimizer=optimizer,
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    optimizer = training.make_optimizer(
+        p.learning_rate,
+        steps * p.epochs,
+        schedule="one-cycle",
+        optimizer="adamw",
+        weight_decay=p.weight_decay,
+        warmup_ratio=0.25,
+        clipnorm=p.clipnorm,
+    )
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
 
     def evaluate(epoch: int, train_loss=None) -> dict:
         loss, acc = model.evaluate(held_x, held_y, batch_size=p.batch_size, verbose=0)
-        row = {"epoch": epoch, "train_loss": train_loss, "heldout_loss": round(float(loss), 6),
-               "heldout_perplexity": round(float(np.exp(loss)), 3),
-               "heldout_accuracy": round(float(acc), 6)}
+        row = {
+            "epoch": epoch,
+            "train_loss": train_loss,
+            "heldout_loss": round(float(loss), 6),
+            "heldout_perplexity": round(float(np.exp(loss)), 3),
+            "heldout_accuracy": round(float(acc), 6),
+        }
         if on_epoch:
             on_epoch(row)
         return row
@@ -239,14 +305,28 @@ def _train(texts, p: LmParams, on_epoch):
         rows = rng.permutation(fit_rows)  # a new text order and window offset every epoch
         x, y = windows(_stream(encoded, rows), p.bptt, int(rng.integers(0, p.bptt)))
         with contextlib.redirect_stdout(sys.stderr):
-            result = model.fit(x, y, batch_size=p.batch_size, epochs=1, shuffle=True,
-                               verbose=training.keras_verbose(p.verbose))
+            result = model.fit(
+                x,
+                y,
+                batch_size=p.batch_size,
+                epochs=1,
+                shuffle=True,
+                verbose=training.keras_verbose(p.verbose),
+            )
         history.append(evaluate(epoch, round(float(result.history["loss"][-1]), 6)))
-    weights = {f"{name}/{i}": np.asarray(w) for name in encoder_layer_names(config)
-               for i, w in enumerate(model.get_layer(name).get_weights())}
-    record = {"history": history, "n_heldout_texts": int(n_hold),
-              "n_fit_texts": int(len(fit_rows)), "n_fit_words": int(len(fit_stream)),
-              "n_heldout_words": int(len(held_stream)), "vocab_size": tokenizer.vocab_size}
+    weights = {
+        f"{name}/{i}": np.asarray(w)
+        for name in encoder_layer_names(config)
+        for i, w in enumerate(model.get_layer(name).get_weights())
+    }
+    record = {
+        "history": history,
+        "n_heldout_texts": int(n_hold),
+        "n_fit_texts": int(len(fit_rows)),
+        "n_fit_words": int(len(fit_stream)),
+        "n_heldout_words": int(len(held_stream)),
+        "vocab_size": tokenizer.vocab_size,
+    }
     return record, tokenizer, config, weights
 
 
@@ -276,12 +356,16 @@ def check_encoder_folder(directory) -> Path:
     if not path.exists():
         raise KaggleKitError(f"encoder={directory}: no such folder; {make}")
     if not path.is_dir():
-        raise KaggleKitError(f"encoder={directory}: is a file; pass the folder that kagglekit "
-                             f"pretrain --model lstm wrote ({', '.join(ENCODER_FILES)})")
+        raise KaggleKitError(
+            f"encoder={directory}: is a file; pass the folder that kagglekit "
+            f"pretrain --model lstm wrote ({', '.join(ENCODER_FILES)})"
+        )
     missing = [f for f in ENCODER_FILES if not (path / f).is_file()]
     if missing:
-        raise KaggleKitError(f"encoder={directory}: not an LSTM encoder folder (missing "
-                             f"{', '.join(missing)}); {make}")
+        raise KaggleKitError(
+            f"encoder={directory}: not an LSTM encoder folder (missing "
+            f"{', '.join(missing)}); {make}"
+        )
     return path
 
 
@@ -306,25 +390,49 @@ def load_encoder(directory) -> Encoder:
         tokenizer = WordTokenizer.from_json(reading.read_text(encoding="utf-8"))
         reading = path / RECORD_FILE
         record = json.loads(reading.read_text()) if reading.is_file() else {}
-    except (OSError, ValueError, KeyError, TypeError, KaggleKitError,
-            zipfile.BadZipFile, EOFError) as exc:
-        raise KaggleKitError(f"{reading}: damaged encoder ({type(exc).__name__}: {exc}); run "
-                             f"kagglekit pretrain again") from None
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        KaggleKitError,
+        zipfile.BadZipFile,
+        EOFError,
+    ) as exc:
+        raise KaggleKitError(
+            f"{reading}: damaged encoder ({type(exc).__name__}: {exc}); run "
+            f"kagglekit pretrain again"
+        ) from None
     expected = {"embedding/0": (vocab, dim)}
     width = dim
     for i, units in enumerate(sizes, start=1):
-        expected.update({f"lstm_{i}/0": (width, 4 * units), f"lstm_{i}/1": (units, 4 * units),
-                         f"lstm_{i}/2": (4 * units,)})
+        expected.update(
+            {
+                f"lstm_{i}/0": (width, 4 * units),
+                f"lstm_{i}/1": (units, 4 * units),
+                f"lstm_{i}/2": (4 * units,),
+            }
+        )
         width = units
-    wrong = [k for k, shape in expected.items()
-             if k not in weights or tuple(weights[k].shape) != shape]
+    wrong = [
+        k for k, shape in expected.items() if k not in weights or tuple(weights[k].shape) != shape
+    ]
     broken = [k for k, w in weights.items() if not np.isfinite(w).all()]
     if broken:
-        raise KaggleKitError(f"{path / 'encoder.npz'}: damaged encoder (non-finite weights in "
-                             f"{', '.join(sorted(broken))}); run kagglekit pretrain again")
+        raise KaggleKitError(
+            f"{path / 'encoder.npz'}: damaged encoder (non-finite weights in "
+            f"{', '.join(sorted(broken))}); run kagglekit pretrain again"
+        )
     if wrong or tokenizer.vocab_size != vocab:
-        raise KaggleKitError(f"{path / 'encoder.npz'}: damaged encoder (weights "
-                             f"{', '.join(wrong) or 'vocabulary size'} do not match "
-                             f"encoder.json); run kagglekit pretrain again")
-    return Encoder(path.resolve(), tokenizer,
-                   {**config, "layer_sizes": sizes, "weight_drop": drop}, weights, record)
+        raise KaggleKitError(
+            f"{path / 'encoder.npz'}: damaged encoder (weights "
+            f"{', '.join(wrong) or 'vocabulary size'} do not match "
+            f"encoder.json); run kagglekit pretrain again"
+        )
+    return Encoder(
+        path.resolve(),
+        tokenizer,
+        {**config, "layer_sizes": sizes, "weight_drop": drop},
+        weights,
+        record,
+    )

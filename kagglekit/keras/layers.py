@@ -80,8 +80,9 @@ class MaskedPooling(keras.layers.Layer):
             count = ops.maximum(ops.sum(weight, axis=1), ops.cast(1.0, sequence.dtype))
             parts.append(total / (ops.sqrt(count) if self.mode == "mean-sqrt-len" else count))
         if self.mode in ("max", "mean-max"):
-            pooled = ops.max(ops.where(real, sequence, ops.cast(_low(sequence.dtype),
-                                                                sequence.dtype)), axis=1)
+            pooled = ops.max(
+                ops.where(real, sequence, ops.cast(_low(sequence.dtype), sequence.dtype)), axis=1
+            )
             parts.append(ops.where(ops.any(real, axis=1), pooled, ops.zeros_like(pooled)))
         return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
 
@@ -136,8 +137,9 @@ class L2Normalize(keras.layers.Layer):
     """Unit-length rows (sentence-transformers' Normalize module)."""
 
     def call(self, x):
-        return x / ops.maximum(ops.sqrt(ops.sum(ops.square(x), axis=-1, keepdims=True)),
-                               ops.cast(1e-12, x.dtype))
+        return x / ops.maximum(
+            ops.sqrt(ops.sum(ops.square(x), axis=-1, keepdims=True)), ops.cast(1e-12, x.dtype)
+        )
 
 
 def rnn_layer(kind: str, units: int, *, return_sequences: bool = False, name: str | None = None):
@@ -146,8 +148,11 @@ def rnn_layer(kind: str, units: int, *, return_sequences: bool = False, name: st
         raise ValueError(f"RNN head must be one of {', '.join(RNNS)}, got {kind!r}")
     cell = keras.layers.GRU if kind.endswith("gru") else keras.layers.LSTM
     layer = cell(units, return_sequences=return_sequences, name=name or f"head_{kind}")
-    return keras.layers.Bidirectional(layer, name=f"{name or 'head'}_bi") \
-        if kind.startswith("bi") else layer
+    return (
+        keras.layers.Bidirectional(layer, name=f"{name or 'head'}_bi")
+        if kind.startswith("bi")
+        else layer
+    )
 
 
 def pool(sequence, mask, modes, *, rnn_units: int = 64):
@@ -165,8 +170,9 @@ def pool(sequence, mask, modes, *, rnn_units: int = 64):
     return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="poolings")(parts)
 
 
-def classifier(inputs, features, *, n_targets: int, dropout: float = 0.0, name: str = "model",
-               msd: int = 1):
+def classifier(
+    inputs, features, *, n_targets: int, dropout: float = 0.0, name: str = "model", msd: int = 1
+):
     """inputs -> features [-> Dropout] -> Dense(n_targets, sigmoid, float32) named ``output``.
     ``msd`` > 1: multi-sample dropout, the same Dense on ``msd`` dropout samples of the
     features, logits averaged (identical samples at inference)."""

@@ -37,8 +37,15 @@ from kagglekit.keras import require
 from kagglekit.keras.stopping import MIN_INNER_ROWS, holdout_split, resolve_monitor
 from kagglekit.model import Model
 
-Schedule = Literal["constant", "plateau", "exponential", "cosine", "warmup-linear",
-                   "slanted-triangular", "one-cycle"]
+Schedule = Literal[
+    "constant",
+    "plateau",
+    "exponential",
+    "cosine",
+    "warmup-linear",
+    "slanted-triangular",
+    "one-cycle",
+]
 
 
 @dataclass
@@ -78,25 +85,39 @@ class KerasParams:
         checks = [
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
             (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
-            (self.predict_batch_size >= 1,
-             f"predict_batch_size must be >= 1, got {self.predict_batch_size}"),
-            (self.learning_rate is None or self.learning_rate > 0,
-             f"learning_rate must be > 0, got {self.learning_rate}"),
+            (
+                self.predict_batch_size >= 1,
+                f"predict_batch_size must be >= 1, got {self.predict_batch_size}",
+            ),
+            (
+                self.learning_rate is None or self.learning_rate > 0,
+                f"learning_rate must be > 0, got {self.learning_rate}",
+            ),
             (0 < self.lr_decay <= 1, f"lr_decay must be in (0, 1], got {self.lr_decay}"),
-            (0 <= self.warmup_ratio < 1,
-             f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}"),
+            (
+                0 <= self.warmup_ratio < 1,
+                f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}",
+            ),
             (0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout}"),
             (0 < self.llrd <= 1, f"llrd must be in (0, 1], got {self.llrd}"),
-            (0 < self.inner_fraction < 1,
-             f"inner_fraction must be in (0, 1), got {self.inner_fraction}"),
+            (
+                0 < self.inner_fraction < 1,
+                f"inner_fraction must be in (0, 1), got {self.inner_fraction}",
+            ),
             (self.patience >= 1, f"patience must be >= 1, got {self.patience}"),
-            (self.bucket_multiple >= 1,
-             f"bucket_multiple must be >= 1, got {self.bucket_multiple}"),
-            (self.class_weight in (None, "balanced"),
-             f"class_weight must be balanced or none, got {self.class_weight!r}"),
+            (
+                self.bucket_multiple >= 1,
+                f"bucket_multiple must be >= 1, got {self.bucket_multiple}",
+            ),
+            (
+                self.class_weight in (None, "balanced"),
+                f"class_weight must be balanced or none, got {self.class_weight!r}",
+            ),
             (self.verbose in (0, 1, 2), f"verbose must be 0, 1 or 2, got {self.verbose}"),
-            (0 <= self.distill_alpha <= 1,
-             f"distill_alpha must be in [0, 1], got {self.distill_alpha}"),
+            (
+                0 <= self.distill_alpha <= 1,
+                f"distill_alpha must be in [0, 1], got {self.distill_alpha}",
+            ),
             (self.temperature > 0, f"temperature must be > 0, got {self.temperature}"),
         ]
         for ok, message in checks:
@@ -150,8 +171,9 @@ class KerasModel(Model):
         (used only by families that ask, e.g. ``vocab_from_test``) and, for a full fit, the
         CV recipe to replay (``{"epochs": N, "learning_rates": [...]}`` or None)."""
         self.log_dir = log_dir
-        self.unlabelled_texts = None if unlabelled is None else getattr(unlabelled, "text",
-                                                                        unlabelled)
+        self.unlabelled_texts = (
+            None if unlabelled is None else getattr(unlabelled, "text", unlabelled)
+        )
         self.recipe = recipe
 
     def fit_encoder(self, train, valid):  # pragma: no cover - interface
@@ -192,14 +214,23 @@ class KerasModel(Model):
             return {}
         groups = [g for g in self.layer_groups(model) if g]
         if not groups:
-            raise ParamError(f"{self.name}: llrd and unfreeze=gradual need layer groups below "
-                             f"the head, and {self.name} has none; drop those parameters")
+            raise ParamError(
+                f"{self.name}: llrd and unfreeze=gradual need layer groups below "
+                f"the head, and {self.name} has none; drop those parameters"
+            )
         n = len(groups)
         group_of = {id(v): j for j, group in enumerate(groups) for v in group}
-        scales = ({id(v): p.llrd ** (n - j) for j, group in enumerate(groups) for v in group}
-                  if p.llrd < 1 else {})
-        return {"lr_scales": scales, "group_of": group_of, "n_groups": n,
-                "gradual": p.unfreeze == "gradual"}
+        scales = (
+            {id(v): p.llrd ** (n - j) for j, group in enumerate(groups) for v in group}
+            if p.llrd < 1
+            else {}
+        )
+        return {
+            "lr_scales": scales,
+            "group_of": group_of,
+            "n_groups": n,
+            "gradual": p.unfreeze == "gradual",
+        }
 
     # -- shared pieces -----------------------------------------------------------------
     def accelerator(self):
@@ -214,15 +245,22 @@ class KerasModel(Model):
 
     def learning_rate(self) -> float:
         p = self.params
-        return float(p.learning_rate if p.learning_rate is not None
-                     else self.default_learning_rate())
+        return float(
+            p.learning_rate if p.learning_rate is not None else self.default_learning_rate()
+        )
 
     def build(self, keras, n_targets: int):
         from kagglekit.keras.layers import classifier
 
         inputs, features = self.body(keras)
-        return classifier(inputs, features, n_targets=n_targets, dropout=self.params.dropout,
-                          name=self.name, msd=int(getattr(self.params, "msd", 1) or 1))
+        return classifier(
+            inputs,
+            features,
+            n_targets=n_targets,
+            dropout=self.params.dropout,
+            name=self.name,
+            msd=int(getattr(self.params, "msd", 1) or 1),
+        )
 
     def _bucket(self, acc) -> bool:
         return bool(self.params.bucketing) and acc.kind != "tpu"  # a TPU needs static shapes
@@ -254,10 +292,17 @@ class KerasModel(Model):
 
         p, acc = self.params, self.accelerator()
         batch = acc.global_batch_size(p.predict_batch_size)
-        return predict_batches(model, source, batch_size=batch, maxlen=self.maxlen_,
-                               bucket=self._bucket(acc), multiple=p.bucket_multiple,
-                               pad_rows_to=batch if self._fixed_batches(acc) else acc.replicas,
-                               pow2=self._pow2(acc), inputs=self.model_inputs)
+        return predict_batches(
+            model,
+            source,
+            batch_size=batch,
+            maxlen=self.maxlen_,
+            bucket=self._bucket(acc),
+            multiple=p.bucket_multiple,
+            pad_rows_to=batch if self._fixed_batches(acc) else acc.replicas,
+            pow2=self._pow2(acc),
+            inputs=self.model_inputs,
+        )
 
     run_params = ("teacher",)  # a run id here becomes the run's folder (params.resolve_models)
 
@@ -276,8 +321,9 @@ class KerasModel(Model):
         from kagglekit.keras.distill import distill_targets, teacher_oof
 
         p = self.params
-        return distill_targets(y, teacher_oof(p.teacher, train, valid, run=teacher),
-                               p.distill_alpha, p.temperature)
+        return distill_targets(
+            y, teacher_oof(p.teacher, train, valid, run=teacher), p.distill_alpha, p.temperature
+        )
 
     def _stopping_rows(self, x, y, valid, targets=None):
         """(mode, fit_x, fit_y, stop_x, stop_y): the rows trained on (with ``targets``, the
@@ -328,24 +374,50 @@ class KerasModel(Model):
             model = self.build(keras, y.shape[1])
             groups = self.group_options(model)
             optimizer = training.make_optimizer(
-                lr, steps * p.epochs, schedule=p.lr_schedule, optimizer=p.optimizer,
-                weight_decay=p.weight_decay, warmup_ratio=p.warmup_ratio, clipnorm=p.clipnorm,
-                **self.optimizer_options(model), **groups)
+                lr,
+                steps * p.epochs,
+                schedule=p.lr_schedule,
+                optimizer=p.optimizer,
+                weight_decay=p.weight_decay,
+                warmup_ratio=p.warmup_ratio,
+                clipnorm=p.clipnorm,
+                **self.optimizer_options(model),
+                **groups,
+            )
             compile_kw = {} if p.jit_compile is None else {"jit_compile": p.jit_compile}
             model.compile(optimizer=optimizer, loss="binary_crossentropy", **compile_kw)
-        data = Batches(fit_x, fit_y, self._sample_weight(fit_y), batch_size=batch,
-                       maxlen=self.maxlen_, shuffle=True, bucket=self._bucket(acc),
-                       seed=int(self.seed), multiple=p.bucket_multiple, drop_remainder=fixed,
-                       pow2=self._pow2(acc), inputs=self.model_inputs)
+        data = Batches(
+            fit_x,
+            fit_y,
+            self._sample_weight(fit_y),
+            batch_size=batch,
+            maxlen=self.maxlen_,
+            shuffle=True,
+            bucket=self._bucket(acc),
+            seed=int(self.seed),
+            multiple=p.bucket_multiple,
+            drop_remainder=fixed,
+            pow2=self._pow2(acc),
+            inputs=self.model_inputs,
+        )
         score, greater, name = resolve_monitor(p.monitor, y.shape[1])
         evaluate = None
         if stop_x is not None:
+
             def evaluate():
                 return score(stop_y, self._predict_source(model, stop_x))
-        monitor = training.Monitor(evaluate, name=name if evaluate else None, prefix=mode,
-                                   greater_is_better=greater, patience=p.patience,
-                                   schedule=p.lr_schedule, learning_rate=lr,
-                                   lr_decay=p.lr_decay, replay=replay)
+
+        monitor = training.Monitor(
+            evaluate,
+            name=name if evaluate else None,
+            prefix=mode,
+            greater_is_better=greater,
+            patience=p.patience,
+            schedule=p.lr_schedule,
+            learning_rate=lr,
+            lr_decay=p.lr_decay,
+            replay=replay,
+        )
         callbacks, notes = [], []
         if groups.get("gradual"):
             callbacks.append(training.Unfreeze(optimizer))
@@ -353,33 +425,56 @@ class KerasModel(Model):
             board, note = training.tensorboard(self.log_dir)
             callbacks += [board] if board is not None else []
             notes += [note] if note else []
-        summary = training.fit_epochs(model, data, epochs=epochs, monitor=monitor,
-                                      callbacks=callbacks, verbose=p.verbose)
+        summary = training.fit_epochs(
+            model, data, epochs=epochs, monitor=monitor, callbacks=callbacks, verbose=p.verbose
+        )
         model.optimizer = None  # frees the optimizer's moments; predict does not need them
         self.model_ = model
         self.n_targets_ = int(y.shape[1])
-        info = {**summary, "early_stopping": mode, "lr_schedule": p.lr_schedule,
-                "n_fit": int(len(fit_y)),
-                "n_early_stopping": 0 if stop_y is None else int(len(stop_y)),
-                "recipe": recipe, **({"layer_groups": groups["n_groups"], "llrd": p.llrd,
-                                      "unfreeze": p.unfreeze} if groups else {}),
-                "backend": acc.backend, "accelerator": acc.summary(),
-                "precision": acc.precision if p.mixed_precision else "float32",
-                "global_batch_size": batch, "bucketing": data.options["bucket"],
-                "padding_efficiency": data.padding_efficiency(), **self.describe(),
-                **({"teacher": str(p.teacher), "distill_alpha": p.distill_alpha,
+        info = {
+            **summary,
+            "early_stopping": mode,
+            "lr_schedule": p.lr_schedule,
+            "n_fit": int(len(fit_y)),
+            "n_early_stopping": 0 if stop_y is None else int(len(stop_y)),
+            "recipe": recipe,
+            **(
+                {"layer_groups": groups["n_groups"], "llrd": p.llrd, "unfreeze": p.unfreeze}
+                if groups
+                else {}
+            ),
+            "backend": acc.backend,
+            "accelerator": acc.summary(),
+            "precision": acc.precision if p.mixed_precision else "float32",
+            "global_batch_size": batch,
+            "bucketing": data.options["bucket"],
+            "padding_efficiency": data.padding_efficiency(),
+            **self.describe(),
+            **(
+                {
+                    "teacher": str(p.teacher),
+                    "distill_alpha": p.distill_alpha,
                     "temperature": p.temperature,
-                    "teacher_not_held_out_because": teacher_leaks(teacher)}
-                   if p.teacher else {}),
-                "seconds": round(time.perf_counter() - start, 3)}
+                    "teacher_not_held_out_because": teacher_leaks(teacher),
+                }
+                if p.teacher
+                else {}
+            ),
+            "seconds": round(time.perf_counter() - start, 3),
+        }
         if groups.get("gradual"):
             n = groups["n_groups"]
-            info["unfrozen_groups"] = {"of": n, "last_epoch": min(summary["epochs_run"] - 1, n),
-                                       "best_epoch": min(summary["best_epoch"] - 1, n)}
+            info["unfrozen_groups"] = {
+                "of": n,
+                "last_epoch": min(summary["epochs_run"] - 1, n),
+                "best_epoch": min(summary["best_epoch"] - 1, n),
+            }
             if info["unfrozen_groups"]["best_epoch"] < n:
-                notes.append(f"unfreeze=gradual: the kept epoch ({summary['best_epoch']}) trained "
-                             f"only the head and the top {info['unfrozen_groups']['best_epoch']} "
-                             f"of {n} layer groups (all of them train from epoch {n + 1})")
+                notes.append(
+                    f"unfreeze=gradual: the kept epoch ({summary['best_epoch']}) trained "
+                    f"only the head and the top {info['unfrozen_groups']['best_epoch']} "
+                    f"of {n} layer groups (all of them train from epoch {n + 1})"
+                )
         if notes:
             info["notes"] = notes
         self.fit_info_ = json.loads(json.dumps(info, default=_jsonable))
@@ -394,23 +489,31 @@ class KerasModel(Model):
     def save(self, directory) -> None:
         directory = self.save_params(directory)
         self.model_.save(directory / "model.keras")
-        state = {"n_targets": self.n_targets_, "maxlen": int(self.maxlen_),
-                 "inputs": self.model_inputs, "fit_info": getattr(self, "fit_info_", None),
-                 **self.state()}
+        state = {
+            "n_targets": self.n_targets_,
+            "maxlen": int(self.maxlen_),
+            "inputs": self.model_inputs,
+            "fit_info": getattr(self, "fit_info_", None),
+            **self.state(),
+        }
         (directory / "state.json").write_text(json.dumps(state, indent=2, default=_jsonable))
         self.save_extra(directory)
 
     @classmethod
-    def load_state(cls, directory, files=()) -> "KerasModel":
+    def load_state(cls, directory, files=()) -> KerasModel:
         """An unfitted model with a saved fold's params and state (``state.json``, the
         family's ``restore``), after checking the fold's files are there; the weights are
         the caller's (``model.keras`` here, adapters for the ``llm`` family)."""
         directory = Path(directory)
-        missing = [f for f in ("params.json", *files, "state.json", *cls.saved_files)
-                   if not (directory / f).is_file()]
+        missing = [
+            f
+            for f in ("params.json", *files, "state.json", *cls.saved_files)
+            if not (directory / f).is_file()
+        ]
         if missing:
-            raise KaggleKitError(f"{directory}: not a saved {cls.name} model (missing "
-                                 f"{', '.join(missing)})")
+            raise KaggleKitError(
+                f"{directory}: not a saved {cls.name} model (missing {', '.join(missing)})"
+            )
         model = cls.from_saved_params(directory)
         state = json.loads((directory / "state.json").read_text())
         model.n_targets_ = int(state["n_targets"])
@@ -431,8 +534,9 @@ class KerasModel(Model):
             require(module)
         model = cls.load_state(directory, ("model.keras",))
         directory = Path(directory)
-        model.model_ = keras.saving.load_model(directory / "model.keras", compile=False,
-                                               safe_mode=True)
+        model.model_ = keras.saving.load_model(
+            directory / "model.keras", compile=False, safe_mode=True
+        )
         if model.params.jit_compile is not None:
             model.model_.jit_compile = model.params.jit_compile
         return model

@@ -25,12 +25,15 @@ class Ragged:
     pad_id: int = 0
 
     @classmethod
-    def from_lengths(cls, ids, lengths, type_ids=None, pad_id: int = 0) -> "Ragged":
+    def from_lengths(cls, ids, lengths, type_ids=None, pad_id: int = 0) -> Ragged:
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(np.asarray(lengths, dtype=np.int64), out=offsets[1:])
-        return cls(np.asarray(ids, dtype=np.int32), offsets,
-                   None if type_ids is None else np.asarray(type_ids, dtype=np.int32),
-                   int(pad_id))
+        return cls(
+            np.asarray(ids, dtype=np.int32),
+            offsets,
+            None if type_ids is None else np.asarray(type_ids, dtype=np.int32),
+            int(pad_id),
+        )
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -46,9 +49,9 @@ class Ragged:
         return self.offsets[index + 1] - self.offsets[index]
 
     def row(self, i: int) -> np.ndarray:
-        return self.ids[self.offsets[i]:self.offsets[i + 1]]
+        return self.ids[self.offsets[i] : self.offsets[i + 1]]
 
-    def _gather(self, starts, kept, offsets) -> "Ragged":
+    def _gather(self, starts, kept, offsets) -> Ragged:
         """New row i: ``kept[i]`` ids from flat position ``starts[i]`` (``offsets`` the new
         layout), built ``GATHER_ROWS`` rows at a time: the flat positions are made per block,
         never an int64 array over every id (three of them: 24 bytes per id for 4 kept)."""
@@ -64,14 +67,14 @@ class Ragged:
                 type_ids[lo:hi] = self.type_ids[positions]
         return Ragged(ids, offsets, type_ids, self.pad_id)
 
-    def take(self, index) -> "Ragged":
+    def take(self, index) -> Ragged:
         index = np.asarray(index, dtype=np.int64)
         lengths = self.row_lengths(index)
         offsets = np.zeros(len(index) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         return self._gather(self.offsets[index], lengths, offsets)
 
-    def truncate(self, maxlen: int, side: str = "post") -> "Ragged":
+    def truncate(self, maxlen: int, side: str = "post") -> Ragged:
         """Keep at most ``maxlen`` ids per row: the first ones (``post``) or the last (``pre``)."""
         if side not in ("pre", "post"):
             raise ValueError(f"truncating must be 'pre' or 'post', got {side!r}")
@@ -86,8 +89,14 @@ class Ragged:
         start = self.offsets[:-1] + (lengths - kept if side == "pre" else 0)
         return self._gather(start, kept, offsets)
 
-    def pad(self, index=None, length: int | None = None, padding: str = "post",
-            values: np.ndarray | None = None, fill: int | None = None) -> np.ndarray:
+    def pad(
+        self,
+        index=None,
+        length: int | None = None,
+        padding: str = "post",
+        values: np.ndarray | None = None,
+        fill: int | None = None,
+    ) -> np.ndarray:
         """Rows ``index`` as an int32 matrix padded with ``pad_id`` to ``length`` (default:
         the longest row); ``values`` pads another flat array of the same layout."""
         index = np.arange(len(self)) if index is None else np.asarray(index, dtype=np.int64)
@@ -111,10 +120,12 @@ class Ragged:
         index = np.asarray(index, dtype=np.int64)
         lengths = np.minimum(self.row_lengths(index), length)
         mask = (np.arange(length)[None, :] < lengths[:, None]).astype(np.int32)
-        segments = (np.zeros((len(index), length), np.int32) if self.type_ids is None
-                    else self.pad(index, length, values=self.type_ids, fill=0))
-        return {"token_ids": self.pad(index, length), "segment_ids": segments,
-                "padding_mask": mask}
+        segments = (
+            np.zeros((len(index), length), np.int32)
+            if self.type_ids is None
+            else self.pad(index, length, values=self.type_ids, fill=0)
+        )
+        return {"token_ids": self.pad(index, length), "segment_ids": segments, "padding_mask": mask}
 
     def token_counts(self, vocab_size: int) -> np.ndarray:
         return np.bincount(self.ids, minlength=vocab_size).astype(np.int64)

@@ -31,8 +31,9 @@ def holdout_split(y, fraction: float, seed: int):
     index = np.arange(len(y))
     strata = y[:, 0] if y.shape[1] == 1 else (y.sum(axis=1) > 0).astype(int)
     try:
-        fit_idx, stop_idx = train_test_split(index, test_size=fraction, random_state=seed,
-                                             stratify=strata)
+        fit_idx, stop_idx = train_test_split(
+            index, test_size=fraction, random_state=seed, stratify=strata
+        )
     except ValueError:  # too few rows of a class to stratify
         fit_idx, stop_idx = train_test_split(index, test_size=fraction, random_state=seed)
     return np.sort(fit_idx), np.sort(stop_idx)
@@ -51,11 +52,14 @@ def resolve_monitor(name: str, n_targets: int):
         name = "log_loss"
     metric = plugins.get_metric(name)
     if metric.needs_threshold:
+
         def score(y, p):
             return float(metric(y, p, best_threshold(metric, y, p)))
     else:
+
         def score(y, p):
             return float(metric(y, p))
+
     return score, metric.greater_is_better, name
 
 
@@ -75,8 +79,11 @@ def recipe_from_fold_infos(fit_infos: list[dict]) -> dict:
     epochs = max(1, int(math.floor(statistics.median(best) + 0.5)))
     rates = []
     for i in range(epochs):
-        seen = [float(h[i]["lr"]) for h in (info.get("history") or [] for info in infos)
-                if len(h) > i and h[i].get("lr") is not None]
+        seen = [
+            float(h[i]["lr"])
+            for h in (info.get("history") or [] for info in infos)
+            if len(h) > i and h[i].get("lr") is not None
+        ]
         if seen:
             rates.append(sum(seen) / len(seen))
         elif rates:  # no fold ran this epoch: keep the last rate

@@ -8,8 +8,9 @@ Schedules (``lr_schedule``): ``constant``; ``plateau`` (the rate is multiplied b
 decay to 0); ``slanted-triangular`` (ULMFiT: per step, up linearly over the first
 ``warmup_ratio`` of the steps from ``lr / 32`` to ``lr``, then down linearly to ``lr / 32``);
 ``one-cycle`` (fastai v1's rates, without its momentum cycling: per step, cosine up over
-``warmup_ratio`` from ``lr / 25`` to ``lr``, then cosine down to ``lr / 25e4``). Optimizers: Adam, or AdamW with weight decay off
-for biases and LayerNorm; ``clipnorm`` clips the global gradient norm.
+``warmup_ratio`` from ``lr / 25`` to ``lr``, then cosine down to ``lr / 25e4``).
+Optimizers: Adam, or AdamW with weight decay off for biases and LayerNorm; ``clipnorm``
+clips the global gradient norm.
 
 Layer groups (ULMFiT's discriminative rates and gradual unfreezing, for every family that
 names its groups): each variable's step is scaled by its group's factor, and a group that is
@@ -21,13 +22,20 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 import numpy as np
 
-SCHEDULES = ("constant", "plateau", "exponential", "cosine", "warmup-linear",
-             "slanted-triangular", "one-cycle")
+SCHEDULES = (
+    "constant",
+    "plateau",
+    "exponential",
+    "cosine",
+    "warmup-linear",
+    "slanted-triangular",
+    "one-cycle",
+)
 # set per step by the optimizer's schedule
 STEP_SCHEDULES = ("cosine", "warmup-linear", "slanted-triangular", "one-cycle")
 MIN_LR = 1e-5
@@ -52,8 +60,11 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         return keras.ops.where(step < float(self.warmup_steps), warm, decay)
 
     def get_config(self):
-        return {"peak": self.peak, "warmup_steps": self.warmup_steps,
-                "total_steps": self.total_steps}
+        return {
+            "peak": self.peak,
+            "warmup_steps": self.warmup_steps,
+            "total_steps": self.total_steps,
+        }
 
 
 @keras.saving.register_keras_serializable(package="kagglekit")
@@ -61,8 +72,7 @@ class SlantedTriangular(keras.optimizers.schedules.LearningRateSchedule):
     """ULMFiT's slanted triangular rates: ``peak / ratio`` -> ``peak`` linearly over the
     first ``cut_frac`` of ``total_steps``, then back down linearly to ``peak / ratio``."""
 
-    def __init__(self, peak: float, total_steps: int, cut_frac: float = 0.1,
-                 ratio: float = 32.0):
+    def __init__(self, peak: float, total_steps: int, cut_frac: float = 0.1, ratio: float = 32.0):
         self.peak, self.ratio = float(peak), float(ratio)
         self.total_steps, self.cut_frac = max(int(total_steps), 1), float(cut_frac)
 
@@ -75,8 +85,12 @@ class SlantedTriangular(keras.optimizers.schedules.LearningRateSchedule):
         return self.peak * (1.0 + p * (self.ratio - 1.0)) / self.ratio
 
     def get_config(self):
-        return {"peak": self.peak, "total_steps": self.total_steps, "cut_frac": self.cut_frac,
-                "ratio": self.ratio}
+        return {
+            "peak": self.peak,
+            "total_steps": self.total_steps,
+            "cut_frac": self.cut_frac,
+            "ratio": self.ratio,
+        }
 
 
 @keras.saving.register_keras_serializable(package="kagglekit")
@@ -84,8 +98,14 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     """fastai's one-cycle rates: cosine from ``peak / div`` up to ``peak`` over the first
     ``pct_start`` of ``total_steps``, then cosine down to ``peak / (div * final_div)``."""
 
-    def __init__(self, peak: float, total_steps: int, pct_start: float = 0.25,
-                 div: float = 25.0, final_div: float = 1e4):
+    def __init__(
+        self,
+        peak: float,
+        total_steps: int,
+        pct_start: float = 0.25,
+        div: float = 25.0,
+        final_div: float = 1e4,
+    ):
         self.peak, self.div, self.final_div = float(peak), float(div), float(final_div)
         self.total_steps, self.pct_start = max(int(total_steps), 1), float(pct_start)
 
@@ -99,12 +119,20 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
             return stop + (start - stop) * (1.0 + keras.ops.cos(np.pi * frac)) / 2.0
 
         rest = max(float(self.total_steps) - warm, 1.0)
-        return keras.ops.where(step < warm, cosine(low, self.peak, step / warm),
-                               cosine(self.peak, end, (step - warm) / rest))
+        return keras.ops.where(
+            step < warm,
+            cosine(low, self.peak, step / warm),
+            cosine(self.peak, end, (step - warm) / rest),
+        )
 
     def get_config(self):
-        return {"peak": self.peak, "total_steps": self.total_steps,
-                "pct_start": self.pct_start, "div": self.div, "final_div": self.final_div}
+        return {
+            "peak": self.peak,
+            "total_steps": self.total_steps,
+            "pct_start": self.pct_start,
+            "div": self.div,
+            "final_div": self.final_div,
+        }
 
 
 class _LayerwiseRates:
@@ -126,23 +154,25 @@ class _LayerwiseRates:
 
     def build(self, variables):
         super().build(variables)
-        self._fixed = np.array([float(self.lr_scales.get(id(v), 1.0)) for v in variables],
-                               dtype="float32")
-        self._groups = np.array([int(self.group_of.get(id(v), self.n_groups))
-                                 for v in variables])
+        self._fixed = np.array(
+            [float(self.lr_scales.get(id(v), 1.0)) for v in variables], dtype="float32"
+        )
+        self._groups = np.array([int(self.group_of.get(id(v), self.n_groups)) for v in variables])
         # built inside the first traced step on some backends: the initial factors are the
         # variable's initializer (run once, eagerly), never an assign traced into each step
         initial = self.factors(self.stage)
         self._factors = self.add_variable(
-            (len(variables),), dtype="float32", name="layer_factors",
-            initializer=lambda shape, dtype=None: keras.ops.convert_to_tensor(initial, dtype))
+            (len(variables),),
+            dtype="float32",
+            name="layer_factors",
+            initializer=lambda shape, dtype=None: keras.ops.convert_to_tensor(initial, dtype),
+        )
 
     def factors(self, stage: int) -> np.ndarray:
         """Each variable's factor at unfreezing stage ``stage``."""
         if not self.gradual:
             return self._fixed
-        return np.where(self._groups >= self.n_groups - stage, self._fixed, 0.0).astype(
-            "float32")
+        return np.where(self._groups >= self.n_groups - stage, self._fixed, 0.0).astype("float32")
 
     def set_stage(self, stage: int) -> None:
         self.stage = int(stage)
@@ -187,11 +217,21 @@ class Unfreeze(keras.callbacks.Callback):
         self.optimizer.set_stage(epoch)
 
 
-def make_optimizer(learning_rate: float, total_steps: int, *, schedule: str = "constant",
-                   optimizer: str = "adam", weight_decay: float = 0.0,
-                   warmup_ratio: float = 0.1, clipnorm: float | None = None,
-                   lr_scales: dict | None = None, group_of: dict | None = None,
-                   n_groups: int = 0, gradual: bool = False, **options):
+def make_optimizer(
+    learning_rate: float,
+    total_steps: int,
+    *,
+    schedule: str = "constant",
+    optimizer: str = "adam",
+    weight_decay: float = 0.0,
+    warmup_ratio: float = 0.1,
+    clipnorm: float | None = None,
+    lr_scales: dict | None = None,
+    group_of: dict | None = None,
+    n_groups: int = 0,
+    gradual: bool = False,
+    **options,
+):
     """Adam or AdamW (no decay on biases and LayerNorm) with the step-wise part of
     ``schedule`` (cosine, warmup-linear, slanted-triangular, one-cycle); per-epoch schedules
     are driven by ``Monitor``. ``lr_scales`` (``id(variable)`` -> factor) gives per-variable
@@ -202,11 +242,9 @@ def make_optimizer(learning_rate: float, total_steps: int, *, schedule: str = "c
         raise ValueError(f"lr_schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
     lr = learning_rate
     if schedule == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(learning_rate, max(1, total_steps),
-                                                    alpha=0.05)
+        lr = keras.optimizers.schedules.CosineDecay(learning_rate, max(1, total_steps), alpha=0.05)
     elif schedule == "warmup-linear":
-        lr = WarmupLinearDecay(learning_rate, int(round(total_steps * warmup_ratio)),
-                               total_steps)
+        lr = WarmupLinearDecay(learning_rate, int(round(total_steps * warmup_ratio)), total_steps)
     elif schedule == "slanted-triangular":
         lr = SlantedTriangular(learning_rate, total_steps, cut_frac=warmup_ratio)
     elif schedule == "one-cycle":
@@ -236,10 +274,19 @@ class Monitor(keras.callbacks.Callback):
     without improvement, drive the per-epoch schedules (plateau, exponential) or replay the
     learning rates of a recipe. At the end the best epoch's weights are put back."""
 
-    def __init__(self, evaluate: Callable[[], float] | None = None, *, name: str | None = None,
-                 prefix: str = "inner", greater_is_better: bool = True, patience: int = 2,
-                 schedule: str = "constant", learning_rate: float = 1e-3, lr_decay: float = 0.5,
-                 replay: list | None = None):
+    def __init__(
+        self,
+        evaluate: Callable[[], float] | None = None,
+        *,
+        name: str | None = None,
+        prefix: str = "inner",
+        greater_is_better: bool = True,
+        patience: int = 2,
+        schedule: str = "constant",
+        learning_rate: float = 1e-3,
+        lr_decay: float = 0.5,
+        replay: list | None = None,
+    ):
         super().__init__()
         self.evaluate, self.name = evaluate, name
         self.key = f"{prefix}_{name}" if name else None
@@ -260,20 +307,24 @@ class Monitor(keras.callbacks.Callback):
             if self.replay is not None and epoch < len(self.replay):
                 self._set_lr(self.replay[epoch])
             elif self.schedule == "exponential":
-                self._set_lr(self.base_lr * self.lr_decay ** epoch)
+                self._set_lr(self.base_lr * self.lr_decay**epoch)
         self._lr = current_lr(self.model.optimizer)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        entry = {"epoch": epoch + 1, "loss": round(float(logs.get("loss", np.nan)), 6),
-                 "lr": float(f"{self._lr:.6g}"),
-                 "train_seconds": round(time.perf_counter() - self._start, 3)}
+        entry = {
+            "epoch": epoch + 1,
+            "loss": round(float(logs.get("loss", np.nan)), 6),
+            "lr": float(f"{self._lr:.6g}"),
+            "train_seconds": round(time.perf_counter() - self._start, 3),
+        }
         if self.evaluate is not None:
             value = float(self.evaluate())
             entry[self.name] = round(value, 6)
             logs[self.key] = value
             better = not np.isnan(value) and (
-                self.best is None or (value > self.best if self.greater else value < self.best))
+                self.best is None or (value > self.best if self.greater else value < self.best)
+            )
             if better:
                 self.best, self.best_epoch, self.waited = value, epoch + 1, 0
                 self.best_weights = self.model.get_weights()
@@ -292,9 +343,13 @@ class Monitor(keras.callbacks.Callback):
 
     def summary(self) -> dict:
         run = len(self.history)
-        out = {"best_epoch": self.best_epoch or run, "epochs_run": run,
-               "stopped_early": bool(self.stopped_early), "monitor": self.name,
-               "history": self.history}
+        out = {
+            "best_epoch": self.best_epoch or run,
+            "epochs_run": run,
+            "stopped_early": bool(self.stopped_early),
+            "monitor": self.name,
+            "history": self.history,
+        }
         if self.best is not None:
             out[f"best_{self.key}"] = round(float(self.best), 6)
         return out
@@ -306,10 +361,13 @@ def tensorboard(log_dir):
 
     missing = [m for m in ("tensorflow", "tensorboard") if importlib.util.find_spec(m) is None]
     if missing:  # the callback writes with tf.summary, implemented by the tensorboard package
-        return None, (f"no TensorBoard logs: {' and '.join(missing)} not installed "
-                      f"(pip install {' '.join(missing)})")
-    return keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False,
-                                       profile_batch=0), None
+        return None, (
+            f"no TensorBoard logs: {' and '.join(missing)} not installed "
+            f"(pip install {' '.join(missing)})"
+        )
+    return keras.callbacks.TensorBoard(
+        log_dir=str(log_dir), write_graph=False, profile_batch=0
+    ), None
 
 
 def keras_verbose(verbose: int, stream=None) -> int:
@@ -336,8 +394,9 @@ class EpochLog(keras.callbacks.Callback):
             self.listener(dict(self.monitor.history[-1]))
 
 
-def fit_epochs(model, data, *, epochs: int, monitor: Monitor, callbacks=(),
-               verbose: int = 0) -> dict:
+def fit_epochs(
+    model, data, *, epochs: int, monitor: Monitor, callbacks=(), verbose: int = 0
+) -> dict:
     """Train ``model`` on ``data`` for up to ``epochs`` epochs under ``monitor``; Keras'
     progress goes to stderr. Returns the monitor's summary. With an EMA optimizer the
     averaged weights are swapped in at each epoch's end, so the monitor scores (and keeps)
@@ -351,6 +410,11 @@ def fit_epochs(model, data, *, epochs: int, monitor: Monitor, callbacks=(),
     listener = epoch_listener()
     last = [EpochLog(monitor, listener)] if listener is not None else []
     with contextlib.redirect_stdout(sys.stderr):
-        model.fit(data, epochs=epochs, callbacks=[*first, monitor, *callbacks, *last],
-                  verbose=keras_verbose(verbose), shuffle=False)
+        model.fit(
+            data,
+            epochs=epochs,
+            callbacks=[*first, monitor, *callbacks, *last],
+            verbose=keras_verbose(verbose),
+            shuffle=False,
+        )
     return monitor.summary()

@@ -82,8 +82,9 @@ def detect_format(path: Path) -> str:
     path = Path(path)
     name = path.name.lower()
     if name.endswith((".gz", ".zip", ".bz2", ".xz", ".7z")):
-        raise EmbeddingFileError(f"embedding file {path} is compressed; decompress it first "
-                                 f"(e.g. `unzip` / `gunzip`)")
+        raise EmbeddingFileError(
+            f"embedding file {path} is compressed; decompress it first (e.g. `unzip` / `gunzip`)"
+        )
     if name.endswith(".bin"):
         return "word2vec"
     if "paragram" in name:
@@ -97,8 +98,9 @@ def detect_format(path: Path) -> str:
 
 def _check_file(path: Path) -> None:
     if not path.is_file():
-        raise EmbeddingFileError(f"embedding file {path} not found; pass an existing file "
-                                 f"with -p embeddings=PATH")
+        raise EmbeddingFileError(
+            f"embedding file {path} not found; pass an existing file with -p embeddings=PATH"
+        )
     if path.stat().st_size == 0:
         raise EmbeddingFileError(f"embedding file {path} is empty")
 
@@ -179,19 +181,31 @@ def _sniff_dim(fh, limit: int = 200) -> int:
     return counts.most_common(1)[0][0]
 
 
-def _scan_text(path: Path, vocab, *, encoding: str, header: bool, fallbacks: bool,
-               skip_rows: int, progress: bool) -> tuple[np.ndarray, np.ndarray, int, int]:
+def _scan_text(
+    path: Path,
+    vocab,
+    *,
+    encoding: str,
+    header: bool,
+    fallbacks: bool,
+    skip_rows: int,
+    progress: bool,
+) -> tuple[np.ndarray, np.ndarray, int, int]:
     keys = _lookup_keys(vocab, encoding, fallbacks, skip_rows)
     spaced = any(b" " in k for k in keys)  # only then must every line be split fully
     size = path.stat().st_size
     lines = bad = 0
-    with open(path, "rb", buffering=1 << 22) as fh, \
-            _progress(progress, size, f"Reading {path.name}") as update:
+    with (
+        open(path, "rb", buffering=1 << 22) as fh,
+        _progress(progress, size, f"Reading {path.name}") as update,
+    ):
         if header:
             first = fh.readline().split()
             if len(first) != 2 or not all(p.isdigit() for p in first):
-                raise EmbeddingFileError(f"{path}: the first line should be the header "
-                                         f"'N_WORDS DIM', got {b' '.join(first[:4])[:60]!r}")
+                raise EmbeddingFileError(
+                    f"{path}: the first line should be the header "
+                    f"'N_WORDS DIM', got {b' '.join(first[:4])[:60]!r}"
+                )
             dim = int(first[1])
         else:
             dim = _sniff_dim(fh)
@@ -214,7 +228,7 @@ def _scan_text(path: Path, vocab, *, encoding: str, header: bool, fallbacks: boo
                 hits = keys.get(line[:sp])
                 if hits is None:
                     continue
-                fields = line[sp + 1:].split()
+                fields = line[sp + 1 :].split()
                 if len(fields) != dim:
                     # a token holding spaces ("at name@domain.com" in glove.840B): the
                     # vector is the last dim fields, the token everything before them
@@ -237,15 +251,18 @@ def _scan_text(path: Path, vocab, *, encoding: str, header: bool, fallbacks: boo
     return col.vectors, col.how(), lines, bad
 
 
-def _scan_word2vec(path: Path, vocab, *, encoding: str, fallbacks: bool, skip_rows: int,
-                   progress: bool, **_):
+def _scan_word2vec(
+    path: Path, vocab, *, encoding: str, fallbacks: bool, skip_rows: int, progress: bool, **_
+):
     keys = _lookup_keys(vocab, encoding, fallbacks, skip_rows)
     size = path.stat().st_size
     with open(path, "rb") as fh, _progress(progress, size, f"Reading {path.name}") as update:
         header = fh.readline().split()
         if len(header) != 2 or not all(p.isdigit() for p in header):
-            raise EmbeddingFileError(f"{path}: not a word2vec binary file (the first line "
-                                     f"should be 'N_WORDS DIM', got {b' '.join(header[:4])[:60]!r})")
+            raise EmbeddingFileError(
+                f"{path}: not a word2vec binary file (the first line "
+                f"should be 'N_WORDS DIM', got {b' '.join(header[:4])[:60]!r})"
+            )
         n_words, dim = int(header[0]), int(header[1])
         record = 4 * dim
         col = _Collector(len(vocab), dim, len(vocab) - skip_rows)
@@ -259,8 +276,10 @@ def _scan_word2vec(path: Path, vocab, *, encoding: str, fallbacks: bool, skip_ro
                 buf, pos = buf[pos:] + chunk, 0
                 sp = buf.find(b" ")
             if sp < 0 or len(buf) - sp - 1 < record:
-                raise EmbeddingFileError(f"{path}: truncated after {lines - 1} of {n_words} "
-                                         f"words (the header promises {n_words} x {dim})")
+                raise EmbeddingFileError(
+                    f"{path}: truncated after {lines - 1} of {n_words} "
+                    f"words (the header promises {n_words} x {dim})"
+                )
             word = buf[pos:sp].strip(b"\r\n")
             hits = keys.get(word)
             if hits is not None:
@@ -298,8 +317,15 @@ def vocab_digest(vocab) -> str:
     return content_hash("vocab", list(vocab))
 
 
-def find_vectors(spec, vocab, *, fallbacks: bool = True, skip_rows: int = 0,
-                 progress: bool = False, cache: bool = True) -> FoundVectors:
+def find_vectors(
+    spec,
+    vocab,
+    *,
+    fallbacks: bool = True,
+    skip_rows: int = 0,
+    progress: bool = False,
+    cache: bool = True,
+) -> FoundVectors:
     """Vectors of ``vocab``'s words (rows ``>= skip_rows``) from one embedding file."""
     fmt, path = parse_spec(spec)
     _check_file(path)
@@ -308,25 +334,37 @@ def find_vectors(spec, vocab, *, fallbacks: bool = True, skip_rows: int = 0,
 
     def compute():
         start = time.perf_counter()
-        vectors, how, lines, bad = LOADERS[fmt](path, vocab, fallbacks=fallbacks,
-                                               skip_rows=skip_rows, progress=progress)
-        return {"vectors": vectors, "how": how,
-                "stats": np.array([lines, bad], dtype=np.int64),
-                "seconds": np.array(time.perf_counter() - start)}
+        vectors, how, lines, bad = LOADERS[fmt](
+            path, vocab, fallbacks=fallbacks, skip_rows=skip_rows, progress=progress
+        )
+        return {
+            "vectors": vectors,
+            "how": how,
+            "stats": np.array([lines, bad], dtype=np.int64),
+            "seconds": np.array(time.perf_counter() - start),
+        }
 
     start = time.perf_counter()
     if cache:
-        key = content_hash(_CACHE_VERSION, file_fingerprint(path), fmt, vocab_digest(vocab),
-                           fallbacks, skip_rows)
+        key = content_hash(
+            _CACHE_VERSION, file_fingerprint(path), fmt, vocab_digest(vocab), fallbacks, skip_rows
+        )
         arrays, hit = cached_arrays("embeddings", key, compute)
     else:
         arrays, hit = compute(), False
     how = arrays["how"]
     if not hit and not how.any() and arrays["stats"][0] == 0:
         raise EmbeddingFileError(f"{path}: no vectors read; is it a {fmt} file?")
-    return FoundVectors(vectors=arrays["vectors"], how=how, path=str(path), format=fmt,
-                        lines=int(arrays["stats"][0]), bad_lines=int(arrays["stats"][1]),
-                        seconds=round(time.perf_counter() - start, 3), cache_hit=hit)
+    return FoundVectors(
+        vectors=arrays["vectors"],
+        how=how,
+        path=str(path),
+        format=fmt,
+        lines=int(arrays["stats"][0]),
+        bad_lines=int(arrays["stats"][1]),
+        seconds=round(time.perf_counter() - start, 3),
+        cache_hit=hit,
+    )
 
 
 # ---------------------------------------------------------------------------- matrix
@@ -341,15 +379,18 @@ def _mean_std(vectors: np.ndarray, hit: np.ndarray) -> tuple[float, float]:
     return mean, float(np.sqrt(max(squares / n - mean * mean, 0.0)))
 
 
-def coverage(found: np.ndarray, counts: np.ndarray | None, vocab, skip_rows: int = 0,
-             top_missing: int = 20) -> dict:
+def coverage(
+    found: np.ndarray, counts: np.ndarray | None, vocab, skip_rows: int = 0, top_missing: int = 20
+) -> dict:
     """Share of the vocabulary and of the tokens (``counts`` per id) whose vector was found."""
     found = np.asarray(found, dtype=bool)
     words = slice(skip_rows, None)
     n_words = max(1, len(found) - skip_rows)
-    out = {"vocab_size": len(found) - skip_rows,
-           "vocab_found": int(found[words].sum()),
-           "vocab_coverage": round(float(found[words].sum()) / n_words, 6)}
+    out = {
+        "vocab_size": len(found) - skip_rows,
+        "vocab_found": int(found[words].sum()),
+        "vocab_coverage": round(float(found[words].sum()) / n_words, 6),
+    }
     if counts is not None:
         counts = np.asarray(counts, dtype=np.int64)
         total = int(counts.sum())
@@ -362,9 +403,19 @@ def coverage(found: np.ndarray, counts: np.ndarray | None, vocab, skip_rows: int
     return out
 
 
-def embedding_matrix(specs, vocab, counts=None, *, combine: str = "concat", seed: int = 0,
-                     skip_rows: int = 2, pad_row: int | None = 0, fallbacks: bool = True,
-                     progress: bool = False, cache: bool = True) -> EmbeddingResult:
+def embedding_matrix(
+    specs,
+    vocab,
+    counts=None,
+    *,
+    combine: str = "concat",
+    seed: int = 0,
+    skip_rows: int = 2,
+    pad_row: int | None = 0,
+    fallbacks: bool = True,
+    progress: bool = False,
+    cache: bool = True,
+) -> EmbeddingResult:
     """One (vocab_size, dim) matrix from one or several files, concatenated or averaged.
 
     Words missing from a file get normal noise with that file's mean and std (the classic
@@ -380,24 +431,34 @@ def embedding_matrix(specs, vocab, counts=None, *, combine: str = "concat", seed
     rng = np.random.default_rng(seed)
     files, blocks, founds = [], [], []
     for spec in specs:
-        fv = find_vectors(spec, vocab, fallbacks=fallbacks, skip_rows=skip_rows,
-                          progress=progress, cache=cache)
+        fv = find_vectors(
+            spec, vocab, fallbacks=fallbacks, skip_rows=skip_rows, progress=progress, cache=cache
+        )
         vectors = fv.vectors  # freshly computed or loaded: ours to fill in place
         hit = fv.found
         mean, std = _mean_std(vectors, hit)
         missing = ~hit
         vectors[missing] = rng.normal(mean, std or 0.05, (int(missing.sum()), fv.dim)).astype(
-            np.float32)
+            np.float32
+        )
         if pad_row is not None:
             vectors[pad_row] = 0.0
         blocks.append(vectors)
         founds.append(hit)
         how = fv.how[skip_rows:]
-        files.append({"path": fv.path, "format": fv.format, "dim": fv.dim, "lines": fv.lines,
-                      "bad_lines": fv.bad_lines, "seconds": fv.seconds, "cache_hit": fv.cache_hit,
-                      "found_by": {name: int((how == i + 1).sum())
-                                   for i, name in enumerate(FALLBACKS)},
-                      **coverage(hit, counts, vocab, skip_rows, top_missing=0)})
+        files.append(
+            {
+                "path": fv.path,
+                "format": fv.format,
+                "dim": fv.dim,
+                "lines": fv.lines,
+                "bad_lines": fv.bad_lines,
+                "seconds": fv.seconds,
+                "cache_hit": fv.cache_hit,
+                "found_by": {name: int((how == i + 1).sum()) for i, name in enumerate(FALLBACKS)},
+                **coverage(hit, counts, vocab, skip_rows, top_missing=0),
+            }
+        )
     any_found = np.logical_or.reduce(founds)
     if len(blocks) == 1:
         matrix = blocks[0]
@@ -407,13 +468,18 @@ def embedding_matrix(specs, vocab, counts=None, *, combine: str = "concat", seed
         dims = {b.shape[1] for b in blocks}
         if len(dims) > 1:
             listing = ", ".join(f"{f['path']} ({f['dim']})" for f in files)
-            raise KaggleKitError(f"embeddings_combine=mean needs files of one dimension; "
-                                 f"got {listing}")
+            raise KaggleKitError(
+                f"embeddings_combine=mean needs files of one dimension; got {listing}"
+            )
         hits = np.stack(founds).astype(np.float32)[:, :, None]  # (files, vocab, 1)
         stacked = np.stack(blocks)
         n = hits.sum(axis=0)
         matrix = np.where(n > 0, (stacked * hits).sum(axis=0) / np.maximum(n, 1), stacked[0])
         matrix = matrix.astype(np.float32)
-    report = {"combine": combine, "dim": int(matrix.shape[1]), "files": files,
-              **coverage(any_found, counts, vocab, skip_rows)}
+    report = {
+        "combine": combine,
+        "dim": int(matrix.shape[1]),
+        "files": files,
+        **coverage(any_found, counts, vocab, skip_rows),
+    }
     return EmbeddingResult(matrix=matrix, found=any_found, report=report)

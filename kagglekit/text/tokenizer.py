@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+
 import numpy as np
 
 from kagglekit.cache import cached_arrays, content_hash
@@ -61,8 +62,13 @@ def _char_class(chars: str) -> str:
 class WordTokenizer:
     """Keras-Tokenizer-compatible word splitting and vocabulary, vectorized over all texts."""
 
-    def __init__(self, lowercase: bool = True, filters: str = KERAS_FILTERS,
-                 max_words: int | None = None, min_count: int = 1):
+    def __init__(
+        self,
+        lowercase: bool = True,
+        filters: str = KERAS_FILTERS,
+        max_words: int | None = None,
+        min_count: int = 1,
+    ):
         if max_words is not None and max_words < 1:
             raise ValueError(f"max_words must be >= 1 or None, got {max_words}")
         if min_count < 1:
@@ -82,10 +88,11 @@ class WordTokenizer:
         """(codes, uniques, counts): every word of every text, in order.
 
         ``uniques[codes[k]]`` is the k-th word overall (``uniques`` in order of first
-        appearance) and ``counts[i]`` the number of words of text ``i``. Texts holding non-ASCII characters are
-        lower-cased with ``str.lower`` (as Keras does); then all bytes at once: ASCII
-        lower-casing and filter characters -> spaces with ``bytes.lower``/``translate``
-        (safe on UTF-8, where ASCII bytes only stand for themselves).
+        appearance) and ``counts[i]`` the number of words of text ``i``. Texts holding
+        non-ASCII characters are lower-cased with ``str.lower`` (as Keras does); then all
+        bytes at once: ASCII lower-casing and filter characters -> spaces with
+        ``bytes.lower``/``translate`` (safe on UTF-8, where ASCII bytes only stand for
+        themselves).
         """
         n = len(texts)
         if n == 0:
@@ -106,8 +113,9 @@ class WordTokenizer:
         low = np.arange(256, dtype=np.uint8)
         if self.lowercase:
             low[65:91] += 32
-        return np.frombuffer(_byte_table(self.filters), dtype=np.uint8)[low] if self.filters \
-            else low
+        return (
+            np.frombuffer(_byte_table(self.filters), dtype=np.uint8)[low] if self.filters else low
+        )
 
     def _words_arrow(self, texts: list[str]):
         import pyarrow as pa
@@ -118,8 +126,11 @@ class WordTokenizer:
         _, offsets, data = arr.buffers()
         start = arr.offset
         # one pass over the bytes (lower-case + filters); the result is the new data buffer
-        data = pa.py_buffer(self._byte_lut()[np.frombuffer(data, dtype=np.uint8)]) \
-            if data is not None else pa.py_buffer(b"")
+        data = (
+            pa.py_buffer(self._byte_lut()[np.frombuffer(data, dtype=np.uint8)])
+            if data is not None
+            else pa.py_buffer(b"")
+        )
         arr = pa.StringArray.from_buffers(n, offsets, data, offset=start)
         pieces = pc.split_pattern(arr, pattern=" ")
         del arr, data
@@ -170,8 +181,10 @@ class WordTokenizer:
             big = f" {ch} ".join(texts)
             if big.count(ch) == len(texts) - 1:
                 return ch, big
-        raise KaggleKitError("texts contain every candidate separator character "
-                             "(\\x00-\\x08, U+E000, U+E001, U+FDD0); remove them")
+        raise KaggleKitError(
+            "texts contain every candidate separator character "
+            "(\\x00-\\x08, U+E000, U+E001, U+FDD0); remove them"
+        )
 
     def split(self, text: str) -> list[str]:
         """The words of one text (as Keras' ``text_to_word_sequence`` gives them)."""
@@ -179,7 +192,7 @@ class WordTokenizer:
         return [uniques[c] for c in codes]
 
     # -- building -----------------------------------------------------------------------
-    def fit(self, texts) -> "WordTokenizer":
+    def fit(self, texts) -> WordTokenizer:
         """Learn the vocabulary from ``texts``: most frequent first, ties by first appearance."""
         codes, uniques, _ = self._words(_as_list(texts))
         self._fit_words(codes, uniques)
@@ -191,7 +204,7 @@ class WordTokenizer:
         order = order[counts[order] >= self.min_count]
         words = [uniques[i] for i in order if uniques[i] not in (PAD, UNK)]
         if self.max_words:
-            words = words[:self.max_words]
+            words = words[: self.max_words]
         self._set_vocab([PAD, UNK, *words])
 
     def fit_encode(self, texts, cache: bool = True) -> Ragged:
@@ -201,8 +214,9 @@ class WordTokenizer:
         self._fit_words(codes, uniques)
         if cache:
             key = content_hash(_CACHE_VERSION, texts_digest(texts), self.fingerprint())
-            arrays, _ = cached_arrays("encodings", key,
-                                      lambda: self._ragged_arrays(codes, uniques, counts))
+            arrays, _ = cached_arrays(
+                "encodings", key, lambda: self._ragged_arrays(codes, uniques, counts)
+            )
             return Ragged(arrays["ids"], arrays["offsets"])
         return Ragged(**self._ragged_arrays(codes, uniques, counts))
 
@@ -237,8 +251,10 @@ class WordTokenizer:
             return self._encode(texts)
         key = content_hash(_CACHE_VERSION, texts_digest(texts), self.fingerprint())
         arrays, _ = cached_arrays("encodings", key, lambda: self._encode_arrays(texts))
-        return Ragged(arrays["ids"].astype(np.int32, copy=False),
-                      arrays["offsets"].astype(np.int64, copy=False))
+        return Ragged(
+            arrays["ids"].astype(np.int32, copy=False),
+            arrays["offsets"].astype(np.int64, copy=False),
+        )
 
     def _encode_arrays(self, texts) -> dict:
         r = self._encode(texts)
@@ -250,8 +266,7 @@ class WordTokenizer:
 
     def _ragged_arrays(self, codes, uniques, counts) -> dict:
         get = self._index.get
-        lookup = np.fromiter((get(w, UNK_ID) for w in uniques), dtype=np.int32,
-                             count=len(uniques))
+        lookup = np.fromiter((get(w, UNK_ID) for w in uniques), dtype=np.int32, count=len(uniques))
         offsets = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         ids = lookup[codes] if len(codes) else np.zeros(0, np.int32)
@@ -288,26 +303,37 @@ class WordTokenizer:
 
     # -- persistence --------------------------------------------------------------------
     def to_json(self) -> str:
-        return json.dumps({"kagglekit": _CACHE_VERSION, "lowercase": self.lowercase,
-                           "filters": self.filters, "max_words": self.max_words,
-                           "min_count": self.min_count,
-                           "tokenizer": json.loads(self.hf_tokenizer().to_str())},
-                          sort_keys=True)
+        return json.dumps(
+            {
+                "kagglekit": _CACHE_VERSION,
+                "lowercase": self.lowercase,
+                "filters": self.filters,
+                "max_words": self.max_words,
+                "min_count": self.min_count,
+                "tokenizer": json.loads(self.hf_tokenizer().to_str()),
+            },
+            sort_keys=True,
+        )
 
     @classmethod
-    def from_json(cls, text: str) -> "WordTokenizer":
+    def from_json(cls, text: str) -> WordTokenizer:
         try:
             data = json.loads(text)
-            obj = cls(lowercase=data["lowercase"], filters=data["filters"],
-                      max_words=data["max_words"], min_count=data["min_count"])
+            obj = cls(
+                lowercase=data["lowercase"],
+                filters=data["filters"],
+                max_words=data["max_words"],
+                min_count=data["min_count"],
+            )
             vocab = data["tokenizer"]["model"]["vocab"]
             words = sorted(vocab, key=vocab.__getitem__)
             if [vocab[w] for w in words] != list(range(len(words))):
                 raise ValueError("vocabulary ids are not 0..n-1")
             obj._set_vocab(words)
         except (ValueError, KeyError, TypeError) as exc:
-            raise KaggleKitError(f"damaged tokenizer file ({type(exc).__name__}: {exc}); "
-                                 f"re-run the training") from None
+            raise KaggleKitError(
+                f"damaged tokenizer file ({type(exc).__name__}: {exc}); re-run the training"
+            ) from None
         return obj
 
 
