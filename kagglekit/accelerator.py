@@ -41,8 +41,7 @@ def keras_backend() -> str:
 
 def hint_accelerator() -> str:
     """A cheap guess (no framework import): 'tpu', 'gpu' or 'cpu'."""
-    if os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR") or \
-            _local_tpu_present():
+    if os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR") or _local_tpu_present():
         return "tpu"
     if Path("/dev/nvidia0").exists() or shutil.which("nvidia-smi"):
         return "gpu"
@@ -68,9 +67,21 @@ def describe_environment(probe: bool = False, requested: str = "auto") -> dict:
         "accelerator_hint": hint_accelerator(),
         "keras_backend": keras_backend(),
         "kaggle_notebook": Path("/kaggle/input").is_dir(),
-        "packages": {name: _version(name) for name in (
-            "kagglekit", "numpy", "pandas", "scikit-learn", "tensorflow", "keras",
-            "keras-hub", "tokenizers", "jax", "kaggle")},
+        "packages": {
+            name: _version(name)
+            for name in (
+                "kagglekit",
+                "numpy",
+                "pandas",
+                "scikit-learn",
+                "tensorflow",
+                "keras",
+                "keras-hub",
+                "tokenizers",
+                "jax",
+                "kaggle",
+            )
+        },
     }
     if probe:
         report["accelerator"] = detect(requested).summary()
@@ -106,24 +117,37 @@ class Accelerator:
             keras.distribution.set_distribution(self.distribution)  # None clears an old one
 
     def summary(self) -> dict:
-        return {"kind": self.kind, "backend": self.backend, "replicas": self.replicas,
-                "precision": self.precision, "devices": list(map(str, self.devices)),
-                "strategy": type(self.strategy).__name__ if self.strategy is not None else None,
-                "notes": list(self.notes)}
+        return {
+            "kind": self.kind,
+            "backend": self.backend,
+            "replicas": self.replicas,
+            "precision": self.precision,
+            "devices": list(map(str, self.devices)),
+            "strategy": type(self.strategy).__name__ if self.strategy is not None else None,
+            "notes": list(self.notes),
+        }
 
 
 _DETECTED: dict = {}
 
 
-def detect(requested: str = "auto", backend: str | None = None, *, tf=None, jax=None,
-           keras_distribution=None) -> Accelerator:
+def detect(
+    requested: str = "auto",
+    backend: str | None = None,
+    *,
+    tf=None,
+    jax=None,
+    keras_distribution=None,
+) -> Accelerator:
     """Find the accelerator. ``tf``/``jax`` may be passed in (tests drive each branch with fakes).
 
     Without fakes the answer is remembered for the process: a TPU system is initialised
     once (initialising it again would drop the variables of models already on it).
     """
     if requested not in CHOICES:
-        raise KaggleKitError(f"--accelerator must be one of {', '.join(CHOICES)}, got {requested!r}")
+        raise KaggleKitError(
+            f"--accelerator must be one of {', '.join(CHOICES)}, got {requested!r}"
+        )
     backend = backend or keras_backend()
     if tf is None and jax is None and keras_distribution is None:
         key = (requested, backend)
@@ -139,13 +163,18 @@ def _detect(requested: str, backend: str, tf, jax, keras_distribution) -> Accele
     if backend == "tensorflow":
         return _detect_tf(requested, tf)
     # torch and others: let Keras place tensors; report what is visible
-    return Accelerator(kind="cpu" if requested in ("auto", "cpu") else requested, backend=backend,
-                       notes=[f"backend {backend}: device placement left to Keras"])
+    return Accelerator(
+        kind="cpu" if requested in ("auto", "cpu") else requested,
+        backend=backend,
+        notes=[f"backend {backend}: device placement left to Keras"],
+    )
 
 
 def _precision_for_gpus(tf, gpus) -> str:
     try:
-        caps = [tf.config.experimental.get_device_details(g).get("compute_capability") for g in gpus]
+        caps = [
+            tf.config.experimental.get_device_details(g).get("compute_capability") for g in gpus
+        ]
         if caps and all(c and tuple(c) >= (7, 0) for c in caps):
             return "mixed_float16"
     except Exception:  # noqa: BLE001 - details are optional
@@ -188,9 +217,14 @@ def _detect_tf(requested: str, tf) -> Accelerator:
         try:
             strategy = _try_tpu(tf)
             replicas = int(strategy.num_replicas_in_sync)
-            return Accelerator("tpu", "tensorflow", replicas, strategy=strategy,
-                               precision="mixed_bfloat16",
-                               devices=[f"TPU:{i}" for i in range(replicas)])
+            return Accelerator(
+                "tpu",
+                "tensorflow",
+                replicas,
+                strategy=strategy,
+                precision="mixed_bfloat16",
+                devices=[f"TPU:{i}" for i in range(replicas)],
+            )
         except Exception as exc:  # noqa: BLE001
             if requested == "tpu":
                 raise KaggleKitError(f"--accelerator tpu: no TPU found ({exc})") from None
@@ -203,25 +237,54 @@ def _detect_tf(requested: str, tf) -> Accelerator:
     if requested == "cpu":
         if gpus:  # keep TensorFlow off the visible GPUs
             notes.append(f"{len(gpus)} GPU(s) visible but --accelerator cpu: using /cpu:0")
-            return Accelerator("cpu", "tensorflow", 1,
-                               strategy=tf.distribute.OneDeviceStrategy("/cpu:0"),
-                               precision="float32", devices=["CPU"], notes=notes)
+            return Accelerator(
+                "cpu",
+                "tensorflow",
+                1,
+                strategy=tf.distribute.OneDeviceStrategy("/cpu:0"),
+                precision="float32",
+                devices=["CPU"],
+                notes=notes,
+            )
         gpus = []
     if requested in ("auto", "gpu"):
         if not gpus and requested == "gpu":
-            raise KaggleKitError("--accelerator gpu: TensorFlow sees no GPU; check the CUDA "
-                                 "install (`python -c \"import tensorflow as tf; "
-                                 "print(tf.config.list_physical_devices('GPU'))\"`)")
+            raise KaggleKitError(
+                "--accelerator gpu: TensorFlow sees no GPU; check the CUDA "
+                'install (`python -c "import tensorflow as tf; '
+                "print(tf.config.list_physical_devices('GPU'))\"`)"
+            )
     if gpus:
         precision = _precision_for_gpus(tf, gpus)
         if len(gpus) > 1:
             strategy = tf.distribute.MirroredStrategy()
-            return Accelerator("gpu", "tensorflow", int(strategy.num_replicas_in_sync),
-                               strategy=strategy, precision=precision, devices=gpus, notes=notes)
-        return Accelerator("gpu", "tensorflow", 1, strategy=tf.distribute.get_strategy(),
-                           precision=precision, devices=gpus, notes=notes)
-    return Accelerator("cpu", "tensorflow", 1, strategy=tf.distribute.get_strategy(),
-                       precision="float32", devices=["CPU"], notes=notes)
+            return Accelerator(
+                "gpu",
+                "tensorflow",
+                int(strategy.num_replicas_in_sync),
+                strategy=strategy,
+                precision=precision,
+                devices=gpus,
+                notes=notes,
+            )
+        return Accelerator(
+            "gpu",
+            "tensorflow",
+            1,
+            strategy=tf.distribute.get_strategy(),
+            precision=precision,
+            devices=gpus,
+            notes=notes,
+        )
+    return Accelerator(
+        "cpu",
+        "tensorflow",
+        1,
+        strategy=tf.distribute.get_strategy(),
+        precision="float32",
+        devices=["CPU"],
+        notes=notes,
+    )
 
 
 def _detect_jax(requested: str, jax, keras_distribution) -> Accelerator:
@@ -244,9 +307,15 @@ def _detect_jax(requested: str, jax, keras_distribution) -> Accelerator:
 
                 keras_distribution = keras.distribution
             # a one-device mesh keeps Keras' variables and batches on the CPU
-            return Accelerator("cpu", "jax", 1, precision="float32", devices=cpus,
-                               distribution=keras_distribution.DataParallel(devices=cpus),
-                               notes=[f"{kind} devices visible but --accelerator cpu"])
+            return Accelerator(
+                "cpu",
+                "jax",
+                1,
+                precision="float32",
+                devices=cpus,
+                distribution=keras_distribution.DataParallel(devices=cpus),
+                notes=[f"{kind} devices visible but --accelerator cpu"],
+            )
         raise KaggleKitError(f"--accelerator {requested}: JAX sees only {kind} devices")
     precision = {"tpu": "mixed_bfloat16", "gpu": "mixed_float16"}.get(kind, "float32")
     if kind == "gpu":
@@ -260,8 +329,14 @@ def _detect_jax(requested: str, jax, keras_distribution) -> Accelerator:
 
             keras_distribution = keras.distribution
         distribution = keras_distribution.DataParallel(devices=devices)
-    acc = Accelerator(kind, "jax", max(1, len(devices)), distribution=distribution,
-                      precision=precision, devices=devices)
+    acc = Accelerator(
+        kind,
+        "jax",
+        max(1, len(devices)),
+        distribution=distribution,
+        precision=precision,
+        devices=devices,
+    )
     if note:
         acc.notes.append(note)
     return acc

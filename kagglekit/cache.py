@@ -4,7 +4,8 @@ Tokenized texts, filtered embedding matrices and sentence embeddings are stored 
 ``cache_root()/<kind>/<key>.npz`` where ``key`` hashes their inputs and parameters
 (never a name); pretrained models are folders, ``cache_root()/pretrained/<key>/``
 (``write_directory``, ``deliver_directory``). Root: ``$KAGGLEKIT_CACHE``, else
-``$XDG_CACHE_HOME/kagglekit``, else ``~/.cache/kagglekit``. ``KAGGLEKIT_CACHE=off`` disables caching. Writes are atomic.
+``$XDG_CACHE_HOME/kagglekit``, else ``~/.cache/kagglekit``. ``KAGGLEKIT_CACHE=off``
+disables caching. Writes are atomic.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -108,8 +109,9 @@ def cached_arrays(kind: str, key: str, compute: Callable[[], dict]) -> tuple[dic
     return arrays, False
 
 
-def check_output_directory(output, what: str = "--output",
-                           made_by: str | None = None) -> Path | None:
+def check_output_directory(
+    output, what: str = "--output", made_by: str | None = None
+) -> Path | None:
     """``output`` resolved, or None; a folder that exists and holds anything is refused
     before any work (nothing of the user's is ever replaced), except, with ``made_by``, one
     holding that record file: the caller then asks ``made_before`` whether it is its own."""
@@ -121,12 +123,14 @@ def check_output_directory(output, what: str = "--output",
     if made_by is not None and (output / made_by).is_file():
         return output
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
-        raise KaggleKitError(f"{what} {output}: already exists and is not an empty folder; "
-                             f"choose a new folder")
+        raise KaggleKitError(
+            f"{what} {output}: already exists and is not an empty folder; choose a new folder"
+        )
     above = next((p for p in output.parents if p.exists()), None)
     if above is not None and not above.is_dir():
-        raise KaggleKitError(f"{what} {output}: {above} is a file, not a folder; choose "
-                             f"another place")
+        raise KaggleKitError(
+            f"{what} {output}: {above} is a file, not a folder; choose another place"
+        )
     return output
 
 
@@ -147,8 +151,9 @@ def made_before(output, key: str, record_file: str, files=()) -> dict | None:
     return record if all((Path(output) / f).is_file() for f in files) else None
 
 
-def write_directory(directory: Path, fill: Callable[[Path], None], *,
-                    replace: bool = False) -> Path:
+def write_directory(
+    directory: Path, fill: Callable[[Path], None], *, replace: bool = False
+) -> Path:
     """Create ``directory`` atomically: ``fill(tmp)`` writes a sibling temporary folder, which
     is then renamed to ``directory``; on any error nothing is left behind. An existing
     ``directory`` must be empty, unless ``replace`` (cache entries only)."""
@@ -175,5 +180,4 @@ def deliver_directory(directory: Path, output, what: str = "--output") -> Path:
     if output is None or Path(output).resolve() == Path(directory).resolve():
         return Path(directory)
     output = check_output_directory(output, what)
-    return write_directory(output, lambda tmp: shutil.copytree(directory, tmp,
-                                                               dirs_exist_ok=True))
+    return write_directory(output, lambda tmp: shutil.copytree(directory, tmp, dirs_exist_ok=True))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 TASKS = ("binary", "multilabel")
 SPLITS = ("train", "validation", "test", "labels", "unlabeled")
@@ -74,11 +74,14 @@ class Competition:
 
     def __post_init__(self):
         if self.task not in TASKS:
-            raise ValueError(f"Competition {self.name!r}: task must be one of {TASKS}, "
-                             f"got {self.task!r}")
+            raise ValueError(
+                f"Competition {self.name!r}: task must be one of {TASKS}, got {self.task!r}"
+            )
         if self.submission_kind not in ("label", "probability"):
-            raise ValueError(f"Competition {self.name!r}: submission_kind must be 'label' or "
-                             f"'probability', got {self.submission_kind!r}")
+            raise ValueError(
+                f"Competition {self.name!r}: submission_kind must be 'label' or "
+                f"'probability', got {self.submission_kind!r}"
+            )
 
     @property
     def slug(self) -> str:
@@ -104,14 +107,19 @@ class Competition:
         """The file (or folder) name of a split, None when the competition has none."""
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        return {"train": self.train_file, "validation": self.validation_file,
-                "test": self.test_file, "labels": self.test_labels_file,
-                "unlabeled": self.unlabeled_file}[split]
+        return {
+            "train": self.train_file,
+            "validation": self.validation_file,
+            "test": self.test_file,
+            "labels": self.test_labels_file,
+            "unlabeled": self.unlabeled_file,
+        }[split]
 
     def params_class(self) -> type | None:
         """The dataclass of competition-level options, None when there are none."""
         parts = ([ValidationParams] if self.validation_file else []) + (
-            [self.params] if self.params else [])
+            [self.params] if self.params else []
+        )
         if not parts:
             return None
         if len(parts) == 1:
@@ -119,8 +127,10 @@ class Competition:
         fields = []
         for part in parts:
             hints = typing.get_type_hints(part)
-            fields += [(f.name, hints[f.name], field(default=f.default, default_factory=f.default_factory))
-                       for f in dataclasses.fields(part)]
+            fields += [
+                (f.name, hints[f.name], field(default=f.default, default_factory=f.default_factory))
+                for f in dataclasses.fields(part)
+            ]
         return dataclasses.make_dataclass(f"{self.params.__name__}WithValidation", fields)
 
     @property
@@ -129,16 +139,33 @@ class Competition:
 
     def summary(self) -> dict:
         return {
-            "name": self.name, "title": self.title, "aliases": list(self.aliases),
-            "task": self.task, "metric": self.metric, "metrics": list(self.metrics),
-            "id_column": self.id_column, "text_columns": list(self.text_columns),
+            "name": self.name,
+            "title": self.title,
+            "aliases": list(self.aliases),
+            "task": self.task,
+            "metric": self.metric,
+            "metrics": list(self.metrics),
+            "id_column": self.id_column,
+            "text_columns": list(self.text_columns),
             "target_columns": list(self.target_columns),
-            "files": list(dict.fromkeys(f for f in (
-                self.train_file, self.validation_file, self.test_file,
-                self.sample_submission_file, self.test_labels_file, self.unlabeled_file) if f)),
+            "files": list(
+                dict.fromkeys(
+                    f
+                    for f in (
+                        self.train_file,
+                        self.validation_file,
+                        self.test_file,
+                        self.sample_submission_file,
+                        self.test_labels_file,
+                        self.unlabeled_file,
+                    )
+                    if f
+                )
+            ),
             "group_column": self.group_column,
             "submission": [self.sub_id_column, *self.sub_columns],
-            "submission_kind": self.submission_kind, "url": self.url,
+            "submission_kind": self.submission_kind,
+            "url": self.url,
             "params": self._describe_params(),
         }
 

@@ -35,17 +35,20 @@ def _read_bytes(path: Path) -> bytes:
         with zipfile.ZipFile(path) as archive:
             return archive.read(_zip_member(archive, path))
     except zipfile.BadZipFile:
-        raise DataError(f"{path}: not a valid zip file; download it again "
-                        f"(kagglekit fetch --force)") from None
+        raise DataError(
+            f"{path}: not a valid zip file; download it again (kagglekit fetch --force)"
+        ) from None
 
 
 def _zip_member(archive, path: Path) -> str:
     """The CSV inside a competition's .zip: the one named like it, or the only file."""
-    members = [m for m in archive.namelist() if not m.endswith("/")
-               and not m.startswith("__MACOSX")]
+    members = [
+        m for m in archive.namelist() if not m.endswith("/") and not m.startswith("__MACOSX")
+    ]
     inner = path.stem  # train.csv.zip -> train.csv
     pick = next((m for m in members if Path(m).name == inner), None) or (
-        members[0] if len(members) == 1 else None)
+        members[0] if len(members) == 1 else None
+    )
     if pick is None:
         raise DataError(f"{path}: holds {len(members)} files, none named {inner}; unzip it")
     return pick
@@ -65,8 +68,11 @@ def read_csv(path: Path, *, columns_needed=(), encoding: str = "utf-8", **option
     if not path.is_file():
         zipped = data_file(path.parent, path.name)
         if zipped is None:
-            raise DataError(f"{path}: {why_not_there(path)}" if path.exists() or path.is_symlink()
-                            else f"{path}: file not found")
+            raise DataError(
+                f"{path}: {why_not_there(path)}"
+                if path.exists() or path.is_symlink()
+                else f"{path}: file not found"
+            )
         path = zipped
     try:
         codecs.lookup(encoding)
@@ -91,20 +97,26 @@ def read_csv(path: Path, *, columns_needed=(), encoding: str = "utf-8", **option
         except UnicodeDecodeError:
             _raise_undecodable(path, encoding)
         except pd.errors.EmptyDataError:
-            raise DataError(f"{path}: the file is empty; download it again "
-                            f"(kagglekit fetch --force)") from None
+            raise DataError(
+                f"{path}: the file is empty; download it again (kagglekit fetch --force)"
+            ) from None
         except pd.errors.ParserError as exc:
-            raise DataError(f"{path}: not a valid CSV ({str(exc).strip()}); check the "
-                            f"file") from None
-    if len(frame.columns) and isinstance(frame.columns[0], str) \
-            and frame.columns[0].startswith("\ufeff"):
+            raise DataError(
+                f"{path}: not a valid CSV ({str(exc).strip()}); check the file"
+            ) from None
+    if (
+        len(frame.columns)
+        and isinstance(frame.columns[0], str)
+        and frame.columns[0].startswith("\ufeff")
+    ):
         frame = frame.rename(columns={frame.columns[0]: frame.columns[0][1:]})
     missing = [c for c in columns_needed if c not in frame.columns]
     if missing:
         found = ", ".join(map(str, frame.columns[:12]))
         raise DataError(
             f"{path}: missing column {missing[0]!r} (found: {found}); "
-            f"is this the right file for the competition?")
+            f"is this the right file for the competition?"
+        )
     return frame
 
 
@@ -118,8 +130,9 @@ def _open_bytes(path: Path):
         archive = zipfile.ZipFile(path)
         return archive.open(_zip_member(archive, path))
     except zipfile.BadZipFile:
-        raise DataError(f"{path}: not a valid zip file; download it again "
-                        f"(kagglekit fetch --force)") from None
+        raise DataError(
+            f"{path}: not a valid zip file; download it again (kagglekit fetch --force)"
+        ) from None
 
 
 def _blank(path: Path) -> bool:
@@ -143,5 +156,7 @@ def _raise_undecodable(path: Path, encoding: str):
             f"{path}: byte 0x{raw[exc.start]:02x} at offset {exc.start} (line {line}) is not "
             f"valid {encoding}; re-save the file as UTF-8 or pass --encoding (e.g. latin-1)"
         ) from None
-    raise DataError(f"{path}: not valid {encoding} text; re-save the file as UTF-8 or pass "
-                    f"--encoding (e.g. latin-1)")
+    raise DataError(
+        f"{path}: not valid {encoding} text; re-save the file as UTF-8 or pass "
+        f"--encoding (e.g. latin-1)"
+    )

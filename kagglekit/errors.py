@@ -61,14 +61,19 @@ def os_error_line(exc: OSError, path=None, doing: str = "") -> str:
     name = _errno.errorcode.get(exc.errno or 0, "")
     where = path if path is not None else (exc.filename or "a file")
     cause = exc.strerror or str(exc) or type(exc).__name__
-    detail = f" ({exc.filename})" if path is not None and exc.filename and \
-        str(exc.filename) != str(path) else ""
+    detail = (
+        f" ({exc.filename})"
+        if path is not None and exc.filename and str(exc.filename) != str(path)
+        else ""
+    )
     hint = _OS_HINTS.get(name, "")
     if name == "EEXIST" and exc.filename and os.path.isfile(exc.filename):
         cause, hint = f"{exc.filename} is a file, not a folder", "choose another path"
         detail = ""
-    return (f"{where}: {cause}{f' [{name}]' if name else ''}{detail}"
-            f"{f' while {doing}' if doing else ''}{f'; {hint}' if hint else ''}")
+    return (
+        f"{where}: {cause}{f' [{name}]' if name else ''}{detail}"
+        f"{f' while {doing}' if doing else ''}{f'; {hint}' if hint else ''}"
+    )
 
 
 def show(value, limit: int = 60) -> str:
@@ -78,7 +83,7 @@ def show(value, limit: int = 60) -> str:
         value = value.item()
     text = repr(value)
     if len(text) > limit:
-        text = f"{text[:limit - 12]}…({len(str(value))} characters)"
+        text = f"{text[: limit - 12]}…({len(str(value))} characters)"
     return text
 
 

@@ -50,7 +50,8 @@ class Stratified(FoldScheme):
         if smallest < self.n_splits:
             raise KaggleKitError(
                 f"--folds {self.n_splits} is more than the {smallest} rows of the rarest class; "
-                f"use --folds {max(2, smallest)} or fewer")
+                f"use --folds {max(2, smallest)} or fewer"
+            )
         splitter = StratifiedKFold(n_splits=self.n_splits, shuffle=True, random_state=self.seed)
         return splitter.split(np.zeros(len(y)), y[:, 0])
 
@@ -62,10 +63,13 @@ class Multilabel(FoldScheme):
         try:
             from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
         except ImportError:
-            raise KaggleKitError("multilabel folds need iterative-stratification: "
-                                 "pip install iterative-stratification") from None
-        splitter = MultilabelStratifiedKFold(n_splits=self.n_splits, shuffle=True,
-                                             random_state=self.seed)
+            raise KaggleKitError(
+                "multilabel folds need iterative-stratification: "
+                "pip install iterative-stratification"
+            ) from None
+        splitter = MultilabelStratifiedKFold(
+            n_splits=self.n_splits, shuffle=True, random_state=self.seed
+        )
         return splitter.split(np.zeros(len(y)), y)
 
 
@@ -81,10 +85,13 @@ class Group(FoldScheme):
 
         n_groups = len(np.unique(np.asarray(groups).astype(str)))
         if n_groups < self.n_splits:
-            raise KaggleKitError(f"--folds {self.n_splits} is more than the {n_groups} groups "
-                                 f"(rows sharing a group or an identical text); use fewer folds")
-        splitter = StratifiedGroupKFold(n_splits=self.n_splits, shuffle=True,
-                                        random_state=self.seed)
+            raise KaggleKitError(
+                f"--folds {self.n_splits} is more than the {n_groups} groups "
+                f"(rows sharing a group or an identical text); use fewer folds"
+            )
+        splitter = StratifiedGroupKFold(
+            n_splits=self.n_splits, shuffle=True, random_state=self.seed
+        )
         return splitter.split(np.zeros(len(y)), y[:, 0], groups=np.asarray(groups))
 
 
@@ -94,8 +101,9 @@ class KFold(FoldScheme):
     def split(self, y, groups=None):
         from sklearn.model_selection import KFold as SkKFold
 
-        return SkKFold(n_splits=self.n_splits, shuffle=True,
-                       random_state=self.seed).split(np.zeros(len(y)))
+        return SkKFold(n_splits=self.n_splits, shuffle=True, random_state=self.seed).split(
+            np.zeros(len(y))
+        )
 
 
 @hookimpl
@@ -125,13 +133,20 @@ def get_scheme(name: str, n_folds: int, seed: int) -> FoldScheme:
     try:
         cls = plugins.fold_schemes().get(name)
     except UnknownName:
-        raise KaggleKitError(f"unknown --cv scheme {name!r}; choose one of "
-                             f"{', '.join(scheme_names())}") from None
+        raise KaggleKitError(
+            f"unknown --cv scheme {name!r}; choose one of {', '.join(scheme_names())}"
+        ) from None
     return cls(n_folds, seed)
 
 
-def make_folds(y: np.ndarray, n_folds: int = 5, seed: int = 42, scheme: str = "auto",
-               groups=None, together=None) -> np.ndarray:
+def make_folds(
+    y: np.ndarray,
+    n_folds: int = 5,
+    seed: int = 42,
+    scheme: str = "auto",
+    groups=None,
+    together=None,
+) -> np.ndarray:
     """A fold number (0..n_folds-1) per row.
 
     ``groups``: the scheme's groups (``group``); ``together``: a label per row whose equal
@@ -156,8 +171,9 @@ def make_folds(y: np.ndarray, n_folds: int = 5, seed: int = 42, scheme: str = "a
         codes, first = _codes(together)
         sub_groups = None if groups is None else np.asarray(groups)[first]
         if len(first) < n_folds:
-            raise KaggleKitError(f"--folds {n_folds} is more than the {len(first)} distinct "
-                                 f"texts; use fewer folds")
+            raise KaggleKitError(
+                f"--folds {n_folds} is more than the {len(first)} distinct texts; use fewer folds"
+            )
         rep = np.full(len(first), -1, dtype=np.int16)
         for k, (_, valid_idx) in enumerate(splitter.split(y[first], sub_groups)):
             rep[valid_idx] = k
@@ -230,8 +246,14 @@ def fold_indices(folds: np.ndarray):
         yield int(k), np.flatnonzero(folds != k), np.flatnonzero(folds == k)
 
 
-def competition_folds(comp, train, n_folds: int = 5, seed: int = 42, scheme: str = "auto",
-                      group_duplicates: bool = True):
+def competition_folds(
+    comp,
+    train,
+    n_folds: int = 5,
+    seed: int = 42,
+    scheme: str = "auto",
+    group_duplicates: bool = True,
+):
     """(folds, scheme used) for a competition's training frame.
 
     ``auto`` keeps the rows of a group together when the competition declares a group
@@ -241,11 +263,15 @@ def competition_folds(comp, train, n_folds: int = 5, seed: int = 42, scheme: str
     column = comp.group_column
     has_groups = bool(column) and train.extra is not None and column in train.extra.columns
     if scheme == "group" and not column:
-        raise KaggleKitError(f"{comp.slug} declares no group column; --cv group is not "
-                             f"available (use --cv auto, stratified, multilabel or kfold)")
+        raise KaggleKitError(
+            f"{comp.slug} declares no group column; --cv group is not "
+            f"available (use --cv auto, stratified, multilabel or kfold)"
+        )
     if scheme == "group" and not has_groups:
-        raise KaggleKitError(f"--cv group: the {comp.slug} training data has no group column "
-                             f"{column!r}; check that its files are complete")
+        raise KaggleKitError(
+            f"--cv group: the {comp.slug} training data has no group column "
+            f"{column!r}; check that its files are complete"
+        )
     if scheme == "auto":
         scheme = auto_scheme(train.y, has_groups)
     groups = None
@@ -253,8 +279,10 @@ def competition_folds(comp, train, n_folds: int = 5, seed: int = 42, scheme: str
         values = train.extra[column]
         if values.isna().any():
             row = int(np.flatnonzero(values.isna().to_numpy())[0]) + 1
-            raise KaggleKitError(f"--cv group: column {column!r} is empty in training row {row}; "
-                                 f"every row needs a group")
+            raise KaggleKitError(
+                f"--cv group: column {column!r} is empty in training row {row}; "
+                f"every row needs a group"
+            )
         groups = values.to_numpy()
     together = find_duplicates(train.text).codes if group_duplicates else None
     return make_folds(train.y, n_folds, seed, scheme, groups, together), scheme
@@ -275,8 +303,9 @@ class FoldPlan:
         return out
 
 
-def dataset_folds(data, n_folds: int = 5, seed: int = 42, scheme: str = "auto",
-                  group_duplicates: bool = True) -> FoldPlan:
+def dataset_folds(
+    data, n_folds: int = 5, seed: int = 42, scheme: str = "auto", group_duplicates: bool = True
+) -> FoldPlan:
     """The one place a dataset gets its folds: the competition's predefined folds (the
     official validation file as the scoring fold), else ``competition_folds``."""
     if data.folds is not None:
@@ -284,8 +313,9 @@ def dataset_folds(data, n_folds: int = 5, seed: int = 42, scheme: str = "auto",
     only = data.training_only  # pseudo rows: fold -1; the real rows' folds as without them
     train = data.train if only is None else data.train.take(np.flatnonzero(~only))
     dup = find_duplicates(train.text, train.y)
-    folds, scheme = competition_folds(data.competition, train, n_folds, seed, scheme,
-                                      group_duplicates)
+    folds, scheme = competition_folds(
+        data.competition, train, n_folds, seed, scheme, group_duplicates
+    )
     if only is not None:
         full = np.full(len(only), -1, dtype=np.int16)
         full[~only] = folds

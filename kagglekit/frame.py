@@ -24,7 +24,7 @@ class TextFrame:
     def __len__(self) -> int:
         return len(self.text)
 
-    def take(self, index) -> "TextFrame":
+    def take(self, index) -> TextFrame:
         index = np.asarray(index)
         return TextFrame(
             ids=self.ids[index],
@@ -35,7 +35,7 @@ class TextFrame:
         )
 
     @classmethod
-    def concat(cls, frames) -> "TextFrame":
+    def concat(cls, frames) -> TextFrame:
         """Rows of several frames, in order (e.g. a train file and a validation file)."""
         frames = list(frames)
         ys = [f.y for f in frames]
@@ -45,13 +45,16 @@ class TextFrame:
             import pandas as pd
 
             extra = pd.concat(extras, ignore_index=True, sort=False)
-        return cls(ids=np.concatenate([f.ids for f in frames]).astype(object),
-                   text=np.concatenate([f.text for f in frames]).astype(object),
-                   y=None if any(y is None for y in ys) else np.concatenate(ys),
-                   target_names=frames[0].target_names, extra=extra)
+        return cls(
+            ids=np.concatenate([f.ids for f in frames]).astype(object),
+            text=np.concatenate([f.text for f in frames]).astype(object),
+            y=None if any(y is None for y in ys) else np.concatenate(ys),
+            target_names=frames[0].target_names,
+            extra=extra,
+        )
 
     @classmethod
-    def from_texts(cls, texts, y=None, target_names=("target",)) -> "TextFrame":
+    def from_texts(cls, texts, y=None, target_names=("target",)) -> TextFrame:
         text = np.asarray(list(texts), dtype=object)
         if y is not None:
             y = np.asarray(y)

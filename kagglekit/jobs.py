@@ -72,9 +72,15 @@ def data_fingerprint(data) -> str:
         path = Path(data.directory) / name if name else None
         if path is not None and path.is_file():
             files.append((name, file_fingerprint(path)))
-    parts = [comp.slug, files, comp.prepare_text is not None,
-             getattr(comp.prepare_text, "__qualname__", ""),
-             data.train.ids.astype(str), data.train.text, data.train.y]
+    parts = [
+        comp.slug,
+        files,
+        comp.prepare_text is not None,
+        getattr(comp.prepare_text, "__qualname__", ""),
+        data.train.ids.astype(str),
+        data.train.text,
+        data.train.y,
+    ]
     if data.test is not None:
         parts += [data.test.ids.astype(str), data.test.text]
     if data.competition_params is not None:
@@ -82,15 +88,28 @@ def data_fingerprint(data) -> str:
     return content_hash(*parts)
 
 
-def plan_jobs(model_name: str, params, seeds, folds: np.ndarray | None, data_hash: str,
-              train_on_validated: bool = False, model_cls=None,
-              recipe: dict | None = None) -> list[Job]:
+def plan_jobs(
+    model_name: str,
+    params,
+    seeds,
+    folds: np.ndarray | None,
+    data_hash: str,
+    train_on_validated: bool = False,
+    model_cls=None,
+    recipe: dict | None = None,
+) -> list[Job]:
     """One job per (fold, seed); ``folds`` None plans full fits, one per seed."""
     code = model_fingerprint(model_cls) if model_cls is not None else ""
-    parts = ["job", __version__, data_hash, model_name, code,
-             params_to_dict(params) if params is not None else {},
-             "none" if folds is None else np.asarray(folds, dtype=np.int64),
-             bool(train_on_validated)]
+    parts = [
+        "job",
+        __version__,
+        data_hash,
+        model_name,
+        code,
+        params_to_dict(params) if params is not None else {},
+        "none" if folds is None else np.asarray(folds, dtype=np.int64),
+        bool(train_on_validated),
+    ]
     if recipe is not None:  # a fit replaying a CV recipe is another job than a plain fit
         parts.append(recipe)
     base = content_hash(*parts)
@@ -135,8 +154,12 @@ def execute_job(ctx: JobContext, job: Job, out_dir: Path, worker: str = "main") 
     start = time.perf_counter()
     tr_idx, va_idx = fold_rows(ctx, job)
     model = ctx.model_cls(ctx.params, seed=job.seed)
-    set_context(model, log_dir=out_dir / "logs", unlabelled=ctx.test,
-                **({"recipe": ctx.recipe} if ctx.recipe else {}))
+    set_context(
+        model,
+        log_dir=out_dir / "logs",
+        unlabelled=ctx.test,
+        **({"recipe": ctx.recipe} if ctx.recipe else {}),
+    )
     fold_valid = None if va_idx is None else ctx.train.take(va_idx)
     model.fit(ctx.train if job.fold == FULL else ctx.train.take(tr_idx), fold_valid)
     if fold_valid is not None:
@@ -147,13 +170,23 @@ def execute_job(ctx: JobContext, job: Job, out_dir: Path, worker: str = "main") 
         np.save(out_dir / "test.npy", test)
     model.save(out_dir / "model")
     fit_info = getattr(model, "fit_info_", None)
-    return {"job": job.id, "model": job.model, "fold": job.fold, "seed": job.seed,
-            "run_seed": job.run_seed, "n_train": int(len(tr_idx)),
-            "n_valid": 0 if va_idx is None else int(len(va_idx)),
-            "seconds": round(time.perf_counter() - start, 3), "started": round(started, 3),
-            "worker": worker, "pid": os.getpid(), "host": socket.gethostname(),
-            "blas_threads": _blas_threads(),
-            "kagglekit": __version__, **({"fit_info": fit_info} if fit_info else {})}
+    return {
+        "job": job.id,
+        "model": job.model,
+        "fold": job.fold,
+        "seed": job.seed,
+        "run_seed": job.run_seed,
+        "n_train": int(len(tr_idx)),
+        "n_valid": 0 if va_idx is None else int(len(va_idx)),
+        "seconds": round(time.perf_counter() - start, 3),
+        "started": round(started, 3),
+        "worker": worker,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "blas_threads": _blas_threads(),
+        "kagglekit": __version__,
+        **({"fit_info": fit_info} if fit_info else {}),
+    }
 
 
 def _blas_threads() -> int | None:
@@ -171,8 +204,10 @@ def check_predictions(pred, n_rows: int, n_targets: int, model_name: str) -> np.
     if pred.ndim == 1:
         pred = pred[:, None]
     if pred.shape != (n_rows, n_targets):
-        raise KaggleKitError(f"model {model_name!r} returned predictions of shape {pred.shape}; "
-                             f"expected ({n_rows}, {n_targets})")
+        raise KaggleKitError(
+            f"model {model_name!r} returned predictions of shape {pred.shape}; "
+            f"expected ({n_rows}, {n_targets})"
+        )
     if not np.isfinite(pred).all():
         raise KaggleKitError(f"model {model_name!r} returned NaN or infinite predictions")
     return pred
@@ -199,8 +234,10 @@ class JobEvent:
             return f"{head}job start: {self.job.label} on worker {self.worker}"
         if self.kind == "done":
             score = f"  {self.score}" if self.score else ""
-            return (f"{head}job done:  {self.job.label} on worker {self.worker}{score}  "
-                    f"({self.seconds:.1f}s)")
+            return (
+                f"{head}job done:  {self.job.label} on worker {self.worker}{score}  "
+                f"({self.seconds:.1f}s)"
+            )
         if self.kind == "reused":
             return f"{head}job kept:  {self.job.label} (completed earlier, reused)"
         return f"{head}job {self.kind}: {self.job.label} on worker {self.worker}: {self.message}"
@@ -209,10 +246,17 @@ class JobEvent:
 class RunInterrupted(Exception):
     """Ctrl-C (or SIGTERM) stopped a run; completed jobs are kept for resuming."""
 
-    def __init__(self, run_id: str, path, done: int, total: int, command: str | None,
-                 kind: str = "cv"):
+    def __init__(
+        self, run_id: str, path, done: int, total: int, command: str | None, kind: str = "cv"
+    ):
         self.run_id, self.path, self.done, self.total, self.command, self.kind = (
-            run_id, path, done, total, command, kind)
+            run_id,
+            path,
+            done,
+            total,
+            command,
+            kind,
+        )
         super().__init__(self.message())
 
     def message(self) -> str:
@@ -220,8 +264,10 @@ class RunInterrupted(Exception):
             return "Interrupted before any job completed; nothing was kept."
         resume = f"kagglekit {self.kind} --resume {self.run_id}"
         again = f"{self.command}\n   or: {resume}" if self.command else resume
-        return (f"Interrupted: kept {self.done} of {self.total} completed jobs of run "
-                f"{self.run_id} in {self.path}.\nResume with: {again}")
+        return (
+            f"Interrupted: kept {self.done} of {self.total} completed jobs of run "
+            f"{self.run_id} in {self.path}.\nResume with: {again}"
+        )
 
 
 def needs_accelerator(model_cls) -> bool:
@@ -231,9 +277,19 @@ def needs_accelerator(model_cls) -> bool:
     if flag is not None:
         return bool(flag)
     modules = [c.__module__ or "" for c in getattr(model_cls, "__mro__", ())]
-    return any(m.startswith(("kagglekit.keras", "kagglekit.hub", "kagglekit.text",
-                             "kagglekit_plugins.rnn", "kagglekit_plugins.transformer",
-                             "kagglekit_plugins.sentence_encoder")) for m in modules)
+    return any(
+        m.startswith(
+            (
+                "kagglekit.keras",
+                "kagglekit.hub",
+                "kagglekit.text",
+                "kagglekit_plugins.rnn",
+                "kagglekit_plugins.transformer",
+                "kagglekit_plugins.sentence_encoder",
+            )
+        )
+        for m in modules
+    )
 
 
 def model_fingerprint(model_cls) -> str:

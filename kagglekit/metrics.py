@@ -7,8 +7,9 @@ Registered through the same ``register_metrics`` hook that plugins use.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -64,8 +65,11 @@ def _auc(y_true, y_prob, threshold):
 def _mean_auc(y_true, y_prob, threshold):
     from sklearn.metrics import roc_auc_score
 
-    scores = [roc_auc_score(y_true[:, j], y_prob[:, j]) for j in range(y_true.shape[1])
-              if len(np.unique(y_true[:, j])) == 2]
+    scores = [
+        roc_auc_score(y_true[:, j], y_prob[:, j])
+        for j in range(y_true.shape[1])
+        if len(np.unique(y_true[:, j])) == 2
+    ]
     return float(np.mean(scores)) if scores else float("nan")
 
 
@@ -203,10 +207,17 @@ class OofScores:
     fold_scores: dict
 
     def record(self) -> dict:
-        return {"threshold": self.threshold, "threshold_metric": self.threshold_metric,
-                "scores": self.scores, "nested_scores": self.nested_scores,
-                "fold_thresholds": ({str(k): v for k, v in self.fold_thresholds.items()}
-                                    if self.threshold_metric else None)}
+        return {
+            "threshold": self.threshold,
+            "threshold_metric": self.threshold_metric,
+            "scores": self.scores,
+            "nested_scores": self.nested_scores,
+            "fold_thresholds": (
+                {str(k): v for k, v in self.fold_thresholds.items()}
+                if self.threshold_metric
+                else None
+            ),
+        }
 
 
 def score_oof(comp: Competition, y, oof, folds) -> OofScores:
@@ -222,10 +233,13 @@ def score_oof(comp: Competition, y, oof, folds) -> OofScores:
     elif len(ks) < 2:
         fold_thresholds = {k: threshold for k in ks}
     else:
-        fold_thresholds = {k: best_threshold(metric, y[scored & (folds != k)],
-                                             oof[scored & (folds != k)]) for k in ks}
-    fold_scores = {k: score_all(comp, y[folds == k], oof[folds == k], fold_thresholds[k])
-                   for k in ks}
+        fold_thresholds = {
+            k: best_threshold(metric, y[scored & (folds != k)], oof[scored & (folds != k)])
+            for k in ks
+        }
+    fold_scores = {
+        k: score_all(comp, y[folds == k], oof[folds == k], fold_thresholds[k]) for k in ks
+    }
     nested = dict(scores)
     if metric is not None:
         if len(ks) < 2:
@@ -239,8 +253,9 @@ def score_oof(comp: Competition, y, oof, folds) -> OofScores:
                 m = get_metric(name)
                 if m.needs_threshold:
                     nested[name] = round(m(y[scored], shifted[scored], 0.5), 6)
-    return OofScores(threshold, metric.name if metric else None, scores, nested,
-                     fold_thresholds, fold_scores)
+    return OofScores(
+        threshold, metric.name if metric else None, scores, nested, fold_thresholds, fold_scores
+    )
 
 
 def ranking_score(info: dict, metric: str):

@@ -40,8 +40,10 @@ RECREATE_RUN = "re-create the run with the same `kagglekit cv ...` (or `kaggleki
 
 def refuse_legacy(directory: Path, legacy: str) -> None:
     """Refuse a model folder written with pickle by an older kagglekit."""
-    raise RunError(f"{Path(directory) / legacy}: saved with pickle by an older kagglekit, which "
-                   f"is never loaded because it could run code; {RECREATE_RUN}")
+    raise RunError(
+        f"{Path(directory) / legacy}: saved with pickle by an older kagglekit, which "
+        f"is never loaded because it could run code; {RECREATE_RUN}"
+    )
 
 
 def read_json_file(path: Path, what: str = "file"):
@@ -52,8 +54,9 @@ def read_json_file(path: Path, what: str = "file"):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RunError(f"{path}: damaged {what} ({type(exc).__name__}: {exc}); "
-                       f"{RECREATE_RUN}") from None
+        raise RunError(
+            f"{path}: damaged {what} ({type(exc).__name__}: {exc}); {RECREATE_RUN}"
+        ) from None
 
 
 class Model:
@@ -97,8 +100,9 @@ class Model:
         """Create ``directory`` and write params.json (hyperparameters + seed) into it."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "params.json").write_text(json.dumps(
-            {"params": params_to_dict(self.params), "seed": self.seed}, indent=2))
+        (directory / "params.json").write_text(
+            json.dumps({"params": params_to_dict(self.params), "seed": self.seed}, indent=2)
+        )
         return directory
 
     @classmethod
@@ -107,8 +111,9 @@ class Model:
         path = Path(directory) / "params.json"
         meta = read_json_file(path, "params.json")
         if not isinstance(meta, dict) or not isinstance(meta.get("params", {}), dict):
-            raise RunError(f"{path}: not a params record (expected an object with \"params\"); "
-                           f"{RECREATE_RUN}")
+            raise RunError(
+                f'{path}: not a params record (expected an object with "params"); {RECREATE_RUN}'
+            )
         try:
             return cls.from_dict(meta.get("params", {}), seed=int(meta.get("seed", 0)))
         except (TypeError, ValueError) as exc:
@@ -128,15 +133,15 @@ class Model:
         if has_tree(directory):
             state = load_tree(directory, cls.trusted_types, RECREATE_RUN)
             if not isinstance(state, dict):
-                raise RunError(f"{directory / STATE_FILE}: not a saved model state; "
-                               f"{RECREATE_RUN}")
+                raise RunError(f"{directory / STATE_FILE}: not a saved model state; {RECREATE_RUN}")
         elif (directory / SKOPS_STATE_FILE).is_file():
             state = load_state(directory / SKOPS_STATE_FILE, cls.trusted_types)
         elif (directory / LEGACY_STATE_FILE).exists():
             refuse_legacy(directory, LEGACY_STATE_FILE)
         else:
-            raise RunError(f"{directory / STATE_FILE}: missing; the run is incomplete: "
-                           f"{RECREATE_RUN}")
+            raise RunError(
+                f"{directory / STATE_FILE}: missing; the run is incomplete: {RECREATE_RUN}"
+            )
         model = cls.from_saved_params(directory)
         for key, value in state.items():
             setattr(model, key, value)
@@ -144,7 +149,8 @@ class Model:
 
 
 def load_state(path: Path, trusted=(), hint: str = RECREATE_RUN) -> dict:
-    """A dict saved with ``skops.io.dump`` (folds saved before state.json, a stack's meta-models); only scikit-learn's types and ``trusted`` are built.
+    """A dict saved with ``skops.io.dump`` (folds saved before state.json, a stack's
+    meta-models); only scikit-learn's types and ``trusted`` are built.
     Every problem is a RunError naming the file and ending with ``hint``."""
     import zipfile
 
@@ -157,11 +163,12 @@ def load_state(path: Path, trusted=(), hint: str = RECREATE_RUN) -> dict:
     try:
         state = skops.io.load(path, trusted=list(trusted))
     except UntrustedTypesFoundException as exc:
-        raise RunError(f"{path}: holds types this model does not trust ({exc}); it was not "
-                       f"made by this model: {hint}") from None
+        raise RunError(
+            f"{path}: holds types this model does not trust ({exc}); it was not "
+            f"made by this model: {hint}"
+        ) from None
     except (zipfile.BadZipFile, EOFError, KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise RunError(f"{path}: damaged or truncated ({type(exc).__name__}); "
-                       f"{hint}") from None
+        raise RunError(f"{path}: damaged or truncated ({type(exc).__name__}); {hint}") from None
     if not isinstance(state, dict):
         raise RunError(f"{path}: not a saved model state; {hint}")
     return state

@@ -53,8 +53,7 @@ def coerce(name: str, value, tp, model: str):
     if origin is typing.Literal:
         if value in args or str(value) in map(str, args):
             return next(a for a in args if str(a) == str(value))
-        raise ParamError(f"{model}: {name}={value!r} must be one of "
-                         f"{', '.join(map(str, args))}")
+        raise ParamError(f"{model}: {name}={value!r} must be one of {', '.join(map(str, args))}")
     if origin in (tuple, list):
         items = value.split(",") if isinstance(value, str) else list(value)
         items = [i.strip() for i in items if str(i).strip() != ""]
@@ -107,8 +106,10 @@ def build_params(params_cls, values: dict, model: str):
         if key not in types:
             close = closest_name(key, list(types))
             hint = f" (did you mean {close!r}?)" if close else ""
-            raise ParamError(f"{model} has no parameter {key!r}{hint}; valid: "
-                             f"{', '.join(sorted(types)) or 'none'}")
+            raise ParamError(
+                f"{model} has no parameter {key!r}{hint}; valid: "
+                f"{', '.join(sorted(types)) or 'none'}"
+            )
         kwargs[key] = coerce(key, value, types[key], model)
     params = params_cls(**kwargs)
     validate = getattr(params, "validate", None)
@@ -123,8 +124,11 @@ def build_params(params_cls, values: dict, model: str):
 def params_to_dict(params) -> dict:
     out = {}
     for key, value in dataclasses.asdict(params).items():
-        out[key] = list(value) if isinstance(value, tuple) else (
-            str(value) if isinstance(value, Path) else value)
+        out[key] = (
+            list(value)
+            if isinstance(value, tuple)
+            else (str(value) if isinstance(value, Path) else value)
+        )
     return out
 
 
@@ -133,8 +137,11 @@ def describe(params_cls) -> list[dict]:
     types = field_types(params_cls)
     out = []
     for f in dataclasses.fields(params_cls):
-        default = f.default if f.default is not dataclasses.MISSING else (
-            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        default = (
+            f.default
+            if f.default is not dataclasses.MISSING
+            else (f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        )
         if isinstance(default, tuple):
             default = list(default)
         out.append({"name": f.name, "type": _type_name(types[f.name]), "default": default})
@@ -185,8 +192,9 @@ def model_extra(cls) -> dict | None:
     extra = getattr(cls, "extra", None)
     if not extra:
         return None
-    modules = list(dict.fromkeys([*getattr(cls, "extra_modules", ()),
-                                  *getattr(cls, "keras_modules", ())]))
+    modules = list(
+        dict.fromkeys([*getattr(cls, "extra_modules", ()), *getattr(cls, "keras_modules", ())])
+    )
 
     def importable(module: str) -> bool:
         try:
@@ -194,18 +202,23 @@ def model_extra(cls) -> dict | None:
         except (ImportError, ValueError):
             return False
 
-    return {"extra": extra, "modules": modules,
-            "missing": [m for m in modules if not importable(m)],
-            "install": f"pip install 'kagglekit[{extra}]'"}
+    return {
+        "extra": extra,
+        "modules": modules,
+        "missing": [m for m in modules if not importable(m)],
+        "install": f"pip install 'kagglekit[{extra}]'",
+    }
 
 
 def check_installed(name: str, cls) -> None:
     """Refuse a model whose extra is not installed, before any data is read."""
     needs = model_extra(cls)
     if needs and needs["missing"]:
-        raise KaggleKitError(f"{name} needs the [{needs['extra']}] extra "
-                             f"({', '.join(needs['missing'])} not installed); install it with: "
-                             f"{needs['install']}")
+        raise KaggleKitError(
+            f"{name} needs the [{needs['extra']}] extra "
+            f"({', '.join(needs['missing'])} not installed); install it with: "
+            f"{needs['install']}"
+        )
 
 
 def resolve_models(models, params, config: dict, runs_dir=None):

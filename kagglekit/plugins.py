@@ -56,13 +56,21 @@ def load_plugins() -> None:
         try:
             module = ep.load()
         except ISOLATED as exc:  # a broken plugin must not break the rest, even one that exits
-            _failed.append({"name": ep.name, "package": dist, "error": f"{type(exc).__name__}: {exc}"})
-            _warn(f"plugin {ep.name!r} from package {dist} {version} failed to load "
-                  f"({type(exc).__name__}: {exc}); continuing without it")
+            _failed.append(
+                {"name": ep.name, "package": dist, "error": f"{type(exc).__name__}: {exc}"}
+            )
+            _warn(
+                f"plugin {ep.name!r} from package {dist} {version} failed to load "
+                f"({type(exc).__name__}: {exc}); continuing without it"
+            )
             continue
         pm.register(module, name=ep.name)
-        _plugin_info[ep.name] = {"name": ep.name, "package": dist, "version": version,
-                                 "module": ep.value}
+        _plugin_info[ep.name] = {
+            "name": ep.name,
+            "package": dist,
+            "version": version,
+            "module": ep.value,
+        }
 
 
 _dists: dict = {}  # Distribution -> (package, version)
@@ -88,8 +96,12 @@ def register_plugin(obj, name: str) -> None:
     """Register an in-process plugin (tests, notebooks); reset the registries."""
     load_plugins()
     pm.register(obj, name=name)
-    _plugin_info[name] = {"name": name, "package": getattr(obj, "__name__", name),
-                          "version": "-", "module": getattr(obj, "__name__", repr(obj))}
+    _plugin_info[name] = {
+        "name": name,
+        "package": getattr(obj, "__name__", name),
+        "version": "-",
+        "module": getattr(obj, "__name__", repr(obj)),
+    }
     _reset_registries()
 
 
@@ -114,7 +126,8 @@ class Registry:
                 other = self.owners[key if key in self.items else self.aliases[key]]
                 raise PluginError(
                     f"{self.kind} name {key!r} is registered by both plugin {other!r} and plugin "
-                    f"{owner!r}; uninstall one of them or set KAGGLEKIT_LOAD_PLUGINS to choose")
+                    f"{owner!r}; uninstall one of them or set KAGGLEKIT_LOAD_PLUGINS to choose"
+                )
         self.items[name] = obj
         self.owners[name] = owner
         for alias in aliases:
@@ -129,8 +142,10 @@ class Registry:
         close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         listing = {"competition": "competitions", "model": "models"}.get(self.kind, "plugins")
-        raise UnknownName(f"unknown {self.kind} {name!r}{hint} "
-                          f"(`kagglekit {listing}` lists the {len(self.items)} available)")
+        raise UnknownName(
+            f"unknown {self.kind} {name!r}{hint} "
+            f"(`kagglekit {listing}` lists the {len(self.items)} available)"
+        )
 
     def get(self, name: str):
         return self.items[self.resolve(name)]
@@ -140,7 +155,13 @@ class Registry:
 
 
 _registries: dict[str, Registry] = {}
-NAMED_KINDS = ("model", "fold scheme", "blend method", "executor", "tracker")  # registered as register(name, cls); the rest by .name
+NAMED_KINDS = (
+    "model",
+    "fold scheme",
+    "blend method",
+    "executor",
+    "tracker",
+)  # registered as register(name, cls); the rest by .name
 
 
 def _reset_registries() -> None:
@@ -173,8 +194,10 @@ def _collect(kind: str, hook_name: str) -> Registry:
         except PluginError:
             raise
         except ISOLATED as exc:
-            _warn(f"plugin {owner!r} failed in {hook_name} ({type(exc).__name__}: {exc}); "
-                  f"its {kind}s are not available")
+            _warn(
+                f"plugin {owner!r} failed in {hook_name} ({type(exc).__name__}: {exc}); "
+                f"its {kind}s are not available"
+            )
     _registries[kind] = registry
     return registry
 
@@ -182,17 +205,21 @@ def _collect(kind: str, hook_name: str) -> Registry:
 def _check_model(name: str, cls, owner: str) -> None:
     missing = [m for m in ("fit", "predict", "save", "load") if not hasattr(cls, m)]
     if missing or not hasattr(cls, "Params"):
-        raise PluginError(f"plugin {owner!r} registered model {name!r} without "
-                          f"{', '.join(missing + ([] if hasattr(cls, 'Params') else ['Params']))}; "
-                          f"a model needs Params, fit, predict, save and load")
+        raise PluginError(
+            f"plugin {owner!r} registered model {name!r} without "
+            f"{', '.join(missing + ([] if hasattr(cls, 'Params') else ['Params']))}; "
+            f"a model needs Params, fit, predict, save and load"
+        )
 
 
 def _check_blend_method(name: str, cls, owner: str) -> None:
     missing = [m for m in ("fit", "predict") if not hasattr(cls, m)]
     if missing or not isinstance(name, str) or not name:
-        raise PluginError(f"plugin {owner!r} registered blend method {name!r} without "
-                          f"{', '.join(missing) or 'a name'}; a blend method needs a name, "
-                          f"fit(P, y) and predict(P)")
+        raise PluginError(
+            f"plugin {owner!r} registered blend method {name!r} without "
+            f"{', '.join(missing) or 'a name'}; a blend method needs a name, "
+            f"fit(P, y) and predict(P)"
+        )
 
 
 def competitions() -> Registry:
@@ -270,7 +297,9 @@ def add_commands(cli) -> None:
         try:
             impl.function(cli)
         except ISOLATED as exc:
-            _warn(f"plugin {impl.plugin_name!r} failed to add its commands "
-                  f"({type(exc).__name__}: {exc})")
+            _warn(
+                f"plugin {impl.plugin_name!r} failed to add its commands "
+                f"({type(exc).__name__}: {exc})"
+            )
             continue
         _command_owners[impl.plugin_name] = sorted(set(cli.commands) - before)

@@ -22,19 +22,30 @@ import tempfile
 import warnings
 
 QUIET_ENV = {
-    "TF_CPP_MIN_LOG_LEVEL": "3",   # TensorFlow C++ INFO/WARNING/ERROR (cuInit, oneDNN)
+    "TF_CPP_MIN_LOG_LEVEL": "3",  # TensorFlow C++ INFO/WARNING/ERROR (cuInit, oneDNN)
     "GRPC_VERBOSITY": "ERROR",
     "GLOG_minloglevel": "3",
 }
 LOGGERS = ("tensorflow", "absl", "jax._src.xla_bridge", "h5py")
-NOISE = re.compile("|".join([
-    r"All log messages before absl::InitializeLog", r"oneDNN custom operations are on",
-    r"cudart_stub\.cc", r"cpu_feature_guard\.cc", r"To enable the following instructions",
-    r"rebuild TensorFlow with the appropriate compiler flags",
-    r"Could not find cuda drivers", r"failed call to cuInit", r"Unable to register cu\w+ factory",
-    r"computation placer already registered", r"TF-TRT Warning", r"cuda_(platform|executor)\.cc",
-    r"Attempting to register factory for plugin",
-]))
+NOISE = re.compile(
+    "|".join(
+        [
+            r"All log messages before absl::InitializeLog",
+            r"oneDNN custom operations are on",
+            r"cudart_stub\.cc",
+            r"cpu_feature_guard\.cc",
+            r"To enable the following instructions",
+            r"rebuild TensorFlow with the appropriate compiler flags",
+            r"Could not find cuda drivers",
+            r"failed call to cuInit",
+            r"Unable to register cu\w+ factory",
+            r"computation placer already registered",
+            r"TF-TRT Warning",
+            r"cuda_(platform|executor)\.cc",
+            r"Attempting to register factory for plugin",
+        ]
+    )
+)
 NOISY_MODULES = ("tensorflow",)
 
 
@@ -46,8 +57,9 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="tensorflow")
     warnings.filterwarnings("ignore", category=FutureWarning, module="(tensorflow|keras)")
     warnings.filterwarnings("ignore", message=".*retracing.*")
-    if not any(isinstance(f, _QuietImport) for f in sys.meta_path) and \
-            not any(m in sys.modules for m in NOISY_MODULES):
+    if not any(isinstance(f, _QuietImport) for f in sys.meta_path) and not any(
+        m in sys.modules for m in NOISY_MODULES
+    ):
         sys.meta_path.insert(0, _QuietImport())
 
 

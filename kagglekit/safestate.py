@@ -48,9 +48,22 @@ VERSION = 1
 # collections at least this long go into state.npz whole
 BULK = 16
 _BUILTIN_TYPES = {"int": int, "float": float, "bool": bool, "complex": complex, "str": str}
-_SPARSE = ("csr_matrix", "csc_matrix", "coo_matrix", "lil_matrix", "dok_matrix", "dia_matrix",
-           "bsr_matrix", "csr_array", "csc_array", "coo_array", "lil_array", "dok_array",
-           "dia_array", "bsr_array")
+_SPARSE = (
+    "csr_matrix",
+    "csc_matrix",
+    "coo_matrix",
+    "lil_matrix",
+    "dok_matrix",
+    "dia_matrix",
+    "bsr_matrix",
+    "csr_array",
+    "csc_array",
+    "coo_array",
+    "lil_array",
+    "dok_array",
+    "dia_array",
+    "bsr_array",
+)
 _SKLEARN_NAME = re.compile(r"^sklearn(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 
@@ -121,17 +134,26 @@ class _Writer:
         raise TypeError(f"{where}: cannot save an object array of non-strings without pickle")
 
     def _dict(self, value: dict, where: str):
-        if len(value) >= BULK and _all_str(value.keys()) and all(
-                isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                for v in value.values()):
+        if (
+            len(value) >= BULK
+            and _all_str(value.keys())
+            and all(
+                isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value.values()
+            )
+        ):
             node = self.strings(value.keys(), "vocab")
-            self.arrays[node["strings"] + ".v"] = np.fromiter(value.values(), dtype=np.int64,
-                                                              count=len(value))
+            self.arrays[node["strings"] + ".v"] = np.fromiter(
+                value.values(), dtype=np.int64, count=len(value)
+            )
             return {"vocab": node["strings"]}
         if _all_str(value.keys()):
             return {"dict": {k: self.encode(v, f"{where}.{k}") for k, v in value.items()}}
-        return {"items": [[self.encode(k, f"{where} key"), self.encode(v, f"{where}[{k!r}]")]
-                          for k, v in value.items()]}
+        return {
+            "items": [
+                [self.encode(k, f"{where} key"), self.encode(v, f"{where}[{k!r}]")]
+                for k, v in value.items()
+            ]
+        }
 
     def _object(self, value, where: str):
         cls = type(value)
@@ -143,8 +165,10 @@ class _Writer:
             state = dict(vars(value))
         if not isinstance(state, dict) or not _all_str(state.keys()):
             raise TypeError(f"{where}: cannot save a {cls.__qualname__} (its state is not a dict)")
-        return {"object": f"{cls.__module__}.{cls.__qualname__}",
-                "state": {k: self.encode(v, f"{where}.{k}") for k, v in state.items()}}
+        return {
+            "object": f"{cls.__module__}.{cls.__qualname__}",
+            "state": {k: self.encode(v, f"{where}.{k}") for k, v in state.items()},
+        }
 
 
 def _all_str(items) -> bool:
@@ -164,9 +188,10 @@ def save_tree(obj, directory) -> None:
     root = writer.encode(obj, "state")
     with open(directory / ARRAYS_FILE, "wb") as fh:
         np.savez(fh, **writer.arrays)
-    (directory / TREE_FILE).write_text(json.dumps(
-        {"format": FORMAT, "version": VERSION, "root": root}, separators=(",", ":")),
-        encoding="utf-8")
+    (directory / TREE_FILE).write_text(
+        json.dumps({"format": FORMAT, "version": VERSION, "root": root}, separators=(",", ":")),
+        encoding="utf-8",
+    )
 
 
 # -- loading --------------------------------------------------------------------------------
@@ -244,7 +269,8 @@ class _Reader:
         key = node["of"]
         csr = scipy.sparse.csr_matrix(
             (self.array(key), self.array(key + ".indices"), self.array(key + ".indptr")),
-            shape=tuple(node["shape"]))
+            shape=tuple(node["shape"]),
+        )
         fmt = name.split("_")[0]
         if name.endswith("_array"):
             return getattr(scipy.sparse, name)(csr.asformat(fmt))
@@ -276,8 +302,9 @@ class _Reader:
         except ImportError:
             cls = None
         if not isinstance(cls, type):
-            raise UntrustedType(f"{self.path}: names a class {name} that does not exist here; "
-                                f"{self.hint}")
+            raise UntrustedType(
+                f"{self.path}: names a class {name} that does not exist here; {self.hint}"
+            )
         if not trusted:
             from sklearn.base import BaseEstimator
 
@@ -286,8 +313,10 @@ class _Reader:
         return cls
 
     def _untrusted(self, name) -> UntrustedType:
-        return UntrustedType(f"{self.path}: holds types this model does not trust ({name}); "
-                             f"it was not made by this model: {self.hint}")
+        return UntrustedType(
+            f"{self.path}: holds types this model does not trust ({name}); "
+            f"it was not made by this model: {self.hint}"
+        )
 
 
 class _Damaged(Exception):
@@ -315,25 +344,30 @@ def load_tree(directory, trusted=(), hint: str = "re-create the run"):
     try:
         tree = json.loads(tree_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RunError(f"{tree_path}: damaged or truncated ({type(exc).__name__}); "
-                       f"{hint}") from None
+        raise RunError(
+            f"{tree_path}: damaged or truncated ({type(exc).__name__}); {hint}"
+        ) from None
     if not isinstance(tree, dict) or tree.get("format") != FORMAT or "root" not in tree:
         raise RunError(f"{tree_path}: not a saved model state; {hint}")
     if not isinstance(tree.get("version"), int) or tree["version"] > VERSION:
-        raise RunError(f"{tree_path}: written by a newer kagglekit (state format "
-                       f"{tree.get('version')!r}, this one reads {VERSION}); upgrade kagglekit "
-                       f"or {hint}")
+        raise RunError(
+            f"{tree_path}: written by a newer kagglekit (state format "
+            f"{tree.get('version')!r}, this one reads {VERSION}); upgrade kagglekit "
+            f"or {hint}"
+        )
     try:
         with np.load(arrays_path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
-        raise RunError(f"{arrays_path}: damaged or truncated ({type(exc).__name__}); "
-                       f"{hint}") from None
+        raise RunError(
+            f"{arrays_path}: damaged or truncated ({type(exc).__name__}); {hint}"
+        ) from None
     reader = _Reader(arrays, trusted, tree_path, hint)
     try:
         return reader.decode(tree["root"])
     except _Damaged as exc:
         raise RunError(f"{tree_path}: damaged: {exc}; {hint}") from None
     except (KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError) as exc:
-        raise RunError(f"{tree_path}: damaged ({type(exc).__name__}: {_short(str(exc))}); "
-                       f"{hint}") from None
+        raise RunError(
+            f"{tree_path}: damaged ({type(exc).__name__}: {_short(str(exc))}); {hint}"
+        ) from None

@@ -12,12 +12,19 @@ from pathlib import Path
 
 import numpy as np
 
-COMMON = ("the a to of and in is it you that for on was with this my at be have just so "
-          "all about out up what when like now can get one people time day today new").split()
+COMMON = (
+    "the a to of and in is it you that for on was with this my at be have just so "
+    "all about out up what when like now can get one people time day today new"
+).split()
 
 
-def sentence(rng: np.random.Generator, lean: tuple[str, ...], other: tuple[str, ...],
-             length: tuple[int, int] = (6, 18), signal: float = 0.35) -> str:
+def sentence(
+    rng: np.random.Generator,
+    lean: tuple[str, ...],
+    other: tuple[str, ...],
+    length: tuple[int, int] = (6, 18),
+    signal: float = 0.35,
+) -> str:
     """A bag-of-words 'sentence': about ``signal`` of its words from ``lean``."""
     n = int(rng.integers(*length))
     words = []

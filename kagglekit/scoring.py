@@ -23,24 +23,30 @@ def load_test_labels(comp: Competition, path: Path, *, encoding: str = "utf-8", 
     """(ids, y, n_unscored): the scored rows' ids and (n, n_targets) 0/1 labels."""
     path = Path(path)
     if not comp.id_column:
-        raise KaggleKitError(f"{comp.slug} has no id column, so test labels cannot be matched "
-                             f"to predictions")
+        raise KaggleKitError(
+            f"{comp.slug} has no id column, so test labels cannot be matched to predictions"
+        )
     if not path.exists():
         raise DataError(f"{path}: not found; pass --labels with the test labels file")
     needed = [comp.id_column, *comp.target_columns]
-    frame = read_table(comp, path, "labels", columns_needed=needed, encoding=encoding,
-                       params=params)
+    frame = read_table(
+        comp, path, "labels", columns_needed=needed, encoding=encoding, params=params
+    )
     if len(frame) == 0:
         raise DataError(f"{path}: has a header but no rows")
     check_ids(frame, comp.id_column, path)
     unscored = np.zeros(len(frame), dtype=bool)
     if comp.unscored_label is not None:
         targets = frame[list(comp.target_columns)].astype(str)
-        unscored = targets.isin([comp.unscored_label, f"{comp.unscored_label}.0"]).any(axis=1).to_numpy()
+        unscored = (
+            targets.isin([comp.unscored_label, f"{comp.unscored_label}.0"]).any(axis=1).to_numpy()
+        )
     kept = frame[~unscored]
     if len(kept) == 0:
-        raise DataError(f"{path}: every row is marked {comp.unscored_label!r} (not scored); "
-                        f"there is nothing to score")
+        raise DataError(
+            f"{path}: every row is marked {comp.unscored_label!r} (not scored); "
+            f"there is nothing to score"
+        )
     y = encode_labels(comp, kept, path)
     return kept[comp.id_column].astype(str).to_numpy(), y, int(unscored.sum())
 
@@ -75,9 +81,15 @@ def score_run(comp: Competition, run: Run, labels=None, *, encoding: str = "utf-
         raise KaggleKitError(
             f"run {run.id} has no test prediction for id {ids[~known][0]!r} of {path} "
             f"({int((~known).sum())} of {len(ids)} scored ids missing); are these the labels "
-            f"of the test file the run predicted?")
+            f"of the test file the run predicted?"
+        )
     order = position.loc[ids].to_numpy()
     prob = preds[list(run.target_columns)].to_numpy(dtype=float)[order]
-    return {"scores": score_all(comp, y, prob, run.threshold), "n_scored": int(len(ids)),
-            "n_unscored": n_unscored, "n_predictions": int(len(preds)), "labels": str(path),
-            "threshold": run.threshold}
+    return {
+        "scores": score_all(comp, y, prob, run.threshold),
+        "n_scored": int(len(ids)),
+        "n_unscored": n_unscored,
+        "n_predictions": int(len(preds)),
+        "labels": str(path),
+        "threshold": run.threshold,
+    }

@@ -34,14 +34,17 @@ def build_submission(comp: Competition, run: Run, sample):
             raise SubmissionError(
                 f"run {run.id} has no prediction for id {sample_ids[absent].iloc[0]!r} of "
                 f"sample_submission.csv ({int(absent.sum())} missing); was it run on another "
-                f"test.csv? Rerun it on this competition's data")
+                f"test.csv? Rerun it on this competition's data"
+            )
         order = position.loc[sample_ids].to_numpy()
         frame = pd.DataFrame({sub_id: sample[sub_id].to_numpy()})
     # a probability submission needs no threshold (a fit without a CV run has none)
     threshold = run.threshold if comp.submission_kind == "label" else None
     for target, column in zip(comp.target_columns, comp.sub_columns):
         values = preds[target].to_numpy(dtype=float)[order]
-        frame[column] = (values >= threshold).astype(int) if comp.submission_kind == "label" else values
+        frame[column] = (
+            (values >= threshold).astype(int) if comp.submission_kind == "label" else values
+        )
     return frame
 
 
@@ -50,12 +53,15 @@ def validate_submission(comp: Competition, frame, sample, where: str = "submissi
     columns = [c for c in (comp.sub_id_column, *comp.sub_columns) if c]
     expected = list(sample.columns) if sample is not None else columns
     if list(frame.columns) != expected:
-        raise SubmissionError(f"{where}: columns {list(frame.columns)} do not match "
-                              f"sample_submission.csv's {expected}")
+        raise SubmissionError(
+            f"{where}: columns {list(frame.columns)} do not match "
+            f"sample_submission.csv's {expected}"
+        )
     if sample is not None:
         if len(frame) != len(sample):
-            raise SubmissionError(f"{where}: {len(frame)} rows, sample_submission.csv has "
-                                  f"{len(sample)}")
+            raise SubmissionError(
+                f"{where}: {len(frame)} rows, sample_submission.csv has {len(sample)}"
+            )
         id_col = comp.sub_id_column
         if id_col:
             ours = frame[id_col].astype(str).to_numpy()
@@ -63,9 +69,11 @@ def validate_submission(comp: Competition, frame, sample, where: str = "submissi
             bad = np.flatnonzero(ours != theirs)
             if len(bad):
                 i = int(bad[0])
-                raise SubmissionError(f"{where}: row {i + 1} has id {ours[i]!r} where "
-                                      f"sample_submission.csv has {theirs[i]!r}; ids must be "
-                                      f"the same and in the same order")
+                raise SubmissionError(
+                    f"{where}: row {i + 1} has id {ours[i]!r} where "
+                    f"sample_submission.csv has {theirs[i]!r}; ids must be "
+                    f"the same and in the same order"
+                )
     for column in comp.sub_columns:
         values = frame[column]
         if values.isna().any():
@@ -80,22 +88,36 @@ def validate_submission(comp: Competition, frame, sample, where: str = "submissi
             kind = "a probability in [0, 1]"
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise SubmissionError(f"{where}: column {column!r} has {values.iloc[row]!r} in row "
-                                  f"{row + 1}; values must be {kind}")
+            raise SubmissionError(
+                f"{where}: column {column!r} has {values.iloc[row]!r} in row "
+                f"{row + 1}; values must be {kind}"
+            )
 
 
-def write_submission(comp: Competition, run: Run, output: Path | None = None,
-                     submissions_dir: Path = Path("submissions")) -> tuple[Path, object]:
+def write_submission(
+    comp: Competition,
+    run: Run,
+    output: Path | None = None,
+    submissions_dir: Path = Path("submissions"),
+) -> tuple[Path, object]:
     """Build, validate and atomically write the run's submission; returns (path, frame)."""
     if comp.test_file is None:
-        raise SubmissionError(f"{comp.slug} has no test file, so there is nothing to submit; "
-                              f"score new rows with `kagglekit predict RUN --input CSV`")
+        raise SubmissionError(
+            f"{comp.slug} has no test file, so there is nothing to submit; "
+            f"score new rows with `kagglekit predict RUN --input CSV`"
+        )
     data_dir = run.data_dir
-    sample = load_sample_submission(comp, data_dir) if comp.sample_submission_file and data_file(
-        data_dir, comp.sample_submission_file) is not None else None
+    sample = (
+        load_sample_submission(comp, data_dir)
+        if comp.sample_submission_file
+        and data_file(data_dir, comp.sample_submission_file) is not None
+        else None
+    )
     if comp.sample_submission_file and sample is None:
-        raise SubmissionError(f"{data_dir / comp.sample_submission_file} not found; the run's data "
-                              f"folder moved? Fetch the data again")
+        raise SubmissionError(
+            f"{data_dir / comp.sample_submission_file} not found; the run's data "
+            f"folder moved? Fetch the data again"
+        )
     frame = build_submission(comp, run, sample)
     path = Path(output) if output else Path(submissions_dir) / comp.slug / f"{run.id}.csv"
     validate_submission(comp, frame, sample, where=str(path))

@@ -63,8 +63,9 @@ def fold_differences(folds_a: np.ndarray, folds_b: np.ndarray) -> np.ndarray:
         return np.array([], dtype=np.int64)
     for x, z in ((a, b), (b, a)):  # z a function of x would hide merged folds: check both ways
         match = {}
-        for pair, _ in sorted(zip(map(tuple, pairs if x is a else pairs[:, ::-1]), counts),
-                              key=lambda t: -t[1]):
+        for pair, _ in sorted(
+            zip(map(tuple, pairs if x is a else pairs[:, ::-1]), counts), key=lambda t: -t[1]
+        ):
             match.setdefault(pair[0], pair[1])
         differ = np.flatnonzero(np.array([match[f] for f in x]) != z)
         if len(differ):
@@ -80,13 +81,16 @@ def member_predictions(run: Run, frame, what: str, ids: np.ndarray, columns) -> 
     id_col = id_column(run)
     got = frame[id_col].astype(str).to_numpy()
     if len(got) != len(ids) or (got != ids).any():
-        raise BlendError(f"run {run.id}: the ids of {what} do not match its folds.csv; "
-                         f"the run is damaged, remove it")
+        raise BlendError(
+            f"run {run.id}: the ids of {what} do not match its folds.csv; "
+            f"the run is damaged, remove it"
+        )
     values = frame[list(columns)].to_numpy(dtype=np.float64)
     if not np.isfinite(values).all():
         row = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])
-        raise BlendError(f"run {run.id}: {what} has NaN in row {row + 1}; the run is damaged, "
-                         f"remove it")
+        raise BlendError(
+            f"run {run.id}: {what} has NaN in row {row + 1}; the run is damaged, remove it"
+        )
     return values
 
 
@@ -99,12 +103,14 @@ def check_same_rows(first: Run, run: Run, ids0: np.ndarray, ids: np.ndarray, wha
         raise BlendError(
             f"runs {first.id} and {run.id} were made on different {what} rows "
             f"({len(ids0)} vs {len(ids)} rows; e.g. id {extra[0]!r} is in only one); "
-            f"blend runs made on the same data")
+            f"blend runs made on the same data"
+        )
     row = int(np.flatnonzero(ids != ids0)[0])
     raise BlendError(
         f"runs {first.id} and {run.id} list the {what} rows in a different order (row {row + 1} "
         f"is id {ids0[row]!r} in one and {ids[row]!r} in the other); blend runs made on the "
-        f"same files")
+        f"same files"
+    )
 
 
 def real_folds(run: Run):
@@ -113,8 +119,11 @@ def real_folds(run: Run):
     frame = run.folds()
     pseudo = run.info.get("pseudo")
     n_pseudo = pseudo.get("n_pseudo") if isinstance(pseudo, dict) else None
-    if isinstance(n_pseudo, int) and 0 < n_pseudo < len(frame) and (
-            frame["fold"].to_numpy()[-n_pseudo:] == -1).all():
+    if (
+        isinstance(n_pseudo, int)
+        and 0 < n_pseudo < len(frame)
+        and (frame["fold"].to_numpy()[-n_pseudo:] == -1).all()
+    ):
         frame = frame.iloc[:-n_pseudo].reset_index(drop=True)
     return frame
 
@@ -127,8 +136,10 @@ def check_distinct(runs: list[Run]) -> None:
     for i, run in enumerate(runs):
         key = run.path.resolve()
         if key in seen:
-            raise BlendError(f"run {run.id} is given twice (RUN {seen[key] + 1} and RUN {i + 1}); "
-                             f"blend two or more different runs")
+            raise BlendError(
+                f"run {run.id} is given twice (RUN {seen[key] + 1} and RUN {i + 1}); "
+                f"blend two or more different runs"
+            )
         seen[key] = i
 
 
@@ -143,15 +154,20 @@ def load_members(runs: list[Run], data_dir=None) -> BlendData:
             raise BlendError(
                 f"run {run.id} is a {run.kind} run without out-of-fold predictions "
                 f"(oof.csv, folds.csv); only cv and blend runs can be blended (run "
-                f"`kagglekit cv` for it)")
+                f"`kagglekit cv` for it)"
+            )
     first = runs[0]
     for run in runs[1:]:
         if run.competition != first.competition:
-            raise BlendError(f"runs {first.id} ({first.competition}) and {run.id} "
-                             f"({run.competition}) are of different competitions")
+            raise BlendError(
+                f"runs {first.id} ({first.competition}) and {run.id} "
+                f"({run.competition}) are of different competitions"
+            )
         if list(run.target_columns) != list(first.target_columns):
-            raise BlendError(f"runs {first.id} and {run.id} predict different columns "
-                             f"({first.target_columns} vs {run.target_columns})")
+            raise BlendError(
+                f"runs {first.id} and {run.id} predict different columns "
+                f"({first.target_columns} vs {run.target_columns})"
+            )
     comp = plugins.get_competition(first.competition)
     columns = list(first.target_columns)
     folds0 = real_folds(first)
@@ -163,8 +179,10 @@ def load_members(runs: list[Run], data_dir=None) -> BlendData:
     has_test = [(r.path / "test_predictions.csv").is_file() for r in runs]
     if any(has_test) and not all(has_test):
         without = runs[has_test.index(False)]
-        raise BlendError(f"run {without.id} has no test predictions but other runs do; "
-                         f"blend runs that all have them (or none)")
+        raise BlendError(
+            f"run {without.id} has no test predictions but other runs do; "
+            f"blend runs that all have them (or none)"
+        )
     for run in runs:
         frame = real_folds(run)
         run_ids = frame[id_column(run)].astype(str).to_numpy()
@@ -177,7 +195,8 @@ def load_members(runs: list[Run], data_dir=None) -> BlendData:
                 f"{len(all_ids)} rows are assigned differently (e.g. id {all_ids[i]!r}: fold "
                 f"{all_folds[i]} in one, "
                 f"fold {frame['fold'].iloc[i]} in the other); blend runs made on the same folds "
-                f"(the same --folds and --seed, or one `kagglekit cv --model A --model B`)")
+                f"(the same --folds and --seed, or one `kagglekit cv --model A --model B`)"
+            )
         oof = member_predictions(run, run.oof(), "oof.csv", ids, columns)
         test = None
         if all(has_test):
@@ -191,8 +210,11 @@ def load_members(runs: list[Run], data_dir=None) -> BlendData:
     for i, member in enumerate(members):
         for j in range(i):
             other = members[j]
-            if other.duplicate_of is None and np.array_equal(member.oof, other.oof) and (
-                    member.test is None or np.array_equal(member.test, other.test)):
+            if (
+                other.duplicate_of is None
+                and np.array_equal(member.oof, other.oof)
+                and (member.test is None or np.array_equal(member.test, other.test))
+            ):
                 member.duplicate_of = j
                 break
     directory = data_dir or first.info.get("data_dir") or None
@@ -209,13 +231,17 @@ def load_labels(comp, directory, ids: np.ndarray, run: Run) -> tuple[np.ndarray,
     except KaggleKitError:
         raise BlendError(
             f"the labels are read from the runs' data folder {directory}, which has no "
-            f"{comp.train_file}; pass --data-dir with the {comp.slug} files") from None
+            f"{comp.train_file}; pass --data-dir with the {comp.slug} files"
+        ) from None
     path = directory / comp.train_file
     needed = [*([comp.id_column] if comp.id_column else []), *comp.target_columns]
     frame = read_csv(path, columns_needed=needed, **dict(comp.read_options))
     y = encode_labels(comp, frame, path)
-    file_ids = (frame[comp.id_column].astype(str).to_numpy() if comp.id_column
-                else np.arange(len(frame)).astype(str))
+    file_ids = (
+        frame[comp.id_column].astype(str).to_numpy()
+        if comp.id_column
+        else np.arange(len(frame)).astype(str)
+    )
     if len(file_ids) == len(ids) and (file_ids == ids).all():
         return y, directory
     if comp.id_column and comp.validation_file and (directory / comp.validation_file).is_file():
@@ -223,12 +249,15 @@ def load_labels(comp, directory, ids: np.ndarray, run: Run) -> tuple[np.ndarray,
         vpath = directory / comp.validation_file
         vframe = read_csv(vpath, columns_needed=needed, **dict(comp.read_options))
         row_of = {key: (0, i) for i, key in enumerate(file_ids)}
-        row_of.update({key: (1, i) for i, key in
-                       enumerate(vframe[comp.id_column].astype(str).to_numpy())})
+        row_of.update(
+            {key: (1, i) for i, key in enumerate(vframe[comp.id_column].astype(str).to_numpy())}
+        )
         labels = (y, encode_labels(comp, vframe, vpath))
         missing = [key for key in ids if key not in row_of]
         if not missing:
             return np.stack([labels[row_of[key][0]][row_of[key][1]] for key in ids]), directory
-    raise BlendError(f"{path} does not hold the training rows of run {run.id} in its order "
-                     f"({len(file_ids)} rows vs {len(ids)}); pass --data-dir with the files "
-                     f"the runs were made on")
+    raise BlendError(
+        f"{path} does not hold the training rows of run {run.id} in its order "
+        f"({len(file_ids)} rows vs {len(ids)}); pass --data-dir with the files "
+        f"the runs were made on"
+    )

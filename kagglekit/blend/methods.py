@@ -111,18 +111,23 @@ class VoteBlend(BlendMethod):
             from kagglekit.metrics import best_threshold
 
             P = np.asarray(P, dtype=np.float64)
-            self.thresholds_ = np.array([best_threshold(metric, y, P[:, m])
-                                         for m in range(self.n_members_)])
+            self.thresholds_ = np.array(
+                [best_threshold(metric, y, P[:, m]) for m in range(self.n_members_)]
+            )
             return self
         thresholds = np.asarray(self.context.thresholds, dtype=np.float64)
         if len(thresholds) != self.n_members_:
-            raise KaggleKitError(f"vote needs one threshold per member: got {len(thresholds)} "
-                                 f"for {self.n_members_} members")
+            raise KaggleKitError(
+                f"vote needs one threshold per member: got {len(thresholds)} "
+                f"for {self.n_members_} members"
+            )
         self.thresholds_ = thresholds
         return self
 
     def predict(self, P):
-        return (np.asarray(P, dtype=np.float64) >= self.thresholds_).astype(np.float64) @ self.weights_
+        return (np.asarray(P, dtype=np.float64) >= self.thresholds_).astype(
+            np.float64
+        ) @ self.weights_
 
 
 class WeightedBlend(BlendMethod):
@@ -166,9 +171,17 @@ class WeightedBlend(BlendMethod):
         best_vertex = min(candidates[1:], key=lambda c: (c[0], c[1]))[2]
         for order, start in enumerate((equal, best_vertex)):
             simplex = np.vstack([start] + [start + 0.25 * e for e in np.eye(n_members)])
-            result = minimize(loss, start, method="Nelder-Mead",
-                              options={"initial_simplex": simplex, "xatol": 1e-3,
-                                       "fatol": 1e-7, "maxfev": 100 * n_members})
+            result = minimize(
+                loss,
+                start,
+                method="Nelder-Mead",
+                options={
+                    "initial_simplex": simplex,
+                    "xatol": 1e-3,
+                    "fatol": 1e-7,
+                    "maxfev": 100 * n_members,
+                },
+            )
             w = as_weights(result.x)
             if w is not None:
                 candidates.append((loss(w), n_members + 1 + order, w))
@@ -190,8 +203,9 @@ def logistic_meta_model(seed):
 def hgb_meta_model(seed):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    return HistGradientBoostingClassifier(max_iter=100, learning_rate=0.05, max_leaf_nodes=8,
-                                          min_samples_leaf=40, random_state=seed)
+    return HistGradientBoostingClassifier(
+        max_iter=100, learning_rate=0.05, max_leaf_nodes=8, min_samples_leaf=40, random_state=seed
+    )
 
 
 # meta-models for ``stack``: name -> factory(seed) of a scikit-learn classifier
@@ -212,8 +226,9 @@ class StackBlend(BlendMethod):
         self.n_members_ = P.shape[1]
         name = self.context.meta_model
         if name not in META_MODELS:
-            raise KaggleKitError(f"unknown meta-model {name!r}; choose one of "
-                                 f"{', '.join(META_MODELS)}")
+            raise KaggleKitError(
+                f"unknown meta-model {name!r}; choose one of {', '.join(META_MODELS)}"
+            )
         if len(np.unique(y)) < 2:  # a rare label absent from these folds
             self.model_, self.constant_ = None, float(y.mean()) if len(y) else 0.0
             self.weights_ = np.zeros(self.n_members_)
@@ -278,8 +293,9 @@ BLEND_METHODS = _RegisteredMethods()
 
 def get_method(name: str) -> type[BlendMethod]:
     if name not in BLEND_METHODS:
-        raise KaggleKitError(f"unknown blend method {name!r}; choose one of "
-                             f"{', '.join(BLEND_METHODS)}")
+        raise KaggleKitError(
+            f"unknown blend method {name!r}; choose one of {', '.join(BLEND_METHODS)}"
+        )
     return BLEND_METHODS[name]
 
 

@@ -25,9 +25,14 @@ class BlendResult:
     fold_weights: list = field(default_factory=list)  # [label][fold] -> weights or None
 
 
-def blend_arrays(method: str, oof: np.ndarray, y: np.ndarray, folds: np.ndarray,
-                 test: np.ndarray | None = None,
-                 context: BlendContext | None = None) -> BlendResult:
+def blend_arrays(
+    method: str,
+    oof: np.ndarray,
+    y: np.ndarray,
+    folds: np.ndarray,
+    test: np.ndarray | None = None,
+    context: BlendContext | None = None,
+) -> BlendResult:
     """Blend members' predictions; ``oof`` (M, n, T), ``test`` (M, n_test, T), ``y`` (n, T).
 
     Each target column is blended on its own. Supervised methods are nested: fold k's

@@ -38,8 +38,9 @@ def _fitted(blender) -> dict:
     return {k: v for k, v in vars(blender).items() if k.endswith("_") and not k.startswith("_")}
 
 
-def save_blenders(directory: Path, method: str, blenders: list, columns: list,
-                  members: list) -> None:
+def save_blenders(
+    directory: Path, method: str, blenders: list, columns: list, members: list
+) -> None:
     """Write blender.json (+ .npz, + .skops) for one fitted blender per target column."""
     arrays, estimators, per_column = {}, {}, []
     for j, blender in enumerate(blenders):
@@ -49,7 +50,9 @@ def save_blenders(directory: Path, method: str, blenders: list, columns: list,
             if isinstance(value, np.ndarray):
                 arrays[key] = value
                 attrs[name] = {"array": key}
-            elif isinstance(value, list) and value and all(isinstance(v, np.ndarray) for v in value):
+            elif (
+                isinstance(value, list) and value and all(isinstance(v, np.ndarray) for v in value)
+            ):
                 for i, v in enumerate(value):
                     arrays[f"{key}.{i}"] = v
                 attrs[name] = {"arrays": [f"{key}.{i}" for i in range(len(value))]}
@@ -61,8 +64,10 @@ def save_blenders(directory: Path, method: str, blenders: list, columns: list,
                 estimators[key] = value
                 attrs[name] = {"estimator": key}
             else:
-                raise TypeError(f"blend method {method!r}: cannot save attribute {name} "
-                                f"of type {type(value).__name__} without pickle")
+                raise TypeError(
+                    f"blend method {method!r}: cannot save attribute {name} "
+                    f"of type {type(value).__name__} without pickle"
+                )
         per_column.append(attrs)
     directory = Path(directory)
     if arrays:
@@ -72,9 +77,16 @@ def save_blenders(directory: Path, method: str, blenders: list, columns: list,
         import skops.io
 
         skops.io.dump(estimators, directory / ESTIMATORS_FILE)
-    write_json(directory / STATE_FILE,
-               {"format": 1, "method": method, "columns": list(columns), "members": members,
-                "blenders": per_column})
+    write_json(
+        directory / STATE_FILE,
+        {
+            "format": 1,
+            "method": method,
+            "columns": list(columns),
+            "members": members,
+            "blenders": per_column,
+        },
+    )
 
 
 def has_state(directory: Path) -> bool:
@@ -82,8 +94,9 @@ def has_state(directory: Path) -> bool:
 
 
 def _damaged(path: Path, why: str) -> BlendError:
-    return BlendError(f"{path}: {why}; re-create the blend with the same `kagglekit blend ...` "
-                      f"command")
+    return BlendError(
+        f"{path}: {why}; re-create the blend with the same `kagglekit blend ...` command"
+    )
 
 
 def load_blenders(directory: Path) -> dict:
@@ -92,20 +105,28 @@ def load_blenders(directory: Path) -> dict:
     path = directory / STATE_FILE
     if not path.is_file():
         if (directory / LEGACY_FILE).exists():
-            raise BlendError(f"{directory / LEGACY_FILE}: saved with pickle by an older kagglekit, "
-                             f"which is never loaded because it could run code; re-create the "
-                             f"blend with the same `kagglekit blend ...` command")
+            raise BlendError(
+                f"{directory / LEGACY_FILE}: saved with pickle by an older kagglekit, "
+                f"which is never loaded because it could run code; re-create the "
+                f"blend with the same `kagglekit blend ...` command"
+            )
         raise _damaged(path, "missing; this blend cannot predict new rows")
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise _damaged(path, f"damaged ({type(exc).__name__})") from None
-    if not isinstance(state, dict) or not isinstance(state.get("blenders"), list) \
-            or not isinstance(state.get("members"), list):
+    if (
+        not isinstance(state, dict)
+        or not isinstance(state.get("blenders"), list)
+        or not isinstance(state.get("members"), list)
+    ):
         raise _damaged(path, "not a blender record")
     arrays = _load_arrays(directory / ARRAYS_FILE) if (directory / ARRAYS_FILE).exists() else {}
-    estimators = (_load_estimators(directory / ESTIMATORS_FILE)
-                  if (directory / ESTIMATORS_FILE).exists() else {})
+    estimators = (
+        _load_estimators(directory / ESTIMATORS_FILE)
+        if (directory / ESTIMATORS_FILE).exists()
+        else {}
+    )
     cls = get_method(str(state.get("method")))
     blenders = []
     for attrs in state["blenders"]:
@@ -137,5 +158,8 @@ def _load_arrays(path: Path) -> dict:
 def _load_estimators(path: Path) -> dict:
     from kagglekit.model import load_state
 
-    return load_state(path, TRUSTED_ESTIMATORS,
-                      hint="re-create the blend with the same `kagglekit blend ...` command")
+    return load_state(
+        path,
+        TRUSTED_ESTIMATORS,
+        hint="re-create the blend with the same `kagglekit blend ...` command",
+    )

@@ -81,8 +81,10 @@ class Auto(Executor):
         fit = want if memory is None else int(0.85 * memory // need)
         n = min(want, fit)
         if n < 2:
-            return InProcess(), (f"memory: {gib(memory)} available, about {gib(need)} per job "
-                                 f"(--executor local --workers N to override)")
+            return InProcess(), (
+                f"memory: {gib(memory)} available, about {gib(need)} per job "
+                f"(--executor local --workers N to override)"
+            )
         room = "" if memory is None else f", {gib(memory)} available, about {gib(need)} per job"
         return LocalWorkers(workers=n), f"{len(cores)} cores{room}"
 

@@ -68,20 +68,31 @@ class Tracker:
         self._emit(JobEvent("start", job, worker, done=self.done, total=self.total))
 
     def retry(self, job, worker: str, message: str) -> None:
-        self._emit(JobEvent("retry", job, worker, done=self.done, total=self.total,
-                            message=message))
+        self._emit(
+            JobEvent("retry", job, worker, done=self.done, total=self.total, message=message)
+        )
 
     def finish(self, job, scratch: Path, record: dict) -> None:
         """Commit a job's finished scratch folder (atomically), then report it."""
         self.store.commit(job, scratch, record)
         self.done += 1
         score = self.scorer(job) if self.scorer else None
-        self._emit(JobEvent("done", job, record.get("worker", "?"), record.get("seconds"),
-                            score, self.done, self.total))
+        self._emit(
+            JobEvent(
+                "done",
+                job,
+                record.get("worker", "?"),
+                record.get("seconds"),
+                score,
+                self.done,
+                self.total,
+            )
+        )
 
 
-def drive(ctx, jobs, store, executor=None, on_event=None, scorer=None,
-          command: str | None = None) -> None:
+def drive(
+    ctx, jobs, store, executor=None, on_event=None, scorer=None, command: str | None = None
+) -> None:
     """Run the jobs the store has not completed yet on ``executor`` (default: in-process).
 
     Ctrl-C becomes :class:`~kagglekit.jobs.RunInterrupted` (completed jobs kept); any other
@@ -102,8 +113,9 @@ def drive(ctx, jobs, store, executor=None, on_event=None, scorer=None,
         store.release()
         if not kept:
             store.remove()
-        raise RunInterrupted(store.run_id, store.path, kept, len(jobs), command,
-                             store.plan.get("kind", "cv")) from None
+        raise RunInterrupted(
+            store.run_id, store.path, kept, len(jobs), command, store.plan.get("kind", "cv")
+        ) from None
     except BaseException as exc:
         kept = store.completed(jobs)
         if not kept:
@@ -111,8 +123,12 @@ def drive(ctx, jobs, store, executor=None, on_event=None, scorer=None,
         else:
             store.release()
         if isinstance(exc, OSError):  # one line naming where, saying what was kept
-            doing = (f"writing the run's jobs; {len(kept)} completed job(s) kept for resuming"
-                     if kept else "writing the run's jobs; nothing was kept")
-            raise KaggleKitError(os_error_line(exc, store.path if kept else store.path.parent,
-                                               doing)) from None
+            doing = (
+                f"writing the run's jobs; {len(kept)} completed job(s) kept for resuming"
+                if kept
+                else "writing the run's jobs; nothing was kept"
+            )
+            raise KaggleKitError(
+                os_error_line(exc, store.path if kept else store.path.parent, doing)
+            ) from None
         raise

@@ -33,8 +33,11 @@ def run_remote(ctx, job) -> tuple[dict, dict]:
     folder = Path(tempfile.mkdtemp(prefix=f"kagglekit-job-{job.id[:8]}-"))
     try:
         record = execute_job(ctx, job, folder, f"ray:{socket.gethostname()}:{os.getpid()}")
-        files = {str(p.relative_to(folder)): p.read_bytes()
-                 for p in sorted(folder.rglob("*")) if p.is_file()}
+        files = {
+            str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*"))
+            if p.is_file()
+        }
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return record, files
@@ -63,8 +66,12 @@ class RayTasks(Executor):
         ray = import_ray()
         started_here = not ray.is_initialized()
         if started_here:
-            options = {"address": self.address, "include_dashboard": False,
-                       "log_to_driver": False, "configure_logging": False}
+            options = {
+                "address": self.address,
+                "include_dashboard": False,
+                "log_to_driver": False,
+                "configure_logging": False,
+            }
             if not self.address and self.workers:
                 options["num_cpus"] = int(self.workers)
             ray.init(**options)
@@ -72,7 +79,8 @@ class RayTasks(Executor):
         try:
             gpus = ray.cluster_resources().get("GPU", 0)
             task = ray.remote(run_remote).options(
-                num_cpus=1, num_gpus=1 if ctx.needs_gpu and gpus else 0, max_retries=2)
+                num_cpus=1, num_gpus=1 if ctx.needs_gpu and gpus else 0, max_retries=2
+            )
             shared = ray.put(ctx)
             for job in jobs:
                 pending[task.remote(shared, job)] = job

@@ -11,11 +11,9 @@ from pathlib import Path
 
 from kagglekit.errors import KaggleKitError
 
-
 SETTINGS_URL = "https://www.kaggle.com/settings"
 COMPETITION_URL = "https://www.kaggle.com/competitions/{slug}"
 RULES_URL = "https://www.kaggle.com/competitions/{slug}/rules"
-
 
 
 class KaggleApiError(KaggleKitError):
@@ -69,9 +67,11 @@ def _no_credentials_message() -> str:
     # the client reads ~/.kaggle as soon as it exists, so that is the place to suggest
     configured = os.environ.get("KAGGLE_CONFIG_DIR")
     where = Path(configured or os.path.join(os.path.expanduser("~"), ".kaggle")) / "kaggle.json"
-    return (f"no Kaggle credentials found: create an API token at {SETTINGS_URL} "
-            f"(API > Create New Token) and save the downloaded kaggle.json as {where} "
-            f"(chmod 600), or set KAGGLE_USERNAME and KAGGLE_KEY, or KAGGLE_API_TOKEN")
+    return (
+        f"no Kaggle credentials found: create an API token at {SETTINGS_URL} "
+        f"(API > Create New Token) and save the downloaded kaggle.json as {where} "
+        f"(chmod 600), or set KAGGLE_USERNAME and KAGGLE_KEY, or KAGGLE_API_TOKEN"
+    )
 
 
 def find_credentials() -> Credentials:
@@ -95,16 +95,22 @@ def find_credentials() -> Credentials:
         basic = base64.b64encode(f"{user}:{key}".encode()).decode()
         found.append(Credentials("key", source, username=str(user), secrets=(str(key), basic)))
     elif user or key:
-        missing = "KAGGLE_KEY (or \"key\" in kaggle.json)" if user else \
-            "KAGGLE_USERNAME (or \"username\" in kaggle.json)"
-        problem = problem or (f"incomplete Kaggle credentials: {missing} is missing; "
-                              f"{_no_credentials_message().split(': ', 1)[1]}")
+        missing = (
+            'KAGGLE_KEY (or "key" in kaggle.json)'
+            if user
+            else 'KAGGLE_USERNAME (or "username" in kaggle.json)'
+        )
+        problem = problem or (
+            f"incomplete Kaggle credentials: {missing} is missing; "
+            f"{_no_credentials_message().split(': ', 1)[1]}"
+        )
     oauth = Path(os.path.expanduser("~/.kaggle/credentials.json"))
     saved, _ = _read_kaggle_json(oauth)
     if saved.get("refresh_token"):
         secrets = tuple(str(saved[k]) for k in ("refresh_token", "access_token") if saved.get(k))
-        found.append(Credentials("oauth", str(oauth), username=saved.get("username"),
-                                 secrets=secrets))
+        found.append(
+            Credentials("oauth", str(oauth), username=saved.get("username"), secrets=secrets)
+        )
     if not found:
         raise NoCredentials(problem or _no_credentials_message())
     primary = found[0]
@@ -122,7 +128,5 @@ def _read_kaggle_json(file: Path) -> tuple[dict, str | None]:
     except (json.JSONDecodeError, UnicodeDecodeError):
         return {}, f"{file} is not valid JSON; {fix}"
     if not isinstance(values, dict):
-        return {}, f"{file} must hold {{\"username\": ..., \"key\": ...}}; {fix}"
+        return {}, f'{file} must hold {{"username": ..., "key": ...}}; {fix}'
     return values, None
-
-

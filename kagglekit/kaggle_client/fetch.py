@@ -11,9 +11,9 @@ import re
 import shutil
 import uuid
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from kagglekit import data as _data
 from kagglekit.errors import KaggleKitError
@@ -25,7 +25,6 @@ CHUNK = 1 << 20
 NESTED_ZIP_DEPTH = 3
 
 Progress = Callable[[str, int, "int | None"], None]  # (stage, done, total): "download", "unzip X"
-
 
 
 # ---------------------------------------------------------------- fetch
@@ -41,8 +40,13 @@ class FetchResult:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
-        return {"competition": self.competition, "path": str(self.path), "status": self.status,
-                "files": self.files, "bytes_downloaded": self.bytes_downloaded}
+        return {
+            "competition": self.competition,
+            "path": str(self.path),
+            "status": self.status,
+            "files": self.files,
+            "bytes_downloaded": self.bytes_downloaded,
+        }
 
 
 def target_dir(slug: str, data_dir: str | os.PathLike | None = None) -> Path:
@@ -62,19 +66,29 @@ def complete_files(target: Path, expected: Iterable[str] = ()) -> list[str] | No
             files = json.loads(manifest.read_text(encoding="utf-8"))["files"]
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             return None
-        if all((target / name).is_file() and (target / name).stat().st_size == size
-               for name, size in files.items()):
+        if all(
+            (target / name).is_file() and (target / name).stat().st_size == size
+            for name, size in files.items()
+        ):
             return sorted(files)
         return None
     expected = [f for f in expected if f]
-    if expected and all((target / f).is_file() and (target / f).stat().st_size > 0
-                        for f in expected):
+    if expected and all(
+        (target / f).is_file() and (target / f).stat().st_size > 0 for f in expected
+    ):
         return sorted(expected)
     return None
 
 
-def fetch(slug: str, data_dir=None, *, force: bool = False, expected_files: Iterable[str] = (),
-          session: KaggleSession | None = None, progress: Progress | None = None) -> FetchResult:
+def fetch(
+    slug: str,
+    data_dir=None,
+    *,
+    force: bool = False,
+    expected_files: Iterable[str] = (),
+    session: KaggleSession | None = None,
+    progress: Progress | None = None,
+) -> FetchResult:
     """Download and unzip a competition's files into ``<data root>/<slug>/``.
 
     Nothing is downloaded when the files are attached at /kaggle/input/<slug> (a Kaggle
@@ -114,12 +128,16 @@ def fetch(slug: str, data_dir=None, *, force: bool = False, expected_files: Iter
                 if isinstance(exc, requests.exceptions.RequestException):
                     raise
                 if exc.errno == errno.ENOSPC:
-                    raise DiskFull(f"disk full while writing the {slug} files under {root}: "
-                                   f"free some space or pass --data-dir on a disk with room; "
-                                   f"nothing was kept") from None
-                raise KaggleKitError(f"cannot write the {slug} files under {root} "
-                                     f"({exc.strerror or exc}); pass --data-dir with a folder "
-                                     f"you can write to") from None
+                    raise DiskFull(
+                        f"disk full while writing the {slug} files under {root}: "
+                        f"free some space or pass --data-dir on a disk with room; "
+                        f"nothing was kept"
+                    ) from None
+                raise KaggleKitError(
+                    f"cannot write the {slug} files under {root} "
+                    f"({exc.strerror or exc}); pass --data-dir with a folder "
+                    f"you can write to"
+                ) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if created_root and not target.exists():
@@ -149,8 +167,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _download(session: KaggleSession, slug: str, archive: Path, progress: Progress | None,
-              root: Path) -> int:
+def _download(
+    session: KaggleSession, slug: str, archive: Path, progress: Progress | None, root: Path
+) -> int:
     import requests
     from kagglesdk.competitions.types.competition_api_service import ApiDownloadDataFilesRequest
 
@@ -175,16 +194,21 @@ def _download(session: KaggleSession, slug: str, archive: Path, progress: Progre
                         done += len(chunk)
                         if progress:
                             progress("download", done, total)
-            except (requests.exceptions.ChunkedEncodingError,
-                    requests.exceptions.ConnectionError) as exc:
+            except (
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ConnectionError,
+            ) as exc:
                 raise KaggleApiError(
                     f"the download of {slug} broke off after {human_size(done)} "
-                    f"({type(exc).__name__}); nothing was kept, run this again") from None
+                    f"({type(exc).__name__}); nothing was kept, run this again"
+                ) from None
         finally:
             response.close()
     if total is not None and done != total:
-        raise KaggleApiError(f"the download of {slug} is incomplete ({done} of {total} bytes); "
-                             f"nothing was kept, run this again")
+        raise KaggleApiError(
+            f"the download of {slug} is incomplete ({done} of {total} bytes); "
+            f"nothing was kept, run this again"
+        )
     return done
 
 
@@ -194,10 +218,12 @@ def _check_space(folder: Path, needed: int | None, what: str, root: Path) -> Non
         return
     free = shutil.disk_usage(folder).free
     if free < needed:
-        raise DiskFull(f"disk full: {what} needs {human_size(needed)} but only "
-                       f"{human_size(free)} is free "
-                       f"under {root}; free some space or pass --data-dir on a disk with room; "
-                       f"nothing was kept")
+        raise DiskFull(
+            f"disk full: {what} needs {human_size(needed)} but only "
+            f"{human_size(free)} is free "
+            f"under {root}; free some space or pass --data-dir on a disk with room; "
+            f"nothing was kept"
+        )
 
 
 def _safe_members(zf: zipfile.ZipFile, target: Path, source: Path) -> list[zipfile.ZipInfo]:
@@ -206,10 +232,14 @@ def _safe_members(zf: zipfile.ZipFile, target: Path, source: Path) -> list[zipfi
     for info in zf.infolist():
         name = info.filename
         resolved = (base / name).resolve()
-        if name.startswith(("/", "\\")) or ".." in Path(name).parts or (
-                resolved != base and base not in resolved.parents):
-            raise KaggleApiError(f"{source.name} holds an unsafe path {name!r}; refusing to "
-                                 f"unpack it")
+        if (
+            name.startswith(("/", "\\"))
+            or ".." in Path(name).parts
+            or (resolved != base and base not in resolved.parents)
+        ):
+            raise KaggleApiError(
+                f"{source.name} holds an unsafe path {name!r}; refusing to unpack it"
+            )
         members.append(info)
     return members
 
@@ -232,12 +262,13 @@ def _unzip(archive: Path, target: Path, progress: Progress | None, root: Path) -
                     progress(f"unzip {archive.name}", done, needed)
             return out
     except zipfile.BadZipFile as exc:
-        raise KaggleApiError(f"{archive.name} from Kaggle is not a valid zip ({exc}); "
-                             f"nothing was kept, run this again") from None
+        raise KaggleApiError(
+            f"{archive.name} from Kaggle is not a valid zip ({exc}); "
+            f"nothing was kept, run this again"
+        ) from None
 
 
-def _extract(archive: Path, staged: Path, progress: Progress | None,
-             root: Path) -> dict[str, int]:
+def _extract(archive: Path, staged: Path, progress: Progress | None, root: Path) -> dict[str, int]:
     """Unzip the download and every nested zip (``train.csv.zip`` -> ``train.csv``).
 
     A nested zip holding just ``<its name minus .zip>`` is unpacked beside itself (Jigsaw's
@@ -255,11 +286,18 @@ def _extract(archive: Path, staged: Path, progress: Progress | None,
             with zipfile.ZipFile(inner) as zf:
                 names = [i.filename for i in zf.infolist() if not i.is_dir()]
             beside = len(names) == 1 and names[0] == inner.name[: -len(".zip")]
-            extracted += _unzip(inner, inner.parent if beside else
-                                inner.parent / inner.name[: -len(".zip")], progress, root)
+            extracted += _unzip(
+                inner,
+                inner.parent if beside else inner.parent / inner.name[: -len(".zip")],
+                progress,
+                root,
+            )
             inner.unlink()
-    return {str(p.relative_to(staged).as_posix()): p.stat().st_size
-            for p in sorted(staged.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(staged).as_posix()): p.stat().st_size
+        for p in sorted(staged.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _write_manifest(staged: Path, slug: str, files: dict[str, int]) -> None:
@@ -269,9 +307,12 @@ def _write_manifest(staged: Path, slug: str, files: dict[str, int]) -> None:
         client = metadata.version("kaggle")
     except metadata.PackageNotFoundError:  # pragma: no cover
         client = "?"
-    record = {"competition": slug, "files": files,
-              "fetched_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-              "kaggle_client": client}
+    record = {
+        "competition": slug,
+        "files": files,
+        "fetched_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "kaggle_client": client,
+    }
     (staged / MANIFEST).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
@@ -288,5 +329,3 @@ def _install(staged: Path, target: Path, work: Path) -> None:
         if dest.is_dir() and not dest.is_symlink():
             os.rename(dest, old / entry.name)
         os.replace(entry, dest)
-
-

@@ -9,12 +9,16 @@ import re
 import sys
 
 from kagglekit.errors import KaggleKitError
-from kagglekit.kaggle_client.credentials import (COMPETITION_URL, RULES_URL, SETTINGS_URL,
-                                                Credentials, DiskFull, KaggleApiError,
-                                                config_dir, find_credentials)
-
-
-
+from kagglekit.kaggle_client.credentials import (
+    COMPETITION_URL,
+    RULES_URL,
+    SETTINGS_URL,
+    Credentials,
+    DiskFull,
+    KaggleApiError,
+    config_dir,
+    find_credentials,
+)
 
 # ---------------------------------------------------------------- the client
 
@@ -33,8 +37,9 @@ def _import_kaggle_api():
     except (ImportError, ValueError):
         spec = None
     if spec is None or not spec.submodule_search_locations:
-        raise KaggleApiError("the official kaggle client is not installed; "
-                             "run: pip install 'kagglekit[kaggle]'")
+        raise KaggleApiError(
+            "the official kaggle client is not installed; run: pip install 'kagglekit[kaggle]'"
+        )
     version = metadata.version("kaggle")
     installed = "kaggle" not in sys.modules
     if installed:
@@ -49,8 +54,10 @@ def _import_kaggle_api():
         if installed:  # leave no half-imported package behind
             for name in [m for m in sys.modules if m == "kaggle" or m.startswith("kaggle.")]:
                 sys.modules.pop(name, None)
-        raise KaggleApiError(f"the installed kaggle client ({version}) cannot be imported "
-                             f"({exc}); run: pip install -U 'kagglekit[kaggle]'") from None
+        raise KaggleApiError(
+            f"the installed kaggle client ({version}) cannot be imported "
+            f"({exc}); run: pip install -U 'kagglekit[kaggle]'"
+        ) from None
     return module.KaggleApi
 
 
@@ -96,8 +103,10 @@ def _require_client() -> None:
         except (ImportError, ValueError):
             found = False
         if not found:
-            raise KaggleApiError(f"the official kaggle client is not installed ({name} is "
-                                 f"missing); run: pip install 'kagglekit[kaggle]'")
+            raise KaggleApiError(
+                f"the official kaggle client is not installed ({name} is "
+                f"missing); run: pip install 'kagglekit[kaggle]'"
+            )
 
 
 def connect() -> KaggleSession:
@@ -119,13 +128,15 @@ def connect() -> KaggleSession:
             raise KaggleApiError(
                 f"Kaggle did not accept the {credentials.kind} from {credentials.source} "
                 f"(expired or revoked?); create a new API token at {SETTINGS_URL} and "
-                f"replace it") from None
+                f"replace it"
+            ) from None
     return session
 
 
 @contextlib.contextmanager
-def _translated(action: str, slug: str | None, credentials: Credentials | None,
-                username: str | None = None):
+def _translated(
+    action: str, slug: str | None, credentials: Credentials | None, username: str | None = None
+):
     """Client and network failures -> one KaggleKitError line (credentials redacted)."""
     import requests
 
@@ -135,11 +146,13 @@ def _translated(action: str, slug: str | None, credentials: Credentials | None,
     except KaggleKitError:
         raise
     except requests.exceptions.HTTPError as exc:
-        raise KaggleApiError(redact(_http_message(exc, action, slug, credentials, username))) \
-            from None
+        raise KaggleApiError(
+            redact(_http_message(exc, action, slug, credentials, username))
+        ) from None
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-        raise KaggleApiError(redact(_network_message(exc, f"{action} {slug}" if slug
-                                                      else action))) from None
+        raise KaggleApiError(
+            redact(_network_message(exc, f"{action} {slug}" if slug else action))
+        ) from None
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise DiskFull(redact(_disk_full_message(exc.filename, None))) from None
@@ -153,21 +166,29 @@ def _http_message(exc, action: str, slug: str | None, credentials, username) -> 
     what = f"{action} {slug}" if slug else action
     if status == 401:
         source = credentials.source if credentials else "your credentials"
-        return (f"Kaggle rejected the credentials from {source} (HTTP 401: bad username, key "
-                f"or token) while {what}; create a new API token at {SETTINGS_URL} and replace "
-                f"the old one")
+        return (
+            f"Kaggle rejected the credentials from {source} (HTTP 401: bad username, key "
+            f"or token) while {what}; create a new API token at {SETTINGS_URL} and replace "
+            f"the old one"
+        )
     if status == 403 and slug:
         who = f" while signed in as {username}" if username else ""
-        return (f"Kaggle refused {what} (HTTP 403): you must accept the competition's rules "
-                f"first at {RULES_URL.format(slug=slug)}{who}, then run this again")
+        return (
+            f"Kaggle refused {what} (HTTP 403): you must accept the competition's rules "
+            f"first at {RULES_URL.format(slug=slug)}{who}, then run this again"
+        )
     if status == 404 and slug:
-        return (f"Kaggle has no competition {slug!r} (HTTP 404 while {what}); check the name "
-                f"at {COMPETITION_URL.format(slug=slug)}")
+        return (
+            f"Kaggle has no competition {slug!r} (HTTP 404 while {what}); check the name "
+            f"at {COMPETITION_URL.format(slug=slug)}"
+        )
     if status == 429:
         return f"Kaggle is rate-limiting requests (HTTP 429) while {what}; wait a minute and retry"
     if status is not None and status >= 500:
-        return (f"Kaggle answered HTTP {status} while {what} (a problem on Kaggle's side); "
-                f"try again later")
+        return (
+            f"Kaggle answered HTTP {status} while {what} (a problem on Kaggle's side); "
+            f"try again later"
+        )
     detail = f": {server}" if server else ""
     return f"Kaggle refused {what} (HTTP {status}{detail})"
 
@@ -201,15 +222,19 @@ def _network_message(exc, action: str) -> str:
     host = re.sub(r"^\w+://([^/]+).*$", r"\1", url) if url else "kaggle.com"
     found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
     reason = found.group(1).strip() if found else type(exc).__name__
-    return (f"cannot reach Kaggle at {host} while {action} ({reason}): no network connection? "
-            f"Check your connection or proxy and run this again")
+    return (
+        f"cannot reach Kaggle at {host} while {action} ({reason}): no network connection? "
+        f"Check your connection or proxy and run this again"
+    )
 
 
 def _disk_full_message(filename, needed: int | None) -> str:
     where = f" while writing {filename}" if filename else ""
     need = f" (about {human_size(needed)} needed)" if needed else ""
-    return (f"disk full{where}{need}: free some space or pass --data-dir on a disk with room; "
-            f"nothing was kept")
+    return (
+        f"disk full{where}{need}: free some space or pass --data-dir on a disk with room; "
+        f"nothing was kept"
+    )
 
 
 def human_size(n: int | None) -> str:
@@ -220,5 +245,3 @@ def human_size(n: int | None) -> str:
         if n >= scale:
             return f"{n / scale:,.1f} {unit}"
     return f"{n} bytes"
-
-

@@ -8,8 +8,20 @@ in ``kagglekit.kaggle_client.package``.
 """
 
 from kagglekit.package.build import Package, PackageOptions, build_package, collect_runs
-from kagglekit.package.wheels import (KAGGLE_PLATFORM, KAGGLE_PREINSTALLED, KAGGLE_PYTHON,
-                                      PackageError)
+from kagglekit.package.wheels import (
+    KAGGLE_PLATFORM,
+    KAGGLE_PREINSTALLED,
+    KAGGLE_PYTHON,
+    PackageError,
+)
 
-__all__ = ["KAGGLE_PLATFORM", "KAGGLE_PREINSTALLED", "KAGGLE_PYTHON", "Package",
-           "PackageError", "PackageOptions", "build_package", "collect_runs"]
+__all__ = [
+    "KAGGLE_PLATFORM",
+    "KAGGLE_PREINSTALLED",
+    "KAGGLE_PYTHON",
+    "Package",
+    "PackageError",
+    "PackageOptions",
+    "build_package",
+    "collect_runs",
+]

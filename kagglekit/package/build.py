@@ -20,16 +20,23 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from kagglekit import __version__
 from kagglekit.package.kagglekit_wheel import build_kagglekit_wheel
 from kagglekit.package.kernel import MANIFEST, kernel_metadata, notebook, render_script
-from kagglekit.package.wheels import (KAGGLE_PLATFORM, KAGGLE_PREINSTALLED, KAGGLE_PYTHON,
-                                      PackageError, canonical, download_wheels,
-                                      wheel_requirements, marker_environment)
+from kagglekit.package.wheels import (
+    KAGGLE_PLATFORM,
+    KAGGLE_PREINSTALLED,
+    KAGGLE_PYTHON,
+    PackageError,
+    canonical,
+    download_wheels,
+    marker_environment,
+    wheel_requirements,
+)
 from kagglekit.store.atomic import write_json
 from kagglekit.store.run import Run
 
@@ -74,9 +81,16 @@ class Package:
         return self.path / "kernel"
 
     def summary(self) -> dict:
-        return {"path": str(self.path), "competition": self.competition, "runs": self.runs,
-                "dataset": self.dataset, "kernel": self.kernel, "accelerator": self.accelerator,
-                "wheels": self.wheels, "left_to_image": self.skipped}
+        return {
+            "path": str(self.path),
+            "competition": self.competition,
+            "runs": self.runs,
+            "dataset": self.dataset,
+            "kernel": self.kernel,
+            "accelerator": self.accelerator,
+            "wheels": self.wheels,
+            "left_to_image": self.skipped,
+        }
 
 
 KAGGLE_SLUG_MAX = 50  # Kaggle's longest dataset or notebook slug
@@ -107,9 +121,11 @@ def checked_slug(value: str, option: str, shortest: int) -> str:
     would not take its length."""
     slug = slugify(value)
     if not shortest <= len(slug) <= KAGGLE_SLUG_MAX:
-        raise PackageError(f"{option} {value!r}: the slug {slug!r} has {len(slug)} characters; "
-                           f"Kaggle takes {shortest} to {KAGGLE_SLUG_MAX}: pass a "
-                           f"{'shorter' if len(slug) > KAGGLE_SLUG_MAX else 'longer'} {option}")
+        raise PackageError(
+            f"{option} {value!r}: the slug {slug!r} has {len(slug)} characters; "
+            f"Kaggle takes {shortest} to {KAGGLE_SLUG_MAX}: pass a "
+            f"{'shorter' if len(slug) > KAGGLE_SLUG_MAX else 'longer'} {option}"
+        )
     return slug
 
 
@@ -123,8 +139,10 @@ def member_runs(run: Run) -> list[Run]:
         candidates = [Path(row.get("path") or ""), run.path.parent / row["run_id"]]
         found = next((c for c in candidates if (c / "run.json").is_file()), None)
         if found is None:
-            raise PackageError(f"blend {run.id} needs its member run {row['run_id']} (looked in "
-                               f"{candidates[0]} and {run.path.parent}); it was moved or removed")
+            raise PackageError(
+                f"blend {run.id} needs its member run {row['run_id']} (looked in "
+                f"{candidates[0]} and {run.path.parent}); it was moved or removed"
+            )
         member = Run(found)
         out += [member, *member_runs(member)] if member.kind == "blend" else [member]
     return out
@@ -139,12 +157,16 @@ def collect_runs(runs: list[Run]) -> list[Run]:
                 out.append(r)
     slugs = sorted({r.competition for r in out})
     if len(slugs) > 1:
-        raise PackageError(f"the runs are for several competitions ({', '.join(slugs)}); "
-                           f"package one competition at a time")
+        raise PackageError(
+            f"the runs are for several competitions ({', '.join(slugs)}); "
+            f"package one competition at a time"
+        )
     for r in out:
         if r.kind != "blend" and not (r.path / "models").is_dir():
-            raise PackageError(f"run {r.id} has no saved models ({r.path / 'models'}); the "
-                               f"notebook cannot predict with it: use a cv or fit run")
+            raise PackageError(
+                f"run {r.id} has no saved models ({r.path / 'models'}); the "
+                f"notebook cannot predict with it: use a cv or fit run"
+            )
     return out
 
 
@@ -193,13 +215,16 @@ def file_checksums(root: Path, tops=("runs", "wheels")) -> dict:
     for top in tops:
         for path in sorted((root / top).rglob("*")):
             if path.is_file():
-                out[path.relative_to(root).as_posix()] = {"sha256": sha256_file(path),
-                                                          "size": path.stat().st_size}
+                out[path.relative_to(root).as_posix()] = {
+                    "sha256": sha256_file(path),
+                    "size": path.stat().st_size,
+                }
     return out
 
 
-def build_package(runs: list[Run], options: PackageOptions,
-                  on_progress: Callable[[str], None] | None = None) -> Package:
+def build_package(
+    runs: list[Run], options: PackageOptions, on_progress: Callable[[str], None] | None = None
+) -> Package:
     """Build the package folder at ``options.output`` (replacing an older package there)."""
     from kagglekit import plugins
 
@@ -209,30 +234,38 @@ def build_package(runs: list[Run], options: PackageOptions,
     if comp.test_file is None:
         raise PackageError(f"{comp.slug} has no test file, so a notebook has nothing to predict")
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9-]*$", options.owner or ""):
-        raise PackageError(f"Kaggle owner {options.owner!r} is not a Kaggle user name; pass "
-                           f"--owner YOUR-KAGGLE-USERNAME")
+        raise PackageError(
+            f"Kaggle owner {options.owner!r} is not a Kaggle user name; pass "
+            f"--owner YOUR-KAGGLE-USERNAME"
+        )
     dataset_slug, kernel_slug = default_slugs(comp)
     if options.dataset_slug:
         dataset_slug = checked_slug(options.dataset_slug, "--dataset", 6)
     if options.kernel_slug:
         kernel_slug = checked_slug(options.kernel_slug, "--kernel", 5)
-    package = Package(path=Path(options.output), competition=comp.slug,
-                      runs=[r.id for r in everything],
-                      dataset=f"{options.owner}/{dataset_slug}",
-                      kernel=f"{options.owner}/{kernel_slug}",
-                      accelerator=run_accelerator(everything))
+    package = Package(
+        path=Path(options.output),
+        competition=comp.slug,
+        runs=[r.id for r in everything],
+        dataset=f"{options.owner}/{dataset_slug}",
+        kernel=f"{options.owner}/{kernel_slug}",
+        accelerator=run_accelerator(everything),
+    )
     out = Path(options.output)
     if out.exists() and not (out / "dataset" / MANIFEST).is_file() and any(out.iterdir()):
-        raise PackageError(f"{out} exists and is not a kagglekit package; choose another "
-                           f"--output or remove it")
+        raise PackageError(
+            f"{out} exists and is not a kagglekit package; choose another --output or remove it"
+        )
     staging = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         _build(staging, everything, comp, package, options, say)
         _replace(staging, out)
     except (OSError, shutil.Error) as exc:
-        raise PackageError(f"cannot write the package {out}: {_os_reason(exc)}; choose another "
-                           f"--output (nothing was written)") from None
+        raise PackageError(
+            f"cannot write the package {out}: {_os_reason(exc)}; choose another "
+            f"--output (nothing was written)"
+        ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return package
@@ -246,13 +279,17 @@ def _os_reason(exc) -> str:
     return f"{exc.strerror or exc}{where}"
 
 
-def _build(staging: Path, runs: list[Run], comp, package: Package, options: PackageOptions,
-           say) -> None:
+def _build(
+    staging: Path, runs: list[Run], comp, package: Package, options: PackageOptions, say
+) -> None:
     dataset = staging / "dataset"
     for run in runs:
         say(f"copying run {run.id}")
-        shutil.copytree(run.path, dataset / "runs" / comp.slug / run.id,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            run.path,
+            dataset / "runs" / comp.slug / run.id,
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
     wheels = dataset / "wheels"
     say("building the kagglekit wheel")
     own = build_kagglekit_wheel(wheels)
@@ -260,46 +297,84 @@ def _build(staging: Path, runs: list[Run], comp, package: Package, options: Pack
     environment = marker_environment(options.python_version, options.platform)
     requirements = wheel_requirements(own, extras, environment)
     requirements += [_requirement(r) for r in options.extra_requirements]
-    preinstalled = frozenset() if options.include_preinstalled else \
-        frozenset(canonical(n) for n in options.preinstalled)
+    preinstalled = (
+        frozenset()
+        if options.include_preinstalled
+        else frozenset(canonical(n) for n in options.preinstalled)
+    )
     package.skipped = sorted({canonical(r.name) for r in requirements} & preinstalled)
-    download_wheels(requirements, wheels, python_version=options.python_version,
-                    platform=options.platform, preinstalled=preinstalled,
-                    find_links=options.find_links, no_index=options.no_index,
-                    versions=options.preinstalled_versions, on_progress=say)
+    download_wheels(
+        requirements,
+        wheels,
+        python_version=options.python_version,
+        platform=options.platform,
+        preinstalled=preinstalled,
+        find_links=options.find_links,
+        no_index=options.no_index,
+        versions=options.preinstalled_versions,
+        on_progress=say,
+    )
     package.wheels = sorted(p.name for p in wheels.glob("*.whl"))
-    kagglekit_req = f"kagglekit[{','.join(extras)}]=={__version__}" if extras else \
-        f"kagglekit=={__version__}"
+    kagglekit_req = (
+        f"kagglekit[{','.join(extras)}]=={__version__}" if extras else f"kagglekit=={__version__}"
+    )
     install = [kagglekit_req, *options.extra_requirements]
     say("writing the checksum manifest")
-    manifest = {"format": 1, "kagglekit": __version__, "competition": comp.slug,
-                "dataset": package.dataset, "kernel": package.kernel,
-                "submit_run": package.runs[0],
-                "runs": [{"run_id": r.id, "path": f"runs/{comp.slug}/{r.id}", "kind": r.kind,
-                          "model": r.model} for r in runs],
-                "python_version": options.python_version, "platform": options.platform,
-                "install": install, "left_to_image": package.skipped,
-                "files": file_checksums(dataset)}
+    manifest = {
+        "format": 1,
+        "kagglekit": __version__,
+        "competition": comp.slug,
+        "dataset": package.dataset,
+        "kernel": package.kernel,
+        "submit_run": package.runs[0],
+        "runs": [
+            {"run_id": r.id, "path": f"runs/{comp.slug}/{r.id}", "kind": r.kind, "model": r.model}
+            for r in runs
+        ],
+        "python_version": options.python_version,
+        "platform": options.platform,
+        "install": install,
+        "left_to_image": package.skipped,
+        "files": file_checksums(dataset),
+    }
     write_json(dataset / MANIFEST, manifest)
     title = f"kagglekit {comp.slug}"[:50]
     title = title if len(title) >= 6 else f"kagglekit package {comp.slug}"
-    write_json(dataset / "dataset-metadata.json", {
-        "title": title, "id": package.dataset, "licenses": [{"name": LICENSE}],
-        "description": f"kagglekit {__version__} package for {comp.slug}: runs "
-                       f"{', '.join(package.runs)}, the kagglekit wheel and the wheels "
-                       f"Kaggle's image lacks. Made by `kagglekit package`."})
+    write_json(
+        dataset / "dataset-metadata.json",
+        {
+            "title": title,
+            "id": package.dataset,
+            "licenses": [{"name": LICENSE}],
+            "description": f"kagglekit {__version__} package for {comp.slug}: runs "
+            f"{', '.join(package.runs)}, the kagglekit wheel and the wheels "
+            f"Kaggle's image lacks. Made by `kagglekit package`.",
+        },
+    )
     kernel = staging / "kernel"
     kernel.mkdir()
     slug = package.kernel.split("/", 1)[1]
-    script = render_script(title=f"{comp.slug}, run {package.runs[0]}", competition=comp.slug,
-                           dataset=package.dataset, run_id=package.runs[0],
-                           manifest_sha256=sha256_file(dataset / MANIFEST),
-                           test_file=comp.test_file, sample_file=comp.sample_submission_file)
+    script = render_script(
+        title=f"{comp.slug}, run {package.runs[0]}",
+        competition=comp.slug,
+        dataset=package.dataset,
+        run_id=package.runs[0],
+        manifest_sha256=sha256_file(dataset / MANIFEST),
+        test_file=comp.test_file,
+        sample_file=comp.sample_submission_file,
+    )
     (kernel / f"{slug}.py").write_text(script, encoding="utf-8")
     write_json(kernel / f"{slug}.ipynb", notebook(script))
-    write_json(kernel / "kernel-metadata.json", kernel_metadata(
-        kernel=package.kernel, code_file=f"{slug}.ipynb", dataset=package.dataset,
-        competition=comp.slug, accelerator=package.accelerator))
+    write_json(
+        kernel / "kernel-metadata.json",
+        kernel_metadata(
+            kernel=package.kernel,
+            code_file=f"{slug}.ipynb",
+            dataset=package.dataset,
+            competition=comp.slug,
+            accelerator=package.accelerator,
+        ),
+    )
 
 
 def _requirement(text: str):

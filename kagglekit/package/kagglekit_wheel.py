@@ -40,8 +40,9 @@ def _toml(path: Path) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise PackageError(f"{path}: cannot be read ({exc}); fix it or reinstall kagglekit "
-                           f"from a clean checkout") from None
+        raise PackageError(
+            f"{path}: cannot be read ({exc}); fix it or reinstall kagglekit from a clean checkout"
+        ) from None
 
 
 def source_root() -> Path | None:
@@ -80,9 +81,11 @@ def build_inputs(root: Path) -> list[str]:
     else:  # found by setuptools: under package-dir's folders
         tops = list(dirs.values())
     if not tops or any(not Path(t).parts for t in tops):
-        raise PackageError(f"{root / 'pyproject.toml'}: its [tool.setuptools] names no "
-                           f"package folders, so kagglekit's build cannot be copied out of "
-                           f"the tree; list them under [tool.setuptools] packages")
+        raise PackageError(
+            f"{root / 'pyproject.toml'}: its [tool.setuptools] names no "
+            f"package folders, so kagglekit's build cannot be copied out of "
+            f"the tree; list them under [tool.setuptools] packages"
+        )
     names |= {Path(t).parts[0] for t in tops}
     return sorted(n for n in names if (root / n).exists())
 
@@ -98,29 +101,43 @@ def _copy_tree(root: Path, tree: Path) -> str:
             shutil.copy2(root / name, tree / name)
     digest = hashlib.sha256()
     for path in sorted(p for p in tree.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(tree).as_posix().encode() + b"\0" + path.read_bytes()
-                      + b"\0")
+        digest.update(
+            path.relative_to(tree).as_posix().encode() + b"\0" + path.read_bytes() + b"\0"
+        )
     return digest.hexdigest()
 
 
 def _pip_wheel(spec: str, out: Path, action: str, what_to_do: str) -> Path:
     """``pip wheel --no-deps`` of ``spec`` (pip's defaults: build isolation, its index);
     the one kagglekit wheel made in ``out``. A failure shows the backend's last lines."""
-    cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", "wheel",
-           "--no-deps", "--wheel-dir", str(out), spec]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "--disable-pip-version-check",
+        "-q",
+        "wheel",
+        "--no-deps",
+        "--wheel-dir",
+        str(out),
+        spec,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         reason = pip_failure(done.stdout, done.stderr, done.returncode, tail=BUILD_TAIL_LINES)
         if "build dependencies" in reason:
-            what_to_do = ("pip installs the build requirements (setuptools, per "
-                          "pyproject.toml) from its index: check the network and `pip config "
-                          "list`")
-        raise PackageError(f"{action} failed (pip wheel --no-deps {spec}): {reason}; "
-                           f"{what_to_do}")
+            what_to_do = (
+                "pip installs the build requirements (setuptools, per "
+                "pyproject.toml) from its index: check the network and `pip config "
+                "list`"
+            )
+        raise PackageError(f"{action} failed (pip wheel --no-deps {spec}): {reason}; {what_to_do}")
     wheels = sorted(out.glob("kagglekit-*.whl"))
     if not wheels:
-        raise PackageError(f"{action}: pip wheel made no kagglekit wheel in {out} (it made "
-                           f"{', '.join(p.name for p in out.iterdir()) or 'nothing'})")
+        raise PackageError(
+            f"{action}: pip wheel made no kagglekit wheel in {out} (it made "
+            f"{', '.join(p.name for p in out.iterdir()) or 'nothing'})"
+        )
     return wheels[0]
 
 
@@ -131,9 +148,12 @@ def build_from_source(root: Path, dest: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="kagglekit-wheel-") as tmp:
         key = _copy_tree(Path(root), Path(tmp) / "src")
         if key not in _built:
-            wheel = _pip_wheel(str(Path(tmp) / "src"), Path(tmp) / "wheel",
-                               f"building kagglekit's wheel from {root}",
-                               "fix what the build backend says")
+            wheel = _pip_wheel(
+                str(Path(tmp) / "src"),
+                Path(tmp) / "wheel",
+                f"building kagglekit's wheel from {root}",
+                "fix what the build backend says",
+            )
             _built[key] = (wheel.name, wheel.read_bytes())
     name, data = _built[key]
     (dest / name).write_bytes(data)
@@ -181,8 +201,12 @@ def differs_from_installed(wheel: Path, dist) -> str | None:
             return f"{wheel.name} has no RECORD"
         rows = list(csv.reader(io.StringIO(zf.read(record).decode("utf-8"))))
     for row in rows:
-        if len(row) >= 2 and row[1] and ".dist-info/" not in row[0] and \
-                installed.get(row[0]) != row[1]:
+        if (
+            len(row) >= 2
+            and row[1]
+            and ".dist-info/" not in row[0]
+            and installed.get(row[0]) != row[1]
+        ):
             return row[0]
     return None
 
@@ -197,12 +221,16 @@ def installed_wheel(dest: Path, dist=None) -> Path:
             dist = metadata.distribution("kagglekit")
         except metadata.PackageNotFoundError:
             dist = None
-    how = ("install kagglekit from its source tree (pip install -e /path/to/kagglekit), "
-           "then package again")
+    how = (
+        "install kagglekit from its source tree (pip install -e /path/to/kagglekit), "
+        "then package again"
+    )
     if dist is None:
-        raise PackageError(f"kagglekit runs from {Path(__file__).parents[1]} with neither a "
-                           f"source tree (pyproject.toml) nor installed metadata, so its "
-                           f"wheel cannot be built; {how}")
+        raise PackageError(
+            f"kagglekit runs from {Path(__file__).parents[1]} with neither a "
+            f"source tree (pyproject.toml) nor installed metadata, so its "
+            f"wheel cannot be built; {how}"
+        )
     spec, folder, editable = origin(dist)
     if folder is not None and (folder / "pyproject.toml").is_file():
         wheel = build_from_source(folder, dest)
@@ -211,12 +239,15 @@ def installed_wheel(dest: Path, dist=None) -> Path:
     else:
         dest.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="kagglekit-wheel-") as tmp:
-            found = _pip_wheel(spec, Path(tmp), f"getting the wheel of the installed "
-                               f"kagglekit {dist.version}", how)
+            found = _pip_wheel(
+                spec, Path(tmp), f"getting the wheel of the installed kagglekit {dist.version}", how
+            )
             wheel = Path(shutil.copy2(found, dest / found.name))
     changed = differs_from_installed(wheel, dist)
     if changed:
         wheel.unlink()
-        raise PackageError(f"the wheel of kagglekit {dist.version} from {folder or spec} is "
-                           f"not the installed kagglekit ({changed} differs); {how}")
+        raise PackageError(
+            f"the wheel of kagglekit {dist.version} from {folder or spec} is "
+            f"not the installed kagglekit ({changed} differs); {how}"
+        )
     return wheel

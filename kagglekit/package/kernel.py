@@ -177,15 +177,28 @@ if __name__ == "__main__":
 '''
 
 
-def render_script(*, title: str, competition: str, dataset: str, run_id: str,
-                  manifest_sha256: str, test_file: str, sample_file: str | None) -> str:
-    values = {"__TITLE__": title, "__DATASET__": dataset, "__RUN__": run_id,
-              "__COMPETITION_JSON__": json.dumps(competition),
-              "__DATASET_JSON__": json.dumps(dataset), "__RUN_JSON__": json.dumps(run_id),
-              "__MANIFEST_NAME_JSON__": json.dumps(MANIFEST),
-              "__MANIFEST_SHA_JSON__": json.dumps(manifest_sha256),
-              "__TEST_FILE_JSON__": repr(test_file),
-              "__SAMPLE_FILE_JSON__": repr(sample_file)}
+def render_script(
+    *,
+    title: str,
+    competition: str,
+    dataset: str,
+    run_id: str,
+    manifest_sha256: str,
+    test_file: str,
+    sample_file: str | None,
+) -> str:
+    values = {
+        "__TITLE__": title,
+        "__DATASET__": dataset,
+        "__RUN__": run_id,
+        "__COMPETITION_JSON__": json.dumps(competition),
+        "__DATASET_JSON__": json.dumps(dataset),
+        "__RUN_JSON__": json.dumps(run_id),
+        "__MANIFEST_NAME_JSON__": json.dumps(MANIFEST),
+        "__MANIFEST_SHA_JSON__": json.dumps(manifest_sha256),
+        "__TEST_FILE_JSON__": repr(test_file),
+        "__SAMPLE_FILE_JSON__": repr(sample_file),
+    }
     text = SCRIPT
     for key, value in values.items():
         text = text.replace(key, value)
@@ -194,20 +207,42 @@ def render_script(*, title: str, competition: str, dataset: str, run_id: str,
 
 def notebook(script: str) -> dict:
     """A one-cell Jupyter notebook holding the script."""
-    return {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {},
-                       "outputs": [], "source": script.splitlines(keepends=True)}],
-            "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                        "name": "python3"},
-                         "language_info": {"name": "python"}},
-            "nbformat": 4, "nbformat_minor": 4}
+    return {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "metadata": {},
+                "outputs": [],
+                "source": script.splitlines(keepends=True),
+            }
+        ],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 4,
+    }
 
 
-def kernel_metadata(*, kernel: str, code_file: str, dataset: str, competition: str,
-                    accelerator: str | None) -> dict:
+def kernel_metadata(
+    *, kernel: str, code_file: str, dataset: str, competition: str, accelerator: str | None
+) -> dict:
     """kernel-metadata.json: a private notebook, internet off, the dataset and the
     competition as sources, a GPU or TPU when the run's models need one."""
-    return {"id": kernel, "title": kernel.split("/", 1)[1], "code_file": code_file,
-            "language": "python", "kernel_type": "notebook", "is_private": True,
-            "enable_gpu": accelerator == "gpu", "enable_tpu": accelerator == "tpu",
-            "enable_internet": False, "dataset_sources": [dataset],
-            "competition_sources": [competition], "kernel_sources": [], "model_sources": []}
+    return {
+        "id": kernel,
+        "title": kernel.split("/", 1)[1],
+        "code_file": code_file,
+        "language": "python",
+        "kernel_type": "notebook",
+        "is_private": True,
+        "enable_gpu": accelerator == "gpu",
+        "enable_tpu": accelerator == "tpu",
+        "enable_internet": False,
+        "dataset_sources": [dataset],
+        "competition_sources": [competition],
+        "kernel_sources": [],
+        "model_sources": [],
+    }

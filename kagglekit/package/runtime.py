@@ -44,19 +44,25 @@ def predict_test_split(run: Run, competition_dir: Path, output: Path) -> int:
     comp = plugins.get_competition(run.competition)
     if not run.info.get("prepared_text", True):
         comp = replace(comp, prepare_text=None)
-    test = load_split(comp, Path(competition_dir), "test",
-                      encoding=run.info.get("encoding") or "utf-8",
-                      allow_empty_text=bool(run.info.get("allow_empty_text")),
-                      params=competition_params(comp, run.info.get("competition_params")))
+    test = load_split(
+        comp,
+        Path(competition_dir),
+        "test",
+        encoding=run.info.get("encoding") or "utf-8",
+        allow_empty_text=bool(run.info.get("allow_empty_text")),
+        params=competition_params(comp, run.info.get("competition_params")),
+    )
     preds = predict_with_run(run, test)
-    frame = predictions_frame(test.ids, preds, run.target_columns,
-                              run.info.get("id_column") or "id")
+    frame = predictions_frame(
+        test.ids, preds, run.target_columns, run.info.get("id_column") or "id"
+    )
     atomic_write_text(Path(output), frame.to_csv(index=False, float_format="%.7g"))
     return len(frame)
 
 
-def write_kernel_submission(run_dir: Path, competition_dir: Path, output: Path,
-                            scratch: Path) -> tuple[Path, int]:
+def write_kernel_submission(
+    run_dir: Path, competition_dir: Path, output: Path, scratch: Path
+) -> tuple[Path, int]:
     """Predict the test split (predictions kept in ``scratch``), build the submission in the
     sample submission's ids and columns (the run's threshold for label submissions),
     validate it and write it atomically to ``output``."""
@@ -70,8 +76,10 @@ def write_kernel_submission(run_dir: Path, competition_dir: Path, output: Path,
     sample = None
     if comp.sample_submission_file:
         if data_file(Path(competition_dir), comp.sample_submission_file) is None:
-            raise SubmissionError(f"{Path(competition_dir) / comp.sample_submission_file} not "
-                                  f"found; add the competition to the notebook's inputs")
+            raise SubmissionError(
+                f"{Path(competition_dir) / comp.sample_submission_file} not "
+                f"found; add the competition to the notebook's inputs"
+            )
         sample = load_sample_submission(comp, Path(competition_dir))
     predictions = Path(scratch) / "test_predictions.csv"
     predict_test_split(Run(run_dir), competition_dir, predictions)

@@ -33,7 +33,8 @@ KAGGLE_PLATFORM = "manylinux_2_35_x86_64"
 # and what they pull in. Only names matter: the notebook installs with --no-index, so pip
 # accepts the image's versions when they satisfy kagglekit's requirements and says which
 # one does not otherwise.
-KAGGLE_PREINSTALLED = frozenset("""
+KAGGLE_PREINSTALLED = frozenset(
+    """
 absl-py certifi charset-normalizer click filelock fsspec h5py huggingface-hub idna jax jaxlib
 joblib kaggle kagglehub kagglesdk keras keras-hub keras-nlp markdown markdown-it-py mdurl
 ml-dtypes namex numpy opt-einsum optree packaging pandas pluggy protobuf pyarrow pygments
@@ -41,7 +42,8 @@ python-dateutil python-slugify pytz pyyaml regex requests rich safetensors sciki
 sentencepiece setuptools six tensorboard tensorboard-data-server tensorflow tensorflow-text
 termcolor text-unidecode threadpoolctl tokenizers tqdm transformers typing-extensions tzdata
 urllib3 werkzeug wheel wrapt
-""".split())
+""".split()
+)
 
 
 class PackageError(KaggleKitError):
@@ -58,8 +60,9 @@ def read_preinstalled(path: Path) -> frozenset[str]:
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise PackageError(f"{path}: cannot read the preinstalled list ({exc.strerror or exc})") \
-            from None
+        raise PackageError(
+            f"{path}: cannot read the preinstalled list ({exc.strerror or exc})"
+        ) from None
     names = set()
     for line in lines:
         line = line.split("#", 1)[0].strip()
@@ -99,22 +102,31 @@ def pip_failure(stdout: str, stderr: str, returncode: int, tail: int = TAIL_LINE
     install of build requirements) that failed: pip's summary and the last ``tail`` lines
     of that subprocess's own output (pip frames it above its 'See above for details');
     else the last lines pip printed, without its generic hints and frames."""
-    lines = [_FRAME.sub("", line).strip()
-             for line in f"{stdout or ''}\n{stderr or ''}".splitlines()]
+    lines = [
+        _FRAME.sub("", line).strip() for line in f"{stdout or ''}\n{stderr or ''}".splitlines()
+    ]
     lines = [line for line in lines if line]
     starts = [i for i, line in enumerate(lines) if _BLOCK.match(line)]
     if starts:
         start = starts[-1]
-        end = next((i for i in range(start + 1, len(lines)) if lines[i] == "[end of output]"),
-                   len(lines))
-        said = lines[start + 1:end]
-        summary = next((line.rstrip(".") for line in reversed(lines[:start])
-                        if "did not run successfully" in line), "a pip subprocess failed")
-        code = next((line for line in reversed(lines[:start]) if line.startswith("exit code:")),
-                    "")
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i] == "[end of output]"), len(lines)
+        )
+        said = lines[start + 1 : end]
+        summary = next(
+            (
+                line.rstrip(".")
+                for line in reversed(lines[:start])
+                if "did not run successfully" in line
+            ),
+            "a pip subprocess failed",
+        )
+        code = next((line for line in reversed(lines[:start]) if line.startswith("exit code:")), "")
         shown = f"its last {tail} of {len(said)} lines" if len(said) > tail else "its output"
-        text = (f"{summary}{f' ({code})' if code else ''}; {shown}: "
-                f"{' | '.join(said[-tail:]) or '(none)'}")
+        text = (
+            f"{summary}{f' ({code})' if code else ''}; {shown}: "
+            f"{' | '.join(said[-tail:]) or '(none)'}"
+        )
         return text if len(text) <= 3000 else "..." + text[-2997:]
     lines = [line for line in lines if not line.lower().startswith(("hint:", "note:"))]
     if not lines:
@@ -158,10 +170,16 @@ def marker_environment(python_version: str, platform: str) -> dict:
     if platform.endswith("x86_64"):
         machine = "x86_64"
     full = python_version if python_version.count(".") >= 2 else f"{python_version}.0"
-    return {"python_version": ".".join(python_version.split(".")[:2]),
-            "python_full_version": full, "sys_platform": sys_platform,
-            "platform_system": system, "platform_machine": machine, "os_name": os_name,
-            "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+    return {
+        "python_version": ".".join(python_version.split(".")[:2]),
+        "python_full_version": full,
+        "sys_platform": sys_platform,
+        "platform_system": system,
+        "platform_machine": machine,
+        "os_name": os_name,
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+    }
 
 
 def wheel_requirements(wheel: Path, extras=(), environment: dict | None = None) -> list:
@@ -192,9 +210,18 @@ def wheel_project(filename: str) -> str:
     return canonical(Path(filename).name.split("-", 1)[0])
 
 
-def download_wheels(requirements, dest: Path, *, python_version: str, platform: str,
-                    preinstalled: frozenset[str], find_links=(), no_index: bool = False,
-                    versions: dict | None = None, on_progress=None) -> list[str]:
+def download_wheels(
+    requirements,
+    dest: Path,
+    *,
+    python_version: str,
+    platform: str,
+    preinstalled: frozenset[str],
+    find_links=(),
+    no_index: bool = False,
+    versions: dict | None = None,
+    on_progress=None,
+) -> list[str]:
     """Binary wheels of ``requirements`` and of their dependencies for the target, except
     what is preinstalled; the project names downloaded. Where the image's ``versions`` are
     known, a requirement the image's version does not satisfy is refused now rather than
@@ -209,12 +236,13 @@ def download_wheels(requirements, dest: Path, *, python_version: str, platform: 
         for req, parent in pending:
             name = canonical(req.name)
             have = (versions or {}).get(name)
-            if name in preinstalled and have and not req.specifier.contains(have,
-                                                                             prereleases=True):
-                raise PackageError(f"{parent} needs {req} but the target image has {name} "
-                                   f"{have}; pass --include-preinstalled to ship a wheel that "
-                                   f"fits (pip installs it over the image's), or target "
-                                   f"another image")
+            if name in preinstalled and have and not req.specifier.contains(have, prereleases=True):
+                raise PackageError(
+                    f"{parent} needs {req} but the target image has {name} "
+                    f"{have}; pass --include-preinstalled to ship a wheel that "
+                    f"fits (pip installs it over the image's), or target "
+                    f"another image"
+                )
             if name in preinstalled or name in seen:
                 continue
             seen.add(name)
@@ -224,17 +252,27 @@ def download_wheels(requirements, dest: Path, *, python_version: str, platform: 
         if on_progress:
             on_progress(f"downloading {', '.join(str(r) for r in batch)}")
         before = {p.name for p in dest.glob("*.whl")}
-        args = ["download", "--no-deps", "--only-binary", ":all:", "--python-version",
-                python_version, "--dest", str(dest)]
+        args = [
+            "download",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "--python-version",
+            python_version,
+            "--dest",
+            str(dest),
+        ]
         for tag in platform_tags(platform):
             args += ["--platform", tag]
         for link in find_links:
             args += ["--find-links", str(link)]
         if no_index:
             args.append("--no-index")
-        _pip(args + [str(r) for r in batch],
-             f"downloading wheels for Python {python_version} on {platform} "
-             f"({', '.join(r.name for r in batch)})")
+        _pip(
+            args + [str(r) for r in batch],
+            f"downloading wheels for Python {python_version} on {platform} "
+            f"({', '.join(r.name for r in batch)})",
+        )
         extras = {canonical(r.name): tuple(r.extras) for r in batch}
         pending = []
         for path in sorted(dest.glob("*.whl")):
@@ -242,6 +280,7 @@ def download_wheels(requirements, dest: Path, *, python_version: str, platform: 
                 continue
             project = wheel_project(path.name)
             downloaded.append(project)
-            pending += [(r, project) for r in wheel_requirements(path, extras.get(project, ()),
-                                                                 environment)]
+            pending += [
+                (r, project) for r in wheel_requirements(path, extras.get(project, ()), environment)
+            ]
     return downloaded

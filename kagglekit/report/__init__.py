@@ -34,8 +34,7 @@ def check_extra() -> None:
         except ImportError:
             missing.append(module)
     if missing:
-        raise ReportError(f"reports need {' and '.join(missing)}: "
-                          f"pip install 'kagglekit[report]'")
+        raise ReportError(f"reports need {' and '.join(missing)}: pip install 'kagglekit[report]'")
 
 
 def report_path(runs: list[Run], output: Path) -> Path:
@@ -56,8 +55,9 @@ def write_report(runs: list[Run], output: Path, path: Path | None = None) -> Pat
     path = Path(path) if path else report_path(runs, output)
     builders = single_builders() if len(runs) == 1 else comparison_builders()
     what = runs[0].id if len(runs) == 1 else f"{len(runs)} runs"
-    with steps(f"Report of {what}", total=len(runs) + len(builders), unit="steps",
-               min_seconds=2.0) as advance:
+    with steps(
+        f"Report of {what}", total=len(runs) + len(builders), unit="steps", min_seconds=2.0
+    ) as advance:
         datas = []
         for run in runs:
             datas.append(gather.load_run_data(run))
@@ -69,14 +69,20 @@ def write_report(runs: list[Run], output: Path, path: Path | None = None) -> Pat
             sections.extend(made)
             advance(what=title if made else f"{title}: nothing to show")
     if len(runs) == 1:
-        page = render_page(datas[0].title, _subtitle(datas[0]), datas[0].notes, sections,
-                           __version__, _created())
+        page = render_page(
+            datas[0].title, _subtitle(datas[0]), datas[0].notes, sections, __version__, _created()
+        )
     else:
         slugs = sorted({d.run.competition for d in datas})
         notes = [f"{d.run.id}: {n}" for d in datas for n in d.notes]
-        page = render_page(f"{len(datas)} runs on {', '.join(slugs)}",
-                           [" · ".join(d.run.id for d in datas)], notes, sections,
-                           __version__, _created())
+        page = render_page(
+            f"{len(datas)} runs on {', '.join(slugs)}",
+            [" · ".join(d.run.id for d in datas)],
+            notes,
+            sections,
+            __version__,
+            _created(),
+        )
     atomic_write_text(path, page)
     return path
 
@@ -87,10 +93,13 @@ def _created() -> str:
 
 def _subtitle(data: gather.RunData) -> list[str]:
     info = data.info
-    line = [f"run {data.run.id}", f"{info.get('kind')} run",
-            f"{info.get('n_folds')} folds" if info.get("n_folds") else None,
-            f"seed {info.get('seed')}" if info.get("seed") is not None else None,
-            f"created {info.get('created')}" if info.get("created") else None]
+    line = [
+        f"run {data.run.id}",
+        f"{info.get('kind')} run",
+        f"{info.get('n_folds')} folds" if info.get("n_folds") else None,
+        f"seed {info.get('seed')}" if info.get("seed") is not None else None,
+        f"created {info.get('created')}" if info.get("created") else None,
+    ]
     params = info.get("params") or {}
     shown = ", ".join(f"{k}={v}" for k, v in list(params.items())[:12])
     out = [" · ".join(x for x in line if x)]
@@ -114,32 +123,48 @@ def single_builders() -> list:
     def threshold(data):
         if data.has_labels and data.info.get("threshold_metric"):
             return Section("threshold", "Threshold", narrow=True).figure(
-                plots.threshold_curve(data))
+                plots.threshold_curve(data)
+            )
         return None
 
     def learning(data):
         histories = gather.histories(data)
         if not histories:
             return None
-        return Section("learning", "Learning curves").figure(
-            plots.learning_curves(histories)).figure(plots.lr_curve(histories))
+        return (
+            Section("learning", "Learning curves")
+            .figure(plots.learning_curves(histories))
+            .figure(plots.lr_curve(histories))
+        )
 
     def blend(data):
         return blend_section(data, plots) if data.info.get("kind") == "blend" else None
 
     return [
-        ("scores", headline_section), ("folds", folds_section),
-        ("ROC and PR curves", labelled(
-            lambda d: Section("curves", "ROC and precision-recall").figure(plots.roc_pr(d)))),
+        ("scores", headline_section),
+        ("folds", folds_section),
+        (
+            "ROC and PR curves",
+            labelled(
+                lambda d: Section("curves", "ROC and precision-recall").figure(plots.roc_pr(d))
+            ),
+        ),
         ("threshold curve", threshold),
         ("confusion matrix", labelled(lambda d: confusion_section(d, plots))),
-        ("calibration", labelled(
-            lambda d: Section("calibration", "Calibration", narrow=True).figure(
-                plots.calibration(d)))),
+        (
+            "calibration",
+            labelled(
+                lambda d: Section("calibration", "Calibration", narrow=True).figure(
+                    plots.calibration(d)
+                )
+            ),
+        ),
         ("score by length", labelled(lambda d: length_section(d, plots))),
         ("most wrong rows", labelled(wrong_section)),
-        ("learning curves", learning), ("embeddings", embeddings_section),
-        ("blend", blend), ("data", data_section),
+        ("learning curves", learning),
+        ("embeddings", embeddings_section),
+        ("blend", blend),
+        ("data", data_section),
     ]
 
 
@@ -152,22 +177,34 @@ def headline_section(data: gather.RunData) -> Section:
         spread = f" ± {main['spread']:.4f} across folds" if main["spread"] is not None else ""
         s.say(f"{h['metric']} {value:.4f}{spread}", cls="big")
         if main["nested"] is not None and main["optimistic"]:
-            s.say(f"nested thresholds (held out); {main['score']:.4f} with one threshold "
-                  f"chosen on all OOF rows (optimistic)", cls="muted")
+            s.say(
+                f"nested thresholds (held out); {main['score']:.4f} with one threshold "
+                f"chosen on all OOF rows (optimistic)",
+                cls="muted",
+            )
     if not h["held_out"]:
         reasons = "; ".join(h["not_held_out_because"]) or "a fit run has no held-out rows"
         s.say(f"NOT held out: {reasons}.", cls="note")
     rows = []
     for r in h["rows"]:
-        rows.append({"metric": r["metric"], "OOF (all rows)": r["score"],
-                     "nested (held out)": r["nested"], "fold spread (std)": r["spread"]})
+        rows.append(
+            {
+                "metric": r["metric"],
+                "OOF (all rows)": r["score"],
+                "nested (held out)": r["nested"],
+                "fold spread (std)": r["spread"],
+            }
+        )
     if rows:
         s.table(["metric", "OOF (all rows)", "nested (held out)", "fold spread (std)"], rows)
     if h["threshold_metric"]:
-        s.say(f"Threshold {h['threshold']:.4f} was chosen for {h['threshold_metric']} on all "
-              f"OOF rows, so the 'OOF (all rows)' {h['threshold_metric']} is optimistic; the "
-              f"nested figure chooses each fold's threshold on the other folds' rows and is "
-              f"the one runs are ranked by.", cls="muted")
+        s.say(
+            f"Threshold {h['threshold']:.4f} was chosen for {h['threshold_metric']} on all "
+            f"OOF rows, so the 'OOF (all rows)' {h['threshold_metric']} is optimistic; the "
+            f"nested figure chooses each fold's threshold on the other folds' rows and is "
+            f"the one runs are ranked by.",
+            cls="muted",
+        )
     return s
 
 
@@ -189,12 +226,21 @@ def confusion_section(data: gather.RunData, plots) -> Section:
     rows = []
     for j, name in enumerate(data.targets):
         y, pred = data.y[:, j], data.oof[:, j] >= data.threshold
-        rows.append({"label": name, "TP": int((y == 1).sum() - ((y == 1) & ~pred).sum()),
-                     "FP": int(((y == 0) & pred).sum()), "FN": int(((y == 1) & ~pred).sum()),
-                     "TN": int(((y == 0) & ~pred).sum())})
+        rows.append(
+            {
+                "label": name,
+                "TP": int((y == 1).sum() - ((y == 1) & ~pred).sum()),
+                "FP": int(((y == 0) & pred).sum()),
+                "FN": int(((y == 1) & ~pred).sum()),
+                "TN": int(((y == 0) & ~pred).sum()),
+            }
+        )
     why = "" if data.info.get("threshold_metric") else f" ({data.metric} needs no threshold)"
-    return s.table(["label", "TP", "FP", "FN", "TN"], rows,
-                   caption=f"Per label at threshold {data.threshold:.3f}{why}")
+    return s.table(
+        ["label", "TP", "FP", "FN", "TN"],
+        rows,
+        caption=f"Per label at threshold {data.threshold:.3f}{why}",
+    )
 
 
 def length_section(data: gather.RunData, plots) -> Section:
@@ -202,11 +248,13 @@ def length_section(data: gather.RunData, plots) -> Section:
     s = Section("length", "Score by text length")
     s.figure(plots.length_plot(rows, data.metric))
     if rows:
-        s.table(["bucket", "rows", "score", "positives"], rows,
-                caption=f"{data.metric} per bucket"
-                        + (f" at threshold {data.threshold:.3f}"
-                           if data.info.get("threshold_metric") else "")
-                        + "; positives: share of positive labels")
+        s.table(
+            ["bucket", "rows", "score", "positives"],
+            rows,
+            caption=f"{data.metric} per bucket"
+            + (f" at threshold {data.threshold:.3f}" if data.info.get("threshold_metric") else "")
+            + "; positives: share of positive labels",
+        )
     return s
 
 
@@ -224,52 +272,89 @@ def embeddings_section(data: gather.RunData) -> Section | None:
     if not reports:
         return None
     s = Section("embeddings", "Embedding coverage")
-    rows = [{"fold": r.get("fold"), "dim": r.get("dim"), "vocab": r.get("vocab_size"),
-             "vocabulary found": r.get("vocab_coverage"), "tokens found": r.get("token_coverage")}
-            for r in reports]
+    rows = [
+        {
+            "fold": r.get("fold"),
+            "dim": r.get("dim"),
+            "vocab": r.get("vocab_size"),
+            "vocabulary found": r.get("vocab_coverage"),
+            "tokens found": r.get("token_coverage"),
+        }
+        for r in reports
+    ]
     s.table(["fold", "dim", "vocab", "vocabulary found", "tokens found"], rows)
-    files = [{"file": f.get("path"), "dim": f.get("dim"),
-              "vocabulary found": f.get("vocab_coverage"),
-              "tokens found": f.get("token_coverage")}
-             for f in reports[0].get("files") or [] if isinstance(f, dict)]
+    files = [
+        {
+            "file": f.get("path"),
+            "dim": f.get("dim"),
+            "vocabulary found": f.get("vocab_coverage"),
+            "tokens found": f.get("token_coverage"),
+        }
+        for f in reports[0].get("files") or []
+        if isinstance(f, dict)
+    ]
     if files:
-        s.table(["file", "dim", "vocabulary found", "tokens found"], files,
-                caption="Each embeddings file (first fold)", text_columns=("file",))
+        s.table(
+            ["file", "dim", "vocabulary found", "tokens found"],
+            files,
+            caption="Each embeddings file (first fold)",
+            text_columns=("file",),
+        )
     top = reports[0].get("top_missing") or []
     if top:
-        s.table(["word", "count"], [{"word": w, "count": c} for w, c in top],
-                caption="Most frequent words without a vector (first fold)",
-                text_columns=("word",))
+        s.table(
+            ["word", "count"],
+            [{"word": w, "count": c} for w, c in top],
+            caption="Most frequent words without a vector (first fold)",
+            text_columns=("word",),
+        )
     return s
 
 
 def blend_section(data: gather.RunData, plots) -> Section:
     members = gather.blend_weights(data)
     s = Section("blend", "Blend")
-    s.say(f"Method: {data.info.get('method')}"
-          + (f" ({data.info.get('method_description')})"
-             if data.info.get("method_description") else ""))
+    s.say(
+        f"Method: {data.info.get('method')}"
+        + (
+            f" ({data.info.get('method_description')})"
+            if data.info.get("method_description")
+            else ""
+        )
+    )
     s.figure(plots.blend_plot(members, data.targets))
     metric = data.metric
-    rows = [{"member": m["run_id"], "model": m["model"],
-             "weight": ", ".join(gather.fmt_weight(w) for w in
-                                 gather.weight_values(m["weights"], data.targets)),
-             metric: (m["scores"] or {}).get(metric)} for m in members]
+    rows = [
+        {
+            "member": m["run_id"],
+            "model": m["model"],
+            "weight": ", ".join(
+                gather.fmt_weight(w) for w in gather.weight_values(m["weights"], data.targets)
+            ),
+            metric: (m["scores"] or {}).get(metric),
+        }
+        for m in members
+    ]
     return s.table(["member", "model", "weight", metric], rows, text_columns=("member",))
 
 
 def data_section(data: gather.RunData) -> Section:
     d = gather.data_summary(data)
     s = Section("data", "Data")
-    s.table(["rows", "value"], [
-        {"rows": "training rows", "value": d["n_train"]},
-        {"rows": "test rows", "value": d["n_test"]},
-        {"rows": "scored OOF rows", "value": d["n_scored"]},
-        {"rows": "folds", "value": d["n_folds"]},
-        {"rows": "fold scheme", "value": d["cv_scheme"]},
-        {"rows": "text prepared", "value": d["prepared_text"]},
-        {"rows": "generated sample", "value": d["sample"]},
-        {"rows": "data folder", "value": d["data_dir"]}], text_columns=("value",))
+    s.table(
+        ["rows", "value"],
+        [
+            {"rows": "training rows", "value": d["n_train"]},
+            {"rows": "test rows", "value": d["n_test"]},
+            {"rows": "scored OOF rows", "value": d["n_scored"]},
+            {"rows": "folds", "value": d["n_folds"]},
+            {"rows": "fold scheme", "value": d["cv_scheme"]},
+            {"rows": "text prepared", "value": d["prepared_text"]},
+            {"rows": "generated sample", "value": d["sample"]},
+            {"rows": "data folder", "value": d["data_dir"]},
+        ],
+        text_columns=("value",),
+    )
     if d["balance"]:
         s.table(["target", "positives", "share"], d["balance"], caption="Class balance")
     dup = d["duplicates"]
@@ -288,9 +373,11 @@ def data_section(data: gather.RunData) -> Section:
 def comparison_builders() -> list:
     from kagglekit.report import plots
 
-    return [("scores", comparison_table),
-            ("curves", lambda datas: Section("curves", "Curves").figure(plots.overlay(datas))),
-            ("correlation", lambda datas: correlation_section(datas, plots))]
+    return [
+        ("scores", comparison_table),
+        ("curves", lambda datas: Section("curves", "Curves").figure(plots.overlay(datas))),
+        ("correlation", lambda datas: correlation_section(datas, plots)),
+    ]
 
 
 def comparison_table(datas: list[gather.RunData]) -> Section:
@@ -300,9 +387,13 @@ def comparison_table(datas: list[gather.RunData]) -> Section:
     for d in datas:
         nested = d.info.get("nested_scores") or {}
         spread = d.info.get("fold_spread") or {}
-        row = {"run": d.run.id, "model": d.run.model, "kind": d.run.kind,
-               "sample": bool(d.info.get("sample")),
-               "held out": d.info.get("held_out", d.run.kind != "fit")}
+        row = {
+            "run": d.run.id,
+            "model": d.run.model,
+            "kind": d.run.kind,
+            "sample": bool(d.info.get("sample")),
+            "held out": d.info.get("held_out", d.run.kind != "fit"),
+        }
         for m in metrics:
             row[m] = (d.info.get("scores") or {}).get(m)
             if m in nested and nested[m] != row[m]:
@@ -322,12 +413,21 @@ def correlation_section(datas: list[gather.RunData], plots) -> Section:
     names, matrix, n_rows = gather.correlations(datas)
     corr = Section("correlation", "Correlation of OOF predictions")
     if matrix is None:
-        return corr.say("The runs share too few OOF rows to correlate (are they on the same "
-                        "training rows?).", cls="note")
+        return corr.say(
+            "The runs share too few OOF rows to correlate (are they on the same training rows?).",
+            cls="note",
+        )
     corr.figure(plots.correlation_plot(names, matrix))
-    corr.say(f"On the {n_rows} OOF rows all runs share (runs named by model and the end of "
-             f"their id). Runs that correlate less with the others add more to a blend.",
-             cls="muted")
-    return corr.table(["run", *names], [{"run": a, **{b: float(matrix[i, j])
-                                                       for j, b in enumerate(names)}}
-                                        for i, a in enumerate(names)], text_columns=("run",))
+    corr.say(
+        f"On the {n_rows} OOF rows all runs share (runs named by model and the end of "
+        f"their id). Runs that correlate less with the others add more to a blend.",
+        cls="muted",
+    )
+    return corr.table(
+        ["run", *names],
+        [
+            {"run": a, **{b: float(matrix[i, j]) for j, b in enumerate(names)}}
+            for i, a in enumerate(names)
+        ],
+        text_columns=("run",),
+    )

@@ -27,11 +27,11 @@ class RunData:
 
     run: Run
     comp: object
-    ids: np.ndarray | None = None          # scored OOF rows
-    y: np.ndarray | None = None            # (n, targets) 0/1, None when the labels are gone
-    oof: np.ndarray | None = None          # (n, targets) probabilities
-    folds: np.ndarray | None = None        # fold of each scored row
-    texts: np.ndarray | None = None        # raw texts of the scored rows (untrusted)
+    ids: np.ndarray | None = None  # scored OOF rows
+    y: np.ndarray | None = None  # (n, targets) 0/1, None when the labels are gone
+    oof: np.ndarray | None = None  # (n, targets) probabilities
+    folds: np.ndarray | None = None  # fold of each scored row
+    texts: np.ndarray | None = None  # raw texts of the scored rows (untrusted)
     notes: list = field(default_factory=list)
 
     @property
@@ -65,10 +65,8 @@ def load_run_data(run: Run) -> RunData:
     comp = plugins.get_competition(run.competition)
     data = RunData(run=run, comp=comp)
     if not (run.path / "oof.csv").is_file():
-        why = ("a fit run trains on every row" if run.kind == "fit"
-               else "its oof.csv is missing")
-        data.notes.append(f"run {run.id} has no OOF predictions ({why}): only its record is "
-                          f"shown")
+        why = "a fit run trains on every row" if run.kind == "fit" else "its oof.csv is missing"
+        data.notes.append(f"run {run.id} has no OOF predictions ({why}): only its record is shown")
         return data
     id_col = run.info.get("id_column") or "id"
     oof = run.oof()
@@ -81,8 +79,10 @@ def load_run_data(run: Run) -> RunData:
         data.folds = np.array([by_id.get(i, -1) for i in ids], dtype=np.int64)
     labels, texts, why = _labels_and_texts(run, comp, ids)
     if labels is None:
-        data.notes.append(f"labels not available ({why}): curves, confusion matrix, "
-                          f"calibration and the most-wrong rows are left out")
+        data.notes.append(
+            f"labels not available ({why}): curves, confusion matrix, "
+            f"calibration and the most-wrong rows are left out"
+        )
     else:
         data.y, data.texts = labels, texts
     return data
@@ -98,9 +98,11 @@ def _labels_and_texts(run: Run, comp, ids: np.ndarray):
     if not directory or not Path(directory).is_dir():
         return None, None, f"the run's data folder {directory} is gone"
     comp = replace(comp, prepare_text=None)  # the report shows the texts as in the file
-    kwargs = {"encoding": run.info.get("encoding") or "utf-8",
-              "allow_empty_text": bool(run.info.get("allow_empty_text", False)),
-              "params": _competition_params(comp, run.info.get("competition_params") or {})}
+    kwargs = {
+        "encoding": run.info.get("encoding") or "utf-8",
+        "allow_empty_text": bool(run.info.get("allow_empty_text", False)),
+        "params": _competition_params(comp, run.info.get("competition_params") or {}),
+    }
     frames = []
     try:
         frames.append(load_split(comp, Path(directory), "train", **kwargs))
@@ -117,8 +119,14 @@ def _labels_and_texts(run: Run, comp, ids: np.ndarray):
         texts.append(raw)
     missing = [i for i in ids if i not in position]
     if missing:
-        return None, None, (f"{len(missing)} OOF ids (e.g. {missing[0]!r}) are not in "
-                            f"{directory}: the files changed since the run")
+        return (
+            None,
+            None,
+            (
+                f"{len(missing)} OOF ids (e.g. {missing[0]!r}) are not in "
+                f"{directory}: the files changed since the run"
+            ),
+        )
     y = np.stack([labels[f][i] for f, i in (position[k] for k in ids)]).astype(np.int8)
     text = np.array([texts[f][i] for f, i in (position[k] for k in ids)], dtype=object)
     return y, text, None
@@ -157,15 +165,25 @@ def headline(data: RunData) -> dict:
     spread = info.get("fold_spread") or {}
     rows = []
     for name, value in scores.items():
-        rows.append({"metric": name, "score": value, "nested": nested.get(name),
-                     "optimistic": bool(info.get("threshold_metric")) and name in nested
-                     and nested.get(name) != value,
-                     "spread": spread.get(name)})
-    return {"rows": rows, "threshold": info.get("threshold"),
-            "threshold_metric": info.get("threshold_metric"),
-            "held_out": info.get("held_out", info.get("kind") != "fit"),
-            "not_held_out_because": info.get("not_held_out_because") or [],
-            "metric": data.metric}
+        rows.append(
+            {
+                "metric": name,
+                "score": value,
+                "nested": nested.get(name),
+                "optimistic": bool(info.get("threshold_metric"))
+                and name in nested
+                and nested.get(name) != value,
+                "spread": spread.get(name),
+            }
+        )
+    return {
+        "rows": rows,
+        "threshold": info.get("threshold"),
+        "threshold_metric": info.get("threshold_metric"),
+        "held_out": info.get("held_out", info.get("kind") != "fit"),
+        "not_held_out_because": info.get("not_held_out_because") or [],
+        "metric": data.metric,
+    }
 
 
 def fold_rows(data: RunData) -> tuple[list[str], list[dict]]:
@@ -175,9 +193,13 @@ def fold_rows(data: RunData) -> tuple[list[str], list[dict]]:
     metrics = [m for m in (data.info.get("scores") or {})]
     rows = []
     for f in folds:
-        row = {"fold": f.get("fold"), "n_train": f.get("n_train"), "n_valid": f.get("n_valid"),
-               **{m: f.get(m) for m in metrics},
-               "seconds": None if f.get("seconds") is None else f"{f['seconds']:.1f}"}
+        row = {
+            "fold": f.get("fold"),
+            "n_train": f.get("n_train"),
+            "n_valid": f.get("n_valid"),
+            **{m: f.get(m) for m in metrics},
+            "seconds": None if f.get("seconds") is None else f"{f['seconds']:.1f}",
+        }
         if thresholds:
             row["threshold"] = thresholds.get(str(f.get("fold")))
         fit = f.get("fit_info") or {}
@@ -202,9 +224,15 @@ def histories(data: RunData) -> list[dict]:
             continue
         history = fit.get("history") or fit.get("epochs")
         if isinstance(history, list) and history and all(isinstance(h, dict) for h in history):
-            out.append({"fold": fold, "history": history, "best_epoch": fit.get("best_epoch"),
-                        "monitor": fit.get("monitor"),
-                        "early_stopping": fit.get("early_stopping")})
+            out.append(
+                {
+                    "fold": fold,
+                    "history": history,
+                    "best_epoch": fit.get("best_epoch"),
+                    "monitor": fit.get("monitor"),
+                    "early_stopping": fit.get("early_stopping"),
+                }
+            )
     return out
 
 
@@ -231,9 +259,14 @@ def blend_weights(data: RunData) -> list[dict]:
         if not isinstance(member, dict):
             continue
         run_id = member.get("run_id")
-        rows.append({"run_id": run_id, "model": member.get("model"),
-                     "weights": member.get("weights", weights.get(run_id)),
-                     "scores": member.get("scores") or {}})
+        rows.append(
+            {
+                "run_id": run_id,
+                "model": member.get("model"),
+                "weights": member.get("weights", weights.get(run_id)),
+                "scores": member.get("scores") or {},
+            }
+        )
     return rows
 
 
@@ -256,14 +289,22 @@ def data_summary(data: RunData) -> dict:
     if data.y is not None:
         for j, name in enumerate(data.targets):
             positives = int(data.y[:, j].sum())
-            balance.append({"target": name, "positives": positives,
-                            "share": positives / max(1, len(data.y))})
-    return {"n_train": info.get("n_train"), "n_test": info.get("n_test"),
-            "n_scored": info.get("n_scored", None if data.ids is None else len(data.ids)),
-            "n_folds": info.get("n_folds"), "cv_scheme": info.get("cv_scheme"),
-            "sample": bool(info.get("sample")), "data_dir": info.get("data_dir"),
-            "prepared_text": info.get("prepared_text"), "balance": balance,
-            "duplicates": info.get("duplicates"), "notes": list(info.get("notes") or [])}
+            balance.append(
+                {"target": name, "positives": positives, "share": positives / max(1, len(data.y))}
+            )
+    return {
+        "n_train": info.get("n_train"),
+        "n_test": info.get("n_test"),
+        "n_scored": info.get("n_scored", None if data.ids is None else len(data.ids)),
+        "n_folds": info.get("n_folds"),
+        "cv_scheme": info.get("cv_scheme"),
+        "sample": bool(info.get("sample")),
+        "data_dir": info.get("data_dir"),
+        "prepared_text": info.get("prepared_text"),
+        "balance": balance,
+        "duplicates": info.get("duplicates"),
+        "notes": list(info.get("notes") or []),
+    }
 
 
 def most_wrong(data: RunData, n: int = N_WRONG) -> list[dict]:
@@ -278,10 +319,16 @@ def most_wrong(data: RunData, n: int = N_WRONG) -> list[dict]:
     for i in order:
         j = int(worst_label[i])
         text = str(data.texts[i]) if data.texts is not None else ""
-        rows.append({"id": str(data.ids[i]), "target": data.targets[j],
-                     "label": int(data.y[i, j]), "probability": float(data.oof[i, j]),
-                     "fold": None if data.folds is None else int(data.folds[i]),
-                     "text": text if len(text) <= TEXT_CHARS else text[:TEXT_CHARS] + " ..."})
+        rows.append(
+            {
+                "id": str(data.ids[i]),
+                "target": data.targets[j],
+                "label": int(data.y[i, j]),
+                "probability": float(data.oof[i, j]),
+                "fold": None if data.folds is None else int(data.folds[i]),
+                "text": text if len(text) <= TEXT_CHARS else text[:TEXT_CHARS] + " ...",
+            }
+        )
     return rows
 
 
@@ -302,9 +349,14 @@ def length_buckets(data: RunData, n_buckets: int = 5) -> list[dict]:
             continue
         score = metric(data.y[mask], data.oof[mask], data.threshold)
         lo, hi = int(lengths[mask].min()), int(lengths[mask].max())
-        rows.append({"bucket": f"{lo}-{hi} words", "rows": int(mask.sum()),
-                     "score": None if score != score else score,
-                     "positives": float(data.y[mask].mean())})
+        rows.append(
+            {
+                "bucket": f"{lo}-{hi} words",
+                "rows": int(mask.sum()),
+                "score": None if score != score else score,
+                "positives": float(data.y[mask].mean()),
+            }
+        )
     return rows
 
 
@@ -370,6 +422,11 @@ def model_notes(data: RunData) -> list[str]:
     """The distinct notes the models left in their fit_info (embeddings found, ...)."""
     infos = [f.get("fit_info") for f in data.info.get("fold_scores") or []]
     infos.append(data.info.get("fit_info"))
-    notes = [str(n) for fit in infos if isinstance(fit, dict)
-             for n in (fit.get("notes") or []) if isinstance(fit.get("notes"), list)]
+    notes = [
+        str(n)
+        for fit in infos
+        if isinstance(fit, dict)
+        for n in (fit.get("notes") or [])
+        if isinstance(fit.get("notes"), list)
+    ]
     return list(dict.fromkeys(notes))

@@ -90,16 +90,16 @@ class Section:
     figures: list = field(default_factory=list)
     narrow: bool = False  # small enough to sit beside the next one
 
-    def say(self, text: str, cls: str = "") -> "Section":
+    def say(self, text: str, cls: str = "") -> Section:
         self.paragraphs.append({"text": text, "cls": cls})
         return self
 
-    def table(self, columns, rows, caption: str = "", text_columns=()) -> "Section":
+    def table(self, columns, rows, caption: str = "", text_columns=()) -> Section:
         formatted = [{c: fmt(r.get(c)) for c in columns} for r in rows]
         self.tables.append(Table(list(columns), formatted, caption, tuple(text_columns)))
         return self
 
-    def figure(self, figure) -> "Section":
+    def figure(self, figure) -> Section:
         if figure is not None:
             self.figures.append(figure)
         return self
@@ -117,11 +117,22 @@ def fmt(value) -> str:
     return str(value)
 
 
-def render_page(title: str, subtitle: list[str], notes: list[str], sections: list[Section],
-                version: str, created: str) -> str:
+def render_page(
+    title: str,
+    subtitle: list[str],
+    notes: list[str],
+    sections: list[Section],
+    version: str,
+    created: str,
+) -> str:
     import jinja2
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    return env.from_string(TEMPLATE).render(title=title, subtitle=subtitle, notes=notes,
-                                            sections=sections, version=version,
-                                            created=created)
+    return env.from_string(TEMPLATE).render(
+        title=title,
+        subtitle=subtitle,
+        notes=notes,
+        sections=sections,
+        version=version,
+        created=created,
+    )

@@ -66,17 +66,24 @@ def roc_pr(data: RunData) -> Figure | None:
         fpr, tpr, _ = roc_curve(y, p)
         ax1.plot(fpr, tpr, lw=1.4, label=f"{name} (AUC {auc(fpr, tpr):.4f})")
         precision, recall, _ = precision_recall_curve(y, p)
-        ax2.plot(recall, precision, lw=1.4,
-                 label=f"{name} (AP {average_precision_score(y, p):.4f})")
+        ax2.plot(
+            recall, precision, lw=1.4, label=f"{name} (AP {average_precision_score(y, p):.4f})"
+        )
     ax1.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8)
     ax1.set(xlabel="false positive rate", ylabel="true positive rate", title="OOF ROC")
-    ax2.set(xlabel="recall", ylabel="precision", title="OOF precision-recall",
-            xlim=(0, 1), ylim=(0, 1.02))
+    ax2.set(
+        xlabel="recall",
+        ylabel="precision",
+        title="OOF precision-recall",
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+    )
     for ax in (ax1, ax2):
         ax.legend(fontsize=7, loc="lower right" if ax is ax1 else "lower left")
         ax.grid(alpha=0.3)
-    return _render(fig, "OOF ROC and precision-recall curves" +
-                   (" per label" if len(data.targets) > 1 else ""))
+    return _render(
+        fig, "OOF ROC and precision-recall curves" + (" per label" if len(data.targets) > 1 else "")
+    )
 
 
 def threshold_curve(data: RunData) -> Figure | None:
@@ -89,16 +96,22 @@ def threshold_curve(data: RunData) -> Figure | None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.6))
     ax.plot(grid, values, lw=1.6, label=f"OOF {name}")
-    ax.axvline(data.threshold, color="crimson", ls="--",
-               label=f"chosen threshold {data.threshold:.3f}")
-    for k, t in sorted((data.info.get("fold_thresholds") or {}).items()):
+    ax.axvline(
+        data.threshold, color="crimson", ls="--", label=f"chosen threshold {data.threshold:.3f}"
+    )
+    for _fold, t in sorted((data.info.get("fold_thresholds") or {}).items()):
         ax.axvline(float(t), color="grey", lw=0.6, alpha=0.6)
-    ax.set(xlabel="threshold", ylabel=name, title=f"{name} by decision threshold "
-           "(grey: each fold's nested threshold)")
+    ax.set(
+        xlabel="threshold",
+        ylabel=name,
+        title=f"{name} by decision threshold (grey: each fold's nested threshold)",
+    )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return _render(fig, f"{name} against the threshold; the dashed line is the threshold "
-                        f"chosen on all OOF rows")
+    return _render(
+        fig,
+        f"{name} against the threshold; the dashed line is the threshold chosen on all OOF rows",
+    )
 
 
 def confusion(data: RunData) -> Figure | None:
@@ -113,11 +126,21 @@ def confusion(data: RunData) -> Figure | None:
     ax.imshow(matrix, cmap="Blues")
     for a in (0, 1):
         for b in (0, 1):
-            ax.text(b, a, f"{matrix[a, b]}\n{matrix[a, b] / max(1, matrix.sum()):.1%}",
-                    ha="center", va="center",
-                    color="white" if matrix[a, b] > matrix.max() / 2 else "black")
-    ax.set(xticks=[0, 1], yticks=[0, 1], xlabel="predicted", ylabel="label",
-           title=f"confusion at threshold {data.threshold:.3f}")
+            ax.text(
+                b,
+                a,
+                f"{matrix[a, b]}\n{matrix[a, b] / max(1, matrix.sum()):.1%}",
+                ha="center",
+                va="center",
+                color="white" if matrix[a, b] > matrix.max() / 2 else "black",
+            )
+    ax.set(
+        xticks=[0, 1],
+        yticks=[0, 1],
+        xlabel="predicted",
+        ylabel="label",
+        title=f"confusion at threshold {data.threshold:.3f}",
+    )
     return _render(fig, f"Confusion matrix of the OOF rows at threshold {data.threshold:.3f}")
 
 
@@ -133,8 +156,13 @@ def calibration(data: RunData) -> Figure | None:
         share, mean = calibration_curve(y, np.clip(p, 0, 1), n_bins=10, strategy="quantile")
         ax.plot(mean, share, marker="o", ms=3, lw=1.2, label=name)
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8, label="perfectly calibrated")
-    ax.set(xlabel="mean predicted probability", ylabel="share of positives",
-           title="calibration (OOF, quantile bins)", xlim=(0, 1), ylim=(0, 1))
+    ax.set(
+        xlabel="mean predicted probability",
+        ylabel="share of positives",
+        title="calibration (OOF, quantile bins)",
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     return _render(fig, "Reliability of the OOF probabilities (10 equal-count bins)")
@@ -148,11 +176,20 @@ def length_plot(rows: list[dict], metric: str) -> Figure | None:
     fig, ax = plt.subplots(figsize=(7, 3.4))
     ax.bar([r["bucket"] for r in scored], [r["score"] for r in scored], color="steelblue")
     for i, r in enumerate(scored):
-        ax.text(i, r["score"], f"{r['score']:.3f}\n{r['rows']} rows", ha="center",
-                va="bottom", fontsize=7)
+        ax.text(
+            i,
+            r["score"],
+            f"{r['score']:.3f}\n{r['rows']} rows",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+        )
     low = min(r["score"] for r in scored)
-    ax.set(ylabel=metric, title=f"OOF {metric} by text length",
-           ylim=(max(0.0, low - 0.15), min(1.05, max(r["score"] for r in scored) + 0.12)))
+    ax.set(
+        ylabel=metric,
+        title=f"OOF {metric} by text length",
+        ylim=(max(0.0, low - 0.15), min(1.05, max(r["score"] for r in scored) + 0.12)),
+    )
     ax.tick_params(axis="x", labelsize=8)
     return _render(fig, f"OOF {metric} by text length (equal-count buckets of words)")
 
@@ -185,10 +222,15 @@ def learning_curves(histories: list[dict]) -> Figure | None:
     for ax in (ax1, ax2):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     has_val = any(e.get("val_loss") is not None for h in histories for e in h["history"])
-    ax1.set(xlabel="epoch", ylabel="loss",
-            title="loss per epoch" + (" (dashed: validation)" if has_val else " (training)"))
-    where = {"inner": "on an inner split of the training rows",
-             "valid": "on the scored fold: NOT held out"}.get(histories[0].get("early_stopping"), "")
+    ax1.set(
+        xlabel="epoch",
+        ylabel="loss",
+        title="loss per epoch" + (" (dashed: validation)" if has_val else " (training)"),
+    )
+    where = {
+        "inner": "on an inner split of the training rows",
+        "valid": "on the scored fold: NOT held out",
+    }.get(histories[0].get("early_stopping"), "")
     ax2.set(xlabel="epoch", title="monitored value per epoch (dotted: best epoch)")
     if where:
         ax2.set_xlabel(f"epoch (monitored {where})")
@@ -200,8 +242,11 @@ def learning_curves(histories: list[dict]) -> Figure | None:
 
 
 def _monitored(history: list[dict]) -> str | None:
-    keys = [k for k in history[0] if k not in ("epoch", "loss", "lr", "learning_rate",
-                                                "train_seconds", "seconds")]
+    keys = [
+        k
+        for k in history[0]
+        if k not in ("epoch", "loss", "lr", "learning_rate", "train_seconds", "seconds")
+    ]
     preferred = [k for k in keys if k.startswith("val_") and k != "val_loss"]
     return (preferred or keys or [None])[0]
 
@@ -213,9 +258,14 @@ def lr_curve(histories: list[dict]) -> Figure | None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.2))
     for h in rows:
-        ax.plot([e.get("epoch", i + 1) for i, e in enumerate(h["history"])],
-                [e.get("lr", e.get("learning_rate")) for e in h["history"]],
-                lw=1.2, marker="o", ms=3, label=f"fold {h['fold']}")
+        ax.plot(
+            [e.get("epoch", i + 1) for i, e in enumerate(h["history"])],
+            [e.get("lr", e.get("learning_rate")) for e in h["history"]],
+            lw=1.2,
+            marker="o",
+            ms=3,
+            label=f"fold {h['fold']}",
+        )
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -235,9 +285,12 @@ def blend_plot(members: list[dict], targets: list[str]) -> Figure | None:
     n_targets = max(len(w) for _, w in values)
     height = 0.8 / n_targets
     for j in range(n_targets):
-        ax.barh([i + j * height for i in range(len(values))],
-                [(w[j] if j < len(w) and w[j] is not None else 0.0) for _, w in values],
-                height=height, label=targets[j] if j < len(targets) else str(j))
+        ax.barh(
+            [i + j * height for i in range(len(values))],
+            [(w[j] if j < len(w) and w[j] is not None else 0.0) for _, w in values],
+            height=height,
+            label=targets[j] if j < len(targets) else str(j),
+        )
     ax.set_yticks([i + 0.4 - height / 2 for i in range(len(values))])
     ax.set_yticklabels([_short(name) for name, _ in values], fontsize=7)
     ax.set(xlabel="weight", title="blend weights per member")
@@ -276,8 +329,9 @@ def overlay(datas: list[RunData]) -> Figure | None:
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
     pooled = any(len(d.targets) > 1 for d in usable)
-    return _render(fig, "OOF curves of every run" +
-                   (" (labels pooled: micro-average)" if pooled else ""))
+    return _render(
+        fig, "OOF curves of every run" + (" (labels pooled: micro-average)" if pooled else "")
+    )
 
 
 def correlation_plot(names: list[str], matrix) -> Figure | None:
@@ -290,8 +344,15 @@ def correlation_plot(names: list[str], matrix) -> Figure | None:
     image = ax.imshow(matrix, vmin=low, vmax=1.0, cmap="viridis")
     for a in range(n):
         for b in range(n):
-            ax.text(b, a, f"{matrix[a, b]:.3f}", ha="center", va="center", fontsize=8,
-                    color="black" if matrix[a, b] > low + 0.6 * (1 - low) else "white")
+            ax.text(
+                b,
+                a,
+                f"{matrix[a, b]:.3f}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="black" if matrix[a, b] > low + 0.6 * (1 - low) else "white",
+            )
     short = [_short(x, 24) for x in names]
     ax.set_xticks(range(n))
     ax.set_xticklabels(short, rotation=30, ha="right", fontsize=7)
