@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kagglekit.errors import RunError
 from kagglekit.params import build_params, params_to_dict
@@ -72,7 +73,8 @@ class Model:
     trusted_types: tuple[str, ...] = ()
 
     def __init__(self, params=None, *, seed: int = 0):
-        self.params = params if params is not None else self.Params()
+        # each model's own Params dataclass (its fields differ by model: Any to the checker)
+        self.params: Any = params if params is not None else self.Params()
         self.seed = seed
 
     @classmethod
