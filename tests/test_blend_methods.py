@@ -32,7 +32,7 @@ def data():
 
 
 def test_registry_and_unknown_method():
-    assert set(BLEND_METHODS) == {"mean", "rank", "weighted", "stack", "vote"}
+    assert set(BLEND_METHODS) == {"mean", "rank", "weighted", "stack", "vote", "hill-climb"}
     with pytest.raises(KaggleKitError, match="unknown blend method 'median'; choose one of mean"):
         get_method("median")
 

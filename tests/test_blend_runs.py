@@ -15,7 +15,7 @@ from kagglekit.metrics import score_all
 from kagglekit.metrics import best_threshold
 from kagglekit.store.run import Run
 
-METHODS = ("mean", "rank", "weighted", "stack", "vote")
+METHODS = ("mean", "rank", "weighted", "stack", "vote", "hill-climb")
 
 
 @pytest.fixture

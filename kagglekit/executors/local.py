@@ -21,8 +21,14 @@ from kagglekit.errors import KaggleKitError
 from kagglekit.executors.base import Executor
 from kagglekit.jobs import execute_job
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+)
 
 
 def visible_gpus() -> list[str]:
@@ -54,17 +60,29 @@ def device_plan(workers: int, gpus=None, cores=None) -> list[dict]:
         if gpus:
             gpu = gpus[slot % len(gpus)]
             share = cores[slot::workers] or cores
-            plans.append({"env": {"CUDA_VISIBLE_DEVICES": gpu,
-                                  **{v: str(len(share)) for v in THREAD_VARS}},
-                          "cores": share, "device": f"gpu {gpu}"})
+            plans.append(
+                {
+                    "env": {
+                        "CUDA_VISIBLE_DEVICES": gpu,
+                        **{v: str(len(share)) for v in THREAD_VARS},
+                    },
+                    "cores": share,
+                    "device": f"gpu {gpu}",
+                }
+            )
         else:
             share = cores[slot::workers] if len(cores) >= workers else cores
-            plans.append({"env": {v: str(len(share)) for v in THREAD_VARS},
-                          "cores": share, "device": f"cpu {','.join(map(str, share))}"})
+            plans.append(
+                {
+                    "env": {v: str(len(share)) for v in THREAD_VARS},
+                    "cores": share,
+                    "device": f"cpu {','.join(map(str, share))}",
+                }
+            )
     return plans
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: the kernel kills this worker when the driver dies (kill -9 included)."""
     try:
         import ctypes
@@ -77,7 +95,7 @@ def _die_with_parent() -> None:
 
 def worker_main(conn, ctx, plan: dict, name: str) -> None:
     """A worker's loop: receive (job, scratch folder), run it, send back its record."""
-    _die_with_parent()
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver handles Ctrl-C
     os.environ.update(plan["env"])
     if plan.get("cores") and hasattr(os, "sched_setaffinity"):
@@ -143,8 +161,12 @@ class LocalWorkers(Executor):
 
         def spawn(slot):
             parent, child = mp.Pipe()
-            proc = mp.Process(target=worker_main, args=(child, ctx, plans[slot], f"local-{slot}"),
-                              name=f"kagglekit-worker-{slot}", daemon=True)
+            proc = mp.Process(
+                target=worker_main,
+                args=(child, ctx, plans[slot], f"local-{slot}"),
+                name=f"kagglekit-worker-{slot}",
+                daemon=True,
+            )
             proc.start()
             child.close()
             workers[slot] = (proc, parent)
@@ -213,9 +235,11 @@ class LocalWorkers(Executor):
         tries[job.id] += 1
         code = proc.exitcode
         if tries[job.id] > self.max_retries:
-            raise KaggleKitError(f"{job.label}: worker process died (exit code {code}) "
-                                 f"{tries[job.id]} times; completed jobs are kept, re-run the "
-                                 f"command to resume")
+            raise KaggleKitError(
+                f"{job.label}: worker process died (exit code {code}) "
+                f"{tries[job.id]} times; completed jobs are kept, re-run the "
+                f"command to resume"
+            )
         tracker.retry(job, f"local-{slot}", f"worker died (exit code {code}); retrying")
         queue.appendleft(job)
         spawn(slot)
