@@ -20,8 +20,7 @@ from kagglekit.competition import Competition
 from kagglekit.data import Dataset
 from kagglekit.executors import drive
 from kagglekit.folds import FoldPlan, dataset_folds
-from kagglekit.jobs import (JobContext, data_fingerprint, job_set_hash, needs_accelerator,
-                            plan_jobs)
+from kagglekit.jobs import JobContext, data_fingerprint, job_set_hash, needs_accelerator, plan_jobs
 from kagglekit.metrics import get_metric
 from kagglekit.store.create import new_run_id
 from kagglekit.store.folder import DEFAULT_ROOT, RunsFolder
@@ -39,15 +38,29 @@ class FoldReport:
     fit_info: dict | None = None
 
 
-def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset, *,
-           n_folds: int = 5, seed: int = 42, scheme: str = "auto",
-           runs_dir: RunsFolder | Path = DEFAULT_ROOT,
-           folds: np.ndarray | FoldPlan | None = None,
-           on_fold: Callable[[FoldReport], None] | None = None, seeds=None, executor=None,
-           on_event=None, command: str | None = None, command_params=None,
-           keep_jobs: bool = False, new: bool = False,
-           on_reused: Callable[[Run], None] | None = None,
-           on_scored: Callable[[object, float], None] | None = None) -> Run:
+def run_cv(
+    comp: Competition,
+    model_name: str,
+    model_cls,
+    params,
+    data: Dataset,
+    *,
+    n_folds: int = 5,
+    seed: int = 42,
+    scheme: str = "auto",
+    runs_dir: RunsFolder | Path = DEFAULT_ROOT,
+    folds: np.ndarray | FoldPlan | None = None,
+    on_fold: Callable[[FoldReport], None] | None = None,
+    seeds=None,
+    executor=None,
+    on_event=None,
+    command: str | None = None,
+    command_params=None,
+    keep_jobs: bool = False,
+    new: bool = False,
+    on_reused: Callable[[Run], None] | None = None,
+    on_scored: Callable[[object, float], None] | None = None,
+) -> Run:
     """K-fold CV of one model (under one or several seeds); returns the finished run.
 
     ``folds``: a FoldPlan (folds.dataset_folds), a fold number per row, or None to make
@@ -68,10 +81,20 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
     plan = folds if isinstance(folds, FoldPlan) else FoldPlan(np.asarray(folds), scheme)
     folds = np.asarray(plan.folds)
     seeds = list(seeds) if seeds else [seed]
-    jobs = plan_jobs(model_name, params, seeds, folds, data_fingerprint(data),
-                     data.train_on_validated, model_cls)
-    ctx = JobContext(model_name, model_cls, params, train, data.test, folds,
-                     data.train_on_validated, comp.n_targets, needs_accelerator(model_cls))
+    jobs = plan_jobs(
+        model_name, params, seeds, folds, data_fingerprint(data), data.train_on_validated, model_cls
+    )
+    ctx = JobContext(
+        model_name,
+        model_cls,
+        params,
+        train,
+        data.test,
+        folds,
+        data.train_on_validated,
+        comp.n_targets,
+        needs_accelerator(model_cls),
+    )
     done = _reuse(runs_dir, comp, "cv", jobs, data, new, on_reused)
     if done is not None:
         return done
@@ -101,8 +124,9 @@ def run_cv(comp: Competition, model_name: str, model_cls, params, data: Dataset,
 
     events = on_event if on_scored is None else scored_events
     drive(ctx, jobs, store, executor, events, scorer, command)
-    run = assemble_cv(comp, model_name, params, data, jobs, store, plan, seeds, runs_dir,
-                      on_fold, FoldReport)
+    run = assemble_cv(
+        comp, model_name, params, data, jobs, store, plan, seeds, runs_dir, on_fold, FoldReport
+    )
     store.finish(run.id, keep_jobs)
     return run
 
@@ -119,13 +143,27 @@ def progress_metric(comp: Competition):
     return get_metric("auc" if comp.n_targets == 1 else "mean_auc")
 
 
-def run_fit(comp: Competition, model_name: str, model_cls, params, data: Dataset, *,
-            seed: int = 42, runs_dir: RunsFolder | Path = DEFAULT_ROOT,
-            threshold: float | None = 0.5,
-            threshold_source: str | None = None, source: Run | None = None, seeds=None,
-            executor=None, on_event=None, command: str | None = None, command_params=None,
-            keep_jobs: bool = False, new: bool = False,
-            on_reused: Callable[[Run], None] | None = None) -> Run:
+def run_fit(
+    comp: Competition,
+    model_name: str,
+    model_cls,
+    params,
+    data: Dataset,
+    *,
+    seed: int = 42,
+    runs_dir: RunsFolder | Path = DEFAULT_ROOT,
+    threshold: float | None = 0.5,
+    threshold_source: str | None = None,
+    source: Run | None = None,
+    seeds=None,
+    executor=None,
+    on_event=None,
+    command: str | None = None,
+    command_params=None,
+    keep_jobs: bool = False,
+    new: bool = False,
+    on_reused: Callable[[Run], None] | None = None,
+) -> Run:
     """Train on every training row and predict test; a run with no held-out score.
 
     ``source``: the CV run whose recipe this fit reproduces (same model, params and text
@@ -139,13 +177,33 @@ def run_fit(comp: Competition, model_name: str, model_cls, params, data: Dataset
         if callable(from_cv) and infos and all(infos):
             recipe = from_cv(infos)
     seeds = list(seeds) if seeds else [seed]
-    jobs = plan_jobs(model_name, params, seeds, None, data_fingerprint(data), False, model_cls,
-                     recipe=recipe)
-    ctx = JobContext(model_name, model_cls, params, data.train, data.test, None, False,
-                     comp.n_targets, needs_accelerator(model_cls), recipe=recipe)
-    done = _reuse(runs_dir, comp, "fit", jobs, data, new, on_reused, threshold=threshold,
-                  threshold_source=threshold_source,
-                  from_run=source.id if source is not None else None)
+    jobs = plan_jobs(
+        model_name, params, seeds, None, data_fingerprint(data), False, model_cls, recipe=recipe
+    )
+    ctx = JobContext(
+        model_name,
+        model_cls,
+        params,
+        data.train,
+        data.test,
+        None,
+        False,
+        comp.n_targets,
+        needs_accelerator(model_cls),
+        recipe=recipe,
+    )
+    done = _reuse(
+        runs_dir,
+        comp,
+        "fit",
+        jobs,
+        data,
+        new,
+        on_reused,
+        threshold=threshold,
+        threshold_source=threshold_source,
+        from_run=source.id if source is not None else None,
+    )
     if done is not None:
         return done
     store = _open_store(runs_dir, comp, "fit", model_name, jobs, command, command_params, new)
@@ -154,8 +212,20 @@ def run_fit(comp: Competition, model_name: str, model_cls, params, data: Dataset
         store.finish(path.name, keep_jobs)
         return _reused(Run(path), on_reused)
     drive(ctx, jobs, store, executor, on_event, None, command)
-    run = assemble_fit(comp, model_name, params, data, jobs, store, seeds, runs_dir, threshold,
-                       threshold_source, source=source, recipe=recipe)
+    run = assemble_fit(
+        comp,
+        model_name,
+        params,
+        data,
+        jobs,
+        store,
+        seeds,
+        runs_dir,
+        threshold,
+        threshold_source,
+        source=source,
+        recipe=recipe,
+    )
     store.finish(run.id, keep_jobs)
     return run
 
@@ -174,14 +244,21 @@ def _reused(run: Run, on_reused) -> Run:
     return run
 
 
-def _open_store(runs_dir, comp, kind, model_name, jobs, command, command_params,
-                new: bool = False) -> JobStore:
+def _open_store(
+    runs_dir, comp, kind, model_name, jobs, command, command_params, new: bool = False
+) -> JobStore:
     import os
 
-    plan = {"run_id": new_run_id(model_name), "kind": kind, "competition": comp.slug,
-            "model": model_name, "resume_command": command, "command_params": command_params,
-            "cwd": os.getcwd(),
-            "jobs": [{"id": j.id, "fold": j.fold, "seed": j.run_seed} for j in jobs]}
+    plan = {
+        "run_id": new_run_id(model_name),
+        "kind": kind,
+        "competition": comp.slug,
+        "model": model_name,
+        "resume_command": command,
+        "command_params": command_params,
+        "cwd": os.getcwd(),
+        "jobs": [{"id": j.id, "fold": j.fold, "seed": j.run_seed} for j in jobs],
+    }
     store = JobStore.open(runs_dir, comp.slug, job_set_hash(jobs), plan)
     if new and store.assembled_run() is not None:  # jobs kept from a finished run: afresh
         store.remove()

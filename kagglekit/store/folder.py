@@ -10,7 +10,8 @@
       _samples/<slug>/                      generated sample files (data.sample_dir)
       _kernels/<run-id>.json                the notebook pushed for a run (kaggle_client)
       _pseudo/<run-id>-<rule>/              pseudo-labels made from a run (pseudo.py)
-      _studies/                             tuning studies
+      _studies/studies.db                   tuning studies (Optuna's SQLite storage)
+      _studies/<study>/                     a study's best.toml, study.json, holdout fits
 
 Names starting with "." (temporaries, job stores, caches) or "_" (shared folders) are
 never runs or competitions.
@@ -88,15 +89,22 @@ class RunsFolder:
         for slug_dir in self.competitions():
             if slug and slug_dir.name != slug:
                 continue
-            out += [p for p in sorted(slug_dir.iterdir())
-                    if p.is_dir() and not p.name.startswith(".") and (p / RUN_FILE).is_file()]
+            out += [
+                p
+                for p in sorted(slug_dir.iterdir())
+                if p.is_dir() and not p.name.startswith(".") and (p / RUN_FILE).is_file()
+            ]
         return out
 
     def run_names(self) -> list[str]:
         """The names of the folders in the competition folders, run.json or not (what a
         shortened run id must stay unique among)."""
-        return [p.name for slug_dir in self.competitions() for p in slug_dir.iterdir()
-                if p.is_dir() and not p.name.startswith(".")]
+        return [
+            p.name
+            for slug_dir in self.competitions()
+            for p in slug_dir.iterdir()
+            if p.is_dir() and not p.name.startswith(".")
+        ]
 
     # -- temporaries and incomplete runs -------------------------------------------------------
     def temporaries(self, slug: str) -> list[Path]:
@@ -111,8 +119,12 @@ class RunsFolder:
 
     def job_stores(self, slug: str | None = None) -> list[Path]:
         """Every ``.jobs-*`` folder (of ``slug``), sorted by competition then name."""
-        return [p for slug_dir in self.competitions() if not slug or slug_dir.name == slug
-                for p in sorted(slug_dir.glob(f"{JOBS_PREFIX}*"))]
+        return [
+            p
+            for slug_dir in self.competitions()
+            if not slug or slug_dir.name == slug
+            for p in sorted(slug_dir.glob(f"{JOBS_PREFIX}*"))
+        ]
 
     # -- what lives beside the runs ------------------------------------------------------------
     @property
@@ -136,3 +148,11 @@ class RunsFolder:
     def studies(self) -> Path:
         """Where tuning studies are kept."""
         return self.root / STUDIES_DIR
+
+    def study_storage(self) -> Path:
+        """The default Optuna storage of ``kagglekit tune``: one SQLite file for all studies."""
+        return self.studies / "studies.db"
+
+    def study_dir(self, name: str) -> Path:
+        """A study's own files: best.toml, study.json, holdout/ (the holdout fits)."""
+        return self.studies / name

@@ -1,0 +1,493 @@
+"""``run_tune``: set the holdout aside, search, fit the best configuration on the trial rows,
+score it once on the holdout, and write ``best.toml`` and the study's record."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kagglekit.errors import KaggleKitError
+from kagglekit.tune.holdout import DEFAULT_SHARE, split_holdout, unlabelled
+from kagglekit.tune.study import (
+    Objective,
+    finished,
+    load_or_create,
+    make_pruner,
+    open_storage,
+    recover_dead_trials,
+    require_optuna,
+    shown_url,
+)
+
+STUDY_FORMAT = 1
+
+
+@dataclass
+class TuneOptions:
+    n_trials: int = 30
+    timeout: float | None = None  # seconds: no new trial starts after it
+    storage: str | None = None  # SQLAlchemy URL; default: SQLite in the runs folder
+    study: str | None = None  # default: named after the model and what the study searches
+    n_folds: int = 5
+    seed: int = 42
+    scheme: str = "auto"
+    holdout: float | None = DEFAULT_SHARE  # None: --no-holdout
+    pruner: str = "median"
+    startup_trials: int = 5  # finished trials before the median pruner stops any
+    workers: int = 1  # local processes sharing the study
+
+
+@dataclass
+class TuneResult:
+    study: str
+    storage: str  # as shown (password hidden)
+    directory: object  # Path: best.toml, study.json, holdout/
+    metric: str
+    direction: str
+    best: dict  # number, params, value, run_id
+    trials: dict  # complete / pruned / failed / running counts
+    holdout: dict | None  # record + scores of the best (and default) configuration
+    held_out: bool  # whether the headline figure is held out
+    seconds: float
+    recovered: list = field(default_factory=list)
+
+    def payload(self) -> dict:
+        return {
+            "study": self.study,
+            "storage": self.storage,
+            "directory": str(self.directory),
+            "metric": self.metric,
+            "direction": self.direction,
+            "best": self.best,
+            "trials": self.trials,
+            "holdout": self.holdout,
+            "held_out": self.held_out,
+            "seconds": self.seconds,
+            "recovered": self.recovered,
+        }
+
+
+def study_name(comp, model_name: str, fixed: dict, space: dict, options: TuneOptions) -> str:
+    """Named after what it searches, so that the same command continues the same study."""
+    key = json.dumps(
+        {
+            "competition": comp.slug,
+            "model": model_name,
+            "fixed": fixed,
+            "space": {k: repr(v) for k, v in sorted(space.items())},
+            "folds": options.n_folds,
+            "seed": options.seed,
+            "scheme": options.scheme,
+            "holdout": options.holdout,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return f"{comp.slug[:24]}-{model_name}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+
+
+def run_tune(
+    comp,
+    model_name: str,
+    model_cls,
+    fixed: dict,
+    space: dict,
+    data,
+    folder,
+    options: TuneOptions,
+    *,
+    on_trial: Callable | None = None,
+    on_note: Callable[[str], None] | None = None,
+    executor=None,
+) -> TuneResult:
+    from kagglekit.folds import dataset_folds
+    from kagglekit.metrics import get_metric
+    from kagglekit.tune.space import check_space
+
+    optuna = require_optuna()
+    started = time.perf_counter()
+    note = on_note or (lambda message: None)
+    check_space(model_name, model_cls, space, fixed)
+    metric = get_metric(comp.metric)
+    direction = "maximize" if metric.greater_is_better else "minimize"
+    name = options.study or study_name(comp, model_name, fixed, space, options)
+    url = options.storage or _default_storage(folder)
+    directory = folder.study_dir(name)
+    directory.mkdir(parents=True, exist_ok=True)
+
+    holdout = holdout_frame = None
+    trials_data = data
+    if options.holdout:
+        trials_data, holdout_frame, holdout = split_holdout(
+            data, options.holdout, options.seed, options.scheme
+        )
+        note(
+            f"holdout: {len(holdout.rows):,} of {len(data.train):,} rows set aside "
+            f"({len(holdout.rows) / len(data.train):.1%}); no trial trains or is scored on them"
+        )
+    else:
+        note(
+            "no holdout (--no-holdout): the best trial's CV score is optimistic, chosen out "
+            "of the trials"
+        )
+    plan = dataset_folds(trials_data, options.n_folds, options.seed, options.scheme)
+
+    storage = open_storage(url)
+    pruner = make_pruner(options.pruner, options.startup_trials)
+    study = load_or_create(storage, name, direction, pruner, options.seed)
+    recovered = recover_dead_trials(study)
+    if recovered:
+        note(
+            f"study {name}: trial(s) {', '.join(map(str, recovered))} stopped without "
+            f"finishing (killed?): their parameters run again, resuming their folds"
+        )
+    if not study.trials:  # the defaults first: the search then starts from a known point
+        defaults = {
+            k: getattr(model_cls.Params(), k)
+            for k in space
+            if k not in fixed and _suggestible(space[k], getattr(model_cls.Params(), k))
+        }
+        if defaults:
+            study.enqueue_trial(defaults, user_attrs={"defaults": True})
+    note(
+        f"study {name} in {shown_url(url)}: {finished(study)} of {options.n_trials} trials "
+        f"finished; optimising {comp.metric} ({direction}, held-out CV)"
+    )
+
+    objective = Objective(
+        comp,
+        model_name,
+        model_cls,
+        fixed,
+        space,
+        trials_data,
+        plan,
+        folder,
+        options.seed,
+        comp.metric,
+        executor=executor,
+        on_trial=on_trial,
+    )
+    _optimize(study, objective, options, url, name)
+
+    study = optuna.load_study(study_name=name, storage=open_storage(url))
+    counts = _counts(study)
+    try:
+        best_trial = study.best_trial
+    except ValueError:
+        raise KaggleKitError(
+            f"study {name}: no trial finished (counts: {counts}); see the errors above"
+        ) from None
+    best = {
+        "number": best_trial.number,
+        "params": best_trial.params,
+        "value": best_trial.value,
+        "run_id": best_trial.user_attrs.get("run_id"),
+        "held_out": bool(best_trial.user_attrs.get("held_out", True)),
+    }
+    scored = None
+    if holdout is not None:
+        scored = _holdout_scores(
+            comp,
+            model_name,
+            model_cls,
+            fixed,
+            study,
+            best_trial,
+            trials_data,
+            holdout_frame,
+            holdout,
+            folder,
+            directory,
+            options,
+            note,
+        )
+    write_best_toml(
+        directory / "best.toml",
+        model_name,
+        {**fixed, **best_trial.params},
+        name,
+        comp.metric,
+        best,
+        scored,
+        counts,
+    )
+    result = TuneResult(
+        name,
+        shown_url(url),
+        directory,
+        comp.metric,
+        direction,
+        best,
+        counts,
+        scored,
+        holdout is not None,
+        round(time.perf_counter() - started, 3),
+        recovered,
+    )
+    from kagglekit.store.atomic import write_json
+
+    write_json(
+        directory / "study.json",
+        {
+            "format": STUDY_FORMAT,
+            "kind": "study",
+            "competition": comp.slug,
+            "model": model_name,
+            "fixed": fixed,
+            "space": {k: repr(v) for k, v in space.items()},
+            "n_folds": options.n_folds,
+            "seed": options.seed,
+            "pruner": options.pruner,
+            **result.payload(),
+        },
+    )
+    return result
+
+
+def _suggestible(dim, value) -> bool:
+    from kagglekit.tune.space import Choice, Fixed, Float, Int
+
+    if isinstance(dim, Choice):
+        return value in dim.choices
+    if isinstance(dim, (Float, Int)):
+        return isinstance(value, (int, float)) and dim.low <= value <= dim.high
+    return not isinstance(dim, Fixed)
+
+
+def _default_storage(folder) -> str:
+    from kagglekit.tune.study import default_storage
+
+    return default_storage(folder)
+
+
+def _optimize(study, objective, options: TuneOptions, url: str, name: str) -> None:
+    """Run trials until the study has ``n_trials`` finished ones (or the timeout), in this
+    process and in ``workers - 1`` more, all sharing the study."""
+    if finished(study) >= options.n_trials:
+        return
+    workers = max(1, int(options.workers))
+    children = []
+    if workers > 1:
+        mp = multiprocessing.get_context("fork")
+        children = [
+            mp.Process(target=_worker, args=(objective, options, url, name), daemon=True)
+            for _ in range(workers - 1)
+        ]
+        for child in children:
+            child.start()
+    try:
+        _optimize_here(study, objective, options)
+    finally:
+        for child in children:
+            child.join()
+    failed = [c.exitcode for c in children if c.exitcode not in (0, None)]
+    if failed:
+        raise KaggleKitError(
+            f"{len(failed)} tune worker process(es) failed (exit status "
+            f"{failed}); run the same command again to continue the study"
+        )
+
+
+def _worker(objective, options, url, name) -> None:
+    from kagglekit.executors.local import die_with_parent
+
+    die_with_parent()
+    optuna = require_optuna()
+    study = optuna.load_study(study_name=name, storage=open_storage(url))
+    _optimize_here(study, objective, options)
+
+
+def _optimize_here(study, objective, options: TuneOptions) -> None:
+    from optuna.study import MaxTrialsCallback
+    from optuna.trial import TrialState
+
+    study.optimize(
+        objective,
+        timeout=options.timeout,
+        gc_after_trial=False,
+        callbacks=[
+            MaxTrialsCallback(options.n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED))
+        ],
+        catch=(),
+    )
+
+
+def _counts(study) -> dict:
+    out = {"complete": 0, "pruned": 0, "failed": 0, "running": 0, "waiting": 0}
+    for trial in study.get_trials(deepcopy=False):
+        key = {
+            "COMPLETE": "complete",
+            "PRUNED": "pruned",
+            "FAIL": "failed",
+            "RUNNING": "running",
+            "WAITING": "waiting",
+        }[trial.state.name]
+        out[key] += 1
+    return out
+
+
+def _holdout_scores(
+    comp,
+    model_name,
+    model_cls,
+    fixed,
+    study,
+    best_trial,
+    trials_data,
+    holdout_frame,
+    holdout,
+    folder,
+    directory,
+    options,
+    note,
+) -> dict:
+    """The best configuration (and the defaults, when they differ) fit on every trial row
+    and scored once on the holdout, each at the threshold its CV run chose on its OOF."""
+    defaults_trial = next(
+        (t for t in study.trials if t.user_attrs.get("defaults") and t.state.name == "COMPLETE"),
+        None,
+    )
+    out = {"record": holdout.record(len(trials_data.train) + len(holdout.rows))}
+    todo = [("best", best_trial)]
+    if defaults_trial is not None and defaults_trial.number != best_trial.number:
+        todo.append(("defaults", defaults_trial))
+    for label, trial in todo:
+        note(
+            f"holdout: fitting the {label} configuration (trial {trial.number}) on all "
+            f"{len(trials_data.train):,} trial rows"
+        )
+        out[label] = _score_on_holdout(
+            comp,
+            model_name,
+            model_cls,
+            {**fixed, **trial.params},
+            trial,
+            trials_data,
+            holdout_frame,
+            folder,
+            directory / "holdout" / f"trial-{trial.number}",
+            options.seed,
+        )
+    if "defaults" not in out and defaults_trial is not None:
+        out["defaults"] = out["best"]
+    return out
+
+
+def _score_on_holdout(
+    comp, model_name, model_cls, values, trial, trials_data, holdout_frame, folder, out_dir, seed
+) -> dict:
+    from kagglekit.jobs import (
+        FULL,
+        Job,
+        JobContext,
+        check_predictions,
+        execute_job,
+        needs_accelerator,
+    )
+    from kagglekit.metrics import score_all
+    from kagglekit.params import build_params
+    from kagglekit.store.run import Run
+
+    saved = out_dir / "scores.json"
+    if saved.is_file():  # scored by an earlier attempt of the same study
+        return json.loads(saved.read_text(encoding="utf-8"))
+    params = build_params(model_cls.Params, values, model_name)
+    run_id = trial.user_attrs.get("run_id")
+    run = Run(folder.run_dir(comp.slug, run_id)) if run_id else None
+    threshold = run.threshold if run is not None else 0.5
+    recipe = None
+    from_cv = getattr(model_cls, "recipe_from_cv", None)
+    if run is not None and callable(from_cv):
+        infos = [f.get("fit_info") for f in run.info.get("fold_scores", [])]
+        if infos and all(infos):
+            recipe = from_cv(infos)
+    ctx = JobContext(
+        model_name,
+        model_cls,
+        params,
+        trials_data.train,
+        unlabelled(holdout_frame),
+        None,
+        False,
+        comp.n_targets,
+        needs_accelerator(model_cls),
+        recipe=recipe,
+    )
+    from kagglekit.store.atomic import temp_sibling
+
+    scratch = temp_sibling(out_dir)
+    scratch.mkdir(parents=True)
+    record = execute_job(ctx, Job(model_name, FULL, seed, seed, "holdout"), scratch)
+    pred = check_predictions(
+        np.load(scratch / "test.npy"), len(holdout_frame), comp.n_targets, model_name
+    )
+    scores = score_all(comp, holdout_frame.y, pred, threshold)
+    result = {
+        "trial": trial.number,
+        "params": values,
+        "cv_run": run_id,
+        "cv": trial.value,
+        "threshold": threshold,
+        "scores": scores,
+        "value": scores.get(comp.metric),
+        "seconds": record.get("seconds"),
+        "n_rows": int(len(holdout_frame)),
+    }
+    from kagglekit.store.atomic import write_json
+
+    write_json(scratch / "scores.json", result)
+    if out_dir.exists():  # an attempt that stopped between its rename and its scores
+        shutil.rmtree(out_dir)
+    scratch.rename(out_dir)
+    return result
+
+
+def write_best_toml(
+    path,
+    model_name: str,
+    params: dict,
+    study: str,
+    metric: str,
+    best: dict,
+    holdout: dict | None,
+    counts: dict,
+) -> None:
+    """``best.toml``: a config for ``kagglekit cv --config`` and ``fit --config``."""
+    from kagglekit.store.atomic import atomic_write_text
+
+    cv = (
+        f"{metric} {best['value']:.6g} (held-out CV of the best of {counts['complete']} "
+        f"complete trials: optimistic)"
+    )
+    lines = [f"# kagglekit tune: study {study}, trial {best['number']}", f"# CV: {cv}"]
+    if holdout and "best" in holdout:
+        lines.append(
+            f"# holdout: {metric} {holdout['best']['value']:.6g} (untouched rows, "
+            f"{holdout['best']['n_rows']:,} of them)"
+        )
+    lines += [f"model = {json.dumps(model_name)}", "", "[params]"]
+    for key in sorted(params):
+        lines.append(f"{key} = {_toml_value(params[key])}")
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def _toml_value(value) -> str:
+    if value is None:  # TOML has no null: kagglekit's params read "none" as None
+        return '"none"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise KaggleKitError(f"cannot write {value!r} to best.toml")
