@@ -21,11 +21,13 @@ def _invoke(*args: str) -> str:
 
     from kagglekit.cli import cli
 
-    result = CliRunner().invoke(cli, list(args), prog_name="kagglekit", catch_exceptions=False,
-                                env={"COLUMNS": "100"})
+    result = CliRunner().invoke(
+        cli, list(args), prog_name="kagglekit", catch_exceptions=False, env={"COLUMNS": "100"}
+    )
     if result.exit_code != 0:
-        raise RuntimeError(f"kagglekit {' '.join(args)} exited {result.exit_code}:\n"
-                           f"{result.output}")
+        raise RuntimeError(
+            f"kagglekit {' '.join(args)} exited {result.exit_code}:\n{result.output}"
+        )
     return result.stdout
 
 
@@ -39,13 +41,26 @@ def _command_names() -> list[str]:
 
 
 def cli_reference() -> str:
-    lines = ["# CLI reference", "",
-             "Generated from `kagglekit --help` and each command's `--help` when the site is "
-             "built, so it is always the installed code's.", "",
-             "```text", _invoke("--help").rstrip(), "```", ""]
+    lines = [
+        "# CLI reference",
+        "",
+        "Generated from `kagglekit --help` and each command's `--help` when the site is "
+        "built, so it is always the installed code's.",
+        "",
+        "```text",
+        _invoke("--help").rstrip(),
+        "```",
+        "",
+    ]
     for name in _command_names():
-        lines += [f"## kagglekit {name}", "", "```text", _invoke(name, "--help").rstrip(),
-                  "```", ""]
+        lines += [
+            f"## kagglekit {name}",
+            "",
+            "```text",
+            _invoke(name, "--help").rstrip(),
+            "```",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -70,29 +85,44 @@ def _key(param: dict) -> str:
 def models_reference() -> str:
     models = json.loads(_invoke("models", "--json"))["models"]
     by_name = {m["name"]: m for m in models}
-    lines = ["# Models reference", "",
-             "Generated from `kagglekit models --json` when the site is built: every registered "
-             "model, the optional extra it needs and its hyperparameters (`-p NAME=VALUE`, "
-             "type-checked against the model's `Params`). `kagglekit models NAME` prints the "
-             "same for one model. What the models do is on the [Models](../models.md) page.", "",
-             "| model | family | plugin | extra | what |", "| --- | --- | --- | --- | --- |"]
+    lines = [
+        "# Models reference",
+        "",
+        "Generated from `kagglekit models --json` when the site is built: every registered "
+        "model, the optional extra it needs and its hyperparameters (`-p NAME=VALUE`, "
+        "type-checked against the model's `Params`). `kagglekit models NAME` prints the "
+        "same for one model. What the models do is on the [Models](../models.md) page.",
+        "",
+        "| model | family | plugin | extra | what |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for m in models:
         family = ", ".join(m.get("family") or [m["name"]])
-        lines.append(f"| [`{m['name']}`](#{m['name']}) | {family} | `{m['plugin']}` | "
-                     f"{m.get('extra') or '-'} | {_cell(m['description'])} |")
+        lines.append(
+            f"| [`{m['name']}`](#{m['name']}) | {family} | `{m['plugin']}` | "
+            f"{m.get('extra') or '-'} | {_cell(m['description'])} |"
+        )
     lines.append("")
     families: dict[tuple, list[str]] = {}
     for m in models:
         families.setdefault(tuple(m.get("family") or [m["name"]]), [])
     for family in sorted(families):
         members = [by_name[n] for n in family if n in by_name]
-        shared = [p for p in members[0]["params"]
-                  if all(_key(p) in {_key(q) for q in other["params"]} for other in members)]
+        shared = [
+            p
+            for p in members[0]["params"]
+            if all(_key(p) in {_key(q) for q in other["params"]} for other in members)
+        ]
         shared_keys = {_key(p) for p in shared}
         lines += [f"## Family: {', '.join(family)}", ""]
         if len(members) > 1:
-            lines += [f"Parameters shared by all {len(members)} ({len(shared)}):", "",
-                      *PARAM_HEADER, *map(_param_row, shared), ""]
+            lines += [
+                f"Parameters shared by all {len(members)} ({len(shared)}):",
+                "",
+                *PARAM_HEADER,
+                *map(_param_row, shared),
+                "",
+            ]
         for m in members:
             own = [p for p in m["params"] if len(members) == 1 or _key(p) not in shared_keys]
             lines += [f"### {m['name']}", "", m["description"], ""]
@@ -110,8 +140,10 @@ def _check_plugins() -> None:
 
     failed = plugins.failed_plugins()
     if failed:
-        raise RuntimeError("plugins failed to load, so the references would lack them: "
-                           + "; ".join(f"{f['name']} ({f['error']})" for f in failed))
+        raise RuntimeError(
+            "plugins failed to load, so the references would lack them: "
+            + "; ".join(f"{f['name']} ({f['error']})" for f in failed)
+        )
 
 
 def on_files(files, config):

@@ -37,9 +37,11 @@ def read_cache(runs_dir, slug: str) -> dict:
     data = read_json(path)
     if not isinstance(data, dict):
         return {**empty, "damaged": str(path)}
-    return {"fetched": data.get("fetched"),
-            "submissions": [s for s in data.get("submissions") or [] if isinstance(s, dict)],
-            "uploads": {str(k): str(v) for k, v in (data.get("uploads") or {}).items()}}
+    return {
+        "fetched": data.get("fetched"),
+        "submissions": [s for s in data.get("submissions") or [] if isinstance(s, dict)],
+        "uploads": {str(k): str(v) for k, v in (data.get("uploads") or {}).items()},
+    }
 
 
 def write_cache(runs_dir, slug: str, cache: dict) -> Path:
@@ -53,9 +55,17 @@ def record_upload(runs_dir, slug: str, ref: int, run_id: str, message: str) -> N
     cache = read_cache(runs_dir, slug)
     cache["uploads"][str(ref)] = run_id
     if not any(str(s.get("ref")) == str(ref) for s in cache["submissions"]):
-        cache["submissions"].insert(0, {
-            "ref": ref, "date": _now(), "description": message, "status": "pending",
-            "public_score": None, "private_score": None})
+        cache["submissions"].insert(
+            0,
+            {
+                "ref": ref,
+                "date": _now(),
+                "description": message,
+                "status": "pending",
+                "public_score": None,
+                "private_score": None,
+            },
+        )
     write_cache(runs_dir, slug, cache)
 
 
@@ -95,11 +105,13 @@ def _lb_scores(subs: list[dict]) -> dict:
     """The newest scored submission's public/private scores, and how many there are."""
     scored = [s for s in subs if s.get("public_score") is not None]
     best = scored[0] if scored else None
-    return {"submissions": len(subs),
-            "public": None if best is None else best.get("public_score"),
-            "private": None if best is None else best.get("private_score"),
-            "ref": None if best is None else best.get("ref"),
-            "pending": sum(1 for s in subs if s.get("status") == "pending")}
+    return {
+        "submissions": len(subs),
+        "public": None if best is None else best.get("public_score"),
+        "private": None if best is None else best.get("private_score"),
+        "ref": None if best is None else best.get("ref"),
+        "pending": sum(1 for s in subs if s.get("status") == "pending"),
+    }
 
 
 def differing_params(runs: list[Run]) -> dict[str, dict]:
@@ -110,9 +122,17 @@ def differing_params(runs: list[Run]) -> dict[str, dict]:
     out = {}
     for group in by_model.values():
         keys = sorted({k for r in group for k in (r.info.get("params") or {})})
-        varying = [k for k in keys
-                   if len({json.dumps((r.info.get("params") or {}).get(k), sort_keys=True,
-                                      default=str) for r in group}) > 1]
+        varying = [
+            k
+            for k in keys
+            if len(
+                {
+                    json.dumps((r.info.get("params") or {}).get(k), sort_keys=True, default=str)
+                    for r in group
+                }
+            )
+            > 1
+        ]
         for run in group:
             params = run.info.get("params") or {}
             out[run.id] = {k: params.get(k) for k in varying}
@@ -128,8 +148,10 @@ def data_label(info: dict) -> str:
         parts.append(f"+{pseudo.get('n_pseudo')} pseudo-labelled (run {pseudo.get('source_run')})")
     members = info.get("pseudo_members")
     if isinstance(members, dict) and members:
-        parts.append("members with pseudo-labelled rows: " + ", ".join(
-            f"{run} (+{n})" for run, n in members.items()))
+        parts.append(
+            "members with pseudo-labelled rows: "
+            + ", ".join(f"{run} (+{n})" for run, n in members.items())
+        )
     return ", ".join(parts)
 
 
@@ -148,20 +170,41 @@ def rows(runs: list[Run], cache: dict, metric: str) -> list[dict]:
     for run in runs:
         info = run.info
         lb = _lb_scores(matched.get(run.id, []))
-        out.append({
-            "run": run.id, "kind": run.kind, "model": run.model,
-            "data": data_label(info),
-            "folds": info.get("n_folds"), "seeds": seeds(info),
-            "cv": ranking_score(info, metric), "cv_all_rows": (info.get("scores") or {}).get(metric),
-            "spread": (info.get("fold_spread") or {}).get(metric),
-            "held_out": info.get("held_out", run.kind != "fit"),
-            "params": params.get(run.id, {}),
-            "seconds": info.get("seconds"), "public": lb["public"], "private": lb["private"],
-            "submissions": lb["submissions"], "pending": lb["pending"], "created": info.get("created"),
-            "matched": [{k: sub.get(k) for k in ("ref", "date", "status", "public_score",
-                                                 "private_score", "description")}
-                        for sub in matched.get(run.id, [])],
-        })
+        out.append(
+            {
+                "run": run.id,
+                "kind": run.kind,
+                "model": run.model,
+                "data": data_label(info),
+                "folds": info.get("n_folds"),
+                "seeds": seeds(info),
+                "cv": ranking_score(info, metric),
+                "cv_all_rows": (info.get("scores") or {}).get(metric),
+                "spread": (info.get("fold_spread") or {}).get(metric),
+                "held_out": info.get("held_out", run.kind != "fit"),
+                "params": params.get(run.id, {}),
+                "seconds": info.get("seconds"),
+                "public": lb["public"],
+                "private": lb["private"],
+                "submissions": lb["submissions"],
+                "pending": lb["pending"],
+                "created": info.get("created"),
+                "matched": [
+                    {
+                        k: sub.get(k)
+                        for k in (
+                            "ref",
+                            "date",
+                            "status",
+                            "public_score",
+                            "private_score",
+                            "description",
+                        )
+                    }
+                    for sub in matched.get(run.id, [])
+                ],
+            }
+        )
     return out
 
 
@@ -170,9 +213,11 @@ def cv_lb_correlation(table: list[dict]) -> dict:
     on the real data with a scored submission (its newest); None below 3 of them."""
     from scipy.stats import pearsonr, spearmanr
 
-    pairs = [(r["cv"], r["public"]) for r in table
-             if r["cv"] is not None and r["public"] is not None and r["held_out"]
-             and not r["data"]]
+    pairs = [
+        (r["cv"], r["public"])
+        for r in table
+        if r["cv"] is not None and r["public"] is not None and r["held_out"] and not r["data"]
+    ]
     out = {"n": len(pairs), "pearson": None, "spearman": None}
     if len(pairs) >= 3:
         cv, lb = np.array(pairs, dtype=float).T

@@ -30,6 +30,9 @@ pm.add_hookspecs(hookspecs)
 ISOLATED = (Exception, SystemExit, KeyboardInterrupt)
 
 _loaded = False
+_loading = False  # load_plugins is importing the entry points
+# command groups that asked for their commands while the plugins were loading
+_pending_groups: list = []
 # plugin name -> {"name", "package", "version", "module"}
 _plugin_info: dict[str, dict] = {}
 _failed: list[dict] = []
@@ -41,10 +44,20 @@ def _warn(message: str) -> None:
 
 def load_plugins() -> None:
     """Load every entry-point plugin once; a plugin that fails to import is reported and skipped."""
-    global _loaded
+    global _loaded, _loading
     if _loaded:
         return
     _loaded = True
+    _loading = True
+    try:
+        _load_entry_points()
+    finally:
+        _loading = False
+    while _pending_groups:  # e.g. kagglekit.cli imported by the first command plugin loaded
+        _add_commands_now(_pending_groups.pop(0))
+
+
+def _load_entry_points() -> None:
     allow = os.environ.get("KAGGLEKIT_LOAD_PLUGINS")
     allowed = None if allow is None else {n.strip() for n in allow.split(",") if n.strip()}
     for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=_builtin_first):
@@ -290,8 +303,17 @@ _command_owners: dict[str, list[str]] = {}
 
 
 def add_commands(cli) -> None:
-    """Let every plugin add its click commands, recording which plugin added which."""
+    """Let every plugin add its click commands, recording which plugin added which. Asked
+    while the plugins are loading (``kagglekit.cli`` is imported by the first command
+    plugin that loads), the commands are added as soon as they are all loaded."""
     load_plugins()
+    if _loading:
+        _pending_groups.append(cli)
+        return
+    _add_commands_now(cli)
+
+
+def _add_commands_now(cli) -> None:
     for impl in pm.hook.register_commands.get_hookimpls():
         before = set(cli.commands)
         try:

@@ -12,7 +12,6 @@ from kagglekit.errors import DataError, RunError
 from kagglekit.frame import TextFrame
 from kagglekit.store.run import Run, predictions_frame
 
-
 CHUNK_ROWS = 20_000  # predict in chunks of this many rows (progress on stderr)
 PROGRESS_AFTER_SECONDS = 5.0  # off a terminal, a quick prediction prints no progress line
 
@@ -39,10 +38,12 @@ def saved_models(run: Run) -> list[Path]:
     if expected:
         missing = [name for name in expected if not (models_dir / name).is_dir()]
         if missing:
-            raise RunError(f"{models_dir / missing[0]}: missing ({len(missing)} of "
-                           f"{len(expected)} saved models gone); the run's prediction averages "
-                           f"every one of them: re-create the run with the same `kagglekit "
-                           f"{'fit' if run.kind == 'fit' else 'cv'} ...` command")
+            raise RunError(
+                f"{models_dir / missing[0]}: missing ({len(missing)} of "
+                f"{len(expected)} saved models gone); the run's prediction averages "
+                f"every one of them: re-create the run with the same `kagglekit "
+                f"{'fit' if run.kind == 'fit' else 'cv'} ...` command"
+            )
         return [models_dir / name for name in expected]
     dirs = sorted(p for p in models_dir.glob("*") if p.is_dir()) if models_dir.is_dir() else []
     if not dirs:
@@ -58,8 +59,9 @@ def model_dirs(run: Run) -> list[Path]:
     from kagglekit.blend.predicting import member_run
     from kagglekit.blend.state import load_blenders
 
-    return [d for ref in load_blenders(run.path)["members"]
-            for d in model_dirs(member_run(run, ref))]
+    return [
+        d for ref in load_blenders(run.path)["members"] for d in model_dirs(member_run(run, ref))
+    ]
 
 
 def predict_with_run(run: Run, frame: TextFrame, advance=None) -> np.ndarray:
@@ -74,23 +76,30 @@ def predict_with_run(run: Run, frame: TextFrame, advance=None) -> np.ndarray:
         n_models = len(model_dirs(run))
         models = "its 1 model" if n_models == 1 else f"each of {n_models} models"
         blend = f" (blend {run.id})" if run.kind == "blend" else ""
-        with steps(f"Predicting {len(frame)} rows with {models}{blend}",
-                   total=n_models * len(frame), unit="row predictions",
-                   min_seconds=PROGRESS_AFTER_SECONDS) as advance:
+        with steps(
+            f"Predicting {len(frame)} rows with {models}{blend}",
+            total=n_models * len(frame),
+            unit="row predictions",
+            min_seconds=PROGRESS_AFTER_SECONDS,
+        ) as advance:
             return predict_with_run(run, frame, advance)
     if run.kind == "blend":
         from kagglekit.blend.predicting import predict_blend
 
-        return predict_blend(run, frame, lambda member, rows: predict_with_run(member, rows,
-                                                                                advance))
+        return predict_blend(
+            run, frame, lambda member, rows: predict_with_run(member, rows, advance)
+        )
     model_cls = plugins.get_model(run.model)
     preds = []
     for directory in saved_models(run):
         model = model_cls.load(directory)
         parts = []
         for start in range(0, len(frame), CHUNK_ROWS):  # chunks: progress can be shown
-            chunk = frame if len(frame) <= CHUNK_ROWS else frame.take(
-                np.arange(start, min(start + CHUNK_ROWS, len(frame))))
+            chunk = (
+                frame
+                if len(frame) <= CHUNK_ROWS
+                else frame.take(np.arange(start, min(start + CHUNK_ROWS, len(frame))))
+            )
             part = np.asarray(model.predict(chunk), dtype=np.float64)
             parts.append(part[:, None] if part.ndim == 1 else part)
             advance(len(chunk))
@@ -103,8 +112,9 @@ def competition_params(comp, values: dict | None):
     cls = comp.params_class()
     if cls is None:
         return None
-    known = {k: v for k, v in (values or {}).items() if k in getattr(cls, "__dataclass_fields__",
-                                                                        {})}
+    known = {
+        k: v for k, v in (values or {}).items() if k in getattr(cls, "__dataclass_fields__", {})
+    }
     return cls(**known)
 
 
@@ -122,8 +132,13 @@ def read_input(run: Run, comp, path: Path, encoding: str = "utf-8"):
     aclImdb's test/ folder) by the competition's loader with the run's competition options,
     any other file as a CSV with the competition's read options (separator, quoting)."""
     if is_test_file(comp, path):
-        return read_table(comp, Path(path), "test", encoding=encoding,
-                          params=competition_params(comp, run.info.get("competition_params")))
+        return read_table(
+            comp,
+            Path(path),
+            "test",
+            encoding=encoding,
+            params=competition_params(comp, run.info.get("competition_params")),
+        )
     return read_csv(Path(path), encoding=encoding, **dict(comp.read_options))
 
 
@@ -139,18 +154,24 @@ def predict_file(run: Run, path: Path, encoding: str = "utf-8", allow_empty_text
     if not run.info.get("prepared_text", True):
         comp = replace(comp, prepare_text=None)
     frame = read_input(run, comp, Path(path), encoding)
-    text_cols = comp.text_columns if all(c in frame.columns for c in comp.text_columns) \
+    text_cols = (
+        comp.text_columns
+        if all(c in frame.columns for c in comp.text_columns)
         else comp.test_columns
+    )
     missing = [c for c in text_cols if c not in frame.columns]
     if missing:
-        raise DataError(f"{path}: missing column {missing[0]!r} (found: "
-                        f"{', '.join(map(str, frame.columns[:12]))}); the input needs the "
-                        f"competition's text column(s) {', '.join(text_cols)}")
+        raise DataError(
+            f"{path}: missing column {missing[0]!r} (found: "
+            f"{', '.join(map(str, frame.columns[:12]))}); the input needs the "
+            f"competition's text column(s) {', '.join(text_cols)}"
+        )
     id_col = comp.id_column if comp.id_column and comp.id_column in frame.columns else None
     ids = frame[id_col].to_numpy(dtype=object) if id_col else np.arange(len(frame))
     text = prepared_texts(frame, text_cols, Path(path), id_col, allow_empty_text, comp.prepare_text)
-    preds = predict_with_run(run, TextFrame(ids=ids, text=text, target_names=comp.target_columns,
-                                            extra=frame))
+    preds = predict_with_run(
+        run, TextFrame(ids=ids, text=text, target_names=comp.target_columns, extra=frame)
+    )
     return submission_like(run, comp, ids, preds, made_up_ids=id_col is None)
 
 
@@ -159,8 +180,11 @@ def submission_like(run: Run, comp, ids, preds, made_up_ids: bool = False):
     for thresholded metrics a 0/1 ``<column>_label`` at the run's OOF threshold. Made-up
     ids (0, 1, ... when the input had no id column) go in a column named ``row``, and
     ``frame.attrs["made_up_ids"]`` says so."""
-    columns = list(comp.sub_columns) if len(comp.sub_columns) == comp.n_targets \
+    columns = (
+        list(comp.sub_columns)
+        if len(comp.sub_columns) == comp.n_targets
         else list(comp.target_columns)
+    )
     id_name = "row" if made_up_ids else (comp.sub_id_column or comp.id_column or "id")
     out = predictions_frame(ids, preds, columns, id_name)
     from kagglekit.metrics import thresholded_metric

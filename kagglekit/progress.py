@@ -39,11 +39,18 @@ def use(steps_renderer=None, status_renderer=None) -> None:
     _renderer["status"] = status_renderer or silent_status
 
 
-def steps(description: str, total: int | None, *, unit: str = "steps",
-          min_seconds: float = 0.0, transient: bool = False):
+def steps(
+    description: str,
+    total: int | None,
+    *,
+    unit: str = "steps",
+    min_seconds: float = 0.0,
+    transient: bool = False,
+):
     """A task of ``total`` units; yields ``advance(n=1, what="")``."""
-    return _renderer["steps"](description, total, unit=unit, min_seconds=min_seconds,
-                              transient=transient)
+    return _renderer["steps"](
+        description, total, unit=unit, min_seconds=min_seconds, transient=transient
+    )
 
 
 def status(description: str, *, min_seconds: float = 0.0):

@@ -55,35 +55,54 @@ def select_rows(pred, min_confidence: float | None = None, top: float | None = N
     return np.sort(np.argsort(-conf, kind="stable")[:n])
 
 
-def make_pseudo_set(run, output, *, min_confidence: float | None = None,
-                    top: float | None = None, soft: bool = False) -> dict:
+def make_pseudo_set(
+    run,
+    output,
+    *,
+    min_confidence: float | None = None,
+    top: float | None = None,
+    soft: bool = False,
+) -> dict:
     """Write the derived dataset of ``run``'s confident test predictions to ``output``
     (a new folder, written whole or not at all); returns its record."""
     output = Path(output)
     taken = output.exists() and (not output.is_dir() or any(output.iterdir()))
     if taken and not _same_rule(output, run, min_confidence, top, soft):
-        raise KaggleKitError(f"--output {output}: already exists and is not an empty folder "
-                             f"(nor this run's labels by this rule); choose a new folder")
+        raise KaggleKitError(
+            f"--output {output}: already exists and is not an empty folder "
+            f"(nor this run's labels by this rule); choose a new folder"
+        )
     frame = run.test_predictions()
     id_col = run.info.get("id_column") or "id"
     columns = run.target_columns
     pred = frame[columns].to_numpy(dtype=np.float64)
     index = select_rows(pred, min_confidence, top)
     if len(index) == 0:
-        raise KaggleKitError(f"no test row of run {run.id} is {min_confidence} confident "
-                             f"(the most confident is {confidence(pred).max():.4f}); lower "
-                             f"--min-confidence or use --top")
+        raise KaggleKitError(
+            f"no test row of run {run.id} is {min_confidence} confident "
+            f"(the most confident is {confidence(pred).max():.4f}); lower "
+            f"--min-confidence or use --top"
+        )
     labels = pred[index] if soft else (pred[index] >= 0.5).astype(int)
     chosen = frame.iloc[index][[id_col]].reset_index(drop=True)
     for j, col in enumerate(columns):
         chosen[col] = labels[:, j]
     record = {
-        "kind": "pseudo-labels", "competition": run.competition, "source_run": run.id,
-        "source_run_dir": str(run.path), "source_kind": run.kind, "source_model": run.model,
-        "data_dir": str(run.data_dir), "sample": bool(run.info.get("sample", False)),
-        "id_column": id_col, "target_columns": list(columns),
-        "min_confidence": min_confidence, "top": top, "soft": bool(soft),
-        "n_pseudo": int(len(index)), "n_test": int(len(pred)),
+        "kind": "pseudo-labels",
+        "competition": run.competition,
+        "source_run": run.id,
+        "source_run_dir": str(run.path),
+        "source_kind": run.kind,
+        "source_model": run.model,
+        "data_dir": str(run.data_dir),
+        "sample": bool(run.info.get("sample", False)),
+        "id_column": id_col,
+        "target_columns": list(columns),
+        "min_confidence": min_confidence,
+        "top": top,
+        "soft": bool(soft),
+        "n_pseudo": int(len(index)),
+        "n_test": int(len(pred)),
         "min_chosen_confidence": round(float(confidence(pred[index]).min()), 6),
     }
     text = chosen.to_csv(index=False, float_format="%.7g")
@@ -93,9 +112,11 @@ def make_pseudo_set(run, output, *, min_confidence: float | None = None,
         except (OSError, UnicodeDecodeError):
             same = False
         if not same:
-            raise KaggleKitError(f"{output / LABELS_FILE}: differs from what run {run.id} "
-                                 f"gives by this rule (edited, or the run changed); choose a "
-                                 f"new --output folder")
+            raise KaggleKitError(
+                f"{output / LABELS_FILE}: differs from what run {run.id} "
+                f"gives by this rule (edited, or the run changed); choose a "
+                f"new --output folder"
+            )
         return {**read_record(output), "existing": True}
     tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
     try:
@@ -107,8 +128,9 @@ def make_pseudo_set(run, output, *, min_confidence: float | None = None,
         os.rename(tmp, output)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise KaggleKitError(f"--output {output}: cannot write it ({exc.strerror or exc}); "
-                             f"nothing was kept") from None
+        raise KaggleKitError(
+            f"--output {output}: cannot write it ({exc.strerror or exc}); nothing was kept"
+        ) from None
     return record
 
 
@@ -119,8 +141,13 @@ def _same_rule(output: Path, run, min_confidence, top, soft) -> bool:
         record = read_record(output)
     except (DataError, OSError):
         return False
-    wanted = {"source_run": run.id, "source_run_dir": str(run.path),
-              "min_confidence": min_confidence, "top": top, "soft": bool(soft)}
+    wanted = {
+        "source_run": run.id,
+        "source_run_dir": str(run.path),
+        "min_confidence": min_confidence,
+        "top": top,
+        "soft": bool(soft),
+    }
     return all(record.get(k) == v for k, v in wanted.items())
 
 
@@ -131,9 +158,11 @@ def check_soft_targets(data, chosen) -> None:
         return
     for name, cls, _ in chosen:
         if not getattr(cls, "soft_targets", False):
-            raise KaggleKitError(f"model {name!r} trains on 0/1 labels only, and "
-                                 f"{data.pseudo['dir']} holds soft labels; make hard ones "
-                                 f"(pseudo-label without --soft) or use a neural model")
+            raise KaggleKitError(
+                f"model {name!r} trains on 0/1 labels only, and "
+                f"{data.pseudo['dir']} holds soft labels; make hard ones "
+                f"(pseudo-label without --soft) or use a neural model"
+            )
 
 
 def is_pseudo_dir(path) -> bool:
@@ -145,13 +174,17 @@ def read_record(directory) -> dict:
     try:
         record = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise DataError(f"{file}: cannot be read ({type(exc).__name__}); make it again with "
-                        f"`kagglekit pseudo-label RUN --output DIR`") from None
+        raise DataError(
+            f"{file}: cannot be read ({type(exc).__name__}); make it again with "
+            f"`kagglekit pseudo-label RUN --output DIR`"
+        ) from None
     keys = ("competition", "data_dir", "target_columns", "id_column", "soft")
     missing = [k for k in keys if k not in record] if isinstance(record, dict) else ["kind"]
     if missing:
-        raise DataError(f"{file}: not a pseudo-label record (no {missing[0]!r}); make it "
-                        f"again with `kagglekit pseudo-label RUN --output DIR`")
+        raise DataError(
+            f"{file}: not a pseudo-label record (no {missing[0]!r}); make it "
+            f"again with `kagglekit pseudo-label RUN --output DIR`"
+        )
     return record
 
 
@@ -165,26 +198,34 @@ def load_pseudo_dataset(comp, options, need_test: bool = True):
     directory = Path(options.data_dir)
     record = read_record(directory)
     if record["competition"] != comp.slug:
-        raise DataError(f"{directory / PSEUDO_FILE}: pseudo-labels for {record['competition']}, "
-                        f"not {comp.slug}")
+        raise DataError(
+            f"{directory / PSEUDO_FILE}: pseudo-labels for {record['competition']}, not {comp.slug}"
+        )
     if options.validation_as_fold:
-        raise KaggleKitError("--validation-as-fold cannot be used with pseudo-labelled data; "
-                             "drop one of them")
+        raise KaggleKitError(
+            "--validation-as-fold cannot be used with pseudo-labelled data; drop one of them"
+        )
     if options.sample:
-        raise KaggleKitError(f"--sample cannot be used with the pseudo-label folder "
-                             f"{directory}: its rows come from {record['data_dir']}; drop "
-                             f"--sample")
+        raise KaggleKitError(
+            f"--sample cannot be used with the pseudo-label folder "
+            f"{directory}: its rows come from {record['data_dir']}; drop "
+            f"--sample"
+        )
     if not Path(record["data_dir"]).is_dir():
-        raise DataError(f"{directory / PSEUDO_FILE}: its data_dir {record['data_dir']} is not "
-                        f"a folder (moved?); set data_dir in that file to where the "
-                        f"competition's files are now, or make the labels again")
+        raise DataError(
+            f"{directory / PSEUDO_FILE}: its data_dir {record['data_dir']} is not "
+            f"a folder (moved?); set data_dir in that file to where the "
+            f"competition's files are now, or make the labels again"
+        )
     base = replace(options, data_dir=record["data_dir"], sample=False)
     data = load_dataset(comp, base, need_test=True)
     # labels from a run on a generated sample: still not real data (never uploaded)
     data.sample = bool(record.get("sample", False))
     if data.test is None:
-        raise DataError(f"{record['data_dir']}: has no {comp.test_file}, which the pseudo rows "
-                        f"of {directory} come from")
+        raise DataError(
+            f"{record['data_dir']}: has no {comp.test_file}, which the pseudo rows "
+            f"of {directory} come from"
+        )
     file = directory / LABELS_FILE
     try:
         labels = pd.read_csv(file, dtype={record["id_column"]: str})
@@ -199,38 +240,56 @@ def load_pseudo_dataset(comp, options, need_test: bool = True):
     ids = labels[record["id_column"]].astype(str)
     repeated = ids[ids.duplicated()]
     if len(repeated):
-        raise DataError(f"{file}: id {repeated.iloc[0]!r} appears more than once "
-                        f"(row {int(repeated.index[0]) + 2}); make it again")
+        raise DataError(
+            f"{file}: id {repeated.iloc[0]!r} appears more than once "
+            f"(row {int(repeated.index[0]) + 2}); make it again"
+        )
     unknown = [i for i in ids if i not in position]
     if unknown:
-        raise DataError(f"{file}: id {unknown[0]!r} is not in {comp.test_file} of "
-                        f"{record['data_dir']} ({len(unknown)} unknown id(s)); make it again")
+        raise DataError(
+            f"{file}: id {unknown[0]!r} is not in {comp.test_file} of "
+            f"{record['data_dir']} ({len(unknown)} unknown id(s)); make it again"
+        )
     clash = set(ids) & set(map(str, data.train.ids))
     if clash:
-        raise DataError(f"{file}: id {sorted(clash)[0]!r} is also a training row; test ids "
-                        f"must differ from training ids")
+        raise DataError(
+            f"{file}: id {sorted(clash)[0]!r} is also a training row; test ids "
+            f"must differ from training ids"
+        )
     y = labels[list(comp.target_columns)].to_numpy(dtype=np.float64)
     if not np.isfinite(y).all() or (y < 0).any() or (y > 1).any():
         raise DataError(f"{file}: labels must be numbers in [0, 1]; make it again")
     soft = bool(record["soft"])
     if not soft and not np.isin(y, (0.0, 1.0)).all():
         row = int(np.flatnonzero(~np.isin(y, (0.0, 1.0)).all(axis=1))[0])
-        raise DataError(f"{file}: row {row + 2} has label {y[row].tolist()}, but this set has "
-                        f"hard labels (0 or 1); make it again")
+        raise DataError(
+            f"{file}: row {row + 2} has label {y[row].tolist()}, but this set has "
+            f"hard labels (0 or 1); make it again"
+        )
     rows = data.test.take(np.array([position[i] for i in ids], dtype=int))
     y = y.astype(np.float32) if soft else y.astype(np.int8)
     train_y = data.train.y.astype(np.float32) if soft else data.train.y
     real = replace(data.train, y=train_y)
-    data.train = TextFrame.concat([real, TextFrame(rows.ids, rows.text, y, real.target_names,
-                                                   rows.extra)])
+    data.train = TextFrame.concat(
+        [real, TextFrame(rows.ids, rows.text, y, real.target_names, rows.extra)]
+    )
     n_real = len(real)
     data.training_only = np.arange(len(data.train)) >= n_real
-    data.pseudo = {"dir": str(directory.resolve()), "n_pseudo": int(len(rows)),
-                   "source_run": record.get("source_run"), "soft": soft,
-                   "min_confidence": record.get("min_confidence"), "top": record.get("top")}
-    data.leaks.append(f"the {len(rows)} pseudo-labelled test rows carry labels from run "
-                      f"{record.get('source_run')}, whose models trained on the scored rows")
-    data.notes.append(f"{len(rows)} pseudo-labelled test rows ({'soft' if soft else 'hard'} "
-                      f"labels from run {record.get('source_run')}) in every fold's training "
-                      f"rows, never scored")
+    data.pseudo = {
+        "dir": str(directory.resolve()),
+        "n_pseudo": int(len(rows)),
+        "source_run": record.get("source_run"),
+        "soft": soft,
+        "min_confidence": record.get("min_confidence"),
+        "top": record.get("top"),
+    }
+    data.leaks.append(
+        f"the {len(rows)} pseudo-labelled test rows carry labels from run "
+        f"{record.get('source_run')}, whose models trained on the scored rows"
+    )
+    data.notes.append(
+        f"{len(rows)} pseudo-labelled test rows ({'soft' if soft else 'hard'} "
+        f"labels from run {record.get('source_run')}) in every fold's training "
+        f"rows, never scored"
+    )
     return data

@@ -143,9 +143,13 @@ class KerasTextModel(KerasModel):
     name = "keras-text"
     Params = TextParams
     # what `kagglekit tune` searches (a --config [tune.space] table overrides it)
-    search_space = {"learning_rate": Float(1e-4, 1e-2, log=True), "dropout": Float(0.0, 0.5),
-                    "spatial_dropout": Float(0.0, 0.5), "units": Choice((32, 64, 128)),
-                    "epochs": Int(2, 10)}
+    search_space = {
+        "learning_rate": Float(1e-4, 1e-2, log=True),
+        "dropout": Float(0.0, 0.5),
+        "spatial_dropout": Float(0.0, 0.5),
+        "units": Choice((32, 64, 128)),
+        "epochs": Int(2, 10),
+    }
     default_pooling: tuple[str, ...] = ("max",)
     recurrent = False
     accepts_encoder = False  # starts from a pretrained LSTM language model (encoder=DIR)

@@ -67,8 +67,10 @@ class TfidfNB(Model):
     # --executor auto: measured on the Quora stand-ins (16 B at 130k rows), with room to spare
     memory_per_char = 40
     # what `kagglekit tune` searches (a --config [tune.space] table overrides it)
-    search_space = {"alpha": Float(0.01, 3.0, log=True),
-                    "max_features": Choice((None, 50_000, 200_000))}
+    search_space = {
+        "alpha": Float(0.01, 3.0, log=True),
+        "max_features": Choice((None, 50_000, 200_000)),
+    }
 
     @dataclass
     class Params:
@@ -99,11 +101,15 @@ class TfidfLR(Model):
     name = "tfidf-lr"
     trusted_types = TRUSTED_TYPES
     memory_per_char = 110  # word 1-2 + char 2-5 grams: counting them costs (measured: 96 B)
-    search_space = {"C": Float(0.1, 30.0, log=True), "word_ngram_max": Int(1, 3),
-                    "char_ngram_max": Int(4, 6),
-                    "max_word_features": Choice((50_000, 200_000, 400_000)),
-                    "max_char_features": Choice((50_000, 200_000, 400_000)),
-                    "min_df": Int(1, 5), "class_weight": Choice((None, "balanced"))}
+    search_space = {
+        "C": Float(0.1, 30.0, log=True),
+        "word_ngram_max": Int(1, 3),
+        "char_ngram_max": Int(4, 6),
+        "max_word_features": Choice((50_000, 200_000, 400_000)),
+        "max_char_features": Choice((50_000, 200_000, 400_000)),
+        "min_df": Int(1, 5),
+        "class_weight": Choice((None, "balanced")),
+    }
 
     @dataclass
     class Params:

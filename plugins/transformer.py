@@ -100,9 +100,13 @@ class TransformerClassifier(KerasModel):
     name = "transformer"
     Params = TransformerParams
     # what `kagglekit tune` searches (a --config [tune.space] table overrides it)
-    search_space = {"learning_rate": Float(1e-5, 1e-4, log=True), "llrd": Float(0.7, 1.0),
-                    "warmup_ratio": Float(0.0, 0.2), "max_length": Choice((128, 256, 512)),
-                    "batch_size": Choice((16, 32))}
+    search_space = {
+        "learning_rate": Float(1e-5, 1e-4, log=True),
+        "llrd": Float(0.7, 1.0),
+        "warmup_ratio": Float(0.0, 0.2),
+        "max_length": Choice((128, 256, 512)),
+        "batch_size": Choice((16, 32)),
+    }
     keras_modules = ("keras_hub",)  # registers the backbone classes for loading
     saved_files = ("tokenizer.json",)
 

@@ -38,8 +38,9 @@ def isolated(tmp_path, monkeypatch):
     return work
 
 
-def make_competition_dir(name: str, root: Path, n_train: int = 300, n_test: int = 100,
-                         seed: int = 0) -> Path:
+def make_competition_dir(
+    name: str, root: Path, n_train: int = 300, n_test: int = 100, seed: int = 0
+) -> Path:
     """Generate a competition's files in its exact schema under root/<slug>/."""
     from kagglekit import plugins
 
@@ -60,12 +61,11 @@ def invoke(*args, expect: int | None = 0, input: str | None = None):
     stdout and stderr kept apart; asserts the exit status unless ``expect`` is None."""
     from kagglekit.cli import cli as group
 
-    result = CliRunner().invoke(group, [str(a) for a in args], input=input,
-                                catch_exceptions=False)
+    result = CliRunner().invoke(group, [str(a) for a in args], input=input, catch_exceptions=False)
     if expect is not None:
         assert result.exit_code == expect, (
-            f"exit {result.exit_code} != {expect}\nstdout: {result.stdout}\n"
-            f"stderr: {result.stderr}")
+            f"exit {result.exit_code} != {expect}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+        )
     return result
 
 
@@ -104,8 +104,9 @@ def run_kagglekit(*args, env=None, cwd=None, check=False) -> subprocess.Complete
     full_env.update(env or {})
     exe = Path(sys.executable).with_name("kagglekit")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "kagglekit"]
-    proc = subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True,
-                          env=full_env, cwd=cwd, timeout=600)
+    proc = subprocess.run(
+        [*cmd, *map(str, args)], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=600
+    )
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc

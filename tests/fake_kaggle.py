@@ -35,9 +35,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from conftest import invoke, one_line_error  # noqa: F401 - the one CLI helper, re-exported
-
 import fake_kaggle_code
+from conftest import invoke, one_line_error  # noqa: F401 - the one CLI helper, re-exported
 
 USERNAME = "kk-tester"
 KEY = "0123456789abcdefKEYkagglekit9f8e7d6c"
@@ -69,8 +68,11 @@ def nested_zip(files: dict[str, bytes]) -> bytes:
 
 
 def csv_files(directory: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(Path(directory).iterdir())
-            if p.is_file() and not p.name.startswith(".")}
+    return {
+        p.name: p.read_bytes()
+        for p in sorted(Path(directory).iterdir())
+        if p.is_file() and not p.name.startswith(".")
+    }
 
 
 def toxic_files(n_train: int = 24, n_test: int = 10) -> dict[str, bytes]:
@@ -79,15 +81,21 @@ def toxic_files(n_train: int = 24, n_test: int = 10) -> dict[str, bytes]:
     train = ["id,comment_text," + ",".join(labels)]
     for i in range(n_train):
         flags = [1 if (i + j) % 3 == 0 else 0 for j in range(len(labels))]
-        train.append(f"{i:016x},\"comment number {i}, with a comma\"," + ",".join(map(str, flags)))
+        train.append(f'{i:016x},"comment number {i}, with a comma",' + ",".join(map(str, flags)))
     test = ["id,comment_text"] + [f"{1000 + i:016x},test comment {i}" for i in range(n_test)]
-    sample = ["id," + ",".join(labels)] + [f"{1000 + i:016x}," + ",".join(["0.5"] * 6)
-                                           for i in range(n_test)]
-    test_labels = ["id," + ",".join(labels)] + [f"{1000 + i:016x}," + ",".join(["-1"] * 6)
-                                                for i in range(n_test)]
+    sample = ["id," + ",".join(labels)] + [
+        f"{1000 + i:016x}," + ",".join(["0.5"] * 6) for i in range(n_test)
+    ]
+    test_labels = ["id," + ",".join(labels)] + [
+        f"{1000 + i:016x}," + ",".join(["-1"] * 6) for i in range(n_test)
+    ]
     as_bytes = lambda rows: ("\n".join(rows) + "\n").encode()  # noqa: E731
-    return {"train.csv": as_bytes(train), "test.csv": as_bytes(test),
-            "sample_submission.csv": as_bytes(sample), "test_labels.csv": as_bytes(test_labels)}
+    return {
+        "train.csv": as_bytes(train),
+        "test.csv": as_bytes(test),
+        "sample_submission.csv": as_bytes(sample),
+        "test_labels.csv": as_bytes(test_labels),
+    }
 
 
 # ---------------------------------------------------------------- the server
@@ -125,8 +133,9 @@ class FakeKaggle:
         return sum(1 for _, path in self.requests if path.endswith("/" + method))
 
     def downloads(self) -> int:
-        return sum(1 for verb, path in self.requests if verb == "GET" and
-                   path.startswith("/storage/"))
+        return sum(
+            1 for verb, path in self.requests if verb == "GET" and path.startswith("/storage/")
+        )
 
 
 def _make_handler(state: FakeKaggle):
@@ -149,8 +158,9 @@ def _make_handler(state: FakeKaggle):
                     self.rfile.readline()
             return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-        def _send(self, status: int, payload=None, body: bytes | None = None,
-                  headers: dict | None = None) -> None:
+        def _send(
+            self, status: int, payload=None, body: bytes | None = None, headers: dict | None = None
+        ) -> None:
             if payload is not None:
                 body = json.dumps(payload).encode()
                 headers = {"Content-Type": "application/json", **(headers or {})}
@@ -174,7 +184,7 @@ def _make_handler(state: FakeKaggle):
         def do_POST(self):
             path = self.path.split("?")[0]
             if path.startswith("/api/v1/"):
-                path = path[len("/api"):]
+                path = path[len("/api") :]
             state.requests.append(("POST", path))
             try:
                 request = json.loads(self._body() or b"{}")
@@ -202,11 +212,17 @@ def _make_handler(state: FakeKaggle):
             if method == "ListSubmissions":
                 return self._send(200, {"submissions": self._list(slug), "nextPageToken": ""})
             if not comp.rules_accepted:
-                return self._error(403, "You must accept this competition's rules before you'll "
-                                        "be able to download files or submit.")
+                return self._error(
+                    403,
+                    "You must accept this competition's rules before you'll "
+                    "be able to download files or submit.",
+                )
             if method == "DownloadDataFiles":
-                return self._send(302, body=b"", headers={
-                    "Location": f"{state.url}/storage/{slug}.zip?X-Goog-Signature=abc123"})
+                return self._send(
+                    302,
+                    body=b"",
+                    headers={"Location": f"{state.url}/storage/{slug}.zip?X-Goog-Signature=abc123"},
+                )
             if method == "StartSubmissionUpload":
                 token = f"blob-{len(state.uploads) + 1}"
                 state.uploads[token] = b""
@@ -219,13 +235,21 @@ def _make_handler(state: FakeKaggle):
                 if not state.uploads.get(token):
                     return self._error(400, "Submission file was not uploaded")
                 state.next_ref += 1
-                state.submissions.setdefault(slug, []).insert(0, {
-                    "ref": state.next_ref, "polls": 0,
-                    "date": dt.datetime(2024, 5, 1, 12, 0, 0).isoformat() + ".000Z",
-                    "description": request.get("submissionDescription", ""),
-                    "fileName": state.upload_names.get(token, ""), "token": token})
-                return self._send(200, {"message": f"Successfully submitted to {comp.title}",
-                                        "ref": state.next_ref})
+                state.submissions.setdefault(slug, []).insert(
+                    0,
+                    {
+                        "ref": state.next_ref,
+                        "polls": 0,
+                        "date": dt.datetime(2024, 5, 1, 12, 0, 0).isoformat() + ".000Z",
+                        "description": request.get("submissionDescription", ""),
+                        "fileName": state.upload_names.get(token, ""),
+                        "token": token,
+                    },
+                )
+                return self._send(
+                    200,
+                    {"message": f"Successfully submitted to {comp.title}", "ref": state.next_ref},
+                )
             return self._error(404, f"no such method {method}")
 
         def _list(self, slug: str) -> list[dict]:
@@ -238,9 +262,11 @@ def _make_handler(state: FakeKaggle):
                         item.update(status="ERROR", errorDescription=state.score_error)
                     else:
                         # a test may give one submission its own scores
-                        item.update(status="COMPLETE",
-                                    publicScore=sub.get("public_score", state.public_score),
-                                    privateScore=sub.get("private_score", "0.80000"))
+                        item.update(
+                            status="COMPLETE",
+                            publicScore=sub.get("public_score", state.public_score),
+                            privateScore=sub.get("private_score", "0.80000"),
+                        )
                 else:
                     item["status"] = "PENDING"
                 out.append(item)
@@ -249,7 +275,7 @@ def _make_handler(state: FakeKaggle):
         def do_GET(self):
             path = self.path.split("?")[0]
             state.requests.append(("GET", path))
-            slug = path[len("/storage/"):-len(".zip")] if path.startswith("/storage/") else ""
+            slug = path[len("/storage/") : -len(".zip")] if path.startswith("/storage/") else ""
             comp = state.competitions.get(slug)
             if comp is None:
                 return self._error(404, "Not Found")
@@ -286,9 +312,9 @@ class LoopbackServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(state))
         self.httpd.daemon_threads = True
         state.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever,
-                                       kwargs={"poll_interval": 0.05},
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def __enter__(self):
         self.thread.start()

@@ -47,14 +47,16 @@ def _error(status: int, message: str):
 def handle(state, path: str, request: dict):
     """(status, JSON payload) for a code-competition call; None when it is not one."""
     code: FakeCode = state.code
-    service, method = path[len("/v1/"):].rsplit("/", 1)
+    service, method = path[len("/v1/") :].rsplit("/", 1)
     if service == "blobs.BlobApiService" and method == "StartBlobUpload":
         token = f"blob-{len(state.uploads) + 1}"
         state.uploads[token] = b""
         code.blob_names[token] = request.get("name", "")
         return (200, {"token": token, "createUrl": f"{state.url}/upload/{token}"})
     if service == "datasets.DatasetApiService":
-        ref = f"{request.get('ownerSlug', '')}/{request.get('datasetSlug', request.get('slug', ''))}"
+        ref = (
+            f"{request.get('ownerSlug', '')}/{request.get('datasetSlug', request.get('slug', ''))}"
+        )
         if method == "GetDatasetStatus":
             if ref not in code.datasets:
                 return _error(404, "Dataset not found")
@@ -63,8 +65,11 @@ def handle(state, path: str, request: dict):
         tokens = [f.get("token") for f in body.get("files", [])]
         if not tokens or any(not state.uploads.get(t) for t in tokens):
             return _error(400, "Dataset file was not uploaded")
-        version = {"tokens": tokens, "notes": body.get("versionNotes", ""),
-                   "private": request.get("isPrivate")}
+        version = {
+            "tokens": tokens,
+            "notes": body.get("versionNotes", ""),
+            "private": request.get("isPrivate"),
+        }
         if method == "CreateDataset":
             if ref in code.datasets:
                 return (200, {"error": "slug already in use"})
@@ -75,21 +80,27 @@ def handle(state, path: str, request: dict):
             code.datasets[ref].append(version)
         else:
             return None
-        return (200, {"ref": ref, "url": f"https://www.kaggle.com/datasets/{ref}",
-                                   "status": "ok"})
+        return (200, {"ref": ref, "url": f"https://www.kaggle.com/datasets/{ref}", "status": "ok"})
     if service == "kernels.KernelsApiService":
         if method == "SaveKernel":
             ref = request.get("slug", "")
             missing = [d for d in request.get("datasetDataSources", []) if d not in code.datasets]
-            unknown = [c for c in request.get("competitionDataSources", [])
-                       if c not in state.competitions]
+            unknown = [
+                c for c in request.get("competitionDataSources", []) if c not in state.competitions
+            ]
             versions = code.kernels.setdefault(ref, [])
             versions.append(request)
             code.kernel_polls = 0
-            return (200, {"ref": f"/code/{ref}", "url": f"https://www.kaggle.com/code/{ref}",
-                                       "versionNumber": len(versions),
-                                       "invalidDatasetSources": missing,
-                                       "invalidCompetitionSources": unknown})
+            return (
+                200,
+                {
+                    "ref": f"/code/{ref}",
+                    "url": f"https://www.kaggle.com/code/{ref}",
+                    "versionNumber": len(versions),
+                    "invalidDatasetSources": missing,
+                    "invalidCompetitionSources": unknown,
+                },
+            )
         if method == "GetKernelSessionStatus":
             ref = f"{request.get('userName', '')}/{request.get('kernelSlug', '')}"
             if ref not in code.kernels:
@@ -97,8 +108,7 @@ def handle(state, path: str, request: dict):
             code.kernel_polls += 1
             if code.kernel_polls <= code.kernel_polls_until_done:
                 return (200, {"status": "RUNNING"})
-            return (200, {"status": code.kernel_status,
-                                       "failureMessage": code.kernel_failure})
+            return (200, {"status": code.kernel_status, "failureMessage": code.kernel_failure})
         return None
     return None
 
@@ -112,10 +122,17 @@ def create_code_submission(handler, state, slug: str, comp, request: dict):
         return handler._error(404, f"Notebook {ref} version {version} not found")
     code.code_submissions.append(request)
     state.next_ref += 1
-    state.submissions.setdefault(slug, []).insert(0, {
-        "ref": state.next_ref, "polls": 0,
-        "date": dt.datetime(2024, 5, 1, 12, 0, 0).isoformat() + ".000Z",
-        "description": request.get("submissionDescription", ""),
-        "fileName": request.get("fileName", ""), "token": ""})
-    return handler._send(200, {"message": f"Successfully submitted to {comp.title}",
-                               "ref": state.next_ref})
+    state.submissions.setdefault(slug, []).insert(
+        0,
+        {
+            "ref": state.next_ref,
+            "polls": 0,
+            "date": dt.datetime(2024, 5, 1, 12, 0, 0).isoformat() + ".000Z",
+            "description": request.get("submissionDescription", ""),
+            "fileName": request.get("fileName", ""),
+            "token": "",
+        },
+    )
+    return handler._send(
+        200, {"message": f"Successfully submitted to {comp.title}", "ref": state.next_ref}
+    )

@@ -14,9 +14,9 @@ import resource
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = ["-p", "tfidf-lr.max_word_features=2000", "-p", "tfidf-lr.max_char_features=2000"]
@@ -82,9 +82,15 @@ def python_env(extra: dict | None = None) -> dict:
 
 
 def kagglekit(*args, cwd: Path, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kagglekit", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, env=python_env(env), timeout=300,
-                          **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "kagglekit", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=python_env(env),
+        timeout=300,
+        **kwargs,
+    )
 
 
 def fill(args, mapping: dict) -> list[str]:
@@ -100,14 +106,18 @@ def mount_tmpfs(target: Path, options: str) -> str | None:
     if not can_mount():
         return "mounting a tmpfs needs root"
     target.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)],
+        capture_output=True,
+        text=True,
+    )
     return None if proc.returncode == 0 else f"cannot mount a tmpfs here: {proc.stderr.strip()}"
 
 
 def unmount_all(case_dir: Path) -> None:
-    for line in reversed(Path("/proc/mounts").read_text().splitlines()
-                         if Path("/proc/mounts").exists() else []):
+    for line in reversed(
+        Path("/proc/mounts").read_text().splitlines() if Path("/proc/mounts").exists() else []
+    ):
         point = line.split()[1]
         if point.startswith(str(case_dir)):
             subprocess.run(["umount", "-l", point], capture_output=True)
@@ -137,11 +147,22 @@ def run_case(case: Case, world) -> Outcome:
         if case.drop_root_permissions and os.geteuid() == 0:
             if not shutil.which("setpriv"):
                 return Outcome(case, skipped="root, and no setpriv to drop dac_override")
-            cmd = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner", "--",
-                   *cmd]
-        proc = subprocess.run(cmd, cwd=case_dir / "work", capture_output=True, text=True,
-                              env=python_env({**world.env, **case.env}), timeout=300,
-                              preexec_fn=preexec)
+            cmd = [
+                "setpriv",
+                "--bounding-set",
+                "-dac_override,-dac_read_search,-fowner",
+                "--",
+                *cmd,
+            ]
+        proc = subprocess.run(
+            cmd,
+            cwd=case_dir / "work",
+            capture_output=True,
+            text=True,
+            env=python_env({**world.env, **case.env}),
+            timeout=300,
+            preexec_fn=preexec,
+        )
         after = snapshot(case_dir)
         return Outcome(case, None, proc.returncode, proc.stdout, proc.stderr, before, after)
     finally:
@@ -160,8 +181,11 @@ def check(outcome: Outcome) -> str:
     assert len(errors[0]) < 1000, detail
     for fragment in case.fragments:
         assert fragment in errors[0], f"{fragment!r} not in {errors[0]!r}\n{detail}"
-    changed = {k for k in set(outcome.before) | set(outcome.after)
-               if outcome.before.get(k, "absent") != outcome.after.get(k, "absent")}
+    changed = {
+        k
+        for k in set(outcome.before) | set(outcome.after)
+        if outcome.before.get(k, "absent") != outcome.after.get(k, "absent")
+    }
     assert not changed, f"{case.name}: files changed: {sorted(changed)}\n{detail}"
     return errors[0]
 

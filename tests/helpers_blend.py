@@ -43,19 +43,41 @@ def write_tweets_data(directory: Path, ids, y, test_ids) -> Path:
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"id": ids, "keyword": "", "location": "", "text": [f"tweet {i}" for i in ids],
-                  "target": np.asarray(y).reshape(-1)}).to_csv(directory / "train.csv", index=False)
-    pd.DataFrame({"id": test_ids, "keyword": "", "location": "",
-                  "text": [f"tweet {i}" for i in test_ids]}).to_csv(directory / "test.csv",
-                                                                  index=False)
-    pd.DataFrame({"id": test_ids, "target": 0}).to_csv(directory / "sample_submission.csv",
-                                                       index=False)
+    pd.DataFrame(
+        {
+            "id": ids,
+            "keyword": "",
+            "location": "",
+            "text": [f"tweet {i}" for i in ids],
+            "target": np.asarray(y).reshape(-1),
+        }
+    ).to_csv(directory / "train.csv", index=False)
+    pd.DataFrame(
+        {"id": test_ids, "keyword": "", "location": "", "text": [f"tweet {i}" for i in test_ids]}
+    ).to_csv(directory / "test.csv", index=False)
+    pd.DataFrame({"id": test_ids, "target": 0}).to_csv(
+        directory / "sample_submission.csv", index=False
+    )
     return directory
 
 
-def write_run(runs_dir: Path, run_id: str, *, ids, folds, oof, data_dir: Path, test_ids=None,
-              test=None, kind: str = "cv", competition: str = SLUG, threshold: float = 0.5,
-              columns=("target",), scores=None, model: str = "fake") -> Path:
+def write_run(
+    runs_dir: Path,
+    run_id: str,
+    *,
+    ids,
+    folds,
+    oof,
+    data_dir: Path,
+    test_ids=None,
+    test=None,
+    kind: str = "cv",
+    competition: str = SLUG,
+    threshold: float = 0.5,
+    columns=("target",),
+    scores=None,
+    model: str = "fake",
+) -> Path:
     """A run directory as run_cv writes it (no saved models)."""
     import pandas as pd
 
@@ -69,16 +91,32 @@ def write_run(runs_dir: Path, run_id: str, *, ids, folds, oof, data_dir: Path, t
         frame.insert(0, "id", ids)
         frame.to_csv(path / "oof.csv", index=False, float_format="%.7g")
     if test is not None:
-        frame = pd.DataFrame(np.asarray(test, dtype=float).reshape(len(test_ids), -1),
-                             columns=columns)
+        frame = pd.DataFrame(
+            np.asarray(test, dtype=float).reshape(len(test_ids), -1), columns=columns
+        )
         frame.insert(0, "id", test_ids)
         frame.to_csv(path / "test_predictions.csv", index=False, float_format="%.7g")
-    info = {"kind": kind, "competition": competition, "model": model, "params": {}, "seed": 42,
-            "task": "binary", "id_column": "id", "target_columns": columns, "metric": "f1",
-            "data_dir": str(Path(data_dir).resolve()), "sample": False, "prepared_text": True,
-            "n_train": len(ids), "n_test": 0 if test_ids is None else len(test_ids),
-            "threshold": threshold, "scores": scores or {}, "n_folds": int(np.max(folds)) + 1,
-            "cv_scheme": "stratified", "folds_hash": "fake"}
+    info = {
+        "kind": kind,
+        "competition": competition,
+        "model": model,
+        "params": {},
+        "seed": 42,
+        "task": "binary",
+        "id_column": "id",
+        "target_columns": columns,
+        "metric": "f1",
+        "data_dir": str(Path(data_dir).resolve()),
+        "sample": False,
+        "prepared_text": True,
+        "n_train": len(ids),
+        "n_test": 0 if test_ids is None else len(test_ids),
+        "threshold": threshold,
+        "scores": scores or {},
+        "n_folds": int(np.max(folds)) + 1,
+        "cv_scheme": "stratified",
+        "folds_hash": "fake",
+    }
     (path / "run.json").write_text(json.dumps(info))
     return path
 
@@ -93,8 +131,9 @@ class FakeCompetition:
         self.ids = np.sort(rng.choice(np.arange(1, 10 * n), n, replace=False))
         self.test_ids = np.arange(10 * n, 10 * n + n_test)
         self.runs_dir = self.root / "runs"
-        self.data_dir = write_tweets_data(self.root / "data" / SLUG, self.ids, self.y,
-                                          self.test_ids)
+        self.data_dir = write_tweets_data(
+            self.root / "data" / SLUG, self.ids, self.y, self.test_ids
+        )
         self._count = 0
 
     def run(self, oof, test=None, **kwargs) -> Path:
@@ -106,5 +145,14 @@ class FakeCompetition:
         kwargs.setdefault("folds", self.folds)
         kwargs.setdefault("test_ids", self.test_ids)
         run_id = kwargs.pop("run_id", f"20250101-000000-m{self._count}-{self._count:06x}")
-        return Run(write_run(self.runs_dir, run_id, ids=kwargs.pop("ids", self.ids), oof=oof,
-                             test=test, data_dir=kwargs.pop("data_dir", self.data_dir), **kwargs))
+        return Run(
+            write_run(
+                self.runs_dir,
+                run_id,
+                ids=kwargs.pop("ids", self.ids),
+                oof=oof,
+                test=test,
+                data_dir=kwargs.pop("data_dir", self.data_dir),
+                **kwargs,
+            )
+        )

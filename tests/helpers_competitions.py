@@ -6,7 +6,6 @@ from pathlib import Path
 
 from conftest import invoke, invoke_json, shared_path
 
-
 # every built-in competition: slug -> alias used on the command line
 COMPETITIONS = {
     "nlp-getting-started": "disaster-tweets",
@@ -19,9 +18,11 @@ COMPETITIONS = {
 }
 MODELS = ("tfidf-nb", "tfidf-lr", "nbsvm")
 # small vocabularies keep the TF-IDF models fast on fixtures and real files
-SMALL = {"tfidf-nb": ["-p", "tfidf-nb.max_features=3000"],
-         "tfidf-lr": ["-p", "tfidf-lr.max_word_features=3000", "-p", "tfidf-lr.max_char_features=3000"],
-         "nbsvm": ["-p", "nbsvm.max_word_features=3000", "-p", "nbsvm.max_char_features=3000"]}
+SMALL = {
+    "tfidf-nb": ["-p", "tfidf-nb.max_features=3000"],
+    "tfidf-lr": ["-p", "tfidf-lr.max_word_features=3000", "-p", "tfidf-lr.max_char_features=3000"],
+    "nbsvm": ["-p", "nbsvm.max_word_features=3000", "-p", "nbsvm.max_char_features=3000"],
+}
 
 
 def competition(name: str):

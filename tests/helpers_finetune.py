@@ -10,22 +10,33 @@ from pathlib import Path
 from helpers_hub import texts_and_labels
 
 
-def train_spm(user_symbols, *, pad="[PAD]", unk="[UNK]", bos="[CLS]", eos="[SEP]",
-              vocab_size: int = 64) -> bytes:
+def train_spm(
+    user_symbols, *, pad="[PAD]", unk="[UNK]", bos="[CLS]", eos="[SEP]", vocab_size: int = 64
+) -> bytes:
     import sentencepiece
 
     texts, _ = texts_and_labels(400, seed=7)
     out = io.BytesIO()
     sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(list(texts)), model_writer=out, vocab_size=vocab_size,
-        model_type="unigram", pad_id=0, unk_id=1, bos_id=2, eos_id=3, pad_piece=pad,
-        unk_piece=unk, bos_piece=bos, eos_piece=eos, user_defined_symbols=list(user_symbols),
-        minloglevel=2)
+        sentence_iterator=iter(list(texts)),
+        model_writer=out,
+        vocab_size=vocab_size,
+        model_type="unigram",
+        pad_id=0,
+        unk_id=1,
+        bos_id=2,
+        eos_id=3,
+        pad_piece=pad,
+        unk_piece=unk,
+        bos_piece=bos,
+        eos_piece=eos,
+        user_defined_symbols=list(user_symbols),
+        minloglevel=2,
+    )
     return out.getvalue()
 
 
-def deberta_preset(directory: Path, seed: int = 0, layers: int = 2,
-                   dropout: float = 0.1) -> Path:
+def deberta_preset(directory: Path, seed: int = 0, layers: int = 2, dropout: float = 0.1) -> Path:
     import keras
     import keras_hub
 
@@ -33,9 +44,15 @@ def deberta_preset(directory: Path, seed: int = 0, layers: int = 2,
     proto = train_spm(["[MASK]"])
     tokenizer = keras_hub.models.DebertaV3Tokenizer(proto=proto)
     backbone = keras_hub.models.DebertaV3Backbone(
-        vocabulary_size=tokenizer.vocabulary_size(), num_layers=layers, num_heads=2,
-        hidden_dim=16, intermediate_dim=32, max_sequence_length=64, bucket_size=8,
-        dropout=dropout)
+        vocabulary_size=tokenizer.vocabulary_size(),
+        num_layers=layers,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=64,
+        bucket_size=8,
+        dropout=dropout,
+    )
     backbone.save_to_preset(str(directory))
     tokenizer.save_to_preset(str(directory))
     return Path(directory)
@@ -49,15 +66,26 @@ def gemma_preset(directory: Path, seed: int = 0, layers: int = 2) -> Path:
     proto = train_spm(["<start_of_turn>"], pad="<pad>", unk="<unk>", bos="<bos>", eos="<eos>")
     tokenizer = keras_hub.models.GemmaTokenizer(proto=proto)
     backbone = keras_hub.models.GemmaBackbone(
-        vocabulary_size=tokenizer.vocabulary_size(), num_layers=layers, num_query_heads=2,
-        num_key_value_heads=1, hidden_dim=16, intermediate_dim=32, head_dim=8)
+        vocabulary_size=tokenizer.vocabulary_size(),
+        num_layers=layers,
+        num_query_heads=2,
+        num_key_value_heads=1,
+        hidden_dim=16,
+        intermediate_dim=32,
+        head_dim=8,
+    )
     backbone.save_to_preset(str(directory))
     tokenizer.save_to_preset(str(directory))
     return Path(directory)
 
 
-UNICODE_TEXTS = ["naïve café über straße", "東京で地震 🔥🔥", "emoji 🙂 and tabs\tand\nnewlines",
-                 "  leading and trailing spaces  ", "I'm sure they'll say it's 12345 km"]
+UNICODE_TEXTS = [
+    "naïve café über straße",
+    "東京で地震 🔥🔥",
+    "emoji 🙂 and tabs\tand\nnewlines",
+    "  leading and trailing spaces  ",
+    "I'm sure they'll say it's 12345 km",
+]
 
 
 def train_bpe(special_tokens, vocab_size: int = 320) -> tuple[dict, list]:
@@ -70,9 +98,12 @@ def train_bpe(special_tokens, vocab_size: int = 320) -> tuple[dict, list]:
     texts, _ = texts_and_labels(400, seed=7)
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(special_tokens),
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=list(special_tokens),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     tok.train_from_iterator(list(texts) + UNICODE_TEXTS, trainer)
     model = json.loads(tok.to_str())["model"]
     merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
@@ -87,8 +118,14 @@ def qwen3_preset(directory: Path, seed: int = 0, layers: int = 2) -> Path:
     vocab, merges = train_bpe(["<|endoftext|>", "<|im_start|>", "<|im_end|>"])
     tokenizer = keras_hub.models.Qwen3Tokenizer(vocabulary=vocab, merges=merges)
     backbone = keras_hub.models.Qwen3Backbone(
-        vocabulary_size=len(vocab), num_layers=layers, num_query_heads=2,
-        num_key_value_heads=1, head_dim=8, hidden_dim=16, intermediate_dim=32)
+        vocabulary_size=len(vocab),
+        num_layers=layers,
+        num_query_heads=2,
+        num_key_value_heads=1,
+        head_dim=8,
+        hidden_dim=16,
+        intermediate_dim=32,
+    )
     backbone.save_to_preset(str(directory))
     tokenizer.save_to_preset(str(directory))
     return Path(directory)
@@ -99,12 +136,24 @@ def llama3_preset(directory: Path, seed: int = 0, layers: int = 2) -> Path:
     import keras_hub
 
     keras.utils.set_random_seed(seed)
-    vocab, merges = train_bpe(["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>",
-                               "<|end_header_id|>", "<|eot_id|>"])
+    vocab, merges = train_bpe(
+        [
+            "<|begin_of_text|>",
+            "<|end_of_text|>",
+            "<|start_header_id|>",
+            "<|end_header_id|>",
+            "<|eot_id|>",
+        ]
+    )
     tokenizer = keras_hub.models.Llama3Tokenizer(vocabulary=vocab, merges=merges)
     backbone = keras_hub.models.Llama3Backbone(
-        vocabulary_size=len(vocab), num_layers=layers, num_query_heads=2,
-        num_key_value_heads=1, hidden_dim=16, intermediate_dim=32)
+        vocabulary_size=len(vocab),
+        num_layers=layers,
+        num_query_heads=2,
+        num_key_value_heads=1,
+        hidden_dim=16,
+        intermediate_dim=32,
+    )
     backbone.save_to_preset(str(directory))
     tokenizer.save_to_preset(str(directory))
     return Path(directory)

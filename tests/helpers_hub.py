@@ -36,8 +36,12 @@ def texts_and_labels(n: int = 120, seed: int = 0):
     for i in range(n):
         label = i % 2
         lean = POSITIVE if label else NEGATIVE
-        words = [lean[int(rng.integers(len(lean)))] if rng.random() < 0.5
-                 else COMMON[int(rng.integers(20))] for _ in range(int(rng.integers(3, 14)))]
+        words = [
+            lean[int(rng.integers(len(lean)))]
+            if rng.random() < 0.5
+            else COMMON[int(rng.integers(20))]
+            for _ in range(int(rng.integers(3, 14)))
+        ]
         texts.append(" ".join(words))
         labels.append(label)
     return np.asarray(texts, dtype=object), np.asarray(labels)
@@ -50,8 +54,14 @@ def keras_preset(directory: Path, seed: int = 0, dropout: float = 0.1) -> Path:
     keras.utils.set_random_seed(seed)
     directory = Path(directory)
     backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=len(VOCAB), num_layers=LAYERS, num_heads=HEADS, hidden_dim=HIDDEN,
-        intermediate_dim=INTERMEDIATE, max_sequence_length=MAX_LEN, dropout=dropout)
+        vocabulary_size=len(VOCAB),
+        num_layers=LAYERS,
+        num_heads=HEADS,
+        hidden_dim=HIDDEN,
+        intermediate_dim=INTERMEDIATE,
+        max_sequence_length=MAX_LEN,
+        dropout=dropout,
+    )
     backbone.save_to_preset(str(directory))
     keras_hub.models.BertTokenizer(vocabulary=VOCAB, lowercase=True).save_to_preset(str(directory))
     return directory
@@ -102,22 +112,40 @@ def hf_tokenizer():
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])])
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+    )
     return tok
 
 
-def hf_dir(directory: Path, seed: int = 0, *, sentence_transformers: bool = False,
-           pooling: str = "mean", normalize: bool = True, tokenizer_json: bool = True) -> Path:
+def hf_dir(
+    directory: Path,
+    seed: int = 0,
+    *,
+    sentence_transformers: bool = False,
+    pooling: str = "mean",
+    normalize: bool = True,
+    tokenizer_json: bool = True,
+) -> Path:
     from safetensors.numpy import save_file
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    config = {"architectures": ["BertModel"], "model_type": "bert", "vocab_size": len(VOCAB),
-              "hidden_size": HIDDEN, "num_hidden_layers": LAYERS, "num_attention_heads": HEADS,
-              "intermediate_size": INTERMEDIATE, "max_position_embeddings": MAX_LEN,
-              "type_vocab_size": 2, "hidden_act": "gelu", "layer_norm_eps": 1e-12,
-              "pad_token_id": 0}
+    config = {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "vocab_size": len(VOCAB),
+        "hidden_size": HIDDEN,
+        "num_hidden_layers": LAYERS,
+        "num_attention_heads": HEADS,
+        "intermediate_size": INTERMEDIATE,
+        "max_position_embeddings": MAX_LEN,
+        "type_vocab_size": 2,
+        "hidden_act": "gelu",
+        "layer_norm_eps": 1e-12,
+        "pad_token_id": 0,
+    }
     (directory / "config.json").write_text(json.dumps(config))
     save_file(hf_weights(seed), str(directory / "model.safetensors"))
     (directory / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": True}))
@@ -125,19 +153,37 @@ def hf_dir(directory: Path, seed: int = 0, *, sentence_transformers: bool = Fals
     if tokenizer_json:
         hf_tokenizer().save(str(directory / "tokenizer.json"))
     if sentence_transformers:
-        modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-                   {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]
+        modules = [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {
+                "idx": 1,
+                "name": "1",
+                "path": "1_Pooling",
+                "type": "sentence_transformers.models.Pooling",
+            },
+        ]
         if normalize:
-            modules.append({"idx": 2, "name": "2", "path": "2_Normalize",
-                            "type": "sentence_transformers.models.Normalize"})
+            modules.append(
+                {
+                    "idx": 2,
+                    "name": "2",
+                    "path": "2_Normalize",
+                    "type": "sentence_transformers.models.Normalize",
+                }
+            )
         (directory / "modules.json").write_text(json.dumps(modules))
         (directory / "1_Pooling").mkdir(exist_ok=True)
-        (directory / "1_Pooling" / "config.json").write_text(json.dumps({
-            "word_embedding_dimension": HIDDEN,
-            "pooling_mode_cls_token": pooling == "cls",
-            "pooling_mode_mean_tokens": pooling == "mean",
-            "pooling_mode_max_tokens": pooling == "max",
-            "pooling_mode_mean_sqrt_len_tokens": False}))
+        (directory / "1_Pooling" / "config.json").write_text(
+            json.dumps(
+                {
+                    "word_embedding_dimension": HIDDEN,
+                    "pooling_mode_cls_token": pooling == "cls",
+                    "pooling_mode_mean_tokens": pooling == "mean",
+                    "pooling_mode_max_tokens": pooling == "max",
+                    "pooling_mode_mean_sqrt_len_tokens": False,
+                }
+            )
+        )
         (directory / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 32}))
     return directory
 
@@ -149,16 +195,18 @@ def _layer_norm(x, g, b, eps=1e-12):
 
 
 def _gelu_tanh(x):
-    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
 
 
 def bert_reference(weights: dict, token_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """BERT's sequence output in NumPy (tanh GELU, as KerasHub's BertBackbone uses)."""
     w = weights
     t = token_ids.shape[1]
-    x = (w["embeddings.word_embeddings.weight"][token_ids]
-         + w["embeddings.position_embeddings.weight"][:t][None]
-         + w["embeddings.token_type_embeddings.weight"][0][None, None])
+    x = (
+        w["embeddings.word_embeddings.weight"][token_ids]
+        + w["embeddings.position_embeddings.weight"][:t][None]
+        + w["embeddings.token_type_embeddings.weight"][0][None, None]
+    )
     x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
     head_dim = HIDDEN // HEADS
     for i in range(LAYERS):
@@ -176,12 +224,17 @@ def bert_reference(weights: dict, token_ids: np.ndarray, mask: np.ndarray) -> np
         scores = np.exp(scores - scores.max(-1, keepdims=True))
         att = scores / scores.sum(-1, keepdims=True)
         ctx = (att @ v).transpose(0, 2, 1, 3).reshape(x.shape[0], t, HIDDEN)
-        x = _layer_norm(x + lin(ctx, "attention.output.dense"),
-                        w[p + "attention.output.LayerNorm.weight"],
-                        w[p + "attention.output.LayerNorm.bias"])
+        x = _layer_norm(
+            x + lin(ctx, "attention.output.dense"),
+            w[p + "attention.output.LayerNorm.weight"],
+            w[p + "attention.output.LayerNorm.bias"],
+        )
         h = _gelu_tanh(lin(x, "intermediate.dense"))
-        x = _layer_norm(x + lin(h, "output.dense"), w[p + "output.LayerNorm.weight"],
-                        w[p + "output.LayerNorm.bias"])
+        x = _layer_norm(
+            x + lin(h, "output.dense"),
+            w[p + "output.LayerNorm.weight"],
+            w[p + "output.LayerNorm.bias"],
+        )
     return x
 
 
@@ -219,10 +272,12 @@ def distilbert_hf_dir(directory: Path, seed: int = 0) -> Path:
     def r(*shape, scale=0.3):
         return (rng.standard_normal(shape) * scale).astype(np.float32)
 
-    w = {"embeddings.word_embeddings.weight": r(len(VOCAB), HIDDEN),
-         "embeddings.position_embeddings.weight": r(MAX_LEN, HIDDEN),
-         "embeddings.LayerNorm.weight": 1 + r(HIDDEN, scale=0.1),
-         "embeddings.LayerNorm.bias": r(HIDDEN, scale=0.1)}
+    w = {
+        "embeddings.word_embeddings.weight": r(len(VOCAB), HIDDEN),
+        "embeddings.position_embeddings.weight": r(MAX_LEN, HIDDEN),
+        "embeddings.LayerNorm.weight": 1 + r(HIDDEN, scale=0.1),
+        "embeddings.LayerNorm.bias": r(HIDDEN, scale=0.1),
+    }
     for i in range(LAYERS):
         p = f"transformer.layer.{i}."
         for name in ("q_lin", "k_lin", "v_lin", "out_lin"):
@@ -237,10 +292,21 @@ def distilbert_hf_dir(directory: Path, seed: int = 0) -> Path:
         w[p + "ffn.lin2.bias"] = r(HIDDEN, scale=0.1)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "config.json").write_text(json.dumps({
-        "architectures": ["DistilBertModel"], "model_type": "distilbert",
-        "vocab_size": len(VOCAB), "dim": HIDDEN, "n_layers": LAYERS, "n_heads": HEADS,
-        "hidden_dim": INTERMEDIATE, "dropout": 0.1, "max_position_embeddings": MAX_LEN}))
+    (directory / "config.json").write_text(
+        json.dumps(
+            {
+                "architectures": ["DistilBertModel"],
+                "model_type": "distilbert",
+                "vocab_size": len(VOCAB),
+                "dim": HIDDEN,
+                "n_layers": LAYERS,
+                "n_heads": HEADS,
+                "hidden_dim": INTERMEDIATE,
+                "dropout": 0.1,
+                "max_position_embeddings": MAX_LEN,
+            }
+        )
+    )
     save_file(w, str(directory / "model.safetensors"))
     hf_tokenizer().save(str(directory / "tokenizer.json"))
     return directory

@@ -25,8 +25,9 @@ def loopback_only(monkeypatch):
 
     def connect(self, address):
         if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in _LOOPBACK:
-            raise ConnectionRefusedError(errno.ECONNREFUSED,
-                                         f"tests may not connect to {address[0]}")
+            raise ConnectionRefusedError(
+                errno.ECONNREFUSED, f"tests may not connect to {address[0]}"
+            )
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", connect)
@@ -43,8 +44,17 @@ def kaggle_home(tmp_path, monkeypatch):
     for name in list(os.environ):
         if name.startswith("KAGGLE_") and name != "KAGGLE_CONFIG_DIR":
             monkeypatch.delenv(name)
-    for name in ("XDG_CONFIG_HOME", "VERBOSE", "VERBOSE_OUTPUT", "HTTP_PROXY", "HTTPS_PROXY",
-                 "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+    for name in (
+        "XDG_CONFIG_HOME",
+        "VERBOSE",
+        "VERBOSE_OUTPUT",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
     return config
 

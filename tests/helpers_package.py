@@ -28,10 +28,13 @@ def this_platform() -> str:
 def write_preinstalled(path: Path) -> Path:
     """`pip freeze`-like list of every distribution in this environment except kagglekit:
     the test's target image is this environment, so the wheelhouse holds only kagglekit."""
-    found = sorted({(d.metadata["Name"], d.version) for d in metadata.distributions()
-                    if d.metadata["Name"]})
-    path.write_text("".join(f"{n}=={v}\n" for n, v in found
-                            if not n.lower().startswith("kagglekit")), encoding="utf-8")
+    found = sorted(
+        {(d.metadata["Name"], d.version) for d in metadata.distributions() if d.metadata["Name"]}
+    )
+    path.write_text(
+        "".join(f"{n}=={v}\n" for n, v in found if not n.lower().startswith("kagglekit")),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -41,9 +44,22 @@ def cv_run(data_dir: Path, slug: str, model: str = "tfidf-nb") -> str:
 
 
 def package_args(run_id: str, output: Path, preinstalled: Path, *more) -> list:
-    return ["package", run_id, "--output", output, "--owner", "kk-tester",
-            "--python-version", PYTHON, "--platform", this_platform(),
-            "--preinstalled", preinstalled, "--no-index", *more]
+    return [
+        "package",
+        run_id,
+        "--output",
+        output,
+        "--owner",
+        "kk-tester",
+        "--python-version",
+        PYTHON,
+        "--platform",
+        this_platform(),
+        "--preinstalled",
+        preinstalled,
+        "--no-index",
+        *more,
+    ]
 
 
 def fresh_venv(root: Path) -> Path:
@@ -53,9 +69,14 @@ def fresh_venv(root: Path) -> Path:
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig."
-                                "get_paths()['purelib'])"], capture_output=True, text=True,
-                               check=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     shadow = root / "base-site-packages"
     shadow.mkdir()
     ours = Path(sysconfig.get_paths()["purelib"])
@@ -68,8 +89,14 @@ def fresh_venv(root: Path) -> Path:
     return python
 
 
-def kaggle_layout(root: Path, dataset_dir: Path, dataset_slug: str, data_dir: Path,
-                  slug: str, files=("test.csv", "sample_submission.csv")) -> tuple[Path, Path]:
+def kaggle_layout(
+    root: Path,
+    dataset_dir: Path,
+    dataset_slug: str,
+    data_dir: Path,
+    slug: str,
+    files=("test.csv", "sample_submission.csv"),
+) -> tuple[Path, Path]:
     """<root>/kaggle/input/<dataset>/ (a copy of the package's dataset) and
     <root>/kaggle/input/<competition>/ (its test and sample files or folders); (input,
     working)."""
@@ -88,11 +115,26 @@ def kaggle_layout(root: Path, dataset_dir: Path, dataset_slug: str, data_dir: Pa
 
 def run_script(python: Path, script: Path, inputs: Path, working: Path, home: Path):
     """The generated script as Kaggle runs it, with no way for pip to reach an index."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PIP_", "PYTHON", "KAGGLE", "VIRTUAL_ENV"))}
-    env.update(KAGGLE_INPUT_DIR=str(inputs), KAGGLE_WORKING_DIR=str(working), HOME=str(home),
-               PIP_INDEX_URL=closed_port_url() + "/simple", PIP_NO_INDEX="1",
-               PIP_CONFIG_FILE=os.devnull, PIP_NO_CACHE_DIR="1",
-               KAGGLEKIT_CACHE=str(home / "cache"))
-    return subprocess.run([str(python), str(script)], cwd=working, env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PIP_", "PYTHON", "KAGGLE", "VIRTUAL_ENV"))
+    }
+    env.update(
+        KAGGLE_INPUT_DIR=str(inputs),
+        KAGGLE_WORKING_DIR=str(working),
+        HOME=str(home),
+        PIP_INDEX_URL=closed_port_url() + "/simple",
+        PIP_NO_INDEX="1",
+        PIP_CONFIG_FILE=os.devnull,
+        PIP_NO_CACHE_DIR="1",
+        KAGGLEKIT_CACHE=str(home / "cache"),
+    )
+    return subprocess.run(
+        [str(python), str(script)],
+        cwd=working,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

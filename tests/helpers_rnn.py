@@ -10,8 +10,9 @@ POSITIVE = "fire flood storm killed crash burning disaster rescue injured evacua
 NEGATIVE = "love music game party happy movie song coffee summer weekend".split()
 
 
-def keras_text_to_word_sequence(text, filters='!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n',
-                                lower=True, split=" "):
+def keras_text_to_word_sequence(
+    text, filters='!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n', lower=True, split=" "
+):
     """keras.preprocessing.text.text_to_word_sequence (Keras 2), copied for comparison."""
     if lower:
         text = text.lower()
@@ -37,8 +38,10 @@ def make_texts(n: int = 200, seed: int = 0, n_targets: int = 1, max_words: int =
         words = []
         for j, label in enumerate(row):
             pool = POSITIVE if label else NEGATIVE
-            words += [f"{w}{j}" if j else w
-                      for w in rng.choice(pool, size=int(rng.integers(2, max_words // 2)))]
+            words += [
+                f"{w}{j}" if j else w
+                for w in rng.choice(pool, size=int(rng.integers(2, max_words // 2)))
+            ]
         words += list(rng.choice(POSITIVE + NEGATIVE, size=3))
         rng.shuffle(words)
         texts.append(" ".join(words).capitalize() + rng.choice(["!", ".", "?", ""]))
@@ -51,12 +54,21 @@ def frames(n: int = 200, seed: int = 0, n_targets: int = 1, valid_share: float =
     texts, y = make_texts(n, seed, n_targets)
     names = tuple(f"label{j}" for j in range(n_targets)) if n_targets > 1 else ("target",)
     cut = int(n * (1 - valid_share))
-    return (TextFrame.from_texts(texts[:cut], y[:cut], names),
-            TextFrame.from_texts(texts[cut:], y[cut:], names))
+    return (
+        TextFrame.from_texts(texts[:cut], y[:cut], names),
+        TextFrame.from_texts(texts[cut:], y[cut:], names),
+    )
 
 
-def write_glove(path: Path, words, vectors, *, header: bool = False, encoding="utf-8",
-                trailing_space: bool = False) -> Path:
+def write_glove(
+    path: Path,
+    words,
+    vectors,
+    *,
+    header: bool = False,
+    encoding="utf-8",
+    trailing_space: bool = False,
+) -> Path:
     lines = [f"{len(words)} {len(vectors[0])}"] if header else []
     for w, v in zip(words, vectors):
         lines.append(w + " " + " ".join(f"{x:.6f}" for x in v) + (" " if trailing_space else ""))

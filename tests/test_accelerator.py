@@ -32,8 +32,15 @@ class TPUInitError(Exception):
 class FakeTF:
     """Just enough of tensorflow's API for ``accelerator._detect_tf``."""
 
-    def __init__(self, gpus=(), caps=None, tpu_replicas=8, tpu_error=None,
-                 resolver_error=None, details_error=None):
+    def __init__(
+        self,
+        gpus=(),
+        caps=None,
+        tpu_replicas=8,
+        tpu_error=None,
+        resolver_error=None,
+        details_error=None,
+    ):
         self.calls = []
         self._gpus = list(gpus)
         self._caps = caps or {}
@@ -149,8 +156,15 @@ def test_tpu_vm_failure_falls_back_to_node_address(tpu_vm):
     assert tf.called("resolver") == [{"tpu": "local"}, {"tpu": "my-node"}]
 
 
-@pytest.mark.parametrize("error", [TPUInitError("NotFoundError: no TPU"), RuntimeError("boom"),
-                                   KeyError("TPU_NAME"), ValueError("Please provide a TPU Name")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        TPUInitError("NotFoundError: no TPU"),
+        RuntimeError("boom"),
+        KeyError("TPU_NAME"),
+        ValueError("Please provide a TPU Name"),
+    ],
+)
 def test_any_tpu_init_error_falls_back_to_cpu_with_a_note(tpu_vm, error):
     tf = FakeTF(tpu_error=error)
     acc = detect("auto", "tensorflow", tf=tf)
@@ -210,9 +224,16 @@ def test_mixed_gpu_generations_stay_float32(no_tpu_env):
     assert detect("auto", "tensorflow", tf=tf).precision == "float32"
 
 
-@pytest.mark.parametrize("cap,precision", [((7, 0), "mixed_float16"), ((8, 6), "mixed_float16"),
-                                           ((6, 0), "float32"), ((3, 7), "float32"),
-                                           (None, "float32")])
+@pytest.mark.parametrize(
+    "cap,precision",
+    [
+        ((7, 0), "mixed_float16"),
+        ((8, 6), "mixed_float16"),
+        ((6, 0), "float32"),
+        ((3, 7), "float32"),
+        (None, "float32"),
+    ],
+)
 def test_one_gpu_precision_follows_compute_capability(no_tpu_env, cap, precision):
     tf = FakeTF(gpus=["GPU:0"], caps={"GPU:0": cap})
     acc = detect("auto", "tensorflow", tf=tf)
@@ -228,8 +249,12 @@ def test_gpu_details_failure_means_float32(no_tpu_env):
 
 def test_cpu_only(no_tpu_env):
     acc = detect("auto", "tensorflow", tf=FakeTF())
-    assert (acc.kind, acc.replicas, acc.precision, acc.strategy.kind) == \
-        ("cpu", 1, "float32", "default")
+    assert (acc.kind, acc.replicas, acc.precision, acc.strategy.kind) == (
+        "cpu",
+        1,
+        "float32",
+        "default",
+    )
     assert acc.summary()["strategy"] == "FakeStrategy"
 
 
@@ -351,22 +376,32 @@ def test_jax_gpus(cc, precision):
 
 
 def test_jax_devices_failure_is_noted():
-    acc = detect("auto", "jax", jax=FakeJax([], error=RuntimeError("no backend")),
-                 keras_distribution=FakeDistribution())
+    acc = detect(
+        "auto",
+        "jax",
+        jax=FakeJax([], error=RuntimeError("no backend")),
+        keras_distribution=FakeDistribution(),
+    )
     assert acc.kind == "cpu" and acc.replicas == 1
     assert any("no backend" in n for n in acc.notes)
 
 
 def test_jax_requested_tpu_on_cpu_is_an_error():
     with pytest.raises(KaggleKitError, match="--accelerator tpu: JAX sees only cpu devices"):
-        detect("tpu", "jax", jax=FakeJax([FakeDevice("cpu")]), keras_distribution=FakeDistribution())
+        detect(
+            "tpu", "jax", jax=FakeJax([FakeDevice("cpu")]), keras_distribution=FakeDistribution()
+        )
 
 
 def test_jax_requested_cpu_with_gpus_pins_a_cpu_mesh():
     cpu = FakeDevice("cpu")
     dist = FakeDistribution()
-    acc = detect("cpu", "jax", jax=FakeJax([FakeDevice("gpu", 0, "8.0")], cpus=[cpu]),
-                 keras_distribution=dist)
+    acc = detect(
+        "cpu",
+        "jax",
+        jax=FakeJax([FakeDevice("gpu", 0, "8.0")], cpus=[cpu]),
+        keras_distribution=dist,
+    )
     assert (acc.kind, acc.replicas, acc.precision) == ("cpu", 1, "float32")
     assert dist.made == [[cpu]]
 

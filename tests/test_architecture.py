@@ -10,8 +10,11 @@ from pathlib import Path
 
 from conftest import REPO
 
-ROOTS = {"kagglekit": REPO / "kagglekit", "kagglekit_plugins": REPO / "plugins",
-         "kagglekit_competitions": REPO / "competitions"}
+ROOTS = {
+    "kagglekit": REPO / "kagglekit",
+    "kagglekit_plugins": REPO / "plugins",
+    "kagglekit_competitions": REPO / "competitions",
+}
 
 
 def modules() -> dict[str, Path]:
@@ -40,8 +43,12 @@ def import_graph():
                     elif node.module in mods:
                         edges[name].add(node.module)
                     dunder = alias.name.startswith("__") and alias.name.endswith("__")
-                    if (alias.name.startswith("_") and not dunder and node.module in mods
-                            and node.module != name):
+                    if (
+                        alias.name.startswith("_")
+                        and not dunder
+                        and node.module in mods
+                        and node.module != name
+                    ):
                         private.append((name, node.module, alias.name))
             elif isinstance(node, ast.Import):
                 edges[name].update(a.name for a in node.names if a.name in mods)
@@ -110,8 +117,11 @@ def test_the_import_graph_in_docs_is_the_codes():
     edges, _ = import_graph()
     lines = []
     for name in sorted(m for m in edges if m.startswith("kagglekit.") and m.count(".") == 1):
-        deps = sorted(d.removeprefix("kagglekit.") for d in edges[name]
-                      if (d == "kagglekit" or d.startswith("kagglekit.")) and d != name)
+        deps = sorted(
+            d.removeprefix("kagglekit.")
+            for d in edges[name]
+            if (d == "kagglekit" or d.startswith("kagglekit.")) and d != name
+        )
         lines.append(f"{name.removeprefix('kagglekit.'):<14} -> {', '.join(deps) or '-'}")
     doc = (REPO / "docs" / "architecture.md").read_text()
     block = "__main__" + doc.split("```\n__main__", 1)[1].split("```", 1)[0]
@@ -119,8 +129,15 @@ def test_the_import_graph_in_docs_is_the_codes():
 
 
 # the runs folder's own names: only kagglekit/store/ joins paths under the runs folder
-RUNS_FOLDER_NAMES = (".tmp-", ".jobs-", ".submissions.json", "_samples", "_kernels", "_pseudo",
-                     "_studies")
+RUNS_FOLDER_NAMES = (
+    ".tmp-",
+    ".jobs-",
+    ".submissions.json",
+    "_samples",
+    "_kernels",
+    "_pseudo",
+    "_studies",
+)
 
 
 def runs_folder_mentions(tree) -> list[str]:
@@ -128,29 +145,53 @@ def runs_folder_mentions(tree) -> list[str]:
     one of its own names, ``Path("runs")``, or ``.path.parent.parent`` (climbing from a run
     back to the root)."""
     found = []
-    inner = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)
-             for part in node.values[1:]}  # f".{name}.tmp-{pid}": a name's sibling, not these
+    inner = {
+        id(part)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.JoinedStr)
+        for part in node.values[1:]
+    }  # f".{name}.tmp-{pid}": a name's sibling, not these
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and \
-                id(node) not in inner and node.value.startswith(RUNS_FOLDER_NAMES):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in inner
+            and node.value.startswith(RUNS_FOLDER_NAMES)
+        ):
             found.append(repr(node.value))
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-                node.func.id == "Path" and [getattr(a, "value", None) for a in node.args] == ["runs"]:
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "Path"
+            and [getattr(a, "value", None) for a in node.args] == ["runs"]
+        ):
             found.append('Path("runs")')
-        elif isinstance(node, ast.Attribute) and node.attr == "parent" and \
-                isinstance(node.value, ast.Attribute) and node.value.attr == "parent" and \
-                isinstance(node.value.value, ast.Attribute) and node.value.value.attr == "path":
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr == "parent"
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "parent"
+            and isinstance(node.value.value, ast.Attribute)
+            and node.value.value.attr == "path"
+        ):
             found.append(".path.parent.parent")
     return found
 
 
 def test_only_the_store_knows_the_runs_folders_layout():
-    assert sorted(runs_folder_mentions(ast.parse(
-        'Path("runs") / "_samples"; run.path.parent.parent; f".tmp-{x}"; x = ".jobs-"'))) == [
-        "'.jobs-'", "'.tmp-'", "'_samples'", ".path.parent.parent", 'Path("runs")']
+    assert sorted(
+        runs_folder_mentions(
+            ast.parse(
+                'Path("runs") / "_samples"; run.path.parent.parent; f".tmp-{x}"; x = ".jobs-"'
+            )
+        )
+    ) == ["'.jobs-'", "'.tmp-'", "'_samples'", ".path.parent.parent", 'Path("runs")']
     store = REPO / "kagglekit" / "store"
-    outside = {name: runs_folder_mentions(ast.parse(path.read_text()))
-               for name, path in modules().items() if store not in path.parents}
+    outside = {
+        name: runs_folder_mentions(ast.parse(path.read_text()))
+        for name, path in modules().items()
+        if store not in path.parents
+    }
     assert {name: found for name, found in outside.items() if found} == {}
 
 
@@ -162,9 +203,13 @@ def test_nothing_outside_cli_imports_click():
         if name == "kagglekit.cli" or name.startswith("kagglekit.cli."):
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module] if isinstance(node, ast.ImportFrom) and node.module
-                     else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module
+                else []
+            )
             if any(n == "click" or n.startswith("click.") for n in names):
                 importers.append(name)
     assert importers == []

@@ -24,14 +24,30 @@ def assert_one_line_error(result, *fragments):
 
 def assert_no_run_written(runs: Path = Path("runs")):
     if runs.exists():
-        leftovers = [p for p in runs.rglob("*") if p.is_dir() and p.parent.name != "_samples"
-                     and p.name != "_samples" and "_samples" not in p.parts]
+        leftovers = [
+            p
+            for p in runs.rglob("*")
+            if p.is_dir()
+            and p.parent.name != "_samples"
+            and p.name != "_samples"
+            and "_samples" not in p.parts
+        ]
         assert not [p for p in leftovers if p.parent != runs], leftovers
 
 
 def cv(cli, data_dir, *extra):
-    return cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3",
-               "--data-dir", data_dir, *extra, expect=None)
+    return cli(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--folds",
+        "3",
+        "--data-dir",
+        data_dir,
+        *extra,
+        expect=None,
+    )
 
 
 def edit_train(directory: Path, change) -> None:
@@ -71,8 +87,14 @@ def test_empty_or_nan_text(cli, tweets_dir, value):
     edit_train(tweets_dir, blank)
     ident = pd.read_csv(tweets_dir / "train.csv")["id"][4]
     result = cv(cli, tweets_dir)
-    assert_one_line_error(result, "train.csv", "column 'text'", f"row 5 (id={ident})",
-                          "2 row(s)", "--allow-empty-text")
+    assert_one_line_error(
+        result,
+        "train.csv",
+        "column 'text'",
+        f"row 5 (id={ident})",
+        "2 row(s)",
+        "--allow-empty-text",
+    )
     assert_no_run_written()
     # the escape hatch works
     ok = cv(cli, tweets_dir, "--allow-empty-text")
@@ -85,8 +107,9 @@ def test_undecodable_bytes(cli, tweets_dir):
     lines[3] = lines[3].replace(b",", b",\xff\xfe caf\xe9 ", 1)
     (tweets_dir / "train.csv").write_bytes(b"\n".join(lines))
     result = cv(cli, tweets_dir)
-    assert_one_line_error(result, "train.csv", "byte 0xff", "(line 4)", "not valid utf-8",
-                          "--encoding")
+    assert_one_line_error(
+        result, "train.csv", "byte 0xff", "(line 4)", "not valid utf-8", "--encoding"
+    )
     assert_no_run_written()
     ok = cv(cli, tweets_dir, "--encoding", "latin-1")
     assert ok.exit_code == 0, ok.output
@@ -101,8 +124,9 @@ def test_labels_outside_expected_set(cli, tweets_dir, bad):
     edit_train(tweets_dir, spoil)
     result = cv(cli, tweets_dir)
     what = "an empty value" if bad == "" else f"value '{bad}'"
-    assert_one_line_error(result, "train.csv", "column 'target'", what, "row 7",
-                          "must be one of 0, 0.0, 1, 1.0")
+    assert_one_line_error(
+        result, "train.csv", "column 'target'", what, "row 7", "must be one of 0, 0.0, 1, 1.0"
+    )
     assert_no_run_written()
 
 
@@ -114,8 +138,14 @@ def test_duplicate_ids(cli, tweets_dir):
     edit_train(tweets_dir, dup)
     ident = pd.read_csv(tweets_dir / "train.csv", dtype=str)["id"][2]
     result = cv(cli, tweets_dir)
-    assert_one_line_error(result, "train.csv", f"id '{ident}'", "appears 2 times", "rows 3, 11",
-                          "remove the duplicates")
+    assert_one_line_error(
+        result,
+        "train.csv",
+        f"id '{ident}'",
+        "appears 2 times",
+        "rows 3, 11",
+        "remove the duplicates",
+    )
 
 
 def test_empty_train(cli, tweets_dir):
@@ -133,38 +163,71 @@ def test_single_class_train(cli, tweets_dir):
 
 def test_unknown_competition_and_model_suggest(cli, tweets_dir):
     result = cli("cv", "disaster-tweet", "--model", "tfidf-nb", expect=None)
-    assert_one_line_error(result, "unknown competition 'disaster-tweet'",
-                          "did you mean 'disaster-tweets'?")
-    result = cli("cv", "disaster-tweets", "--model", "tfidf-bn", "--data-dir", tweets_dir,
-                 expect=None)
-    assert_one_line_error(result, "unknown model 'tfidf-bn'", "did you mean 'tfidf-nb'?",
-                          "kagglekit models")
+    assert_one_line_error(
+        result, "unknown competition 'disaster-tweet'", "did you mean 'disaster-tweets'?"
+    )
+    result = cli(
+        "cv", "disaster-tweets", "--model", "tfidf-bn", "--data-dir", tweets_dir, expect=None
+    )
+    assert_one_line_error(
+        result, "unknown model 'tfidf-bn'", "did you mean 'tfidf-nb'?", "kagglekit models"
+    )
     assert_no_run_written()
 
 
 def test_unknown_and_mistyped_params(cli, tweets_dir):
     result = cv(cli, tweets_dir, "-p", "alpah=2")
-    assert_one_line_error(result, "tfidf-nb has no parameter 'alpah'", "did you mean 'alpha'?",
-                          "valid: alpha, max_features")
+    assert_one_line_error(
+        result,
+        "tfidf-nb has no parameter 'alpah'",
+        "did you mean 'alpha'?",
+        "valid: alpha, max_features",
+    )
     result = cv(cli, tweets_dir, "-p", "alpha=lots")
     assert_one_line_error(result, "alpha='lots' is not a valid float")
     result = cv(cli, tweets_dir, "-p", "alpha")
     assert_one_line_error(result, "expected key=value")
-    result = cli("cv", "disaster-tweets", "--model", "tfidf-lr", "-p", "C=-1",
-                 "--data-dir", tweets_dir, expect=None)
+    result = cli(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-lr",
+        "-p",
+        "C=-1",
+        "--data-dir",
+        tweets_dir,
+        expect=None,
+    )
     assert_one_line_error(result, "C must be > 0")
     assert_no_run_written()
 
 
 def test_too_many_folds(cli, tweets_dir):
-    result = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "1",
-                 "--data-dir", tweets_dir, expect=None)
+    result = cli(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--folds",
+        "1",
+        "--data-dir",
+        tweets_dir,
+        expect=None,
+    )
     assert_one_line_error(result, "--folds must be at least 2")
 
 
 def test_submission_that_does_not_match_is_refused(cli, tweets_dir):
-    out = cli.json("fit", "disaster-tweets", "--model", "tfidf-nb", "--threshold", "0.5",
-                   "--data-dir", tweets_dir)
+    out = cli.json(
+        "fit",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--threshold",
+        "0.5",
+        "--data-dir",
+        tweets_dir,
+    )
     sample = pd.read_csv(tweets_dir / "sample_submission.csv")
     sample.loc[3, "id"] = 99999999
     sample.to_csv(tweets_dir / "sample_submission.csv", index=False)
@@ -224,8 +287,16 @@ def test_run_interrupted_by_a_failing_model_keeps_only_completed_jobs(cli, tweet
         def register_models(self, register):
             register("exploding", Exploding)
 
-    args = ("cv", "disaster-tweets", "--model", "exploding", "--folds", "3",
-            "--data-dir", tweets_dir)
+    args = (
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "exploding",
+        "--folds",
+        "3",
+        "--data-dir",
+        tweets_dir,
+    )
     plugins.register_plugin(P(), name="exploding")
     try:
         with pytest.raises(RuntimeError, match="second fold"):
@@ -248,8 +319,9 @@ def test_run_interrupted_by_a_failing_model_keeps_only_completed_jobs(cli, tweet
 
 
 def test_real_process_error_has_no_traceback(tmp_path):
-    proc = run_kagglekit("cv", "disaster-tweets", "--model", "nope", "--data-dir", tmp_path,
-                         cwd=tmp_path)
+    proc = run_kagglekit(
+        "cv", "disaster-tweets", "--model", "nope", "--data-dir", tmp_path, cwd=tmp_path
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and proc.stderr.startswith("Error:")
     assert proc.stdout == ""

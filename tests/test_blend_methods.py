@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers_blend import informative, labels_and_folds, useless
 
+from helpers_blend import informative, labels_and_folds, useless
 from kagglekit import plugins
-from kagglekit.blend import (BLEND_METHODS, BlendContext, RankBlend, blend_arrays, ecdf,
-                             get_method, metric_score)
+from kagglekit.blend import (
+    BLEND_METHODS,
+    BlendContext,
+    RankBlend,
+    blend_arrays,
+    ecdf,
+    get_method,
+    metric_score,
+)
 from kagglekit.errors import KaggleKitError
 
 
@@ -56,15 +63,21 @@ def test_mean_and_rank_of_one_member_keep_its_ranking(data):
         r = blend_arrays(name, good[None, :, None], y, folds, context=context())
         assert auc(y, r.oof) == pytest.approx(auc(y, good), abs=1e-12)
         assert metric_score(metric("f1"), y, r.oof) == pytest.approx(
-            metric_score(metric("f1"), y, good), abs=1e-12)
+            metric_score(metric("f1"), y, good), abs=1e-12
+        )
     mean = blend_arrays("mean", good[None, :, None], y, folds)
     np.testing.assert_allclose(mean.oof[:, 0], good)
 
 
 def test_mean_of_two_members_is_their_average(data):
     y, folds, good, noise = data
-    r = blend_arrays("mean", np.stack([good, noise])[:, :, None], y, folds,
-                     test=np.array([[[0.2], [0.8]], [[0.6], [0.0]]]))
+    r = blend_arrays(
+        "mean",
+        np.stack([good, noise])[:, :, None],
+        y,
+        folds,
+        test=np.array([[[0.2], [0.8]], [[0.6], [0.0]]]),
+    )
     np.testing.assert_allclose(r.oof[:, 0], (good + noise) / 2)
     np.testing.assert_allclose(r.test[:, 0], [0.4, 0.4])
     assert r.in_sample is None  # nothing learnt from labels
@@ -72,8 +85,9 @@ def test_mean_of_two_members_is_their_average(data):
 
 def test_rank_is_the_ecdf_over_each_members_oof():
     ref = np.sort(np.array([0.1, 0.2, 0.2, 0.9]))
-    np.testing.assert_allclose(ecdf(ref, np.array([0.1, 0.2, 0.9, 0.0, 1.0, 0.15])),
-                               [1 / 8, 4 / 8, 7 / 8, 0.0, 1.0, 2 / 8])
+    np.testing.assert_allclose(
+        ecdf(ref, np.array([0.1, 0.2, 0.9, 0.0, 1.0, 0.15])), [1 / 8, 4 / 8, 7 / 8, 0.0, 1.0, 2 / 8]
+    )
     P = np.column_stack([[0.1, 0.9, 0.5, 0.3], [10.0, 30.0, 20.0, 40.0]])
     blender = RankBlend().fit(P)
     oof_ranks = blender.predict(P)
@@ -98,8 +112,9 @@ def test_vote_counts_members_at_their_thresholds():
 def test_weighted_good_plus_useless_is_not_worse_than_good(data, objective):
     y, folds, good, noise = data
     m = metric(objective)
-    r = blend_arrays("weighted", np.stack([good, noise])[:, :, None], y, folds,
-                     context=context(objective))
+    r = blend_arrays(
+        "weighted", np.stack([good, noise])[:, :, None], y, folds, context=context(objective)
+    )
     weights = r.blenders[0].weights_
     assert weights.sum() == pytest.approx(1.0) and (weights >= 0).all()
     assert weights[1] < 0.05  # the useless member gets (almost) nothing
@@ -133,8 +148,11 @@ def test_two_equally_good_independent_members_share_the_weight_and_beat_both():
 def test_weighted_favours_the_better_member():
     y, folds = labels_and_folds(n=2000, seed=4)
     strong, weak = informative(y, strength=1.5, seed=21), informative(y, strength=0.5, seed=22)
-    w = blend_arrays("weighted", np.stack([weak, strong])[:, :, None], y, folds,
-                     context=context()).blenders[0].weights_
+    w = (
+        blend_arrays("weighted", np.stack([weak, strong])[:, :, None], y, folds, context=context())
+        .blenders[0]
+        .weights_
+    )
     assert w[1] > 0.6
 
 
@@ -193,13 +211,19 @@ def test_stack_with_a_label_absent_from_the_training_folds_predicts_its_rate():
 def test_unknown_meta_model():
     y, folds = labels_and_folds(n=100)
     with pytest.raises(KaggleKitError, match="unknown meta-model 'svm'; choose one of logistic"):
-        blend_arrays("stack", np.random.default_rng(0).random((2, 100, 1)), y, folds,
-                     context=context(meta_model="svm"))
+        blend_arrays(
+            "stack",
+            np.random.default_rng(0).random((2, 100, 1)),
+            y,
+            folds,
+            context=context(meta_model="svm"),
+        )
 
 
 def test_hgb_meta_model_runs(data):
     y, folds, good, noise = (a[:400] for a in data)
-    r = blend_arrays("stack", np.stack([good, noise])[:, :, None], y, folds,
-                     context=context(meta_model="hgb"))
+    r = blend_arrays(
+        "stack", np.stack([good, noise])[:, :, None], y, folds, context=context(meta_model="hgb")
+    )
     assert r.blenders[0].weights_ is None  # no coefficients to report
     assert auc(y, r.oof) > 0.85

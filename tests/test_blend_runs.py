@@ -7,12 +7,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from helpers_blend import SLUG, FakeCompetition, as_saved, informative, useless
 
+from helpers_blend import SLUG, FakeCompetition, as_saved, informative, useless
 from kagglekit import plugins
 from kagglekit.blend import BlendError, create_blend
-from kagglekit.metrics import score_all
-from kagglekit.metrics import best_threshold
+from kagglekit.metrics import best_threshold, score_all
 from kagglekit.store.run import Run
 
 METHODS = ("mean", "rank", "weighted", "stack", "vote", "hill-climb")
@@ -67,8 +66,9 @@ def test_duplicated_member_gets_no_extra_weight(comp, method):
     pair = create_blend([a, b], method, comp.runs_dir)
     triple = create_blend([a, a_again, b], method, comp.runs_dir)
     np.testing.assert_array_equal(oof_of(triple), oof_of(pair))
-    np.testing.assert_array_equal(triple.test_predictions()["target"],
-                                  pair.test_predictions()["target"])
+    np.testing.assert_array_equal(
+        triple.test_predictions()["target"], pair.test_predictions()["target"]
+    )
     assert triple.scores == pair.scores
     rows = {r["run_id"]: r for r in triple.info["member_runs"]}
     assert rows[a_again.id]["duplicate_of"] == a.id
@@ -92,8 +92,9 @@ def test_blend_of_a_run_with_itself_scores_as_the_run(comp, method):
         nested = score_oof(spec, y, good[:, None], comp.folds).nested_scores
         for name in ("f1", "accuracy"):
             assert blend.scores[name] == pytest.approx(nested[name], abs=1e-9), name
-            assert blend.info["scores_in_sample"][name] == pytest.approx(a.scores[name],
-                                                                        abs=1e-9), name
+            assert blend.info["scores_in_sample"][name] == pytest.approx(
+                a.scores[name], abs=1e-9
+            ), name
         return
     for name in ("f1", "accuracy"):
         assert blend.scores[name] == pytest.approx(a.scores[name], abs=1e-9), name
@@ -136,15 +137,18 @@ def test_fold_numbers_may_be_renamed_but_not_reassigned(comp):
     moved = comp.folds.copy()
     moved[[0, 1]] = moved[[1, 0]] if moved[0] != moved[1] else (moved[[0, 1]] + 1) % 5
     c = comp.run(other, folds=moved)
-    with pytest.raises(BlendError, match=r"different folds: 2 of 600 rows are assigned "
-                                         r"differently .*the same --folds and --seed"):
+    with pytest.raises(
+        BlendError,
+        match=r"different folds: 2 of 600 rows are assigned "
+        r"differently .*the same --folds and --seed",
+    ):
         create_blend([a, c], "mean", comp.runs_dir)
 
 
 def test_refuses_other_row_order_or_rows(comp):
     good, other = members(comp)
     a = comp.run(good)
-    order = np.r_[1, 0, 2:len(comp.ids)]
+    order = np.r_[1, 0, 2 : len(comp.ids)]
     swapped = comp.run(other[order], ids=comp.ids[order], folds=comp.folds[order])
     with pytest.raises(BlendError, match=r"in a different order \(row 1 is id"):
         create_blend([a, swapped], "mean", comp.runs_dir)

@@ -25,8 +25,19 @@ def fails(args, *needles, runs_dir=None):
 
 
 def cv(alias, directory, runs_dir, *extra):
-    return ["cv", alias, "--model", "tfidf-nb", "--folds", "2", "--data-dir", directory,
-            "--runs-dir", runs_dir, *extra]
+    return [
+        "cv",
+        alias,
+        "--model",
+        "tfidf-nb",
+        "--folds",
+        "2",
+        "--data-dir",
+        directory,
+        "--runs-dir",
+        runs_dir,
+        *extra,
+    ]
 
 
 @pytest.fixture
@@ -36,8 +47,12 @@ def acl(tmp_path):
 
 def test_acl_stray_file_in_a_review_folder(acl, tmp_path):
     (acl / "train" / "pos" / "notes.txt").write_text("hello")
-    fails(cv("aclimdb", acl, tmp_path / "runs"), "notes.txt", "<id>_<rating>.txt",
-          runs_dir=tmp_path / "runs")
+    fails(
+        cv("aclimdb", acl, tmp_path / "runs"),
+        "notes.txt",
+        "<id>_<rating>.txt",
+        runs_dir=tmp_path / "runs",
+    )
 
 
 def test_acl_review_that_is_not_utf8(acl, tmp_path):
@@ -75,8 +90,13 @@ def test_tutorial_label_outside_zero_one(tmp_path):
     lines = path.read_text().splitlines()
     lines[3] = lines[3].replace("\t1\t", "\t2\t").replace("\t0\t", "\t2\t")
     path.write_text("\n".join(lines) + "\n")
-    fails(cv("imdb", directory, tmp_path / "runs"), "labeledTrainData.tsv", "'sentiment'",
-          "value '2'", "row 3")
+    fails(
+        cv("imdb", directory, tmp_path / "runs"),
+        "labeledTrainData.tsv",
+        "'sentiment'",
+        "value '2'",
+        "row 3",
+    )
 
 
 def test_50k_label_that_is_not_positive_or_negative(tmp_path):
@@ -85,8 +105,7 @@ def test_50k_label_that_is_not_positive_or_negative(tmp_path):
     frame = pd.read_csv(path)
     frame.loc[7, "sentiment"] = "neutral"
     frame.to_csv(path, index=False)
-    fails(cv("imdb-50k", directory, tmp_path / "runs"), "'neutral'", "row 8",
-          "negative, positive")
+    fails(cv("imdb-50k", directory, tmp_path / "runs"), "'neutral'", "row 8", "negative, positive")
 
 
 def test_quora_duplicate_qid_and_jigsaw_missing_label_column(tmp_path):
@@ -108,27 +127,56 @@ def test_group_cv_without_a_group_column(tmp_path):
 
 
 def test_multilingual_validation_id_also_in_train(tmp_path):
-    directory = make_data(tmp_path / "m", "jigsaw-multilingual-toxic-comment-classification",
-                          n_train=60, n_test=20)
+    directory = make_data(
+        tmp_path / "m", "jigsaw-multilingual-toxic-comment-classification", n_train=60, n_test=20
+    )
     train_id = pd.read_csv(directory / "jigsaw-toxic-comment-train.csv", dtype=str)["id"][0]
     valid = pd.read_csv(directory / "validation.csv", dtype=str)
     valid.loc[0, "id"] = train_id
     valid.to_csv(directory / "validation.csv", index=False)
-    fails(cv("jigsaw-multilingual", directory, tmp_path / "runs", "--validation-as-fold"),
-          "validation.csv", train_id, "also in jigsaw-toxic-comment-train.csv")
+    fails(
+        cv("jigsaw-multilingual", directory, tmp_path / "runs", "--validation-as-fold"),
+        "validation.csv",
+        train_id,
+        "also in jigsaw-toxic-comment-train.csv",
+    )
 
 
 def test_competition_options_from_a_config_file(tmp_path):
-    directory = make_data(tmp_path / "m", "jigsaw-multilingual-toxic-comment-classification",
-                          n_train=60, n_test=20)
+    directory = make_data(
+        tmp_path / "m", "jigsaw-multilingual-toxic-comment-classification", n_train=60, n_test=20
+    )
     config = tmp_path / "run.toml"
     config.write_text('model = "tfidf-nb"\n[params]\ntrain_on_validation = true\nalpha = 0.5\n')
-    out = run_json(["cv", "jigsaw-multilingual", "--config", config, "--data-dir", directory,
-                    "--runs-dir", tmp_path / "runs", "--validation-as-fold"])
+    out = run_json(
+        [
+            "cv",
+            "jigsaw-multilingual",
+            "--config",
+            config,
+            "--data-dir",
+            directory,
+            "--runs-dir",
+            tmp_path / "runs",
+            "--validation-as-fold",
+        ]
+    )
     info = json.loads((Path(out["run_dir"]) / "run.json").read_text())
     assert info["held_out"] is False and info["params"] == {"alpha": 0.5, "max_features": None}
     # -p wins over the config file
-    out = run_json(["cv", "jigsaw-multilingual", "--config", config, "--data-dir", directory,
-                    "--runs-dir", tmp_path / "runs", "--validation-as-fold",
-                    "-p", "train_on_validation=false"])
+    out = run_json(
+        [
+            "cv",
+            "jigsaw-multilingual",
+            "--config",
+            config,
+            "--data-dir",
+            directory,
+            "--runs-dir",
+            tmp_path / "runs",
+            "--validation-as-fold",
+            "-p",
+            "train_on_validation=false",
+        ]
+    )
     assert out["held_out"] is True

@@ -11,29 +11,48 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers_competitions import (COMPETITIONS, MODELS, competition, make_data, run_cli,
-                                  run_json, small_params)
+from helpers_competitions import (
+    COMPETITIONS,
+    MODELS,
+    competition,
+    make_data,
+    run_cli,
+    run_json,
+    small_params,
+)
 from kagglekit.data import DataOptions, load_dataset
 
 JIGSAW_LABELS = "toxic,severe_toxic,obscene,threat,insult,identity_hate"
 # file -> exact header line, per competition (what the Kaggle downloads hold)
 HEADERS = {
     "nlp-getting-started": {
-        "train.csv": "id,keyword,location,text,target", "test.csv": "id,keyword,location,text",
-        "sample_submission.csv": "id,target"},
+        "train.csv": "id,keyword,location,text,target",
+        "test.csv": "id,keyword,location,text",
+        "sample_submission.csv": "id,target",
+    },
     "jigsaw-toxic-comment-classification-challenge": {
-        "train.csv": f"id,comment_text,{JIGSAW_LABELS}", "test.csv": "id,comment_text",
-        "sample_submission.csv": f"id,{JIGSAW_LABELS}", "test_labels.csv": f"id,{JIGSAW_LABELS}"},
+        "train.csv": f"id,comment_text,{JIGSAW_LABELS}",
+        "test.csv": "id,comment_text",
+        "sample_submission.csv": f"id,{JIGSAW_LABELS}",
+        "test_labels.csv": f"id,{JIGSAW_LABELS}",
+    },
     "jigsaw-multilingual-toxic-comment-classification": {
         "jigsaw-toxic-comment-train.csv": f"id,comment_text,{JIGSAW_LABELS}",
-        "validation.csv": "id,comment_text,lang,toxic", "test.csv": "id,content,lang",
-        "sample_submission.csv": "id,toxic"},
+        "validation.csv": "id,comment_text,lang,toxic",
+        "test.csv": "id,content,lang",
+        "sample_submission.csv": "id,toxic",
+    },
     "quora-insincere-questions-classification": {
-        "train.csv": "qid,question_text,target", "test.csv": "qid,question_text",
-        "sample_submission.csv": "qid,prediction"},
+        "train.csv": "qid,question_text,target",
+        "test.csv": "qid,question_text",
+        "sample_submission.csv": "qid,prediction",
+    },
     "word2vec-nlp-tutorial": {
-        "labeledTrainData.tsv": "id\tsentiment\treview", "testData.tsv": "id\treview",
-        "unlabeledTrainData.tsv": "id\treview", "sampleSubmission.csv": "id,sentiment"},
+        "labeledTrainData.tsv": "id\tsentiment\treview",
+        "testData.tsv": "id\treview",
+        "unlabeledTrainData.tsv": "id\treview",
+        "sampleSubmission.csv": "id,sentiment",
+    },
     "imdb-dataset-of-50k-movie-reviews": {"IMDB Dataset.csv": "review,sentiment"},
 }
 
@@ -53,10 +72,15 @@ def test_every_competition_is_registered_with_its_alias():
         assert slug in names
         assert alias in names[slug]["aliases"]
         assert competition(alias).slug == slug
-    params = {p["name"]: p["default"] for p in
-              names["jigsaw-multilingual-toxic-comment-classification"]["params"]}
-    assert params == {"train_on_validation": False, "unintended_bias": False,
-                      "unintended_bias_threshold": 0.5}
+    params = {
+        p["name"]: p["default"]
+        for p in names["jigsaw-multilingual-toxic-comment-classification"]["params"]
+    }
+    assert params == {
+        "train_on_validation": False,
+        "unintended_bias": False,
+        "unintended_bias_threshold": 0.5,
+    }
     assert names["aclImdb"]["files"] == ["train", "test", "train/unsup"]
     assert names["aclImdb"]["group_column"] == "movie"
 
@@ -104,7 +128,9 @@ def test_acl_imdb_layout(data_root):
             assert set(ratings) <= set(allowed)
             urls = (root / split / f"urls_{polarity}.txt").read_text().splitlines()
             assert len(urls) == len(files)
-            assert all(re.fullmatch(r"http://www\.imdb\.com/title/tt\d+/usercomments", u) for u in urls)
+            assert all(
+                re.fullmatch(r"http://www\.imdb\.com/title/tt\d+/usercomments", u) for u in urls
+            )
 
 
 def test_acl_imdb_loads_folders_with_labels_and_movies(data_root):
@@ -122,8 +148,20 @@ def test_acl_imdb_loads_folders_with_labels_and_movies(data_root):
 
 
 def test_acl_imdb_cv_keeps_each_movie_in_one_fold(data_root, tmp_path):
-    out = run_json(["cv", "aclimdb", "--model", "tfidf-nb", "--folds", "3",
-                    "--data-dir", data_root, "--runs-dir", tmp_path])
+    out = run_json(
+        [
+            "cv",
+            "aclimdb",
+            "--model",
+            "tfidf-nb",
+            "--folds",
+            "3",
+            "--data-dir",
+            data_root,
+            "--runs-dir",
+            tmp_path,
+        ]
+    )
     run_dir = Path(out["run_dir"])
     import json
 
@@ -164,8 +202,21 @@ def _expected_submission(slug, data_root):
 def test_every_model_runs_cv_and_submits_on_every_competition(slug, model, data_root, tmp_path):
     alias = COMPETITIONS[slug]
     comp = competition(slug)
-    out = run_json(["cv", alias, "--model", model, "--folds", "2", "--data-dir", data_root,
-                    "--runs-dir", tmp_path, *small_params(model)])
+    out = run_json(
+        [
+            "cv",
+            alias,
+            "--model",
+            model,
+            "--folds",
+            "2",
+            "--data-dir",
+            data_root,
+            "--runs-dir",
+            tmp_path,
+            *small_params(model),
+        ]
+    )
     assert out["competition"] == slug and out["model"] == model
     assert set(out["scores"]) == set(comp.metrics)
     primary = out["scores"][comp.metric]

@@ -14,7 +14,7 @@ from kagglekit.errors import DataError
 pytest.importorskip("pyarrow")
 
 FILES = {
-    "plain.csv": "id,text,target\n1,héllo wörld,1\n2,\"a, quoted\nnewline\",0\n3,NA,1\n4,,0\n",
+    "plain.csv": 'id,text,target\n1,héllo wörld,1\n2,"a, quoted\nnewline",0\n3,NA,1\n4,,0\n',
     "bom.csv": "\ufeffid,text,target\n1,x,1\n2,y,0\n",
     "tabs.tsv": 'id\tsentiment\treview\n"1_2"\t1\t"He said \\"hi\\" ok"\n"3_4"\t0\tplain\n',
 }
@@ -23,8 +23,11 @@ FILES = {
 def hide_pyarrow(monkeypatch):
     """read_csv then takes the path of a core install without pyarrow."""
     real = importlib.util.find_spec
-    monkeypatch.setattr(csvfiles.importlib.util, "find_spec",
-                        lambda name, *a: None if name == "pyarrow" else real(name, *a))
+    monkeypatch.setattr(
+        csvfiles.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "pyarrow" else real(name, *a),
+    )
 
 
 def read(path):
@@ -41,8 +44,10 @@ def test_both_readers_give_the_same_text_frame(tmp_path, monkeypatch, name):
     assert csvfiles.importlib.util.find_spec("pyarrow") is None
     slow = read(path)
     assert list(fast.columns) == list(slow.columns) and fast.columns[0] == "id"
-    assert fast.astype(object).where(fast.notna(), None).values.tolist() == \
-        slow.astype(object).where(slow.notna(), None).values.tolist()
+    assert (
+        fast.astype(object).where(fast.notna(), None).values.tolist()
+        == slow.astype(object).where(slow.notna(), None).values.tolist()
+    )
     if name == "plain.csv":  # "NA" stays text; only an empty cell is missing
         assert fast["text"].tolist()[1:3] == ["a, quoted\nnewline", "NA"]
         assert fast["text"].isna().tolist() == [False, False, False, True]
@@ -62,8 +67,11 @@ def test_errors_name_the_file_on_both_paths(tmp_path, monkeypatch, fast):
         hide_pyarrow(monkeypatch)
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"id,text\n1,ok\n2,caf\xe9\n")
-    with pytest.raises(DataError, match=r"bad.csv: byte 0xe9 at offset 18 \(line 3\) is not "
-                                        r"valid utf-8"):
+    with pytest.raises(
+        DataError,
+        match=r"bad.csv: byte 0xe9 at offset 18 \(line 3\) is not "
+        r"valid utf-8",
+    ):
         csvfiles.read_csv(bad)
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"\xef\xbb\xbf  \n\n")

@@ -15,8 +15,18 @@ from conftest import run_kagglekit
 
 @pytest.fixture
 def cv_run(cli, tweets_dir):
-    return cli.json("cv", "disaster-tweets", "--model", "tfidf-lr", "--folds", "5",
-                    "--seed", "42", "--data-dir", tweets_dir.parent)
+    return cli.json(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-lr",
+        "--folds",
+        "5",
+        "--seed",
+        "42",
+        "--data-dir",
+        tweets_dir.parent,
+    )
 
 
 def test_cv_run_directory_is_complete_and_consistent(cv_run, tweets_dir):
@@ -63,8 +73,17 @@ def test_cv_run_directory_is_complete_and_consistent(cv_run, tweets_dir):
 
 
 def test_json_output_is_one_object_with_contract_keys(cli, tweets_dir):
-    result = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3",
-                 "--data-dir", tweets_dir, "--json")
+    result = cli(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--folds",
+        "3",
+        "--data-dir",
+        tweets_dir,
+        "--json",
+    )
     payload = json.loads(result.stdout)  # the whole of stdout is one JSON object
     assert {"run_dir", "competition", "model", "scores"} <= set(payload)
     assert payload["competition"] == "nlp-getting-started"
@@ -86,8 +105,20 @@ def test_same_seed_same_oof_other_seed_other_folds(cli, tweets_dir):
 
 
 def test_the_same_cv_command_again_reuses_the_finished_run(cli, tweets_dir):
-    args = ("cv", "disaster-tweets", "--model", "tfidf-nb", "--model", "nbsvm", "--folds", "3",
-            "--ensemble", "mean", "--data-dir", tweets_dir)
+    args = (
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--model",
+        "nbsvm",
+        "--folds",
+        "3",
+        "--ensemble",
+        "mean",
+        "--data-dir",
+        tweets_dir,
+    )
     first = cli.json(*args)
     runs = Path("runs") / "nlp-getting-started"
     made = sorted(p.name for p in runs.iterdir())
@@ -95,8 +126,7 @@ def test_the_same_cv_command_again_reuses_the_finished_run(cli, tweets_dir):
     again = cli(*args, "--json")
     assert "job start" not in again.stderr and "job done" not in again.stderr
     for member in first["runs"]:
-        assert (f"Reused run {member['run_id']}: a finished cv run of the same jobs"
-                in again.stderr)
+        assert f"Reused run {member['run_id']}: a finished cv run of the same jobs" in again.stderr
     assert f"Reused blend run {first['run_id']}" in again.stderr
     assert "add --new to compute a fresh run" in again.stderr
     payload = json.loads(again.stdout)
@@ -104,11 +134,31 @@ def test_the_same_cv_command_again_reuses_the_finished_run(cli, tweets_dir):
     assert [r["run_dir"] for r in payload["runs"]] == [r["run_dir"] for r in first["runs"]]
     assert sorted(p.name for p in runs.iterdir()) == made  # nothing added, nothing left behind
     # anything that changes a job is another run; --new computes the same jobs again
-    other = cli.json("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3", "-p",
-                     "alpha=0.5", "--data-dir", tweets_dir)
+    other = cli.json(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--folds",
+        "3",
+        "-p",
+        "alpha=0.5",
+        "--data-dir",
+        tweets_dir,
+    )
     assert other["run_dir"] not in [r["run_dir"] for r in first["runs"]]
-    fresh = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3", "--new",
-                "--data-dir", tweets_dir, "--json")
+    fresh = cli(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--folds",
+        "3",
+        "--new",
+        "--data-dir",
+        tweets_dir,
+        "--json",
+    )
     assert "Reused" not in fresh.stderr and "job start" in fresh.stderr
     fresh = json.loads(fresh.stdout)
     assert fresh["run_dir"] != first["runs"][0]["run_dir"]
@@ -118,15 +168,29 @@ def test_the_same_cv_command_again_reuses_the_finished_run(cli, tweets_dir):
     same = cli("fit", "disaster-tweets", "--model", "nbsvm", "--data-dir", tweets_dir, "--json")
     assert f"Reused run {fit['run_id']}: a finished fit run" in same.stderr
     assert json.loads(same.stdout)["run_dir"] == fit["run_dir"]
-    own = cli.json("fit", "disaster-tweets", "--model", "nbsvm", "--threshold", "0.3",
-                   "--data-dir", tweets_dir)
+    own = cli.json(
+        "fit", "disaster-tweets", "--model", "nbsvm", "--threshold", "0.3", "--data-dir", tweets_dir
+    )
     assert own["run_dir"] != fit["run_dir"] and own["threshold"] == 0.3
 
 
 def test_several_models_share_identical_folds(cli, tweets_dir):
-    out = cli.json("cv", "disaster-tweets", "--model", "tfidf-nb", "--model", "nbsvm",
-                   "--folds", "3", "--data-dir", tweets_dir, "-p", "nbsvm.C=2",
-                   "-p", "alpha=0.5")
+    out = cli.json(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--model",
+        "nbsvm",
+        "--folds",
+        "3",
+        "--data-dir",
+        tweets_dir,
+        "-p",
+        "nbsvm.C=2",
+        "-p",
+        "alpha=0.5",
+    )
     assert [r["model"] for r in out["runs"]] == ["tfidf-nb", "nbsvm"]
     folds = [pd.read_csv(Path(r["run_dir"]) / "folds.csv") for r in out["runs"]]
     pd.testing.assert_frame_equal(*folds)
@@ -137,20 +201,32 @@ def test_several_models_share_identical_folds(cli, tweets_dir):
 
 def test_config_file_params(cli, tweets_dir, tmp_path):
     config = tmp_path / "run.toml"
-    config.write_text('model = "tfidf-lr"\nfolds = 3\nseed = 5\n[params]\nC = 0.5\n'
-                      '[params.tfidf-lr]\nmin_df = 1\n')
-    out = cli.json("cv", "disaster-tweets", "--config", config, "--data-dir", tweets_dir,
-                   "-p", "min_df=3")
+    config.write_text(
+        'model = "tfidf-lr"\nfolds = 3\nseed = 5\n[params]\nC = 0.5\n'
+        "[params.tfidf-lr]\nmin_df = 1\n"
+    )
+    out = cli.json(
+        "cv", "disaster-tweets", "--config", config, "--data-dir", tweets_dir, "-p", "min_df=3"
+    )
     info = json.loads((Path(out["run_dir"]) / "run.json").read_text())
     assert info["params"]["C"] == 0.5 and info["params"]["min_df"] == 3  # -p wins
     assert info["n_folds"] == 3 and info["seed"] == 5
 
 
 def test_fit_predict_submit(cli, tweets_dir, tmp_path):
-    cv = cli.json("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3",
-                  "--data-dir", tweets_dir)
-    fit = cli.json("fit", "disaster-tweets", "--model", "tfidf-nb", "--threshold-from",
-                   cv["run_id"], "--data-dir", tweets_dir)
+    cv = cli.json(
+        "cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3", "--data-dir", tweets_dir
+    )
+    fit = cli.json(
+        "fit",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--threshold-from",
+        cv["run_id"],
+        "--data-dir",
+        tweets_dir,
+    )
     fit_dir = Path(fit["run_dir"])
     info = json.loads((fit_dir / "run.json").read_text())
     assert info["kind"] == "fit" and info["scores"] == {}
@@ -160,10 +236,19 @@ def test_fit_predict_submit(cli, tweets_dir, tmp_path):
     # predict in a new process, from a CSV with only the text column
     new = tmp_path / "new_tweets.csv"
     pd.DataFrame({"text": ["forest fire evacuation emergency", "love this song party"]}).to_csv(
-        new, index=False)
+        new, index=False
+    )
     out_csv = tmp_path / "preds.csv"
-    proc = run_kagglekit("predict", fit["run_id"], "--input", new, "--output", out_csv,
-                         "--runs-dir", Path("runs").resolve())
+    proc = run_kagglekit(
+        "predict",
+        fit["run_id"],
+        "--input",
+        new,
+        "--output",
+        out_csv,
+        "--runs-dir",
+        Path("runs").resolve(),
+    )
     assert proc.returncode == 0, proc.stderr
     preds = pd.read_csv(out_csv)
     assert preds.columns.tolist() == ["row", "target", "target_label"]
@@ -192,10 +277,21 @@ def test_fit_predict_submit(cli, tweets_dir, tmp_path):
 
 
 def test_submit_defaults_to_best_cv_run(cli, tweets_dir):
-    weak = cli.json("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3",
-                    "--data-dir", tweets_dir, "-p", "max_features=2")
-    strong = cli.json("cv", "disaster-tweets", "--model", "tfidf-lr", "--folds", "3",
-                      "--data-dir", tweets_dir)
+    weak = cli.json(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--folds",
+        "3",
+        "--data-dir",
+        tweets_dir,
+        "-p",
+        "max_features=2",
+    )
+    strong = cli.json(
+        "cv", "disaster-tweets", "--model", "tfidf-lr", "--folds", "3", "--data-dir", tweets_dir
+    )
     assert strong["scores"]["f1"] > weak["scores"]["f1"]
     sub = cli.json("submit")
     assert sub["run_id"] == strong["run_id"]
@@ -204,8 +300,9 @@ def test_submit_defaults_to_best_cv_run(cli, tweets_dir):
 
 
 def test_sample_mode_says_so_and_runs(cli):
-    result = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3", "--sample",
-                 "--json")
+    result = cli(
+        "cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3", "--sample", "--json"
+    )
     assert "generated sample" in result.stderr
     payload = json.loads(result.stdout)
     info = json.loads((Path(payload["run_dir"]) / "run.json").read_text())
@@ -234,18 +331,23 @@ def test_data_lookup_order(cli, tweets_dir, tmp_path, monkeypatch):
     assert cli.json("data", "disaster-tweets", "--data-dir", made)["n_train"] == 50
 
 
-def test_an_explicit_data_dir_is_used_or_refused_never_passed_over(cli, tweets_dir, tmp_path,
-                                                                   monkeypatch):
+def test_an_explicit_data_dir_is_used_or_refused_never_passed_over(
+    cli, tweets_dir, tmp_path, monkeypatch
+):
     from conftest import one_line_error
 
     monkeypatch.setenv("KAGGLEKIT_DATA", str(tweets_dir.parent))  # would have the files
     empty = tmp_path / "empty"
     empty.mkdir()
-    for command in (("data", "disaster-tweets"),
-                    ("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2")):
+    for command in (
+        ("data", "disaster-tweets"),
+        ("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2"),
+    ):
         line = one_line_error(cli(*command, "--data-dir", empty, expect=None))
-        assert line.startswith(f"Error: --data-dir {empty}: no train.csv for nlp-getting-started "
-                               f"in it or in {empty / 'nlp-getting-started'} (it is empty)"), line
+        assert line.startswith(
+            f"Error: --data-dir {empty}: no train.csv for nlp-getting-started "
+            f"in it or in {empty / 'nlp-getting-started'} (it is empty)"
+        ), line
         assert str(tweets_dir) not in line
     (empty / "notes.txt").write_text("x")
     line = one_line_error(cli("data", "disaster-tweets", "--data-dir", empty, expect=None))
@@ -253,8 +355,9 @@ def test_an_explicit_data_dir_is_used_or_refused_never_passed_over(cli, tweets_d
     assert not Path("runs").exists()
 
 
-def test_a_kagglekit_data_that_is_not_a_folder_is_said_plainly(cli, tweets_dir, tmp_path,
-                                                               monkeypatch):
+def test_a_kagglekit_data_that_is_not_a_folder_is_said_plainly(
+    cli, tweets_dir, tmp_path, monkeypatch
+):
     from conftest import one_line_error
 
     wrong = tmp_path / "kagle-data"  # misspelled
@@ -268,13 +371,15 @@ def test_a_kagglekit_data_that_is_not_a_folder_is_said_plainly(cli, tweets_dir, 
     result = cli("data", "disaster-tweets", "--json")
     assert json.loads(result.stdout)["path"] == str(local)
     warnings = [x for x in result.stderr.splitlines() if x.startswith("Warning: ")]
-    assert warnings == [f"Warning: KAGGLEKIT_DATA={wrong} does not exist (misspelled?); using "
-                        f"{local} instead"]
+    assert warnings == [
+        f"Warning: KAGGLEKIT_DATA={wrong} does not exist (misspelled?); using {local} instead"
+    ]
     monkeypatch.setenv("KAGGLEKIT_DATA", str(tweets_dir.parent))  # a good one: nothing said
     result = cli("data", "disaster-tweets")
     assert "Warning" not in result.stderr
-    monkeypatch.setenv("KAGGLEKIT_DATA", str(tmp_path / "data" / "nlp-getting-started" /
-                                             "train.csv"))  # a file
+    monkeypatch.setenv(
+        "KAGGLEKIT_DATA", str(tmp_path / "data" / "nlp-getting-started" / "train.csv")
+    )  # a file
     assert "is a file, not a folder" in cli("data", "disaster-tweets").stderr
 
 
@@ -293,14 +398,14 @@ def test_zipped_files_as_kaggle_notebooks_mount_them(cli, tweets_dir):
         with zipfile.ZipFile(tweets_dir / f"{name}.zip", "w") as archive:
             archive.write(tweets_dir / name, arcname=name)
         (tweets_dir / name).unlink()
-    out = cli.json("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3",
-                   "--data-dir", tweets_dir)
+    out = cli.json(
+        "cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3", "--data-dir", tweets_dir
+    )
     assert out["scores"]["auc"] > 0.8
     info = json.loads((Path(out["run_dir"]) / "run.json").read_text())
     assert info["n_train"] == 300 and info["n_test"] == 100
     sub = pd.read_csv(cli.json("submit", out["run_id"])["path"])
     assert len(sub) == 100
     (tweets_dir / "train.csv.zip").write_bytes(b"not a zip")
-    result = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--data-dir", tweets_dir,
-                 expect=2)
+    result = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--data-dir", tweets_dir, expect=2)
     assert "train.csv.zip: not a valid zip file" in result.stderr

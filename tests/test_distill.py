@@ -13,8 +13,16 @@ from kagglekit.keras.distill import distill_targets, soften
 
 pytest.importorskip("keras")
 
-TINY = {"units": 8, "embedding_dim": 8, "epochs": 1, "verbose": 0, "progress": False,
-        "tensorboard": False, "batch_size": 32, "early_stopping": "off"}
+TINY = {
+    "units": 8,
+    "embedding_dim": 8,
+    "epochs": 1,
+    "verbose": 0,
+    "progress": False,
+    "tensorboard": False,
+    "batch_size": 32,
+    "early_stopping": "off",
+}
 
 
 def test_soften_and_mix():
@@ -32,8 +40,18 @@ def test_soften_and_mix():
 @pytest.fixture
 def teacher(cli, tweets_dir, tmp_path):
     """A CV teacher whose oof.csv holds values no teacher model predicted in-fold."""
-    payload = cli.json("cv", "disaster-tweets", "--data-dir", tweets_dir, "--model", "tfidf-lr",
-                       "--folds", "3", "--runs-dir", tmp_path / "runs")
+    payload = cli.json(
+        "cv",
+        "disaster-tweets",
+        "--data-dir",
+        tweets_dir,
+        "--model",
+        "tfidf-lr",
+        "--folds",
+        "3",
+        "--runs-dir",
+        tmp_path / "runs",
+    )
     run = Path(payload["path"])
     oof = pd.read_csv(run / "oof.csv", dtype={"id": str})
     oof["target"] = np.random.default_rng(7).uniform(0.05, 0.95, len(oof)).round(6)
@@ -43,13 +61,24 @@ def teacher(cli, tweets_dir, tmp_path):
 
 def _student(cli, tweets_dir, tmp_path, teacher, *more, expect=0):
     params = {**TINY, "teacher": teacher, "distill_alpha": 1.0, "temperature": 1.0}
-    return cli("cv", "disaster-tweets", "--data-dir", tweets_dir, "--model", "dense",
-               "--folds", "3", "--runs-dir", tmp_path / "runs",
-               *[f"-p{k}={v}" for k, v in params.items()], *more, expect=expect)
+    return cli(
+        "cv",
+        "disaster-tweets",
+        "--data-dir",
+        tweets_dir,
+        "--model",
+        "dense",
+        "--folds",
+        "3",
+        "--runs-dir",
+        tmp_path / "runs",
+        *[f"-p{k}={v}" for k, v in params.items()],
+        *more,
+        expect=expect,
+    )
 
 
-def test_student_trains_on_the_teachers_oof_values(cli, tweets_dir, tmp_path, teacher,
-                                                    monkeypatch):
+def test_student_trains_on_the_teachers_oof_values(cli, tweets_dir, tmp_path, teacher, monkeypatch):
     import kagglekit.keras.data
     from kagglekit.keras.model import KerasModel
 
@@ -84,8 +113,9 @@ def test_student_trains_on_the_teachers_oof_values(cli, tweets_dir, tmp_path, te
     assert fit["teacher_not_held_out_because"] == [] and info["held_out"] is True
 
 
-def test_a_student_of_a_teacher_that_is_not_held_out_is_not_held_out(cli, tweets_dir,
-                                                                     tmp_path, teacher):
+def test_a_student_of_a_teacher_that_is_not_held_out_is_not_held_out(
+    cli, tweets_dir, tmp_path, teacher
+):
     record = json.loads((teacher / "run.json").read_text())
     record.update(held_out=False, not_held_out_because=["the 40 pseudo-labelled test rows"])
     (teacher / "run.json").write_text(json.dumps(record))
@@ -94,7 +124,8 @@ def test_a_student_of_a_teacher_that_is_not_held_out_is_not_held_out(cli, tweets
     assert info["held_out"] is False
     assert info["not_held_out_because"] == [
         f"its distillation teacher {teacher.name} is not held out (the 40 pseudo-labelled "
-        f"test rows)"]
+        f"test rows)"
+    ]
     assert "NOT held out" in result.stderr + result.stdout
 
 
@@ -102,10 +133,22 @@ def test_teacher_on_other_folds_or_a_fit_run_is_refused(cli, tweets_dir, tmp_pat
     other = _student(cli, tweets_dir, tmp_path, teacher, "--seed", "7", expect=2)
     assert "same folds" in other.stderr.strip().splitlines()[-1]
     fewer = _student(cli, tweets_dir, tmp_path, teacher, "--folds", "2", expect=2)
-    assert "same folds" in fewer.stderr.strip().splitlines()[-1] or \
-        "same rows" in fewer.stderr.strip().splitlines()[-1]
-    fit = cli.json("fit", "disaster-tweets", "--data-dir", tweets_dir, "--model", "tfidf-lr",
-                   "--runs-dir", tmp_path / "runs", "--threshold", "0.5")
+    assert (
+        "same folds" in fewer.stderr.strip().splitlines()[-1]
+        or "same rows" in fewer.stderr.strip().splitlines()[-1]
+    )
+    fit = cli.json(
+        "fit",
+        "disaster-tweets",
+        "--data-dir",
+        tweets_dir,
+        "--model",
+        "tfidf-lr",
+        "--runs-dir",
+        tmp_path / "runs",
+        "--threshold",
+        "0.5",
+    )
     refused = _student(cli, tweets_dir, tmp_path, fit["path"], expect=2)
     assert "must be a CV run" in refused.stderr.strip().splitlines()[-1]
     assert refused.stderr.strip().count("\n") == 0, refused.stderr  # named before any work
@@ -117,8 +160,9 @@ def test_teacher_on_other_folds_or_a_fit_run_is_refused(cli, tweets_dir, tmp_pat
     assert "distill_alpha" in bad.stderr
 
 
-def test_a_teacher_id_is_looked_up_under_runs_dir_and_recorded_as_its_folder(cli, tweets_dir,
-                                                                            tmp_path, teacher):
+def test_a_teacher_id_is_looked_up_under_runs_dir_and_recorded_as_its_folder(
+    cli, tweets_dir, tmp_path, teacher
+):
     """teacher=<run id> finds the run under --runs-dir (not ./runs), and run.json records the
     run's folder, which every worker reads."""
     payload = json.loads(_student(cli, tweets_dir, tmp_path, teacher.name, "--json").stdout)
@@ -127,4 +171,5 @@ def test_a_teacher_id_is_looked_up_under_runs_dir_and_recorded_as_its_folder(cli
     assert {f["fit_info"]["teacher"] for f in info["fold_scores"]} == {str(teacher.resolve())}
     missing = _student(cli, tweets_dir, tmp_path, "nosuchrun", expect=2)
     assert missing.stderr.strip().startswith(
-        f"Error: dense: teacher=nosuchrun: no run 'nosuchrun' in {tmp_path / 'runs'}")
+        f"Error: dense: teacher=nosuchrun: no run 'nosuchrun' in {tmp_path / 'runs'}"
+    )

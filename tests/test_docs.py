@@ -22,8 +22,9 @@ def test_every_command_has_help_with_an_example_and_is_documented(cli):
     for name, command in group.commands.items():
         assert command.help and command.help.strip(), name
         assert "Example" in command.help, f"{name}: help has no example"
-        assert re.search(rf"kagglekit {re.escape(name)}\b", commands_page), \
+        assert re.search(rf"kagglekit {re.escape(name)}\b", commands_page), (
             f"{name} not in docs/commands.md"
+        )
         result = cli(name, "--help")
         assert "Usage:" in result.output
 
@@ -62,8 +63,18 @@ def test_the_docs_model_plugin_example_runs(cli, tweets_dir):
     module = _as_plugin(_docs_example("Writing a model plugin"), "readme_model")
     plugins.register_plugin(module, name="readme-model")
     try:
-        out = cli.json("cv", "disaster-tweets", "--model", "length", "-p", "scale=80",
-                       "--folds", "3", "--data-dir", tweets_dir)
+        out = cli.json(
+            "cv",
+            "disaster-tweets",
+            "--model",
+            "length",
+            "-p",
+            "scale=80",
+            "--folds",
+            "3",
+            "--data-dir",
+            tweets_dir,
+        )
         info = json.loads((Path(out["run_dir"]) / "run.json").read_text())
         assert info["params"] == {"scale": 80.0} and info["model"] == "length"
         assert 0 <= out["scores"]["auc"] <= 1 and len(info["fold_scores"]) == 3
@@ -78,8 +89,17 @@ def test_the_docs_competition_plugin_example_runs(cli):
     module = _as_plugin(_docs_example("Writing a competition plugin"), "readme_competition")
     plugins.register_plugin(module, name="readme-competition")
     try:
-        out = cli.json("cv", "sms-spam", "--model", "tfidf-lr", "--folds", "3", "--sample",
-                       "--encoding", "latin-1")
+        out = cli.json(
+            "cv",
+            "sms-spam",
+            "--model",
+            "tfidf-lr",
+            "--folds",
+            "3",
+            "--sample",
+            "--encoding",
+            "latin-1",
+        )
         assert out["competition"] == "sms-spam-collection-dataset"
         assert out["scores"]["auc"] > 0.9  # the sample's spam words are easy to find
         assert module.prepare_sms("call 0800 now") == "call NUM now"
@@ -98,8 +118,9 @@ def test_tables_are_not_broken_by_blank_lines():
             if in_code or not line.startswith("| ") or i < 2:
                 continue
             if lines[i - 1].strip() == "":  # a table starts here: it needs a header row
-                assert set(lines[i + 1].replace("|", "").split()) <= {"---", ":---", "---:"}, \
+                assert set(lines[i + 1].replace("|", "").split()) <= {"---", ":---", "---:"}, (
                     f"{path.name} line {i + 1} starts a table without a header: {line[:60]}"
+                )
 
 
 def test_the_readme_is_short_and_keeps_the_two_commands():

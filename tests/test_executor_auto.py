@@ -39,20 +39,21 @@ def test_job_memory_is_the_models_bytes_per_character_of_training_text():
     assert default > job_memory(ctx(n_rows=1000, chars=50, per_char=100))
 
 
-@pytest.mark.parametrize("kwargs, jobs, cores, memory, why", [
-    ({}, JOBS[:1], [0, 1], 20 * GIB, "one job"),
-    ({"needs_gpu": True}, JOBS, [0, 1], 20 * GIB, "accelerator"),
-    ({}, JOBS, [0], 20 * GIB, "one CPU core"),
-    ({"n_rows": MIN_ROWS - 1}, JOBS, [0, 1], 20 * GIB, f"{MIN_ROWS - 1:,} training rows"),
-    # 10,000 rows x 50 chars x 10 kB per char = 5 GB per job: one fits in 8 GiB
-    ({"per_char": 10_000}, JOBS, [0, 1], 8 * GIB, "memory: 8.0 GiB available, about 4.8 GiB"),
-    ({"workers": 1}, JOBS, [0, 1], None, "--workers 1"),
-])
-def test_auto_stays_in_process_when_workers_would_not_pay_or_fit(kwargs, jobs, cores, memory,
-                                                                 why):
+@pytest.mark.parametrize(
+    "kwargs, jobs, cores, memory, why",
+    [
+        ({}, JOBS[:1], [0, 1], 20 * GIB, "one job"),
+        ({"needs_gpu": True}, JOBS, [0, 1], 20 * GIB, "accelerator"),
+        ({}, JOBS, [0], 20 * GIB, "one CPU core"),
+        ({"n_rows": MIN_ROWS - 1}, JOBS, [0, 1], 20 * GIB, f"{MIN_ROWS - 1:,} training rows"),
+        # 10,000 rows x 50 chars x 10 kB per char = 5 GB per job: one fits in 8 GiB
+        ({"per_char": 10_000}, JOBS, [0, 1], 8 * GIB, "memory: 8.0 GiB available, about 4.8 GiB"),
+        ({"workers": 1}, JOBS, [0, 1], None, "--workers 1"),
+    ],
+)
+def test_auto_stays_in_process_when_workers_would_not_pay_or_fit(kwargs, jobs, cores, memory, why):
     workers = kwargs.pop("workers", None)
-    runner, reason = Auto(workers=workers).choose(ctx(**kwargs), jobs, cores=cores,
-                                                  memory=memory)
+    runner, reason = Auto(workers=workers).choose(ctx(**kwargs), jobs, cores=cores, memory=memory)
     assert isinstance(runner, InProcess) and why in reason
 
 
@@ -61,11 +62,14 @@ def test_auto_takes_a_worker_per_core_bounded_by_jobs_memory_and_workers():
     assert isinstance(runner, LocalWorkers) and runner.n_workers == 4
     assert reason.startswith("4 cores, 20.0 GiB available")
     assert Auto().choose(ctx(), JOBS[:3], cores=list(range(8)), memory=20 * GIB)[0].n_workers == 3
-    assert Auto(workers=2).choose(ctx(), JOBS, cores=list(range(8)),
-                                  memory=20 * GIB)[0].n_workers == 2
+    assert (
+        Auto(workers=2).choose(ctx(), JOBS, cores=list(range(8)), memory=20 * GIB)[0].n_workers == 2
+    )
     # 10,000 x 50 x 2,000 B = 1 GB (+ base) per job: 85% of 3 GiB holds two
-    assert Auto().choose(ctx(per_char=2_000), JOBS, cores=list(range(8)),
-                         memory=3 * GIB)[0].n_workers == 2
+    assert (
+        Auto().choose(ctx(per_char=2_000), JOBS, cores=list(range(8)), memory=3 * GIB)[0].n_workers
+        == 2
+    )
 
 
 def test_the_tfidf_models_declare_their_memory_and_are_cpu_bound():
@@ -81,14 +85,39 @@ def test_the_tfidf_models_declare_their_memory_and_are_cpu_bound():
 def test_cv_uses_workers_by_default_and_says_so_with_the_same_oof(cli, tmp_path):
     from conftest import make_competition_dir
 
-    data = make_competition_dir("disaster-tweets", tmp_path / "data", n_train=MIN_ROWS + 500,
-                                n_test=200)
-    auto = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3", "--data-dir", data,
-               "--runs-dir", tmp_path / "a", "--json")
+    data = make_competition_dir(
+        "disaster-tweets", tmp_path / "data", n_train=MIN_ROWS + 500, n_test=200
+    )
+    auto = cli(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--folds",
+        "3",
+        "--data-dir",
+        data,
+        "--runs-dir",
+        tmp_path / "a",
+        "--json",
+    )
     assert "executor auto: local (2 workers) (" in auto.stderr
     assert "on worker local-1" in auto.stderr
-    plain = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3", "--data-dir", data,
-                "--runs-dir", tmp_path / "b", "--executor", "in-process", "--json")
+    plain = cli(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--folds",
+        "3",
+        "--data-dir",
+        data,
+        "--runs-dir",
+        tmp_path / "b",
+        "--executor",
+        "in-process",
+        "--json",
+    )
     assert "executor auto" not in plain.stderr and "on worker main" in plain.stderr
     a, b = (Path(json.loads(r.stdout)["run_dir"]) for r in (auto, plain))
     assert (a / "oof.csv").read_bytes() == (b / "oof.csv").read_bytes()
@@ -96,8 +125,10 @@ def test_cv_uses_workers_by_default_and_says_so_with_the_same_oof(cli, tmp_path)
 
 
 def test_small_data_stays_in_process_by_default_and_says_why(cli, tweets_dir):
-    result = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2", "--data-dir",
-                 tweets_dir)
-    assert "executor auto: in-process (" in result.stderr and "workers would not pay" in \
-        result.stderr
+    result = cli(
+        "cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2", "--data-dir", tweets_dir
+    )
+    assert (
+        "executor auto: in-process (" in result.stderr and "workers would not pay" in result.stderr
+    )
     assert "on worker main" in result.stderr

@@ -27,8 +27,12 @@ def presets(tmp_path_factory):
     from helpers_finetune import deberta_preset, gemma_preset
 
     root = tmp_path_factory.mktemp("ft-presets")
-    return {"deberta": deberta_preset(root / "deberta"), "gemma": gemma_preset(root / "gemma"),
-            "bert": keras_preset(root / "bert"), "hf": hf_dir(root / "hf")}
+    return {
+        "deberta": deberta_preset(root / "deberta"),
+        "gemma": gemma_preset(root / "gemma"),
+        "bert": keras_preset(root / "bert"),
+        "hf": hf_dir(root / "hf"),
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -45,10 +49,12 @@ def frames():
 def predict_in_new_process(cls_path: str, directory: Path, texts, tmp_path: Path) -> np.ndarray:
     module, name = cls_path.rsplit(".", 1)
     (tmp_path / "texts.json").write_text(json.dumps([str(t) for t in texts]))
-    code = (f"import json, numpy as np\nfrom {module} import {name}\n"
-            f"m = {name}.load({str(directory)!r})\n"
-            f"texts = json.loads(open({str(tmp_path / 'texts.json')!r}).read())\n"
-            f"np.save({str(tmp_path / 'pred.npy')!r}, m.predict(texts))\n")
+    code = (
+        f"import json, numpy as np\nfrom {module} import {name}\n"
+        f"m = {name}.load({str(directory)!r})\n"
+        f"texts = json.loads(open({str(tmp_path / 'texts.json')!r}).read())\n"
+        f"np.save({str(tmp_path / 'pred.npy')!r}, m.predict(texts))\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     return np.load(tmp_path / "pred.npy")
@@ -61,21 +67,50 @@ def test_recipe_options_default_off_and_are_validated():
 
     for name in ("transformer", "deberta-v3", "distilbert", "bert", "llm"):
         p = plugins.get_model(name).Params()
-        assert (p.llrd, p.msd, p.grad_accum, p.ema, p.remat, p.pool_layers) == \
-            (1.0, 1, 1, 0.0, False, 1)
+        assert (p.llrd, p.msd, p.grad_accum, p.ema, p.remat, p.pool_layers) == (
+            1.0,
+            1,
+            1,
+            0.0,
+            False,
+            1,
+        )
     assert plugins.get_model("deberta-v3").Params().preset == "deberta_v3_base_en"
     llm = plugins.get_model("llm").Params()
     assert (llm.lora_rank, llm.head, llm.truncation, llm.base_dtype) == (8, "last", "tail", "auto")
     assert plugins.get_model("transformer").Params().lora_rank == 0
     cls = plugins.get_model("transformer")
-    p = build_params(cls.Params, {"llrd": "0.9", "msd": "5", "grad_accum": "4", "ema": "0.999",
-                                  "pool_layers": "4", "truncation": "head+tail",
-                                  "lora_rank": "8", "remat": "true"}, "transformer")
-    assert (p.llrd, p.msd, p.grad_accum, p.ema, p.pool_layers, p.truncation, p.lora_rank,
-            p.remat) == (0.9, 5, 4, 0.999, 4, "head+tail", 8, True)
-    for bad, match in (({"llrd": "1.5"}, "llrd"), ({"msd": "0"}, "msd"),
-                       ({"ema": "1"}, "ema"), ({"truncation": "middle"}, "truncation"),
-                       ({"lora_rank": "4", "freeze_backbone": "true"}, "lora_rank")):
+    p = build_params(
+        cls.Params,
+        {
+            "llrd": "0.9",
+            "msd": "5",
+            "grad_accum": "4",
+            "ema": "0.999",
+            "pool_layers": "4",
+            "truncation": "head+tail",
+            "lora_rank": "8",
+            "remat": "true",
+        },
+        "transformer",
+    )
+    assert (
+        p.llrd,
+        p.msd,
+        p.grad_accum,
+        p.ema,
+        p.pool_layers,
+        p.truncation,
+        p.lora_rank,
+        p.remat,
+    ) == (0.9, 5, 4, 0.999, 4, "head+tail", 8, True)
+    for bad, match in (
+        ({"llrd": "1.5"}, "llrd"),
+        ({"msd": "0"}, "msd"),
+        ({"ema": "1"}, "ema"),
+        ({"truncation": "middle"}, "truncation"),
+        ({"lora_rank": "4", "freeze_backbone": "true"}, "lora_rank"),
+    ):
         with pytest.raises(ParamError, match=match):
             build_params(cls.Params, bad, "transformer")
     with pytest.raises(ParamError, match="prompt"):
@@ -91,8 +126,11 @@ def test_truncation_keeps_special_tokens_and_the_chosen_end(presets, kind):
     full = tok.encode([text], 512, cache=False).row(0)
     body = list(full[1:-1])
     assert len(body) >= 10
-    for mode, expect in (("head", body[:6]), ("tail", body[-6:]),
-                         ("head+tail", body[:1] + body[-5:])):
+    for mode, expect in (
+        ("head", body[:6]),
+        ("tail", body[-6:]),
+        ("head+tail", body[:1] + body[-5:]),
+    ):
         row = tok.encode([text], 8, cache=False, truncation=mode).row(0)
         assert list(row) == [full[0], *expect, full[-1]], mode
     short = tok.encode(["fire"], 8, cache=False, truncation="tail").row(0)
@@ -141,30 +179,51 @@ def test_last_token_pooling_handles_left_and_right_padding():
 
 
 # -- DeBERTa-v3 --------------------------------------------------------------------------------
-def test_deberta_v3_with_recipe_options_saves_and_reloads_in_a_new_process(presets, frames,
-                                                                           tmp_path):
+def test_deberta_v3_with_recipe_options_saves_and_reloads_in_a_new_process(
+    presets, frames, tmp_path
+):
     from kagglekit_plugins.transformer import DebertaV3
 
     train, test = frames
     model = DebertaV3.from_dict(
-        {"preset": str(presets["deberta"]), "epochs": 1, "learning_rate": 1e-2,
-         "batch_size": 16, "max_length": 16, "llrd": 0.8, "msd": 3, "grad_accum": 2,
-         "ema": 0.5, "truncation": "head+tail", "verbose": 0}, seed=0)
+        {
+            "preset": str(presets["deberta"]),
+            "epochs": 1,
+            "learning_rate": 1e-2,
+            "batch_size": 16,
+            "max_length": 16,
+            "llrd": 0.8,
+            "msd": 3,
+            "grad_accum": 2,
+            "ema": 0.5,
+            "truncation": "head+tail",
+            "verbose": 0,
+        },
+        seed=0,
+    )
     model.fit(train, test)
     info = model.fit_info_
-    assert info["recipe_options"] == {"llrd": 0.8, "unfreeze": "none", "msd": 3,
-                                      "grad_accum": 2, "ema": 0.5, "remat": False,
-                                      "pool_layers": 1, "lora_rank": 0, "lora_targets": None}
+    assert info["recipe_options"] == {
+        "llrd": 0.8,
+        "unfreeze": "none",
+        "msd": 3,
+        "grad_accum": 2,
+        "ema": 0.5,
+        "remat": False,
+        "pool_layers": 1,
+        "lora_rank": 0,
+        "lora_targets": None,
+    }
     assert info["layer_groups"] == 3 and info["llrd"] == 0.8  # embeddings + 2 blocks
     assert info["truncation"] == "head+tail" and info["history"][0]["loss"] > 0
-    assert {layer.name for layer in model.model_.layers} >= {"msd_0", "msd_2", "logits",
-                                                             "output"}
+    assert {layer.name for layer in model.model_.layers} >= {"msd_0", "msd_2", "logits", "output"}
     prob = model.predict(test)
     assert prob.shape == (20, 1) and np.all((prob > 0) & (prob < 1))
     model.save(tmp_path / "fold")
     assert (tmp_path / "fold" / "model.keras").is_file()
-    again = predict_in_new_process("kagglekit_plugins.transformer.DebertaV3", tmp_path / "fold",
-                                   test.text, tmp_path)
+    again = predict_in_new_process(
+        "kagglekit_plugins.transformer.DebertaV3", tmp_path / "fold", test.text, tmp_path
+    )
     np.testing.assert_allclose(again, prob, atol=1e-5)
 
 
@@ -173,14 +232,23 @@ def test_pool_layers_reads_the_last_hidden_layers_and_reloads(presets, frames, t
 
     train, test = frames
     model = TransformerClassifier.from_dict(
-        {"preset": str(presets["deberta"]), "epochs": 1, "batch_size": 32, "max_length": 16,
-         "pool_layers": 2, "verbose": 0}, seed=0).fit(train)
+        {
+            "preset": str(presets["deberta"]),
+            "epochs": 1,
+            "batch_size": 32,
+            "max_length": 16,
+            "pool_layers": 2,
+            "verbose": 0,
+        },
+        seed=0,
+    ).fit(train)
     assert model.model_.get_layer("pool_layers") is not None
     prob = model.predict(test)
     model.save(tmp_path / "fold")
     assert (tmp_path / "fold" / "weights.safetensors").is_file()
-    np.testing.assert_allclose(TransformerClassifier.load(tmp_path / "fold").predict(test), prob,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        TransformerClassifier.load(tmp_path / "fold").predict(test), prob, atol=1e-6
+    )
 
 
 def test_gradual_unfreezing_trains_the_head_first_then_the_top_block(presets, frames):
@@ -195,15 +263,27 @@ def test_gradual_unfreezing_trains_the_head_first_then_the_top_block(presets, fr
 
     def weights(backbone):
         layers = blocks(backbone)
-        return {"embeddings": backbone.get_layer("token_embedding").get_weights()[0],
-                "bottom": layers[0].get_weights()[0], "top": layers[-1].get_weights()[0]}
+        return {
+            "embeddings": backbone.get_layer("token_embedding").get_weights()[0],
+            "bottom": layers[0].get_weights()[0],
+            "top": layers[-1].get_weights()[0],
+        }
 
     before = weights(original)
     for epochs, moved in ((1, set()), (2, {"top"})):
         model = TransformerClassifier.from_dict(
-            {"preset": str(presets["deberta"]), "epochs": epochs, "batch_size": 16,
-             "max_length": 16, "unfreeze": "gradual", "learning_rate": 1e-2,
-             "early_stopping": "off", "verbose": 0}, seed=0).fit(train)
+            {
+                "preset": str(presets["deberta"]),
+                "epochs": epochs,
+                "batch_size": 16,
+                "max_length": 16,
+                "unfreeze": "gradual",
+                "learning_rate": 1e-2,
+                "early_stopping": "off",
+                "verbose": 0,
+            },
+            seed=0,
+        ).fit(train)
         after = weights(model._backbone)
         changed = {k for k in before if not np.allclose(before[k], after[k])}
         assert changed == moved, (epochs, changed)
@@ -216,8 +296,11 @@ def test_gradual_unfreezing_trains_the_head_first_then_the_top_block(presets, fr
 
 # -- LoRA --------------------------------------------------------------------------------------
 def lora_and_head_sizes(model) -> tuple[int, int]:
-    lora = sum(int(np.prod(v.shape)) for v in model.model_.variables
-               if v.path.endswith(("lora_kernel_a", "lora_kernel_b")))
+    lora = sum(
+        int(np.prod(v.shape))
+        for v in model.model_.variables
+        if v.path.endswith(("lora_kernel_a", "lora_kernel_b"))
+    )
     head = sum(int(np.prod(v.shape)) for v in model.model_.get_layer("output").weights)
     return lora, head
 
@@ -227,17 +310,24 @@ def test_llm_lora_trains_adapters_and_head_only_and_saves_them_alone(presets, fr
 
     train, test = frames
     model = LLMClassifier.from_dict(
-        {"preset": str(presets["gemma"]), "learning_rate": 1e-2, "batch_size": 16,
-         "max_length": 24, "lora_rank": 4, "prompt": "tweet: {text} disaster?",
-         "verbose": 0}, seed=0).fit(train, test)
+        {
+            "preset": str(presets["gemma"]),
+            "learning_rate": 1e-2,
+            "batch_size": 16,
+            "max_length": 24,
+            "lora_rank": 4,
+            "prompt": "tweet: {text} disaster?",
+            "verbose": 0,
+        },
+        seed=0,
+    ).fit(train, test)
     lora, head = lora_and_head_sizes(model)
     assert lora > 0 and head == 17
     params = model.fit_info_["parameters"]
     assert params["trainable"] == lora + head < params["total"] / 2
     assert model.fit_info_["recipe_options"]["lora_rank"] == 4
     # the prompt is part of what is tokenized
-    assert len(model.features(["fire"]).row(0)) > len(model.tokenizer_.encode(["fire"], 24)
-                                                      .row(0))
+    assert len(model.features(["fire"]).row(0)) > len(model.tokenizer_.encode(["fire"], 24).row(0))
     prob = model.predict(test)
     model.save(tmp_path / "fold")
     saved = {p.name for p in (tmp_path / "fold").iterdir()}
@@ -246,8 +336,9 @@ def test_llm_lora_trains_adapters_and_head_only_and_saves_them_alone(presets, fr
     assert state["preset"] == str(presets["gemma"])
     full = (presets["gemma"] / "model.weights.h5").stat().st_size
     assert (tmp_path / "fold" / "weights.safetensors").stat().st_size < full / 2
-    again = predict_in_new_process("kagglekit_plugins.llm.LLMClassifier", tmp_path / "fold",
-                                   test.text, tmp_path)
+    again = predict_in_new_process(
+        "kagglekit_plugins.llm.LLMClassifier", tmp_path / "fold", test.text, tmp_path
+    )
     np.testing.assert_allclose(again, prob, atol=1e-5)
 
 
@@ -256,19 +347,29 @@ def test_lora_rank_on_an_encoder_backbone(presets, frames, tmp_path):
 
     train, test = frames
     model = TransformerClassifier.from_dict(
-        {"preset": str(presets["bert"]), "epochs": 1, "batch_size": 32, "max_length": 16,
-         "lora_rank": 2, "verbose": 0}, seed=0).fit(train)
+        {
+            "preset": str(presets["bert"]),
+            "epochs": 1,
+            "batch_size": 32,
+            "max_length": 16,
+            "lora_rank": 2,
+            "verbose": 0,
+        },
+        seed=0,
+    ).fit(train)
     lora, head = lora_and_head_sizes(model)
     assert lora > 0 and model.fit_info_["parameters"]["trainable"] == lora + head
     prob = model.predict(test)
     model.save(tmp_path / "fold")
-    np.testing.assert_allclose(TransformerClassifier.load(tmp_path / "fold").predict(test), prob,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        TransformerClassifier.load(tmp_path / "fold").predict(test), prob, atol=1e-6
+    )
     from kagglekit.hub.presets import PresetError
 
     with pytest.raises(PresetError, match="lora_targets='nope'"):
-        TransformerClassifier.from_dict({"preset": str(presets["bert"]), "lora_rank": 2,
-                                         "lora_targets": "nope", "verbose": 0}).fit(train)
+        TransformerClassifier.from_dict(
+            {"preset": str(presets["bert"]), "lora_rank": 2, "lora_targets": "nope", "verbose": 0}
+        ).fit(train)
 
 
 def test_cli_cv_deberta_v3_records_the_recipe(presets, tmp_path):
@@ -276,11 +377,35 @@ def test_cli_cv_deberta_v3_records_the_recipe(presets, tmp_path):
 
     from kagglekit.cli import cli
 
-    result = CliRunner().invoke(cli, [
-        "cv", "disaster-tweets", "--sample", "--model", "deberta-v3", "--folds", "2",
-        "-p", f"preset={presets['deberta']}", "-p", "epochs=1", "-p", "max_length=16",
-        "-p", "batch_size=32", "-p", "verbose=0", "-p", "llrd=0.9", "-p", "msd=2",
-        "--runs-dir", str(tmp_path / "runs"), "--json"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "cv",
+            "disaster-tweets",
+            "--sample",
+            "--model",
+            "deberta-v3",
+            "--folds",
+            "2",
+            "-p",
+            f"preset={presets['deberta']}",
+            "-p",
+            "epochs=1",
+            "-p",
+            "max_length=16",
+            "-p",
+            "batch_size=32",
+            "-p",
+            "verbose=0",
+            "-p",
+            "llrd=0.9",
+            "-p",
+            "msd=2",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     run = json.loads(next((tmp_path / "runs").rglob("run.json")).read_text())
     text = json.dumps(run)
@@ -290,15 +415,22 @@ def test_cli_cv_deberta_v3_records_the_recipe(presets, tmp_path):
 
 
 def test_shuffled_labels_give_chance_oof_auc_for_an_llm(presets):
+    from kagglekit_plugins.llm import LLMClassifier
     from test_keras_honesty import null_bound, shuffled_oof
 
-    from kagglekit_plugins.llm import LLMClassifier
-
     texts, y = texts_and_labels(240, seed=5)
-    params = {"preset": str(presets["gemma"]), "epochs": 2, "learning_rate": 1e-2,
-              "batch_size": 16, "max_length": 16, "lora_rank": 2, "verbose": 0,
-              "tensorboard": False}
+    params = {
+        "preset": str(presets["gemma"]),
+        "epochs": 2,
+        "learning_rate": 1e-2,
+        "batch_size": 16,
+        "max_length": 16,
+        "lora_rank": 2,
+        "verbose": 0,
+        "tensorboard": False,
+    }
     auc, infos, shuffled = shuffled_oof(
-        lambda k: LLMClassifier.from_dict(params, seed=k), texts, y, folds=3)
+        lambda k: LLMClassifier.from_dict(params, seed=k), texts, y, folds=3
+    )
     assert all(i["early_stopping"] == "inner" for i in infos)
     assert abs(auc - 0.5) < null_bound(shuffled), auc

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kagglekit.folds import competition_folds, find_duplicates, fold_indices, make_folds
-from kagglekit.hookspecs import hookimpl
 from kagglekit.errors import KaggleKitError
+from kagglekit.folds import competition_folds, find_duplicates, fold_indices, make_folds
 from kagglekit.frame import TextFrame
+from kagglekit.hookspecs import hookimpl
 
 CASES = [(n, k, seed) for n in (97, 600, 2001) for k in (2, 3, 5) for seed in (0, 7)]
 
@@ -134,7 +134,9 @@ def _frame(n=120, groups=True, multilabel=False):
 
     rng = np.random.default_rng(0)
     y = jigsaw_like_labels(n) if multilabel else binary_labels(n, rate=0.4)
-    extra = pd.DataFrame({"movie": rng.integers(0, 30, n).astype(str)} if groups else {"x": [1] * n})
+    extra = pd.DataFrame(
+        {"movie": rng.integers(0, 30, n).astype(str)} if groups else {"x": [1] * n}
+    )
     text = np.array([f"t{i}" for i in range(n)], dtype=object)  # distinct: no duplicate groups
     return TextFrame(ids=np.arange(n), text=text, y=y, extra=extra)
 
@@ -142,8 +144,16 @@ def _frame(n=120, groups=True, multilabel=False):
 def _comp(group_column=None, task="binary", targets=("y",)):
     from kagglekit.competition import Competition
 
-    return Competition(name="c", title="c", task=task, id_column="id", text_columns=("t",),
-                       target_columns=targets, metric="auc", group_column=group_column)
+    return Competition(
+        name="c",
+        title="c",
+        task=task,
+        id_column="id",
+        text_columns=("t",),
+        target_columns=targets,
+        metric="auc",
+        group_column=group_column,
+    )
 
 
 def test_auto_uses_the_declared_group_column():
@@ -193,8 +203,14 @@ def test_duplicates_merge_with_the_competition_groups():
     movies = np.array([f"m{i // 4}" for i in range(n)], dtype=object)  # 30 movies of 4 rows
     texts = np.array([f"t{i}" for i in range(n)], dtype=object)
     texts[4::8] = texts[3::8]  # one text shared by movie 2k and 2k+1: 15 linked groups
-    folds = make_folds(binary_labels(n, rate=0.4), 3, 0, "group", groups=movies,
-                       together=find_duplicates(texts).codes)
+    folds = make_folds(
+        binary_labels(n, rate=0.4),
+        3,
+        0,
+        "group",
+        groups=movies,
+        together=find_duplicates(texts).codes,
+    )
     for key in (movies, texts):
         assert all(len(set(folds[key == v])) == 1 for v in np.unique(key))
 
@@ -209,8 +225,10 @@ def test_find_duplicates_counts_groups_rows_and_conflicts():
 def test_no_duplicates_leaves_the_folds_unchanged():
     y = binary_labels(300)
     texts = np.array([f"t{i}" for i in range(300)], dtype=object)
-    assert np.array_equal(make_folds(y, 5, 7, "stratified", together=find_duplicates(texts).codes),
-                          make_folds(y, 5, 7, "stratified"))
+    assert np.array_equal(
+        make_folds(y, 5, 7, "stratified", together=find_duplicates(texts).codes),
+        make_folds(y, 5, 7, "stratified"),
+    )
 
 
 def test_a_plugin_registers_a_fold_scheme():
@@ -250,8 +268,9 @@ def test_a_fold_scheme_name_collision_names_both_plugins():
 
     plugins.register_plugin(Plugin, name="clash")
     try:
-        with pytest.raises(PluginError, match="'kfold' is registered by both plugin 'folds' and "
-                                              "plugin 'clash'"):
+        with pytest.raises(
+            PluginError, match="'kfold' is registered by both plugin 'folds' and plugin 'clash'"
+        ):
             plugins.fold_schemes()
     finally:
         plugins.unregister_plugin("clash")

@@ -62,28 +62,41 @@ def has_backbone(model) -> bool:
     return any(isinstance(layer, keras.Model) for layer in model.model_.layers)
 
 
-@pytest.mark.parametrize("kind, head, pool_layers", [("bert", "mean-max", 1),
-                                                      ("deberta", "cls", 2)])
-def test_cached_features_train_the_same_head_as_the_backbone_in_the_model(presets, frames,
-                                                                         kind, head,
-                                                                         pool_layers):
+@pytest.mark.parametrize(
+    "kind, head, pool_layers", [("bert", "mean-max", 1), ("deberta", "cls", 2)]
+)
+def test_cached_features_train_the_same_head_as_the_backbone_in_the_model(
+    presets, frames, kind, head, pool_layers
+):
     from kagglekit_plugins.transformer import TransformerClassifier
 
     if kind not in presets:
         pytest.skip("needs sentencepiece")
     train, test = frames
-    params = {"preset": str(presets[kind]), "head": head, "pool_layers": pool_layers,
-              "freeze_backbone": True, "epochs": 2, "learning_rate": 1e-2, "batch_size": 16,
-              "max_length": 16, "bucketing": False, "dropout": 0.0, "verbose": 0}
+    params = {
+        "preset": str(presets[kind]),
+        "head": head,
+        "pool_layers": pool_layers,
+        "freeze_backbone": True,
+        "epochs": 2,
+        "learning_rate": 1e-2,
+        "batch_size": 16,
+        "max_length": 16,
+        "bucketing": False,
+        "dropout": 0.0,
+        "verbose": 0,
+    }
     cached = TransformerClassifier.from_dict(params, seed=1).fit(train, test)
     inline = TransformerClassifier.from_dict({**params, "feature_cache": False}, seed=1).fit(
-        train, test)
+        train, test
+    )
     assert not has_backbone(cached) and has_backbone(inline)
     assert cached.fit_info_["frozen_features"] is True
     assert inline.fit_info_["frozen_features"] is False
     assert cached.fit_info_["parameters"]["total"] < inline.fit_info_["parameters"]["total"]
-    assert cached.fit_info_["parameters"]["trainable"] == \
-        inline.fit_info_["parameters"]["trainable"]
+    assert (
+        cached.fit_info_["parameters"]["trainable"] == inline.fit_info_["parameters"]["trainable"]
+    )
     losses = [[e["loss"] for e in m.fit_info_["history"]] for m in (cached, inline)]
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-4)
     np.testing.assert_allclose(cached.predict(test), inline.predict(test), atol=1e-5)
@@ -93,46 +106,65 @@ def test_rnn_heads_keep_the_backbone_in_the_model(presets, frames):
     from kagglekit_plugins.transformer import TransformerClassifier
 
     model = TransformerClassifier.from_dict(
-        {"preset": str(presets["bert"]), "head": "gru", "freeze_backbone": True, "epochs": 1,
-         "batch_size": 32, "max_length": 16, "verbose": 0}).fit(frames[0])
+        {
+            "preset": str(presets["bert"]),
+            "head": "gru",
+            "freeze_backbone": True,
+            "epochs": 1,
+            "batch_size": 32,
+            "max_length": 16,
+            "verbose": 0,
+        }
+    ).fit(frames[0])
     assert has_backbone(model) and model.fit_info_["frozen_features"] is False
 
 
 def predict_in_new_process(directory: Path, texts, tmp_path: Path, cache: str) -> np.ndarray:
     (tmp_path / "texts.json").write_text(json.dumps([str(t) for t in texts]))
-    code = ("import json, numpy as np\n"
-            "from kagglekit_plugins.transformer import TransformerClassifier\n"
-            f"m = TransformerClassifier.load({str(directory)!r})\n"
-            f"texts = json.loads(open({str(tmp_path / 'texts.json')!r}).read())\n"
-            f"np.save({str(tmp_path / 'pred.npy')!r}, m.predict(texts))\n")
+    code = (
+        "import json, numpy as np\n"
+        "from kagglekit_plugins.transformer import TransformerClassifier\n"
+        f"m = TransformerClassifier.load({str(directory)!r})\n"
+        f"texts = json.loads(open({str(tmp_path / 'texts.json')!r}).read())\n"
+        f"np.save({str(tmp_path / 'pred.npy')!r}, m.predict(texts))\n"
+    )
     env = {**os.environ, "KAGGLEKIT_CACHE": cache}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=env)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     return np.load(tmp_path / "pred.npy")
 
 
-def test_a_saved_frozen_fold_holds_the_head_and_reloads_in_a_new_process(presets, frames,
-                                                                          tmp_path):
+def test_a_saved_frozen_fold_holds_the_head_and_reloads_in_a_new_process(presets, frames, tmp_path):
     from kagglekit_plugins.transformer import TransformerClassifier
 
     train, test = frames
     model = TransformerClassifier.from_dict(
-        {"preset": str(presets["bert"]), "head": "mean", "freeze_backbone": True,
-         "epochs": 2, "learning_rate": 1e-2, "batch_size": 16, "max_length": 16,
-         "verbose": 0}, seed=0).fit(train, test)
+        {
+            "preset": str(presets["bert"]),
+            "head": "mean",
+            "freeze_backbone": True,
+            "epochs": 2,
+            "learning_rate": 1e-2,
+            "batch_size": 16,
+            "max_length": 16,
+            "verbose": 0,
+        },
+        seed=0,
+    ).fit(train, test)
     prob = model.predict(test)
     model.save(tmp_path / "fold")
     state = json.loads((tmp_path / "fold" / "state.json").read_text())
     assert state["dim"] == 8 and state["inputs"] is None
     # the backbone's weights are not in the fold: model.keras holds the head alone
-    assert (tmp_path / "fold" / "model.keras").stat().st_size < \
-        (presets["bert"] / "model.weights.h5").stat().st_size
+    assert (tmp_path / "fold" / "model.keras").stat().st_size < (
+        presets["bert"] / "model.weights.h5"
+    ).stat().st_size
     # recomputed from the preset (no cache), and read from the cache the fit filled
     fresh = predict_in_new_process(tmp_path / "fold", test.text, tmp_path, "off")
     np.testing.assert_allclose(fresh, prob, atol=1e-5)
-    cached = predict_in_new_process(tmp_path / "fold", test.text, tmp_path,
-                                    os.environ["KAGGLEKIT_CACHE"])
+    cached = predict_in_new_process(
+        tmp_path / "fold", test.text, tmp_path, os.environ["KAGGLEKIT_CACHE"]
+    )
     np.testing.assert_allclose(cached, prob, atol=1e-6)
 
 
@@ -161,11 +193,35 @@ def test_cv_runs_the_backbone_over_each_text_at_most_once(presets, tmp_path, mon
 
     monkeypatch.setattr(SubwordTokenizer, "encode", counting)
     monkeypatch.setattr(encoders.PooledEncoder, "encode", counting_encode)
-    result = CliRunner().invoke(cli, [
-        "cv", "disaster-tweets", "--sample", "--model", "transformer", "--folds", "3",
-        "-p", f"preset={presets['bert']}", "-p", "freeze_backbone=true", "-p", "head=max",
-        "-p", "epochs=2", "-p", "max_length=16", "-p", "batch_size=32", "-p", "verbose=0",
-        "--runs-dir", str(tmp_path / "runs"), "--json"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "cv",
+            "disaster-tweets",
+            "--sample",
+            "--model",
+            "transformer",
+            "--folds",
+            "3",
+            "-p",
+            f"preset={presets['bert']}",
+            "-p",
+            "freeze_backbone=true",
+            "-p",
+            "head=max",
+            "-p",
+            "epochs=2",
+            "-p",
+            "max_length=16",
+            "-p",
+            "batch_size=32",
+            "-p",
+            "verbose=0",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert seen and len(seen) == len(set(seen))
     assert sum(encoded_rows) == len(seen)
@@ -177,7 +233,10 @@ def test_cv_runs_the_backbone_over_each_text_at_most_once(presets, tmp_path, mon
         counts = fold["fit_info"]["parameters"]  # the head alone (+ the dropout's seed state)
         assert counts["trainable"] == 8 + 1 and counts["total"] <= counts["trainable"] + 2
     run_dir = next((tmp_path / "runs").rglob("run.json")).parent
-    n_test = sum(1 for _ in open(run_dir / "test_predictions.csv")) - 1 \
-        if (run_dir / "test_predictions.csv").is_file() else 0
+    n_test = (
+        sum(1 for _ in open(run_dir / "test_predictions.csv")) - 1
+        if (run_dir / "test_predictions.csv").is_file()
+        else 0
+    )
     n_oof = sum(1 for _ in open(run_dir / "oof.csv")) - 1
     assert n_oof > 0 and len(seen) <= n_oof + n_test

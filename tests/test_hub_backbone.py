@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers_hub import (VOCAB, bert_reference, distilbert_hf_dir, hf_dir, hf_weights,
-                         keras_preset, texts_and_labels)
+from helpers_hub import (
+    VOCAB,
+    bert_reference,
+    distilbert_hf_dir,
+    hf_dir,
+    hf_weights,
+    keras_preset,
+    texts_and_labels,
+)
 
 keras = pytest.importorskip("keras")
 pytest.importorskip("tokenizers")
@@ -14,10 +21,10 @@ pytest.importorskip("safetensors")
 pytest.importorskip("keras_hub")
 
 from kagglekit.hub.backbone import backbone_inputs, load_backbone, sequence_head  # noqa: E402
-from kagglekit.keras.data import predict_batches  # noqa: E402
-from kagglekit.keras.layers import HEADS, classifier  # noqa: E402
 from kagglekit.hub.presets import PresetError  # noqa: E402
 from kagglekit.hub.tokenizer import SubwordTokenizer  # noqa: E402
+from kagglekit.keras.data import predict_batches  # noqa: E402
+from kagglekit.keras.layers import HEADS, classifier  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +49,8 @@ def test_hf_directory_weights_land_in_the_right_places(presets):
     assert type(backbone).__name__ == "BertBackbone"
     assert backbone.vocabulary_size == len(VOCAB) and backbone.max_sequence_length == 64
     enc = SubwordTokenizer.from_directory(presets["hf"]).encode(
-        ["fire and flood", "love music happy party the the the"], 16)
+        ["fire and flood", "love music happy party the the the"], 16
+    )
     batch = enc.inputs([0, 1], 12)
     out = backbone(batch, training=False)["sequence_output"]
     expected = bert_reference(hf_weights(), batch["token_ids"], batch["padding_mask"])
@@ -58,9 +66,10 @@ def test_distilbert_hf_directory_loads_and_masks(tmp_path):
     embedding = backbone.get_layer("token_and_position_embedding").token_embedding.embeddings
     from safetensors.numpy import load_file
 
-    np.testing.assert_array_equal(np.asarray(embedding),
-                                  load_file(str(d / "model.safetensors"))[
-                                      "embeddings.word_embeddings.weight"])
+    np.testing.assert_array_equal(
+        np.asarray(embedding),
+        load_file(str(d / "model.safetensors"))["embeddings.word_embeddings.weight"],
+    )
     model = build_classifier(backbone, n_targets=1, head="mean")
     enc = SubwordTokenizer.from_directory(d).encode(["fire flood", "love the music"], 16)
     names = backbone_inputs(backbone)
@@ -97,7 +106,8 @@ def test_padding_never_leaks_into_the_head(presets, head):
     backbone = load_backbone(presets["hf"])
     model = build_classifier(backbone, n_targets=2, head=head, dropout=0.5, rnn_units=4)
     enc = SubwordTokenizer.from_directory(presets["hf"]).encode(
-        ["fire", "love music happy party the the storm", "flood in the the a"], 16)
+        ["fire", "love music happy party the the storm", "flood in the the a"], 16
+    )
     short = model.predict(enc.inputs([0, 1, 2], 16), verbose=0)
     long = model.predict(enc.inputs([0, 1, 2], 64), verbose=0)
     np.testing.assert_allclose(short, long, atol=1e-5)
@@ -108,8 +118,10 @@ def test_unmasked_pooling_would_leak(presets):
     """Control for the test above: averaging over all positions does depend on padding."""
     backbone = load_backbone(presets["hf"])
     enc = SubwordTokenizer.from_directory(presets["hf"]).encode(["fire", "love music"], 16)
-    seq = [np.asarray(backbone(enc.inputs([0, 1], w), training=False)["sequence_output"])
-           for w in (16, 64)]
+    seq = [
+        np.asarray(backbone(enc.inputs([0, 1], w), training=False)["sequence_output"])
+        for w in (16, 64)
+    ]
     assert np.abs(seq[0].mean(axis=1) - seq[1].mean(axis=1)).max() > 1e-3
 
 
@@ -130,8 +142,9 @@ def test_weight_decay_skips_biases_and_layer_norms(presets):
 
     backbone = load_backbone(presets["keras"])
     model = build_classifier(backbone, n_targets=1)
-    optimizer = make_optimizer(3e-5, 100, schedule="warmup-linear", optimizer="adamw",
-                               weight_decay=0.01, clipnorm=1.0)
+    optimizer = make_optimizer(
+        3e-5, 100, schedule="warmup-linear", optimizer="adamw", weight_decay=0.01, clipnorm=1.0
+    )
     decayed = {v.path for v in model.trainable_variables if optimizer._use_weight_decay(v)}
     skipped = {v.path for v in model.trainable_variables} - decayed
     assert any(p.endswith("embeddings_layer_norm/gamma") for p in skipped)

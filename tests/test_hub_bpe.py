@@ -17,8 +17,10 @@ pytest.importorskip("keras_hub")
 pytest.importorskip("tokenizers")
 
 FAMILIES = {"qwen3": ("Qwen3Tokenizer", None), "llama3": ("Llama3Tokenizer", "<|begin_of_text|>")}
-SPECIAL_TEXTS = {"qwen3": "fire<|im_end|>flood <|endoftext|> again",
-                 "llama3": "<|start_header_id|>user<|end_header_id|>fire <|eot_id|>"}
+SPECIAL_TEXTS = {
+    "qwen3": "fire<|im_end|>flood <|endoftext|> again",
+    "llama3": "<|start_header_id|>user<|end_header_id|>fire <|eot_id|>",
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +38,18 @@ def isolated(monkeypatch, tmp_path):
 
 def sample_texts(family):
     texts, _ = texts_and_labels(30, seed=1)
-    return list(texts) + UNICODE_TEXTS + [SPECIAL_TEXTS[family], "12345678 99", "a\n\n\nb  c",
-                                          "don't STOP!! they'RE", "x" * 40, ""]
+    return (
+        list(texts)
+        + UNICODE_TEXTS
+        + [
+            SPECIAL_TEXTS[family],
+            "12345678 99",
+            "a\n\n\nb  c",
+            "don't STOP!! they'RE",
+            "x" * 40,
+            "",
+        ]
+    )
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
@@ -58,8 +70,9 @@ def test_bpe_preset_ids_equal_keras_hubs_tokenizer(presets, family):
         assert list(encoded.row(i)) == prefix + ids, texts[i]
     # the special tokens inside a text are single tokens, as KerasHub reads them
     special = ours.encode([SPECIAL_TEXTS[family]], 128).row(0)
-    assert sum(1 for t in special if t >= 0 and ours.backend.id_to_token(int(t)).startswith(
-        "<|")) >= 2 + (start is not None)
+    assert sum(
+        1 for t in special if t >= 0 and ours.backend.id_to_token(int(t)).startswith("<|")
+    ) >= 2 + (start is not None)
     # the saved tokenizer.json reads back to the same ids
     import tempfile
 
@@ -85,26 +98,33 @@ def test_a_damaged_merges_file_gets_one_line(presets, tmp_path):
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_llm_on_a_bpe_preset_trains_saves_and_reloads_in_a_new_process(presets, family,
-                                                                       tmp_path):
+def test_llm_on_a_bpe_preset_trains_saves_and_reloads_in_a_new_process(presets, family, tmp_path):
+    from kagglekit_plugins.llm import LLMClassifier
     from test_finetune_models import predict_in_new_process
 
-    from kagglekit_plugins.llm import LLMClassifier
-
     texts, y = texts_and_labels(100, seed=3)
-    train, test = TextFrame.from_texts(texts[:80], y[:80]), TextFrame.from_texts(texts[80:],
-                                                                                 y[80:])
+    train, test = TextFrame.from_texts(texts[:80], y[:80]), TextFrame.from_texts(texts[80:], y[80:])
     model = LLMClassifier.from_dict(
-        {"preset": str(presets[family]), "learning_rate": 1e-2, "batch_size": 16,
-         "max_length": 24, "lora_rank": 2, "prompt": "tweet: {text} disaster?",
-         "verbose": 0}, seed=0).fit(train, test)
+        {
+            "preset": str(presets[family]),
+            "learning_rate": 1e-2,
+            "batch_size": 16,
+            "max_length": 24,
+            "lora_rank": 2,
+            "prompt": "tweet: {text} disaster?",
+            "verbose": 0,
+        },
+        seed=0,
+    ).fit(train, test)
     params = model.fit_info_["parameters"]
     assert 0 < params["trainable"] < params["total"] / 2
     prob = model.predict(test)
     assert prob.shape == (20, 1) and np.all((prob > 0) & (prob < 1))
     model.save(tmp_path / "fold")
-    assert json.loads((tmp_path / "fold" / "state.json").read_text())["preset"] == \
-        str(presets[family])
-    again = predict_in_new_process("kagglekit_plugins.llm.LLMClassifier", tmp_path / "fold",
-                                   test.text, tmp_path)
+    assert json.loads((tmp_path / "fold" / "state.json").read_text())["preset"] == str(
+        presets[family]
+    )
+    again = predict_in_new_process(
+        "kagglekit_plugins.llm.LLMClassifier", tmp_path / "fold", test.text, tmp_path
+    )
     np.testing.assert_allclose(again, prob, atol=1e-5)

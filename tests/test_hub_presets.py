@@ -32,9 +32,16 @@ def no_download(monkeypatch, tmp_path):
 
 def keras_dir(path):
     path.mkdir(parents=True)
-    (path / "config.json").write_text(json.dumps(
-        {"module": "keras_hub.src.models.bert.bert_backbone", "class_name": "BertBackbone",
-         "config": {}, "registered_name": "keras_hub>BertBackbone"}))
+    (path / "config.json").write_text(
+        json.dumps(
+            {
+                "module": "keras_hub.src.models.bert.bert_backbone",
+                "class_name": "BertBackbone",
+                "config": {},
+                "registered_name": "keras_hub>BertBackbone",
+            }
+        )
+    )
     (path / "model.weights.h5").write_bytes(b"")
     return path
 
@@ -52,7 +59,12 @@ def test_layouts(tmp_path):
     sm.mkdir()
     (sm / "saved_model.pb").write_bytes(b"")
     assert [preset_layout(p) for p in (k, hf, st, sm, tmp_path)] == [
-        "keras", "hf", "sentence-transformers", "savedmodel", "unknown"]
+        "keras",
+        "hf",
+        "sentence-transformers",
+        "savedmodel",
+        "unknown",
+    ]
 
 
 def test_local_directory_resolves_without_download(tmp_path, no_download):
@@ -181,13 +193,25 @@ def test_a_local_preset_folder_is_checked_before_any_work(cli, tmp_path, model):
     from conftest import one_line_error
 
     (tmp_path / "empty").mkdir()
-    cases = [(tmp_path / "absent", "no such directory"),
-             (tmp_path / "empty", "holds no config.json")]
+    cases = [
+        (tmp_path / "absent", "no such directory"),
+        (tmp_path / "empty", "holds no config.json"),
+    ]
     if importlib.util.find_spec("keras") is None:
         cases = [(where, "pip install 'kagglekit[keras]'") for where, _ in cases]
     for where, expected in cases:
-        result = cli("cv", "disaster-tweets", "--sample", "--model", model, "-p",
-                     f"preset={where}", "--runs-dir", tmp_path / "runs", expect=2)
+        result = cli(
+            "cv",
+            "disaster-tweets",
+            "--sample",
+            "--model",
+            model,
+            "-p",
+            f"preset={where}",
+            "--runs-dir",
+            tmp_path / "runs",
+            expect=2,
+        )
         assert expected in one_line_error(result)
         assert result.stderr.strip().count("\n") == 0, result.stderr  # nothing before it
     assert not (tmp_path / "runs").exists()

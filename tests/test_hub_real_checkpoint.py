@@ -3,11 +3,11 @@ layout); skipped when ../shared is absent."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
 from conftest import SHARED  # noqa: E402 - the one place ../shared is found
+
 MINILM = SHARED / "models" / "all-MiniLM-L6-v2"
 TWEETS = SHARED / "data" / "nlp-getting-started" / "train.csv"
 
@@ -29,8 +29,11 @@ def test_loads_through_the_hugging_face_directory_path(monkeypatch):
 
     used = []
     original = backbone_module.load_hf_backbone
-    monkeypatch.setattr(backbone_module, "load_hf_backbone",
-                        lambda path, **kw: used.append(path) or original(path, **kw))
+    monkeypatch.setattr(
+        backbone_module,
+        "load_hf_backbone",
+        lambda path, **kw: used.append(path) or original(path, **kw),
+    )
     preset = resolve(str(MINILM))
     assert preset.layout == "sentence-transformers" and not preset.downloaded
     model = backbone_module.load_backbone(preset.path)
@@ -47,14 +50,17 @@ def test_paraphrases_are_closer_than_unrelated_sentences():
     enc = encoders.load_encoder(MINILM, kind="transformer")
     assert enc.config["poolings"] == ["mean"] and enc.config["normalize"]
     assert enc.max_length == 256
-    v = encoders.embed(enc, [
-        "A man is playing a guitar.",
-        "Someone is playing an acoustic guitar.",
-        "The stock market fell sharply on Monday.",
-        "Forest fire near La Ronge Sask. Canada",
-        "Wildfire spreading close to a town in Saskatchewan",
-        "I love this new song so much",
-    ])
+    v = encoders.embed(
+        enc,
+        [
+            "A man is playing a guitar.",
+            "Someone is playing an acoustic guitar.",
+            "The stock market fell sharply on Monday.",
+            "Forest fire near La Ronge Sask. Canada",
+            "Wildfire spreading close to a town in Saskatchewan",
+            "I love this new song so much",
+        ],
+    )
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
     sim = v @ v.T
     assert sim[0, 1] > sim[0, 2] + 0.3
@@ -80,9 +86,18 @@ def test_a_few_fine_tuning_steps_lower_the_loss():
     enc = SubwordTokenizer.from_directory(MINILM).encode(df["text"], 32)
     backbone = load_backbone(MINILM)
     model = classifier(*sequence_head(backbone, head="mean"), n_targets=1, dropout=0.0)
-    model.compile(optimizer=make_optimizer(1e-4, 6, schedule="warmup-linear", optimizer="adamw",
-                                           weight_decay=0.01, warmup_ratio=0.0, clipnorm=1.0),
-                  loss="binary_crossentropy")
+    model.compile(
+        optimizer=make_optimizer(
+            1e-4,
+            6,
+            schedule="warmup-linear",
+            optimizer="adamw",
+            weight_decay=0.01,
+            warmup_ratio=0.0,
+            clipnorm=1.0,
+        ),
+        loss="binary_crossentropy",
+    )
     names = backbone_inputs(backbone)
 
     def loss():  # one fixed shape everywhere: a single trace of each function

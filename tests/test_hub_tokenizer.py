@@ -13,8 +13,13 @@ from kagglekit.hub.tokenizer import SubwordTokenizer
 
 pytest.importorskip("tokenizers")
 
-TEXTS = ["Fire and FLOOD in the storm!", "love music", "", "the " * 40,
-         "coffee summer unknownword party"]
+TEXTS = [
+    "Fire and FLOOD in the storm!",
+    "love music",
+    "",
+    "the " * 40,
+    "coffee summer unknownword party",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +35,7 @@ def hf(tmp_path):
 
 def ids_of(encoded, i):
     start = encoded.offsets[i]
-    return encoded.ids[start:start + encoded.lengths[i]].tolist()
+    return encoded.ids[start : start + encoded.lengths[i]].tolist()
 
 
 def test_tokenizer_json_adds_special_tokens_and_truncates(hf):
@@ -38,8 +43,9 @@ def test_tokenizer_json_adds_special_tokens_and_truncates(hf):
     enc = tok.encode(TEXTS, max_length=10)
     cls_id, sep_id, unk_id = VOCAB.index("[CLS]"), VOCAB.index("[SEP]"), VOCAB.index("[UNK]")
     assert enc.lengths.tolist() == [9, 4, 2, 10, 6]
-    assert ids_of(enc, 0) == [cls_id] + [VOCAB.index(w) for w in
-                                         ("fire", "and", "flood", "in", "the", "storm", "!")] + [sep_id]
+    assert ids_of(enc, 0) == [cls_id] + [
+        VOCAB.index(w) for w in ("fire", "and", "flood", "in", "the", "storm", "!")
+    ] + [sep_id]
     assert ids_of(enc, 3) == [cls_id] + [VOCAB.index("the")] * 8 + [sep_id]  # [SEP] kept
     assert ids_of(enc, 4)[3] == unk_id  # [CLS] coffee summer [UNK] party [SEP]
     assert tok.pad_id == VOCAB.index("[PAD]")
@@ -57,9 +63,15 @@ def test_vocab_txt_and_keras_preset_tokenize_the_same(tmp_path, hf):
     keras = tmp_path / "keras"
     (keras / "assets" / "tokenizer").mkdir(parents=True)
     (keras / "assets" / "tokenizer" / "vocabulary.txt").write_text("\n".join(VOCAB) + "\n")
-    (keras / "tokenizer.json").write_text(json.dumps(
-        {"class_name": "BertTokenizer", "registered_name": "keras_hub>BertTokenizer",
-         "config": {"lowercase": True, "strip_accents": False}}))
+    (keras / "tokenizer.json").write_text(
+        json.dumps(
+            {
+                "class_name": "BertTokenizer",
+                "registered_name": "keras_hub>BertTokenizer",
+                "config": {"lowercase": True, "strip_accents": False},
+            }
+        )
+    )
     from_keras = SubwordTokenizer.from_directory(keras).encode(TEXTS, 16, cache=False)
     for other in (from_vocab, from_keras):
         assert other.lengths.tolist() == from_json.lengths.tolist()
@@ -70,7 +82,10 @@ def test_segment_ids_and_padding_mask(hf):
     enc = SubwordTokenizer.from_directory(hf).encode(TEXTS, 12)
     batch = enc.inputs([1, 0, 2], 16)
     assert {k: v.shape for k, v in batch.items()} == {
-        "token_ids": (3, 16), "segment_ids": (3, 16), "padding_mask": (3, 16)}
+        "token_ids": (3, 16),
+        "segment_ids": (3, 16),
+        "padding_mask": (3, 16),
+    }
     assert batch["padding_mask"].sum(axis=1).tolist() == [4, 9, 2]
     assert (batch["token_ids"][batch["padding_mask"] == 0] == enc.pad_id).all()
     assert not batch["segment_ids"].any()
@@ -114,8 +129,10 @@ def test_save_and_load_roundtrip(hf, tmp_path):
     assert again.fingerprint == tok.fingerprint
 
 
-@pytest.mark.skipif(importlib.util.find_spec("transformers") is not None,
-                    reason="transformers is installed; the fallback would be used")
+@pytest.mark.skipif(
+    importlib.util.find_spec("transformers") is not None,
+    reason="transformers is installed; the fallback would be used",
+)
 def test_directory_without_tokenizer_files_names_the_install(tmp_path):
     (tmp_path / "spm").mkdir()
     (tmp_path / "spm" / "spiece.model").write_bytes(b"\0")
@@ -131,11 +148,20 @@ def test_keras_preset_with_a_broken_sentencepiece_model_is_one_error(tmp_path):
     d = tmp_path / "albert"
     (d / "assets" / "tokenizer").mkdir(parents=True)
     (d / "assets" / "tokenizer" / "vocabulary.spm").write_bytes(b"\0")
-    (d / "tokenizer.json").write_text(json.dumps(
-        {"class_name": "AlbertTokenizer", "registered_name": "keras_hub>AlbertTokenizer",
-         "config": {}}))
-    with pytest.raises(PresetError, match=r"vocabulary.spm: not a readable SentencePiece.*"
-                                          r"Hugging Face"):
+    (d / "tokenizer.json").write_text(
+        json.dumps(
+            {
+                "class_name": "AlbertTokenizer",
+                "registered_name": "keras_hub>AlbertTokenizer",
+                "config": {},
+            }
+        )
+    )
+    with pytest.raises(
+        PresetError,
+        match=r"vocabulary.spm: not a readable SentencePiece.*"
+        r"Hugging Face",
+    ):
         SubwordTokenizer.from_directory(d)
 
 

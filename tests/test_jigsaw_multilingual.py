@@ -24,8 +24,20 @@ def data_dir(tmp_path_factory):
 
 
 def cv(data_dir, runs_dir, *extra):
-    return run_json(["cv", "jigsaw-multilingual", "--model", "tfidf-lr", "--data-dir", data_dir,
-                     "--runs-dir", runs_dir, *FAST, *extra])
+    return run_json(
+        [
+            "cv",
+            "jigsaw-multilingual",
+            "--model",
+            "tfidf-lr",
+            "--data-dir",
+            data_dir,
+            "--runs-dir",
+            runs_dir,
+            *FAST,
+            *extra,
+        ]
+    )
 
 
 def info(out) -> dict:
@@ -51,14 +63,29 @@ def test_validation_file_is_the_one_held_out_fold(data_dir, tmp_path):
 
     labels = pd.read_csv(data_dir / "validation.csv", dtype={"id": str}).set_index("id")["toxic"]
     assert out["scores"]["auc"] == pytest.approx(
-        roc_auc_score(labels.loc[oof["id"]], oof["toxic"]), abs=1e-6)
+        roc_auc_score(labels.loc[oof["id"]], oof["toxic"]), abs=1e-6
+    )
 
 
 def test_train_on_validation_says_the_score_is_not_held_out(data_dir, tmp_path):
     held = cv(data_dir, tmp_path, "--validation-as-fold")
-    result = run_cli(["cv", "jigsaw-multilingual", "--model", "tfidf-lr", "--data-dir", data_dir,
-                      "--runs-dir", tmp_path, *FAST, "--validation-as-fold",
-                      "-p", "train_on_validation=true", "--json"])
+    result = run_cli(
+        [
+            "cv",
+            "jigsaw-multilingual",
+            "--model",
+            "tfidf-lr",
+            "--data-dir",
+            data_dir,
+            "--runs-dir",
+            tmp_path,
+            *FAST,
+            "--validation-as-fold",
+            "-p",
+            "train_on_validation=true",
+            "--json",
+        ]
+    )
     out = json.loads(result.stdout)
     meta = info(out)
     assert out["held_out"] is False and meta["held_out"] is False
@@ -71,8 +98,17 @@ def test_train_on_validation_says_the_score_is_not_held_out(data_dir, tmp_path):
     listed = {r["run_id"]: r for r in run_json(["runs", "--runs-dir", tmp_path])["runs"]}
     assert listed[out["run_id"]]["held_out"] is False
     # submit without RUN never picks a score that is not held out
-    picked = run_json(["submit", "--competition", "jigsaw-multilingual", "--runs-dir", tmp_path,
-                       "--output", tmp_path / "sub.csv"])
+    picked = run_json(
+        [
+            "submit",
+            "--competition",
+            "jigsaw-multilingual",
+            "--runs-dir",
+            tmp_path,
+            "--output",
+            tmp_path / "sub.csv",
+        ]
+    )
     assert picked["run_id"] == held["run_id"]
 
 
@@ -85,12 +121,27 @@ def test_train_on_validation_without_the_fold_cross_validates_all_rows(data_dir,
 def test_plain_cv_uses_the_training_file_only(data_dir, tmp_path):
     meta = info(cv(data_dir, tmp_path, "--folds", "3"))
     assert meta["n_train"] == N_TRAIN and meta["competition_params"] == {
-        "train_on_validation": False, "unintended_bias": False, "unintended_bias_threshold": 0.5}
+        "train_on_validation": False,
+        "unintended_bias": False,
+        "unintended_bias_threshold": 0.5,
+    }
 
 
 def test_fit_can_train_on_validation_too(data_dir, tmp_path):
-    out = run_json(["fit", "jigsaw-multilingual", "--model", "tfidf-nb", "--data-dir", data_dir,
-                    "--runs-dir", tmp_path, "-p", "train_on_validation=true"])
+    out = run_json(
+        [
+            "fit",
+            "jigsaw-multilingual",
+            "--model",
+            "tfidf-nb",
+            "--data-dir",
+            data_dir,
+            "--runs-dir",
+            tmp_path,
+            "-p",
+            "train_on_validation=true",
+        ]
+    )
     assert info(out)["n_train"] == N_TRAIN + N_VALID
 
 
@@ -113,52 +164,128 @@ def test_unintended_bias_rows_are_added_with_the_toxic_share_threshold(data_dir,
 def test_unintended_bias_file_missing_is_one_clear_line(tmp_path):
     directory = make_data(tmp_path / "d", SLUG, n_train=80, n_test=20)
     (directory / "jigsaw-unintended-bias-train.csv").unlink()
-    result = run_cli(["cv", "jigsaw-multilingual", "--model", "tfidf-nb", "--data-dir", directory,
-                      "--runs-dir", tmp_path / "runs", "-p", "unintended_bias=true"], expect=2)
+    result = run_cli(
+        [
+            "cv",
+            "jigsaw-multilingual",
+            "--model",
+            "tfidf-nb",
+            "--data-dir",
+            directory,
+            "--runs-dir",
+            tmp_path / "runs",
+            "-p",
+            "unintended_bias=true",
+        ],
+        expect=2,
+    )
     assert "jigsaw-unintended-bias-train.csv not found" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not any((tmp_path / "runs").glob("*/*"))  # nothing half-written
 
 
 def test_bad_competition_param_value_is_refused(data_dir, tmp_path):
-    result = run_cli(["cv", "jigsaw-multilingual", "--model", "tfidf-nb", "--data-dir", data_dir,
-                      "--runs-dir", tmp_path, "-p", "train_on_validation=maybe"], expect=2)
+    result = run_cli(
+        [
+            "cv",
+            "jigsaw-multilingual",
+            "--model",
+            "tfidf-nb",
+            "--data-dir",
+            data_dir,
+            "--runs-dir",
+            tmp_path,
+            "-p",
+            "train_on_validation=maybe",
+        ],
+        expect=2,
+    )
     assert "train_on_validation='maybe'" in result.stderr
 
 
 def test_validation_as_fold_needs_a_validation_file(tmp_path):
     directory = make_data(tmp_path / "q", "quora-insincere-questions-classification")
-    result = run_cli(["cv", "quora", "--model", "tfidf-nb", "--data-dir", directory,
-                      "--runs-dir", tmp_path / "runs", "--validation-as-fold"], expect=2)
+    result = run_cli(
+        [
+            "cv",
+            "quora",
+            "--model",
+            "tfidf-nb",
+            "--data-dir",
+            directory,
+            "--runs-dir",
+            tmp_path / "runs",
+            "--validation-as-fold",
+        ],
+        expect=2,
+    )
     assert "has no official validation file" in result.stderr
     missing = make_data(tmp_path / "m", SLUG, n_train=80, n_test=20)
     (missing / "validation.csv").unlink()
-    result = run_cli(["cv", "jigsaw-multilingual", "--model", "tfidf-nb", "--data-dir", missing,
-                      "--runs-dir", tmp_path / "runs", "--validation-as-fold"], expect=2)
+    result = run_cli(
+        [
+            "cv",
+            "jigsaw-multilingual",
+            "--model",
+            "tfidf-nb",
+            "--data-dir",
+            missing,
+            "--runs-dir",
+            tmp_path / "runs",
+            "--validation-as-fold",
+        ],
+        expect=2,
+    )
     assert "validation.csv not found" in result.stderr
 
 
 def test_test_file_content_column_reaches_the_submission(data_dir, tmp_path):
     out = cv(data_dir, tmp_path, "--validation-as-fold")
-    sub = run_json(["submit", out["run_id"], "--runs-dir", tmp_path, "--output", tmp_path / "s.csv"])
+    sub = run_json(
+        ["submit", out["run_id"], "--runs-dir", tmp_path, "--output", tmp_path / "s.csv"]
+    )
     frame = pd.read_csv(sub["path"])
     sample = pd.read_csv(data_dir / "sample_submission.csv")
     assert list(frame.columns) == ["id", "toxic"] and frame["id"].tolist() == sample["id"].tolist()
     assert frame["toxic"].between(0, 1).all() and frame["toxic"].nunique() > 2
     # predict accepts the test file's own column name
     preds = tmp_path / "p.csv"
-    run_cli(["predict", out["run_id"], "--runs-dir", tmp_path, "--input", data_dir / "test.csv",
-             "--output", preds])
+    run_cli(
+        [
+            "predict",
+            out["run_id"],
+            "--runs-dir",
+            tmp_path,
+            "--input",
+            data_dir / "test.csv",
+            "--output",
+            preds,
+        ]
+    )
     assert np.allclose(pd.read_csv(preds)["toxic"], frame["toxic"], atol=1e-6)
 
 
 def test_runs_scored_on_the_validation_file_can_be_blended(data_dir, tmp_path):
     """oof.csv keeps the scored rows only while folds.csv keeps the -1 rows too: blends
     read both, and their labels come from the validation file."""
-    out = run_json(["cv", "jigsaw-multilingual", "--model", "tfidf-lr", "--model", "tfidf-nb",
-                    "--data-dir", data_dir, "--runs-dir", tmp_path,
-                    *[a.replace("max_", "tfidf-lr.max_") for a in FAST],
-                    "--validation-as-fold", "--ensemble", "mean"])
+    out = run_json(
+        [
+            "cv",
+            "jigsaw-multilingual",
+            "--model",
+            "tfidf-lr",
+            "--model",
+            "tfidf-nb",
+            "--data-dir",
+            data_dir,
+            "--runs-dir",
+            tmp_path,
+            *[a.replace("max_", "tfidf-lr.max_") for a in FAST],
+            "--validation-as-fold",
+            "--ensemble",
+            "mean",
+        ]
+    )
     members = [r["run_dir"] for r in out["runs"]]
     blend = json.loads((Path(out["blends"][0]["run_dir"]) / "run.json").read_text())
     oof = pd.read_csv(Path(out["blends"][0]["run_dir"]) / "oof.csv", dtype={"id": str})
@@ -166,19 +293,41 @@ def test_runs_scored_on_the_validation_file_can_be_blended(data_dir, tmp_path):
     assert sorted(oof["id"]) == sorted(valid.index) and blend["n_folds"] == 1
     from sklearn.metrics import roc_auc_score
 
-    mean = sum(pd.read_csv(Path(m) / "oof.csv", dtype={"id": str}).set_index("id")["toxic"]
-               for m in members) / 2
+    mean = (
+        sum(
+            pd.read_csv(Path(m) / "oof.csv", dtype={"id": str}).set_index("id")["toxic"]
+            for m in members
+        )
+        / 2
+    )
     assert blend["scores"]["auc"] == pytest.approx(
-        roc_auc_score(valid.loc[mean.index, "toxic"], mean), abs=1e-5)
+        roc_auc_score(valid.loc[mean.index, "toxic"], mean), abs=1e-5
+    )
 
 
 def test_a_blend_of_runs_not_held_out_is_not_held_out(data_dir, tmp_path):
-    out = run_json(["cv", "jigsaw-multilingual", "--model", "tfidf-lr", "--model", "tfidf-nb",
-                    "--data-dir", data_dir, "--runs-dir", tmp_path,
-                    *[a.replace("max_", "tfidf-lr.max_") for a in FAST],
-                    "--validation-as-fold", "-p", "train_on_validation=true",
-                    "--ensemble", "rank"])
+    out = run_json(
+        [
+            "cv",
+            "jigsaw-multilingual",
+            "--model",
+            "tfidf-lr",
+            "--model",
+            "tfidf-nb",
+            "--data-dir",
+            data_dir,
+            "--runs-dir",
+            tmp_path,
+            *[a.replace("max_", "tfidf-lr.max_") for a in FAST],
+            "--validation-as-fold",
+            "-p",
+            "train_on_validation=true",
+            "--ensemble",
+            "rank",
+        ]
+    )
     blend = json.loads((Path(out["blends"][0]["run_dir"]) / "run.json").read_text())
     assert blend["held_out"] is False and out["held_out"] is False
-    assert all("trained on the rows it was scored on" in why
-               for why in blend["not_held_out_because"])
+    assert all(
+        "trained on the rows it was scored on" in why for why in blend["not_held_out_because"]
+    )

@@ -12,11 +12,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import helpers_jobs
-from conftest import REPO, make_competition_dir
+from conftest import make_competition_dir
 
 SLUG = "nlp-getting-started"
 HELPER = Path(helpers_jobs.__file__)
@@ -36,8 +35,21 @@ def tweets(shared):
 
 
 def cv_args(data, runs, *extra):
-    return ["cv", "disaster-tweets", "--model", "gated", "--folds", "3", "--seed", "7",
-            "--data-dir", str(data), "--runs-dir", str(runs), *extra]
+    return [
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "gated",
+        "--folds",
+        "3",
+        "--seed",
+        "7",
+        "--data-dir",
+        str(data),
+        "--runs-dir",
+        str(runs),
+        *extra,
+    ]
 
 
 def _default_sigint():
@@ -48,9 +60,15 @@ def _default_sigint():
 
 def start(args, tmp_path, **env):
     full = {**os.environ, "KK_FITS": str(tmp_path / "fits.log"), **env}
-    return subprocess.Popen([sys.executable, str(HELPER), *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=full, cwd=tmp_path,
-                            preexec_fn=_default_sigint)
+    return subprocess.Popen(
+        [sys.executable, str(HELPER), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full,
+        cwd=tmp_path,
+        preexec_fn=_default_sigint,
+    )
 
 
 def finish(args, tmp_path, **env):
@@ -96,8 +114,10 @@ def reference(shared):
 def blocked_after_first_job(tweets, tmp_path, runs):
     """A real CV process that completed its first job and is stuck in its second fit."""
     proc = start(cv_args(tweets, runs), tmp_path, KK_BLOCK_AFTER="1")
-    wait_for(lambda: len(records(runs)) == 1 and len(helpers_jobs.fits(tmp_path / "fits.log")) == 2,
-             proc=proc)
+    wait_for(
+        lambda: len(records(runs)) == 1 and len(helpers_jobs.fits(tmp_path / "fits.log")) == 2,
+        proc=proc,
+    )
     return proc
 
 
@@ -162,8 +182,11 @@ def test_ctrl_c_keeps_jobs_says_how_to_resume_and_exits_130(tweets, tmp_path, re
 
 def test_local_worker_dying_mid_job_is_retried(tweets, tmp_path, reference):
     runs = tmp_path / "runs"
-    _, err = finish(cv_args(tweets, runs, "--executor", "local", "--workers", "2"), tmp_path,
-                    KK_CRASH_ONCE=str(tmp_path / "crashed"))
+    _, err = finish(
+        cv_args(tweets, runs, "--executor", "local", "--workers", "2"),
+        tmp_path,
+        KK_CRASH_ONCE=str(tmp_path / "crashed"),
+    )
     assert (tmp_path / "crashed").exists()
     assert "worker died (exit code -9); retrying" in err
     [run] = finished_runs(runs)
@@ -194,20 +217,35 @@ def test_ray_gives_the_in_process_oof(cli, tweets, tmp_path):
     pytest.importorskip("ray")
     args = ("cv", "disaster-tweets", "--model", "tfidf-lr", "--folds", "3", "--data-dir", tweets)
     a = cli.json(*args, "--runs-dir", tmp_path / "a")
-    result = cli(*args, "--runs-dir", tmp_path / "b", "--executor", "ray", "--workers", "2",
-                 "--json")
+    result = cli(
+        *args, "--runs-dir", tmp_path / "b", "--executor", "ray", "--workers", "2", "--json"
+    )
     b = json.loads(result.stdout)
     assert_same_outputs(Path(a["run_dir"]), Path(b["run_dir"]))
     info = json.loads((Path(b["run_dir"]) / "run.json").read_text())
     assert all(j["worker"].startswith("ray:") for j in info["jobs"]["list"])
     assert sorted(p.name for p in (Path(b["run_dir"]) / "models").iterdir()) == [
-        "fold-0", "fold-1", "fold-2"]
+        "fold-0",
+        "fold-1",
+        "fold-2",
+    ]
 
 
 def test_ray_missing_is_one_clear_line(cli, tweets, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
-    result = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2", "--data-dir",
-                 tweets, "--executor", "ray", expect=2)
+    result = cli(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--folds",
+        "2",
+        "--data-dir",
+        tweets,
+        "--executor",
+        "ray",
+        expect=2,
+    )
     assert 'pip install "kagglekit[ray]"' in result.stderr
 
 
@@ -249,8 +287,16 @@ def test_several_seeds_are_averaged_and_recorded(tweets, tmp_path):
     folds, _ = competition_folds(comp, data.train, 3, 5)
 
     def run(seeds):
-        return run_cv(comp, "seedy", SeedModel, SeedModel.Params(), data, folds=folds,
-                      seeds=seeds, runs_dir=tmp_path / "runs")
+        return run_cv(
+            comp,
+            "seedy",
+            SeedModel,
+            SeedModel.Params(),
+            data,
+            folds=folds,
+            seeds=seeds,
+            runs_dir=tmp_path / "runs",
+        )
 
     single = [run([s]) for s in (5, 9)]
     both = run([5, 9])
@@ -265,29 +311,66 @@ def test_several_seeds_are_averaged_and_recorded(tweets, tmp_path):
     for k, r in enumerate(single):  # each seed's score is that seed's run's score
         assert info["seed_scores"][k]["auc"] == pytest.approx(r.scores["auc"], abs=1e-6)
     assert info["seed_spread"]["auc"] == pytest.approx(
-        np.std([r.scores["auc"] for r in single]), abs=1e-6)
+        np.std([r.scores["auc"] for r in single]), abs=1e-6
+    )
     assert sorted(p.name for p in (both.path / "models").iterdir()) == [
-        f"fold-{k}-seed-{s}" for k in range(3) for s in (5, 9)]
+        f"fold-{k}-seed-{s}" for k in range(3) for s in (5, 9)
+    ]
     assert [s["model_seed"] for s in info["fold_scores"][2]["seeds"]] == [7, 11]
     assert np.load(both.path / "test_folds.npy").shape == (3, 60, 1)
 
 
 def test_seeds_option_runs_consecutive_seeds(cli, tweets):
-    out = cli.json("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2",
-                   "--data-dir", tweets, "--seed", "5", "--seeds", "3")
+    out = cli.json(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--folds",
+        "2",
+        "--data-dir",
+        tweets,
+        "--seed",
+        "5",
+        "--seeds",
+        "3",
+    )
     info = json.loads((Path(out["run_dir"]) / "run.json").read_text())
     assert info["seeds"] == [5, 6, 7] and len(info["seed_scores"]) == 3
 
 
 def test_seed_options_are_checked(cli, tweets):
-    result = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--data-dir", tweets,
-                 "--seed", "1", "--seed", "2", "--seeds", "2", expect=2)
+    result = cli(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--data-dir",
+        tweets,
+        "--seed",
+        "1",
+        "--seed",
+        "2",
+        "--seeds",
+        "2",
+        expect=2,
+    )
     assert "--seeds N or several --seed" in result.stderr
 
 
 def test_fit_with_seeds_and_resume_option(cli, tweets, tmp_path):
-    out = cli.json("fit", "disaster-tweets", "--model", "tfidf-nb", "--data-dir", tweets,
-                   "--seeds", "2", "--threshold", "0.5")
+    out = cli.json(
+        "fit",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--data-dir",
+        tweets,
+        "--seeds",
+        "2",
+        "--threshold",
+        "0.5",
+    )
     run = Path(out["run_dir"])
     assert sorted(p.name for p in (run / "models").iterdir()) == ["full-seed-42", "full-seed-43"]
     assert [s["seed"] for s in json.loads((run / "run.json").read_text())["seed_fits"]] == [42, 43]
@@ -297,11 +380,27 @@ def test_fit_with_seeds_and_resume_option(cli, tweets, tmp_path):
 
 def test_a_command_with_two_models_resumes_without_redoing_the_first(tweets, tmp_path):
     runs = tmp_path / "runs"
-    args = ["cv", "disaster-tweets", "--model", "tfidf-nb", "--model", "gated", "--folds", "3",
-            "--seed", "7", "--data-dir", str(tweets), "--runs-dir", str(runs)]
+    args = [
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--model",
+        "gated",
+        "--folds",
+        "3",
+        "--seed",
+        "7",
+        "--data-dir",
+        str(tweets),
+        "--runs-dir",
+        str(runs),
+    ]
     proc = start(args, tmp_path, KK_BLOCK_AFTER="1")
-    wait_for(lambda: len(helpers_jobs.fits(tmp_path / "fits.log")) == 2 and len(records(runs)) == 4,
-             proc=proc)  # tfidf-nb's 3 jobs (kept for the command) + gated's first
+    wait_for(
+        lambda: len(helpers_jobs.fits(tmp_path / "fits.log")) == 2 and len(records(runs)) == 4,
+        proc=proc,
+    )  # tfidf-nb's 3 jobs (kept for the command) + gated's first
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     [first] = finished_runs(runs)
@@ -318,21 +417,31 @@ def test_ctrl_c_under_local_workers_stops_them_and_resumes(tweets, tmp_path, ref
     runs = tmp_path / "runs"
     args = cv_args(tweets, runs, "--executor", "local", "--workers", "2")
     proc = start(args, tmp_path, KK_BLOCK_AFTER="1")  # each worker's second fit blocks
-    wait_for(lambda: len(records(runs)) == 2 and len(helpers_jobs.fits(tmp_path / "fits.log")) == 3,
-             proc=proc)
+    wait_for(
+        lambda: len(records(runs)) == 2 and len(helpers_jobs.fits(tmp_path / "fits.log")) == 3,
+        proc=proc,
+    )
     workers = {f[2] for f in helpers_jobs.fits(tmp_path / "fits.log")}
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "Interrupted: kept 2 of 3 completed jobs" in err, err
     for pid in workers:  # no worker outlives the driver
-        wait_for(lambda: not Path(f"/proc/{pid}").exists()
-                 or "Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[1][:3], timeout=10)
+        wait_for(
+            lambda: (
+                not Path(f"/proc/{pid}").exists()
+                or "Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[1][:3]
+            ),
+            timeout=10,
+        )
     assert list(runs.glob(f"{SLUG}/.jobs-*/jobs/.tmp-*")) == []
     finish(cv_args(tweets, runs), tmp_path)  # resumed in-process: same result
     [run] = finished_runs(runs)
     assert_same_outputs(run, reference)
-    assert [j["attempt"] for j in json.loads((run / "run.json").read_text())["jobs"]["list"]] \
-        == [1, 1, 2]
+    assert [j["attempt"] for j in json.loads((run / "run.json").read_text())["jobs"]["list"]] == [
+        1,
+        1,
+        2,
+    ]
 
 
 def test_a_job_error_in_a_worker_is_one_clear_line(cli, tweets):
@@ -360,10 +469,25 @@ def test_a_job_error_in_a_worker_is_one_clear_line(cli, tweets):
 
     plugins.register_plugin(P(), name="wrong")
     try:
-        result = cli("cv", "disaster-tweets", "--model", "wrong", "--folds", "2", "--data-dir",
-                     tweets, "--executor", "local", "--workers", "2", expect=2)
+        result = cli(
+            "cv",
+            "disaster-tweets",
+            "--model",
+            "wrong",
+            "--folds",
+            "2",
+            "--data-dir",
+            tweets,
+            "--executor",
+            "local",
+            "--workers",
+            "2",
+            expect=2,
+        )
     finally:
         plugins.unregister_plugin("wrong")
-    assert "Error: model 'wrong' returned predictions of shape (120, 3); expected (120, 1)" \
+    assert (
+        "Error: model 'wrong' returned predictions of shape (120, 3); expected (120, 1)"
         in result.stderr
+    )
     assert not list(Path("runs").glob("*/*"))  # no job completed: nothing kept

@@ -9,10 +9,6 @@ import pytest
 pytest.importorskip("kagglesdk", reason="needs the kaggle client: pip install 'kagglekit[kaggle]'")
 
 from fake_kaggle import BASIC, KEY, TOKEN, USERNAME, invoke, one_line_error
-import kagglekit.kaggle_client.credentials
-import kagglekit.kaggle_client.fetch
-import kagglekit.kaggle_client.session
-import kagglekit.kaggle_client.submit
 from kagglekit import kaggle_client
 
 pytest_plugins = ["helpers_kaggle"]  # the stand-in Kaggle fixtures
@@ -20,10 +16,14 @@ pytest_plugins = ["helpers_kaggle"]  # the stand-in Kaggle fixtures
 
 def test_key_from_variables_then_file(kaggle_home, monkeypatch):
     (kaggle_home / "kaggle.json").write_text(
-        json.dumps({"username": "file-user", "key": "filekey1"}))
+        json.dumps({"username": "file-user", "key": "filekey1"})
+    )
     found = kaggle_client.credentials.find_credentials()
-    assert (found.kind, found.source, found.username) == ("key", str(kaggle_home / "kaggle.json"),
-                                                          "file-user")
+    assert (found.kind, found.source, found.username) == (
+        "key",
+        str(kaggle_home / "kaggle.json"),
+        "file-user",
+    )
     monkeypatch.setenv("KAGGLE_USERNAME", USERNAME)
     monkeypatch.setenv("KAGGLE_KEY", KEY)
     found = kaggle_client.credentials.find_credentials()
@@ -31,8 +31,7 @@ def test_key_from_variables_then_file(kaggle_home, monkeypatch):
     assert KEY not in repr(found)  # the secrets are not part of its repr
 
 
-def test_the_xdg_config_dir_is_used_when_there_is_no_dot_kaggle(tmp_path, monkeypatch,
-                                                                 kaggle_home):
+def test_the_xdg_config_dir_is_used_when_there_is_no_dot_kaggle(tmp_path, monkeypatch, kaggle_home):
     home = tmp_path / "bare-home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
@@ -40,8 +39,11 @@ def test_the_xdg_config_dir_is_used_when_there_is_no_dot_kaggle(tmp_path, monkey
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     (tmp_path / "xdg" / "kaggle").mkdir(parents=True)
     (tmp_path / "xdg" / "kaggle" / "kaggle.json").write_text(
-        json.dumps({"username": USERNAME, "key": KEY}))
-    assert kaggle_client.credentials.find_credentials().source == str(tmp_path / "xdg/kaggle/kaggle.json")
+        json.dumps({"username": USERNAME, "key": KEY})
+    )
+    assert kaggle_client.credentials.find_credentials().source == str(
+        tmp_path / "xdg/kaggle/kaggle.json"
+    )
 
 
 def test_token_first_and_every_secret_is_redacted(kaggle_home, monkeypatch):

@@ -13,13 +13,21 @@ import pytest
 
 pytest.importorskip("kagglesdk", reason="needs the kaggle client: pip install 'kagglekit[kaggle]'")
 
-from fake_kaggle import (KEY, TOKEN, USERNAME, assert_no_secrets, closed_port_url, csv_files,
-                            flat_zip, invoke, nested_zip, one_line_error, point_client_at,
-                            toxic_files, zip_bytes)
-import kagglekit.kaggle_client.credentials
-import kagglekit.kaggle_client.fetch
-import kagglekit.kaggle_client.session
-import kagglekit.kaggle_client.submit
+from fake_kaggle import (
+    KEY,
+    TOKEN,
+    USERNAME,
+    assert_no_secrets,
+    closed_port_url,
+    csv_files,
+    flat_zip,
+    invoke,
+    nested_zip,
+    one_line_error,
+    point_client_at,
+    toxic_files,
+    zip_bytes,
+)
 from kagglekit import kaggle_client, plugins
 from kagglekit.competition import Competition
 from kagglekit.hookspecs import hookimpl
@@ -37,9 +45,17 @@ class ToxicLayoutPlugin:
     @staticmethod
     @hookimpl
     def register_competitions(register):
-        register(Competition(name=TOXIC, title="toxic layout", task="multilabel",
-                             id_column="id", text_columns=("comment_text",),
-                             target_columns=TOXIC_LABELS, metric="mean_auc"))
+        register(
+            Competition(
+                name=TOXIC,
+                title="toxic layout",
+                task="multilabel",
+                id_column="id",
+                text_columns=("comment_text",),
+                target_columns=TOXIC_LABELS,
+                metric="mean_auc",
+            )
+        )
 
 
 @pytest.fixture
@@ -66,7 +82,11 @@ def test_fetch_downloads_unzips_and_validates(kaggle_server, tmp_path):
     target = root / TWEETS
     assert result.stdout.strip() == str(target)
     assert sorted(p.name for p in target.iterdir()) == [
-        ".kagglekit-fetch.json", "sample_submission.csv", "test.csv", "train.csv"]
+        ".kagglekit-fetch.json",
+        "sample_submission.csv",
+        "test.csv",
+        "train.csv",
+    ]
     manifest = json.loads((target / ".kagglekit-fetch.json").read_text())
     assert manifest["files"]["train.csv"] == (target / "train.csv").stat().st_size
     assert kaggle_server.count("DownloadDataFiles") == 1 and kaggle_server.downloads() == 1
@@ -90,8 +110,9 @@ def test_second_fetch_does_nothing_and_force_downloads_again(kaggle_server, tmp_
     assert kaggle_server.count("DownloadDataFiles") == 1
     # --force: downloaded again, new content replaces the old files
     kaggle_server.add(TWEETS, tweets_zip(tmp_path, seed=1))
-    forced = json.loads(invoke("fetch", "disaster-tweets", "--data-dir", root, "--force",
-                               "--json").stdout)
+    forced = json.loads(
+        invoke("fetch", "disaster-tweets", "--data-dir", root, "--force", "--json").stdout
+    )
     assert forced["status"] == "downloaded" and forced["bytes_downloaded"] > 0
     assert kaggle_server.count("DownloadDataFiles") == 2
     after = (root / TWEETS / "train.csv").read_bytes()
@@ -104,8 +125,9 @@ def test_files_placed_by_hand_count_as_complete(kaggle_server, tmp_path):
     target.mkdir(parents=True)
     for name in ("train.csv", "test.csv", "sample_submission.csv"):
         (target / name).write_text("id\n1\n")
-    payload = json.loads(invoke("fetch", "disaster-tweets", "--data-dir", tmp_path / "data",
-                                "--json").stdout)
+    payload = json.loads(
+        invoke("fetch", "disaster-tweets", "--data-dir", tmp_path / "data", "--json").stdout
+    )
     assert payload["status"] == "complete"
     assert kaggle_server.requests == []
 
@@ -116,7 +138,11 @@ def test_nested_zips_are_unpacked_like_jigsaw(kaggle_server, toxic_plugin, tmp_p
     invoke("fetch", TOXIC, "--data-dir", root)
     target = root / TOXIC
     assert sorted(p.name for p in target.iterdir() if not p.name.startswith(".")) == [
-        "sample_submission.csv", "test.csv", "test_labels.csv", "train.csv"]
+        "sample_submission.csv",
+        "test.csv",
+        "test_labels.csv",
+        "train.csv",
+    ]
     assert not list(target.rglob("*.zip"))
     assert (target / "train.csv").read_bytes() == toxic_files()["train.csv"]
     data = json.loads(invoke("data", TOXIC, "--data-dir", root, "--json").stdout)
@@ -125,20 +151,32 @@ def test_nested_zips_are_unpacked_like_jigsaw(kaggle_server, toxic_plugin, tmp_p
 
 def test_a_nested_zip_of_folders_unpacks_into_its_own_folder(kaggle_server, tmp_path):
     """Quora's layout: the CSVs plus embeddings.zip holding one folder per embedding."""
-    embeddings = zip_bytes({"glove.840B.300d/glove.840B.300d.txt": b"the 0.1 0.2\n",
-                            "paragram_300_sl999/README.txt": b"paragram\n",
-                            "paragram_300_sl999/paragram_300_sl999.txt": b"the 0.3 0.4\n"})
+    embeddings = zip_bytes(
+        {
+            "glove.840B.300d/glove.840B.300d.txt": b"the 0.1 0.2\n",
+            "paragram_300_sl999/README.txt": b"paragram\n",
+            "paragram_300_sl999/paragram_300_sl999.txt": b"the 0.3 0.4\n",
+        }
+    )
     slug = "kk-quora-layout"  # no adapter by this name: fetched as a bare Kaggle slug
-    kaggle_server.add(slug, zip_bytes({"train.csv": b"qid,question_text,target\na,b,0\n",
-                                       "test.csv": b"qid,question_text\nc,d\n",
-                                       "sample_submission.csv": b"qid,prediction\nc,0\n",
-                                       "embeddings.zip": embeddings}))
+    kaggle_server.add(
+        slug,
+        zip_bytes(
+            {
+                "train.csv": b"qid,question_text,target\na,b,0\n",
+                "test.csv": b"qid,question_text\nc,d\n",
+                "sample_submission.csv": b"qid,prediction\nc,0\n",
+                "embeddings.zip": embeddings,
+            }
+        ),
+    )
     result = invoke("fetch", slug, "--json")
     target = Path("input") / slug
     assert json.loads(result.stdout)["path"] == str(target)
     assert "no kagglekit adapter" in result.stderr
-    assert (target / "embeddings/glove.840B.300d/glove.840B.300d.txt").read_bytes() == \
-        b"the 0.1 0.2\n"
+    assert (
+        target / "embeddings/glove.840B.300d/glove.840B.300d.txt"
+    ).read_bytes() == b"the 0.1 0.2\n"
     assert (target / "embeddings/paragram_300_sl999/README.txt").is_file()
     assert not (target / "embeddings.zip").exists()
 
@@ -297,8 +335,9 @@ def test_too_little_free_space_is_said_before_writing(kaggle_server, tmp_path, m
     kaggle_server.add(TWEETS, tweets_zip(tmp_path))
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 100, 100))
-    error = one_line_error(invoke("fetch", "disaster-tweets", "--data-dir", tmp_path / "d",
-                                  expect=None))
+    error = one_line_error(
+        invoke("fetch", "disaster-tweets", "--data-dir", tmp_path / "d", expect=None)
+    )
     assert "disk full" in error and "only 100 bytes is free" in error
     assert str(tmp_path / "d") in error
 
@@ -340,15 +379,19 @@ def test_api_token_works_and_a_bad_one_is_one_line(kaggle_server, monkeypatch, t
     assert "Authentication required" not in result.output + result.stderr
 
 
-def test_credentials_never_appear_in_output_logs_or_files(kaggle_server, tmp_path, caplog,
-                                                          monkeypatch):
+def test_credentials_never_appear_in_output_logs_or_files(
+    kaggle_server, tmp_path, caplog, monkeypatch
+):
     import logging
 
     caplog.set_level(logging.DEBUG)
     kaggle_server.add(TWEETS, tweets_zip(tmp_path))
     outputs = []
-    for args in (("fetch", "disaster-tweets"), ("fetch", "disaster-tweets", "--json"),
-                 ("fetch", "disaster-tweets", "--force", "--json")):
+    for args in (
+        ("fetch", "disaster-tweets"),
+        ("fetch", "disaster-tweets", "--json"),
+        ("fetch", "disaster-tweets", "--force", "--json"),
+    ):
         r = invoke(*args)
         outputs += [r.stdout, r.stderr]
     kaggle_server.add(TWEETS, tweets_zip(tmp_path), rules_accepted=False)
@@ -357,32 +400,38 @@ def test_credentials_never_appear_in_output_logs_or_files(kaggle_server, tmp_pat
     monkeypatch.setenv("KAGGLE_API_TOKEN", TOKEN)
     r = invoke("fetch", "no-such-competition-xyz", expect=2)
     outputs += [r.stdout, r.stderr]
-    assert_no_secrets(*outputs, caplog.text, files_under=tmp_path,
-                      skip=tmp_path / "home")
+    assert_no_secrets(*outputs, caplog.text, files_under=tmp_path, skip=tmp_path / "home")
 
 
 def test_importing_the_client_does_not_authenticate_or_exit(tmp_path):
     """kaggle/__init__.py authenticates on import (help text + exit(1) without credentials);
     kagglekit imports the client without it."""
-    env = {"HOME": str(tmp_path), "KAGGLE_CONFIG_DIR": str(tmp_path / "cfg"),
-           "PATH": "/usr/bin:/bin"}
-    code = ("from kagglekit.kaggle_client import session\n"
-            "api = session._import_kaggle_api()\n"
-            "print('imported', api.__name__)\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          timeout=120)
+    env = {
+        "HOME": str(tmp_path),
+        "KAGGLE_CONFIG_DIR": str(tmp_path / "cfg"),
+        "PATH": "/usr/bin:/bin",
+    }
+    code = (
+        "from kagglekit.kaggle_client import session\n"
+        "api = session._import_kaggle_api()\n"
+        "print('imported', api.__name__)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "imported KaggleApi"
     assert "Authentication" not in proc.stdout + proc.stderr
 
 
 def test_help_does_not_import_the_kaggle_client():
-    code = ("import sys\nfrom click.testing import CliRunner\nfrom kagglekit.cli import cli\n"
-            "r = CliRunner().invoke(cli, ['fetch', '--help'])\nassert r.exit_code == 0\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kaggle', 'kagglesdk',"
-            " 'requests')))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
+    code = (
+        "import sys\nfrom click.testing import CliRunner\nfrom kagglekit.cli import cli\n"
+        "r = CliRunner().invoke(cli, ['fetch', '--help'])\nassert r.exit_code == 0\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kaggle', 'kagglesdk',"
+        " 'requests')))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
 
@@ -392,9 +441,11 @@ def test_progress_is_reported_for_download_and_unzip(kaggle_server, tmp_path):
     archive = nested_zip(toxic_files())
     kaggle_server.add(TWEETS, archive)
     events = []
-    result = kaggle_client.fetch.fetch(TWEETS, tmp_path / "data",
-                                 progress=lambda stage, done, total: events.append(
-                                     (stage, done, total)))
+    result = kaggle_client.fetch.fetch(
+        TWEETS,
+        tmp_path / "data",
+        progress=lambda stage, done, total: events.append((stage, done, total)),
+    )
     assert result.status == "downloaded" and result.bytes_downloaded == len(archive)
     downloads = [e for e in events if e[0] == "download"]
     assert downloads[0] == ("download", 0, len(archive))
@@ -404,8 +455,12 @@ def test_progress_is_reported_for_download_and_unzip(kaggle_server, tmp_path):
     unzips = [e for e in events if e[0].startswith("unzip ")]
     assert unzips and all(d <= t for _, d, t in unzips)
     assert {stage for stage, _, _ in unzips} == {
-        f"unzip {TWEETS}.zip", "unzip train.csv.zip", "unzip test.csv.zip",
-        "unzip sample_submission.csv.zip", "unzip test_labels.csv.zip"}
+        f"unzip {TWEETS}.zip",
+        "unzip train.csv.zip",
+        "unzip test.csv.zip",
+        "unzip sample_submission.csv.zip",
+        "unzip test_labels.csv.zip",
+    }
     size = len(toxic_files()["train.csv"])
     assert ("unzip train.csv.zip", size, size) in unzips
 
@@ -421,8 +476,9 @@ def test_an_unwritable_data_root_is_one_line(kaggle_server, tmp_path):
     kaggle_server.add(TWEETS, tweets_zip(tmp_path))
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    error = one_line_error(invoke("fetch", "disaster-tweets", "--data-dir", blocker / "root",
-                                  expect=None))
+    error = one_line_error(
+        invoke("fetch", "disaster-tweets", "--data-dir", blocker / "root", expect=None)
+    )
     assert f"cannot write the {TWEETS} files under {blocker / 'root'}" in error
     assert "--data-dir" in error
 

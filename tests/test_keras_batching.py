@@ -14,12 +14,14 @@ def lengths(n=1000, seed=0):
     return np.random.default_rng(seed).integers(0, 120, n)
 
 
-@pytest.mark.parametrize("bucket,shuffle", [(True, True), (True, False), (False, True),
-                                            (False, False)])
+@pytest.mark.parametrize(
+    "bucket,shuffle", [(True, True), (True, False), (False, True), (False, False)]
+)
 def test_every_row_exactly_once(bucket, shuffle):
     lens = np.minimum(lengths(), 100)
-    plan = plan_batches(lens, 32, maxlen=100, shuffle=shuffle, bucket=bucket,
-                        rng=np.random.default_rng(1))
+    plan = plan_batches(
+        lens, 32, maxlen=100, shuffle=shuffle, bucket=bucket, rng=np.random.default_rng(1)
+    )
     order = plan.order
     assert sorted(order.tolist()) == list(range(len(lens)))
     sizes = sorted((len(b) for b in plan.batches), reverse=True)
@@ -31,8 +33,9 @@ def test_every_row_exactly_once(bucket, shuffle):
 
 def test_widths_are_multiples_and_fit_the_longest_row():
     lens = np.minimum(lengths(), 100)
-    plan = plan_batches(lens, 16, maxlen=100, shuffle=True, rng=np.random.default_rng(0),
-                        multiple=8)
+    plan = plan_batches(
+        lens, 16, maxlen=100, shuffle=True, rng=np.random.default_rng(0), multiple=8
+    )
     for b, w in zip(plan.batches, plan.widths):
         assert w == 100 or w % 8 == 0
         assert w - lens[b].max() < 8
@@ -100,13 +103,15 @@ def test_pow2_widths_are_few():
 @pytest.mark.parametrize("batch_size", [1, 7, 32, 2000])
 def test_every_row_in_exactly_one_batch_at_any_batch_size(shuffle, batch_size):
     lens = np.random.default_rng(0).integers(3, 120, size=1003)
-    batches = plan_batches(lens, batch_size, maxlen=128, shuffle=shuffle,
-                           rng=np.random.default_rng(3)).batches
+    batches = plan_batches(
+        lens, batch_size, maxlen=128, shuffle=shuffle, rng=np.random.default_rng(3)
+    ).batches
     flat = np.concatenate(batches)
     assert sorted(flat.tolist()) == list(range(len(lens)))
     assert all(1 <= len(b) <= batch_size for b in batches)
     assert sum(len(b) == batch_size for b in batches) >= len(lens) // batch_size - 1 - (
-        len(lens) // (batch_size * 50) if shuffle else 0)
+        len(lens) // (batch_size * 50) if shuffle else 0
+    )
 
 
 def test_inference_batches_are_sorted_by_length():
@@ -122,8 +127,14 @@ def test_training_batches_change_with_seed_and_stay_homogeneous():
     b = plan_batches(lens, 32, maxlen=128, shuffle=True, rng=np.random.default_rng(2)).batches
     assert [x.tolist() for x in a] != [x.tolist() for x in b]
     spread = np.mean([np.ptp(lens[x]) for x in a])
-    random_spread = np.mean([np.ptp(lens[x]) for x in plan_batches(
-        lens, 32, maxlen=128, shuffle=True, bucket=False, rng=np.random.default_rng(1)).batches])
+    random_spread = np.mean(
+        [
+            np.ptp(lens[x])
+            for x in plan_batches(
+                lens, 32, maxlen=128, shuffle=True, bucket=False, rng=np.random.default_rng(1)
+            ).batches
+        ]
+    )
     assert spread < random_spread / 3
 
 
@@ -144,8 +155,7 @@ def test_bucketing_pads_less_at_inference():
 
 # -- the one ragged container: word ids and subword ids with segment ids ---------------------
 def test_ragged_inputs_for_a_backbone():
-    r = Ragged.from_lengths([5, 6, 7, 8, 9, 10], [2, 0, 4], type_ids=[0, 0, 0, 0, 1, 1],
-                            pad_id=3)
+    r = Ragged.from_lengths([5, 6, 7, 8, 9, 10], [2, 0, 4], type_ids=[0, 0, 0, 0, 1, 1], pad_id=3)
     arrays = r.inputs([2, 0, 1], 3)
     assert arrays["token_ids"].tolist() == [[7, 8, 9], [5, 6, 3], [3, 3, 3]]
     assert arrays["segment_ids"].tolist() == [[0, 0, 1], [0, 0, 0], [0, 0, 0]]
@@ -176,13 +186,19 @@ def test_taking_and_truncating_in_blocks_of_rows_changes_nothing(monkeypatch):
 
     rng = np.random.default_rng(3)
     lengths = rng.integers(0, 12, 50)
-    r = Ragged.from_lengths(rng.integers(0, 99, lengths.sum()), lengths,
-                            type_ids=rng.integers(0, 2, lengths.sum()), pad_id=5)
+    r = Ragged.from_lengths(
+        rng.integers(0, 99, lengths.sum()),
+        lengths,
+        type_ids=rng.integers(0, 2, lengths.sum()),
+        pad_id=5,
+    )
     index = rng.permutation(50)[:31]
     whole = [r.take(index), r.truncate(4, "pre"), r.truncate(6), r.take([])]
     monkeypatch.setattr(ragged, "GATHER_ROWS", 3)
     for a, b in zip(whole, [r.take(index), r.truncate(4, "pre"), r.truncate(6), r.take([])]):
         assert np.array_equal(a.ids, b.ids) and np.array_equal(a.offsets, b.offsets)
         assert np.array_equal(a.type_ids, b.type_ids) and a.pad_id == b.pad_id == 5
-    assert [r.take(index).row(i).tolist() for i in (0, 30)] == [r.row(index[0]).tolist(),
-                                                              r.row(index[30]).tolist()]
+    assert [r.take(index).row(i).tolist() for i in (0, 30)] == [
+        r.row(index[0]).tolist(),
+        r.row(index[30]).tolist(),
+    ]

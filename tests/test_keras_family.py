@@ -34,7 +34,7 @@ class CharModel(KerasModel):
         return self.features(train.text)
 
     def features(self, texts):
-        rows = [[self.chars_.get(c, 1) for c in str(t).lower()][:self.maxlen_] for t in texts]
+        rows = [[self.chars_.get(c, 1) for c in str(t).lower()][: self.maxlen_] for t in texts]
         return Ragged.from_lengths([i for r in rows for i in r], [len(r) for r in rows])
 
     def body(self, keras):
@@ -57,8 +57,11 @@ def test_a_new_family_is_one_small_class(tmp_path, monkeypatch):
     monkeypatch.setenv("KAGGLEKIT_CACHE", str(tmp_path / "cache"))
     assert len(inspect.getsource(CharModel).splitlines()) < 40
     train, valid = frames(200, seed=3)
-    model = CharModel.from_dict({"epochs": 4, "learning_rate": 0.02, "batch_size": 16,
-                                 "verbose": 0, "tensorboard": False}, seed=1, name="chars")
+    model = CharModel.from_dict(
+        {"epochs": 4, "learning_rate": 0.02, "batch_size": 16, "verbose": 0, "tensorboard": False},
+        seed=1,
+        name="chars",
+    )
     prob = model.fit(train, valid).predict(valid)
     assert prob.shape == (50, 1) and roc_auc_score(valid.y[:, 0], prob[:, 0]) > 0.75
     info = model.fit_info_
@@ -67,7 +70,10 @@ def test_a_new_family_is_one_small_class(tmp_path, monkeypatch):
     assert info["bucketing"] is True and 0.5 < info["padding_efficiency"] <= 1
     model.save(tmp_path / "fold")
     assert sorted(p.name for p in (tmp_path / "fold").iterdir()) == [
-        "model.keras", "params.json", "state.json"]
+        "model.keras",
+        "params.json",
+        "state.json",
+    ]
     again = CharModel.load(tmp_path / "fold")
     np.testing.assert_allclose(again.predict(valid), prob, atol=1e-6)
     assert again.fit_info_ == info

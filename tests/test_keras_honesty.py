@@ -20,8 +20,16 @@ from helpers_rnn import make_texts
 pytest.importorskip("keras")
 pytest.importorskip("tokenizers")
 
-TINY_RNN = {"units": 8, "embedding_dim": 8, "verbose": 0, "progress": False,
-            "tensorboard": False, "batch_size": 16, "epochs": 4, "learning_rate": 0.01}
+TINY_RNN = {
+    "units": 8,
+    "embedding_dim": 8,
+    "verbose": 0,
+    "progress": False,
+    "tensorboard": False,
+    "batch_size": 16,
+    "epochs": 4,
+    "learning_rate": 0.01,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -47,8 +55,9 @@ def shuffled_oof(make_model, texts, y, *, folds: int, seed: int = 0):
     texts = np.asarray(texts, dtype=object)
     oof = np.zeros(len(y))
     infos = []
-    for k, (tr, va) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed)
-                                 .split(texts, y)):
+    for k, (tr, va) in enumerate(
+        StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, y)
+    ):
         model = make_model(k)
         model.fit(TextFrame.from_texts(texts[tr], y[tr]), TextFrame.from_texts(texts[va], y[va]))
         oof[va] = model.predict(TextFrame.from_texts(texts[va]))[:, 0]
@@ -63,7 +72,8 @@ def test_shuffled_labels_give_chance_oof_auc_for_word_models(name, rows):
     texts, y = make_texts(rows, seed=21)
     cls = plugins.get_model(name)
     auc, infos, shuffled = shuffled_oof(
-        lambda k: cls.from_dict(TINY_RNN, seed=k, name=name), texts, y, folds=5)
+        lambda k: cls.from_dict(TINY_RNN, seed=k, name=name), texts, y, folds=5
+    )
     assert all(i["early_stopping"] == "inner" and i["n_early_stopping"] > 0 for i in infos)
     assert abs(auc - 0.5) < null_bound(shuffled), auc
 
@@ -79,8 +89,7 @@ def test_the_same_texts_with_their_labels_are_learned():
     texts, y = make_texts(400, seed=21)
     texts, y = np.asarray(texts, dtype=object), y[:, 0]
     oof = np.zeros(len(y))
-    for k, (tr, va) in enumerate(StratifiedKFold(5, shuffle=True, random_state=0)
-                                 .split(texts, y)):
+    for k, (tr, va) in enumerate(StratifiedKFold(5, shuffle=True, random_state=0).split(texts, y)):
         model = plugins.get_model("dense").from_dict(TINY_RNN, seed=k, name="dense")
         model.fit(TextFrame.from_texts(texts[tr], y[tr]), TextFrame.from_texts(texts[va], y[va]))
         oof[va] = model.predict(TextFrame.from_texts(texts[va]))[:, 0]
@@ -94,8 +103,10 @@ def presets(tmp_path_factory):
     from helpers_hub import hf_dir, keras_preset
 
     root = tmp_path_factory.mktemp("presets")
-    return {"keras": keras_preset(root / "keras"),
-            "st": hf_dir(root / "st", sentence_transformers=True)}
+    return {
+        "keras": keras_preset(root / "keras"),
+        "st": hf_dir(root / "st", sentence_transformers=True),
+    }
 
 
 def test_shuffled_labels_give_chance_oof_auc_for_a_transformer(presets):
@@ -103,10 +114,18 @@ def test_shuffled_labels_give_chance_oof_auc_for_a_transformer(presets):
     from kagglekit_plugins.transformer import TransformerClassifier
 
     texts, y = texts_and_labels(300, seed=5)
-    params = {"preset": str(presets["keras"]), "epochs": 3, "learning_rate": 1e-2,
-              "batch_size": 16, "max_length": 16, "verbose": 0, "tensorboard": False}
+    params = {
+        "preset": str(presets["keras"]),
+        "epochs": 3,
+        "learning_rate": 1e-2,
+        "batch_size": 16,
+        "max_length": 16,
+        "verbose": 0,
+        "tensorboard": False,
+    }
     auc, infos, shuffled = shuffled_oof(
-        lambda k: TransformerClassifier.from_dict(params, seed=k), texts, y, folds=4)
+        lambda k: TransformerClassifier.from_dict(params, seed=k), texts, y, folds=4
+    )
     assert all(i["early_stopping"] == "inner" and i["monitor"] == "auc" for i in infos)
     assert abs(auc - 0.5) < null_bound(shuffled), auc
 
@@ -116,9 +135,15 @@ def test_shuffled_labels_give_chance_oof_auc_for_a_sentence_encoder(presets):
     from kagglekit_plugins.sentence_encoder import SentenceTransformer
 
     texts, y = texts_and_labels(600, seed=6)
-    params = {"preset": str(presets["st"]), "epochs": 6, "learning_rate": 0.02,
-              "verbose": 0, "tensorboard": False}
+    params = {
+        "preset": str(presets["st"]),
+        "epochs": 6,
+        "learning_rate": 0.02,
+        "verbose": 0,
+        "tensorboard": False,
+    }
     auc, infos, shuffled = shuffled_oof(
-        lambda k: SentenceTransformer.from_dict(params, seed=k), texts, y, folds=5)
+        lambda k: SentenceTransformer.from_dict(params, seed=k), texts, y, folds=5
+    )
     assert all(i["early_stopping"] == "inner" for i in infos)
     assert abs(auc - 0.5) < null_bound(shuffled), auc

@@ -14,13 +14,19 @@ from kagglekit.keras.stopping import holdout_split
 
 
 def info(best, lrs):
-    return {"best_epoch": best, "epochs_run": len(lrs),
-            "history": [{"epoch": i + 1, "loss": 0.5, "lr": lr} for i, lr in enumerate(lrs)]}
+    return {
+        "best_epoch": best,
+        "epochs_run": len(lrs),
+        "history": [{"epoch": i + 1, "loss": 0.5, "lr": lr} for i, lr in enumerate(lrs)],
+    }
 
 
 def test_recipe_takes_the_median_best_epoch_and_averages_the_rates():
-    folds = [info(2, [1e-3, 1e-3, 5e-4, 5e-4]), info(3, [1e-3, 5e-4, 5e-4, 2.5e-4]),
-             info(4, [1e-3, 1e-3, 1e-3, 5e-4, 2.5e-4])]
+    folds = [
+        info(2, [1e-3, 1e-3, 5e-4, 5e-4]),
+        info(3, [1e-3, 5e-4, 5e-4, 2.5e-4]),
+        info(4, [1e-3, 1e-3, 1e-3, 5e-4, 2.5e-4]),
+    ]
     recipe = recipe_from_fold_infos(folds)
     assert recipe["epochs"] == 3
     np.testing.assert_allclose(recipe["learning_rates"], [1e-3, 2.5e-3 / 3, 2e-3 / 3])
@@ -50,10 +56,12 @@ def test_holdout_split_is_stratified_and_disjoint():
 
 
 def test_pure_modules_do_not_import_keras():
-    code = ("import sys, kagglekit.keras, kagglekit.keras.ragged, kagglekit.keras.batching, "
-            "kagglekit.keras.stopping, kagglekit.text.tokenizer, kagglekit.text.embeddings\n"
-            "bad = [m for m in ('tensorflow', 'keras', 'jax') if m in sys.modules]\n"
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, kagglekit.keras, kagglekit.keras.ragged, kagglekit.keras.batching, "
+        "kagglekit.keras.stopping, kagglekit.text.tokenizer, kagglekit.text.embeddings\n"
+        "bad = [m for m in ('tensorflow', 'keras', 'jax') if m in sys.modules]\n"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -64,4 +72,6 @@ def test_every_keras_family_offers_the_recipe_to_the_fit_loop():
     folds = [info(2, [0.01, 0.01, 0.005]), info(2, [0.01, 0.005, 0.005])]
     for name in ("dense", "bigru", "transformer", "distilbert", "use", "sentence-encoder"):
         assert plugins.get_model(name).recipe_from_cv(folds) == {
-            "epochs": 2, "learning_rates": [0.01, 0.0075]}
+            "epochs": 2,
+            "learning_rates": [0.01, 0.0075],
+        }

@@ -22,8 +22,7 @@ def test_warmup_then_linear_decay():
     assert float(again(60)) == pytest.approx(0.5)
 
 
-def _run(scores, *, epochs, patience=2, greater=True, schedule="constant", replay=None,
-         lr=0.0):
+def _run(scores, *, epochs, patience=2, greater=True, schedule="constant", replay=None, lr=0.0):
     """A one-weight model whose kernel is set to the epoch number before the monitor
     scores it (learning rate 0: training itself changes nothing)."""
     keras.utils.set_random_seed(0)
@@ -41,9 +40,16 @@ def _run(scores, *, epochs, patience=2, greater=True, schedule="constant", repla
         seen.append(float(np.asarray(model.layers[0].kernel)[0, 0]))
         return next(values)
 
-    monitor = training.Monitor(evaluate, name="auc", greater_is_better=greater,
-                               patience=patience, schedule=schedule, learning_rate=lr or 1.0,
-                               lr_decay=0.5, replay=replay)
+    monitor = training.Monitor(
+        evaluate,
+        name="auc",
+        greater_is_better=greater,
+        patience=patience,
+        schedule=schedule,
+        learning_rate=lr or 1.0,
+        lr_decay=0.5,
+        replay=replay,
+    )
     data = Batches(np.ones((4, 1), np.float32), np.zeros((4, 1), np.float32), batch_size=2)
     with_kernel = [SetKernel()]
     model.fit(data, epochs=epochs, callbacks=[*with_kernel, monitor], verbose=0)
@@ -63,15 +69,20 @@ def test_early_stopping_restores_the_best_epoch():
 
 
 def test_plateau_halves_the_rate_after_an_epoch_without_improvement():
-    _, log, _ = _run([0.6, 0.5, 0.7, 0.65], epochs=4, patience=5, schedule="plateau",
-                     lr=0.01)
+    _, log, _ = _run([0.6, 0.5, 0.7, 0.65], epochs=4, patience=5, schedule="plateau", lr=0.01)
     assert [e["lr"] for e in log["history"]] == [0.01, 0.01, 0.005, 0.005]
     assert log["best_epoch"] == 3 and log["stopped_early"] is False
 
 
 def test_replayed_rates_are_used_epoch_by_epoch():
-    _, log, _ = _run([0.6, 0.5, 0.4], epochs=3, patience=5, schedule="plateau", lr=0.01,
-                     replay=[0.02, 0.004, 0.001])
+    _, log, _ = _run(
+        [0.6, 0.5, 0.4],
+        epochs=3,
+        patience=5,
+        schedule="plateau",
+        lr=0.01,
+        replay=[0.02, 0.004, 0.001],
+    )
     assert [e["lr"] for e in log["history"]] == [0.02, 0.004, 0.001]
 
 

@@ -29,10 +29,20 @@ def test_runs_table_per_competition_with_differing_params_and_samples(cli, tweet
     # column when every run has one seed
     assert out.lstrip().startswith("jigsaw-toxic-comment-classification-challenge (mean_auc")
     jigsaw_part, tweets_part = out.split(f"{TWEETS} (f1; ranked by the held-out figure)")
-    header_line = " " + next(line for line in tweets_part.splitlines()
-                             if line.startswith("run ")) + " "
-    for header in ("run", "kind", "model", "folds", "f1 (nested)", "± folds",
-                   "f1 all rows", "params that differ", "time"):
+    header_line = (
+        " " + next(line for line in tweets_part.splitlines() if line.startswith("run ")) + " "
+    )
+    for header in (
+        "run",
+        "kind",
+        "model",
+        "folds",
+        "f1 (nested)",
+        "± folds",
+        "f1 all rows",
+        "params that differ",
+        "time",
+    ):
         assert f" {header} " in header_line, header
     assert " seeds " not in tweets_part
     for run in (a, b, c):
@@ -51,15 +61,17 @@ def test_runs_table_per_competition_with_differing_params_and_samples(cli, tweet
     assert by_id[a["run_id"]]["differing_params"] == {"C": 1.0}
     assert by_id[b["run_id"]]["seeds"] == 1 and by_id[b["run_id"]]["folds"] == 2
     assert by_id[j["run_id"]]["sample"] is True
-    assert payload["competitions"][TWEETS]["cv_lb"] == {"n": 0, "pearson": None,
-                                                         "spearman": None}
+    assert payload["competitions"][TWEETS]["cv_lb"] == {"n": 0, "pearson": None, "spearman": None}
     # a leaderboard: best held-out figure first, in the table and in the JSON
     tweets = [r for r in payload["runs"] if r["competition"] == TWEETS]
     scores = [r["cv_score"] for r in tweets]
     assert len(scores) == 3 and scores == sorted(scores, reverse=True)
     assert len(set(scores)) > 1  # the order is tested, not a tie
-    table_order = [line.split()[0] for line in tweets_part.splitlines()
-                   if any(line.split()[:1] == [r["run_id"]] for r in tweets)]
+    table_order = [
+        line.split()[0]
+        for line in tweets_part.splitlines()
+        if any(line.split()[:1] == [r["run_id"]] for r in tweets)
+    ]
     assert table_order == [r["run_id"] for r in tweets]
 
 
@@ -69,8 +81,10 @@ def test_submit_without_run_picks_the_newest_runs_competition(cli, tweets_dir, t
     newest = cli.json("cv", "jigsaw", "-m", "tfidf-nb", "--folds", "2", "--data-dir", jig)
     result = cli("submit", "--json")
     assert json.loads(result.stdout)["run_id"] == newest["run_id"]
-    assert ("submitting for jigsaw-toxic-comment-classification-challenge, the competition "
-            f"of the newest run {newest['run_id']}") in result.stderr
+    assert (
+        "submitting for jigsaw-toxic-comment-classification-challenge, the competition "
+        f"of the newest run {newest['run_id']}"
+    ) in result.stderr
     chosen = cli.json("submit", "--competition", "disaster-tweets")
     assert chosen["run_id"] == first["run_id"]
 
@@ -83,17 +97,18 @@ def kaggle_runs(request, tmp_path):
     pytest.importorskip("kagglesdk", reason="needs the kaggle client")
     server = request.getfixturevalue("kaggle_server")
     from fake_kaggle import flat_zip, invoke
-
     from kagglekit import plugins
 
     data = tmp_path / "data" / TWEETS
     data.mkdir(parents=True)
     plugins.get_competition("disaster-tweets").make_sample(data, n_train=160, n_test=40, seed=1)
     runs = []
-    for params in (["-m", "tfidf-nb"], ["-m", "tfidf-lr", "-p", "C=0.05"],
-                   ["-m", "tfidf-lr", "-p", "C=8"]):
-        out = invoke("cv", "disaster-tweets", "--folds", "2", "--data-dir", data, *params,
-                     "--json")
+    for params in (
+        ["-m", "tfidf-nb"],
+        ["-m", "tfidf-lr", "-p", "C=0.05"],
+        ["-m", "tfidf-lr", "-p", "C=8"],
+    ):
+        out = invoke("cv", "disaster-tweets", "--folds", "2", "--data-dir", data, *params, "--json")
         runs.append(json.loads(out.stdout))
     server.add(TWEETS, flat_zip({}))
     return server, runs
@@ -105,8 +120,22 @@ pytest_plugins = ["helpers_kaggle"]
 def test_runs_table_stays_readable_at_120_columns_with_long_blend_ids(cli, tweets_dir):
     from kagglekit.store.refs import resolve_run
 
-    made = cv(cli, tweets_dir, "-m", "tfidf-nb", "-m", "nbsvm", "-m", "tfidf-lr",
-              "-p", "tfidf-nb.alpha=0.3", "--ensemble", "weighted", "--ensemble", "stack")
+    made = cv(
+        cli,
+        tweets_dir,
+        "-m",
+        "tfidf-nb",
+        "-m",
+        "nbsvm",
+        "-m",
+        "tfidf-lr",
+        "-p",
+        "tfidf-nb.alpha=0.3",
+        "--ensemble",
+        "weighted",
+        "--ensemble",
+        "stack",
+    )
     cv(cli, tweets_dir, "-m", "tfidf-nb", "--seeds", "2")  # a seeds column: some have 2
     blends = [b["run_id"] for b in made["blends"]]
     assert all(len(b) > 40 for b in blends)  # e.g. ...-blend-weighted-tfidf-nb+nbsvm+tfidf-lr-...
@@ -130,8 +159,7 @@ def test_runs_table_stays_readable_at_120_columns_with_long_blend_ids(cli, tweet
     assert set(blends) <= listed  # --json keeps the full ids
 
 
-def test_leaderboard_shows_lb_scores_cached_offline_and_cv_lb_correlation(kaggle_runs,
-                                                                           monkeypatch):
+def test_leaderboard_shows_lb_scores_cached_offline_and_cv_lb_correlation(kaggle_runs, monkeypatch):
     from fake_kaggle import invoke
 
     server, runs = kaggle_runs
@@ -140,10 +168,17 @@ def test_leaderboard_shows_lb_scores_cached_offline_and_cv_lb_correlation(kaggle
     invoke("submit", runs[0]["run_id"], "--upload")
     invoke("submit", runs[1]["run_id"], "--upload", "-m", "lr, small C")
     server.next_ref += 1
-    server.submissions[TWEETS].insert(0, {
-        "ref": server.next_ref, "polls": 0, "date": "2024-05-02T12:00:00.000Z",
-        "description": f"from my laptop: kagglekit {runs[2]['run_id']}", "fileName": "s.csv",
-        "token": "x"})
+    server.submissions[TWEETS].insert(
+        0,
+        {
+            "ref": server.next_ref,
+            "polls": 0,
+            "date": "2024-05-02T12:00:00.000Z",
+            "description": f"from my laptop: kagglekit {runs[2]['run_id']}",
+            "fileName": "s.csv",
+            "token": "x",
+        },
+    )
     cache = Path("runs") / TWEETS / ".submissions.json"
     recorded = json.loads(cache.read_text())
     assert recorded["uploads"] == {"41001": runs[0]["run_id"], "41002": runs[1]["run_id"]}

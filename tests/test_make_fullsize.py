@@ -22,31 +22,48 @@ pytestmark = pytest.mark.real_data
 MULTILINGUAL = "jigsaw-multilingual-toxic-comment-classification"
 SCRIPT = REPO / "benchmarks" / "make_fullsize.py"
 SCALE = 0.002
-ALIAS = {"quora-insincere-questions-classification": "quora",
-         "jigsaw-toxic-comment-classification-challenge": "jigsaw",
-         "nlp-getting-started": "disaster-tweets",
-         "jigsaw-multilingual-toxic-comment-classification": "jigsaw-multilingual",
-         "word2vec-nlp-tutorial": "imdb"}
+ALIAS = {
+    "quora-insincere-questions-classification": "quora",
+    "jigsaw-toxic-comment-classification-challenge": "jigsaw",
+    "nlp-getting-started": "disaster-tweets",
+    "jigsaw-multilingual-toxic-comment-classification": "jigsaw-multilingual",
+    "word2vec-nlp-tutorial": "imdb",
+}
 # Kaggle's row count of every file
 KAGGLE_ROWS = {
     "quora-insincere-questions-classification": {
-        "train.csv": 1_306_122, "test.csv": 375_806, "sample_submission.csv": 375_806},
+        "train.csv": 1_306_122,
+        "test.csv": 375_806,
+        "sample_submission.csv": 375_806,
+    },
     "jigsaw-toxic-comment-classification-challenge": {
-        "train.csv": 159_571, "test.csv": 153_164, "test_labels.csv": 153_164,
-        "sample_submission.csv": 153_164},
-    "nlp-getting-started": {"train.csv": 7_613, "test.csv": 3_263,
-                            "sample_submission.csv": 3_263},
+        "train.csv": 159_571,
+        "test.csv": 153_164,
+        "test_labels.csv": 153_164,
+        "sample_submission.csv": 153_164,
+    },
+    "nlp-getting-started": {"train.csv": 7_613, "test.csv": 3_263, "sample_submission.csv": 3_263},
     "jigsaw-multilingual-toxic-comment-classification": {
-        "jigsaw-toxic-comment-train.csv": 223_549, "jigsaw-unintended-bias-train.csv": 1_902_194,
-        "validation.csv": 8_000, "test.csv": 63_812, "sample_submission.csv": 63_812},
-    "word2vec-nlp-tutorial": {"labeledTrainData.tsv": 25_000, "testData.tsv": 25_000,
-                              "unlabeledTrainData.tsv": 50_000, "sampleSubmission.csv": 25_000},
+        "jigsaw-toxic-comment-train.csv": 223_549,
+        "jigsaw-unintended-bias-train.csv": 1_902_194,
+        "validation.csv": 8_000,
+        "test.csv": 63_812,
+        "sample_submission.csv": 63_812,
+    },
+    "word2vec-nlp-tutorial": {
+        "labeledTrainData.tsv": 25_000,
+        "testData.tsv": 25_000,
+        "unlabeledTrainData.tsv": 50_000,
+        "sampleSubmission.csv": 25_000,
+    },
 }
 # files whose ids repeat another file's, as on Kaggle: the submission files and the test
 # labels hold the test ids
 NOT_CROSS_CHECKED = {"sample_submission.csv", "sampleSubmission.csv", "test_labels.csv"}
-TRAIN_FILE = {"jigsaw-multilingual-toxic-comment-classification": "jigsaw-toxic-comment-train.csv",
-              "word2vec-nlp-tutorial": "labeledTrainData.tsv"}
+TRAIN_FILE = {
+    "jigsaw-multilingual-toxic-comment-classification": "jigsaw-toxic-comment-train.csv",
+    "word2vec-nlp-tutorial": "labeledTrainData.tsv",
+}
 
 
 def script_module():
@@ -58,8 +75,9 @@ def script_module():
 
 
 def run_script(*args) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return result
 
@@ -123,10 +141,14 @@ def test_files_columns_counts_and_ids_are_kaggles(slug, built, tmp_path):
 
 def test_id_styles(built):
     for slug, pattern, files in [
-            ("quora-insincere-questions-classification", r"[0-9a-f]{20}", ["train.csv"]),
-            ("jigsaw-toxic-comment-classification-challenge", r"[0-9a-f]{16}",
-             ["train.csv", "test.csv"]),
-            ("nlp-getting-started", r"\d+", ["train.csv", "test.csv"])]:
+        ("quora-insincere-questions-classification", r"[0-9a-f]{20}", ["train.csv"]),
+        (
+            "jigsaw-toxic-comment-classification-challenge",
+            r"[0-9a-f]{16}",
+            ["train.csv", "test.csv"],
+        ),
+        ("nlp-getting-started", r"\d+", ["train.csv", "test.csv"]),
+    ]:
         if slug in built:
             for name in files:
                 lines = (built[slug] / name).read_text().splitlines()
@@ -138,8 +160,9 @@ def test_id_styles(built):
         assert re.match(r'"\d+_(\d+)"\t([01])\t"', first[1])
         rating, label = re.match(r'"\d+_(\d+)"\t([01])\t"', first[1]).groups()
         assert (int(rating) >= 7) == (label == "1")
-        assert re.match(r'"\d+_0"\t"', (folder / "unlabeledTrainData.tsv").read_text()
-                        .splitlines()[1])
+        assert re.match(
+            r'"\d+_0"\t"', (folder / "unlabeledTrainData.tsv").read_text().splitlines()[1]
+        )
 
 
 @pytest.mark.parametrize("slug", list(ALIAS))
@@ -158,11 +181,18 @@ def test_multilingual_validation_and_unintended_bias_load(built):
     folder = folder_of(built, "jigsaw-multilingual-toxic-comment-classification")
     comp = plugins.get_competition("jigsaw-multilingual")
     params = comp.params_class()(unintended_bias=True)
-    data = load_dataset(comp, DataOptions(data_dir=folder, validation_as_fold=True,
-                                          competition_params=params))
+    data = load_dataset(
+        comp, DataOptions(data_dir=folder, validation_as_fold=True, competition_params=params)
+    )
     rows = KAGGLE_ROWS[comp.slug]
-    assert len(data.train) == sum(round(SCALE * rows[f]) for f in (
-        "jigsaw-toxic-comment-train.csv", "jigsaw-unintended-bias-train.csv", "validation.csv"))
+    assert len(data.train) == sum(
+        round(SCALE * rows[f])
+        for f in (
+            "jigsaw-toxic-comment-train.csv",
+            "jigsaw-unintended-bias-train.csv",
+            "validation.csv",
+        )
+    )
     test = read(comp, folder / "test.csv")
     assert set(test["lang"]) <= {"es", "fr", "it", "pt", "ru", "tr"}
 
@@ -203,8 +233,11 @@ def test_vocabulary_grows_with_rows_and_scale(built, tmp_path):
     n_big = bigger["files"]["train.csv"]["distinct_words"]["100%"]
     assert n_big > 1.5 * n_small  # far more words than the source rows hold
     # about --novel-share of the words are made up: not in the source questions
-    comp_words = set(re.findall(r"\w+", shared_path(
-        "data", folder.name, "train.csv").read_text(encoding="utf-8")))
+    comp_words = set(
+        re.findall(
+            r"\w+", shared_path("data", folder.name, "train.csv").read_text(encoding="utf-8")
+        )
+    )
     made = re.findall(r"\w+", (tmp_path / folder.name / "train.csv").read_text(encoding="utf-8"))
     novel = np.mean([w not in comp_words for w in made])
     assert 0.05 < novel < 0.15

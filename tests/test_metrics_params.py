@@ -11,7 +11,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 from kagglekit import plugins
 from kagglekit.errors import ParamError
-from kagglekit.metrics import f1_at_thresholds, best_threshold
+from kagglekit.metrics import best_threshold, f1_at_thresholds
 from kagglekit.params import build_params, describe, parse_assignments
 
 
@@ -52,11 +52,13 @@ def test_auc_and_mean_auc():
     expected = np.mean([roc_auc_score(y[:, j], p[:, j]) for j in range(3)])
     assert plugins.get_metric("mean_auc")(y, p) == pytest.approx(expected)
     assert plugins.get_metric("auc")(y[:, 0], p[:, 0]) == pytest.approx(
-        roc_auc_score(y[:, 0], p[:, 0]))
+        roc_auc_score(y[:, 0], p[:, 0])
+    )
     # a label column with one class is skipped, not an error
     y[:, 2] = 0
     assert plugins.get_metric("mean_auc")(y, p) == pytest.approx(
-        np.mean([roc_auc_score(y[:, j], p[:, j]) for j in range(2)]))
+        np.mean([roc_auc_score(y[:, j], p[:, j]) for j in range(2)])
+    )
 
 
 def test_accuracy_and_log_loss():
@@ -81,21 +83,37 @@ class P:
 
 
 def test_params_coerce_each_type():
-    params = build_params(P, parse_assignments(
-        ["rate=1e-3", "units=128", "bidirectional=false", "name=abc", "layers=8,4",
-         "files=a.txt,b.vec", "cap=none", "mode=max"]), "m")
+    params = build_params(
+        P,
+        parse_assignments(
+            [
+                "rate=1e-3",
+                "units=128",
+                "bidirectional=false",
+                "name=abc",
+                "layers=8,4",
+                "files=a.txt,b.vec",
+                "cap=none",
+                "mode=max",
+            ]
+        ),
+        "m",
+    )
     assert params == P(0.001, 128, False, "abc", (8, 4), ("a.txt", "b.vec"), None, "max")
     assert build_params(P, {"cap": "12"}, "m").cap == 12
     assert build_params(P, {"units": 3, "rate": 2}, "m").rate == 2.0  # TOML values
 
 
-@pytest.mark.parametrize("key,value,message", [
-    ("units", "1.5", "units='1.5' is not a valid int"),
-    ("units", "many", "not a valid int"),
-    ("bidirectional", "maybe", "not a valid bool"),
-    ("mode", "sum", "must be one of mean, max"),
-    ("rte", "1", "did you mean 'rate'"),
-])
+@pytest.mark.parametrize(
+    "key,value,message",
+    [
+        ("units", "1.5", "units='1.5' is not a valid int"),
+        ("units", "many", "not a valid int"),
+        ("bidirectional", "maybe", "not a valid bool"),
+        ("mode", "sum", "must be one of mean, max"),
+        ("rte", "1", "did you mean 'rate'"),
+    ],
+)
 def test_params_errors(key, value, message):
     with pytest.raises(ParamError, match=message):
         build_params(P, {key: value}, "m")
@@ -107,10 +125,19 @@ class Cased:
     max_features: int = 100
 
 
-@pytest.mark.parametrize("key,meant", [("c", "C"), ("Max_Features", "max_features"),
-                                       ("max_featurs", "max_features"), ("MAX_FEATURS", "max_features")])
+@pytest.mark.parametrize(
+    "key,meant",
+    [
+        ("c", "C"),
+        ("Max_Features", "max_features"),
+        ("max_featurs", "max_features"),
+        ("MAX_FEATURS", "max_features"),
+    ],
+)
 def test_param_suggestions_ignore_case(key, meant):
-    with pytest.raises(ParamError, match=f"has no parameter '{key}' \\(did you mean '{meant}'\\?\\)"):
+    with pytest.raises(
+        ParamError, match=f"has no parameter '{key}' \\(did you mean '{meant}'\\?\\)"
+    ):
         build_params(Cased, {key: "2"}, "m")
 
 

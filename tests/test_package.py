@@ -13,11 +13,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-
 from conftest import SHARED, make_competition_dir
 from fake_kaggle import invoke, one_line_error
-from helpers_package import (cv_run, fresh_venv, kaggle_layout, package_args, run_script,
-                             write_preinstalled)
+from helpers_package import (
+    cv_run,
+    fresh_venv,
+    kaggle_layout,
+    package_args,
+    run_script,
+    write_preinstalled,
+)
 
 TWEETS = "nlp-getting-started"
 
@@ -54,7 +59,8 @@ def test_package_installs_offline_and_writes_a_valid_submission(tmp_path, tweets
         entry = listed[f"runs/{TWEETS}/{run_id}/{name}"]
         assert entry["sha256"] == hashlib.sha256((run_dir / name).read_bytes()).hexdigest()
     assert set(listed) == {f"runs/{TWEETS}/{run_id}/{n}" for n in copied} | {
-        "wheels/kagglekit-0.1.0-py3-none-any.whl"}
+        "wheels/kagglekit-0.1.0-py3-none-any.whl"
+    }
     assert manifest["install"] == ["kagglekit==0.1.0"] and manifest["submit_run"] == run_id
     with zipfile.ZipFile(dataset / "wheels" / "kagglekit-0.1.0-py3-none-any.whl") as whl:
         names = whl.namelist()
@@ -74,11 +80,15 @@ def test_package_installs_offline_and_writes_a_valid_submission(tmp_path, tweets
     assert len(cells) == 1 and "".join(cells[0]["source"]) == script
 
     python = fresh_venv(tmp_path / "env")
-    inputs, working = kaggle_layout(tmp_path / "damaged", dataset,
-                                    "kagglekit-nlp-getting-started", tweets_data, TWEETS)
+    inputs, working = kaggle_layout(
+        tmp_path / "damaged", dataset, "kagglekit-nlp-getting-started", tweets_data, TWEETS
+    )
     # a damaged file is refused before anything is installed
-    model_file = next(p for p in sorted((inputs / "kagglekit-nlp-getting-started").rglob("*"))
-                      if p.is_file() and "/models/" in p.as_posix())
+    model_file = next(
+        p
+        for p in sorted((inputs / "kagglekit-nlp-getting-started").rglob("*"))
+        if p.is_file() and "/models/" in p.as_posix()
+    )
     model_file.write_bytes(model_file.read_bytes() + b"\0")
     done = run_script(python, script_path, inputs, working, tmp_path / "home")
     assert done.returncode == 2, done.stderr
@@ -86,8 +96,9 @@ def test_package_installs_offline_and_writes_a_valid_submission(tmp_path, tweets
     assert not (working / "submission.csv").exists()
     assert "kagglekit" not in _installed(python)
 
-    inputs, working = kaggle_layout(tmp_path / "good", dataset, "kagglekit-nlp-getting-started",
-                                    tweets_data, TWEETS)
+    inputs, working = kaggle_layout(
+        tmp_path / "good", dataset, "kagglekit-nlp-getting-started", tweets_data, TWEETS
+    )
     done = run_script(python, script_path, inputs, working, tmp_path / "home")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert "verified" in done.stdout and "--no-index" in done.stdout
@@ -104,8 +115,9 @@ def test_package_installs_offline_and_writes_a_valid_submission(tmp_path, tweets
     assert submission.equals(pd.read_csv(local))
 
     # a dataset whose folders stayed zipped as uploaded (runs.zip, wheels.zip) still works
-    inputs, working = kaggle_layout(tmp_path / "zipped", dataset,
-                                    "kagglekit-nlp-getting-started", tweets_data, TWEETS)
+    inputs, working = kaggle_layout(
+        tmp_path / "zipped", dataset, "kagglekit-nlp-getting-started", tweets_data, TWEETS
+    )
     mounted = inputs / "kagglekit-nlp-getting-started"
     for top in ("runs", "wheels"):
         shutil.make_archive(str(mounted / top), "zip", mounted / top)
@@ -121,26 +133,43 @@ def _installed(python: Path) -> dict:
     """{'kagglekit': its folder} when the fresh environment imports kagglekit."""
     import subprocess
 
-    code = ("import importlib.util as u; s = u.find_spec('kagglekit'); "
-            "print(s.submodule_search_locations[0] if s else '')")
-    found = subprocess.run([str(python), "-c", code], capture_output=True, text=True,
-                           cwd="/").stdout.strip()
+    code = (
+        "import importlib.util as u; s = u.find_spec('kagglekit'); "
+        "print(s.submodule_search_locations[0] if s else '')"
+    )
+    found = subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, cwd="/"
+    ).stdout.strip()
     return {"kagglekit": found} if found else {}
 
 
-def test_package_refuses_a_bad_owner_a_foreign_output_and_an_output_under_a_file(tmp_path, tweets_dir):
+def test_package_refuses_a_bad_owner_a_foreign_output_and_an_output_under_a_file(
+    tmp_path, tweets_dir
+):
     run_id = cv_run(tweets_dir, "disaster-tweets")
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "notes.txt").write_text("mine")
-    error = one_line_error(invoke("package", run_id, "--output", tmp_path / "taken",
-                                  "--owner", "kk-tester", expect=None))
+    error = one_line_error(
+        invoke(
+            "package", run_id, "--output", tmp_path / "taken", "--owner", "kk-tester", expect=None
+        )
+    )
     assert "is not a kagglekit package" in error
     assert (tmp_path / "taken" / "notes.txt").read_text() == "mine"
     error = one_line_error(invoke("package", run_id, "--owner", "not a user!", expect=None))
     assert "--owner" in error
     assert not Path("packages").exists()
-    error = one_line_error(invoke("package", run_id, "--owner", "kk-tester", "--output",
-                                  tmp_path / "taken" / "notes.txt" / "pkg", expect=None))
+    error = one_line_error(
+        invoke(
+            "package",
+            run_id,
+            "--owner",
+            "kk-tester",
+            "--output",
+            tmp_path / "taken" / "notes.txt" / "pkg",
+            expect=None,
+        )
+    )
     assert "cannot write the package" in error and "notes.txt" in error
     assert sorted(p.name for p in (tmp_path / "taken").iterdir()) == ["notes.txt"]
 
@@ -151,20 +180,30 @@ def submittable_competitions() -> list[str]:
     from kagglekit import plugins
 
     registry = plugins.competitions()
-    return sorted(name for name, comp in registry.items.items()
-                  if comp.test_file and registry.owners[name] in BUILTIN_COMPETITIONS)
+    return sorted(
+        name
+        for name, comp in registry.items.items()
+        if comp.test_file and registry.owners[name] in BUILTIN_COMPETITIONS
+    )
 
 
 BUILTIN_COMPETITIONS = {"disaster_tweets", "imdb", "jigsaw", "jigsaw_multilingual", "quora"}
-NOTEBOOK_CASES = [*[(slug, "tfidf-nb") for slug in submittable_competitions()],
-                  ("quora-insincere-questions-classification", "stack")]
+NOTEBOOK_CASES = [
+    *[(slug, "tfidf-nb") for slug in submittable_competitions()],
+    ("quora-insincere-questions-classification", "stack"),
+]
 
 
 def test_every_submittable_competition_is_packaged_quora_the_code_competition_included():
     slugs = {slug for slug, _ in NOTEBOOK_CASES}
-    assert {"quora-insincere-questions-classification", "nlp-getting-started", "aclImdb",
-            "word2vec-nlp-tutorial", "jigsaw-toxic-comment-classification-challenge",
-            "jigsaw-multilingual-toxic-comment-classification"} == slugs
+    assert {
+        "quora-insincere-questions-classification",
+        "nlp-getting-started",
+        "aclImdb",
+        "word2vec-nlp-tutorial",
+        "jigsaw-toxic-comment-classification-challenge",
+        "jigsaw-multilingual-toxic-comment-classification",
+    } == slugs
 
 
 @pytest.mark.parametrize("slug,what", NOTEBOOK_CASES, ids=[f"{s}-{w}" for s, w in NOTEBOOK_CASES])
@@ -179,19 +218,31 @@ def test_the_packaged_notebook_writes_the_submission_of_every_competition(tmp_pa
     data = make_competition_dir(slug, tmp_path / "data", n_train=240, n_test=60)
     if what == "stack":
         members = [cv_run(data, slug, model) for model in ("tfidf-nb", "tfidf-lr")]
-        run_id = json.loads(invoke("blend", *members, "--method", "stack",
-                                   "--json").stdout)["run_id"]
+        run_id = json.loads(invoke("blend", *members, "--method", "stack", "--json").stdout)[
+            "run_id"
+        ]
     else:
         run_id = cv_run(data, slug, what)
     out = tmp_path / "pkg"
-    built = json.loads(invoke(*package_args(run_id, out, write_preinstalled(
-        tmp_path / "pre.txt"), "--json")).stdout)
-    local = pd.read_csv(invoke("submit", run_id, "--output", tmp_path / "local.csv")
-                        .stdout.strip(), dtype={comp.sub_id_column: str})
+    built = json.loads(
+        invoke(
+            *package_args(run_id, out, write_preinstalled(tmp_path / "pre.txt"), "--json")
+        ).stdout
+    )
+    local = pd.read_csv(
+        invoke("submit", run_id, "--output", tmp_path / "local.csv").stdout.strip(),
+        dtype={comp.sub_id_column: str},
+    )
     shutil.rmtree("runs")  # as on Kaggle: only the package's copies exist
     files = [name for name in (comp.test_file, comp.sample_submission_file) if name]
-    inputs, working = kaggle_layout(tmp_path / "kaggle", out / "dataset",
-                                    built["dataset"].split("/")[1], data, slug, files=files)
+    inputs, working = kaggle_layout(
+        tmp_path / "kaggle",
+        out / "dataset",
+        built["dataset"].split("/")[1],
+        data,
+        slug,
+        files=files,
+    )
     script = next((out / "kernel").glob("*.py"))
     done = run_script(fresh_venv(tmp_path / "env"), script, inputs, working, tmp_path / "home")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]

@@ -41,10 +41,16 @@ def copy_sources(dest: Path) -> Path:
 def modules(tree: Path) -> set[str]:
     """The wheel paths of the source tree's modules (kagglekit_competitions <- competitions)."""
     out = set()
-    for folder, package in (("kagglekit", "kagglekit"), ("competitions", "kagglekit_competitions"),
-                            ("plugins", "kagglekit_plugins")):
-        out |= {f"{package}/{p.relative_to(tree / folder).as_posix()}"
-                for p in (tree / folder).rglob("*.py") if "__pycache__" not in p.parts}
+    for folder, package in (
+        ("kagglekit", "kagglekit"),
+        ("competitions", "kagglekit_competitions"),
+        ("plugins", "kagglekit_plugins"),
+    ):
+        out |= {
+            f"{package}/{p.relative_to(tree / folder).as_posix()}"
+            for p in (tree / folder).rglob("*.py")
+            if "__pycache__" not in p.parts
+        }
     return out
 
 
@@ -59,7 +65,8 @@ def broken_project(root: Path, lines: int = 30) -> Path:
     root.mkdir(parents=True)
     (root / "pyproject.toml").write_text(
         '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
-        '[project]\nname = "broken"\nversion = "1"\n[tool.setuptools]\npackages = ["broken"]\n')
+        '[project]\nname = "broken"\nversion = "1"\n[tool.setuptools]\npackages = ["broken"]\n'
+    )
     (root / "broken").mkdir()
     (root / "broken" / "__init__.py").write_text("")
     (root / "backend.py").write_text(
@@ -68,7 +75,8 @@ def broken_project(root: Path, lines: int = 30) -> Path:
         f"    for i in range({lines}):\n"
         "        print('backend line', i)\n"
         "    print(\"error: invalid command 'bdist_wheel'\", file=sys.stderr)\n"
-        "    raise SystemExit(1)\n")
+        "    raise SystemExit(1)\n"
+    )
     return root
 
 
@@ -98,36 +106,71 @@ def _venv_without_wheel(root: Path) -> Path:
     python = venv / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     for args in (["setuptools==65.5.0"], ["-e", f"{copy_sources(root / 'src')}[kaggle]"]):
-        done = subprocess.run([str(python), "-m", "pip", "install", "-q",
-                               "--disable-pip-version-check", *args], env=env,
-                              capture_output=True, text=True, timeout=900)
+        done = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         if done.returncode != 0:
-            pytest.skip(f"cannot install {args[-1]} into a new venv (no index?): "
-                        f"{done.stderr.strip().splitlines()[-1:]}")
+            pytest.skip(
+                f"cannot install {args[-1]} into a new venv (no index?): "
+                f"{done.stderr.strip().splitlines()[-1:]}"
+            )
     return python
 
 
 def test_package_works_from_a_core_and_kaggle_install_without_wheel(tmp_path, tweets_dir):
     python = _venv_without_wheel(tmp_path / "env")
-    probe = ("import importlib.util as u, setuptools; "
-             "print(u.find_spec('wheel') is None, setuptools.__version__)")
+    probe = (
+        "import importlib.util as u, setuptools; "
+        "print(u.find_spec('wheel') is None, setuptools.__version__)"
+    )
     # the situation of the bug: setuptools 65 and no wheel package, so no build of a wheel
     # without build isolation can work here (`pip wheel --no-build-isolation` said "invalid
     # command 'bdist_wheel'")
-    assert subprocess.run([str(python), "-c", probe], capture_output=True, text=True,
-                          check=True, cwd="/").stdout.split() == ["True", "65.5.0"]
+    assert subprocess.run(
+        [str(python), "-c", probe], capture_output=True, text=True, check=True, cwd="/"
+    ).stdout.split() == ["True", "65.5.0"]
     run_id = cv_run(tweets_dir, "disaster-tweets")
-    freeze = subprocess.run([str(python), "-m", "pip", "freeze", "--exclude-editable"],
-                            capture_output=True, text=True, check=True).stdout
+    freeze = subprocess.run(
+        [str(python), "-m", "pip", "freeze", "--exclude-editable"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     (tmp_path / "pre.txt").write_text(freeze)
-    version = subprocess.run([str(python), "-c", "import sys; print('%d.%d' % sys.version_info"
-                              "[:2])"], capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run(
+        [str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     kagglekit = python.with_name("kagglekit")
-    done = subprocess.run([str(kagglekit), "package", run_id, "--output", str(tmp_path / "pkg"),
-                           "--owner", "kk-tester", "--python-version", version, "--platform",
-                           this_platform(), "--preinstalled", str(tmp_path / "pre.txt"),
-                           "--no-index", "--json"], capture_output=True, text=True,
-                          cwd=Path.cwd(), timeout=300)
+    done = subprocess.run(
+        [
+            str(kagglekit),
+            "package",
+            run_id,
+            "--output",
+            str(tmp_path / "pkg"),
+            "--owner",
+            "kk-tester",
+            "--python-version",
+            version,
+            "--platform",
+            this_platform(),
+            "--preinstalled",
+            str(tmp_path / "pre.txt"),
+            "--no-index",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=Path.cwd(),
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     built = json.loads(done.stdout)
     assert built["wheels"] == ["kagglekit-0.1.0-py3-none-any.whl"]
@@ -146,13 +189,26 @@ def test_package_works_from_a_core_and_kaggle_install_without_wheel(tmp_path, tw
 def _install_wheel(wheel: Path, target: Path) -> Path:
     """``pip install --target`` of the wheel; its .dist-info folder (RECORD and
     direct_url.json as pip writes them)."""
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
-                    "--target", str(target), str(wheel)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return next(target.glob("kagglekit-*.dist-info"))
 
 
-def test_installed_without_a_source_tree_the_wheel_it_came_from_is_checked(tmp_path,
-                                                                          monkeypatch):
+def test_installed_without_a_source_tree_the_wheel_it_came_from_is_checked(tmp_path, monkeypatch):
     built = build_kagglekit_wheel(tmp_path / "built", REPO)
     info = _install_wheel(built, tmp_path / "site")
     dist = metadata.Distribution.at(info)
@@ -169,9 +225,15 @@ def test_installed_without_a_source_tree_the_wheel_it_came_from_is_checked(tmp_p
     # a wheel that is not the installed code is refused, naming the file
     record = info / "RECORD"
     lines = record.read_text().splitlines()
-    record.write_text("\n".join(f"{line.split(',')[0]},sha256=changed,1"
-                                if line.startswith("kagglekit/cli/__init__.py,") else line
-                                for line in lines) + "\n")
+    record.write_text(
+        "\n".join(
+            f"{line.split(',')[0]},sha256=changed,1"
+            if line.startswith("kagglekit/cli/__init__.py,")
+            else line
+            for line in lines
+        )
+        + "\n"
+    )
     with pytest.raises(PackageError) as caught:
         installed_wheel(tmp_path / "changed", dist)
     assert "kagglekit/cli/__init__.py differs" in str(caught.value)
@@ -183,5 +245,7 @@ def test_installed_without_a_source_tree_the_wheel_it_came_from_is_checked(tmp_p
     with pytest.raises(PackageError) as caught:
         installed_wheel(tmp_path / "none", dist)
     assert "No matching distribution found for kagglekit==0.1.0" in str(caught.value)
-    assert str(caught.value).endswith("install kagglekit from its source tree (pip install -e "
-                                      "/path/to/kagglekit), then package again")
+    assert str(caught.value).endswith(
+        "install kagglekit from its source tree (pip install -e "
+        "/path/to/kagglekit), then package again"
+    )

@@ -83,8 +83,18 @@ class InTestPlugin:
 def test_in_test_plugin_model_used_from_cli(cli, tweets_dir):
     plugins.register_plugin(InTestPlugin(), name="in-test")
     try:
-        out = cli.json("cv", "disaster-tweets", "--model", "const", "-p", "value=0.3",
-                       "--folds", "2", "--data-dir", tweets_dir.parent)
+        out = cli.json(
+            "cv",
+            "disaster-tweets",
+            "--model",
+            "const",
+            "-p",
+            "value=0.3",
+            "--folds",
+            "2",
+            "--data-dir",
+            tweets_dir.parent,
+        )
         assert out["model"] == "const"
         assert out["scores"]["auc"] == 0.5  # a constant ranks nothing
         owners = {r["name"]: r for r in cli.json("plugins")["plugins"]}
@@ -114,9 +124,18 @@ def test_name_collision_names_both_plugins():
 class AliasCollision:
     @hookimpl
     def register_competitions(self, register):
-        register(Competition(name="other-comp", title="x", task="binary", id_column="id",
-                             text_columns=("text",), target_columns=("y",), metric="auc",
-                             aliases=("disaster-tweets",)))
+        register(
+            Competition(
+                name="other-comp",
+                title="x",
+                task="binary",
+                id_column="id",
+                text_columns=("text",),
+                target_columns=("y",),
+                metric="auc",
+                aliases=("disaster-tweets",),
+            )
+        )
 
 
 def test_alias_collision_is_an_error_too():
@@ -166,9 +185,23 @@ def example_site(tmp_path_factory) -> Path:
     pytest.importorskip("wheel", reason="building the example package needs wheel")
     target = tmp_path_factory.mktemp("site")
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(target), str(REPO / "tests" / "plugin_example")],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(REPO / "tests" / "plugin_example"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert list(target.glob("kagglekit_example_plugin-0.3.1.dist-info"))
     return target
@@ -197,20 +230,40 @@ def test_third_party_competition_and_model_from_cli(example_site, tmp_path):
     env = {"PYTHONPATH": str(example_site)}
     data_root = tmp_path / "data"
     make = subprocess.run(
-        [sys.executable, "-c",
-         "import sys; from pathlib import Path; from kk_example.plugin import make_sample; "
-         "d = Path(sys.argv[1]); d.mkdir(parents=True); make_sample(d)",
-         str(data_root / "example-reviews")],
-        env={**__import__("os").environ, **env}, capture_output=True, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from kk_example.plugin import make_sample; "
+            "d = Path(sys.argv[1]); d.mkdir(parents=True); make_sample(d)",
+            str(data_root / "example-reviews"),
+        ],
+        env={**__import__("os").environ, **env},
+        capture_output=True,
+        text=True,
+    )
     assert make.returncode == 0, make.stderr
-    proc = run_kagglekit("cv", "reviews", "--model", "keyword", "--folds", "3", "--data-dir",
-                         data_root, "--runs-dir", tmp_path / "runs", "--json", env=env, cwd=tmp_path)
+    proc = run_kagglekit(
+        "cv",
+        "reviews",
+        "--model",
+        "keyword",
+        "--folds",
+        "3",
+        "--data-dir",
+        data_root,
+        "--runs-dir",
+        tmp_path / "runs",
+        "--json",
+        env=env,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["competition"] == "example-reviews" and out["model"] == "keyword"
     assert out["scores"]["auc"] == 1.0  # the keyword separates the generated classes
-    sub = run_kagglekit("submit", out["run_id"], "--runs-dir", tmp_path / "runs", "--json",
-                        env=env, cwd=tmp_path)
+    sub = run_kagglekit(
+        "submit", out["run_id"], "--runs-dir", tmp_path / "runs", "--json", env=env, cwd=tmp_path
+    )
     assert sub.returncode == 0, sub.stderr
     lines = Path(json.loads(sub.stdout)["path"]).read_text().splitlines()
     assert lines[0] == "review_id,label" and len(lines) == 51
@@ -224,9 +277,34 @@ def test_allowlist_env_var_limits_loaded_plugins(example_site, tmp_path):
     names = {r["name"] for r in json.loads(proc.stdout)["plugins"]}
     # the core's own modules always load (commands, executors, folds, blend methods,
     # metrics); of the competitions and models only the named ones
-    commands = {"blend", "competitions", "cv", "data", "env", "fetch", "fit", "models",
-                "package", "plugins", "predict", "pretrain", "pseudo_label", "report", "runs",
-                "score", "submissions", "submit"}  # kagglekit/cli/: one module per command
-    assert names == commands | {"executors", "folds", "blend_methods", "tfidf", "metrics",
-                                "example"}
+    commands = {
+        "blend",
+        "competitions",
+        "cv",
+        "data",
+        "env",
+        "fetch",
+        "fit",
+        "models",
+        "package",
+        "plugins",
+        "predict",
+        "pretrain",
+        "pseudo_label",
+        "report",
+        "runs",
+        "score",
+        "submissions",
+        "submit",
+    }  # kagglekit/cli/: one module per command
+    assert names == commands | {
+        "executors",
+        "folds",
+        "blend_methods",
+        "blend_methods_hillclimb",
+        "tracking",
+        "tfidf",
+        "metrics",
+        "example",
+    }
     assert "Warning" not in proc.stderr  # the broken one was not even tried

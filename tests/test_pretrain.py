@@ -13,7 +13,6 @@ pytest.importorskip("tokenizers")
 
 from conftest import one_line_error  # noqa: E402
 from helpers_hub import keras_preset  # noqa: E402
-
 from kagglekit.hub.pretrain import heldout_scores, mask_tokens  # noqa: E402
 
 
@@ -38,9 +37,23 @@ def test_bert_masking_keeps_specials_and_padding():
 def test_pretrain_writes_a_preset_whose_mlm_loss_drops_and_that_fine_tunes(cli, tmp_path):
     preset = keras_preset(tmp_path / "tiny-bert")
     out = tmp_path / "lm"
-    args = ["pretrain", "imdb", "--sample", "--runs-dir", tmp_path / "runs",
-            "-p", f"preset={preset}", "-p", "epochs=3", "-p", "learning_rate=0.01",
-            "-p", "max_length=24", "-p", "batch_size=32"]
+    args = [
+        "pretrain",
+        "imdb",
+        "--sample",
+        "--runs-dir",
+        tmp_path / "runs",
+        "-p",
+        f"preset={preset}",
+        "-p",
+        "epochs=3",
+        "-p",
+        "learning_rate=0.01",
+        "-p",
+        "max_length=24",
+        "-p",
+        "batch_size=32",
+    ]
     result = cli(*args, "--output", out, "--json")
     record = json.loads(result.stdout)
     assert set(record["texts"]) == {"data_dir", "train", "test", "unlabeled"}
@@ -49,18 +62,23 @@ def test_pretrain_writes_a_preset_whose_mlm_loss_drops_and_that_fine_tunes(cli, 
     assert [h["epoch"] for h in history] == [0, 1, 2, 3]
     assert history[-1]["heldout_loss"] < history[0]["heldout_loss"]  # it learned
     assert "held-out MLM loss" in result.stderr and "epoch 3" in result.stderr
-    assert {"config.json", "model.weights.h5", "tokenizer.json",
-            "kagglekit-pretrain.json"} <= {p.name for p in out.iterdir()}
+    assert {"config.json", "model.weights.h5", "tokenizer.json", "kagglekit-pretrain.json"} <= {
+        p.name for p in out.iterdir()
+    }
 
     from kagglekit.hub.backbone import load_backbone
     from kagglekit.hub.tokenizer import SubwordTokenizer
 
     original, tuned = load_backbone(preset), load_backbone(out)
     assert type(tuned).__name__ == "BertBackbone"
-    assert not np.allclose(original.get_layer("token_embedding").get_weights()[0],
-                           tuned.get_layer("token_embedding").get_weights()[0])
-    assert SubwordTokenizer.from_directory(out).vocab_size == \
-        SubwordTokenizer.from_directory(preset).vocab_size
+    assert not np.allclose(
+        original.get_layer("token_embedding").get_weights()[0],
+        tuned.get_layer("token_embedding").get_weights()[0],
+    )
+    assert (
+        SubwordTokenizer.from_directory(out).vocab_size
+        == SubwordTokenizer.from_directory(preset).vocab_size
+    )
 
     # the same preset, texts and params: the cache answers, nothing is trained again
     again = json.loads(cli(*args, "--output", tmp_path / "lm2", "--json").stdout)
@@ -77,26 +95,79 @@ def test_pretrain_writes_a_preset_whose_mlm_loss_drops_and_that_fine_tunes(cli, 
     assert "already exists and is not an empty folder" in one_line_error(other)
     assert "epoch 1" not in other.stderr
 
-    fit = cli.json("fit", "imdb", "--sample", "--model", "distilbert", "--runs-dir",
-                   tmp_path / "runs", "-p", f"preset={out}", "-p", "epochs=1",
-                   "-p", "max_length=24", "-p", "verbose=0")
+    fit = cli.json(
+        "fit",
+        "imdb",
+        "--sample",
+        "--model",
+        "distilbert",
+        "--runs-dir",
+        tmp_path / "runs",
+        "-p",
+        f"preset={out}",
+        "-p",
+        "epochs=1",
+        "-p",
+        "max_length=24",
+        "-p",
+        "verbose=0",
+    )
     assert Path(fit["path"], "test_predictions.csv").is_file()
 
 
 def test_pretrain_refuses_what_it_cannot_do(cli, tmp_path):
-    result = cli("pretrain", "disaster-tweets", "--sample", "--texts", "unlabeled",
-                 "-p", "preset=/nonexistent-preset-dir", "--runs-dir", tmp_path / "runs",
-                 expect=2)
+    result = cli(
+        "pretrain",
+        "disaster-tweets",
+        "--sample",
+        "--texts",
+        "unlabeled",
+        "-p",
+        "preset=/nonexistent-preset-dir",
+        "--runs-dir",
+        tmp_path / "runs",
+        expect=2,
+    )
     assert len(result.stderr.strip().splitlines()) == 1
     preset = keras_preset(tmp_path / "tiny-bert")
-    result = cli("pretrain", "disaster-tweets", "--sample", "--texts", "unlabeled",
-                 "-p", f"preset={preset}", "--runs-dir", tmp_path / "runs", expect=2)
+    result = cli(
+        "pretrain",
+        "disaster-tweets",
+        "--sample",
+        "--texts",
+        "unlabeled",
+        "-p",
+        f"preset={preset}",
+        "--runs-dir",
+        tmp_path / "runs",
+        expect=2,
+    )
     assert "declares no unlabeled texts" in result.stderr
-    lstm = cli("pretrain", "imdb", "--model", "lstm", "--sample", "-p", f"preset={preset}",
-               "--runs-dir", tmp_path / "runs", expect=2)
+    lstm = cli(
+        "pretrain",
+        "imdb",
+        "--model",
+        "lstm",
+        "--sample",
+        "-p",
+        f"preset={preset}",
+        "--runs-dir",
+        tmp_path / "runs",
+        expect=2,
+    )
     assert "pretrain --model lstm has no parameter 'preset'" in one_line_error(lstm)
-    lstm = cli("pretrain", "imdb", "--model", "lstm", "--sample", "-p", "bptt=1",
-               "--runs-dir", tmp_path / "runs", expect=2)
+    lstm = cli(
+        "pretrain",
+        "imdb",
+        "--model",
+        "lstm",
+        "--sample",
+        "-p",
+        "bptt=1",
+        "--runs-dir",
+        tmp_path / "runs",
+        expect=2,
+    )
     assert "bptt must be >= 2" in one_line_error(lstm)
 
 

@@ -22,9 +22,12 @@ REAL = {
 # well above chance for 2-fold tfidf-nb (predicting every row positive gets F1 0.60 on the
 # tweets and 0.12 on Quora; measured: tweets F1 0.75, Quora F1 0.25, Jigsaw mean AUC 0.77,
 # IMDb accuracy 0.82)
-FLOOR = {"nlp-getting-started": 0.65, "quora-insincere-questions-classification": 0.2,
-         "jigsaw-toxic-comment-classification-challenge": 0.7,
-         "imdb-dataset-of-50k-movie-reviews": 0.7}
+FLOOR = {
+    "nlp-getting-started": 0.65,
+    "quora-insincere-questions-classification": 0.2,
+    "jigsaw-toxic-comment-classification-challenge": 0.7,
+    "imdb-dataset-of-50k-movie-reviews": 0.7,
+}
 
 
 @pytest.mark.parametrize("slug", list(REAL))
@@ -42,8 +45,20 @@ def test_cv_and_submission_on_the_real_files(slug, tmp_path):
     alias, n_train, n_test = REAL[slug]
     directory = shared_dir(slug)
     comp = competition(alias)
-    out = run_json(["cv", alias, "--model", "tfidf-nb", "--folds", "2", "--data-dir", directory,
-                    "--runs-dir", tmp_path])
+    out = run_json(
+        [
+            "cv",
+            alias,
+            "--model",
+            "tfidf-nb",
+            "--folds",
+            "2",
+            "--data-dir",
+            directory,
+            "--runs-dir",
+            tmp_path,
+        ]
+    )
     assert out["scores"][comp.metric] > FLOOR[slug]
     if not n_test:
         return
@@ -73,6 +88,19 @@ def test_real_imdb_reviews_lose_their_br_tags():
 
 def test_real_tweets_cv_of_a_char_ngram_model(tmp_path):
     directory = shared_dir("nlp-getting-started")
-    out = run_json(["cv", "disaster-tweets", "--model", "nbsvm", "--folds", "2",
-                    "--data-dir", directory, "--runs-dir", tmp_path, *small_params("nbsvm")])
+    out = run_json(
+        [
+            "cv",
+            "disaster-tweets",
+            "--model",
+            "nbsvm",
+            "--folds",
+            "2",
+            "--data-dir",
+            directory,
+            "--runs-dir",
+            tmp_path,
+            *small_params("nbsvm"),
+        ]
+    )
     assert out["scores"]["f1"] > 0.7

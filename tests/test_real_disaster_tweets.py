@@ -39,8 +39,9 @@ def test_tfidf_nb_reproduces_the_published_course_accuracy(real_dir):
     from kagglekit_plugins.tfidf import TfidfNB
 
     frame = pd.read_csv(real_dir / "train.csv").sample(frac=1, random_state=42)
-    x_tr, x_va, y_tr, y_va = train_test_split(frame["text"].to_numpy(), frame["target"].to_numpy(),
-                                              test_size=0.1, random_state=42)
+    x_tr, x_va, y_tr, y_va = train_test_split(
+        frame["text"].to_numpy(), frame["target"].to_numpy(), test_size=0.1, random_state=42
+    )
     assert (len(x_tr), len(x_va)) == (6851, 762)
     model = TfidfNB().fit(TextFrame.from_texts(x_tr, y_tr), None)
     accuracy = np.mean((model.predict(TextFrame.from_texts(x_va))[:, 0] >= 0.5) == y_va)
@@ -48,14 +49,24 @@ def test_tfidf_nb_reproduces_the_published_course_accuracy(real_dir):
 
 
 def test_cv_and_submission_on_real_files(cli, real_dir):
-    out = cli.json("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3",
-                   "--data-dir", real_dir)
+    out = cli.json(
+        "cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3", "--data-dir", real_dir
+    )
     assert 0.72 < out["scores"]["f1"] < 0.85
     # identical tweets now share a fold: ~0.84, where the leaky folds gave > 0.85
     assert 0.82 < out["scores"]["auc"] < 0.95
     assert out["nested_scores"]["f1"] <= out["scores"]["f1"]
-    leaky = cli.json("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3",
-                     "--data-dir", real_dir, "--no-group-duplicates")
+    leaky = cli.json(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--folds",
+        "3",
+        "--data-dir",
+        real_dir,
+        "--no-group-duplicates",
+    )
     assert leaky["scores"]["auc"] > out["scores"]["auc"] + 0.005
     sub = cli.json("submit", out["run_id"])
     submission = pd.read_csv(sub["path"])
@@ -71,8 +82,9 @@ def test_identical_real_tweets_no_longer_straddle_folds(real_dir):
     from kagglekit.data import DataOptions, load_dataset
     from kagglekit.folds import dataset_folds
 
-    data = load_dataset(plugins.get_competition("disaster-tweets"),
-                        DataOptions(data_dir=str(real_dir)))
+    data = load_dataset(
+        plugins.get_competition("disaster-tweets"), DataOptions(data_dir=str(real_dir))
+    )
     texts = np.asarray(data.train.text, dtype=object)
 
     def straddling(folds):

@@ -28,8 +28,11 @@ def presets(tmp_path_factory):
     from helpers_finetune import deberta_preset, gemma_preset
 
     root = tmp_path_factory.mktemp("remat-presets")
-    return {"gemma": gemma_preset(root / "gemma"), "deberta": deberta_preset(root / "deberta"),
-            "bert": keras_preset(root / "bert")}
+    return {
+        "gemma": gemma_preset(root / "gemma"),
+        "deberta": deberta_preset(root / "deberta"),
+        "bert": keras_preset(root / "bert"),
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +41,7 @@ def isolated(monkeypatch, tmp_path):
     monkeypatch.setenv("KAGGLEKIT_PRESET_DIRS", str(tmp_path / "no-mounts"))
 
 
-GRADIENTS = r'''
+GRADIENTS = r"""
 import sys, numpy as np, keras
 from kagglekit.hub.adapters import blocks, remat_blocks
 from kagglekit.hub.backbone import load_backbone
@@ -92,32 +95,38 @@ remat, remat_runs, _ = gradients(sys.argv[1], True)
 worst = max(float(np.abs(a - b).max()) for a, b in zip(plain, remat) if a is not None)
 scale = max(float(np.abs(a).max()) for a in plain if a is not None)
 print(n, plain_runs, remat_runs, worst / scale)
-'''
+"""
 
 
 def gradients_check(path: Path, backend: str, mode: str, tmp_path: Path):
     script = tmp_path / "gradients.py"
     script.write_text(GRADIENTS)
     env = {**os.environ, "KERAS_BACKEND": backend}
-    result = subprocess.run([sys.executable, str(script), str(path), mode], capture_output=True,
-                            text=True, env=env)
+    result = subprocess.run(
+        [sys.executable, str(script), str(path), mode], capture_output=True, text=True, env=env
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     n, plain_runs, remat_runs, relative = result.stdout.split()[-4:]
     return int(n), int(plain_runs), int(remat_runs), float(relative)
 
 
-@pytest.mark.parametrize("backend, kind, mode", [
-    ("tensorflow", "gemma", "train"), ("tensorflow", "bert", "infer"),
-    ("jax", "deberta", "train")])
-def test_remat_recomputes_every_block_and_keeps_the_gradients(presets, tmp_path, backend,
-                                                              kind, mode):
+@pytest.mark.parametrize(
+    "backend, kind, mode",
+    [
+        ("tensorflow", "gemma", "train"),
+        ("tensorflow", "bert", "infer"),
+        ("jax", "deberta", "train"),
+    ],
+)
+def test_remat_recomputes_every_block_and_keeps_the_gradients(
+    presets, tmp_path, backend, kind, mode
+):
     """Each block runs once without remat and twice with it (TensorFlow: forward, then again
     in the backward pass; JAX: once, plus one checkpoint in the program per block); the
     gradients agree. On JAX with dropout on (DeBERTa, training)."""
     if backend == "jax":
         pytest.importorskip("jax")
-    n, plain_runs, remat_runs, relative = gradients_check(presets[kind], backend, mode,
-                                                          tmp_path)
+    n, plain_runs, remat_runs, relative = gradients_check(presets[kind], backend, mode, tmp_path)
     assert n >= 1 and plain_runs == n and remat_runs == 2 * n
     assert relative < 1e-5
 
@@ -132,9 +141,16 @@ def test_a_model_trained_with_remat_predicts_what_one_without_does(presets, tmp_
     from kagglekit_plugins.transformer import TransformerClassifier
 
     train, test = frames()
-    params = {"preset": str(presets["gemma"]), "head": "last", "epochs": 2,
-              "learning_rate": 1e-2, "batch_size": 16, "max_length": 16, "dropout": 0.0,
-              "verbose": 0}
+    params = {
+        "preset": str(presets["gemma"]),
+        "head": "last",
+        "epochs": 2,
+        "learning_rate": 1e-2,
+        "batch_size": 16,
+        "max_length": 16,
+        "dropout": 0.0,
+        "verbose": 0,
+    }
     plain = TransformerClassifier.from_dict(params, seed=0).fit(train, test)
     remat = TransformerClassifier.from_dict({**params, "remat": True}, seed=0).fit(train, test)
     backbone = next(layer for layer in remat.model_.layers if hasattr(layer, "transformer_layers"))
@@ -143,8 +159,9 @@ def test_a_model_trained_with_remat_predicts_what_one_without_does(presets, tmp_
     prob = remat.predict(test)
     np.testing.assert_allclose(prob, plain.predict(test), atol=1e-4)
     remat.save(tmp_path / "fold")
-    np.testing.assert_allclose(TransformerClassifier.load(tmp_path / "fold").predict(test),
-                               prob, atol=1e-6)
+    np.testing.assert_allclose(
+        TransformerClassifier.load(tmp_path / "fold").predict(test), prob, atol=1e-6
+    )
 
 
 def test_remat_with_dropout_on_tensorflow_is_refused_in_one_line(presets):
@@ -154,9 +171,16 @@ def test_remat_with_dropout_on_tensorflow_is_refused_in_one_line(presets):
     if keras.backend.backend() != "tensorflow":
         pytest.skip("the refusal is TensorFlow's")
     model = TransformerClassifier.from_dict(
-        {"preset": str(presets["deberta"]), "epochs": 1, "max_length": 16, "remat": True,
-         "verbose": 0})
-    with pytest.raises(ParamError, match="remat=true on TensorFlow needs a backbone without "
-                                         "dropout") as err:
+        {
+            "preset": str(presets["deberta"]),
+            "epochs": 1,
+            "max_length": 16,
+            "remat": True,
+            "verbose": 0,
+        }
+    )
+    with pytest.raises(
+        ParamError, match="remat=true on TensorFlow needs a backbone without dropout"
+    ) as err:
         model.fit(frames()[0])
     assert "\n" not in str(err.value)

@@ -19,7 +19,6 @@ pytest.importorskip("matplotlib", reason="reports need the report extra")
 pytest.importorskip("jinja2", reason="reports need the report extra")
 
 from conftest import make_competition_dir  # noqa: E402
-
 from kagglekit import plugins  # noqa: E402
 from kagglekit.errors import KaggleKitError  # noqa: E402
 from kagglekit.hookspecs import hookimpl  # noqa: E402
@@ -42,7 +41,7 @@ def section_ids(html: str) -> list[str]:
 def part(html: str, section: str) -> str:
     """One section's HTML."""
     start = html.index(f'<section id="{section}"')
-    return html[start:html.index("</section>", start)]
+    return html[start : html.index("</section>", start)]
 
 
 def images(html: str) -> list[np.ndarray]:
@@ -54,7 +53,7 @@ def images(html: str) -> list[np.ndarray]:
     out = []
     for src in sources:
         assert src.startswith("data:image/"), src[:40]  # inline: viewable offline
-        kind, data = src[len("data:"):].split(",", 1)
+        kind, data = src[len("data:") :].split(",", 1)
         if kind == "image/png;base64":
             array = mpimg.imread(io.BytesIO(base64.b64decode(data)), format="png")
             assert array.shape[0] > 100 and array.shape[1] > 100
@@ -77,8 +76,9 @@ def no_external_references(html: str) -> None:
 
 @pytest.fixture
 def tfidf_run(cli, tweets_dir):
-    payload = cli.json("cv", "disaster-tweets", "-m", "tfidf-lr", "--folds", "3",
-                       "--data-dir", tweets_dir)
+    payload = cli.json(
+        "cv", "disaster-tweets", "-m", "tfidf-lr", "--folds", "3", "--data-dir", tweets_dir
+    )
     return payload["run_id"], Path(payload["run_dir"])
 
 
@@ -101,8 +101,17 @@ def test_report_of_a_tfidf_run_has_every_section_and_escapes_texts(cli, tfidf_ru
     path = report(cli, run_id)
     assert path == (Path("reports") / "nlp-getting-started" / f"{run_id}.html").resolve()
     html = path.read_text()
-    assert section_ids(html) == ["scores", "folds", "curves", "threshold", "confusion",
-                                 "calibration", "length", "wrong", "data"]
+    assert section_ids(html) == [
+        "scores",
+        "folds",
+        "curves",
+        "threshold",
+        "confusion",
+        "calibration",
+        "length",
+        "wrong",
+        "data",
+    ]
     # the hostile text appears escaped, never as markup
     assert "&lt;script&gt;alert(&#39;kk&#39;)&lt;/script&gt; &amp; &#34;quoted&#34;" in html
     no_external_references(html)
@@ -133,11 +142,13 @@ def test_report_json_has_what_every_json_has(cli, tfidf_run, tweets_dir):
     assert payload["run_id"] == run_id and payload["run_dir"] == str(run_dir)
     assert payload["competition"] == "nlp-getting-started" and payload["model"] == "tfidf-lr"
     assert payload["scores"] == record["scores"] and payload["scores"]["f1"] > 0
-    assert payload["path"] == str((Path("reports") / "nlp-getting-started" /
-                                   f"{run_id}.html").resolve())
+    assert payload["path"] == str(
+        (Path("reports") / "nlp-getting-started" / f"{run_id}.html").resolve()
+    )
     assert payload["runs"] == [run_id] and len(payload["summaries"]) == 1
-    other = cli.json("cv", "disaster-tweets", "-m", "tfidf-nb", "--folds", "3",
-                     "--data-dir", tweets_dir)
+    other = cli.json(
+        "cv", "disaster-tweets", "-m", "tfidf-nb", "--folds", "3", "--data-dir", tweets_dir
+    )
     payload = cli.json("report", run_id, other["run_id"])
     assert payload["run_dir"] == str(run_dir) and payload["runs"] == [run_id, other["run_id"]]
     assert [s["scores"] for s in payload["summaries"]] == [record["scores"], other["scores"]]
@@ -178,8 +189,7 @@ def _invoke_raw(run_id):
     return write_report([resolve_run(run_id, Path("runs"))], Path("reports"))
 
 
-def test_report_without_the_data_folder_shows_the_record_and_says_why(cli, tfidf_run,
-                                                                       tweets_dir):
+def test_report_without_the_data_folder_shows_the_record_and_says_why(cli, tfidf_run, tweets_dir):
     run_id, _ = tfidf_run
     for f in tweets_dir.iterdir():
         f.unlink()
@@ -206,25 +216,47 @@ class TinyNeural(Model):
                 pos, n = counts.get(word, (0, 0))
                 counts[word] = (pos + int(label), n + 1)
         rate = float(train.y.mean())
-        self.weights_ = {w: float(np.log((p + rate) / (n - p + 1 - rate)))
-                         for w, (p, n) in counts.items()}
-        history = [{"epoch": e + 1, "loss": round(0.7 / (e + 1) + 0.05 * (e == 3), 4),
-                    "val_loss": round(0.6 - 0.05 * e + 0.06 * (e == 3), 4),
-                    "val_auc": round(0.7 + 0.05 * e - 0.04 * (e == 3), 4),
-                    "lr": 0.001 if e < 2 else 0.0005} for e in range(self.params.epochs)]
-        self.fit_info_ = {"history": history, "best_epoch": 3, "monitor": "val_auc",
-                          "early_stopping": "inner", "notes": ["<i>glove</i>: 9% of words new"],
-                          "embeddings": {"dim": 50, "vocab_size": len(counts),
-                                         "vocab_coverage": 0.91, "token_coverage": 0.97,
-                                         "files": [{"path": "glove.6B.50d.txt", "dim": 50,
-                                                    "vocab_coverage": 0.91,
-                                                    "token_coverage": 0.97}],
-                                         "top_missing": [["<b>unseen</b>", 7], ["zzz", 2]]}}
+        self.weights_ = {
+            w: float(np.log((p + rate) / (n - p + 1 - rate))) for w, (p, n) in counts.items()
+        }
+        history = [
+            {
+                "epoch": e + 1,
+                "loss": round(0.7 / (e + 1) + 0.05 * (e == 3), 4),
+                "val_loss": round(0.6 - 0.05 * e + 0.06 * (e == 3), 4),
+                "val_auc": round(0.7 + 0.05 * e - 0.04 * (e == 3), 4),
+                "lr": 0.001 if e < 2 else 0.0005,
+            }
+            for e in range(self.params.epochs)
+        ]
+        self.fit_info_ = {
+            "history": history,
+            "best_epoch": 3,
+            "monitor": "val_auc",
+            "early_stopping": "inner",
+            "notes": ["<i>glove</i>: 9% of words new"],
+            "embeddings": {
+                "dim": 50,
+                "vocab_size": len(counts),
+                "vocab_coverage": 0.91,
+                "token_coverage": 0.97,
+                "files": [
+                    {
+                        "path": "glove.6B.50d.txt",
+                        "dim": 50,
+                        "vocab_coverage": 0.91,
+                        "token_coverage": 0.97,
+                    }
+                ],
+                "top_missing": [["<b>unseen</b>", 7], ["zzz", 2]],
+            },
+        }
         return self
 
     def predict(self, frame):
-        scores = np.array([sum(self.weights_.get(w, 0.0) for w in str(t).lower().split())
-                           for t in frame.text])
+        scores = np.array(
+            [sum(self.weights_.get(w, 0.0) for w in str(t).lower().split()) for t in frame.text]
+        )
         return (1 / (1 + np.exp(-np.clip(scores, -30, 30))))[:, None]
 
     def save(self, directory):
@@ -251,10 +283,12 @@ def tiny_neural():
     plugins.unregister_plugin("tiny-neural-plugin")
 
 
-def test_report_of_a_neural_run_has_learning_curves_and_embedding_coverage(cli, tweets_dir,
-                                                                           tiny_neural):
-    payload = cli.json("cv", "disaster-tweets", "-m", tiny_neural, "--folds", "2",
-                       "--data-dir", tweets_dir)
+def test_report_of_a_neural_run_has_learning_curves_and_embedding_coverage(
+    cli, tweets_dir, tiny_neural
+):
+    payload = cli.json(
+        "cv", "disaster-tweets", "-m", tiny_neural, "--folds", "2", "--data-dir", tweets_dir
+    )
     html = report(cli, payload["run_id"]).read_text()
     ids = section_ids(html)
     assert ids[-3:] == ["learning", "embeddings", "data"] and "wrong" in ids
@@ -278,11 +312,21 @@ def test_report_of_a_multilabel_jigsaw_run_has_curves_per_label(cli, tmp_path):
     html = report(cli, payload["run_id"]).read_text()
     ids = section_ids(html)
     assert "threshold" not in ids  # mean AUC needs no threshold
-    assert ids == ["scores", "folds", "curves", "confusion", "calibration", "length", "wrong",
-                   "data"]
+    assert ids == [
+        "scores",
+        "folds",
+        "curves",
+        "confusion",
+        "calibration",
+        "length",
+        "wrong",
+        "data",
+    ]
     images(html)
-    targets = payload.get("target_columns") or json.loads(
-        (Path(payload["run_dir"]) / "run.json").read_text())["target_columns"]
+    targets = (
+        payload.get("target_columns")
+        or json.loads((Path(payload["run_dir"]) / "run.json").read_text())["target_columns"]
+    )
     assert len(targets) == 6
     confusion = part(html, "confusion")
     for target in targets:  # per-label counts
@@ -295,8 +339,20 @@ def test_report_of_a_multilabel_jigsaw_run_has_curves_per_label(cli, tmp_path):
 
 
 def test_report_of_a_blend_and_a_comparison(cli, tweets_dir):
-    payload = cli.json("cv", "disaster-tweets", "-m", "tfidf-nb", "-m", "tfidf-lr",
-                       "--folds", "3", "--ensemble", "weighted", "--data-dir", tweets_dir)
+    payload = cli.json(
+        "cv",
+        "disaster-tweets",
+        "-m",
+        "tfidf-nb",
+        "-m",
+        "tfidf-lr",
+        "--folds",
+        "3",
+        "--ensemble",
+        "weighted",
+        "--data-dir",
+        tweets_dir,
+    )
     blend = payload["blends"][0]
     html = report(cli, blend["run_id"]).read_text()
     assert "blend" in section_ids(html)
@@ -337,18 +393,27 @@ def _loaded(*args) -> list[str]:
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-c", MATPLOTLIB_PROBE, *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", MATPLOTLIB_PROBE, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     line = [x for x in proc.stdout.splitlines() if x.startswith("LOADED=")][-1]
-    return json.loads(line[len("LOADED="):])
+    return json.loads(line[len("LOADED=") :])
 
 
 def test_only_report_imports_matplotlib(tweets_dir):
-    assert _loaded("cv", "disaster-tweets", "-m", "tfidf-nb", "--folds", "2",
-                   "--data-dir", tweets_dir) == []
-    run_id = next(p.name for p in (Path("runs") / "nlp-getting-started").iterdir()
-                  if not p.name.startswith("."))
+    assert (
+        _loaded("cv", "disaster-tweets", "-m", "tfidf-nb", "--folds", "2", "--data-dir", tweets_dir)
+        == []
+    )
+    run_id = next(
+        p.name
+        for p in (Path("runs") / "nlp-getting-started").iterdir()
+        if not p.name.startswith(".")
+    )
     assert _loaded("runs") == []
     assert _loaded("report", run_id) == ["jinja2", "matplotlib"]
 

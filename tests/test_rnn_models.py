@@ -22,8 +22,15 @@ pytest.importorskip("keras")
 pytest.importorskip("tokenizers")
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = {"units": 8, "embedding_dim": 8, "epochs": 1, "verbose": 0, "progress": False,
-        "tensorboard": False, "batch_size": 16}
+TINY = {
+    "units": 8,
+    "embedding_dim": 8,
+    "epochs": 1,
+    "verbose": 0,
+    "progress": False,
+    "tensorboard": False,
+    "batch_size": 16,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -53,14 +60,17 @@ def _env():
 
 # ---------------------------------------------------------------------------- no keras needed
 def test_models_register_without_importing_keras():
-    code = ("import sys\nfrom kagglekit import plugins\n"
-            "names = sorted(plugins.models().items)\n"
-            "from kagglekit.cli import cli\n"
-            "import kagglekit.text.tokenizer, kagglekit.text.embeddings, kagglekit.keras.batching\n"
-            "heavy = [m for m in ('tensorflow', 'keras', 'jax') if m in sys.modules]\n"
-            "print(names, heavy)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=_env(), check=True).stdout
+    code = (
+        "import sys\nfrom kagglekit import plugins\n"
+        "names = sorted(plugins.models().items)\n"
+        "from kagglekit.cli import cli\n"
+        "import kagglekit.text.tokenizer, kagglekit.text.embeddings, kagglekit.keras.batching\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'jax') if m in sys.modules]\n"
+        "print(names, heavy)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=True
+    ).stdout
     for name in ("dense", "conv1d", "simplernn", "lstm", "gru", "bilstm", "bigru"):
         assert f"'{name}'" in out
     assert out.strip().endswith("[]"), out
@@ -70,8 +80,9 @@ def test_params_are_checked():
     from kagglekit import plugins
 
     cls = plugins.get_model("bigru")
-    p = cls.from_dict({"pooling": "max,avg,attention", "embeddings": "a.txt,fasttext:b.vec"},
-                      name="bigru").params
+    p = cls.from_dict(
+        {"pooling": "max,avg,attention", "embeddings": "a.txt,fasttext:b.vec"}, name="bigru"
+    ).params
     assert p.pooling == ("max", "avg", "attention")
     assert p.embeddings == ("a.txt", "fasttext:b.vec")
     with pytest.raises(ParamError, match="pooling must be a comma list of last, max"):
@@ -131,10 +142,17 @@ def test_bucketed_sequence_and_prediction_order():
 
 
 # ---------------------------------------------------------------------------- fits
-@pytest.mark.parametrize("name,extra", [("dense", {}), ("conv1d", {}), ("simplernn", {}),
-                                        ("lstm", {"bucketing": False, "maxlen": 24}),
-                                        ("gru", {"lr_schedule": "cosine"}),
-                                        ("bilstm", {"class_weight": "balanced"})])
+@pytest.mark.parametrize(
+    "name,extra",
+    [
+        ("dense", {}),
+        ("conv1d", {}),
+        ("simplernn", {}),
+        ("lstm", {"bucketing": False, "maxlen": 24}),
+        ("gru", {"lr_schedule": "cosine"}),
+        ("bilstm", {"class_weight": "balanced"}),
+    ],
+)
 def test_every_model_fits_and_predicts(name, extra):
     # bigru: see the multilabel, repeatability and save/load tests
     train, valid = frames(160, seed=1)
@@ -157,16 +175,16 @@ def test_every_model_fits_and_predicts(name, extra):
         fit_rows, _ = holdout_split(train.y, 0.1, 0)  # the rows trained on (seed 0)
         lengths = np.minimum(m.tokenizer_.encode(train.text).lengths, 24)[fit_rows]
         assert info["maxlen"] == 24 and info["bucketing"] is False
-        assert info["padding_efficiency"] == pytest.approx(lengths.sum() / (24 * len(fit_rows)),
-                                                           abs=1e-4)
+        assert info["padding_efficiency"] == pytest.approx(
+            lengths.sum() / (24 * len(fit_rows)), abs=1e-4
+        )
     else:
         assert info["padding_efficiency"] > 0.7
 
 
 def test_multilabel_has_one_sigmoid_per_label_and_monitors_mean_auc():
     train, valid = frames(160, seed=2, n_targets=3)
-    m = model("bigru", epochs=2, learning_rate=0.01, pooling="max,avg,attention").fit(train,
-                                                                                      valid)
+    m = model("bigru", epochs=2, learning_rate=0.01, pooling="max,avg,attention").fit(train, valid)
     p = m.predict(valid)
     assert p.shape == (len(valid), 3)
     assert m.model_.get_layer("output").activation.__name__ == "sigmoid"
@@ -188,7 +206,8 @@ def test_cpu_fits_are_repeatable():
         m.vocab_size_, m.embedding_dim_, m.trainable_embeddings_ = 50, 8, True
         built = m.build(keras, 1).get_weights()
         assert weights.setdefault(seed, built) is built or all(
-            np.array_equal(x, y) for x, y in zip(weights[seed], built))
+            np.array_equal(x, y) for x, y in zip(weights[seed], built)
+        )
     assert any(not np.array_equal(x, y) for x, y in zip(weights[7], weights[8]))
 
 
@@ -220,8 +239,7 @@ def test_pretrained_embeddings_frozen_by_default(tmp_path):
     report = m.fit_info_["embeddings"]
     assert report["vocab_found"] == 5 and report["files"][0]["found_by"]["title"] == 1
     assert 0 < report["token_coverage"] < 1 and m.fit_info_["embedding_dim"] == 6
-    both = model("dense", embeddings=f"{path},{path}", trainable_embeddings=True).fit(train,
-                                                                                    valid)
+    both = model("dense", embeddings=f"{path},{path}", trainable_embeddings=True).fit(train, valid)
     assert both.fit_info_["embedding_dim"] == 12
     assert both.model_.get_layer("embedding").trainable
 
@@ -244,16 +262,19 @@ def test_save_and_load_in_a_new_process(tmp_path):
     expected = m.predict(valid)
     assert m.fit_info_["best_epoch"] == 1
     m.save(tmp_path / "saved")
-    assert {"model.keras", "tokenizer.json", "params.json", "state.json"} <= \
-        {p.name for p in (tmp_path / "saved").iterdir()}
+    assert {"model.keras", "tokenizer.json", "params.json", "state.json"} <= {
+        p.name for p in (tmp_path / "saved").iterdir()
+    }
     (tmp_path / "texts.json").write_text(json.dumps(list(valid.text)))
     code = (
         "import json, sys\nfrom kagglekit import plugins\nfrom kagglekit.frame import TextFrame\n"
         f"texts = json.load(open({str(tmp_path / 'texts.json')!r}))\n"
         f"m = plugins.get_model('bigru').load({str(tmp_path / 'saved')!r})\n"
-        "print(json.dumps(m.predict(TextFrame.from_texts(texts)).tolist()))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=_env(), timeout=300)
+        "print(json.dumps(m.predict(TextFrame.from_texts(texts)).tolist()))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=300
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     got = np.array(json.loads(out.stdout.strip().splitlines()[-1]))
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
@@ -267,9 +288,19 @@ def test_cv_run_records_fit_info_and_tensorboard_logs(tmp_path):
     from kagglekit.cli import cli
 
     runner = CliRunner()
-    args = ["cv", "disaster-tweets", "--sample", "--model", "dense", "--folds", "2",
-            "--runs-dir", str(tmp_path / "runs"), "--json",
-            *[f"-p{k}={v}" for k, v in {**TINY, "tensorboard": True, "epochs": 2}.items()]]
+    args = [
+        "cv",
+        "disaster-tweets",
+        "--sample",
+        "--model",
+        "dense",
+        "--folds",
+        "2",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--json",
+        *[f"-p{k}={v}" for k, v in {**TINY, "tensorboard": True, "epochs": 2}.items()],
+    ]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -278,8 +309,10 @@ def test_cv_run_records_fit_info_and_tensorboard_logs(tmp_path):
     folds = info["fold_scores"]
     assert len(folds) == 2 and all("fit_info" in f for f in folds)
     assert folds[0]["fit_info"]["monitor"] == "auc"
-    assert all(f["fit_info"]["best_epoch"] in (1, 2) and f["fit_info"]["early_stopping"] == "inner"
-               for f in folds)
+    assert all(
+        f["fit_info"]["best_epoch"] in (1, 2) and f["fit_info"]["early_stopping"] == "inner"
+        for f in folds
+    )
     for k in (0, 1):
         assert list((run / "logs" / f"fold-{k}").rglob("events.out.tfevents.*"))
         assert (run / "models" / f"fold-{k}" / "model.keras").is_file()
@@ -299,9 +332,16 @@ def test_kagglekit_fit_replays_the_cv_runs_epochs_and_learning_rates(tmp_path):
     from kagglekit.keras import recipe_from_fold_infos
 
     runner = CliRunner()
-    common = ["disaster-tweets", "--sample", "--model", "dense", "--runs-dir",
-              str(tmp_path / "runs"), "--json",
-              *[f"-p{k}={v}" for k, v in {**TINY, "epochs": 3, "lr_decay": 0.5}.items()]]
+    common = [
+        "disaster-tweets",
+        "--sample",
+        "--model",
+        "dense",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--json",
+        *[f"-p{k}={v}" for k, v in {**TINY, "epochs": 3, "lr_decay": 0.5}.items()],
+    ]
     cv = runner.invoke(cli, ["cv", *common, "--folds", "2"])
     assert cv.exit_code == 0, cv.output
     cv_dir = Path(json.loads(cv.stdout)["run_dir"])
@@ -314,7 +354,8 @@ def test_kagglekit_fit_replays_the_cv_runs_epochs_and_learning_rates(tmp_path):
     assert info["recipe"] == expected and info["from_run"] == cv_dir.name
     assert info["fit_info"]["epochs_run"] == expected["epochs"]
     assert [e["lr"] for e in info["fit_info"]["history"]] == pytest.approx(
-        expected["learning_rates"])
+        expected["learning_rates"]
+    )
 
 
 def test_early_stopping_modes_say_which_rows_they_watched():
@@ -343,8 +384,11 @@ def test_fit_without_a_fold_trains_epochs_or_replays_the_recipe():
     assert info["recipe"] == {"epochs": 2, "learning_rates": [0.01, 0.0025]}
     cosine = model("dense", epochs=4, lr_schedule="cosine")
     cosine.set_context(recipe={"epochs": 2, "learning_rates": [1.0, 1.0]})
-    fold = model("dense", epochs=4, lr_schedule="cosine", early_stopping="off").fit(
-        train, train).fit_info_
+    fold = (
+        model("dense", epochs=4, lr_schedule="cosine", early_stopping="off")
+        .fit(train, train)
+        .fit_info_
+    )
     got = cosine.fit(train).fit_info_
     # a step schedule is built as in a CV fold (over `epochs`), not from the given rates
     assert [e["lr"] for e in got["history"]] == [e["lr"] for e in fold["history"][:2]]
@@ -378,20 +422,36 @@ print(json.dumps({"backend": keras.backend.backend(), "info_backend": m.fit_info
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
-@pytest.mark.parametrize("name,devices", [
-    ("dense", 1),  # quick: the pipeline, custom layers and save/load on JAX
-    pytest.param("bigru", 1, marks=pytest.mark.slow),  # XLA compiles of a BiGRU: ~1 min
-    pytest.param("bigru", 2, marks=pytest.mark.slow),  # keras DataParallel over 2 CPU devices
-])
+@pytest.mark.parametrize(
+    "name,devices",
+    [
+        ("dense", 1),  # quick: the pipeline, custom layers and save/load on JAX
+        pytest.param("bigru", 1, marks=pytest.mark.slow),  # XLA compiles of a BiGRU: ~1 min
+        pytest.param("bigru", 2, marks=pytest.mark.slow),  # keras DataParallel over 2 CPU devices
+    ],
+)
 def test_jax_backend(tmp_path, name, devices):
     env = _env()
     env["KERAS_BACKEND"] = "jax"
     env["KAGGLEKIT_CACHE"] = str(tmp_path / "cache")
     env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
     env["JAX_PLATFORMS"] = "cpu"
-    out = subprocess.run([sys.executable, "-c", JAX_SCRIPT, name], capture_output=True,
-                         text=True, env=env, timeout=600, cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-c", JAX_SCRIPT, name],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result == {"backend": "jax", "info_backend": "jax", "shape": [30, 1], "finite": True,
-                      "reload_close": True, "replicas": devices, "epochs": 2}
+    assert result == {
+        "backend": "jax",
+        "info_backend": "jax",
+        "shape": [30, 1],
+        "finite": True,
+        "reload_close": True,
+        "replicas": devices,
+        "epochs": 2,
+    }

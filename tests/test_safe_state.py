@@ -37,10 +37,12 @@ def small_frame(n=80, seed=0):
 
     rng = np.random.default_rng(seed)
     words = ["storm", "fire", "sunny", "happy", "flood", "quiet", "party", "crash"]
-    text = np.array([" ".join(rng.choice(words, 6)) + f" w{i % 11}" for i in range(n)],
-                    dtype=object)
-    y = np.column_stack([(np.char.find(text.astype(str), "fire") >= 0).astype(int),
-                         np.zeros(n, dtype=int)])  # a column with one class: _OneClass
+    text = np.array(
+        [" ".join(rng.choice(words, 6)) + f" w{i % 11}" for i in range(n)], dtype=object
+    )
+    y = np.column_stack(
+        [(np.char.find(text.astype(str), "fire") >= 0).astype(int), np.zeros(n, dtype=int)]
+    )  # a column with one class: _OneClass
     return TextFrame(ids=np.arange(n), text=text, y=y, target_names=["a", "b"])
 
 
@@ -54,8 +56,11 @@ def test_tfidf_models_predict_identically_after_reload_in_a_new_process(name, tm
     model.fit(train)
     expected = model.predict(new)
     model.save(tmp_path / "m")
-    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["params.json", "state.json",
-                                                                  "state.npz"]
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
+        "params.json",
+        "state.json",
+        "state.npz",
+    ]
     import zipfile
 
     assert json.loads((tmp_path / "m" / "state.json").read_text())["format"] == "kagglekit-state"
@@ -63,9 +68,20 @@ def test_tfidf_models_predict_identically_after_reload_in_a_new_process(name, tm
     with np.load(tmp_path / "m" / "state.npz", allow_pickle=False) as npz:
         assert all(npz[k].dtype != object for k in npz.files)
     (tmp_path / "texts.txt").write_text("\n".join(new.text), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-c", RELOAD, name, tmp_path / "m",
-                           tmp_path / "texts.txt", tmp_path / "out.npy"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            RELOAD,
+            name,
+            tmp_path / "m",
+            tmp_path / "texts.txt",
+            tmp_path / "out.npy",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     got = np.load(tmp_path / "out.npy", allow_pickle=False)
     assert got.shape == (30, 2)
@@ -110,8 +126,10 @@ class Evil:
 
 # --- planted payloads -------------------------------------------------------------------
 
+
 def payload(marker: Path) -> bytes:
     """A pickle that creates ``marker`` when unpickled."""
+
     class Payload:
         def __reduce__(self):
             return (open, (str(marker), "w"))
@@ -137,30 +155,58 @@ def planted(tmp_path_factory):
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)
 
-    cv = made("cv", "disaster-tweets", "--model", "tfidf-nb", "--model", "nbsvm", "-p",
-              "nbsvm.min_df=1", "--folds", "2", "--data-dir", data)
+    cv = made(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--model",
+        "nbsvm",
+        "-p",
+        "nbsvm.min_df=1",
+        "--folds",
+        "2",
+        "--data-dir",
+        data,
+    )
     fit = made("fit", "disaster-tweets", "--model", "tfidf-nb", "--data-dir", data)
-    blend = made("blend", cv["runs"][0]["run_dir"], cv["runs"][1]["run_dir"], "--method",
-                 "stack")
-    return {"root": root, "data": data, "runs": runs, "cv": Path(cv["runs"][0]["run_dir"]),
-            "cv2": Path(cv["runs"][1]["run_dir"]), "fit": Path(fit["run_dir"]),
-            "blend": Path(blend["run_dir"])}
+    blend = made("blend", cv["runs"][0]["run_dir"], cv["runs"][1]["run_dir"], "--method", "stack")
+    return {
+        "root": root,
+        "data": data,
+        "runs": runs,
+        "cv": Path(cv["runs"][0]["run_dir"]),
+        "cv2": Path(cv["runs"][1]["run_dir"]),
+        "fit": Path(fit["run_dir"]),
+        "blend": Path(blend["run_dir"]),
+    }
 
 
 def copy_world(planted, tmp_path) -> dict:
     import shutil
 
     shutil.copytree(planted["runs"], tmp_path / "runs")
-    out = {k: tmp_path / "runs" / SLUG / v.name for k, v in planted.items()
-           if k in ("cv", "cv2", "fit", "blend")}
+    out = {
+        k: tmp_path / "runs" / SLUG / v.name
+        for k, v in planted.items()
+        if k in ("cv", "cv2", "fit", "blend")
+    }
     return {**out, "runs": tmp_path / "runs"}
 
 
 def plant_everywhere(runs: Path, marker: Path) -> int:
     """The payload under every name a loader might look for, in every run and model folder."""
     bad = payload(marker)
-    names = ("state.pkl", "model.pkl", "state.joblib", "blender.pkl", "fitted.pickle",
-             "model.pickle", "tokenizer.pkl", "state.npy")
+    names = (
+        "state.pkl",
+        "model.pkl",
+        "state.joblib",
+        "blender.pkl",
+        "fitted.pickle",
+        "model.pickle",
+        "tokenizer.pkl",
+        "state.npy",
+    )
     count = 0
     for folder in [p for p in runs.rglob("*") if p.is_dir()] + [runs]:
         for name in names:
@@ -175,22 +221,45 @@ def test_loading_runs_never_runs_a_planted_payload(planted, tmp_path):
     assert plant_everywhere(world["runs"], marker) > 20
     test_csv = planted["data"] / "test.csv"
     for key in ("cv", "cv2", "fit", "blend"):
-        proc = run_kagglekit("predict", world[key], "--input", test_csv, "--output",
-                             tmp_path / f"{key}.csv", cwd=tmp_path)
+        proc = run_kagglekit(
+            "predict",
+            world[key],
+            "--input",
+            test_csv,
+            "--output",
+            tmp_path / f"{key}.csv",
+            cwd=tmp_path,
+        )
         assert proc.returncode == 0, (key, proc.stderr)
-    for args in (["runs", "--runs-dir", world["runs"]],
-                 ["submit", world["blend"], "--output", tmp_path / "sub.csv"],
-                 ["blend", world["cv"], world["cv2"], "--method", "stack", "--runs-dir",
-                  tmp_path / "more-runs"]):
+    for args in (
+        ["runs", "--runs-dir", world["runs"]],
+        ["submit", world["blend"], "--output", tmp_path / "sub.csv"],
+        [
+            "blend",
+            world["cv"],
+            world["cv2"],
+            "--method",
+            "stack",
+            "--runs-dir",
+            tmp_path / "more-runs",
+        ],
+    ):
         proc = run_kagglekit(*args, cwd=tmp_path)
         assert proc.returncode == 0, (args, proc.stderr)
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("damage", ["state-removed", "state-is-the-payload",
-                                    "arrays-are-the-payload",
-                                    "blender-json-removed", "blender-npz-is-the-payload",
-                                    "blender-skops-is-the-payload"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "state-removed",
+        "state-is-the-payload",
+        "arrays-are-the-payload",
+        "blender-json-removed",
+        "blender-npz-is-the-payload",
+        "blender-skops-is-the-payload",
+    ],
+)
 def test_a_payload_in_place_of_the_safe_files_is_refused_not_run(planted, tmp_path, damage):
     world = copy_world(planted, tmp_path)
     marker = tmp_path / "PAYLOAD-RAN"
@@ -210,26 +279,45 @@ def test_a_payload_in_place_of_the_safe_files_is_refused_not_run(planted, tmp_pa
     else:
         name = "blender.npz" if "npz" in damage else "blender.skops"
         (world["blend"] / name).write_bytes(bad)
-    proc = run_kagglekit("predict", world[target], "--input", planted["data"] / "test.csv",
-                         "--output", tmp_path / "p.csv", cwd=tmp_path)
+    proc = run_kagglekit(
+        "predict",
+        world[target],
+        "--input",
+        planted["data"] / "test.csv",
+        "--output",
+        tmp_path / "p.csv",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("Error:") and proc.stderr.count("\n") == 1, proc.stderr
     assert "Traceback" not in proc.stderr
-    expected = {"state-removed": "state.pkl: saved with pickle by an older kagglekit",
-                "state-is-the-payload": "fold-1/state.json: damaged or truncated",
-                "arrays-are-the-payload": "fold-1/state.npz: damaged or truncated",
-                "blender-json-removed": "blender.pkl: saved with pickle",
-                "blender-npz-is-the-payload": "blender.npz: damaged or truncated",
-                "blender-skops-is-the-payload": "blender.skops: damaged or truncated"}[damage]
+    expected = {
+        "state-removed": "state.pkl: saved with pickle by an older kagglekit",
+        "state-is-the-payload": "fold-1/state.json: damaged or truncated",
+        "arrays-are-the-payload": "fold-1/state.npz: damaged or truncated",
+        "blender-json-removed": "blender.pkl: saved with pickle",
+        "blender-npz-is-the-payload": "blender.npz: damaged or truncated",
+        "blender-skops-is-the-payload": "blender.skops: damaged or truncated",
+    }[damage]
     assert expected in proc.stderr
     assert not marker.exists()
     assert not (tmp_path / "p.csv").exists()
 
 
 # the package never unpickles: no pickle/joblib/dill load, no numpy or pandas load that allows it
-UNSAFE = [r"\bpickle\.loads?\(", r"\bimport pickle\b", r"\bjoblib\.load\(", r"\bcloudpickle\b",
-          r"\bdill\.load", r"allow_pickle\s*=\s*True", r"\bread_pickle\(", r"\btorch\.load\(",
-          r"safe_mode\s*=\s*False", r"\bshelve\.open\(", r"\bmarshal\.loads?\("]
+UNSAFE = [
+    r"\bpickle\.loads?\(",
+    r"\bimport pickle\b",
+    r"\bjoblib\.load\(",
+    r"\bcloudpickle\b",
+    r"\bdill\.load",
+    r"allow_pickle\s*=\s*True",
+    r"\bread_pickle\(",
+    r"\btorch\.load\(",
+    r"safe_mode\s*=\s*False",
+    r"\bshelve\.open\(",
+    r"\bmarshal\.loads?\(",
+]
 
 
 def unsafe_lines(text: str) -> list[str]:
@@ -244,7 +332,10 @@ def unsafe_lines(text: str) -> list[str]:
 
 def test_the_grep_catches_what_it_looks_for():
     assert unsafe_lines("x = pickle.load(fh)\nimport pickle\ny = np.load(p)\n") == [
-        "x = pickle.load(fh)", "import pickle", "y = np.load(p)"]
+        "x = pickle.load(fh)",
+        "import pickle",
+        "y = np.load(p)",
+    ]
     assert unsafe_lines("with np.load(path, allow_pickle=False) as d:\n") == []
 
 
@@ -260,6 +351,7 @@ def test_no_pickle_load_anywhere_in_the_package():
 
 # --- damaged runs: skipped with a warning by `runs` and `submit -c` -----------------------
 
+
 def test_a_truncated_run_json_is_skipped_with_a_warning(planted, tmp_path):
     world = copy_world(planted, tmp_path)
     damaged = world["cv2"] / "run.json"
@@ -270,8 +362,17 @@ def test_a_truncated_run_json_is_skipped_with_a_warning(planted, tmp_path):
     assert listed == {world[k].name for k in ("cv", "fit", "blend")}
     warnings = [line for line in proc.stderr.splitlines() if line.startswith("Warning:")]
     assert len(warnings) == 1 and str(world["cv2"]) in warnings[0] and "damaged" in warnings[0]
-    proc = run_kagglekit("submit", "-c", "disaster-tweets", "--runs-dir", world["runs"],
-                         "--output", tmp_path / "s.csv", "--json", cwd=tmp_path)
+    proc = run_kagglekit(
+        "submit",
+        "-c",
+        "disaster-tweets",
+        "--runs-dir",
+        world["runs"],
+        "--output",
+        tmp_path / "s.csv",
+        "--json",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["run_id"] in listed
     assert (tmp_path / "s.csv").is_file()
@@ -280,16 +381,23 @@ def test_a_truncated_run_json_is_skipped_with_a_warning(planted, tmp_path):
 
 # --- plugins that exit or interrupt at import ----------------------------------------------
 
-@pytest.mark.parametrize("body", ["import sys\nsys.exit(3)\n", "raise SystemExit('bye')\n",
-                                  "raise KeyboardInterrupt\n", "raise RuntimeError('broken')\n"])
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "import sys\nsys.exit(3)\n",
+        "raise SystemExit('bye')\n",
+        "raise KeyboardInterrupt\n",
+        "raise RuntimeError('broken')\n",
+    ],
+)
 def test_a_plugin_that_exits_at_import_is_isolated(body, tmp_path):
     site = tmp_path / "site"
     (site / "kk_exiting_plugin.py").parent.mkdir(parents=True)
     (site / "kk_exiting_plugin.py").write_text(body)
     dist = site / "kk_exiting_plugin-0.1.dist-info"
     dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: kk-exiting-plugin\n"
-                                   "Version: 0.1\n")
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: kk-exiting-plugin\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[kagglekit]\nexiting = kk_exiting_plugin\n")
     env = {"PYTHONPATH": str(site)}
     proc = run_kagglekit("plugins", "--json", env=env, cwd=tmp_path)
@@ -297,14 +405,16 @@ def test_a_plugin_that_exits_at_import_is_isolated(body, tmp_path):
     data = json.loads(proc.stdout)
     assert [f["name"] for f in data["failed"]] == ["exiting"]
     warnings = [line for line in proc.stderr.splitlines() if line.startswith("Warning:")]
-    assert len(warnings) == 1 and "'exiting'" in warnings[0] and "continuing without it" in \
-        warnings[0]
+    assert (
+        len(warnings) == 1 and "'exiting'" in warnings[0] and "continuing without it" in warnings[0]
+    )
     assert "tfidf" in {r["name"] for r in data["plugins"]}
     models = run_kagglekit("models", "--json", env=env, cwd=tmp_path)
     assert models.returncode == 0 and "tfidf-lr" in models.stdout
 
 
 # --- blend methods arrive through register_blend_methods ----------------------------------
+
 
 def test_a_plugin_adds_a_blend_method_and_a_clash_names_both_plugins(tmp_path):
     from kagglekit import plugins
@@ -347,8 +457,11 @@ def test_a_plugin_adds_a_blend_method_and_a_clash_names_both_plugins(tmp_path):
         assert isinstance(loaded, MaxBlend) and loaded.seen_.tolist() == [0.9, 0.8]
         plugins.register_plugin(Clashes(), name="kk-test-clash")
         try:
-            with pytest.raises(PluginError, match="'mean' is registered by both plugin "
-                                                  "'blend_methods' and plugin 'kk-test-clash'"):
+            with pytest.raises(
+                PluginError,
+                match="'mean' is registered by both plugin "
+                "'blend_methods' and plugin 'kk-test-clash'",
+            ):
                 get_method("mean")
         finally:
             plugins.unregister_plugin("kk-test-clash")

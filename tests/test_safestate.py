@@ -24,7 +24,7 @@ def fitted_vectorizer(n_terms: int, seed: int = 0):
 
     rng = np.random.default_rng(seed)
     words = np.array([f"w{i:x}q" for i in range(n_terms)], dtype=object)
-    docs = [" ".join(rng.permutation(words[i:i + 50])) for i in range(0, n_terms, 50)]
+    docs = [" ".join(rng.permutation(words[i : i + 50])) for i in range(0, n_terms, 50)]
     vec = TfidfVectorizer(sublinear_tf=True, dtype=np.float32).fit(docs)
     assert len(vec.vocabulary_) == n_terms
     return vec, docs
@@ -71,7 +71,8 @@ def best_of(repeats, fn) -> float:
 
 
 def test_save_and_load_of_a_100k_term_vectorizer_cost_a_small_multiple_of_writing_its_arrays(
-        tmp_path):
+    tmp_path,
+):
     vec, docs = fitted_vectorizer(100_000)
     terms = sorted(vec.vocabulary_, key=vec.vocabulary_.get)
     folder = tmp_path / "state"
@@ -108,15 +109,29 @@ def test_every_kind_of_value_comes_back_as_it_was(tmp_path):
     import scipy.sparse
 
     state = {
-        "none": None, "flag": True, "n": 3, "x": 0.25, "nan": float("nan"), "name": "é\n\t",
-        "small_list": [1, "a", None], "tuple": (1, 2), "set": {1, 2}, "frozen": frozenset("ab"),
-        "many_words": [f"t{i}\n" for i in range(40)], "word_set": {f"s{i}" for i in range(30)},
+        "none": None,
+        "flag": True,
+        "n": 3,
+        "x": 0.25,
+        "nan": float("nan"),
+        "name": "é\n\t",
+        "small_list": [1, "a", None],
+        "tuple": (1, 2),
+        "set": {1, 2},
+        "frozen": frozenset("ab"),
+        "many_words": [f"t{i}\n" for i in range(40)],
+        "word_set": {f"s{i}" for i in range(30)},
         "word_tuple": tuple(f"u{i}" for i in range(20)),
-        "vocab": {f"v{i}": np.int64(i) for i in range(50)}, "int_keys": {1: "a", 2: "b"},
-        "array": np.arange(12, dtype=np.float32).reshape(3, 4), "ints": np.arange(3),
+        "vocab": {f"v{i}": np.int64(i) for i in range(50)},
+        "int_keys": {1: "a", 2: "b"},
+        "array": np.arange(12, dtype=np.float32).reshape(3, 4),
+        "ints": np.arange(3),
         "strings": np.array(["ab", "c", ""] * 7, dtype=object).reshape(7, 3),
-        "scalar": np.float32(1.5), "np_int": np.int64(7), "dtype": np.float32,
-        "dtype_obj": np.dtype("int16"), "builtin": float,
+        "scalar": np.float32(1.5),
+        "np_int": np.int64(7),
+        "dtype": np.float32,
+        "dtype_obj": np.dtype("int16"),
+        "builtin": float,
         "csr": scipy.sparse.random(5, 7, density=0.3, format="csr", random_state=0),
         "csc": scipy.sparse.random(4, 3, density=0.5, format="csc", random_state=1),
         "dia": scipy.sparse.diags([1.0, 2.0, 3.0]),
@@ -126,9 +141,24 @@ def test_every_kind_of_value_comes_back_as_it_was(tmp_path):
     save_tree(state, tmp_path)
     back = load_tree(tmp_path, trusted=(f"{__name__}.Plain",))
     assert set(back) == set(state)
-    for key in ("none", "flag", "n", "x", "name", "small_list", "tuple", "set", "frozen",
-                "many_words", "word_set", "word_tuple", "int_keys", "dtype", "builtin",
-                "surrogate"):
+    for key in (
+        "none",
+        "flag",
+        "n",
+        "x",
+        "name",
+        "small_list",
+        "tuple",
+        "set",
+        "frozen",
+        "many_words",
+        "word_set",
+        "word_tuple",
+        "int_keys",
+        "dtype",
+        "builtin",
+        "surrogate",
+    ):
         assert back[key] == state[key] and type(back[key]) is type(state[key]), key
     assert np.isnan(back["nan"])
     assert back["vocab"] == {k: int(v) for k, v in state["vocab"].items()}
@@ -156,8 +186,12 @@ def test_a_fitted_pipeline_predicts_identically_after_reload(tmp_path):
     words = ["storm", "fire", "calm", "sun", "flood", "party", "crash", "rain"]
     docs = [" ".join(rng.choice(words, 7)) for _ in range(200)]
     y = np.array(["fire" in d for d in docs], dtype=int)
-    union = FeatureUnion([("w", TfidfVectorizer(ngram_range=(1, 2))),
-                          ("c", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4)))])
+    union = FeatureUnion(
+        [
+            ("w", TfidfVectorizer(ngram_range=(1, 2))),
+            ("c", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4))),
+        ]
+    )
     x = union.fit_transform(docs)
     models = [LogisticRegression(solver="liblinear").fit(x, y), MultinomialNB().fit(x, y)]
     save_tree({"vectorizer_": union, "classifiers_": models}, tmp_path)
@@ -172,50 +206,80 @@ def Function():  # noqa: N802 - a module-level function: named in a planted stat
     raise AssertionError("ran")
 
 
-@pytest.mark.parametrize("name", [
-    f"{__name__}.Plain",  # not in trusted
-    "os.system", "builtins.eval", "subprocess.Popen",
-    "sklearn.utils.Bunch",  # scikit-learn, but not an estimator
-    "sklearn.utils._testing.assert_allclose",  # a function
-    f"{__name__}.Function",
-    "sklearn.does_not_exist.Thing",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        f"{__name__}.Plain",  # not in trusted
+        "os.system",
+        "builtins.eval",
+        "subprocess.Popen",
+        "sklearn.utils.Bunch",  # scikit-learn, but not an estimator
+        "sklearn.utils._testing.assert_allclose",  # a function
+        f"{__name__}.Function",
+        "sklearn.does_not_exist.Thing",
+    ],
+)
 def test_a_state_naming_an_untrusted_or_absent_class_is_refused(tmp_path, name):
     save_tree({"m": Plain(1)}, tmp_path)
     tree = json.loads((tmp_path / "state.json").read_text())
     tree["root"]["dict"]["m"]["object"] = name
     (tmp_path / "state.json").write_text(json.dumps(tree))
-    with pytest.raises(RunError, match=r"state.json: (holds types this model does not trust|"
-                                       r"names a class .* that does not exist)"):
+    with pytest.raises(
+        RunError,
+        match=r"state.json: (holds types this model does not trust|"
+        r"names a class .* that does not exist)",
+    ):
         load_tree(tmp_path)
 
 
-@pytest.mark.parametrize("value, what", [
-    (lambda x: x, "function"), (print, "builtin"), (np.random.default_rng(0), "Generator"),
-    (np.array([object()], dtype=object), "object array"), (object(), "object"),
-])
+@pytest.mark.parametrize(
+    "value, what",
+    [
+        (lambda x: x, "function"),
+        (print, "builtin"),
+        (np.random.default_rng(0), "Generator"),
+        (np.array([object()], dtype=object), "object array"),
+        (object(), "object"),
+    ],
+)
 def test_what_cannot_be_saved_safely_is_named_at_save(tmp_path, value, what):
     with pytest.raises(TypeError, match=r"state\.model_\.x: cannot save"):
         save_tree({"model_": {"x": value}}, tmp_path)
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda d: (d / "state.npz").write_bytes((d / "state.npz").read_bytes()[:100]),
-     "state.npz: damaged or truncated"),
-    (lambda d: (d / "state.json").write_text('{"format": "kagglekit-st'),
-     "state.json: damaged or truncated"),
-    (lambda d: (d / "state.json").write_text('[1]'), "state.json: not a saved model state"),
-    (lambda d: (d / "state.npz").unlink(), "state.npz: missing"),
-    (lambda d: (d / "state.json").write_text(json.dumps(
-        {**json.loads((d / "state.json").read_text()), "version": 99})),
-     "written by a newer kagglekit"),
-    (lambda d: (d / "state.json").write_text(json.dumps(
-        {"format": "kagglekit-state", "version": 1, "root": {"ndarray": "a99"}})),
-     "state.json: damaged: refers to an array 'a99'"),
-    (lambda d: (d / "state.json").write_text(json.dumps(
-        {"format": "kagglekit-state", "version": 1, "root": {"eval": "1+1"}})),
-     "state.json: damaged: holds a node it cannot read"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (
+            lambda d: (d / "state.npz").write_bytes((d / "state.npz").read_bytes()[:100]),
+            "state.npz: damaged or truncated",
+        ),
+        (
+            lambda d: (d / "state.json").write_text('{"format": "kagglekit-st'),
+            "state.json: damaged or truncated",
+        ),
+        (lambda d: (d / "state.json").write_text("[1]"), "state.json: not a saved model state"),
+        (lambda d: (d / "state.npz").unlink(), "state.npz: missing"),
+        (
+            lambda d: (d / "state.json").write_text(
+                json.dumps({**json.loads((d / "state.json").read_text()), "version": 99})
+            ),
+            "written by a newer kagglekit",
+        ),
+        (
+            lambda d: (d / "state.json").write_text(
+                json.dumps({"format": "kagglekit-state", "version": 1, "root": {"ndarray": "a99"}})
+            ),
+            "state.json: damaged: refers to an array 'a99'",
+        ),
+        (
+            lambda d: (d / "state.json").write_text(
+                json.dumps({"format": "kagglekit-state", "version": 1, "root": {"eval": "1+1"}})
+            ),
+            "state.json: damaged: holds a node it cannot read",
+        ),
+    ],
+)
 def test_a_damaged_state_is_one_error_naming_the_file(tmp_path, damage, message):
     vec, _ = fitted_vectorizer(100)
     save_tree({"vectorizer_": vec}, tmp_path)
@@ -233,10 +297,12 @@ def test_a_fold_saved_in_the_older_skops_format_still_loads(tmp_path):
     from kagglekit.frame import TextFrame
 
     cls = plugins.get_model("tfidf-lr")
-    docs = np.array([f"storm fire {i}" if i % 3 else f"calm sun {i}" for i in range(60)],
-                    dtype=object)
-    frame = TextFrame(ids=np.arange(60), text=docs, y=(np.arange(60) % 3 != 0)[:, None],
-                      target_names=["target"])
+    docs = np.array(
+        [f"storm fire {i}" if i % 3 else f"calm sun {i}" for i in range(60)], dtype=object
+    )
+    frame = TextFrame(
+        ids=np.arange(60), text=docs, y=(np.arange(60) % 3 != 0)[:, None], target_names=["target"]
+    )
     model = cls.from_dict({"min_df": 1}, seed=0).fit(frame)
     model.save_params(tmp_path / "m")
     skops.io.dump(model.fitted_state(), tmp_path / "m" / "state.skops")

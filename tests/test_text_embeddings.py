@@ -12,8 +12,19 @@ from kagglekit.text import embeddings as emb
 from kagglekit.text.embeddings import EmbeddingFileError, embedding_matrix, find_vectors
 
 DIM = 4
-FILE_WORDS = ["the", "at name@domain.com", "PARIS", "Paris", "NYC", "ibm", "Ibm", "at",
-              "New-York", "café", ". . ."]
+FILE_WORDS = [
+    "the",
+    "at name@domain.com",
+    "PARIS",
+    "Paris",
+    "NYC",
+    "ibm",
+    "Ibm",
+    "at",
+    "New-York",
+    "café",
+    ". . .",
+]
 VOCAB = ["[PAD]", "[UNK]", "the", "paris", "nyc", "Ibm", "at", "new-york", "café", "missing"]
 
 
@@ -36,10 +47,10 @@ def files(tmp_path):
     vs = [VECS[w] for w in FILE_WORDS]
     return {
         "glove": write_glove(tmp_path / "g.txt", FILE_WORDS, vs),
-        "fasttext": write_glove(tmp_path / "f.vec", FILE_WORDS, vs, header=True,
-                                trailing_space=True),
-        "paragram": write_glove(tmp_path / "paragram_4.txt", FILE_WORDS, vs,
-                                encoding="latin-1"),
+        "fasttext": write_glove(
+            tmp_path / "f.vec", FILE_WORDS, vs, header=True, trailing_space=True
+        ),
+        "paragram": write_glove(tmp_path / "paragram_4.txt", FILE_WORDS, vs, encoding="latin-1"),
         # word2vec binary words end at the first space: no spaced tokens there
         "word2vec": write_word2vec_bin(tmp_path / "w.bin", W2V_WORDS, [VECS[w] for w in W2V_WORDS]),
     }
@@ -52,10 +63,27 @@ def test_each_format_finds_words_with_case_fallbacks(tmp_path, fmt):
     found = find_vectors(path, VOCAB, skip_rows=2, cache=False)
     assert found.format == fmt and found.dim == DIM
     by_word = dict(zip(VOCAB, found.how.tolist()))
-    assert by_word == {"[PAD]": 0, "[UNK]": 0, "the": 1, "paris": 3, "nyc": 4, "Ibm": 1,
-                       "at": 1, "new-york": 3, "café": 1, "missing": 0}
-    expected = {"the": "the", "paris": "Paris", "nyc": "NYC", "Ibm": "Ibm", "at": "at",
-                "new-york": "New-York", "café": "café"}
+    assert by_word == {
+        "[PAD]": 0,
+        "[UNK]": 0,
+        "the": 1,
+        "paris": 3,
+        "nyc": 4,
+        "Ibm": 1,
+        "at": 1,
+        "new-york": 3,
+        "café": 1,
+        "missing": 0,
+    }
+    expected = {
+        "the": "the",
+        "paris": "Paris",
+        "nyc": "NYC",
+        "Ibm": "Ibm",
+        "at": "at",
+        "new-york": "New-York",
+        "café": "café",
+    }
     for word, source in expected.items():
         np.testing.assert_allclose(found.vectors[VOCAB.index(word)], VECS[source], rtol=1e-6)
     assert not found.vectors[VOCAB.index("missing")].any()
@@ -63,8 +91,7 @@ def test_each_format_finds_words_with_case_fallbacks(tmp_path, fmt):
 
 
 def test_without_fallbacks_only_exact_words(tmp_path):
-    found = find_vectors(files(tmp_path)["glove"], VOCAB, skip_rows=2, fallbacks=False,
-                         cache=False)
+    found = find_vectors(files(tmp_path)["glove"], VOCAB, skip_rows=2, fallbacks=False, cache=False)
     assert [w for w, h in zip(VOCAB, found.how) if h] == ["the", "Ibm", "at", "café"]
 
 
@@ -117,19 +144,20 @@ def test_coverage_counts_vocabulary_and_tokens():
 
 def test_matrix_concat_mean_and_random_rows(tmp_path):
     paths = files(tmp_path)
-    other = write_glove(tmp_path / "other.txt", ["the", "missing"],
-                        [np.ones(DIM), np.full(DIM, 3.0)])
+    other = write_glove(
+        tmp_path / "other.txt", ["the", "missing"], [np.ones(DIM), np.full(DIM, 3.0)]
+    )
     counts = np.arange(len(VOCAB))
     concat = embedding_matrix([paths["glove"], other], VOCAB, counts, seed=1, cache=False)
     assert concat.matrix.shape == (len(VOCAB), 2 * DIM) and concat.matrix.dtype == np.float32
     assert not concat.matrix[0].any()  # padding row
-    np.testing.assert_allclose(concat.matrix[2], np.concatenate([VECS["the"], np.ones(DIM)]),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        concat.matrix[2], np.concatenate([VECS["the"], np.ones(DIM)]), rtol=1e-6
+    )
     assert concat.matrix[1].any() and concat.matrix[9, :DIM].any()  # random, not zeros
     assert concat.report["vocab_found"] == 8  # found in any file
     assert [f["vocab_found"] for f in concat.report["files"]] == [7, 2]
-    assert concat.report["files"][0]["found_by"] == {"exact": 4, "lower": 0, "title": 2,
-                                                     "upper": 1}
+    assert concat.report["files"][0]["found_by"] == {"exact": 4, "lower": 0, "title": 2, "upper": 1}
     mean = embedding_matrix([paths["glove"], other], VOCAB, combine="mean", seed=1, cache=False)
     np.testing.assert_allclose(mean.matrix[2], (VECS["the"] + 1) / 2, rtol=1e-6)
     np.testing.assert_allclose(mean.matrix[9], np.full(DIM, 3.0))  # only in the second file
@@ -164,8 +192,9 @@ def test_errors_are_one_clear_line(tmp_path):
 
 
 @pytest.mark.real_data
-@pytest.mark.parametrize("name,dim", [("glove.6B.50d.first2446.txt", 50),
-                                      ("glove.6B.100d.first2604.txt", 100)])
+@pytest.mark.parametrize(
+    "name,dim", [("glove.6B.50d.first2446.txt", 50), ("glove.6B.100d.first2604.txt", 100)]
+)
 def test_real_glove_lines(name, dim):
     path = shared_dir() / "embeddings" / name
     if not path.is_file():

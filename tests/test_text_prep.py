@@ -17,22 +17,28 @@ from kagglekit_competitions.jigsaw import prepare_comment
 from kagglekit_competitions.text_prep import space_punctuation, strip_html
 
 
-@pytest.mark.parametrize("raw,prepared", [
-    ("Great film.<br /><br />Loved it", "Great film. Loved it"),
-    ("a<br/>b<BR>c<br >d", "a b c d"),
-    ("<i>Oz</i> &amp; friends", "Oz & friends"),
-    ("I <3 it, 1 < 2 > 0", "I <3 it, 1 < 2 > 0"),  # not tags: kept
-])
+@pytest.mark.parametrize(
+    "raw,prepared",
+    [
+        ("Great film.<br /><br />Loved it", "Great film. Loved it"),
+        ("a<br/>b<BR>c<br >d", "a b c d"),
+        ("<i>Oz</i> &amp; friends", "Oz & friends"),
+        ("I <3 it, 1 < 2 > 0", "I <3 it, 1 < 2 > 0"),  # not tags: kept
+    ],
+)
 def test_imdb_removes_html(raw, prepared):
     assert prepare_review(raw) == prepared == strip_html(raw)
 
 
-@pytest.mark.parametrize("raw,prepared", [
-    ("Why do people hate Trump?", "Why do people hate Trump ?"),
-    ("What's 2+2=4?!", "What ' s 2 + 2 = 4 ? !"),
-    ("Is it (really) true...", "Is it ( really ) true . . ."),
-    ("Café — déjà vu?", "Café — déjà vu ?"),  # accented letters are word characters
-])
+@pytest.mark.parametrize(
+    "raw,prepared",
+    [
+        ("Why do people hate Trump?", "Why do people hate Trump ?"),
+        ("What's 2+2=4?!", "What ' s 2 + 2 = 4 ? !"),
+        ("Is it (really) true...", "Is it ( really ) true . . ."),
+        ("Café — déjà vu?", "Café — déjà vu ?"),  # accented letters are word characters
+    ],
+)
 def test_quora_spaces_punctuation(raw, prepared):
     assert space_punctuation(raw) == prepared
 
@@ -72,13 +78,16 @@ class Recorder(Model):
         return np.full((len(frame), self.n_), 0.5)
 
 
-@pytest.mark.parametrize("slug,marker", [
-    ("word2vec-nlp-tutorial", "<br />"),
-    ("aclImdb", "<br />"),
-    ("imdb-dataset-of-50k-movie-reviews", "<br />"),
-    ("quora-insincere-questions-classification", "?"),
-    ("nlp-getting-started", "http://"),
-])
+@pytest.mark.parametrize(
+    "slug,marker",
+    [
+        ("word2vec-nlp-tutorial", "<br />"),
+        ("aclImdb", "<br />"),
+        ("imdb-dataset-of-50k-movie-reviews", "<br />"),
+        ("quora-insincere-questions-classification", "?"),
+        ("nlp-getting-started", "http://"),
+    ],
+)
 def test_models_receive_prepared_text_and_no_prepare_keeps_it_raw(slug, marker, tmp_path):
     make_data(tmp_path / "data", slug, n_train=80, n_test=30)
     comp = competition(COMPETITIONS[slug])
@@ -86,8 +95,15 @@ def test_models_receive_prepared_text_and_no_prepare_keeps_it_raw(slug, marker, 
     for prepare in (True, False):
         Recorder.seen = []
         data = load_dataset(comp, DataOptions(data_dir=str(tmp_path / "data"), prepare=prepare))
-        run_cv(data.competition, "recorder", Recorder, Recorder.Params(), data, n_folds=2,
-               runs_dir=tmp_path / "runs")
+        run_cv(
+            data.competition,
+            "recorder",
+            Recorder,
+            Recorder.Params(),
+            data,
+            n_folds=2,
+            runs_dir=tmp_path / "runs",
+        )
         seen[prepare] = list(Recorder.seen)
         # per fold: fit(train, valid), predict(valid), predict(test); 2 folds
         n_test = 0 if data.test is None else len(data.test)
@@ -117,7 +133,13 @@ def test_fast_preparation_equals_the_regex_definition_on_every_character():
     every = "".join(f"a{c}b{c}{c}" for c in chars)
     assert space_punctuation(every) == by_regex(every)
     assert collapse_spaces(every) == space.sub(" ", every).strip()
-    samples = ["it's?", "  naïve café — “q” ½ ² \u00a0x\u2003y x\u0301 _u_ 日本語。\n",
-               "\x1c\x1d\x85sep", "a\ud800b", "", "   "]
+    samples = [
+        "it's?",
+        "  naïve café — “q” ½ ² \u00a0x\u2003y x\u0301 _u_ 日本語。\n",
+        "\x1c\x1d\x85sep",
+        "a\ud800b",
+        "",
+        "   ",
+    ]
     assert [space_punctuation(t) for t in samples] == [by_regex(t) for t in samples]
     assert space_punctuation("it's?") == "it ' s ?"

@@ -3,15 +3,15 @@ ragged encodings, truncation, padding, maxlen from a percentile, encoding cache.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-import json
-
 from helpers_rnn import keras_text_to_word_sequence, keras_word_index_order, make_texts
 from kagglekit.errors import KaggleKitError
-from kagglekit.text import tokenizer as tokmod
 from kagglekit.keras.ragged import Ragged
+from kagglekit.text import tokenizer as tokmod
 from kagglekit.text.tokenizer import PAD_ID, UNK_ID, WordTokenizer, choose_maxlen
 
 TRICKY = [
@@ -77,8 +77,10 @@ def test_saved_tokenizer_json_loads_in_hugging_face_tokenizers():
     texts, _ = make_texts(40, seed=7)
     tok = WordTokenizer().fit(texts)
     hf = Tokenizer.from_str(json.dumps(json.loads(tok.to_json())["tokenizer"]))
-    assert hf.encode(texts[0], add_special_tokens=False).ids == \
-        tok.encode([texts[0]], cache=False).ids.tolist()
+    assert (
+        hf.encode(texts[0], add_special_tokens=False).ids
+        == tok.encode([texts[0]], cache=False).ids.tolist()
+    )
 
 
 def test_texts_holding_the_separator_character():
@@ -213,8 +215,7 @@ def test_arrow_and_python_paths_agree(monkeypatch):
         monkeypatch.setattr(WordTokenizer, "use_arrow", arrow)
         tok = WordTokenizer(max_words=50)
         r = tok.fit_encode(texts, cache=False)
-        results[arrow] = (tok.vocabulary(), r.ids, r.offsets,
-                          [tok.split(t) for t in TRICKY])
+        results[arrow] = (tok.vocabulary(), r.ids, r.offsets, [tok.split(t) for t in TRICKY])
     assert results[True][0] == results[False][0]
     np.testing.assert_array_equal(results[True][1], results[False][1])
     np.testing.assert_array_equal(results[True][2], results[False][2])

@@ -10,8 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from helpers_hub import (HIDDEN, hf_dir, keras_preset, offline_hub, texts_and_labels,
-                         use_savedmodel)
+from helpers_hub import HIDDEN, hf_dir, keras_preset, offline_hub, texts_and_labels, use_savedmodel
 from kagglekit.frame import TextFrame
 from kagglekit.params import build_params
 
@@ -23,9 +22,12 @@ pytest.importorskip("safetensors")
 @pytest.fixture(scope="module")
 def presets(tmp_path_factory):
     root = tmp_path_factory.mktemp("presets")
-    return {"keras": keras_preset(root / "keras"), "hf": hf_dir(root / "hf"),
-            "st": hf_dir(root / "st", sentence_transformers=True),
-            "use": use_savedmodel(root / "use")}
+    return {
+        "keras": keras_preset(root / "keras"),
+        "hf": hf_dir(root / "hf"),
+        "st": hf_dir(root / "st", sentence_transformers=True),
+        "use": use_savedmodel(root / "use"),
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -46,13 +48,15 @@ def auc(frame, prob):
 
 
 def test_plugin_modules_do_not_import_keras():
-    code = ("import sys, kagglekit_plugins.transformer, kagglekit_plugins.sentence_encoder, "
-            "kagglekit.hub.presets, kagglekit.hub.tokenizer, kagglekit.keras.batching, "
-            "kagglekit.keras.ragged, kagglekit.keras.stopping, kagglekit.keras, "
-            "kagglekit.hub.encoders, kagglekit.hub.backbone\n"
-            "from kagglekit import plugins; plugins.models().get('distilbert')\n"
-            "bad = [m for m in ('tensorflow', 'keras', 'keras_hub') if m in sys.modules]\n"
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, kagglekit_plugins.transformer, kagglekit_plugins.sentence_encoder, "
+        "kagglekit.hub.presets, kagglekit.hub.tokenizer, kagglekit.keras.batching, "
+        "kagglekit.keras.ragged, kagglekit.keras.stopping, kagglekit.keras, "
+        "kagglekit.hub.encoders, kagglekit.hub.backbone\n"
+        "from kagglekit import plugins; plugins.models().get('distilbert')\n"
+        "bad = [m for m in ('tensorflow', 'keras', 'keras_hub') if m in sys.modules]\n"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -60,13 +64,20 @@ def test_plugin_modules_do_not_import_keras():
 def test_models_are_registered_with_their_default_presets():
     from kagglekit import plugins
 
-    for name, preset in (("distilbert", "distilbert"), ("bert", "bert"), ("transformer", None),
-                         ("use", "use"), ("sentence-encoder", None)):
+    for name, preset in (
+        ("distilbert", "distilbert"),
+        ("bert", "bert"),
+        ("transformer", None),
+        ("use", "use"),
+        ("sentence-encoder", None),
+    ):
         cls = plugins.get_model(name)
         assert cls.Params().preset == preset
-    params = build_params(plugins.get_model("distilbert").Params,
-                          {"head": "bigru", "freeze_backbone": "true", "max_length": "64"},
-                          "distilbert")
+    params = build_params(
+        plugins.get_model("distilbert").Params,
+        {"head": "bigru", "freeze_backbone": "true", "max_length": "64"},
+        "distilbert",
+    )
     assert params.head == "bigru" and params.freeze_backbone is True and params.max_length == 64
 
 
@@ -86,8 +97,16 @@ def test_transformer_learns_saves_and_reloads(presets, frames, tmp_path):
 
     train, test = frames
     model = TransformerClassifier.from_dict(
-        {"preset": str(presets["keras"]), "head": "mean", "epochs": 3, "learning_rate": 1e-2,
-         "batch_size": 16, "max_length": 24}, seed=0)
+        {
+            "preset": str(presets["keras"]),
+            "head": "mean",
+            "epochs": 3,
+            "learning_rate": 1e-2,
+            "batch_size": 16,
+            "max_length": 24,
+        },
+        seed=0,
+    )
     assert model.fit(train, test) is model
     prob = model.predict(test)
     assert prob.shape == (40, 1) and np.all((prob >= 0) & (prob <= 1))
@@ -96,10 +115,16 @@ def test_transformer_learns_saves_and_reloads(presets, frames, tmp_path):
     assert history["n_fit"] == 108 and history["n_early_stopping"] == 12  # inner 10% held out
     assert history["early_stopping"] == "inner"
     assert history["monitor"] == "auc" and 1 <= history["best_epoch"] <= 3
-    assert history["history"][-1]["loss"] < history["history"][0]["loss"] or history["best_epoch"] == 1
+    assert (
+        history["history"][-1]["loss"] < history["history"][0]["loss"] or history["best_epoch"] == 1
+    )
     model.save(tmp_path / "saved")
     assert {p.name for p in (tmp_path / "saved").iterdir()} >= {
-        "params.json", "model.keras", "tokenizer.json", "state.json"}
+        "params.json",
+        "model.keras",
+        "tokenizer.json",
+        "state.json",
+    }
     again = TransformerClassifier.load(tmp_path / "saved")
     np.testing.assert_allclose(again.predict(test), prob, atol=1e-6)
 
@@ -112,13 +137,23 @@ def test_frozen_backbone_trains_only_the_head(presets, frames):
 
     train, test = frames
     model = TransformerClassifier.from_dict(
-        {"preset": str(presets["hf"]), "head": "max", "epochs": 1, "feature_cache": False,
-         "freeze_backbone": True, "batch_size": 32, "max_length": 24, "bucketing": False}).fit(train)
+        {
+            "preset": str(presets["hf"]),
+            "head": "max",
+            "epochs": 1,
+            "feature_cache": False,
+            "freeze_backbone": True,
+            "batch_size": 32,
+            "max_length": 24,
+            "bucketing": False,
+        }
+    ).fit(train)
     import keras_hub
 
     fresh = load_backbone(presets["hf"])
-    trained, = [layer for layer in model.model_.layers
-                if isinstance(layer, keras_hub.models.Backbone)]
+    (trained,) = [
+        layer for layer in model.model_.layers if isinstance(layer, keras_hub.models.Backbone)
+    ]
     for a, b in zip(fresh.get_weights(), trained.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert model.model_.get_layer("output").trainable
@@ -174,13 +209,15 @@ def test_use_model_on_a_savedmodel(presets, frames, tmp_path, monkeypatch):
         return original(self, texts)
 
     monkeypatch.setattr(encoders.SavedModelEncoder, "encode", counting)
-    model = UniversalSentenceEncoder.from_dict({"preset": str(presets["use"]), "epochs": 30,
-                                                "learning_rate": 0.02}, seed=1)
+    model = UniversalSentenceEncoder.from_dict(
+        {"preset": str(presets["use"]), "epochs": 30, "learning_rate": 0.02}, seed=1
+    )
     model.fit(train)
     prob = model.predict(test)
     # another fold on some of the same texts: nothing is encoded again
     UniversalSentenceEncoder.from_dict({"preset": str(presets["use"]), "epochs": 1}).fit(
-        train.take(np.arange(60)))
+        train.take(np.arange(60))
+    )
     assert calls == [len(set(train.text)), len(set(test.text))]
     assert prob.shape == (40, 1) and auc(test, prob) > 0.8
     assert model.fit_info_["dim"] == 16
@@ -220,8 +257,9 @@ def test_sentence_encoder_honours_pooling_and_normalize(presets, tmp_path):
     seq = np.asarray(load_backbone(presets["st"])(batch, training=False)["sequence_output"])
     mask = batch["padding_mask"][:, :, None]
     mean = (seq * mask).sum(1) / mask.sum(1)
-    np.testing.assert_allclose(vectors, mean / np.linalg.norm(mean, axis=1, keepdims=True),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        vectors, mean / np.linalg.norm(mean, axis=1, keepdims=True), atol=1e-5
+    )
     cls_dir = hf_dir(tmp_path / "cls", sentence_transformers=True, pooling="cls", normalize=False)
     cls_vectors = encoders.embed(encoders.load_encoder(cls_dir, kind="transformer"), texts)
     np.testing.assert_allclose(cls_vectors, seq[:, 0], atol=1e-5)
@@ -243,10 +281,29 @@ def test_cli_fit_distilbert_with_a_local_preset(presets, tmp_path):
 
     from kagglekit.cli import cli
 
-    result = CliRunner().invoke(cli, [
-        "fit", "disaster-tweets", "--sample", "--model", "distilbert",
-        "-p", f"preset={presets['keras']}", "-p", "epochs=1", "-p", "max_length=32",
-        "-p", "head=cls", "--threshold", "0.5", "--runs-dir", str(tmp_path / "runs"), "--json"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "fit",
+            "disaster-tweets",
+            "--sample",
+            "--model",
+            "distilbert",
+            "-p",
+            f"preset={presets['keras']}",
+            "-p",
+            "epochs=1",
+            "-p",
+            "max_length=32",
+            "-p",
+            "head=cls",
+            "--threshold",
+            "0.5",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["model"] == "distilbert"
@@ -261,10 +318,27 @@ def test_cli_cv_use_with_a_local_savedmodel(presets, tmp_path):
 
     from kagglekit.cli import cli
 
-    result = CliRunner().invoke(cli, [
-        "cv", "disaster-tweets", "--sample", "--model", "use", "--folds", "3",
-        "-p", f"preset={presets['use']}", "-p", "learning_rate=0.01", "-p", "epochs=20",
-        "--runs-dir", str(tmp_path / "runs"), "--json"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "cv",
+            "disaster-tweets",
+            "--sample",
+            "--model",
+            "use",
+            "--folds",
+            "3",
+            "-p",
+            f"preset={presets['use']}",
+            "-p",
+            "learning_rate=0.01",
+            "-p",
+            "epochs=20",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     # a 97-bucket hashed bag of words is a weak encoder, but it beats chance
@@ -279,9 +353,20 @@ def test_cli_offline_error_is_one_line(tmp_path, monkeypatch):
     from kagglekit.cli import cli
 
     monkeypatch.setenv("KAGGLEKIT_OFFLINE", "1")
-    result = CliRunner().invoke(cli, [
-        "fit", "disaster-tweets", "--sample", "--model", "bert", "--threshold", "0.5",
-        "--runs-dir", str(tmp_path / "runs")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "fit",
+            "disaster-tweets",
+            "--sample",
+            "--model",
+            "bert",
+            "--threshold",
+            "0.5",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ],
+    )
     assert result.exit_code == 2
     assert "kaggle://keras/bert/keras/bert_base_en_uncased" in result.output
     assert "Traceback" not in result.output
@@ -294,11 +379,31 @@ def test_cli_cv_transformer_records_fit_info_per_fold(presets, tmp_path):
 
     from kagglekit.cli import cli
 
-    result = CliRunner().invoke(cli, [
-        "cv", "disaster-tweets", "--sample", "--model", "transformer", "--folds", "2",
-        "-p", f"preset={presets['keras']}", "-p", "epochs=2", "-p", "max_length=16",
-        "-p", "batch_size=32", "-p", "verbose=0",
-        "--runs-dir", str(tmp_path / "runs"), "--json"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "cv",
+            "disaster-tweets",
+            "--sample",
+            "--model",
+            "transformer",
+            "--folds",
+            "2",
+            "-p",
+            f"preset={presets['keras']}",
+            "-p",
+            "epochs=2",
+            "-p",
+            "max_length=16",
+            "-p",
+            "batch_size=32",
+            "-p",
+            "verbose=0",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     run_dir = next((tmp_path / "runs" / "nlp-getting-started").glob("*/run.json")).parent
     folds = json.loads((run_dir / "run.json").read_text())["fold_scores"]

@@ -69,8 +69,13 @@ class UserError(click.ClickException):
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kagglekit")
-@click.option("--verbose", "-v", is_flag=True, envvar="KAGGLEKIT_VERBOSE",
-              help="Show the libraries' start-up noise (TensorFlow, absl, CUDA) and warnings.")
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    envvar="KAGGLEKIT_VERBOSE",
+    help="Show the libraries' start-up noise (TensorFlow, absl, CUDA) and warnings.",
+)
 def cli(verbose):
     """kagglekit: a Kaggle NLP competition from raw files to a validated submission.
 

@@ -30,5 +30,7 @@ def register_commands(cli):
             return
         for row in rows:
             aliases = ", ".join(row["aliases"])
-            click.echo(f"{row['name']}  ({aliases})  {row['task']}, {row['metric']}  "
-                       f"[{row['plugin']}]\n    {row['title']}")
+            click.echo(
+                f"{row['name']}  ({aliases})  {row['task']}, {row['metric']}  "
+                f"[{row['plugin']}]\n    {row['title']}"
+            )

@@ -12,10 +12,17 @@ from kagglekit.hookspecs import hookimpl
 @hookimpl
 def register_commands(cli):
     @cli.command()
-    @click.option("--probe/--no-probe", default=False,
-                  help="Import the Keras backend's framework and detect TPU/GPU/CPU for real.")
-    @click.option("--accelerator", type=click.Choice(["auto", "cpu", "gpu", "tpu"]),
-                  default="auto", show_default=True)
+    @click.option(
+        "--probe/--no-probe",
+        default=False,
+        help="Import the Keras backend's framework and detect TPU/GPU/CPU for real.",
+    )
+    @click.option(
+        "--accelerator",
+        type=click.Choice(["auto", "cpu", "gpu", "tpu"]),
+        default="auto",
+        show_default=True,
+    )
     @json_option
     def env(probe, accelerator, as_json):
         """Show the Python environment and the accelerator kagglekit would use.

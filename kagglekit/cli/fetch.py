@@ -14,12 +14,15 @@ from kagglekit.hookspecs import hookimpl
 def register_commands(cli):
     @cli.command("fetch")
     @click.argument("competition")
-    @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-                  help="Data root: files go to <data root>/<slug>/ "
-                       "[default: $KAGGLEKIT_DATA, else ./input].")
+    @click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Data root: files go to <data root>/<slug>/ [default: $KAGGLEKIT_DATA, else ./input].",
+    )
     @click.option("--force", is_flag=True, help="Download again even when the files are complete.")
-    @click.option("--json", "as_json", is_flag=True,
-                  help="Print exactly one JSON object on stdout.")
+    @click.option(
+        "--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout."
+    )
     def fetch_command(competition, data_dir, force, as_json):
         """Download and unzip a competition's files with the official kaggle client.
 
@@ -36,22 +39,30 @@ def register_commands(cli):
         from kagglekit.kaggle_client.session import human_size
 
         slug, comp = resolve_slug(competition)
-        expected = ([comp.train_file, comp.test_file, comp.sample_submission_file]
-                    if comp is not None else [])
+        expected = (
+            [comp.train_file, comp.test_file, comp.sample_submission_file]
+            if comp is not None
+            else []
+        )
         if comp is None:
             info(f"{slug}: no kagglekit adapter by that name; downloading it as a Kaggle slug")
         with download_bar() as progress:
-            result = client.fetch(slug, data_dir, force=force, expected_files=expected,
-                                         progress=progress)
+            result = client.fetch(
+                slug, data_dir, force=force, expected_files=expected, progress=progress
+            )
         kaggle_notes(result.notes)
         if result.status == "kaggle-input":
             info(f"{slug}: attached to this Kaggle notebook at {result.path}; nothing to download")
         elif result.status == "complete":
-            info(f"{slug}: {len(result.files)} files already complete in {result.path}; "
-                  f"nothing to download (--force downloads them again)")
+            info(
+                f"{slug}: {len(result.files)} files already complete in {result.path}; "
+                f"nothing to download (--force downloads them again)"
+            )
         else:
-            info(f"{slug}: downloaded {human_size(result.bytes_downloaded)}; "
-                  f"{len(result.files)} files in {result.path}")
+            info(
+                f"{slug}: downloaded {human_size(result.bytes_downloaded)}; "
+                f"{len(result.files)} files in {result.path}"
+            )
         if as_json:
             emit_json(result.summary())
         else:

@@ -26,8 +26,7 @@ def choices(params_cls) -> dict[str, list]:
             args = list(typing.get_args(tp))
         for arg in args:
             if typing.get_origin(arg) is typing.Literal:
-                out[name] = [*typing.get_args(arg),
-                             *([None] if type(None) in args else [])]
+                out[name] = [*typing.get_args(arg), *([None] if type(None) in args else [])]
     return out
 
 
@@ -43,16 +42,21 @@ def model_rows(registry) -> list[dict]:
             if p["name"] in allowed:
                 p = {**p, "choices": allowed[p["name"]]}
             params.append(p)
-        family = sorted(n for n, owner in registry.owners.items()
-                        if owner == registry.owners[name])
+        family = sorted(n for n, owner in registry.owners.items() if owner == registry.owners[name])
         needs = model_extra(cls)
-        rows.append({"name": name, "plugin": registry.owners[name],
-                     "description": doc[0] if doc else "", "family": family,
-                     # the optional extra it needs (None: the core install is enough)
-                     "extra": needs["extra"] if needs else None,
-                     "extra_installed": not needs["missing"] if needs else True,
-                     "install": needs["install"] if needs else None,
-                     "params": params})
+        rows.append(
+            {
+                "name": name,
+                "plugin": registry.owners[name],
+                "description": doc[0] if doc else "",
+                "family": family,
+                # the optional extra it needs (None: the core install is enough)
+                "extra": needs["extra"] if needs else None,
+                "extra_installed": not needs["missing"] if needs else True,
+                "install": needs["install"] if needs else None,
+                "params": params,
+            }
+        )
     return rows
 
 

@@ -28,29 +28,48 @@ from kagglekit.store.folder import DEFAULT_ROOT, RunsFolder
 
 
 def json_option(f):
-    return click.option("--json", "as_json", is_flag=True,
-                        help="Print exactly one JSON object on stdout.")(f)
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout."
+    )(f)
 
 
 def runs_dir_option(f):
-    return click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path),
-                        default=DEFAULT_ROOT, show_default=True,
-                        help="Where runs are kept.")(f)
+    return click.option(
+        "--runs-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=DEFAULT_ROOT,
+        show_default=True,
+        help="Where runs are kept.",
+    )(f)
 
 
 def data_options(f):
     """--data-dir, --sample, --encoding, --allow-empty-text, --no-prepare."""
     options = [
-        click.option("--data-dir", type=click.Path(path_type=Path),
-                     help="Folder with the competition files (or a data root holding <slug>/)."),
-        click.option("--sample", is_flag=True,
-                     help="Use a small generated sample in the competition's exact schema."),
-        click.option("--encoding", default="utf-8", show_default=True,
-                     help="Encoding of the CSV files."),
-        click.option("--allow-empty-text", is_flag=True,
-                     help="Treat NaN/empty texts as empty strings instead of refusing them."),
-        click.option("--prepare/--no-prepare", default=True, show_default=True,
-                     help="Apply the competition's text preparation (URLs, HTML, ...)."),
+        click.option(
+            "--data-dir",
+            type=click.Path(path_type=Path),
+            help="Folder with the competition files (or a data root holding <slug>/).",
+        ),
+        click.option(
+            "--sample",
+            is_flag=True,
+            help="Use a small generated sample in the competition's exact schema.",
+        ),
+        click.option(
+            "--encoding", default="utf-8", show_default=True, help="Encoding of the CSV files."
+        ),
+        click.option(
+            "--allow-empty-text",
+            is_flag=True,
+            help="Treat NaN/empty texts as empty strings instead of refusing them.",
+        ),
+        click.option(
+            "--prepare/--no-prepare",
+            default=True,
+            show_default=True,
+            help="Apply the competition's text preparation (URLs, HTML, ...).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -59,14 +78,32 @@ def data_options(f):
 
 def training_options(f):
     options = [
-        click.option("--model", "-m", "models", multiple=True,
-                     help="Model name (repeatable); `kagglekit models` lists them."),
-        click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
-                     help="Hyperparameter (repeatable); MODEL.KEY=VALUE for one model only."),
-        click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     help="TOML file: model, folds, seed and a [params] table."),
-        click.option("--seed", type=int, multiple=True,
-                     help="Random seed [default: 42]; repeat it to average several seeds."),
+        click.option(
+            "--model",
+            "-m",
+            "models",
+            multiple=True,
+            help="Model name (repeatable); `kagglekit models` lists them.",
+        ),
+        click.option(
+            "--param",
+            "-p",
+            "params",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Hyperparameter (repeatable); MODEL.KEY=VALUE for one model only.",
+        ),
+        click.option(
+            "--config",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="TOML file: model, folds, seed and a [params] table.",
+        ),
+        click.option(
+            "--seed",
+            type=int,
+            multiple=True,
+            help="Random seed [default: 42]; repeat it to average several seeds.",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -75,21 +112,30 @@ def training_options(f):
 
 def new_option(f):
     return click.option(
-        "--new", is_flag=True,
+        "--new",
+        is_flag=True,
         help="Compute a new run even when a finished run of the same jobs (data, folds, "
-             "model, params, seeds) exists; without it that run is reused.")(f)
+        "model, params, seeds) exists; without it that run is reused.",
+    )(f)
 
 
 def tracking_options(f):
     """--tracker, --log-models: every command that makes a run (kagglekit.tracking)."""
     options = [
-        click.option("--tracker", metavar="NAME", default=None,
-                     help="Also log each run to an experiment tracker: wandb, mlflow, or one a "
-                          "plugin registers; none for none [default: $KAGGLEKIT_TRACKER, else "
-                          "`tracker` in --config, else none]."),
-        click.option("--log-models/--no-log-models", default=None,
-                     help="With --tracker: upload the fold models too [default: `log_models` "
-                          "in --config, else no]."),
+        click.option(
+            "--tracker",
+            metavar="NAME",
+            default=None,
+            help="Also log each run to an experiment tracker: wandb, mlflow, or one a "
+            "plugin registers; none for none [default: $KAGGLEKIT_TRACKER, else "
+            "`tracker` in --config, else none].",
+        ),
+        click.option(
+            "--log-models/--no-log-models",
+            default=None,
+            help="With --tracker: upload the fold models too [default: `log_models` "
+            "in --config, else no].",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -114,21 +160,42 @@ def said_tracked(tracking) -> None:
 def job_options(f):
     """--executor, --workers, --address, --seeds, --resume."""
     options = [
-        click.option("--executor", default="auto", show_default=True,
-                     help="Who runs the (model, fold, seed) jobs: auto (local workers for "
-                          "CPU-bound models when cores and memory allow, else in-process), "
-                          "in-process, local, ray, or a plugin's (`kagglekit plugins`)."),
-        click.option("--workers", type=click.IntRange(min=1), default=None,
-                     help="--executor local: worker processes [default: one per GPU, else per "
-                          "CPU core]; auto: at most N; --executor ray: CPUs of the local Ray "
-                          "instance."),
-        click.option("--address", metavar="ADDR", default=None,
-                     help="--executor ray: the Ray cluster to use [default: start a local one]."),
-        click.option("--seeds", "n_seeds", type=click.IntRange(min=1), default=None,
-                     help="Run every fold under N seeds (SEED, SEED+1, ...) and average them."),
-        click.option("--resume", metavar="RUN", default=None,
-                     help="Finish an interrupted run (`kagglekit runs` lists incomplete ones); "
-                          "re-running the same command does the same."),
+        click.option(
+            "--executor",
+            default="auto",
+            show_default=True,
+            help="Who runs the (model, fold, seed) jobs: auto (local workers for "
+            "CPU-bound models when cores and memory allow, else in-process), "
+            "in-process, local, ray, or a plugin's (`kagglekit plugins`).",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=None,
+            help="--executor local: worker processes [default: one per GPU, else per "
+            "CPU core]; auto: at most N; --executor ray: CPUs of the local Ray "
+            "instance.",
+        ),
+        click.option(
+            "--address",
+            metavar="ADDR",
+            default=None,
+            help="--executor ray: the Ray cluster to use [default: start a local one].",
+        ),
+        click.option(
+            "--seeds",
+            "n_seeds",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Run every fold under N seeds (SEED, SEED+1, ...) and average them.",
+        ),
+        click.option(
+            "--resume",
+            metavar="RUN",
+            default=None,
+            help="Finish an interrupted run (`kagglekit runs` lists incomplete ones); "
+            "re-running the same command does the same.",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -141,9 +208,15 @@ def job_options(f):
 def data_options_from(data_dir, sample, encoding, allow_empty_text, prepare, runs_dir, **more):
     from kagglekit.data import DataOptions
 
-    return DataOptions(data_dir=data_dir, sample=sample, sample_root=RunsFolder(runs_dir).samples,
-                       encoding=encoding, allow_empty_text=allow_empty_text, prepare=prepare,
-                       **more)
+    return DataOptions(
+        data_dir=data_dir,
+        sample=sample,
+        sample_root=RunsFolder(runs_dir).samples,
+        encoding=encoding,
+        allow_empty_text=allow_empty_text,
+        prepare=prepare,
+        **more,
+    )
 
 
 def load_data(comp, options, need_test=True):
@@ -158,19 +231,22 @@ def load_data(comp, options, need_test=True):
     n_pseudo = data.pseudo["n_pseudo"] if data.pseudo else 0
     extra = f" + {n_pseudo} pseudo-labelled" if n_pseudo else ""
     if data.sample:
-        info(f"Using a generated sample of {len(data.train) - n_pseudo} training rows{extra} in "
-             f"{data.directory} (not real data: pass --data-dir or run `kagglekit fetch` for "
-             f"the real files)")
+        info(
+            f"Using a generated sample of {len(data.train) - n_pseudo} training rows{extra} in "
+            f"{data.directory} (not real data: pass --data-dir or run `kagglekit fetch` for "
+            f"the real files)"
+        )
     else:
-        info(f"Data: {data.directory} ({len(data.train) - n_pseudo} train rows{extra}"
-             f"{'' if data.test is None else f', {len(data.test)} test rows'})")
+        info(
+            f"Data: {data.directory} ({len(data.train) - n_pseudo} train rows{extra}"
+            f"{'' if data.test is None else f', {len(data.test)} test rows'})"
+        )
     for note in data.notes:
         info(f"Note: {note}")
     return data
 
 
 # ------------------------------------------------------------- runs and jobs
-
 
 
 def resolve_seeds(seed, n_seeds, config: dict) -> list[int]:
@@ -214,15 +290,19 @@ def resume_params(ref: str, runs_dir, ctx) -> dict:
     from kagglekit.store.jobstore import PLAN
     from kagglekit.store.refs import find_incomplete
 
-    overrides = {key: ctx.params[key] for key in ("executor", "workers", "address", "as_json")
-                 if ctx.get_parameter_source(key) == ParameterSource.COMMANDLINE}
+    overrides = {
+        key: ctx.params[key]
+        for key in ("executor", "workers", "address", "as_json")
+        if ctx.get_parameter_source(key) == ParameterSource.COMMANDLINE
+    }
 
     found = find_incomplete(ref, runs_dir)
     plan = read_json(Path(found["path"]) / PLAN) or {}
     stored = plan.get("command_params")
     if not stored:
-        raise KaggleKitError(f"run {found['run_id']} did not record its command; re-run the "
-                             f"command that started it")
+        raise KaggleKitError(
+            f"run {found['run_id']} did not record its command; re-run the command that started it"
+        )
     params = dict(stored)
     params.update(overrides)
     params["resume"] = None

@@ -57,10 +57,14 @@ def run_payload(run) -> dict:
 
 def said_reused(command: str):
     """What cv/fit say on stderr when the run asked for is already finished."""
+
     def say(run) -> None:
-        info(f"Reused run {run.id}: a finished {command} run of the same jobs (data, folds, "
-             f"model, params, seeds), so nothing was computed; add --new to compute a fresh "
-             f"run")
+        info(
+            f"Reused run {run.id}: a finished {command} run of the same jobs (data, folds, "
+            f"model, params, seeds), so nothing was computed; add --new to compute a fresh "
+            f"run"
+        )
+
     return say
 
 
@@ -73,8 +77,11 @@ def score_table(title, rows, columns):
 
     table = Table(title=title)
     for c in columns:
-        table.add_column(c, justify="right" if c not in ("model", "run", "rows") else "left",
-                         no_wrap=c in ("run", "rows"))
+        table.add_column(
+            c,
+            justify="right" if c not in ("model", "run", "rows") else "left",
+            no_wrap=c in ("run", "rows"),
+        )
     for row in rows:
         table.add_row(*[fmt(row.get(c)) for c in columns])
     Console(file=sys.stdout, width=max(100, 30 + 12 * len(columns))).print(table)
@@ -92,8 +99,10 @@ def show_incomplete(rows) -> None:
         return
     click.echo("Incomplete runs (never picked as best; `kagglekit cv --resume RUN` finishes one):")
     for row in rows:
-        click.echo(f"  {row['run_id']}  {row['model']}  {row['kind']}  "
-                   f"{row['jobs_done']}/{row['jobs_total']} jobs done  ({row['state']})")
+        click.echo(
+            f"  {row['run_id']}  {row['model']}  {row['kind']}  "
+            f"{row['jobs_done']}/{row['jobs_total']} jobs done  ({row['state']})"
+        )
 
 
 # ------------------------------------------------------------- blends (blend, cv --ensemble)
@@ -103,8 +112,14 @@ def blend_report(run) -> dict:
     """One JSON-able object: the blend run's summary, its members' scores and weights."""
     out = run.summary()
     out["path"] = str(run.path)
-    for key in ("method", "member_runs", "weights", "scores_in_sample", "fold_spread",
-                "threshold_metric"):
+    for key in (
+        "method",
+        "member_runs",
+        "weights",
+        "scores_in_sample",
+        "fold_spread",
+        "threshold_metric",
+    ):
         if run.info.get(key) is not None:
             out[key] = run.info[key]
     return out
@@ -158,35 +173,53 @@ def print_report(run) -> None:
     notes = []
     if tuned:
         title += f"  (test predictions labelled at {run.threshold:.3f})"
-        notes += [f"{', '.join(sorted(tuned))}: held out (nested: each fold at a threshold "
-                  f"chosen on the other folds)",
-                  "*: optimistic, at the threshold tuned on all OOF rows: NOT held out"]
+        notes += [
+            f"{', '.join(sorted(tuned))}: held out (nested: each fold at a threshold "
+            f"chosen on the other folds)",
+            "*: optimistic, at the threshold tuned on all OOF rows: NOT held out",
+        ]
     if run.info.get("scores_in_sample"):
-        notes.append("in-sample: the final blender scored on the rows it was fit on, NOT held "
-                     "out")
+        notes.append("in-sample: the final blender scored on the rows it was fit on, NOT held out")
     table = Table(title=title, caption="\n".join(notes) or None, caption_justify="left")
     optimistic = [m for m in metrics if m in tuned]
     columns = ["run", "model", weight_title, *metrics, *[f"{m}*" for m in optimistic]]
     for column in columns:
-        table.add_column(column, justify="left" if column in ("run", "model") else "right",
-                         no_wrap=column != "model", overflow="fold")
+        table.add_column(
+            column,
+            justify="left" if column in ("run", "model") else "right",
+            no_wrap=column != "model",
+            overflow="fold",
+        )
     for member in run.info.get("member_runs", []):
         weight = _weight_text(member["weights"])
         if member.get("duplicate_of"):
             weight = f"0 (= {_short(member['duplicate_of'])})"
         nested = _member_nested(member)
-        table.add_row(_short(member["run_id"]), member["model"], weight,
-                      *[_fmt(_held_out(member["scores"], nested, m, tuned), "n/a")
-                        for m in metrics],
-                      *[_fmt(member["scores"].get(m)) for m in optimistic])
+        table.add_row(
+            _short(member["run_id"]),
+            member["model"],
+            weight,
+            *[_fmt(_held_out(member["scores"], nested, m, tuned), "n/a") for m in metrics],
+            *[_fmt(member["scores"].get(m)) for m in optimistic],
+        )
     nested = run.info.get("nested_scores")
-    table.add_row("blend", run.model, "",
-                  *[_fmt(_held_out(run.scores, nested, m, tuned), "n/a") for m in metrics],
-                  *[_fmt(run.scores.get(m)) for m in optimistic], style="bold")
+    table.add_row(
+        "blend",
+        run.model,
+        "",
+        *[_fmt(_held_out(run.scores, nested, m, tuned), "n/a") for m in metrics],
+        *[_fmt(run.scores.get(m)) for m in optimistic],
+        style="bold",
+    )
     if run.info.get("scores_in_sample"):
-        table.add_row("blend, in-sample (NOT held out)", "", "",
-                      *[_fmt(run.info["scores_in_sample"].get(m)) for m in metrics],
-                      *["" for _ in optimistic], style="dim")
+        table.add_row(
+            "blend, in-sample (NOT held out)",
+            "",
+            "",
+            *[_fmt(run.info["scores_in_sample"].get(m)) for m in metrics],
+            *["" for _ in optimistic],
+            style="dim",
+        )
     Console(file=sys.stdout, width=120).print(table)
     click.echo(f"Run: {run.path}")
 
@@ -230,8 +263,15 @@ def _enabled() -> bool:
 
 
 @contextlib.contextmanager
-def steps(description: str, total: int | None, *, unit: str = "steps", stream=None,
-          min_seconds: float = 0.0, transient: bool = False):
+def steps(
+    description: str,
+    total: int | None,
+    *,
+    unit: str = "steps",
+    stream=None,
+    min_seconds: float = 0.0,
+    transient: bool = False,
+):
     """Yield ``advance(n=1, what="")``; see the module docstring. Off a terminal, no line
     is written before ``min_seconds`` have passed (a quick task stays silent); a
     ``transient`` task draws a bar on a terminal that goes when it ends, and writes no
@@ -243,15 +283,29 @@ def steps(description: str, total: int | None, *, unit: str = "steps", stream=No
         return
     if is_terminal(stream):
         from rich.console import Console
-        from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress,
-                                   TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         console = Console(file=stream)
         count = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
-        with Progress(TextColumn("{task.description}"), BarColumn(), count,
-                      TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                      TextColumn("{task.fields[what]}"), console=console,
-                      transient=transient) as bar:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            count,
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[what]}"),
+            console=console,
+            transient=transient,
+        ) as bar:
             task = bar.add_task(description, total=total, what="")
 
             def advance(n: int = 1, what: str = "") -> None:
@@ -315,13 +369,25 @@ def download_bar(enabled: bool = True):
     if not enabled or not console.is_terminal:
         yield None
         return
-    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                               TimeRemainingColumn, TransferSpeedColumn)
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
 
-    columns = [TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-               TransferSpeedColumn(), TimeRemainingColumn()]
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    ]
     tasks: dict[str, int] = {}
     with Progress(*columns, console=console) as bar:
+
         def update(stage: str, done: int, total):
             if stage not in tasks:
                 tasks[stage] = bar.add_task(stage, total=total)

@@ -26,8 +26,16 @@ def register_commands(cli):
             return
         for row in rows:
             click.echo(f"{row['name']}  ({row['package']} {row['version']}, {row['module']})")
-            for kind in ("competitions", "models", "metrics", "fold_schemes", "blend_methods",
-                         "executors", "trackers", "commands"):
+            for kind in (
+                "competitions",
+                "models",
+                "metrics",
+                "fold_schemes",
+                "blend_methods",
+                "executors",
+                "trackers",
+                "commands",
+            ):
                 if row[kind]:
                     click.echo(f"    {kind}: {', '.join(row[kind])}")
         for row in failed:

@@ -11,7 +11,6 @@ from kagglekit.cli.output import emit_json, info, run_payload
 from kagglekit.hookspecs import hookimpl
 from kagglekit.store.refs import resolve_run
 
-
 PREDICTIONS_DIR = Path("predictions")
 
 
@@ -25,18 +24,32 @@ def default_output(run, input_path: Path) -> Path:
 def register_commands(cli):
     @cli.command()
     @click.argument("run_ref", metavar="RUN")
-    @click.option("--input", "input_path", required=True,
-                  type=click.Path(path_type=Path),
-                  help="File with the competition's text columns, read as its own files are "
-                       "(IMDb's TSV; its test file or folder by its loader).")
-    @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-                  help="Where to write id + probability columns [default: stdout; with "
-                       "--json, which owns stdout: predictions/<slug>/<run-id>-<input>.csv].")
-    @click.option("--encoding", default="utf-8", show_default=True,
-                  help="Encoding of the input CSV (e.g. latin-1).")
-    @click.option("--allow-empty-text", is_flag=True,
-                  help="Predict rows whose text is empty or NaN (as empty text) instead of "
-                       "refusing the file.")
+    @click.option(
+        "--input",
+        "input_path",
+        required=True,
+        type=click.Path(path_type=Path),
+        help="File with the competition's text columns, read as its own files are "
+        "(IMDb's TSV; its test file or folder by its loader).",
+    )
+    @click.option(
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Where to write id + probability columns [default: stdout; with "
+        "--json, which owns stdout: predictions/<slug>/<run-id>-<input>.csv].",
+    )
+    @click.option(
+        "--encoding",
+        default="utf-8",
+        show_default=True,
+        help="Encoding of the input CSV (e.g. latin-1).",
+    )
+    @click.option(
+        "--allow-empty-text",
+        is_flag=True,
+        help="Predict rows whose text is empty or NaN (as empty text) instead of "
+        "refusing the file.",
+    )
     @runs_dir_option
     @json_option
     def predict(run_ref, input_path, output, encoding, allow_empty_text, runs_dir, as_json):
@@ -57,11 +70,15 @@ def register_commands(cli):
         run = resolve_run(run_ref, runs_dir)
         frame = predict_file(run, input_path, encoding=encoding, allow_empty_text=allow_empty_text)
         if frame.attrs.get("made_up_ids"):
-            info(f"Note: {input_path} has no id column: rows are numbered from 0 in column "
-                 f"'row' (made-up ids)")
+            info(
+                f"Note: {input_path} has no id column: rows are numbered from 0 in column "
+                f"'row' (made-up ids)"
+            )
         if frame.attrs.get("labels"):
-            info(f"Labels (*_label columns) at the run's OOF threshold "
-                 f"{frame.attrs['threshold']:.4f}")
+            info(
+                f"Labels (*_label columns) at the run's OOF threshold "
+                f"{frame.attrs['threshold']:.4f}"
+            )
         text = frame.to_csv(index=False, float_format="%.7g")
         if as_json and not output:  # stdout holds the JSON object: the rows go to a file
             output = default_output(run, input_path)
@@ -76,4 +93,3 @@ def register_commands(cli):
             payload = run_payload(run)
             payload.update({"path": str(Path(output).resolve()), "rows": len(frame)})
             emit_json(payload)
-

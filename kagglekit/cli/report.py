@@ -16,9 +16,14 @@ from kagglekit.store.refs import resolve_run
 def register_commands(cli):
     @cli.command()
     @click.argument("run_refs", metavar="RUN [RUN ...]", nargs=-1, required=True)
-    @click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
-                  default=Path("reports"), show_default=True,
-                  help="Folder for the report (reports/<slug>/<run-id>.html).")
+    @click.option(
+        "--output",
+        "-o",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("reports"),
+        show_default=True,
+        help="Folder for the report (reports/<slug>/<run-id>.html).",
+    )
     @click.option("--open", "open_it", is_flag=True, help="Open the report in a web browser.")
     @runs_dir_option
     @json_option
@@ -44,8 +49,11 @@ def register_commands(cli):
             webbrowser.open(path.resolve().as_uri())
         if as_json:  # the first run's fields (as every --json), the report's path, every run
             payload = runs[0].summary()
-            payload.update(path=str(path.resolve()), runs=[r.id for r in runs],
-                           summaries=[r.summary() for r in runs])
+            payload.update(
+                path=str(path.resolve()),
+                runs=[r.id for r in runs],
+                summaries=[r.summary() for r in runs],
+            )
             emit_json(payload)
         else:
             click.echo(str(path))

@@ -37,8 +37,9 @@ def _refresh(slugs, runs_dir: Path) -> None:
     kaggle_notes(session.notes)
 
 
-def show_leaderboard(found, runs_dir: Path, *, refresh: bool = False, as_json: bool = False,
-                     incomplete=()):
+def show_leaderboard(
+    found, runs_dir: Path, *, refresh: bool = False, as_json: bool = False, incomplete=()
+):
     """``incomplete``: rows of the incomplete runs (``incomplete_rows``), listed after the
     tables and under "incomplete" in the JSON."""
     from kagglekit import leaderboard
@@ -54,26 +55,41 @@ def show_leaderboard(found, runs_dir: Path, *, refresh: bool = False, as_json: b
         comp = plugins.get_competition(slug)
         cache = leaderboard.read_cache(runs_dir, slug)
         if cache.get("damaged"):
-            info(f"Note: {cache['damaged']} is damaged and was ignored (kagglekit runs "
-                 f"--refresh writes it again)")
+            info(
+                f"Note: {cache['damaged']} is damaged and was ignored (kagglekit runs "
+                f"--refresh writes it again)"
+            )
         runs = ranked(runs, comp.metric)
         rows = leaderboard.rows(runs, cache, comp.metric)
         correlation = leaderboard.cv_lb_correlation(rows)
-        competitions[slug] = {"metric": comp.metric, "cv_lb": correlation,
-                              "submissions_fetched": cache.get("fetched")}
+        competitions[slug] = {
+            "metric": comp.metric,
+            "cv_lb": correlation,
+            "submissions_fetched": cache.get("fetched"),
+        }
         for run, row in zip(runs, rows):
-            summaries.append({**run.summary(), "cv_score": row["cv"], "spread": row["spread"],
-                              "folds": row["folds"], "seeds": row["seeds"],
-                              "seconds": row["seconds"], "differing_params": row["params"],
-                              "data": row["data"],
-                              "lb": {"public": row["public"], "private": row["private"],
-                                     "submissions": row["submissions"],
-                                     "pending": row["pending"],
-                                     "all": row["matched"]}})
+            summaries.append(
+                {
+                    **run.summary(),
+                    "cv_score": row["cv"],
+                    "spread": row["spread"],
+                    "folds": row["folds"],
+                    "seeds": row["seeds"],
+                    "seconds": row["seconds"],
+                    "differing_params": row["params"],
+                    "data": row["data"],
+                    "lb": {
+                        "public": row["public"],
+                        "private": row["private"],
+                        "submissions": row["submissions"],
+                        "pending": row["pending"],
+                        "all": row["matched"],
+                    },
+                }
+            )
         tables.append((slug, comp, rows, correlation, cache))
     if as_json:
-        emit_json({"runs": summaries, "competitions": competitions,
-                   "incomplete": list(incomplete)})
+        emit_json({"runs": summaries, "competitions": competitions, "incomplete": list(incomplete)})
         return
     if not found:
         click.echo(f"No runs in {runs_dir}.")
@@ -102,6 +118,7 @@ def _fit_widths(columns, cells, budget: int) -> list[int]:
     ``budget``: the text columns first (down to 10, or their longest word), then the
     headers of figures (down to their longest word); never below a cell's figure or id
     (when even that does not fit, the table is wider than ``budget``)."""
+
     def longest_word(text: str) -> int:
         return max([len(w) for w in text.split()] + [1])
 
@@ -111,13 +128,16 @@ def _fit_widths(columns, cells, budget: int) -> list[int]:
         widest = max([len(v) for v in values] + [1])
         full.append(max(widest, len(header)))
         if key in TEXT:
-            least.append(min(full[-1], max(10, longest_word(header),
-                                           max([longest_word(v) for v in values] + [1]))))
+            least.append(
+                min(
+                    full[-1],
+                    max(10, longest_word(header), max([longest_word(v) for v in values] + [1])),
+                )
+            )
         else:
             least.append(max(widest, len(header) if key in WHOLE else longest_word(header)))
     widths = list(full)
-    for group in ([i for i, (_, k) in enumerate(columns) if k in TEXT],
-                  range(len(columns))):
+    for group in ([i for i, (_, k) in enumerate(columns) if k in TEXT], range(len(columns))):
         while sum(widths) > budget:
             slack = [(widths[i] - least[i], i) for i in group if widths[i] > least[i]]
             if not slack:
@@ -125,7 +145,6 @@ def _fit_widths(columns, cells, budget: int) -> list[int]:
             _, i = max(slack)
             widths[i] -= 1
     return widths
-
 
 
 def _print_table(slug, comp, rows, correlation, cache, known=()) -> None:
@@ -145,9 +164,7 @@ def _print_table(slug, comp, rows, correlation, cache, known=()) -> None:
     columns.append(("folds", "folds"))
     if any((r["seeds"] or 1) > 1 for r in rows):  # one seed each: said by no column
         columns.append(("seeds", "seeds"))
-    columns += [
-                (f"{metric} (nested)" if thresholded else metric, "cv"),
-                ("± folds", "spread")]
+    columns += [(f"{metric} (nested)" if thresholded else metric, "cv"), ("± folds", "spread")]
     if thresholded:
         columns.append((f"{metric} all rows", "cv_all_rows"))
     if not all(r["held_out"] for r in rows):
@@ -162,16 +179,28 @@ def _print_table(slug, comp, rows, correlation, cache, known=()) -> None:
     title = f"{slug} ({comp.metric}; ranked by the held-out figure)"
     if shared:
         title += f"; every run: {shared}"
-    table = Table(title=title,
-                  title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0),
-                  show_edge=False,  # two spaces between columns: the pad and the divider
-                  caption=("run: a long id is shown as a prefix that names it in any command "
-                           "(full ids: --json)") if shortened else None, caption_justify="left")
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1, 0, 0),
+        show_edge=False,  # two spaces between columns: the pad and the divider
+        caption=(
+            "run: a long id is shown as a prefix that names it in any command (full ids: --json)"
+        )
+        if shortened
+        else None,
+        caption_justify="left",
+    )
     cells = [[_display(row, key, shown, leaderboard) for _, key in columns] for row in rows]
     widths = _fit_widths(columns, cells, WIDTH - 2 * len(columns) + 1)
     for (header, key), width in zip(columns, widths):
-        table.add_column(header, justify="left" if key in ("run", "kind", *TEXT) else "right",
-                         width=width + 1, overflow="fold")  # + its padding
+        table.add_column(
+            header,
+            justify="left" if key in ("run", "kind", *TEXT) else "right",
+            width=width + 1,
+            overflow="fold",
+        )  # + its padding
     for row in cells:
         table.add_row(*row)
     Console(file=sys.stdout, width=max(WIDTH, sum(widths) + 2 * len(columns) - 1)).print(table)
@@ -179,8 +208,10 @@ def _print_table(slug, comp, rows, correlation, cache, known=()) -> None:
         when = cache.get("fetched") or "never (only submit --upload records)"
         n = correlation["n"]
         if correlation["pearson"] is not None:
-            said = (f"CV vs public LB over {n} held-out runs: Pearson "
-                    f"{correlation['pearson']:.3f}, Spearman {correlation['spearman']:.3f}")
+            said = (
+                f"CV vs public LB over {n} held-out runs: Pearson "
+                f"{correlation['pearson']:.3f}, Spearman {correlation['spearman']:.3f}"
+            )
         else:
             said = f"CV vs public LB: {n} held-out run(s) with a scored submission (3 needed)"
         click.echo(f"{said}; Kaggle scores fetched {when}")
@@ -238,11 +269,17 @@ def clean_runs(runs_dir, slug=None, yes: bool = False) -> list[str]:
 def register_commands(cli):
     @cli.command()
     @click.argument("competition", required=False)
-    @click.option("--refresh", is_flag=True,
-                  help="Fetch your submissions' leaderboard scores from Kaggle again (needs "
-                       "credentials); otherwise the cached ones are shown, with no network.")
-    @click.option("--clean", is_flag=True,
-                  help="Remove stopped incomplete runs and stale temporary folders (asks first).")
+    @click.option(
+        "--refresh",
+        is_flag=True,
+        help="Fetch your submissions' leaderboard scores from Kaggle again (needs "
+        "credentials); otherwise the cached ones are shown, with no network.",
+    )
+    @click.option(
+        "--clean",
+        is_flag=True,
+        help="Remove stopped incomplete runs and stale temporary folders (asks first).",
+    )
     @click.option("--yes", "-y", is_flag=True, help="--clean without asking.")
     @runs_dir_option
     @json_option
@@ -264,5 +301,4 @@ def register_commands(cli):
             return
         found = list_runs(runs_dir, slug)
         incomplete = incomplete_rows(runs_dir, slug)
-        show_leaderboard(found, runs_dir, refresh=refresh, as_json=as_json,
-                         incomplete=incomplete)
+        show_leaderboard(found, runs_dir, refresh=refresh, as_json=as_json, incomplete=incomplete)

@@ -17,9 +17,13 @@ from kagglekit.store.refs import resolve_run
 def register_commands(cli):
     @cli.command()
     @click.argument("run_ref", metavar="RUN")
-    @click.option("--labels", "labels_path", type=click.Path(path_type=Path),
-                  help="Test labels (file, or folder for folder layouts) [default: the "
-                       "competition's labels file in the run's data folder].")
+    @click.option(
+        "--labels",
+        "labels_path",
+        type=click.Path(path_type=Path),
+        help="Test labels (file, or folder for folder layouts) [default: the "
+        "competition's labels file in the run's data folder].",
+    )
     @click.option("--encoding", default="utf-8", show_default=True)
     @runs_dir_option
     @json_option
@@ -36,16 +40,27 @@ def register_commands(cli):
         run = resolve_run(run_ref, runs_dir)
         comp = plugins.get_competition(run.competition)
         result = score_run(comp, run, labels_path, encoding=encoding)
-        info(f"Scored {result['n_scored']} of {result['n_predictions']} test predictions of run "
-             f"{run.id} against {result['labels']} ({result['n_unscored']} label rows not scored)")
+        info(
+            f"Scored {result['n_scored']} of {result['n_predictions']} test predictions of run "
+            f"{run.id} against {result['labels']} ({result['n_unscored']} label rows not scored)"
+        )
         if as_json:
             payload = run_payload(run)
-            payload.update({"test_scores": result["scores"], **{k: v for k, v in result.items()
-                                                                if k != "scores"}})
+            payload.update(
+                {
+                    "test_scores": result["scores"],
+                    **{k: v for k, v in result.items() if k != "scores"},
+                }
+            )
             emit_json(payload)
             return
         rows = [{"on": "test", **result["scores"]}]
         if run.scores:
-            rows.insert(0, {"on": "OOF" if run.info.get("held_out", True) else "OOF (not held out)",
-                            **run.scores})
+            rows.insert(
+                0,
+                {
+                    "on": "OOF" if run.info.get("held_out", True) else "OOF (not held out)",
+                    **run.scores,
+                },
+            )
         score_table(f"{run.model} on {comp.slug}", rows, ["on", *result["scores"]])

@@ -14,8 +14,9 @@ from kagglekit.hookspecs import hookimpl
 def register_commands(cli):
     @cli.command()
     @click.argument("competition")
-    @click.option("--json", "as_json", is_flag=True,
-                  help="Print exactly one JSON object on stdout.")
+    @click.option(
+        "--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout."
+    )
     def submissions(competition, as_json):
         """List your past submissions to a competition with their scores, newest first.
 
@@ -42,8 +43,12 @@ def register_commands(cli):
         for column in ("ref", "date", "status", "public", "private", "description"):
             table.add_column(column, justify="right" if column in ("public", "private") else "left")
         for s in found:
-            table.add_row(str(s.ref), s.date or "", s.status,
-                          "" if s.public_score is None else f"{s.public_score:.5f}",
-                          "" if s.private_score is None else f"{s.private_score:.5f}",
-                          s.description if s.status != "error" else f"{s.description} ({s.error})")
+            table.add_row(
+                str(s.ref),
+                s.date or "",
+                s.status,
+                "" if s.public_score is None else f"{s.public_score:.5f}",
+                "" if s.private_score is None else f"{s.private_score:.5f}",
+                s.description if s.status != "error" else f"{s.description} ({s.error})",
+            )
         Console(file=sys.stdout, width=max(100, Console().width)).print(table)

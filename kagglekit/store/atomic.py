@@ -131,8 +131,13 @@ def process_start(pid: int) -> str | None:
 def owner_record(**extra) -> dict:
     """Who this process is: pid, host, process start time, now (and ``extra``)."""
     pid = os.getpid()
-    return {"pid": pid, "host": socket.gethostname(), "start": process_start(pid),
-            "time": round(time.time(), 3), **extra}
+    return {
+        "pid": pid,
+        "host": socket.gethostname(),
+        "start": process_start(pid),
+        "time": round(time.time(), 3),
+        **extra,
+    }
 
 
 def owner_alive(owner: dict | None, heartbeat_file: Path | None = None) -> bool:

@@ -60,10 +60,10 @@ def creating_run(runs_dir, slug: str, run_id: str):
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         remove_empty(created)
-        raise KaggleKitError(os_error_line(exc, folder.run_dir(slug, run_id),
-                                           "writing the run; nothing was kept")) from None
+        raise KaggleKitError(
+            os_error_line(exc, folder.run_dir(slug, run_id), "writing the run; nothing was kept")
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         remove_empty(created)
         raise
-

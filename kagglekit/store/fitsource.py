@@ -17,8 +17,15 @@ from kagglekit.store.record import base_record
 from kagglekit.store.refs import resolve_run
 from kagglekit.store.run import Run, list_runs
 
-RECIPE_KEYS = ("competition", "model", "params", "prepared_text", "text_columns",
-               "competition_params", "sample")
+RECIPE_KEYS = (
+    "competition",
+    "model",
+    "params",
+    "prepared_text",
+    "text_columns",
+    "competition_params",
+    "sample",
+)
 
 
 def recipe_differences(run: Run, record: dict) -> list[str]:
@@ -32,8 +39,10 @@ def recipe_differences(run: Run, record: dict) -> list[str]:
         if key == "params" and isinstance(mine, dict) and isinstance(theirs, dict):
             for name in sorted(set(mine) | set(theirs)):
                 if mine.get(name) != theirs.get(name):
-                    out.append(f"param {name}={_short_value(theirs.get(name))} there, "
-                               f"{_short_value(mine.get(name))} here")
+                    out.append(
+                        f"param {name}={_short_value(theirs.get(name))} there, "
+                        f"{_short_value(mine.get(name))} here"
+                    )
         elif mine != theirs:
             out.append(f"{key} {_short_value(theirs)} there, {_short_value(mine)} here")
     return out
@@ -46,9 +55,11 @@ def _short_value(value) -> str:
 
 def matching_cv_run(runs_dir, record: dict) -> Run | None:
     """The newest complete, held-out CV run made with the same recipe as ``record``."""
-    found = [r for r in list_runs(runs_dir, record["competition"])
-             if r.kind == "cv" and r.held_out
-             and not recipe_differences(r, record)]
+    found = [
+        r
+        for r in list_runs(runs_dir, record["competition"])
+        if r.kind == "cv" and r.held_out and not recipe_differences(r, record)
+    ]
     return max(found, key=lambda r: (r.info.get("created") or "", r.id), default=None)
 
 
@@ -66,8 +77,16 @@ class FitSource:
     message: str
 
 
-def fit_sources(chosen, data, runs_dir, *, competition: str, seed: int,
-                from_run: str | None = None, threshold: float | None = None) -> list[FitSource]:
+def fit_sources(
+    chosen,
+    data,
+    runs_dir,
+    *,
+    competition: str,
+    seed: int,
+    from_run: str | None = None,
+    threshold: float | None = None,
+) -> list[FitSource]:
     """Every model's source run and threshold, settled before any training.
 
     ``chosen``: [(name, cls, params)] (``params.resolve_models``); ``data``: the loaded
@@ -89,35 +108,54 @@ def fit_sources(chosen, data, runs_dir, *, competition: str, seed: int,
             differences = recipe_differences(source, record)
             if differences:
                 more = f" (and {len(differences) - 1} more)" if len(differences) > 1 else ""
-                raise KaggleKitError(f"--from {source.id}: not the same recipe: "
-                                     f"{differences[0]}{more}; fit with the run's options "
-                                     f"or run `kagglekit cv` with these")
+                raise KaggleKitError(
+                    f"--from {source.id}: not the same recipe: "
+                    f"{differences[0]}{more}; fit with the run's options "
+                    f"or run `kagglekit cv` with these"
+                )
         elif threshold is None:
             source = matching_cv_run(runs_dir, record)
         if source is None and threshold is None and needs_threshold:
             raise KaggleKitError(
                 f"no CV run of {name} with these params in {runs_dir} to take its "
                 f"{metric_name} threshold from; run `kagglekit cv {competition} --model "
-                f"{name}` (same -p and data options) first, or pass --threshold T")
+                f"{name}` (same -p and data options) first, or pass --threshold T"
+            )
         out.append((name, cls, model_params, source))
-    return [_settle(*plan, runs_dir=runs_dir, competition=competition, threshold=threshold,
-                    labels=labels) for plan in out]
+    return [
+        _settle(
+            *plan, runs_dir=runs_dir, competition=competition, threshold=threshold, labels=labels
+        )
+        for plan in out
+    ]
 
 
-def _settle(name, cls, model_params, source, *, runs_dir, competition, threshold,
-            labels) -> FitSource:
+def _settle(
+    name, cls, model_params, source, *, runs_dir, competition, threshold, labels
+) -> FitSource:
     if source is not None:
         how = f"threshold {source.threshold:.4f} chosen on its OOF" if labels else "its recipe"
-        return FitSource(name, cls, model_params, source, source.threshold, source.id,
-                         f"{name}: reproducing CV run {source.id} ({how})")
+        return FitSource(
+            name,
+            cls,
+            model_params,
+            source,
+            source.threshold,
+            source.id,
+            f"{name}: reproducing CV run {source.id} ({how})",
+        )
     if threshold is not None:
         return FitSource(name, cls, model_params, None, threshold, "--threshold", "")
     if labels:  # only a secondary metric needs one (IMDb's accuracy)
-        message = (f"Note: no CV run of {name} with these params in {runs_dir}: this fit "
-                   f"gets no decision threshold and `submit` will refuse it; run "
-                   f"`kagglekit cv {competition} --model {name}` (same -p options) first, "
-                   f"or pass --threshold")
+        message = (
+            f"Note: no CV run of {name} with these params in {runs_dir}: this fit "
+            f"gets no decision threshold and `submit` will refuse it; run "
+            f"`kagglekit cv {competition} --model {name}` (same -p options) first, "
+            f"or pass --threshold"
+        )
     else:
-        message = (f"Note: no CV run of {name} with these params in {runs_dir}; training "
-                   f"with the params as given")
+        message = (
+            f"Note: no CV run of {name} with these params in {runs_dir}; training "
+            f"with the params as given"
+        )
     return FitSource(name, cls, model_params, None, None if labels else 0.5, None, message)

@@ -89,7 +89,8 @@ class JobStore:
         if owner and owner.get("pid") != os.getpid() and owner_alive(owner, owner_file):
             raise KaggleKitError(
                 f"run {self.plan.get('run_id')} is being computed by process {owner['pid']} on "
-                f"{owner['host']} ({self.path}); wait for it to finish or stop it first")
+                f"{owner['host']} ({self.path}); wait for it to finish or stop it first"
+            )
         self.plan["attempts"] = int(self.plan.get("attempts", 0)) + 1
         write_json(self.path / PLAN, self.plan)
         write_json(owner_file, owner_record(attempt=self.plan["attempts"]))
@@ -179,12 +180,17 @@ def finished_run(runs_dir, slug: str, jobs, kind: str, data_dir, **same) -> Path
     for run_dir in RunsFolder.of(runs_dir).run_dirs(slug):
         path = run_dir / RUN_FILE
         info = read_json(path)
-        if not isinstance(info, dict) or info.get("kind") != kind or \
-                info.get("data_dir") != data_dir:
+        if (
+            not isinstance(info, dict)
+            or info.get("kind") != kind
+            or info.get("data_dir") != data_dir
+        ):
             continue
         listed = info["jobs"].get("list") if isinstance(info.get("jobs"), dict) else None
-        if not isinstance(listed, list) or sorted(
-                str(j.get("id")) if isinstance(j, dict) else "" for j in listed) != wanted:
+        if (
+            not isinstance(listed, list)
+            or sorted(str(j.get("id")) if isinstance(j, dict) else "" for j in listed) != wanted
+        ):
             continue
         if all(info.get(key) == value for key, value in same.items()):
             found.append((str(info.get("created") or ""), path.parent.name, path.parent))
@@ -201,11 +207,19 @@ def incomplete_runs(runs_dir, slug: str | None = None) -> list[dict]:
         ids = {j["id"] for j in plan.get("jobs", [])}
         done = sum(1 for j in ids if (path / "jobs" / j / "record.json").is_file())
         alive = folder_owner_alive(path)
-        out.append({"run_id": plan.get("run_id"), "competition": plan.get("competition"),
-                    "model": plan.get("model"), "kind": plan.get("kind"),
-                    "path": str(path), "jobs_done": done, "jobs_total": len(ids),
-                    "state": "running" if alive else "stopped",
-                    "resume": plan.get("resume_command")})
+        out.append(
+            {
+                "run_id": plan.get("run_id"),
+                "competition": plan.get("competition"),
+                "model": plan.get("model"),
+                "kind": plan.get("kind"),
+                "path": str(path),
+                "jobs_done": done,
+                "jobs_total": len(ids),
+                "state": "running" if alive else "stopped",
+                "resume": plan.get("resume_command"),
+            }
+        )
     return out
 
 
@@ -254,7 +268,9 @@ def dead_incomplete(runs_dir, slug: str | None = None) -> list[Path]:
     for slug_dir in folder.competitions():
         if not slug or slug_dir.name == slug:
             out += stale_temp_dirs(folder, slug_dir.name)
-            out += [p for p in folder.job_stores(slug_dir.name)  # kept after assembly
-                    if (read_json(p / PLAN) or {}).get("assembled")
-                    and not folder_owner_alive(p)]
+            out += [
+                p
+                for p in folder.job_stores(slug_dir.name)  # kept after assembly
+                if (read_json(p / PLAN) or {}).get("assembled") and not folder_owner_alive(p)
+            ]
     return out

@@ -24,8 +24,13 @@ def ranked(runs: list[Run], metric: str) -> list[Run]:
     def key(item):
         i, run = item
         value = ranking_score(run.info, metric)
-        return (bool(run.info.get("sample")), not run.held_out,
-                value is None, -sign * value if value is not None else 0.0, i)
+        return (
+            bool(run.info.get("sample")),
+            not run.held_out,
+            value is None,
+            -sign * value if value is not None else 0.0,
+            i,
+        )
 
     return [run for _, run in sorted(enumerate(runs), key=key)]
 
@@ -37,22 +42,26 @@ def best_run(competition, runs_dir, *, need_test: bool = True) -> Run:
 
     slug = plugins.get_competition(competition).slug if competition else None
     everything = [r for r in list_runs(runs_dir, slug) if r.scores]
-    found = [r for r in everything
-             if not need_test or (r.path / "test_predictions.csv").is_file()]
+    found = [r for r in everything if not need_test or (r.path / "test_predictions.csv").is_file()]
     real = [r for r in found if not r.info.get("sample")] or found
     best_group = [r for r in real if r.held_out] or real  # where the best run is
     if not slug:
         slugs = sorted({r.competition for r in best_group})
         if len(slugs) > 1:
-            raise KaggleKitError(f"runs of several competitions in {runs_dir} "
-                                 f"({', '.join(slugs)}); pass RUN or --competition")
+            raise KaggleKitError(
+                f"runs of several competitions in {runs_dir} "
+                f"({', '.join(slugs)}); pass RUN or --competition"
+            )
     if not found:
         where = f" for {slug}" if slug else ""
         if everything:
-            raise KaggleKitError(f"no scored run{where} in {runs_dir} has test predictions "
-                                 f"(was the test file missing?); pass a RUN or fetch the "
-                                 f"competition's test file and run `kagglekit cv` again")
-        raise KaggleKitError(f"no scored run{where} in {runs_dir}; run `kagglekit cv` first "
-                             f"or pass a RUN")
+            raise KaggleKitError(
+                f"no scored run{where} in {runs_dir} has test predictions "
+                f"(was the test file missing?); pass a RUN or fetch the "
+                f"competition's test file and run `kagglekit cv` again"
+            )
+        raise KaggleKitError(
+            f"no scored run{where} in {runs_dir}; run `kagglekit cv` first or pass a RUN"
+        )
     comp = plugins.get_competition(best_group[0].competition)
     return ranked([r for r in found if r.competition == comp.slug], comp.metric)[0]

@@ -31,13 +31,16 @@ def resolve_run(ref: str, runs_dir) -> Run:
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
-        raise RunError(f"run {ref!r} is ambiguous: {', '.join(r.id for r in matches[:5])}; "
-                       f"give more of the id")
+        raise RunError(
+            f"run {ref!r} is ambiguous: {', '.join(r.id for r in matches[:5])}; give more of the id"
+        )
     if path.is_dir() or len(path.parts) > 1:  # a path, not a run id
         why = f"not a run folder (no {RUN_FILE})" if path.is_dir() else "no such run folder"
         raise RunError(f"{path}: {why}; pass a run directory, a run id or --runs-dir")
-    raise RunError(f"no run {ref!r} in {folder} (`kagglekit runs` lists them; "
-                   f"pass a run directory or --runs-dir)")
+    raise RunError(
+        f"no run {ref!r} in {folder} (`kagglekit runs` lists them; "
+        f"pass a run directory or --runs-dir)"
+    )
 
 
 def open_run(folder) -> Run:
@@ -53,8 +56,9 @@ def resolve_run_params(name: str, cls, params, runs_dir=None):
     """``params`` with every run param of ``cls`` (``cls.run_params``) that is set replaced
     by the absolute folder of the run it names in the runs folder; a ParamError naming the
     model and param when there is no such run."""
-    refs = {f: getattr(params, f) for f in getattr(cls, "run_params", ())
-            if getattr(params, f, None)}
+    refs = {
+        f: getattr(params, f) for f in getattr(cls, "run_params", ()) if getattr(params, f, None)
+    }
     if not refs:
         return params
     folder = RunsFolder.of(runs_dir)
@@ -70,12 +74,19 @@ def resolve_run_params(name: str, cls, params, runs_dir=None):
 def find_incomplete(ref: str, runs_dir) -> dict:
     """An incomplete run (``--resume RUN``) by run id, unique id prefix or folder."""
     found = incomplete_runs(runs_dir)
-    matches = [r for r in found if r["run_id"] == ref or Path(r["path"]) == Path(ref).resolve()
-               or r["path"] == ref] or [r for r in found if (r["run_id"] or "").startswith(ref)]
+    matches = [
+        r
+        for r in found
+        if r["run_id"] == ref or Path(r["path"]) == Path(ref).resolve() or r["path"] == ref
+    ] or [r for r in found if (r["run_id"] or "").startswith(ref)]
     if len(matches) == 1:
         return matches[0]
     if matches:
-        raise KaggleKitError(f"--resume {ref!r} is ambiguous: "
-                             f"{', '.join(r['run_id'] for r in matches[:5])}; give more of the id")
-    raise KaggleKitError(f"no incomplete run {ref!r} in {RunsFolder.of(runs_dir)} (`kagglekit "
-                         f"runs` lists incomplete runs; a finished run needs no resuming)")
+        raise KaggleKitError(
+            f"--resume {ref!r} is ambiguous: "
+            f"{', '.join(r['run_id'] for r in matches[:5])}; give more of the id"
+        )
+    raise KaggleKitError(
+        f"no incomplete run {ref!r} in {RunsFolder.of(runs_dir)} (`kagglekit "
+        f"runs` lists incomplete runs; a finished run needs no resuming)"
+    )

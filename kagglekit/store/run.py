@@ -31,8 +31,14 @@ FORMAT = 1  # the newest run.json format this code reads (and the one it writes)
 # what every run.json holds, whatever made it: key -> type
 RECORD_KEYS = {"kind": str, "competition": str, "model": str}
 # keys that must have this type when present (readers that need them say so when absent)
-TYPED_KEYS = {"target_columns": list, "data_dir": str, "scores": dict, "n_folds": int,
-              "fold_scores": list, "threshold": (int, float)}
+TYPED_KEYS = {
+    "target_columns": list,
+    "data_dir": str,
+    "scores": dict,
+    "n_folds": int,
+    "fold_scores": list,
+    "threshold": (int, float),
+}
 RECREATE = "re-create it with the same `kagglekit cv ...` (or fit/blend) command, or remove it"
 
 
@@ -115,7 +121,8 @@ class Run:
             raise RunError(
                 f"run {self.id} has no decision threshold: it is a fit made without a CV run "
                 f"of the same recipe; run `kagglekit cv {self.competition} --model {self.model}` "
-                f"(same -p options), then `kagglekit fit ... --from RUN`, or fit with --threshold")
+                f"(same -p options), then `kagglekit fit ... --from RUN`, or fit with --threshold"
+            )
         return float(value)
 
     @property
@@ -144,39 +151,60 @@ class Run:
 
     def _missing(self, name: str, path: Path) -> str:  # the kind never has it, or damaged
         if name in ("oof.csv", "folds.csv") and self.kind == "fit":
-            return (f"run {self.id} is a fit run (trained on every row), so it has no {name}; "
-                    f"only cv and blend runs have out-of-fold predictions")
+            return (
+                f"run {self.id} is a fit run (trained on every row), so it has no {name}; "
+                f"only cv and blend runs have out-of-fold predictions"
+            )
         if name == "test_predictions.csv" and self.info.get("n_test") == 0:
-            return (f"run {self.id} predicted no test rows (its data had no test file), so it "
-                    f"has no {name}")
+            return (
+                f"run {self.id} predicted no test rows (its data had no test file), so it "
+                f"has no {name}"
+            )
         return f"{path}: missing; {RECREATE}"
 
     def folds(self):
         return self._read("folds.csv")
 
     def oof(self):
-        return check_predictions(self._read("oof.csv"), self.path / "oof.csv",
-                                 self.info.get("id_column") or "id", self.target_columns)
+        return check_predictions(
+            self._read("oof.csv"),
+            self.path / "oof.csv",
+            self.info.get("id_column") or "id",
+            self.target_columns,
+        )
 
     def test_predictions(self):
         """test_predictions.csv, checked: one probability per id and target, as many rows as
         the run predicted (``n_test`` in run.json)."""
         path = self.path / "test_predictions.csv"
-        frame = check_predictions(self._read("test_predictions.csv"), path,
-                                  self.info.get("id_column") or "id", self.target_columns)
+        frame = check_predictions(
+            self._read("test_predictions.csv"),
+            path,
+            self.info.get("id_column") or "id",
+            self.target_columns,
+        )
         expected = self.info.get("n_test")
         if isinstance(expected, int) and not isinstance(expected, bool) and len(frame) != expected:
-            raise RunError(f"{path}: has {len(frame)} rows, but run {self.id} predicted "
-                           f"{expected} test rows; the file is damaged: {RECREATE}")
+            raise RunError(
+                f"{path}: has {len(frame)} rows, but run {self.id} predicted "
+                f"{expected} test rows; the file is damaged: {RECREATE}"
+            )
         return frame
 
     def summary(self) -> dict:
-        return {"run_id": self.id, "run_dir": str(self.path), "kind": self.kind,
-                "competition": self.competition, "model": self.model,
-                "scores": self.scores, "nested_scores": self.info.get("nested_scores"),
-                "threshold": self.info.get("threshold"),
-                "created": self.info.get("created"), "sample": self.info.get("sample", False),
-                "held_out": self.held_out}
+        return {
+            "run_id": self.id,
+            "run_dir": str(self.path),
+            "kind": self.kind,
+            "competition": self.competition,
+            "model": self.model,
+            "scores": self.scores,
+            "nested_scores": self.info.get("nested_scores"),
+            "threshold": self.info.get("threshold"),
+            "created": self.info.get("created"),
+            "sample": self.info.get("sample", False),
+            "held_out": self.held_out,
+        }
 
 
 def check_format(info: dict, file: Path) -> None:
@@ -185,25 +213,31 @@ def check_format(info: dict, file: Path) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise RunError(f"{file}: not a run record ('format' is {show(value)}); {RECREATE}")
     if value > FORMAT:
-        raise RunError(f"run {file.parent.name}: its run.json is in format {value}, newer than "
-                       f"this kagglekit reads (format {FORMAT}); upgrade kagglekit "
-                       f"(pip install -U kagglekit) to read it")
+        raise RunError(
+            f"run {file.parent.name}: its run.json is in format {value}, newer than "
+            f"this kagglekit reads (format {FORMAT}); upgrade kagglekit "
+            f"(pip install -U kagglekit) to read it"
+        )
 
 
 def check_record(info, file: Path) -> None:
     """run.json must be an object with the keys every run has, in a format this code reads;
     else a RunError naming it."""
     if not isinstance(info, dict):
-        raise RunError(f"{file}: not a run record (a JSON {type(info).__name__}, not an "
-                       f"object); {RECREATE}")
+        raise RunError(
+            f"{file}: not a run record (a JSON {type(info).__name__}, not an object); {RECREATE}"
+        )
     check_format(info, file)
     for key, kind in RECORD_KEYS.items():
         if not isinstance(info.get(key), kind):
             what = "missing" if key not in info else f"not a {kind.__name__}"
             raise RunError(f"{file}: not a run record ({key!r} is {what}); {RECREATE}")
     for key, kind in TYPED_KEYS.items():
-        if key in info and info[key] is not None and (
-                not isinstance(info[key], kind) or isinstance(info[key], bool)):
+        if (
+            key in info
+            and info[key] is not None
+            and (not isinstance(info[key], kind) or isinstance(info[key], bool))
+        ):
             raise RunError(f"{file}: not a run record ({key!r} has the wrong type); {RECREATE}")
 
 
@@ -222,16 +256,19 @@ def check_predictions(frame, path: Path, id_column: str, columns) -> object:
     dup = ids.duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
-        raise RunError(f"{path}: id {show(ids.iloc[row])} appears more than once (row {row + 1}); "
-                       f"{RECREATE}")
+        raise RunError(
+            f"{path}: id {show(ids.iloc[row])} appears more than once (row {row + 1}); {RECREATE}"
+        )
     for column in columns:
         values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
         bad = ~np.isfinite(values) | (values < 0) | (values > 1)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise RunError(f"{path}: column {show(column)} has {show(frame[column].iloc[row])} in "
-                           f"row {row + 1} (id {show(ids.iloc[row])}); predictions must be "
-                           f"probabilities in [0, 1]: {RECREATE}")
+            raise RunError(
+                f"{path}: column {show(column)} has {show(frame[column].iloc[row])} in "
+                f"row {row + 1} (id {show(ids.iloc[row])}); predictions must be "
+                f"probabilities in [0, 1]: {RECREATE}"
+            )
     return frame
 
 

@@ -29,8 +29,14 @@ from kagglekit.hookspecs import hookimpl
 from kagglekit.tracking.base import ExperimentTracker, TrackerWarning, check_available
 from kagglekit.tracking.session import TrackedRun, Tracking
 
-__all__ = ["ExperimentTracker", "TrackedRun", "Tracking", "TrackerWarning", "open_tracking",
-           "tracker_name"]
+__all__ = [
+    "ExperimentTracker",
+    "TrackedRun",
+    "Tracking",
+    "TrackerWarning",
+    "open_tracking",
+    "tracker_name",
+]
 
 ENV = "KAGGLEKIT_TRACKER"
 OFF = ("", "none", "off")
@@ -51,14 +57,20 @@ def tracker_name(option: str | None = None, config: dict | None = None) -> str |
     for value in (option, os.environ.get(ENV), (config or {}).get("tracker")):
         if value is not None:
             if not isinstance(value, str):
-                raise KaggleKitError(f"tracker must be a name (wandb, mlflow or none), got "
-                                     f"{value!r}")
+                raise KaggleKitError(
+                    f"tracker must be a name (wandb, mlflow or none), got {value!r}"
+                )
             return None if value.strip().lower() in OFF else value.strip()
     return None
 
 
-def open_tracking(option: str | None = None, *, runs_dir: Path,
-                  log_models: bool | None = None, config: dict | None = None) -> Tracking:
+def open_tracking(
+    option: str | None = None,
+    *,
+    runs_dir: Path,
+    log_models: bool | None = None,
+    config: dict | None = None,
+) -> Tracking:
     """A command's ``Tracking``: the tracker chosen (see ``tracker_name``), checked to be
     registered and installed before any training; an inert one when none is chosen."""
     config = config or {}
@@ -71,5 +83,10 @@ def open_tracking(option: str | None = None, *, runs_dir: Path,
 
     cls = plugins.trackers().get(name)
     check_available(cls)
-    return Tracking(cls, runs_dir, log_models=log_models, uri=config.get("tracking_uri"),
-                    project=config.get("tracking_project"))
+    return Tracking(
+        cls,
+        runs_dir,
+        log_models=log_models,
+        uri=config.get("tracking_uri"),
+        project=config.get("tracking_project"),
+    )

@@ -69,15 +69,16 @@ def check_available(cls) -> None:
     except (ImportError, ValueError):
         found = False
     if not found:
-        raise KaggleKitError(f"--tracker {cls.name} needs the {module} package, which is not "
-                             f"installed: pip install \"kagglekit[{cls.extra or cls.name}]\"")
+        raise KaggleKitError(
+            f"--tracker {cls.name} needs the {module} package, which is not "
+            f'installed: pip install "kagglekit[{cls.extra or cls.name}]"'
+        )
 
 
 # environment variables whose values are secrets: never shown in a message
 SECRET_NAME = re.compile(r"KEY|TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|AUTH", re.IGNORECASE)
 URL_USER = re.compile(r"(?<=//)[^/@\s'\"]+@")  # user:password@ (or token@) in a URL
-QUERY_SECRET = re.compile(r"((?:api[_-]?key|token|password|secret|sig)=)[^&\s'\"]+",
-                          re.IGNORECASE)
+QUERY_SECRET = re.compile(r"((?:api[_-]?key|token|password|secret|sig)=)[^&\s'\"]+", re.IGNORECASE)
 
 
 def scrub(text: str, *secrets: str) -> str:
@@ -97,4 +98,4 @@ def one_line(exc: BaseException, limit: int = 300) -> str:
     message = str(exc).strip().splitlines()
     first = message[0].strip() if message else ""
     line = scrub(f"{type(exc).__name__}: {first}" if first else type(exc).__name__)
-    return line if len(line) <= limit else line[:limit - 3] + "..."
+    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -12,10 +12,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-from typing import Callable
+from collections.abc import Callable
 
-_listener: contextvars.ContextVar = contextvars.ContextVar("kagglekit_epoch_listener",
-                                                           default=None)
+_listener: contextvars.ContextVar = contextvars.ContextVar("kagglekit_epoch_listener", default=None)
 
 
 @contextlib.contextmanager

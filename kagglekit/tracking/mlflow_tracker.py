@@ -21,9 +21,11 @@ from pathlib import Path
 
 from kagglekit.tracking.base import ExperimentTracker
 
-HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
-                 "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-                 "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
+HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
+}
 BATCH = 100  # MLflow's log_batch takes at most 100 params (and 1000 metrics) per call
 KEY = re.compile(r"[^\w\-. /]")  # the characters MLflow allows in a key
 
@@ -66,7 +68,8 @@ class MlflowTracker(ExperimentTracker):
         if found is None:
             try:
                 experiment_id = self.client.create_experiment(
-                    name_, artifact_location=f"{artifacts}/{key(name_)}" if artifacts else None)
+                    name_, artifact_location=f"{artifacts}/{key(name_)}" if artifacts else None
+                )
             except Exception:  # another process created it meanwhile
                 found = self.client.get_experiment_by_name(name_)
                 if found is None:
@@ -74,15 +77,20 @@ class MlflowTracker(ExperimentTracker):
                 experiment_id = found.experiment_id
         else:
             experiment_id = found.experiment_id
-        run = self.client.create_run(experiment_id, run_name=name,
-                                     tags={key(k): str(v) for k, v in tags.items()})
+        run = self.client.create_run(
+            experiment_id, run_name=name, tags={key(k): str(v) for k, v in tags.items()}
+        )
         self.run_id = run.info.run_id
 
     def _batch(self, metrics=(), params=(), tags=()) -> None:
         metrics, params, tags = list(metrics), list(params), list(tags)
         for i in range(0, max(len(metrics), len(params), len(tags)), BATCH):
-            self.client.log_batch(self.run_id, metrics=metrics[i:i + BATCH],
-                                  params=params[i:i + BATCH], tags=tags[i:i + BATCH])
+            self.client.log_batch(
+                self.run_id,
+                metrics=metrics[i : i + BATCH],
+                params=params[i : i + BATCH],
+                tags=tags[i : i + BATCH],
+            )
 
     def log_params(self, params: dict) -> None:
         from mlflow.entities import Param

@@ -55,8 +55,15 @@ class Tracking:
     ``run(...)`` tracks one kagglekit run; the same object serves every run the command
     makes, so one failure stops all of them with one warning."""
 
-    def __init__(self, tracker_cls, runs_dir: Path, *,
-                 log_models: bool = False, uri: str | None = None, project: str | None = None):
+    def __init__(
+        self,
+        tracker_cls,
+        runs_dir: Path,
+        *,
+        log_models: bool = False,
+        uri: str | None = None,
+        project: str | None = None,
+    ):
         self.tracker_cls = tracker_cls
         self.runs_dir = Path(runs_dir)
         self.log_models = log_models
@@ -72,8 +79,9 @@ class Tracking:
     def name(self) -> str:
         return getattr(self.tracker_cls, "name", "none")
 
-    def run(self, competition: str | None = None, model: str | None = None, *,
-            seeds=None) -> "TrackedRun":
+    def run(
+        self, competition: str | None = None, model: str | None = None, *, seeds=None
+    ) -> TrackedRun:
         """A context tracking one run: ``with tracking.run(slug, model) as t: run = ...;
         t.log_run(run)``. ``competition`` and ``model`` name the tracker's run before the
         kagglekit run exists (live curves); ``seeds``: the run seeds, when several."""
@@ -83,8 +91,12 @@ class Tracking:
         if self.failed:
             return
         self.failed = True
-        warnings.warn(f"tracker {self.name} failed {doing} ({one_line(exc)}); the run is "
-                      f"complete and saved, but not tracked", TrackerWarning, stacklevel=3)
+        warnings.warn(
+            f"tracker {self.name} failed {doing} ({one_line(exc)}); the run is "
+            f"complete and saved, but not tracked",
+            TrackerWarning,
+            stacklevel=3,
+        )
 
 
 class TrackedRun:
@@ -102,7 +114,7 @@ class TrackedRun:
         self._listen = None
 
     # -- the context: the clock and the live listener --------------------------------------
-    def __enter__(self) -> "TrackedRun":
+    def __enter__(self) -> TrackedRun:
         self.started = time.perf_counter()
         if self.tracking.enabled:
             self._listen = listening(self.on_epoch)
@@ -120,6 +132,7 @@ class TrackedRun:
     def watch(self, on_event=None):
         """``on_event`` for run_cv / run_fit: it learns which job trains now (for the live
         curves) and passes every event on."""
+
         def event(ev):
             if ev.kind == "start" and ev.job is not None:
                 self.job = ev.job
@@ -127,6 +140,7 @@ class TrackedRun:
                 self.job = None
             if on_event is not None:
                 on_event(ev)
+
         return event
 
     # -- logging ------------------------------------------------------------------------------
@@ -162,8 +176,9 @@ class TrackedRun:
         """One epoch of the job training now (called by the training loop's EpochLog)."""
         if self.job is None or not self.tracking.enabled or not self.competition:
             return
-        if not self._open(self.competition, self.model or self.job.model,
-                          {"kagglekit.model": self.job.model}):
+        if not self._open(
+            self.competition, self.model or self.job.model, {"kagglekit.model": self.job.model}
+        ):
             return
         label = self.label(self.job.fold, self.job.run_seed)
         self.live.add(label)
@@ -171,10 +186,18 @@ class TrackedRun:
 
     def _epoch(self, label: str, entry: dict) -> None:
         step_key = f"{label}/epoch"
-        figures = {f"{step_key}/{k}": float(v) for k, v in entry.items()
-                   if k != "epoch" and isinstance(v, (int, float)) and not isinstance(v, bool)}
-        self._call("logging an epoch", self.tracker.log_metrics, figures,
-                   int(entry.get("epoch", 0)), step_key)
+        figures = {
+            f"{step_key}/{k}": float(v)
+            for k, v in entry.items()
+            if k != "epoch" and isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+        self._call(
+            "logging an epoch",
+            self.tracker.log_metrics,
+            figures,
+            int(entry.get("epoch", 0)),
+            step_key,
+        )
 
     def log_run(self, run, data=None) -> None:
         """Log a saved run (see the module) and close the tracker's run. ``data``: the
@@ -182,16 +205,22 @@ class TrackedRun:
         if self.done or not self.tracking.enabled:
             return
         info = run.info
-        tags = {"kagglekit.run_id": run.id, "kagglekit.kind": run.kind,
-                "kagglekit.model": run.model, "kagglekit.run_dir": str(run.path),
-                "kagglekit.held_out": str(bool(info.get("held_out", run.kind != "fit"))).lower()}
+        tags = {
+            "kagglekit.run_id": run.id,
+            "kagglekit.kind": run.kind,
+            "kagglekit.model": run.model,
+            "kagglekit.run_dir": str(run.path),
+            "kagglekit.held_out": str(bool(info.get("held_out", run.kind != "fit"))).lower(),
+        }
         why = info.get("not_held_out_because")
         if why:
             tags["kagglekit.not_held_out_because"] = "; ".join(why)
         if not self._open(run.competition, run.id, tags):
             return
-        steps = [("params", self.tracker.log_params, run_params(run, data)),
-                 ("tags", self.tracker.set_tags, tags)]
+        steps = [
+            ("params", self.tracker.log_params, run_params(run, data)),
+            ("tags", self.tracker.set_tags, tags),
+        ]
         for label, history in epoch_histories(run, self.several):
             if label not in self.live:
                 steps += [("epochs", self._replay, label, history)]
@@ -226,9 +255,22 @@ def run_params(run, data=None) -> dict:
     """The tracker's params of a run: settings, data identity and hyperparameters."""
     info = run.info
     out = {"competition": run.competition, "kind": run.kind, "model": run.model}
-    for key in ("seed", "seeds", "n_folds", "cv_scheme", "metric", "task", "sample",
-                "n_train", "n_test", "data_fingerprint", "folds_hash", "method", "from_run",
-                "threshold_source"):
+    for key in (
+        "seed",
+        "seeds",
+        "n_folds",
+        "cv_scheme",
+        "metric",
+        "task",
+        "sample",
+        "n_train",
+        "n_test",
+        "data_fingerprint",
+        "folds_hash",
+        "method",
+        "from_run",
+        "threshold_source",
+    ):
         if info.get(key) is not None:
             out[key] = _flat(info[key])
     if "data_fingerprint" not in out and data is not None:
@@ -237,9 +279,12 @@ def run_params(run, data=None) -> dict:
         out["data_fingerprint"] = data_fingerprint(data)
     members = info.get("member_runs") or info.get("members")
     if members:  # run ids: member_runs rows, or the members' folders
-        out["members"] = ",".join(m.get("run_id") or Path(str(m.get("path"))).name
-                                  if isinstance(m, dict) else Path(str(m)).name
-                                  for m in members)
+        out["members"] = ",".join(
+            m.get("run_id") or Path(str(m.get("path"))).name
+            if isinstance(m, dict)
+            else Path(str(m)).name
+            for m in members
+        )
     for key, value in (info.get("params") or {}).items():
         out[f"params.{key}"] = _flat(value)
     for key, value in (info.get("competition_params") or {}).items():
@@ -248,21 +293,30 @@ def run_params(run, data=None) -> dict:
 
 
 def _numbers(prefix: str, values) -> dict:
-    return {f"{prefix}{k}": float(v) for k, v in (values or {}).items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return {
+        f"{prefix}{k}": float(v)
+        for k, v in (values or {}).items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
 
 
 def run_summary(run) -> dict:
     """Final figures: OOF scores (optimistic and nested), per-fold scores, held out."""
     info = run.info
-    out = {**_numbers("scores/", info.get("scores")),
-           **_numbers("nested_scores/", info.get("nested_scores")),
-           **_numbers("fold_spread/", info.get("fold_spread")),
-           "held_out": float(bool(info.get("held_out", run.kind != "fit")))}
+    out = {
+        **_numbers("scores/", info.get("scores")),
+        **_numbers("nested_scores/", info.get("nested_scores")),
+        **_numbers("fold_spread/", info.get("fold_spread")),
+        "held_out": float(bool(info.get("held_out", run.kind != "fit"))),
+    }
     for row in info.get("fold_scores") or []:
         fold = row.get("fold")
-        out.update(_numbers(f"fold-{fold}/", {k: v for k, v in row.items()
-                                              if k not in ("fold", "n_train", "n_valid")}))
+        out.update(
+            _numbers(
+                f"fold-{fold}/",
+                {k: v for k, v in row.items() if k not in ("fold", "n_train", "n_valid")},
+            )
+        )
     for key in ("threshold", "n_scored"):
         if isinstance(info.get(key), (int, float)) and not isinstance(info.get(key), bool):
             out[key] = float(info[key])

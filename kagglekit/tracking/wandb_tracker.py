@@ -40,9 +40,12 @@ class WandbTracker(ExperimentTracker):
         self._steps = set()
         self.run = wandb.init(
             project=os.environ.get("WANDB_PROJECT") or self.project or experiment,
-            name=name, dir=str(directory), config={},
+            name=name,
+            dir=str(directory),
+            config={},
             tags=[v for v in (tags.get("kagglekit.kind"), tags.get("kagglekit.model")) if v],
-            settings=wandb.Settings(silent=True, console="off", init_timeout=timeout))
+            settings=wandb.Settings(silent=True, console="off", init_timeout=timeout),
+        )
         self.set_tags(tags)
 
     def log_params(self, params: dict) -> None:
@@ -64,15 +67,18 @@ class WandbTracker(ExperimentTracker):
         held = tags.get("kagglekit.held_out")
         if held is not None:
             label = "held-out" if held == "true" else "not-held-out"
-            self.run.tags = tuple(t for t in self.run.tags
-                                  if t not in ("held-out", "not-held-out")) + (label,)
+            self.run.tags = tuple(
+                t for t in self.run.tags if t not in ("held-out", "not-held-out")
+            ) + (label,)
         self.run.config.update(tags, allow_val_change=True)
 
     def log_files(self, paths: list, name: str) -> None:
         import wandb
 
-        artifact = wandb.Artifact(artifact_name(f"{self.run.name}-{name}"),
-                                  type="kagglekit-models" if name == "models" else "kagglekit-run")
+        artifact = wandb.Artifact(
+            artifact_name(f"{self.run.name}-{name}"),
+            type="kagglekit-models" if name == "models" else "kagglekit-run",
+        )
         for path in paths:
             path = Path(path)
             if path.is_dir():

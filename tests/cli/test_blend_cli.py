@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from helpers_blend import SLUG
 
+from helpers_blend import SLUG
 from kagglekit import plugins
 
 
@@ -38,9 +38,26 @@ def workspace(tmp_path_factory):
     data.mkdir(parents=True)
     plugins.get_competition(SLUG).make_sample(data, n_train=240, n_test=60, seed=3)
     runs = root / "runs"
-    payload = invoke_json("cv", "disaster-tweets", "--model", "tfidf-nb", "--model", "tfidf-lr",
-                          "--folds", "3", "--seed", "7", "--ensemble", "mean", "--ensemble",
-                          "weighted", "--data-dir", data, "--runs-dir", runs)
+    payload = invoke_json(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--model",
+        "tfidf-lr",
+        "--folds",
+        "3",
+        "--seed",
+        "7",
+        "--ensemble",
+        "mean",
+        "--ensemble",
+        "weighted",
+        "--data-dir",
+        data,
+        "--runs-dir",
+        runs,
+    )
     return {"root": root, "data": data, "runs": runs, "payload": payload}
 
 
@@ -101,24 +118,39 @@ def test_blend_table_headlines_the_held_out_figures(workspace, method):
     blend = json.loads((Path(out.split("Run: ")[1].split()[0]) / "run.json").read_text())
     header = next(line for line in out.splitlines() if line.startswith("┃"))
     columns = [c.strip() for c in header.strip("┃").split("┃")]
-    assert columns == ["run", "model", "coef" if method == "stack" else "weight",
-                       "f1", "accuracy", "auc", "f1*", "accuracy*"]
+    assert columns == [
+        "run",
+        "model",
+        "coef" if method == "stack" else "weight",
+        "f1",
+        "accuracy",
+        "auc",
+        "f1*",
+        "accuracy*",
+    ]
     rows = _table_rows(out)
     for path in (a, b):
         member = json.loads((Path(path) / "run.json").read_text())
         cells = rows["…" + Path(path).name.rsplit("-", 1)[-1]]
-        assert cells[2:] == [f"{member['nested_scores']['f1']:.4f}",
-                             f"{member['nested_scores']['accuracy']:.4f}",
-                             f"{member['scores']['auc']:.4f}", f"{member['scores']['f1']:.4f}",
-                             f"{member['scores']['accuracy']:.4f}"]
-    assert rows["blend"][2:] == [f"{blend['nested_scores']['f1']:.4f}",
-                                 f"{blend['nested_scores']['accuracy']:.4f}",
-                                 f"{blend['scores']['auc']:.4f}", f"{blend['scores']['f1']:.4f}",
-                                 f"{blend['scores']['accuracy']:.4f}"]
+        assert cells[2:] == [
+            f"{member['nested_scores']['f1']:.4f}",
+            f"{member['nested_scores']['accuracy']:.4f}",
+            f"{member['scores']['auc']:.4f}",
+            f"{member['scores']['f1']:.4f}",
+            f"{member['scores']['accuracy']:.4f}",
+        ]
+    assert rows["blend"][2:] == [
+        f"{blend['nested_scores']['f1']:.4f}",
+        f"{blend['nested_scores']['accuracy']:.4f}",
+        f"{blend['scores']['auc']:.4f}",
+        f"{blend['scores']['f1']:.4f}",
+        f"{blend['scores']['accuracy']:.4f}",
+    ]
     assert "blend (CV)" not in out
     assert "*: optimistic, at the threshold tuned on all OOF rows: NOT held out" in out
-    assert "accuracy, f1: held out (nested: each fold at a threshold chosen on the other " \
-           "folds)" in out
+    assert (
+        "accuracy, f1: held out (nested: each fold at a threshold chosen on the other folds)" in out
+    )
     if method == "stack":
         in_sample = rows["blend, in-sample (NOT held out)"]
         assert in_sample[2] == f"{blend['scores_in_sample']['f1']:.4f}"
@@ -156,20 +188,37 @@ def test_submit_runs_and_predict_on_a_blend(workspace, tmp_path):
     assert kinds[Path(blend["run_dir"]).name] == "blend"
 
     preds = tmp_path / "preds.csv"
-    invoke("predict", blend["run_dir"], "--input", workspace["data"] / "test.csv",
-           "--output", preds, "--runs-dir", runs)
+    invoke(
+        "predict",
+        blend["run_dir"],
+        "--input",
+        workspace["data"] / "test.csv",
+        "--output",
+        preds,
+        "--runs-dir",
+        runs,
+    )
     predicted = pd.read_csv(preds).set_index("id")["target"]
     np.testing.assert_allclose(predicted.loc[test.index], test, atol=1e-6)
 
 
 @pytest.mark.parametrize("method", ["rank", "stack", "vote"])
-def test_predict_on_a_blend_combines_the_members_as_its_test_predictions(workspace, method,
-                                                                        tmp_path):
+def test_predict_on_a_blend_combines_the_members_as_its_test_predictions(
+    workspace, method, tmp_path
+):
     a, b = (m["run_dir"] for m in workspace["payload"]["runs"])
     blend = invoke_json("blend", a, b, "--method", method, "--runs-dir", workspace["runs"])
     preds = tmp_path / "preds.csv"
-    invoke("predict", blend["run_dir"], "--input", workspace["data"] / "test.csv",
-           "--output", preds, "--runs-dir", workspace["runs"])
+    invoke(
+        "predict",
+        blend["run_dir"],
+        "--input",
+        workspace["data"] / "test.csv",
+        "--output",
+        preds,
+        "--runs-dir",
+        workspace["runs"],
+    )
     test = pd.read_csv(Path(blend["run_dir"]) / "test_predictions.csv")
     predicted = pd.read_csv(preds)
     assert list(predicted["id"]) == list(test["id"])
@@ -179,16 +228,30 @@ def test_predict_on_a_blend_combines_the_members_as_its_test_predictions(workspa
     # a single new row is predicted on the same scale
     one = tmp_path / "one.csv"
     pd.read_csv(workspace["data"] / "test.csv").head(1).to_csv(one, index=False)
-    single = invoke("predict", blend["run_dir"], "--input", one,
-                    "--runs-dir", workspace["runs"]).stdout
+    single = invoke(
+        "predict", blend["run_dir"], "--input", one, "--runs-dir", workspace["runs"]
+    ).stdout
     assert float(single.splitlines()[1].split(",")[1]) == pytest.approx(
-        predicted["target"].iloc[0], abs=1e-9)
+        predicted["target"].iloc[0], abs=1e-9
+    )
 
 
 def test_blend_refuses_runs_on_other_folds(workspace):
     runs = workspace["runs"]
-    other = invoke_json("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3", "--seed",
-                        "8", "--data-dir", workspace["data"], "--runs-dir", runs)
+    other = invoke_json(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--folds",
+        "3",
+        "--seed",
+        "8",
+        "--data-dir",
+        workspace["data"],
+        "--runs-dir",
+        runs,
+    )
     a = workspace["payload"]["runs"][0]["run_dir"]
     before = sorted(p.name for p in (runs / SLUG).iterdir())
     result = invoke("blend", a, other["run_dir"], "--runs-dir", runs, expect=2)
@@ -200,8 +263,16 @@ def test_blend_refuses_runs_on_other_folds(workspace):
 
 def test_blend_refuses_fit_runs_and_unknown_things(workspace):
     runs = workspace["runs"]
-    fit = invoke_json("fit", "disaster-tweets", "--model", "tfidf-nb", "--data-dir",
-                      workspace["data"], "--runs-dir", runs)
+    fit = invoke_json(
+        "fit",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--data-dir",
+        workspace["data"],
+        "--runs-dir",
+        runs,
+    )
     a = workspace["payload"]["runs"][0]["run_dir"]
     result = invoke("blend", a, fit["run_dir"], "--runs-dir", runs, expect=2)
     assert "is a fit run without out-of-fold predictions" in result.stderr
@@ -227,12 +298,21 @@ def test_blend_refuses_the_same_run_twice(workspace):
 
 
 def test_cv_ensemble_needs_two_models_and_a_known_method(workspace):
-    args = ("cv", "disaster-tweets", "--folds", "3", "--data-dir", workspace["data"],
-            "--runs-dir", workspace["root"] / "other-runs")
+    args = (
+        "cv",
+        "disaster-tweets",
+        "--folds",
+        "3",
+        "--data-dir",
+        workspace["data"],
+        "--runs-dir",
+        workspace["root"] / "other-runs",
+    )
     result = invoke(*args, "--model", "tfidf-nb", "--ensemble", "rank", expect=2)
     assert "--ensemble needs at least two --model, got 1" in result.stderr
-    result = invoke(*args, "--model", "tfidf-nb", "--model", "tfidf-lr", "--ensemble", "median",
-                    expect=2)
+    result = invoke(
+        *args, "--model", "tfidf-nb", "--model", "tfidf-lr", "--ensemble", "median", expect=2
+    )
     assert "unknown blend method 'median'" in result.stderr
     assert not (workspace["root"] / "other-runs" / SLUG).exists()  # refused before training
 
@@ -258,14 +338,21 @@ class ToyMultilabel:
             return " ".join(out)
 
         y = (rng.random((n_train, 2)) < 0.4).astype(int)
-        pd.DataFrame({"id": [f"r{i}" for i in range(n_train)],
-                      "text": [text(*r) for r in y], "storm": y[:, 0], "music": y[:, 1]}
-                     ).to_csv(Path(directory) / "train.csv", index=False)
+        pd.DataFrame(
+            {
+                "id": [f"r{i}" for i in range(n_train)],
+                "text": [text(*r) for r in y],
+                "storm": y[:, 0],
+                "music": y[:, 1],
+            }
+        ).to_csv(Path(directory) / "train.csv", index=False)
         test_ids = [f"t{i}" for i in range(n_test)]
         pd.DataFrame({"id": test_ids, "text": [text(0, 1) for _ in test_ids]}).to_csv(
-            Path(directory) / "test.csv", index=False)
+            Path(directory) / "test.csv", index=False
+        )
         pd.DataFrame({"id": test_ids, "storm": 0.5, "music": 0.5}).to_csv(
-            Path(directory) / "sample_submission.csv", index=False)
+            Path(directory) / "sample_submission.csv", index=False
+        )
 
     from kagglekit.hookspecs import hookimpl
 
@@ -274,10 +361,18 @@ class ToyMultilabel:
     def register_competitions(register):
         from kagglekit.competition import Competition
 
-        register(Competition(name="toy-multilabel", title="Toy", task="multilabel",
-                             id_column="id", text_columns=("text",),
-                             target_columns=("storm", "music"), metric="mean_auc",
-                             make_sample=ToyMultilabel.make_sample))
+        register(
+            Competition(
+                name="toy-multilabel",
+                title="Toy",
+                task="multilabel",
+                id_column="id",
+                text_columns=("text",),
+                target_columns=("storm", "music"),
+                metric="mean_auc",
+                make_sample=ToyMultilabel.make_sample,
+            )
+        )
 
 
 def test_multilabel_runs_are_blended_per_label(tmp_path):
@@ -287,9 +382,26 @@ def test_multilabel_runs_are_blended_per_label(tmp_path):
         data.mkdir()
         ToyMultilabel.make_sample(data)
         runs = tmp_path / "runs"
-        payload = invoke_json("cv", "toy-multilabel", "-m", "tfidf-nb", "-m", "tfidf-lr",
-                              "--cv", "kfold", "--folds", "3", "--ensemble", "weighted",
-                              "--ensemble", "stack", "--data-dir", data, "--runs-dir", runs)
+        payload = invoke_json(
+            "cv",
+            "toy-multilabel",
+            "-m",
+            "tfidf-nb",
+            "-m",
+            "tfidf-lr",
+            "--cv",
+            "kfold",
+            "--folds",
+            "3",
+            "--ensemble",
+            "weighted",
+            "--ensemble",
+            "stack",
+            "--data-dir",
+            data,
+            "--runs-dir",
+            runs,
+        )
         for blend in payload["blends"]:
             assert set(blend["scores"]) == {"mean_auc"} and blend["scores"]["mean_auc"] > 0.7
             for member in blend["member_runs"]:
@@ -299,7 +411,8 @@ def test_multilabel_runs_are_blended_per_label(tmp_path):
         weighted = payload["blends"][0]
         for label in ("storm", "music"):
             assert sum(m["weights"][label] for m in weighted["member_runs"]) == pytest.approx(
-                1, abs=1e-5)
+                1, abs=1e-5
+            )
         out = tmp_path / "sub.csv"
         invoke("submit", weighted["run_dir"], "--output", out, "--runs-dir", runs)
         sub = pd.read_csv(out)

@@ -13,9 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import make_competition_dir
-
 from kagglekit.cli import output as progress  # the one progress renderer
-
 
 # ---------------------------------------------------------------- --verbose and the noise
 
@@ -41,10 +39,12 @@ def test_noise_variables_are_set_by_the_cli_only_and_not_with_verbose(cli, clean
 
 
 def test_noise_lines_are_dropped_and_the_rest_kept(clean_quiet):
-    text = ("WARNING: All log messages before absl::InitializeLog() is called are written to "
-            "STDERR\nI0000 00:00:1.0 1 port.cc:153] oneDNN custom operations are on. ...\n"
-            "E0000 00:00:1.0 1 cuda_platform.cc:52] failed call to cuInit: INTERNAL\n"
-            "Error: a real problem\n")
+    text = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to "
+        "STDERR\nI0000 00:00:1.0 1 port.cc:153] oneDNN custom operations are on. ...\n"
+        "E0000 00:00:1.0 1 cuda_platform.cc:52] failed call to cuInit: INTERNAL\n"
+        "Error: a real problem\n"
+    )
     assert clean_quiet.noise_free(text) == "Error: a real problem\n"
 
 
@@ -55,19 +55,29 @@ def test_tensorflow_start_up_noise_is_hidden_unless_verbose(tmp_path):
     from kagglekit.quiet import QUIET_ENV
 
     # as a user starts it: none of the logging variables set (other tests may have set them)
-    env = {k: v for k, v in os.environ.items() if k not in QUIET_ENV
-           and k not in ("KAGGLEKIT_VERBOSE", "TF_CPP_MIN_VLOG_LEVEL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in QUIET_ENV and k not in ("KAGGLEKIT_VERBOSE", "TF_CPP_MIN_VLOG_LEVEL")
+    }
     exe = os.path.join(os.path.dirname(sys.executable), "kagglekit")
 
     def run(*args):
-        return subprocess.run([exe, *args], capture_output=True, text=True, env=env,
-                              cwd=tmp_path, timeout=600)
+        return subprocess.run(
+            [exe, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600
+        )
 
     quiet = run("env", "--probe")
     loud = run("--verbose", "env", "--probe")
     assert quiet.returncode == 0 and loud.returncode == 0, (quiet.stderr, loud.stderr)
-    noisy = [line for line in loud.stderr.splitlines() if "oneDNN" in line or "cuInit" in line
-             or "absl::InitializeLog" in line or "cuda drivers" in line]
+    noisy = [
+        line
+        for line in loud.stderr.splitlines()
+        if "oneDNN" in line
+        or "cuInit" in line
+        or "absl::InitializeLog" in line
+        or "cuda drivers" in line
+    ]
     assert noisy, loud.stderr  # there is noise to hide on this machine
     for line in noisy:
         assert line not in quiet.stderr
@@ -93,7 +103,10 @@ def test_progress_in_a_log_file_is_plain_lines(monkeypatch):
         for what in ("scores", "curves", "data"):
             advance(what=what)
     assert [line.split(" (")[0] for line in stream.getvalue().splitlines()] == [
-        "Report: 1/3 steps scores", "Report: 2/3 steps curves", "Report: 3/3 steps data"]
+        "Report: 1/3 steps scores",
+        "Report: 2/3 steps curves",
+        "Report: 3/3 steps data",
+    ]
 
     stream = io.StringIO()
     with progress.status("Reading train.csv", stream=stream):
@@ -134,8 +147,8 @@ def test_models_show_a_familys_shared_parameters_once(cli):
     if "bigru" not in rows:
         pytest.skip("the rnn plugin is not loaded")
     out = cli("models").stdout
-    block = out[out.index("rnn: "):]
-    block = block[:block.index("\n\n")]
+    block = out[out.index("rnn: ") :]
+    block = block[: block.index("\n\n")]
     assert block.count("max_words:") == 1  # shared by the family: shown once
     assert "shared by all" in block
     bigru = cli("models", "bigru").stdout
@@ -150,13 +163,13 @@ def without_keras(monkeypatch):
     monkeypatch.setitem(sys.modules, "keras", None)
 
 
-def test_a_model_whose_extra_is_missing_is_refused_before_any_work(cli, tweets_dir,
-                                                                   without_keras):
+def test_a_model_whose_extra_is_missing_is_refused_before_any_work(cli, tweets_dir, without_keras):
     from conftest import one_line_error
 
     for command in ("cv", "fit"):
-        result = cli(command, "disaster-tweets", "--model", "bigru", "--data-dir", tweets_dir,
-                     expect=None)
+        result = cli(
+            command, "disaster-tweets", "--model", "bigru", "--data-dir", tweets_dir, expect=None
+        )
         line = one_line_error(result)
         assert line.startswith("Error: bigru needs the [keras] extra (keras"), line
         assert line.endswith("not installed); install it with: pip install 'kagglekit[keras]'")
@@ -170,7 +183,10 @@ def test_models_say_which_extra_each_needs(cli, without_keras):
         pytest.skip("the rnn plugin is not loaded")
     for name in ("tfidf-lr", "nbsvm", "tfidf-nb"):
         assert (rows[name]["extra"], rows[name]["extra_installed"], rows[name]["install"]) == (
-            None, True, None)
+            None,
+            True,
+            None,
+        )
     neural = {name for name, row in rows.items() if row["extra"]}
     assert {"bigru", "lstm", "distilbert", "transformer", "llm", "use"} <= neural
     for name in neural:
@@ -178,10 +194,10 @@ def test_models_say_which_extra_each_needs(cli, without_keras):
         assert rows[name]["install"] == "pip install 'kagglekit[keras]'"
     out = cli("models").stdout
     said = "needs the [keras] extra, NOT installed: pip install 'kagglekit[keras]'"
-    rnn = out[out.index("rnn: "):]
+    rnn = out[out.index("rnn: ") :]
     assert rnn.splitlines()[1] == f"  {said}"
-    tfidf = out[out.index("tfidf: "):]
-    assert "needs the" not in tfidf[:tfidf.index("\n\n")]
+    tfidf = out[out.index("tfidf: ") :]
+    assert "needs the" not in tfidf[: tfidf.index("\n\n")]
     assert cli("models", "bigru").stdout.splitlines()[1] == f"  {said}"
     assert cli.json("models", "bigru")["extra"] == "keras"
 
@@ -189,8 +205,9 @@ def test_models_say_which_extra_each_needs(cli, without_keras):
 # ---------------------------------------------------------------- predict
 
 
-def test_predict_names_columns_like_the_submission_and_labels_at_the_threshold(cli, tmp_path,
-                                                                            monkeypatch):
+def test_predict_names_columns_like_the_submission_and_labels_at_the_threshold(
+    cli, tmp_path, monkeypatch
+):
     import kagglekit.predict
 
     monkeypatch.setattr(kagglekit.predict, "PROGRESS_AFTER_SECONDS", 0.0)  # lines at once
@@ -201,15 +218,18 @@ def test_predict_names_columns_like_the_submission_and_labels_at_the_threshold(c
     result = cli("predict", run["run_id"], "--input", data / "test.csv", "--output", out)
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["qid", "prediction", "prediction_label"]
-    assert frame["prediction_label"].tolist() == (frame["prediction"] >= threshold).astype(
-        int).tolist()
+    assert (
+        frame["prediction_label"].tolist()
+        == (frame["prediction"] >= threshold).astype(int).tolist()
+    )
     assert 0 < frame["prediction_label"].sum() < len(frame) or threshold > 0
     assert f"OOF threshold {threshold:.4f}" in result.stderr
     saved = pd.read_csv(f"{run['run_dir']}/test_predictions.csv")
     np.testing.assert_allclose(frame["prediction"], saved["target"], atol=1e-6)
     # no id column: numbered rows, and it says so
-    pd.read_csv(data / "test.csv").drop(columns=["qid"]).head(3).to_csv(tmp_path / "n.csv",
-                                                                       index=False)
+    pd.read_csv(data / "test.csv").drop(columns=["qid"]).head(3).to_csv(
+        tmp_path / "n.csv", index=False
+    )
     result = cli("predict", run["run_id"], "--input", tmp_path / "n.csv")
     assert result.stdout.splitlines()[0] == "row,prediction,prediction_label"
     assert "has no id column: rows are numbered from 0" in result.stderr
@@ -232,7 +252,8 @@ def test_a_quick_task_stays_silent_off_a_terminal():
 
 
 def test_a_quick_prediction_prints_no_progress_line(cli, tweets_dir):
-    run = cli.json("cv", "disaster-tweets", "-m", "tfidf-nb", "--folds", "2",
-                   "--data-dir", tweets_dir)
+    run = cli.json(
+        "cv", "disaster-tweets", "-m", "tfidf-nb", "--folds", "2", "--data-dir", tweets_dir
+    )
     result = cli("predict", run["run_id"], "--input", tweets_dir / "test.csv")
     assert "Predicting" not in result.stderr  # (a long one does: see the test above)

@@ -49,12 +49,10 @@ def test_progress_counts_rows_times_models_once_for_a_blend(cli, tmp_path, monke
 
     lines = progress_lines(cli("predict", a["run_id"], "--input", tmp_path / "four.csv").stderr)
     assert {line.split(":")[0] for line in lines} == {"Predicting 4 rows with each of 3 models"}
-    assert re.match(r"Predicting 4 rows with each of 3 models: 12/12 row predictions \(",
-                    lines[-1])
+    assert re.match(r"Predicting 4 rows with each of 3 models: 12/12 row predictions \(", lines[-1])
 
     blend = cli.json("blend", a["run_id"], b["run_id"], "--method", "mean")
-    lines = progress_lines(cli("predict", blend["run_id"], "--input",
-                               tmp_path / "four.csv").stderr)
+    lines = progress_lines(cli("predict", blend["run_id"], "--input", tmp_path / "four.csv").stderr)
     # one task for the whole blend: both members' 3 fold models, each on the 4 rows
     title = f"Predicting 4 rows with each of 6 models (blend {blend['run_id']})"
     assert {line.split(": ")[0] for line in lines} == {title}
@@ -70,8 +68,14 @@ def test_every_predict_option_has_help(cli):
 
     command = group.get_command(click.Context(group), "predict")
     options = {p.opts[0]: p.help for p in command.params if isinstance(p, click.Option)}
-    assert {"--input", "--output", "--encoding", "--allow-empty-text", "--runs-dir",
-            "--json"} <= set(options)
+    assert {
+        "--input",
+        "--output",
+        "--encoding",
+        "--allow-empty-text",
+        "--runs-dir",
+        "--json",
+    } <= set(options)
     assert [name for name, help_text in options.items() if not help_text] == []
     text = " ".join(cli("predict", "--help").stdout.split())
     assert "Encoding of the input CSV" in text and "empty or NaN" in text

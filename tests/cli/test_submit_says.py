@@ -11,28 +11,34 @@ from conftest import make_competition_dir
 
 def test_submit_names_the_best_run_and_its_held_out_score(cli, tmp_path):
     data = make_competition_dir("quora", tmp_path / "data", n_train=240, n_test=40)
-    runs = [cli.json("cv", "quora", "-m", model, "--folds", "3", "--data-dir", data)
-            for model in ("tfidf-nb", "tfidf-lr")]
+    runs = [
+        cli.json("cv", "quora", "-m", model, "--folds", "3", "--data-dir", data)
+        for model in ("tfidf-nb", "tfidf-lr")
+    ]
     result = cli("submit", "-c", "quora", "--json")
     payload = json.loads(result.stdout)  # stdout: the JSON object only
     best = next(r for r in runs if r["run_id"] == payload["run_id"])
     assert best["nested_scores"]["f1"] == max(r["nested_scores"]["f1"] for r in runs)
     line = next(l for l in result.stderr.splitlines() if l.startswith("Best run for"))
     record = json.loads((Path(best["run_dir"]) / "run.json").read_text())
-    assert line.startswith("Best run for quora-insincere-questions-classification (by the "
-                           f"held-out CV figure): {best['run_id']} ({best['model']}): ")
+    assert line.startswith(
+        "Best run for quora-insincere-questions-classification (by the "
+        f"held-out CV figure): {best['run_id']} ({best['model']}): "
+    )
     assert f"CV f1 {best['nested_scores']['f1']:.4f} ± {record['fold_spread']['f1']:.4f}" in line
     assert "(held out; nested: each fold's threshold chosen on the other folds)" in line
-    assert f"{best['scores']['f1']:.4f} at the threshold chosen on all OOF rows (not held out)" \
-        in line
+    assert (
+        f"{best['scores']['f1']:.4f} at the threshold chosen on all OOF rows (not held out)" in line
+    )
 
     # a RUN given by name: the same line, without "best"; AUC is simply out-of-fold
     imdb = make_competition_dir("imdb", tmp_path / "data", n_train=200, n_test=30)
     run = cli.json("cv", "imdb", "-m", "tfidf-nb", "--folds", "2", "--data-dir", imdb)
     result = cli("submit", run["run_id"])
     assert result.stdout.strip().endswith(f"{run['run_id']}.csv")
-    assert (f"Run {run['run_id']} (tfidf-nb): CV auc {run['scores']['auc']:.4f}" in
-            result.stderr) and "(held out: out-of-fold)" in result.stderr
+    assert (
+        f"Run {run['run_id']} (tfidf-nb): CV auc {run['scores']['auc']:.4f}" in result.stderr
+    ) and "(held out: out-of-fold)" in result.stderr
     assert "nested" not in result.stderr
 
 
@@ -44,12 +50,15 @@ def test_submit_says_a_score_is_not_held_out_and_that_a_fit_run_has_none(cli, tm
     record.update(held_out=False, not_held_out_because=["early stopping watched the scored fold"])
     record_path.write_text(json.dumps(record))
     stderr = cli("submit", run["run_id"]).stderr
-    assert (f"CV f1 {run['nested_scores']['f1']:.4f}" in stderr and
-            "(NOT held out: early stopping watched the scored fold)" in stderr)
+    assert (
+        f"CV f1 {run['nested_scores']['f1']:.4f}" in stderr
+        and "(NOT held out: early stopping watched the scored fold)" in stderr
+    )
     fit = cli.json("fit", "quora", "-m", "tfidf-nb", "--threshold", "0.3", "--data-dir", data)
     stderr = cli("submit", fit["run_id"]).stderr
-    assert f"Run {fit['run_id']} (tfidf-nb): no CV score (a fit run, trained on every row)" \
-        in stderr
+    assert (
+        f"Run {fit['run_id']} (tfidf-nb): no CV score (a fit run, trained on every row)" in stderr
+    )
 
 
 def test_a_probability_submission_from_a_fit_without_a_cv_run_needs_no_threshold(cli, tmp_path):

@@ -32,8 +32,7 @@ SAMPLE = ("disaster-tweets", "-m", "tfidf-nb", "--sample", "--folds", "2")
 
 def test_cv_fit_and_blend_take_tracker(cli, store):
     cv = cli.json("cv", *SAMPLE, "-m", "tfidf-lr", "--tracker", "mlflow")
-    fit = cli.json("fit", "disaster-tweets", "-m", "tfidf-nb", "--sample", "--tracker",
-                   "mlflow")
+    fit = cli.json("fit", "disaster-tweets", "-m", "tfidf-nb", "--sample", "--tracker", "mlflow")
     runs = [r["run_id"] for r in cv["runs"]]
     blend = cli("blend", *runs, "--method", "rank", "--tracker", "mlflow")
     assert "Tracked: MLflow run " in blend.stderr
@@ -59,8 +58,9 @@ def test_the_environment_and_the_config_file_choose_too(cli, store, tmp_path, mo
     monkeypatch.setenv("KAGGLEKIT_TRACKER", "none")  # the environment over the file
     cli("cv", *SAMPLE, "--config", config, "--new")
     assert len(mlflow_runs(store)) == 1
-    cli("cv", *SAMPLE, "--config", config, "--new", "--tracker", "mlflow",
-        "--no-log-models")  # the option over both
+    cli(
+        "cv", *SAMPLE, "--config", config, "--new", "--tracker", "mlflow", "--no-log-models"
+    )  # the option over both
     assert len(mlflow_runs(store)) == 2
 
 
@@ -68,7 +68,8 @@ def test_an_unknown_tracker_is_refused_before_any_work(cli, store, tmp_path):
     result = cli("cv", *SAMPLE, "--tracker", "mlfow", expect=None)
     assert "unknown tracker 'mlfow'; did you mean 'mlflow'?" in one_line_error(result)
     assert not (tmp_path / "work" / "runs").exists() or not any(
-        (tmp_path / "work" / "runs").glob("*/2*"))
+        (tmp_path / "work" / "runs").glob("*/2*")
+    )
 
 
 def test_a_server_that_is_down_is_one_warning_and_the_runs_are_saved(cli, monkeypatch):

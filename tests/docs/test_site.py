@@ -73,11 +73,13 @@ def output_matches(expected: list[str], output: str) -> str | None:
 
 
 def test_the_example_reader_and_matcher():
-    text = ("```console\n$ kagglekit cv x \\\n    --folds 3\nline one\n...\nRun: ... end\n"
-            "$ kagglekit runs\n```\n```bash\nkagglekit not run\n```\n")
-    assert console_blocks(text) == [[("kagglekit cv x --folds 3", ["line one", "...",
-                                                                   "Run: ... end"]),
-                                     ("kagglekit runs", [])]]
+    text = (
+        "```console\n$ kagglekit cv x \\\n    --folds 3\nline one\n...\nRun: ... end\n"
+        "$ kagglekit runs\n```\n```bash\nkagglekit not run\n```\n"
+    )
+    assert console_blocks(text) == [
+        [("kagglekit cv x --folds 3", ["line one", "...", "Run: ... end"]), ("kagglekit runs", [])]
+    ]
     output = "noise\nline   one\nmore\nRun: /tmp/r  the end\n"
     assert output_matches(["line one", "...", "Run: ... end"], output) is None
     assert output_matches(["Run: ... end", "line one"], output) == "line one"  # order counts
@@ -98,9 +100,14 @@ def test_the_site_builds_strict(tmp_path):
     pytest.importorskip("mkdocs")
     pytest.importorskip("material")
     site = tmp_path / "site"
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
-                           str(site)], cwd=REPO, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     cli_page = (site / "reference" / "cli" / "index.html").read_text()
     models_page = (site / "reference" / "models" / "index.html").read_text()
@@ -132,8 +139,8 @@ def test_the_console_examples_run(page, monkeypatch):
             assert args[0] == "kagglekit", f"{page.name}: only kagglekit commands run: {command}"
             result = invoke(*args[1:], expect=None)
             output = result.output
-            assert result.exit_code == 0, f"{page.name}: `{command}` exited " \
-                                          f"{result.exit_code}:\n{output}"
+            assert result.exit_code == 0, (
+                f"{page.name}: `{command}` exited {result.exit_code}:\n{output}"
+            )
             missing = output_matches(expected, output)
-            assert missing is None, f"{page.name}: `{command}` did not print {missing!r}:\n" \
-                                    f"{output}"
+            assert missing is None, f"{page.name}: `{command}` did not print {missing!r}:\n{output}"

@@ -37,9 +37,17 @@ def fake_incomplete(runs: Path, name: str, owner_pid: int | None, done: int = 1)
         (path / "jobs" / job["id"]).mkdir(parents=True)
         (path / "jobs" / job["id"] / "record.json").write_text(json.dumps({"job": job["id"]}))
     (path / "jobs").mkdir(parents=True, exist_ok=True)
-    (path / "plan.json").write_text(json.dumps({
-        "run_id": f"20260101-000000-tfidf-lr-{name}", "kind": "cv", "competition": SLUG,
-        "model": "tfidf-lr", "jobs": jobs}))
+    (path / "plan.json").write_text(
+        json.dumps(
+            {
+                "run_id": f"20260101-000000-tfidf-lr-{name}",
+                "kind": "cv",
+                "competition": SLUG,
+                "model": "tfidf-lr",
+                "jobs": jobs,
+            }
+        )
+    )
     if owner_pid is not None:
         owner = owner_record()
         owner["pid"] = owner_pid
@@ -51,14 +59,17 @@ def fake_incomplete(runs: Path, name: str, owner_pid: int | None, done: int = 1)
 
 def test_incomplete_runs_are_listed_never_best_and_cleaned_after_asking(cli, tweets, tmp_path):
     runs = Path("runs")
-    done = cli.json("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2",
-                    "--data-dir", tweets)
+    done = cli.json(
+        "cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2", "--data-dir", tweets
+    )
     stopped = fake_incomplete(runs, "aaaa", dead_pid(), done=2)
     running = fake_incomplete(runs, "bbbb", os.getpid(), done=1)
     listing = cli.json("runs")
     assert [r["run_dir"] for r in listing["runs"]] == [done["run_dir"]]
-    states = {r["run_id"][-4:]: (r["jobs_done"], r["jobs_total"], r["state"])
-              for r in listing["incomplete"]}
+    states = {
+        r["run_id"][-4:]: (r["jobs_done"], r["jobs_total"], r["state"])
+        for r in listing["incomplete"]
+    }
     assert states == {"aaaa": (2, 3, "stopped"), "bbbb": (1, 3, "running")}
     out = cli("runs").stdout
     assert "2/3 jobs done  (stopped)" in out and "1/3 jobs done  (running)" in out
@@ -81,13 +92,17 @@ def test_stale_temporary_folders_of_dead_processes_are_cleaned(cli, tweets):
     from kagglekit.store.atomic import owner_record
 
     parent = Path("runs") / SLUG
-    dead, live, legacy = (parent / ".tmp-dead-run", parent / ".tmp-live-run",
-                          parent / ".tmp-old-version")
+    dead, live, legacy = (
+        parent / ".tmp-dead-run",
+        parent / ".tmp-live-run",
+        parent / ".tmp-old-version",
+    )
     for path in (dead, live, legacy):
         path.mkdir(parents=True)
         (path / "models").mkdir()
-    (dead / ".owner.json").write_text(json.dumps({**owner_record(), "pid": dead_pid(),
-                                                  "start": None}))
+    (dead / ".owner.json").write_text(
+        json.dumps({**owner_record(), "pid": dead_pid(), "start": None})
+    )
     (live / ".owner.json").write_text(json.dumps(owner_record()))
     cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2", "--data-dir", tweets)
     assert not dead.exists()  # cleaned when the next run starts
@@ -114,14 +129,24 @@ def test_a_run_owned_by_a_live_process_is_not_taken_over(cli, tweets):
     (path / "plan.json").write_text(json.dumps({"run_id": "x", "jobs": []}))
     other = {**owner_record(), "pid": os.getppid(), "start": None}  # alive, not us
     (path / "owner.json").write_text(json.dumps(other))
-    result = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2",
-                 "--data-dir", tweets, expect=2)
+    result = cli(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--folds",
+        "2",
+        "--data-dir",
+        tweets,
+        expect=2,
+    )
     assert f"is being computed by process {os.getppid()}" in result.stderr
     assert path.is_dir()
     (path / "owner.json").unlink()
     (path / "plan.json").write_text("{damaged")  # e.g. a full disk: started afresh
-    out = cli.json("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2",
-                   "--data-dir", tweets)
+    out = cli.json(
+        "cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2", "--data-dir", tweets
+    )
     assert Path(out["run_dir"]).is_dir() and not path.exists()
 
 
@@ -138,7 +163,9 @@ def test_job_ids_follow_what_determines_the_result(tweets):
     key = data_fingerprint(data)
     ids = [j.id for j in plan_jobs("tfidf-lr", cls.Params(), [1, 2], folds, key, False, cls)]
     assert len(set(ids)) == 6
-    assert ids == [j.id for j in plan_jobs("tfidf-lr", cls.Params(), [1, 2], folds, key, False, cls)]
+    assert ids == [
+        j.id for j in plan_jobs("tfidf-lr", cls.Params(), [1, 2], folds, key, False, cls)
+    ]
     others = [
         plan_jobs("tfidf-lr", cls.Params(C=1.0), [1], folds, key, False, cls),
         plan_jobs("tfidf-lr", cls.Params(), [1], folds[::-1].copy(), key, False, cls),
@@ -160,8 +187,9 @@ def test_executors_are_registered_by_hook_and_collisions_name_both(cli):
     assert {"auto", "in-process", "local", "ray"} <= set(registry.items)
     assert registry.owner("local") == "executors"
     listing = cli.json("plugins")
-    assert any(row["executors"] == ["auto", "in-process", "local", "ray"]
-               for row in listing["plugins"])
+    assert any(
+        row["executors"] == ["auto", "in-process", "local", "ray"] for row in listing["plugins"]
+    )
 
     class Clash:
         @hookimpl
@@ -174,8 +202,16 @@ def test_executors_are_registered_by_hook_and_collisions_name_both(cli):
             plugins.executors()
     finally:
         plugins.unregister_plugin("clash")
-    result = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--sample", "--executor",
-                 "threads", expect=2)
+    result = cli(
+        "cv",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--sample",
+        "--executor",
+        "threads",
+        expect=2,
+    )
     assert "unknown executor 'threads'" in result.stderr
 
 
@@ -186,14 +222,16 @@ def test_local_workers_get_their_own_device():
     assert [p["env"]["CUDA_VISIBLE_DEVICES"] for p in gpu] == ["0", "1"]
     cpu = device_plan(2, gpus=[], cores=[0, 1, 2, 3])
     assert [p["cores"] for p in cpu] == [[0, 2], [1, 3]]
-    assert all(p["env"]["OMP_NUM_THREADS"] == "2" and "CUDA_VISIBLE_DEVICES" not in p["env"]
-               for p in cpu)
+    assert all(
+        p["env"]["OMP_NUM_THREADS"] == "2" and "CUDA_VISIBLE_DEVICES" not in p["env"] for p in cpu
+    )
     assert [p["env"]["OMP_NUM_THREADS"] for p in device_plan(4, gpus=[], cores=[0, 1])] == ["2"] * 4
 
 
 def test_progress_lines_are_plain_and_name_job_worker_score_seconds(cli, tweets):
-    result = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2",
-                 "--data-dir", tweets)
+    result = cli(
+        "cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2", "--data-dir", tweets
+    )
     lines = [line for line in result.stderr.splitlines() if "job " in line]
     assert lines[0] == "[0/2] job start: tfidf-nb fold 0 seed 42 on worker main"
     assert lines[1].startswith("[1/2] job done:  tfidf-nb fold 0 seed 42 on worker main  auc=")
@@ -207,13 +245,15 @@ def test_each_folds_score_is_printed_once_and_needs_no_threshold(cli, tweets):
     chosen on the other folds. No fold's score is printed a third time."""
     import re
 
-    result = cli("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3",
-                 "--data-dir", tweets)
+    result = cli(
+        "cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3", "--data-dir", tweets
+    )
     run = Path(result.stdout.split("Run: ")[1].split()[0])
     folds = json.loads((run / "run.json").read_text())["fold_scores"]
     done = [line for line in result.stderr.splitlines() if "job done:" in line]
     assert [re.search(r"  auc=(\d\.\d{4})  ", line).group(1) for line in done] == [
-        f"{f['auc']:.4f}" for f in folds]
+        f"{f['auc']:.4f}" for f in folds
+    ]
     assert "@0.5" not in result.stderr and "f1=" not in result.stderr
     assert not [line for line in result.stderr.splitlines() if line.strip().startswith("fold ")]
     for f in folds:  # the table: each fold once, with its F1 at its nested threshold
@@ -246,16 +286,29 @@ def test_a_plugin_executor_runs_the_jobs(cli, tweets):
 
     plugins.register_plugin(P(), name="backwards")
     try:
-        args = ("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3", "--data-dir", tweets)
+        args = (
+            "cv",
+            "disaster-tweets",
+            "--model",
+            "tfidf-nb",
+            "--folds",
+            "3",
+            "--data-dir",
+            tweets,
+        )
         out = cli.json(*args, "--executor", "backwards", "--runs-dir", "a")
         ref = cli.json(*args, "--runs-dir", "b")
     finally:
         plugins.unregister_plugin("backwards")
     assert order == [2, 1, 0]
     for name in ("oof.csv", "test_predictions.csv"):
-        assert (Path(out["run_dir"]) / name).read_bytes() == (Path(ref["run_dir"]) / name).read_bytes()
-    workers = [j["worker"] for j in json.loads((Path(out["run_dir"]) / "run.json").read_text())
-               ["jobs"]["list"]]
+        assert (Path(out["run_dir"]) / name).read_bytes() == (
+            Path(ref["run_dir"]) / name
+        ).read_bytes()
+    workers = [
+        j["worker"]
+        for j in json.loads((Path(out["run_dir"]) / "run.json").read_text())["jobs"]["list"]
+    ]
     assert workers == ["back"] * 3
 
 

@@ -3,7 +3,6 @@ picks the first of them (kagglekit.store.ranking)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from kagglekit.store.atomic import write_json
@@ -17,8 +16,10 @@ def _run(root: Path, name: str, **info) -> Path:
     run = root / SLUG / name
     run.mkdir(parents=True)
     (run / "test_predictions.csv").write_text("id,target\n1,0.5\n")
-    write_json(run / "run.json", {"kind": "cv", "competition": SLUG, "model": name,
-                                  "threshold": 0.5, **info})
+    write_json(
+        run / "run.json",
+        {"kind": "cv", "competition": SLUG, "model": name, "threshold": 0.5, **info},
+    )
     return run
 
 
@@ -29,9 +30,18 @@ def test_best_run_ranks_by_the_nested_figure(tmp_path):
         run = tmp_path / slug / name
         run.mkdir(parents=True)
         (run / "test_predictions.csv").write_text("id,target\n1,0.5\n")
-        write_json(run / "run.json", {"kind": "cv", "competition": slug, "model": name,
-                                      "scores": {"f1": optimistic}, "threshold_metric": "f1",
-                                      "nested_scores": {"f1": nested}, "threshold": 0.5})
+        write_json(
+            run / "run.json",
+            {
+                "kind": "cv",
+                "competition": slug,
+                "model": name,
+                "scores": {"f1": optimistic},
+                "threshold_metric": "f1",
+                "nested_scores": {"f1": nested},
+                "threshold": 0.5,
+            },
+        )
     assert best_run("disaster-tweets", tmp_path).model == "b"
 
 
@@ -45,8 +55,12 @@ def test_submit_and_runs_agree_on_the_best_run(tmp_path, cli):
     _run(tmp_path, "20240101-000003-d-cv", scores={"f1": 0.60})
     runs = list_runs(tmp_path, SLUG)
     table = [r.id for r in ranked(runs, "f1")]
-    assert table == ["20240101-000000-a-cv", "20240101-000003-d-cv", "20240101-000001-b-fit",
-                     "20240101-000002-c-sample"]
+    assert table == [
+        "20240101-000000-a-cv",
+        "20240101-000003-d-cv",
+        "20240101-000001-b-fit",
+        "20240101-000002-c-sample",
+    ]
     assert best_run("disaster-tweets", tmp_path).id == table[0]  # what submit takes
     assert best_run(None, tmp_path).id == table[0]
     listed = cli.json("runs", "--runs-dir", tmp_path)["runs"]  # the table, best first

@@ -15,16 +15,27 @@ from kagglekit.store.run import FORMAT, Run, list_runs
 
 def test_a_missing_run_file_says_why(cli, tweets_dir):
     from conftest import one_line_error
-
     from kagglekit.errors import RunError
     from kagglekit.store.run import RECREATE, Run
 
-    cv = cli.json("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3",
-                  "--data-dir", tweets_dir)
-    fit = cli.json("fit", "disaster-tweets", "--model", "tfidf-nb", "--threshold", "0.5",
-                   "--data-dir", tweets_dir)
-    with pytest.raises(RunError, match=r"is a fit run \(trained on every row\), so it has no "
-                                       r"oof.csv; only cv and blend runs"):
+    cv = cli.json(
+        "cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3", "--data-dir", tweets_dir
+    )
+    fit = cli.json(
+        "fit",
+        "disaster-tweets",
+        "--model",
+        "tfidf-nb",
+        "--threshold",
+        "0.5",
+        "--data-dir",
+        tweets_dir,
+    )
+    with pytest.raises(
+        RunError,
+        match=r"is a fit run \(trained on every row\), so it has no "
+        r"oof.csv; only cv and blend runs",
+    ):
         Run(Path(fit["run_dir"])).oof()
     path = Path(cv["run_dir"]) / "test_predictions.csv"
     path.unlink()
@@ -33,8 +44,9 @@ def test_a_missing_run_file_says_why(cli, tweets_dir):
 
 
 def test_new_runs_say_their_format_and_old_ones_are_read_as_before(cli, tweets_dir):
-    cv = cli.json("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2",
-                  "--data-dir", tweets_dir)
+    cv = cli.json(
+        "cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2", "--data-dir", tweets_dir
+    )
     file = Path(cv["run_dir"]) / "run.json"
     record = json.loads(file.read_text())
     assert FORMAT == 1 and record["format"] == 1 and list(record)[0] == "format"
@@ -47,8 +59,9 @@ def test_new_runs_say_their_format_and_old_ones_are_read_as_before(cli, tweets_d
 
 
 def test_a_newer_format_is_refused_in_one_line_saying_to_upgrade(cli, tweets_dir):
-    cv = cli.json("cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2",
-                  "--data-dir", tweets_dir)
+    cv = cli.json(
+        "cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "2", "--data-dir", tweets_dir
+    )
     file = Path(cv["run_dir"]) / "run.json"
     record = json.loads(file.read_text())
     record["format"] = FORMAT + 1

@@ -27,8 +27,9 @@ class TinyKeras:
     @staticmethod
     def features(frame) -> np.ndarray:
         texts = list(frame.text)
-        return np.array([[len(t) / 100, t.count(" ") / 20, t.count("!")] for t in texts],
-                        dtype="float32")
+        return np.array(
+            [[len(t) / 100, t.count(" ") / 20, t.count("!")] for t in texts], dtype="float32"
+        )
 
     def fit(self, train, valid=None):
         import keras
@@ -45,8 +46,9 @@ class TinyKeras:
             return float(-np.mean((self.model.predict(x, verbose=0) - y) ** 2))
 
         monitor = training.Monitor(evaluate, name="neg_mse", patience=5)
-        self.fit_info_ = training.fit_epochs(self.model, Batches(x, y, batch_size=64),
-                                             epochs=self.params.epochs, monitor=monitor)
+        self.fit_info_ = training.fit_epochs(
+            self.model, Batches(x, y, batch_size=64), epochs=self.params.epochs, monitor=monitor
+        )
         return self
 
     def predict(self, frame):
@@ -66,21 +68,29 @@ def tweets(tmp_path):
     from kagglekit.data import DataOptions, load_dataset
 
     comp = plugins.get_competition("disaster-tweets")
-    directory = make_competition_dir("disaster-tweets", tmp_path / "data", n_train=120,
-                                     n_test=30)
+    directory = make_competition_dir("disaster-tweets", tmp_path / "data", n_train=120, n_test=30)
     return comp, load_dataset(comp, DataOptions(data_dir=str(directory)))
 
 
-def tracked_cv(tracking, comp, data, runs_dir, *, model="tfidf-nb", cls=None, folds=2,
-               seeds=None):
+def tracked_cv(tracking, comp, data, runs_dir, *, model="tfidf-nb", cls=None, folds=2, seeds=None):
     """``run_cv`` of ``model`` (a registered one, or ``cls``) inside a tracked run."""
     from kagglekit import plugins
     from kagglekit.cv import run_cv
 
     cls = cls or plugins.get_model(model)
     with tracking.run(comp.slug, model, seeds=seeds) as t:
-        run = run_cv(comp, model, cls, cls.Params(), data, n_folds=folds, seed=3,
-                     runs_dir=runs_dir, on_event=t.watch(None), seeds=seeds)
+        run = run_cv(
+            comp,
+            model,
+            cls,
+            cls.Params(),
+            data,
+            n_folds=folds,
+            seed=3,
+            runs_dir=runs_dir,
+            on_event=t.watch(None),
+            seeds=seeds,
+        )
         t.log_run(run, data)
     return run
 
@@ -97,11 +107,11 @@ def wandb_records(path: Path):
         if left < 7:
             pos += left
             continue
-        _crc, n, kind = struct.unpack("<IHB", data[pos:pos + 7])
+        _crc, n, kind = struct.unpack("<IHB", data[pos : pos + 7])
         pos += 7
         if n == 0 and kind == 0:
             break
-        buf += data[pos:pos + n]
+        buf += data[pos : pos + n]
         pos += n
         if kind in (1, 4):  # a full record, or the last piece of one
             record = pb.Record()
@@ -115,8 +125,15 @@ def wandb_offline_run(wandb_dir: Path) -> dict:
     rows, artifacts (name -> file paths), tags, name."""
     files = sorted(Path(wandb_dir).glob("wandb/offline-run-*/run-*.wandb"))
     assert len(files) == 1, files
-    out = {"config": {}, "summary": {}, "history": [], "artifacts": {}, "tags": [],
-           "name": None, "dir": files[0].parent}
+    out = {
+        "config": {},
+        "summary": {},
+        "history": [],
+        "artifacts": {},
+        "tags": [],
+        "name": None,
+        "dir": files[0].parent,
+    }
 
     def key(item):
         return "/".join(item.nested_key) if item.nested_key else item.key
@@ -138,5 +155,6 @@ def wandb_offline_run(wandb_dir: Path) -> dict:
             out["history"].append({key(i): json.loads(i.value_json) for i in record.history.item})
         elif kind == "artifact":
             out["artifacts"][record.artifact.name] = sorted(
-                c.path for c in record.artifact.manifest.contents)
+                c.path for c in record.artifact.manifest.contents
+            )
     return out

@@ -66,8 +66,9 @@ def test_per_epoch_curves_of_each_neural_fold_and_the_models(tmp_path, monkeypat
         history = row["fit_info"]["history"]
         assert len(history) == 3
         for figure in ("loss", "neg_mse", "lr"):
-            points = client.get_metric_history(found.info.run_id,
-                                               f"fold-{row['fold']}/epoch/{figure}")
+            points = client.get_metric_history(
+                found.info.run_id, f"fold-{row['fold']}/epoch/{figure}"
+            )
             # each epoch once (logged live by the training loop's EpochLog, not again)
             assert [p.step for p in points] == [1, 2, 3]
             assert [p.value for p in points] == pytest.approx([e[figure] for e in history])
@@ -75,21 +76,23 @@ def test_per_epoch_curves_of_each_neural_fold_and_the_models(tmp_path, monkeypat
     assert models == ["models/models/fold-0", "models/models/fold-1"]
 
 
-def test_curves_replayed_from_the_record_when_the_folds_trained_elsewhere(tmp_path,
-                                                                          monkeypatch):
+def test_curves_replayed_from_the_record_when_the_folds_trained_elsewhere(tmp_path, monkeypatch):
     """A fold that did not train in this process (a worker, or a job reused from an earlier
     attempt) is logged from the saved run's fit_info history: same steps, same values."""
     pytest.importorskip("keras")
     comp, data = tweets(tmp_path)
     runs = tmp_path / "runs"
-    first = tracked_cv(open_tracking(None, runs_dir=runs), comp, data, runs, model="tiny",
-                       cls=TinyKeras)  # untracked; the second command reuses this run
+    first = tracked_cv(
+        open_tracking(None, runs_dir=runs), comp, data, runs, model="tiny", cls=TinyKeras
+    )  # untracked; the second command reuses this run
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'ml.db'}")
-    again = tracked_cv(open_tracking("mlflow", runs_dir=runs), comp, data, runs, model="tiny",
-                       cls=TinyKeras)
+    again = tracked_cv(
+        open_tracking("mlflow", runs_dir=runs), comp, data, runs, model="tiny", cls=TinyKeras
+    )
     assert again.id == first.id
     client, found = one_run(f"sqlite:///{tmp_path / 'ml.db'}")
     points = client.get_metric_history(found.info.run_id, "fold-1/epoch/loss")
     history = first.info["fold_scores"][1]["fit_info"]["history"]
-    assert [(p.step, p.value) for p in points] == [(e["epoch"], pytest.approx(e["loss"]))
-                                                   for e in history]
+    assert [(p.step, p.value) for p in points] == [
+        (e["epoch"], pytest.approx(e["loss"])) for e in history
+    ]

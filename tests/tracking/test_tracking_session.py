@@ -55,8 +55,10 @@ def test_an_unknown_tracker_and_a_missing_package_are_refused_up_front(tmp_path,
 
 def test_credentials_are_scrubbed(monkeypatch):
     monkeypatch.setenv("WANDB_API_KEY", FAKE_KEY)
-    text = (f"key {FAKE_KEY} at https://user:{PASSWORD}@host:5000/api?token=abc123&x=1 "
-            f"or postgresql://me:{PASSWORD}@db/x")
+    text = (
+        f"key {FAKE_KEY} at https://user:{PASSWORD}@host:5000/api?token=abc123&x=1 "
+        f"or postgresql://me:{PASSWORD}@db/x"
+    )
     clean = scrub(text)
     assert FAKE_KEY not in clean and PASSWORD not in clean and "abc123" not in clean
     assert "https://***@host:5000" in clean and "token=***" in clean
@@ -78,8 +80,9 @@ class Flaky(ExperimentTracker):
         pass
 
     def log_summary(self, values):
-        raise ConnectionError(f"connection to https://me:{PASSWORD}@tracker.example lost\n"
-                              f"Traceback line two")
+        raise ConnectionError(
+            f"connection to https://me:{PASSWORD}@tracker.example lost\nTraceback line two"
+        )
 
     def finish(self, failed=False):
         Flaky.calls.append(("finish", failed))

@@ -55,6 +55,7 @@ def test_per_epoch_curves_offline(tmp_path, offline):
         rows = [h for h in written["history"] if step in h]
         assert [h[step] for h in rows] == [1, 2, 3]  # each epoch once, on the fold's own step
         assert [h[f"{step}/loss"] for h in rows] == pytest.approx(
-            [e["loss"] for e in row["fit_info"]["history"]])
+            [e["loss"] for e in row["fit_info"]["history"]]
+        )
     models = written["artifacts"][f"{run.id}-models"]
     assert {p.split("/")[1] for p in models} == {"fold-0", "fold-1"}

@@ -39,18 +39,35 @@ def make_sample(directory, n_train=200, n_test=50, seed=0):
         return " ".join(words + ["movie", "plot"])
 
     labels = rng.integers(0, 2, n_train)
-    write_csv(directory / "train.csv", ["review_id", "body", "label"],
-              [[f"r{i}", text(y), int(y)] for i, y in enumerate(labels)])
-    write_csv(directory / "test.csv", ["review_id", "body"],
-              [[f"t{i}", text(i % 2)] for i in range(n_test)])
-    write_csv(directory / "sample_submission.csv", ["review_id", "label"],
-              [[f"t{i}", 0.5] for i in range(n_test)])
+    write_csv(
+        directory / "train.csv",
+        ["review_id", "body", "label"],
+        [[f"r{i}", text(y), int(y)] for i, y in enumerate(labels)],
+    )
+    write_csv(
+        directory / "test.csv",
+        ["review_id", "body"],
+        [[f"t{i}", text(i % 2)] for i in range(n_test)],
+    )
+    write_csv(
+        directory / "sample_submission.csv",
+        ["review_id", "label"],
+        [[f"t{i}", 0.5] for i in range(n_test)],
+    )
 
 
 EXAMPLE = Competition(
-    name="example-reviews", title="Example reviews (third-party plugin)", aliases=("reviews",),
-    task="binary", id_column="review_id", text_columns=("body",), target_columns=("label",),
-    metric="auc", extra_metrics=("accuracy",), make_sample=make_sample)
+    name="example-reviews",
+    title="Example reviews (third-party plugin)",
+    aliases=("reviews",),
+    task="binary",
+    id_column="review_id",
+    text_columns=("body",),
+    target_columns=("label",),
+    metric="auc",
+    extra_metrics=("accuracy",),
+    make_sample=make_sample,
+)
 
 
 @hookimpl
