@@ -224,8 +224,9 @@ def confusion_section(data: gather.RunData, plots) -> Section:
     if figure is not None:
         return s.figure(figure)
     rows = []
+    labels, oof = data.labelled()
     for j, name in enumerate(data.targets):
-        y, pred = data.y[:, j], data.oof[:, j] >= data.threshold
+        y, pred = labels[:, j], oof[:, j] >= data.threshold
         rows.append(
             {
                 "label": name,

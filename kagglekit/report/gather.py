@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from kagglekit import plugins
+from kagglekit.competition import Competition
 from kagglekit.errors import KaggleKitError
 from kagglekit.store.run import Run
 
@@ -26,7 +27,7 @@ class RunData:
     """One run, ready to plot: OOF rows aligned with their labels, folds and texts."""
 
     run: Run
-    comp: object
+    comp: Competition
     ids: np.ndarray | None = None  # scored OOF rows
     y: np.ndarray | None = None  # (n, targets) 0/1, None when the labels are gone
     oof: np.ndarray | None = None  # (n, targets) probabilities
@@ -45,6 +46,16 @@ class RunData:
     @property
     def has_labels(self) -> bool:
         return self.y is not None and self.oof is not None
+
+    def scored(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, oof) of a run that has OOF rows (``oof`` is not None)."""
+        assert self.ids is not None and self.oof is not None
+        return self.ids, self.oof
+
+    def labelled(self) -> tuple[np.ndarray, np.ndarray]:
+        """(y, oof) of a run that ``has_labels``."""
+        assert self.y is not None and self.oof is not None
+        return self.y, self.oof
 
     @property
     def threshold(self) -> float:
@@ -88,7 +99,7 @@ def load_run_data(run: Run) -> RunData:
     return data
 
 
-def _labels_and_texts(run: Run, comp, ids: np.ndarray):
+def _labels_and_texts(run: Run, comp: Competition, ids: np.ndarray):
     """(labels, raw texts, None) of the OOF ids from the run's data folder, or (None, None, why)."""
     from dataclasses import replace
 
@@ -110,11 +121,14 @@ def _labels_and_texts(run: Run, comp, ids: np.ndarray):
             frames.append(load_split(comp, Path(directory), "validation", **kwargs))
     except KaggleKitError as exc:
         return None, None, str(exc)
-    position, labels, texts = {}, [], []
+    position: dict[str, tuple[int, int]] = {}
+    labels: list[np.ndarray] = []
+    texts: list[np.ndarray] = []
     for frame in frames:
         raw = _raw_texts(frame, comp)
         for i, row_id in enumerate(frame.ids):
             position.setdefault(str(row_id), (len(labels), i))
+        assert frame.y is not None  # train and validation rows always have labels
         labels.append(frame.y)
         texts.append(raw)
     missing = [i for i in ids if i not in position]
@@ -311,7 +325,9 @@ def most_wrong(data: RunData, n: int = N_WRONG) -> list[dict]:
     """The ``n`` OOF rows whose probability is furthest from their label."""
     if not data.has_labels:
         return []
-    error = np.abs(data.y.astype(np.float64) - data.oof)
+    ids, _ = data.scored()
+    y, oof = data.labelled()
+    error = np.abs(y.astype(np.float64) - oof)
     worst_label = error.argmax(axis=1)
     worst = error[np.arange(len(error)), worst_label]
     order = np.argsort(-worst, kind="stable")[:n]
@@ -321,10 +337,10 @@ def most_wrong(data: RunData, n: int = N_WRONG) -> list[dict]:
         text = str(data.texts[i]) if data.texts is not None else ""
         rows.append(
             {
-                "id": str(data.ids[i]),
+                "id": str(ids[i]),
                 "target": data.targets[j],
-                "label": int(data.y[i, j]),
-                "probability": float(data.oof[i, j]),
+                "label": int(y[i, j]),
+                "probability": float(oof[i, j]),
                 "fold": None if data.folds is None else int(data.folds[i]),
                 "text": text if len(text) <= TEXT_CHARS else text[:TEXT_CHARS] + " ...",
             }
@@ -336,6 +352,7 @@ def length_buckets(data: RunData, n_buckets: int = 5) -> list[dict]:
     """The run's metric per text-length bucket (words), at the run's threshold."""
     if not data.has_labels or data.texts is None:
         return []
+    y, oof = data.labelled()
     metric = plugins.get_metric(data.metric)
     lengths = np.array([len(str(t).split()) for t in data.texts])
     edges = np.unique(np.quantile(lengths, np.linspace(0, 1, n_buckets + 1)))
@@ -347,14 +364,14 @@ def length_buckets(data: RunData, n_buckets: int = 5) -> list[dict]:
         mask = bucket == b
         if not mask.any():
             continue
-        score = metric(data.y[mask], data.oof[mask], data.threshold)
+        score = metric(y[mask], oof[mask], data.threshold)
         lo, hi = int(lengths[mask].min()), int(lengths[mask].max())
         rows.append(
             {
                 "bucket": f"{lo}-{hi} words",
                 "rows": int(mask.sum()),
                 "score": None if score != score else score,
-                "positives": float(data.y[mask].mean()),
+                "positives": float(y[mask].mean()),
             }
         )
     return rows
@@ -362,17 +379,17 @@ def length_buckets(data: RunData, n_buckets: int = 5) -> list[dict]:
 
 def common_oof(datas: list[RunData]):
     """(ids, [oof per run]) on the OOF ids every run has, for correlations and overlays."""
-    usable = [d for d in datas if d.oof is not None]
+    usable = [d.scored() for d in datas if d.oof is not None]
     if len(usable) < 2:
         return None, []
-    shared = set(usable[0].ids)
-    for d in usable[1:]:
-        shared &= set(d.ids)
+    shared = set(usable[0][0])
+    for run_ids, _ in usable[1:]:
+        shared &= set(run_ids)
     ids = np.array(sorted(shared), dtype=object)
     out = []
-    for d in usable:
-        pos = {k: i for i, k in enumerate(d.ids)}
-        out.append(d.oof[[pos[k] for k in ids]])
+    for run_ids, oof in usable:
+        pos = {k: i for i, k in enumerate(run_ids)}
+        out.append(oof[[pos[k] for k in ids]])
     return ids, out
 
 
@@ -400,8 +417,9 @@ def short_name(run) -> str:
 def threshold_scores(data: RunData, name: str, grid: np.ndarray) -> np.ndarray:
     """The thresholded metric ``name`` at every threshold of ``grid`` (binary runs); F1 and
     accuracy computed for all thresholds at once (millions of rows stay fast)."""
-    y = data.y[:, 0].astype(np.int64)
-    p = data.oof[:, 0]
+    labels, oof = data.labelled()
+    y = labels[:, 0].astype(np.int64)
+    p = oof[:, 0]
     if name in ("f1", "accuracy"):
         order = np.sort(p)
         # rows predicted positive at t: p >= t
@@ -415,7 +433,7 @@ def threshold_scores(data: RunData, name: str, grid: np.ndarray) -> np.ndarray:
         tn = (len(p) - n_pos_pred) - (positives - tp)
         return (tp + tn) / max(1, len(p))
     metric = plugins.get_metric(name)
-    return np.array([metric(data.y, data.oof, t) for t in grid])
+    return np.array([metric(labels, oof, t) for t in grid])
 
 
 def model_notes(data: RunData) -> list[str]:

@@ -47,8 +47,9 @@ def _render(fig, caption: str) -> Figure:
 def _labels(data: RunData) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, y, p) per target with both classes present."""
     out = []
+    labels, oof = data.labelled()
     for j, name in enumerate(data.targets):
-        y, p = data.y[:, j], data.oof[:, j]
+        y, p = labels[:, j], oof[:, j]
         if len(np.unique(y)) == 2:
             out.append((name, y, p))
     return out
@@ -118,8 +119,9 @@ def confusion(data: RunData) -> Figure | None:
     """Confusion matrix of a binary task at the run's threshold."""
     if not data.has_labels or len(data.targets) != 1:
         return None
-    y = data.y[:, 0]
-    pred = (data.oof[:, 0] >= data.threshold).astype(int)
+    labels, oof = data.labelled()
+    y = labels[:, 0]
+    pred = (oof[:, 0] >= data.threshold).astype(int)
     matrix = np.array([[np.sum((y == a) & (pred == b)) for b in (0, 1)] for a in (0, 1)])
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(4.2, 3.8))
@@ -227,10 +229,11 @@ def learning_curves(histories: list[dict]) -> Figure | None:
         ylabel="loss",
         title="loss per epoch" + (" (dashed: validation)" if has_val else " (training)"),
     )
-    where = {
+    stopping_on: dict[str | None, str] = {
         "inner": "on an inner split of the training rows",
         "valid": "on the scored fold: NOT held out",
-    }.get(histories[0].get("early_stopping"), "")
+    }
+    where = stopping_on.get(histories[0].get("early_stopping"), "")
     ax2.set(xlabel="epoch", title="monitored value per epoch (dotted: best epoch)")
     if where:
         ax2.set_xlabel(f"epoch (monitored {where})")
@@ -310,13 +313,14 @@ def overlay(datas: list[RunData]) -> Figure | None:
     """ROC and PR of several runs on one axis (labels pooled for multilabel runs)."""
     from sklearn.metrics import precision_recall_curve, roc_auc_score, roc_curve
 
-    usable = [d for d in datas if d.has_labels and len(np.unique(d.y)) == 2]
+    usable = [d for d in datas if d.has_labels and len(np.unique(d.labelled()[0])) == 2]
     if len(usable) < 2:
         return None
     plt = _pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
     for d in usable:
-        y, p = d.y.ravel(), d.oof.ravel()
+        labels, oof = d.labelled()
+        y, p = labels.ravel(), oof.ravel()
         fpr, tpr, _ = roc_curve(y, p)
         label = _short(short_name(d.run), 34)
         ax1.plot(fpr, tpr, lw=1.3, label=f"{label} ({roc_auc_score(y, p):.4f})")
