@@ -1,26 +1,30 @@
-"""Shared fixtures: isolated working directory, generated competition files, CLI runner."""
+"""Shared fixtures: isolated working directory, generated competition files, CLI runner; the
+stand-in Kaggle's fixtures come from the ``support.kaggle_fixtures`` plugin.
+
+What tests import rather than request (paths, ``invoke``, ``make_competition_dir``, data
+builders) lives in the ``support`` package beside this file; the names below are re-exported
+from it for tests that still write ``from conftest import ...``.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+from support import (  # noqa: F401 - re-exported
+    REPO,
+    SHARED,
+    Cli,
+    invoke,
+    invoke_json,
+    make_competition_dir,
+    one_line_error,
+    run_kagglekit,
+    shared_path,
+)
 
-
-def shared_path(*parts) -> Path:
-    """A path under ../shared, or skip the test when it is absent."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} not present (../shared is only on CI and dev machines)")
-    return path
+pytest_plugins = ["support.kaggle_fixtures"]
 
 
 @pytest.fixture(autouse=True)
@@ -38,75 +42,11 @@ def isolated(tmp_path, monkeypatch):
     return work
 
 
-def make_competition_dir(
-    name: str, root: Path, n_train: int = 300, n_test: int = 100, seed: int = 0
-) -> Path:
-    """Generate a competition's files in its exact schema under root/<slug>/."""
-    from kagglekit import plugins
-
-    comp = plugins.get_competition(name)
-    directory = Path(root) / comp.slug
-    directory.mkdir(parents=True, exist_ok=True)
-    comp.make_sample(directory, n_train=n_train, n_test=n_test, seed=seed)
-    return directory
-
-
 @pytest.fixture
 def tweets_dir(tmp_path) -> Path:
     return make_competition_dir("disaster-tweets", tmp_path / "data")
 
 
-def invoke(*args, expect: int | None = 0, input: str | None = None):
-    """THE way tests run the CLI in-process: click's CliRunner over the kagglekit group,
-    stdout and stderr kept apart; asserts the exit status unless ``expect`` is None."""
-    from kagglekit.cli import cli as group
-
-    result = CliRunner().invoke(group, [str(a) for a in args], input=input, catch_exceptions=False)
-    if expect is not None:
-        assert result.exit_code == expect, (
-            f"exit {result.exit_code} != {expect}\nstdout: {result.stdout}\nstderr: {result.stderr}"
-        )
-    return result
-
-
-def invoke_json(*args) -> dict:
-    return json.loads(invoke(*args, "--json").stdout)
-
-
-def one_line_error(result) -> str:
-    """The CLI's error: exit status 2, exactly one ``Error:`` line on stderr, no traceback."""
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("Error: ")]
-    assert len(errors) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return errors[0]
-
-
-class Cli:
-    """The ``cli`` fixture: ``cli(*args, expect=0)`` and ``cli.json(*args)`` over ``invoke``."""
-
-    def __call__(self, *args, expect: int | None = 0, input: str | None = None):
-        return invoke(*args, expect=expect, input=input)
-
-    def json(self, *args):
-        return invoke_json(*args)
-
-
 @pytest.fixture
 def cli() -> Cli:
     return Cli()
-
-
-def run_kagglekit(*args, env=None, cwd=None, check=False) -> subprocess.CompletedProcess:
-    """Run the real console script in a new process."""
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    exe = Path(sys.executable).with_name("kagglekit")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "kagglekit"]
-    proc = subprocess.run(
-        [*cmd, *map(str, args)], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=600
-    )
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from conftest import REPO
+from support import REPO
 
 ROOTS = {
     "kagglekit": REPO / "kagglekit",

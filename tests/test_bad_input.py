@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import run_kagglekit
+from support import run_kagglekit
 
 
 def assert_one_line_error(result, *fragments):
@@ -328,7 +328,7 @@ def test_real_process_error_has_no_traceback(tmp_path):
 
 
 def test_submit_for_a_dataset_without_test_file_says_why(cli, tmp_path):
-    from conftest import make_competition_dir
+    from support import make_competition_dir
 
     data = make_competition_dir("imdb-50k", tmp_path / "imdb", n_train=120, n_test=0)
     out = cli.json("cv", "imdb-50k", "--model", "tfidf-nb", "--folds", "2", "--data-dir", data)

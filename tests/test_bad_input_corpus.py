@@ -1,5 +1,5 @@
 """The bad-input corpus: damaged files, damaged runs and failing environments, each driven
-through the CLI in a subprocess (see helpers_bad_input.py for what every case asserts:
+through the CLI in a subprocess (see support/bad_input.py for what every case asserts:
 exit 2, one ``Error:`` line naming the file/column/row or path, no traceback, no file
 created, removed or changed)."""
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers_bad_input import (
+from support.bad_input import (
     SMALL,
     Case,
     check,
@@ -32,7 +32,7 @@ class World:
     """Real runs made once: two cv runs on shared folds, a fit run, a mean blend of the two."""
 
     def __init__(self, root: Path):
-        from fake_kaggle import KEY, USERNAME
+        from support.fake_kaggle import KEY, USERNAME
 
         self.root = root
         self.base = root / "base"
@@ -863,7 +863,7 @@ class Untrusted:
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
     """Every case, run in parallel (a few at a time) against one world of real runs."""
-    from fake_kaggle import FakeKaggle, LoopbackServer, csv_files, flat_zip
+    from support.fake_kaggle import FakeKaggle, LoopbackServer, csv_files, flat_zip
 
     world = World(tmp_path_factory.mktemp("bad-input"))
     world.build()

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers_blend import informative, labels_and_folds, useless
 from kagglekit import plugins
 from kagglekit.blend import BlendContext, HillClimbBlend, blend_arrays, metric_score
+from support.blend import informative, labels_and_folds, useless
 
 
 def context(name="auc"):

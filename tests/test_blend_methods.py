@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers_blend import informative, labels_and_folds, useless
 from kagglekit import plugins
 from kagglekit.blend import (
     BLEND_METHODS,
@@ -17,6 +16,7 @@ from kagglekit.blend import (
     metric_score,
 )
 from kagglekit.errors import KaggleKitError
+from support.blend import informative, labels_and_folds, useless
 
 
 def metric(name):

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers_blend import SLUG, FakeCompetition, as_saved, informative, useless
 from kagglekit import plugins
 from kagglekit.blend import BlendError, create_blend
 from kagglekit.metrics import best_threshold, score_all
 from kagglekit.store.run import Run
+from support.blend import SLUG, FakeCompetition, as_saved, informative, useless
 
 METHODS = ("mean", "rank", "weighted", "stack", "vote", "hill-climb")
 

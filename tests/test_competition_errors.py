@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers_competitions import make_data, run_cli, run_json
+from support.competitions import make_data, run_cli, run_json
 
 
 def fails(args, *needles, runs_dir=None):

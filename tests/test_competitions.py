@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers_competitions import (
+from kagglekit.data import DataOptions, load_dataset
+from support.competitions import (
     COMPETITIONS,
     MODELS,
     competition,
@@ -20,7 +21,6 @@ from helpers_competitions import (
     run_json,
     small_params,
 )
-from kagglekit.data import DataOptions, load_dataset
 
 JIGSAW_LABELS = "toxic,severe_toxic,obscene,threat,insult,identity_hate"
 # file -> exact header line, per competition (what the Kaggle downloads hold)

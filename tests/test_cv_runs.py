@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
-from conftest import run_kagglekit
+from support import run_kagglekit
 
 
 @pytest.fixture
@@ -324,7 +324,7 @@ def test_data_lookup_order(cli, tweets_dir, tmp_path, monkeypatch):
     assert cli.json("data", "disaster-tweets")["path"] == str(tweets_dir)
     # --data-dir wins over both, as the folder itself or a root holding <slug>/
     other = tmp_path / "other"
-    from conftest import make_competition_dir
+    from support import make_competition_dir
 
     made = make_competition_dir("disaster-tweets", other, n_train=50, n_test=10)
     assert cli.json("data", "disaster-tweets", "--data-dir", other)["path"] == str(made)
@@ -334,7 +334,7 @@ def test_data_lookup_order(cli, tweets_dir, tmp_path, monkeypatch):
 def test_an_explicit_data_dir_is_used_or_refused_never_passed_over(
     cli, tweets_dir, tmp_path, monkeypatch
 ):
-    from conftest import one_line_error
+    from support import one_line_error
 
     monkeypatch.setenv("KAGGLEKIT_DATA", str(tweets_dir.parent))  # would have the files
     empty = tmp_path / "empty"
@@ -358,7 +358,7 @@ def test_an_explicit_data_dir_is_used_or_refused_never_passed_over(
 def test_a_kagglekit_data_that_is_not_a_folder_is_said_plainly(
     cli, tweets_dir, tmp_path, monkeypatch
 ):
-    from conftest import one_line_error
+    from support import one_line_error
 
     wrong = tmp_path / "kagle-data"  # misspelled
     monkeypatch.setenv("KAGGLEKIT_DATA", str(wrong))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import REPO
+from support import REPO
 
 DOCS = REPO / "docs"
 

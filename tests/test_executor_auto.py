@@ -83,7 +83,7 @@ def test_the_tfidf_models_declare_their_memory_and_are_cpu_bound():
 
 @pytest.mark.skipif(len(available_cores()) < 2, reason="needs two CPU cores")
 def test_cv_uses_workers_by_default_and_says_so_with_the_same_oof(cli, tmp_path):
-    from conftest import make_competition_dir
+    from support import make_competition_dir
 
     data = make_competition_dir(
         "disaster-tweets", tmp_path / "data", n_train=MIN_ROWS + 500, n_test=200

@@ -1,6 +1,6 @@
 """Fine-tuning recipes (issue 15): recipe options, DeBERTa-v3 through ``transformer`` with a
 SentencePiece tokenizer, decoder-LLM classifiers with LoRA, on tiny random-weight presets
-built by the tests (helpers_finetune)."""
+built by the tests (support/finetune.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers_hub import hf_dir, keras_preset, offline_hub, texts_and_labels
 from kagglekit.frame import TextFrame
 from kagglekit.params import build_params
+from support.hub import hf_dir, keras_preset, offline_hub, texts_and_labels
 
 pytest.importorskip("keras_hub")
 pytest.importorskip("tokenizers")
@@ -24,7 +24,7 @@ pytest.importorskip("sentencepiece")
 
 @pytest.fixture(scope="module")
 def presets(tmp_path_factory):
-    from helpers_finetune import deberta_preset, gemma_preset
+    from support.finetune import deberta_preset, gemma_preset
 
     root = tmp_path_factory.mktemp("ft-presets")
     return {

@@ -1,7 +1,7 @@
 """A frozen backbone with a pooling head (``-p freeze_backbone=true``): its pooled features are
 computed once per distinct text, cached by content hash, and reused by every fold and by
 test-time prediction; the head trained on them predicts what the backbone-in-the-model path
-predicts. Tiny random-weight presets built offline (helpers_hub, helpers_finetune)."""
+predicts. Tiny random-weight presets built offline (support/hub.py, support/finetune.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers_hub import keras_preset, offline_hub, texts_and_labels
 from kagglekit.frame import TextFrame
+from support.hub import keras_preset, offline_hub, texts_and_labels
 
 pytest.importorskip("keras_hub")
 pytest.importorskip("tokenizers")
@@ -31,7 +31,7 @@ def presets(tmp_path_factory):
     try:
         import sentencepiece  # noqa: F401
 
-        from helpers_finetune import deberta_preset
+        from support.finetune import deberta_preset
 
         out["deberta"] = deberta_preset(root / "deberta", dropout=0.0)
     except ImportError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers_hub import (
+from support.hub import (
     VOCAB,
     bert_reference,
     distilbert_hf_dir,

@@ -1,6 +1,6 @@
 """KerasHub byte-level BPE presets (Qwen3, Llama 3: ``assets/tokenizer/vocabulary.json`` +
 ``merges.txt``) read into a ``tokenizers`` BPE with KerasHub's own ids, and ``-m llm`` on a
-tiny random-weight Qwen3 / Llama 3 preset built by the test (helpers_finetune)."""
+tiny random-weight Qwen3 / Llama 3 preset built by the test (support/finetune.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import json
 import numpy as np
 import pytest
 
-from helpers_finetune import UNICODE_TEXTS
-from helpers_hub import offline_hub, texts_and_labels
 from kagglekit.frame import TextFrame
+from support.finetune import UNICODE_TEXTS
+from support.hub import offline_hub, texts_and_labels
 
 pytest.importorskip("keras_hub")
 pytest.importorskip("tokenizers")
@@ -25,7 +25,7 @@ SPECIAL_TEXTS = {
 
 @pytest.fixture(scope="module")
 def presets(tmp_path_factory):
-    from helpers_finetune import llama3_preset, qwen3_preset
+    from support.finetune import llama3_preset, qwen3_preset
 
     root = tmp_path_factory.mktemp("bpe-presets")
     return {"qwen3": qwen3_preset(root / "qwen3"), "llama3": llama3_preset(root / "llama3")}

@@ -190,7 +190,7 @@ def test_a_local_preset_folder_is_checked_before_any_work(cli, tmp_path, model):
     installed, the missing extra is the one line, said first, and before any work too.)"""
     import importlib.util
 
-    from conftest import one_line_error
+    from support import one_line_error
 
     (tmp_path / "empty").mkdir()
     cases = [

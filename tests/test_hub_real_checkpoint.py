@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import SHARED  # noqa: E402 - the one place ../shared is found
+from support import SHARED  # noqa: E402 - the one place ../shared is found
 
 MINILM = SHARED / "models" / "all-MiniLM-L6-v2"
 TWEETS = SHARED / "data" / "nlp-getting-started" / "train.csv"

@@ -7,9 +7,9 @@ import importlib.util
 import numpy as np
 import pytest
 
-from helpers_hub import VOCAB, hf_dir, hf_tokenizer
 from kagglekit.hub.presets import PresetError
 from kagglekit.hub.tokenizer import SubwordTokenizer
+from support.hub import VOCAB, hf_dir, hf_tokenizer
 
 pytest.importorskip("tokenizers")
 

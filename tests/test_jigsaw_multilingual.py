@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers_competitions import make_data, run_cli, run_json
+from support.competitions import make_data, run_cli, run_json
 
 SLUG = "jigsaw-multilingual-toxic-comment-classification"
 N_TRAIN, N_VALID, N_TEST = 150, 60, 40

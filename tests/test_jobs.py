@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import helpers_jobs
-from conftest import make_competition_dir
+from support import jobs as gated
+from support import make_competition_dir
 
 SLUG = "nlp-getting-started"
-HELPER = Path(helpers_jobs.__file__)
+HELPER = Path(gated.__file__)
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def blocked_after_first_job(tweets, tmp_path, runs):
     """A real CV process that completed its first job and is stuck in its second fit."""
     proc = start(cv_args(tweets, runs), tmp_path, KK_BLOCK_AFTER="1")
     wait_for(
-        lambda: len(records(runs)) == 1 and len(helpers_jobs.fits(tmp_path / "fits.log")) == 2,
+        lambda: len(records(runs)) == 1 and len(gated.fits(tmp_path / "fits.log")) == 2,
         proc=proc,
     )
     return proc
@@ -128,7 +128,7 @@ def check_resumed(run: Path, reference: Path, tmp_path, first_pid: int):
     assert [j["fold"] for j in jobs] == [0, 1, 2]
     assert [j["attempt"] for j in jobs] == [1, 2, 2]  # fold 0 kept from the first attempt
     assert info["jobs"]["attempts"] == 2
-    fits = helpers_jobs.fits(tmp_path / "fits.log")
+    fits = gated.fits(tmp_path / "fits.log")
     later = [f for f in fits if f[2] != first_pid]
     # attempt 1 fitted fold 0 (done) and fold 1 (killed); attempt 2 fitted folds 1 and 2 only
     assert len(fits) == 4 and len(later) == 2
@@ -193,7 +193,7 @@ def test_local_worker_dying_mid_job_is_retried(tweets, tmp_path, reference):
     assert_same_outputs(run, reference)
     info = json.loads((run / "run.json").read_text())
     assert {j["worker"] for j in info["jobs"]["list"]} <= {"local-0", "local-1"}
-    fits = helpers_jobs.fits(tmp_path / "fits.log")
+    fits = gated.fits(tmp_path / "fits.log")
     seeds = sorted(f[1] for f in fits)
     assert len(fits) == 4 and len(set(seeds)) == 3  # one job started twice (killed once), no other
     assert len({f[2] for f in fits}) >= 2  # ran in worker processes, not in the driver
@@ -398,7 +398,7 @@ def test_a_command_with_two_models_resumes_without_redoing_the_first(tweets, tmp
     ]
     proc = start(args, tmp_path, KK_BLOCK_AFTER="1")
     wait_for(
-        lambda: len(helpers_jobs.fits(tmp_path / "fits.log")) == 2 and len(records(runs)) == 4,
+        lambda: len(gated.fits(tmp_path / "fits.log")) == 2 and len(records(runs)) == 4,
         proc=proc,
     )  # tfidf-nb's 3 jobs (kept for the command) + gated's first
     proc.send_signal(signal.SIGKILL)
@@ -418,10 +418,10 @@ def test_ctrl_c_under_local_workers_stops_them_and_resumes(tweets, tmp_path, ref
     args = cv_args(tweets, runs, "--executor", "local", "--workers", "2")
     proc = start(args, tmp_path, KK_BLOCK_AFTER="1")  # each worker's second fit blocks
     wait_for(
-        lambda: len(records(runs)) == 2 and len(helpers_jobs.fits(tmp_path / "fits.log")) == 3,
+        lambda: len(records(runs)) == 2 and len(gated.fits(tmp_path / "fits.log")) == 3,
         proc=proc,
     )
-    workers = {f[2] for f in helpers_jobs.fits(tmp_path / "fits.log")}
+    workers = {f[2] for f in gated.fits(tmp_path / "fits.log")}
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "Interrupted: kept 2 of 3 completed jobs" in err, err

@@ -8,10 +8,8 @@ import pytest
 
 pytest.importorskip("kagglesdk", reason="needs the kaggle client: pip install 'kagglekit[kaggle]'")
 
-from fake_kaggle import BASIC, KEY, TOKEN, USERNAME, invoke, one_line_error
 from kagglekit import kaggle_client
-
-pytest_plugins = ["helpers_kaggle"]  # the stand-in Kaggle fixtures
+from support.fake_kaggle import BASIC, KEY, TOKEN, USERNAME, invoke, one_line_error
 
 
 def test_key_from_variables_then_file(kaggle_home, monkeypatch):

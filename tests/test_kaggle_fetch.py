@@ -13,7 +13,10 @@ import pytest
 
 pytest.importorskip("kagglesdk", reason="needs the kaggle client: pip install 'kagglekit[kaggle]'")
 
-from fake_kaggle import (
+from kagglekit import kaggle_client, plugins
+from kagglekit.competition import Competition
+from kagglekit.hookspecs import hookimpl
+from support.fake_kaggle import (
     KEY,
     TOKEN,
     USERNAME,
@@ -28,11 +31,6 @@ from fake_kaggle import (
     toxic_files,
     zip_bytes,
 )
-from kagglekit import kaggle_client, plugins
-from kagglekit.competition import Competition
-from kagglekit.hookspecs import hookimpl
-
-pytest_plugins = ["helpers_kaggle"]  # the stand-in Kaggle fixtures
 
 TWEETS = "nlp-getting-started"
 TOXIC = "kk-test-toxic-layout"

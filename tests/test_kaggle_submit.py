@@ -10,12 +10,10 @@ import pytest
 
 pytest.importorskip("kagglesdk", reason="needs the kaggle client: pip install 'kagglekit[kaggle]'")
 
-from fake_kaggle import TOKEN, assert_no_secrets, flat_zip, invoke, one_line_error
 from kagglekit import kaggle_client, plugins
 from kagglekit.competition import Competition
 from kagglekit.hookspecs import hookimpl
-
-pytest_plugins = ["helpers_kaggle"]  # the stand-in Kaggle fixtures
+from support.fake_kaggle import TOKEN, assert_no_secrets, flat_zip, invoke, one_line_error
 
 TWEETS = "nlp-getting-started"
 CODE = "kk-test-code-competition"

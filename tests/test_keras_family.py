@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from helpers_rnn import frames
+from support.rnn import frames
 
 keras = pytest.importorskip("keras")
 

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from helpers_rnn import make_texts
+from support.rnn import make_texts
 
 pytest.importorskip("keras")
 pytest.importorskip("tokenizers")
@@ -100,7 +100,7 @@ def test_the_same_texts_with_their_labels_are_learned():
 def presets(tmp_path_factory):
     pytest.importorskip("keras_hub")
     pytest.importorskip("safetensors")
-    from helpers_hub import hf_dir, keras_preset
+    from support.hub import hf_dir, keras_preset
 
     root = tmp_path_factory.mktemp("presets")
     return {
@@ -110,8 +110,8 @@ def presets(tmp_path_factory):
 
 
 def test_shuffled_labels_give_chance_oof_auc_for_a_transformer(presets):
-    from helpers_hub import texts_and_labels
     from kagglekit_plugins.transformer import TransformerClassifier
+    from support.hub import texts_and_labels
 
     texts, y = texts_and_labels(300, seed=5)
     params = {
@@ -131,8 +131,8 @@ def test_shuffled_labels_give_chance_oof_auc_for_a_transformer(presets):
 
 
 def test_shuffled_labels_give_chance_oof_auc_for_a_sentence_encoder(presets):
-    from helpers_hub import texts_and_labels
     from kagglekit_plugins.sentence_encoder import SentenceTransformer
+    from support.hub import texts_and_labels
 
     texts, y = texts_and_labels(600, seed=6)
     params = {

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from conftest import make_competition_dir
+from support import make_competition_dir
 
 PROBE = """
 import json, sys

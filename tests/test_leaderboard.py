@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from scipy.stats import pearsonr
 
-from conftest import make_competition_dir
+from support import make_competition_dir
 
 TWEETS = "nlp-getting-started"
 
@@ -96,8 +96,8 @@ def test_submit_without_run_picks_the_newest_runs_competition(cli, tweets_dir, t
 def kaggle_runs(request, tmp_path):
     pytest.importorskip("kagglesdk", reason="needs the kaggle client")
     server = request.getfixturevalue("kaggle_server")
-    from fake_kaggle import flat_zip, invoke
     from kagglekit import plugins
+    from support.fake_kaggle import flat_zip, invoke
 
     data = tmp_path / "data" / TWEETS
     data.mkdir(parents=True)
@@ -112,9 +112,6 @@ def kaggle_runs(request, tmp_path):
         runs.append(json.loads(out.stdout))
     server.add(TWEETS, flat_zip({}))
     return server, runs
-
-
-pytest_plugins = ["helpers_kaggle"]
 
 
 def test_runs_table_stays_readable_at_120_columns_with_long_blend_ids(cli, tweets_dir):
@@ -160,7 +157,7 @@ def test_runs_table_stays_readable_at_120_columns_with_long_blend_ids(cli, tweet
 
 
 def test_leaderboard_shows_lb_scores_cached_offline_and_cv_lb_correlation(kaggle_runs, monkeypatch):
-    from fake_kaggle import invoke
+    from support.fake_kaggle import invoke
 
     server, runs = kaggle_runs
     # two uploads through kagglekit (one with its own message: matched by its recorded

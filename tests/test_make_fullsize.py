@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, invoke_json, shared_path
+from support import REPO, invoke_json, shared_path
 
 pytestmark = pytest.mark.real_data
 

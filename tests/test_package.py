@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import SHARED, make_competition_dir
-from fake_kaggle import invoke, one_line_error
-from helpers_package import (
+from support import SHARED, make_competition_dir
+from support.fake_kaggle import invoke, one_line_error
+from support.package import (
     cv_run,
     fresh_venv,
     kaggle_layout,

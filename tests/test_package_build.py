@@ -14,12 +14,12 @@ import pandas as pd
 import pytest
 from packaging.requirements import Requirement
 
-from fake_kaggle import invoke, one_line_error
-from helpers_package import cv_run, package_args, write_preinstalled
 from kagglekit.package import PackageError
 from kagglekit.package.build import is_neural, run_accelerator
 from kagglekit.package.kernel import kernel_metadata
 from kagglekit.package.wheels import download_wheels, platform_tags, read_preinstalled
+from support.fake_kaggle import invoke, one_line_error
+from support.package import cv_run, package_args, write_preinstalled
 
 TARGET = {"python_version": "3.12", "platform": "manylinux_2_35_x86_64"}
 
@@ -264,7 +264,7 @@ def test_a_blend_is_packaged_with_its_members_and_predicts_from_the_package(tmp_
 
 
 def test_runs_of_two_competitions_are_refused(tmp_path, tweets_dir):
-    from conftest import make_competition_dir
+    from support import make_competition_dir
 
     tweets = cv_run(tweets_dir, "disaster-tweets")
     quora = cv_run(
@@ -336,7 +336,7 @@ def test_default_slugs_are_distinct_valid_and_named_as_documented():
 
 
 def test_a_slug_kaggle_would_refuse_is_refused_not_cut(tmp_path):
-    from conftest import make_competition_dir
+    from support import make_competition_dir
 
     data = make_competition_dir("quora", tmp_path / "data", n_train=120, n_test=30)
     run_id = cv_run(data, "quora")

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, one_line_error
-from fake_kaggle import invoke
-from helpers_package import cv_run, package_args, this_platform, write_preinstalled
 from kagglekit.package import PackageError, kagglekit_wheel
 from kagglekit.package.kagglekit_wheel import build_kagglekit_wheel, installed_wheel
+from support import REPO, one_line_error
+from support.fake_kaggle import invoke
+from support.package import cv_run, package_args, this_platform, write_preinstalled
 
 SOURCES = ("kagglekit", "competitions", "plugins", "pyproject.toml", "README.md")
 

@@ -14,13 +14,11 @@ import pytest
 
 pytest.importorskip("kagglesdk", reason="needs the kaggle client: pip install 'kagglekit[kaggle]'")
 
-from fake_kaggle import assert_no_secrets, flat_zip, invoke, one_line_error
-from helpers_package import PYTHON, cv_run, this_platform, write_preinstalled
 from kagglekit import plugins
 from kagglekit.competition import Competition
 from kagglekit.hookspecs import hookimpl
-
-pytest_plugins = ["helpers_kaggle"]  # the stand-in Kaggle fixtures
+from support.fake_kaggle import assert_no_secrets, flat_zip, invoke, one_line_error
+from support.package import PYTHON, cv_run, this_platform, write_preinstalled
 
 CODE = "kk-test-code-package"
 DATASET = f"kk-tester/kagglekit-{CODE}"

@@ -11,9 +11,9 @@ import pytest
 pytest.importorskip("keras_hub")
 pytest.importorskip("tokenizers")
 
-from conftest import one_line_error  # noqa: E402
-from helpers_hub import keras_preset  # noqa: E402
 from kagglekit.hub.pretrain import heldout_scores, mask_tokens  # noqa: E402
+from support import one_line_error  # noqa: E402
+from support.hub import keras_preset  # noqa: E402
 
 
 def test_bert_masking_keeps_specials_and_padding():

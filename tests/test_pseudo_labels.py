@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import one_line_error
 from kagglekit.pseudo import LABELS_FILE, PSEUDO_FILE, confidence, select_rows
+from support import one_line_error
 
 
 def test_select_rows_by_confidence_and_by_top_fraction():

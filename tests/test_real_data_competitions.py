@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers_competitions import competition, run_cli, run_json, shared_dir, small_params
+from support.competitions import competition, run_cli, run_json, shared_dir, small_params
 
 pytestmark = pytest.mark.real_data
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import shared_path
+from support import shared_path
 
 pytestmark = pytest.mark.real_data
 

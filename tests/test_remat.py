@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers_hub import keras_preset, texts_and_labels
 from kagglekit.frame import TextFrame
+from support.hub import keras_preset, texts_and_labels
 
 keras = pytest.importorskip("keras")
 pytest.importorskip("keras_hub")
@@ -25,7 +25,7 @@ if not hasattr(keras, "remat"):
 
 @pytest.fixture(scope="module")
 def presets(tmp_path_factory):
-    from helpers_finetune import deberta_preset, gemma_preset
+    from support.finetune import deberta_preset, gemma_preset
 
     root = tmp_path_factory.mktemp("remat-presets")
     return {

@@ -18,11 +18,11 @@ import pytest
 pytest.importorskip("matplotlib", reason="reports need the report extra")
 pytest.importorskip("jinja2", reason="reports need the report extra")
 
-from conftest import make_competition_dir  # noqa: E402
 from kagglekit import plugins  # noqa: E402
 from kagglekit.errors import KaggleKitError  # noqa: E402
 from kagglekit.hookspecs import hookimpl  # noqa: E402
 from kagglekit.model import Model  # noqa: E402
+from support import make_competition_dir  # noqa: E402
 
 SCRIPT = "<script>alert('kk')</script> & \"quoted\""
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers_rnn import frames, write_glove
 from kagglekit.errors import KaggleKitError, ParamError
+from support.rnn import frames, write_glove
 
 pytest.importorskip("keras")
 pytest.importorskip("tokenizers")
@@ -399,7 +399,7 @@ def test_fit_without_a_fold_trains_epochs_or_replays_the_recipe():
 JAX_SCRIPT = r"""
 import json, os, sys, tempfile
 import numpy as np
-from helpers_rnn import frames
+from support.rnn import frames
 from kagglekit import plugins
 name = sys.argv[1]
 train, valid = frames(120, seed=11)

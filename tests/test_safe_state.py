@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, make_competition_dir, run_kagglekit
+from support import REPO, make_competition_dir, run_kagglekit
 
 SLUG = "nlp-getting-started"
 

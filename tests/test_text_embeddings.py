@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers_rnn import shared_dir, write_glove, write_word2vec_bin
 from kagglekit.errors import KaggleKitError
 from kagglekit.text import embeddings as emb
 from kagglekit.text.embeddings import EmbeddingFileError, embedding_matrix, find_vectors
+from support.rnn import shared_dir, write_glove, write_word2vec_bin
 
 DIM = 4
 FILE_WORDS = [

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from helpers_competitions import COMPETITIONS, competition, make_data
 from kagglekit.cv import run_cv
 from kagglekit.data import DataOptions, load_dataset
 from kagglekit.model import Model
 from kagglekit_competitions.imdb import prepare_review
 from kagglekit_competitions.jigsaw import prepare_comment
 from kagglekit_competitions.text_prep import space_punctuation, strip_html
+from support.competitions import COMPETITIONS, competition, make_data
 
 
 @pytest.mark.parametrize(

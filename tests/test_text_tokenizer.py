@@ -8,11 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from helpers_rnn import keras_text_to_word_sequence, keras_word_index_order, make_texts
 from kagglekit.errors import KaggleKitError
 from kagglekit.keras.ragged import Ragged
 from kagglekit.text import tokenizer as tokmod
 from kagglekit.text.tokenizer import PAD_ID, UNK_ID, WordTokenizer, choose_maxlen
+from support.rnn import keras_text_to_word_sequence, keras_word_index_order, make_texts
 
 TRICKY = [
     "Hello, World!  hello\tthere\r\nfoo",

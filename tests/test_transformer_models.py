@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from helpers_hub import HIDDEN, hf_dir, keras_preset, offline_hub, texts_and_labels, use_savedmodel
 from kagglekit.frame import TextFrame
 from kagglekit.params import build_params
+from support.hub import HIDDEN, hf_dir, keras_preset, offline_hub, texts_and_labels, use_savedmodel
 
 pytest.importorskip("keras_hub")
 pytest.importorskip("tokenizers")

@@ -12,8 +12,8 @@ import pytest
 
 pytest.importorskip("keras")
 
-from conftest import one_line_error, run_kagglekit  # noqa: E402
-from helpers_rnn import frames, make_texts  # noqa: E402
+from support import one_line_error, run_kagglekit  # noqa: E402
+from support.rnn import frames, make_texts  # noqa: E402
 
 TINY_LM = [
     "-p",
@@ -337,7 +337,7 @@ def test_cv_with_the_encoder_saves_folds_that_reload_in_a_new_process(encoder_di
     try:
         code = (
             "import json, numpy as np\nfrom kagglekit import plugins\n"
-            "from helpers_rnn import make_texts\n"
+            "from support.rnn import make_texts\n"
             f"m = plugins.get_model('lstm').load({str(folds[0])!r})\n"
             "print(json.dumps(np.asarray(m.predict(make_texts(20, seed=3)[0]))"
             ".ravel().tolist()))"
@@ -346,7 +346,7 @@ def test_cv_with_the_encoder_saves_folds_that_reload_in_a_new_process(encoder_di
         import subprocess
         import sys
 
-        from conftest import REPO
+        from support import REPO
 
         env = {**os.environ, "PYTHONPATH": str(REPO / "tests")}
         proc = subprocess.run(

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from helpers_blend import SLUG
 from kagglekit import plugins
+from support.blend import SLUG
 
 
 def invoke(*args, expect=0):

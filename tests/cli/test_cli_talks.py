@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_competition_dir
 from kagglekit.cli import output as progress  # the one progress renderer
+from support import make_competition_dir
 
 # ---------------------------------------------------------------- --verbose and the noise
 
@@ -164,7 +164,7 @@ def without_keras(monkeypatch):
 
 
 def test_a_model_whose_extra_is_missing_is_refused_before_any_work(cli, tweets_dir, without_keras):
-    from conftest import one_line_error
+    from support import one_line_error
 
     for command in ("cv", "fit"):
         result = cli(

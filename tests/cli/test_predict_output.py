@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from conftest import make_competition_dir
+from support import make_competition_dir
 
 
 def test_predict_json_without_output_writes_the_rows_to_a_file_and_names_it(cli, tmp_path):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from helpers_competitions import make_data, run_cli, run_json
+from support.competitions import make_data, run_cli, run_json
 
 JIGSAW = "jigsaw-toxic-comment-classification-challenge"
 LABELS = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]

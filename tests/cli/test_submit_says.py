@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import make_competition_dir
+from support import make_competition_dir
 
 
 def test_submit_names_the_best_run_and_its_held_out_score(cli, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import one_line_error
+from support import one_line_error
 
 pytest.importorskip("mlflow")
 pytest.importorskip("sqlalchemy")

@@ -20,7 +20,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, invoke
+from support import REPO, invoke
 
 DOCS = REPO / "docs"
 

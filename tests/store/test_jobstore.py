@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import make_competition_dir
+from support import make_competition_dir
 
 SLUG = "nlp-getting-started"
 

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import one_line_error
 from kagglekit.errors import KaggleKitError, RunError
 from kagglekit.store.run import FORMAT, Run, list_runs
+from support import one_line_error
 
 
 def test_a_missing_run_file_says_why(cli, tweets_dir):
-    from conftest import one_line_error
     from kagglekit.errors import RunError
     from kagglekit.store.run import RECREATE, Run
+    from support import one_line_error
 
     cv = cli.json(
         "cv", "disaster-tweets", "--model", "tfidf-nb", "--folds", "3", "--data-dir", tweets_dir

@@ -6,7 +6,7 @@ Environment (read in ``fit``):
   KK_BLOCK_AFTER=n     this process's fits after the n-th block (sleep) until killed
   KK_CRASH_ONCE=path   the first fit anywhere creates ``path`` and kills its own process
 
-Usage: python tests/helpers_jobs.py cv disaster-tweets --model gated ...
+Usage: python tests/support/jobs.py cv disaster-tweets --model gated ...
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Fixtures for the Kaggle tests: a stand-in Kaggle on loopback with the real client pointed
 at it, an isolated home, working directory and Kaggle config, and no internet.
 
-Test modules load them with ``pytest_plugins = ["helpers_kaggle"]``; the server and the
-helper functions are in fake_kaggle.py.
+tests/conftest.py registers them for every test (``pytest_plugins``); the server and the
+helper functions are in support/fake_kaggle.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import socket
 
 import pytest
 
-from fake_kaggle import KEY, USERNAME, FakeKaggle, LoopbackServer, point_client_at
+from support.fake_kaggle import KEY, USERNAME, FakeKaggle, LoopbackServer, point_client_at
 
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 

@@ -13,7 +13,7 @@ import sysconfig
 from importlib import metadata
 from pathlib import Path
 
-from fake_kaggle import closed_port_url, invoke
+from support.fake_kaggle import closed_port_url, invoke
 
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 

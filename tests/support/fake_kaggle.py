@@ -1,9 +1,9 @@
-"""A stand-in for Kaggle's API on 127.0.0.1 (the fixtures are in helpers_kaggle.py).
+"""A stand-in for Kaggle's API on 127.0.0.1 (the fixtures are in kaggle_fixtures.py).
 
 The official client (kaggle 2.x over kagglesdk) POSTs JSON to
 ``<endpoint>/v1/<service>/<method>``; the endpoint comes from kagglesdk's table
 ``kagglesdk.kaggle_env._env_to_endpoint`` (production: https://api.kaggle.com), chosen by
-``KAGGLE_API_ENVIRONMENT``. helpers_kaggle's ``kaggle_server`` fixture points every entry
+``KAGGLE_API_ENVIRONMENT``. kaggle_fixtures' ``kaggle_server`` fixture points every entry
 of that table at this server and refuses any socket connection that is not to loopback, so
 no test can reach the internet. The server answers exactly the calls kagglekit makes:
 
@@ -35,8 +35,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import fake_kaggle_code
-from conftest import invoke, one_line_error  # noqa: F401 - the one CLI helper, re-exported
+from support import (  # noqa: F401 - invoke, one_line_error: the CLI helpers, re-exported
+    fake_kaggle_code,
+    invoke,
+    one_line_error,
+)
 
 USERNAME = "kk-tester"
 KEY = "0123456789abcdefKEYkagglekit9f8e7d6c"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import invoke, invoke_json, shared_path
+from support import invoke, invoke_json, shared_path
 
 # every built-in competition: slug -> alias used on the command line
 COMPETITIONS = {
@@ -50,7 +50,7 @@ def small_params(*models: str) -> list[str]:
 
 
 def run_cli(args, expect: int = 0):
-    """``conftest.invoke`` with the arguments as one list."""
+    """``support.invoke`` with the arguments as one list."""
     return invoke(*args, expect=expect)
 
 

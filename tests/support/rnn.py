@@ -1,4 +1,4 @@
-"""Small generated fixtures for the text/RNN tests (no conftest: the lead owns it)."""
+"""Small generated data for the text/RNN tests: plain functions, called with many arguments."""
 
 from __future__ import annotations
 
@@ -86,6 +86,6 @@ def write_word2vec_bin(path: Path, words, vectors) -> Path:
 
 
 def shared_dir() -> Path:
-    from conftest import SHARED
+    from support import SHARED
 
     return SHARED

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SMALL = ["-p", "tfidf-lr.max_word_features=2000", "-p", "tfidf-lr.max_char_features=2000"]
 
 # the fetch cases point the real kaggle client at a loopback server: this wrapper sets the
-# endpoint the way tests/fake_kaggle.py's point_client_at does, then runs the CLI
+# endpoint the way support/fake_kaggle.py's point_client_at does, then runs the CLI
 FETCH_WRAPPER = """
 import sys
 from kagglesdk import kaggle_env
@@ -172,7 +172,10 @@ def run_case(case: Case, world) -> Outcome:
 def check(outcome: Outcome) -> str:
     """The assertions every case makes; returns the error line."""
     case = outcome.case
-    detail = f"{case.name}: rc={outcome.returncode}\nstderr:\n{outcome.stderr}\nstdout:\n{outcome.stdout[:2000]}"
+    detail = (
+        f"{case.name}: rc={outcome.returncode}\nstderr:\n{outcome.stderr}"
+        f"\nstdout:\n{outcome.stdout[:2000]}"
+    )
     assert outcome.returncode == 2, detail
     assert "Traceback" not in outcome.stderr and "Traceback" not in outcome.stdout, detail
     lines = [line for line in outcome.stderr.splitlines() if line.strip()]

@@ -212,7 +212,7 @@ def bert_reference(weights: dict, token_ids: np.ndarray, mask: np.ndarray) -> np
     for i in range(LAYERS):
         p = f"encoder.layer.{i}."
 
-        def lin(v, name):
+        def lin(v, name, p=p):
             return v @ w[p + name + ".weight"].T + w[p + name + ".bias"]
 
         def split(v):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from helpers_hub import texts_and_labels
+from support.hub import texts_and_labels
 
 
 def train_spm(
