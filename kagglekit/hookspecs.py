@@ -44,3 +44,8 @@ def register_executors(register):
 @hookspec
 def register_trackers(register):
     """Call register(name, ExperimentTrackerClass) for each experiment tracker this plugin adds."""
+
+
+@hookspec
+def register_pretrain_families(register):
+    """Call register(name, PretrainFamilyClass) for each ``pretrain --model NAME`` it adds."""

@@ -174,6 +174,7 @@ NAMED_KINDS = (
     "blend method",
     "executor",
     "tracker",
+    "pretrain family",
 )  # registered as register(name, cls); the rest by .name
 
 
@@ -263,6 +264,10 @@ def trackers() -> Registry:
     return _collect("tracker", "register_trackers")
 
 
+def pretrain_families() -> Registry:
+    return _collect("pretrain family", "register_pretrain_families")
+
+
 def get_competition(name: str):
     return competitions().get(name)
 
@@ -291,6 +296,9 @@ def plugin_listing() -> list[dict]:
         row["commands"] = sorted(_command_owners.get(name, []))
         row["executors"] = sorted(k for k, v in executors().owners.items() if v == name)
         row["trackers"] = sorted(k for k, v in trackers().owners.items() if v == name)
+        row["pretrain_families"] = sorted(
+            k for k, v in pretrain_families().owners.items() if v == name
+        )
         out.append(row)
     return out
 

@@ -475,3 +475,10 @@ MODELS = (DenseText, Conv1DText, SimpleRNNText, LSTMText, GRUText, BiLSTMText, B
 def register_models(register):
     for cls in MODELS:
         register(cls.name, cls)
+
+
+@hookimpl
+def register_pretrain_families(register):
+    from kagglekit.keras.language_model import LstmLmPretraining
+
+    register("lstm", LstmLmPretraining)

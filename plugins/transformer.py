@@ -444,3 +444,10 @@ def register_models(register):
     register("deberta-v3", DebertaV3)
     register("distilbert", DistilBert)
     register("bert", Bert)
+
+
+@hookimpl
+def register_pretrain_families(register):
+    from kagglekit.hub.pretrain import MaskedLmPretraining
+
+    register("transformer", MaskedLmPretraining)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, run_kagglekit
+from conftest import REPO, one_line_error, run_kagglekit
 from kagglekit import plugins
 from kagglekit.competition import Competition
 from kagglekit.errors import PluginError
@@ -102,6 +102,96 @@ def test_in_test_plugin_model_used_from_cli(cli, tweets_dir):
     finally:
         plugins.unregister_plugin("in-test")
     assert "const" not in plugins.models().items
+
+
+@dataclass
+class _CountParams:
+    epochs: int = 1
+    scale: float = 2.0
+
+
+class CountingPretraining:
+    """Counts the texts (an in-test pretraining family); writes counts.json.
+
+    Only the first paragraph is --model's help."""
+
+    Params = _CountParams
+    what = "pretrain --model counting"
+    loss = "count"
+    makes = "Counts"
+
+    def source(self, params):
+        return None
+
+    def describe(self, source):
+        return "a text counter"
+
+    def pretrain(self, source, texts, params, output=None, *, on_epoch=None, sources=None):
+        output.mkdir(parents=True, exist_ok=True)
+        (output / "counts.json").write_text(json.dumps({"texts": len(texts)}))
+        on_epoch({"epoch": 1, "train_loss": None, "heldout_loss": 0.5, "heldout_accuracy": 1.0})
+        record = {"family": "counting", "texts": len(texts), "scale": params.scale, **sources}
+        return output, record, False
+
+    def use(self, directory):
+        return f"-m const -p counts={directory}"
+
+
+class PretrainFamilyPlugin:
+    @hookimpl
+    def register_pretrain_families(self, register):
+        register("counting", CountingPretraining)
+
+
+def test_builtin_pretrain_families_are_plugins(cli):
+    by_name = {row["name"]: row for row in cli.json("plugins")["plugins"]}
+    assert by_name["transformer"]["pretrain_families"] == ["transformer"]
+    assert by_name["rnn"]["pretrain_families"] == ["lstm"]
+    assert "pretrain_families: lstm" in cli("plugins").stdout
+
+
+def test_in_test_plugin_pretrain_family_used_from_cli(cli, tweets_dir, tmp_path):
+    plugins.register_plugin(PretrainFamilyPlugin(), name="in-test-pretrain")
+    try:
+        helptext = " ".join(cli("pretrain", "--help").stdout.split())  # unwrapped
+        assert "[counting|lstm|transformer]" in helptext
+        assert "counting: Counts the texts (an in-test pretraining family)" in helptext
+        assert "Only the first paragraph" not in helptext
+        assert "scale: float = 2.0" in helptext  # -p names, types and defaults from Params
+        result = cli(
+            "pretrain",
+            "disaster-tweets",
+            "--model",
+            "counting",
+            "-p",
+            "scale=3",
+            "--texts",
+            "train",
+            "--output",
+            tmp_path / "counts",
+            "--data-dir",
+            tweets_dir.parent,
+            "--json",
+        )
+        out = json.loads(result.stdout)
+        assert out["family"] == "counting" and out["scale"] == 3.0 and out["train"] > 0
+        assert out["texts"] == out["train"] and out["cached"] is False
+        assert out["path"] == str((tmp_path / "counts").resolve())
+        assert json.loads((tmp_path / "counts" / "counts.json").read_text()) == {
+            "texts": out["train"]
+        }
+        assert f"Pretraining a text counter on {out['train']} texts" in result.stderr
+        assert "held-out count loss 0.5000" in result.stderr
+        assert f"Counts: {tmp_path / 'counts'}  (use it: -m const -p counts=" in result.stderr
+        bad = cli("pretrain", "disaster-tweets", "--model", "counting", "-p", "nope=1", expect=2)
+        assert "pretrain --model counting has no parameter 'nope'" in one_line_error(bad)
+        owners = {r["name"]: r for r in cli.json("plugins")["plugins"]}
+        assert owners["in-test-pretrain"]["pretrain_families"] == ["counting"]
+    finally:
+        plugins.unregister_plugin("in-test-pretrain")
+    assert "counting" not in plugins.pretrain_families().items
+    gone = cli("pretrain", "disaster-tweets", "--model", "counting", expect=2)
+    assert "'counting' is not one of 'lstm', 'transformer'" in gone.stderr
 
 
 class CollidingPlugin:

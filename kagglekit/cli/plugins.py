@@ -34,6 +34,7 @@ def register_commands(cli):
                 "blend_methods",
                 "executors",
                 "trackers",
+                "pretrain_families",
                 "commands",
             ):
                 if row[kind]:

@@ -1,6 +1,8 @@
-"""``pretrain``: domain-adaptive pretraining on a competition's texts: masked-LM fine-tuning
-of a transformer backbone (``--model transformer``), or an AWD-LSTM-like word language model
-whose encoder the ``lstm`` classifier starts from (``--model lstm``, ULMFiT)."""
+"""``pretrain``: domain-adaptive pretraining on a competition's texts, by a pretraining family
+that a plugin registers (``register_pretrain_families``), the way models are: masked-LM
+fine-tuning of a transformer backbone (``--model transformer``), or an AWD-LSTM-like word
+language model whose encoder the ``lstm`` classifier starts from (``--model lstm``, ULMFiT).
+``--model`` and ``-p`` help come from the families' docstrings and ``Params`` dataclasses."""
 
 from __future__ import annotations
 
@@ -16,6 +18,66 @@ from kagglekit.hookspecs import hookimpl
 from kagglekit.store.folder import RunsFolder
 
 SPLITS = ("train", "test", "unlabeled")
+
+
+def first_line(cls) -> str:
+    """A family's description: the first paragraph of its docstring, on one line."""
+    return " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()).rstrip(".")
+
+
+def model_help() -> str:
+    """--model's help: each registered family with its description."""
+    families = plugins.pretrain_families()
+    return (
+        "What to pretrain: "
+        + "; ".join(f"{n}: {first_line(families.items[n])}" for n in sorted(families.items))
+        + "."
+    )
+
+
+def params_help() -> str:
+    """The help's epilog: each family's -p parameters, one a line with type and default, as
+    `kagglekit models NAME` shows them (``\\b`` keeps click from rewrapping them)."""
+    from kagglekit.params import describe
+
+    families = plugins.pretrain_families()
+    lines = ["\b", "Parameters (-p NAME=VALUE) of each --model:"]
+    for name in sorted(families.items):
+        lines.append(f"  {name}:")
+        lines += [
+            f"    {p['name']}: {p['type']} = {p['default']!r}"
+            for p in describe(families.items[name].Params)
+        ]
+    return "\n".join(lines)
+
+
+class FamilyChoice(click.Choice):
+    """--model's choices: the registered pretraining families, read when they are needed
+    (not when the CLI is built, so `kagglekit --help` loads none of them, and a plugin
+    registered in-process later is offered too)."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(sorted(plugins.pretrain_families().items))
+
+    @choices.setter
+    def choices(self, value) -> None:  # click.Choice.__init__ assigns it: ignored
+        pass
+
+
+class PretrainCommand(click.Command):
+    """The pretrain command, whose --model help and parameter list come from the registry
+    when the help is shown."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        for param in self.params:
+            if param.name == "model" and isinstance(param, click.Option):
+                param.help = model_help()
+        self.epilog = params_help()
+        super().format_help(ctx, formatter)
 
 
 def competition_texts(comp, options, which) -> tuple[list, dict]:
@@ -55,16 +117,15 @@ def competition_texts(comp, options, which) -> tuple[list, dict]:
 
 @hookimpl
 def register_commands(cli):
-    @cli.command()
+    @cli.command(cls=PretrainCommand)
     @click.argument("competition")
     @click.option(
         "--model",
         "model",
         default="transformer",
         show_default=True,
-        type=click.Choice(["transformer", "lstm"]),
-        help="What to pretrain: a transformer backbone (-p preset=...) with masked "
-        "LM, or an LSTM word language model (ULMFiT).",
+        type=FamilyChoice(),
+        help="What to pretrain (a registered pretraining family).",
     )
     @click.option(
         "-p",
@@ -72,11 +133,7 @@ def register_commands(cli):
         "params",
         multiple=True,
         metavar="KEY=VALUE",
-        help="transformer: preset, epochs, batch_size, learning_rate, weight_decay, "
-        "max_length, mask_rate, holdout, seed. lstm: epochs, batch_size, bptt, "
-        "embedding_dim, units, layers, max_words, min_count, lowercase, weight_drop, "
-        "word_dropout, input_dropout, hidden_dropout, output_dropout, "
-        "learning_rate, weight_decay, clipnorm, holdout, seed.",
+        help="A parameter of the --model's family (listed below, with type and default).",
     )
     @click.option(
         "--texts",
@@ -110,9 +167,9 @@ def register_commands(cli):
     ):
         """Pretrain on the competition's own texts (no labels), ULMFiT-style.
 
-        --model transformer: masked-LM fine-tuning of a backbone; writes a preset directory
-        that `-p preset=DIR` fine-tunes like any other. --model lstm: a word-level AWD-LSTM
-        language model; writes an encoder that `-m lstm -p encoder=DIR` starts from.
+        --model names a pretraining family (built in: transformer, a masked-LM backbone,
+        and lstm, a ULMFiT word language model; plugins add more): what each writes is
+        under --model, its -p parameters are listed at the end.
         Empty texts are dropped. Cached by content hash: the same command returns at once.
 
         \b
@@ -127,26 +184,18 @@ def register_commands(cli):
         if unknown or not which:
             raise KaggleKitError(f"--texts {texts}: choose from {', '.join(SPLITS)}")
         assignments = parse_assignments(params)
-        if model == "transformer":
-            from kagglekit.hub.presets import resolve
-            from kagglekit.hub.pretrain import MlmParams
-
-            settings = build_params(MlmParams, assignments, "pretrain")
-            source = resolve(settings.preset, what="pretrain").path
-        else:
-            from kagglekit.keras.language_model import LmParams
-
-            settings, source = build_params(LmParams, assignments, "pretrain --model lstm"), None
+        family = plugins.pretrain_families().get(model)()
+        settings = build_params(family.Params, assignments, family.what)
+        source = family.source(settings)
         comp = plugins.get_competition(competition)
         options = data_options_from(data_dir, sample, encoding, allow_empty_text, prepare, runs_dir)
         corpus, sources = competition_texts(comp, options, which)
-        what = source if source is not None else "an LSTM language model"
         info(
-            f"Pretraining {what} on {len(corpus)} texts of {comp.slug} "
+            f"Pretraining {family.describe(source)} on {len(corpus)} texts of {comp.slug} "
             f"({', '.join(f'{k} {v}' for k, v in sources.items() if k != 'data_dir')}); "
             f"{settings.epochs} epochs"
         )
-        kind = "MLM" if model == "transformer" else "LM"
+        kind = family.loss
 
         def on_epoch(row):
             train = "" if row["train_loss"] is None else f"train loss {row['train_loss']:.4f}  "
@@ -160,22 +209,12 @@ def register_commands(cli):
                 f"{row['heldout_loss']:.4f}{extra}  accuracy {row['heldout_accuracy']:.4f}"
             )
 
-        if model == "transformer":
-            from kagglekit.hub.pretrain import pretrain_mlm
-
-            directory, record, cached = pretrain_mlm(
-                source, corpus, settings, output, on_epoch=on_epoch, sources=sources
-            )
-            use = f"-p preset={directory}"
-        else:
-            from kagglekit.keras.language_model import pretrain_lstm
-
-            directory, record, cached = pretrain_lstm(
-                corpus, settings, output, on_epoch=on_epoch, sources=sources
-            )
-            use = f"-m lstm -p encoder={directory}"
+        directory, record, cached = family.pretrain(
+            source, corpus, settings, output, on_epoch=on_epoch, sources=sources
+        )
+        use = family.use(directory)
         if cached:
             info("  (cached: the same texts and parameters were pretrained before)")
-        info(f"{'Preset' if model == 'transformer' else 'Encoder'}: {directory}  (use it: {use})")
+        info(f"{family.makes}: {directory}  (use it: {use})")
         if as_json:
             emit_json({**record, "path": str(Path(directory).resolve()), "cached": cached})

@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -204,7 +205,7 @@ def pretrain_mlm(
     return deliver_directory(directory, output), record, False
 
 
-def _train(preset_dir, tokenizer, texts, params: MlmParams, on_epoch) -> dict:
+def _train(preset_dir, tokenizer, texts, params: MlmParams, on_epoch) -> tuple[dict, Any]:
     import keras
 
     from kagglekit.hub.backbone import backbone_inputs, load_backbone
@@ -301,3 +302,44 @@ def _write(directory: Path, record: dict, tokenizer, backbone, replace: bool) ->
         (tmp / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n")
 
     write_directory(directory, fill, replace=replace)
+
+
+class MaskedLmPretraining:
+    """Masked-LM fine-tuning of a transformer backbone (-p preset=...); writes a preset
+    directory that `-p preset=DIR` fine-tunes like any other.
+
+    The ``transformer`` pretraining family (``kagglekit pretrain --model transformer``),
+    registered by ``plugins/transformer.py`` through ``register_pretrain_families``.
+    """
+
+    Params = MlmParams
+    what = "pretrain"  # how -p errors name the command
+    loss = "MLM"  # the held-out loss's name in the per-epoch lines
+    makes = "Preset"  # what the written directory is called
+
+    def source(self, params: MlmParams) -> Path:
+        """The backbone's preset directory (``-p preset=``, resolved)."""
+        from kagglekit.hub.presets import resolve
+
+        return resolve(params.preset, what="pretrain").path
+
+    def describe(self, source: Path) -> str:
+        """What is pretrained, for the first line the command prints."""
+        return str(source)
+
+    def pretrain(
+        self,
+        source: Path,
+        texts: list[str],
+        params: MlmParams,
+        output: Path | None = None,
+        *,
+        on_epoch: Callable[[dict], None] | None = None,
+        sources: dict | None = None,
+    ) -> tuple[Path, dict, bool]:
+        """(directory, record, cached): see ``pretrain_mlm``."""
+        return pretrain_mlm(source, texts, params, output, on_epoch=on_epoch, sources=sources)
+
+    def use(self, directory: Path) -> str:
+        """The options that start a model from what was written."""
+        return f"-p preset={directory}"

@@ -403,7 +403,7 @@ def load_encoder(directory) -> Encoder:
             f"{reading}: damaged encoder ({type(exc).__name__}: {exc}); run "
             f"kagglekit pretrain again"
         ) from None
-    expected = {"embedding/0": (vocab, dim)}
+    expected: dict[str, tuple[int, ...]] = {"embedding/0": (vocab, dim)}
     width = dim
     for i, units in enumerate(sizes, start=1):
         expected.update(
@@ -436,3 +436,42 @@ def load_encoder(directory) -> Encoder:
         weights,
         record,
     )
+
+
+class LstmLmPretraining:
+    """An AWD-LSTM-like word language model (ULMFiT); writes an encoder that
+    `-m lstm -p encoder=DIR` starts from.
+
+    The ``lstm`` pretraining family (``kagglekit pretrain --model lstm``), registered by
+    ``plugins/rnn.py`` through ``register_pretrain_families``.
+    """
+
+    Params = LmParams
+    what = "pretrain --model lstm"  # how -p errors name the command
+    loss = "LM"  # the held-out loss's name in the per-epoch lines
+    makes = "Encoder"  # what the written directory is called
+
+    def source(self, params: LmParams) -> None:
+        """Nothing: the language model is learnt from scratch."""
+        return None
+
+    def describe(self, source: None) -> str:
+        """What is pretrained, for the first line the command prints."""
+        return "an LSTM language model"
+
+    def pretrain(
+        self,
+        source: None,
+        texts: list[str],
+        params: LmParams,
+        output: Path | None = None,
+        *,
+        on_epoch: Callable[[dict], None] | None = None,
+        sources: dict | None = None,
+    ) -> tuple[Path, dict, bool]:
+        """(directory, record, cached): see ``pretrain_lstm``."""
+        return pretrain_lstm(texts, params, output, on_epoch=on_epoch, sources=sources)
+
+    def use(self, directory: Path) -> str:
+        """The options that start a model from what was written."""
+        return f"-m lstm -p encoder={directory}"
