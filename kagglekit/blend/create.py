@@ -54,7 +54,8 @@ def create_blend(
         np.stack([m.oof for m in unique]),
         data.y,
         data.folds,
-        None if data.test_ids is None else np.stack([m.test for m in unique]),
+        # test_ids is set when every member has test predictions (load_members checks)
+        None if data.test_ids is None else np.stack([m.test for m in unique if m.test is not None]),
         context,
     )
     # threshold and scores from the values as oof.csv keeps them, so that re-scoring the

@@ -84,7 +84,7 @@ class HillClimbBlend(BlendMethod):
         return self
 
     def predict(self, P):
-        return np.asarray(P, dtype=np.float64) @ self.weights_
+        return np.asarray(P, dtype=np.float64) @ self.fitted_weights()
 
 
 @hookimpl

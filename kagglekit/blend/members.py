@@ -16,11 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kagglekit.errors import KaggleKitError, RunError
 from kagglekit.store.run import Run
+
+if TYPE_CHECKING:
+    from kagglekit.competition import Competition
 
 
 class BlendError(RunError):
@@ -37,17 +41,17 @@ class Member:
 
 @dataclass
 class BlendData:
-    comp: object
-    members: list
+    comp: Competition
+    members: list[Member]
     ids: np.ndarray  # training ids as strings, in the runs' row order
     folds: np.ndarray  # (n,) fold per row
     y: np.ndarray  # (n, T) labels
     test_ids: np.ndarray | None
     data_dir: Path
-    folds_frame: object = None  # the first member's folds.csv rows, less any pseudo rows
+    folds_frame: Any = None  # the first member's folds.csv rows (DataFrame), less pseudo rows
 
     @property
-    def unique(self) -> list:
+    def unique(self) -> list[Member]:
         return [m for m in self.members if m.duplicate_of is None]
 
 
@@ -62,7 +66,7 @@ def fold_differences(folds_a: np.ndarray, folds_b: np.ndarray) -> np.ndarray:
     if len(pairs) == len(np.unique(a)) == len(np.unique(b)):
         return np.array([], dtype=np.int64)
     for x, z in ((a, b), (b, a)):  # z a function of x would hide merged folds: check both ways
-        match = {}
+        match: dict[Any, Any] = {}
         for pair, _ in sorted(
             zip(map(tuple, pairs if x is a else pairs[:, ::-1]), counts), key=lambda t: -t[1]
         ):
@@ -132,7 +136,7 @@ def check_distinct(runs: list[Run]) -> None:
     """The runs a user names must differ: the same run twice (by id, prefix or path) is a
     mistake, not a blend (``blend`` refuses it; a rerun with identical predictions still
     blends, counted once)."""
-    seen = {}
+    seen: dict[Path, int] = {}
     for i, run in enumerate(runs):
         key = run.path.resolve()
         if key in seen:
@@ -213,7 +217,10 @@ def load_members(runs: list[Run], data_dir=None) -> BlendData:
             if (
                 other.duplicate_of is None
                 and np.array_equal(member.oof, other.oof)
-                and (member.test is None or np.array_equal(member.test, other.test))
+                and (
+                    member.test is None
+                    or (other.test is not None and np.array_equal(member.test, other.test))
+                )
             ):
                 member.duplicate_of = j
                 break

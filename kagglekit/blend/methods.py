@@ -27,11 +27,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kagglekit.errors import KaggleKitError
 from kagglekit.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from kagglekit.metrics import Metric
 
 EPS = 1e-6
 
@@ -40,7 +44,7 @@ EPS = 1e-6
 class BlendContext:
     """What a method may need besides the predictions."""
 
-    metric: object = None  # kagglekit.metrics.Metric the weighted blend optimises
+    metric: Metric | None = None  # the metric the weighted blend optimises
     thresholds: tuple = ()  # each member's threshold (vote)
     meta_model: str = "logistic"
     seed: int = 42
@@ -50,6 +54,8 @@ class BlendMethod:
     name = ""
     description = ""
     supervised = False  # learns from labels -> nested inside the folds
+    # (n_members,) weight of each member once fit; None where the stack's meta-model has none
+    weights_: np.ndarray | None
 
     def __init__(self, context: BlendContext | None = None):
         self.context = context or BlendContext()
@@ -62,13 +68,18 @@ class BlendMethod:
     def predict(self, P):  # pragma: no cover - interface
         raise NotImplementedError
 
+    def fitted_weights(self) -> np.ndarray:
+        """``weights_``, which every method has once fit (a stack's meta-model aside)."""
+        assert self.weights_ is not None
+        return self.weights_
+
 
 class MeanBlend(BlendMethod):
     name = "mean"
     description = "mean of the members' probabilities"
 
     def predict(self, P):
-        return np.asarray(P, dtype=np.float64) @ self.weights_
+        return np.asarray(P, dtype=np.float64) @ self.fitted_weights()
 
 
 class RankBlend(BlendMethod):
@@ -84,7 +95,7 @@ class RankBlend(BlendMethod):
     def predict(self, P):
         P = np.asarray(P, dtype=np.float64)
         ranks = np.column_stack([ecdf(ref, P[:, m]) for m, ref in enumerate(self.references_)])
-        return ranks @ self.weights_
+        return ranks @ self.fitted_weights()
 
 
 def ecdf(reference: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -127,7 +138,7 @@ class VoteBlend(BlendMethod):
     def predict(self, P):
         return (np.asarray(P, dtype=np.float64) >= self.thresholds_).astype(
             np.float64
-        ) @ self.weights_
+        ) @ self.fitted_weights()
 
 
 class WeightedBlend(BlendMethod):
@@ -191,7 +202,7 @@ class WeightedBlend(BlendMethod):
         return self
 
     def predict(self, P):
-        return np.asarray(P, dtype=np.float64) @ self.weights_
+        return np.asarray(P, dtype=np.float64) @ self.fitted_weights()
 
 
 def logistic_meta_model(seed):

@@ -64,10 +64,11 @@ def blend_arrays(
                 inner = cls(context).fit(P[~valid], y[~valid, j])
                 out_oof[valid, j] = inner.predict(P[valid])
                 per_fold.append(None if inner.weights_ is None else inner.weights_.tolist())
+            assert in_sample is not None  # made for supervised methods
             in_sample[:, j] = full.predict(P)
         else:
             out_oof[:, j] = full.predict(P)
         fold_weights.append(per_fold)
-        if test is not None:
+        if test is not None and out_test is not None:
             out_test[:, j] = full.predict(test[:, :, j].T)
     return BlendResult(out_oof, out_test, in_sample, blenders, fold_weights)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,9 +43,12 @@ def save_blenders(
     directory: Path, method: str, blenders: list, columns: list, members: list
 ) -> None:
     """Write blender.json (+ .npz, + .skops) for one fitted blender per target column."""
-    arrays, estimators, per_column = {}, {}, []
+    # Any: numpy's stub types savez's **kwds against its allow_pickle: bool
+    arrays: dict[str, Any] = {}
+    estimators: dict[str, Any] = {}
+    per_column = []
     for j, blender in enumerate(blenders):
-        attrs = {}
+        attrs: dict[str, Any] = {}
         for name, value in _fitted(blender).items():
             key = f"c{j}.{name}"
             if isinstance(value, np.ndarray):
