@@ -35,7 +35,7 @@ _PAD_TOKENS = ("[PAD]", "<pad>", "<PAD>", "<|padding|>", "<|endoftext|>")
 # SPLIT_PATTERN_TOKENIZERS, from Llama 3's tokenizer), then byte-level without its own regex.
 # KerasHub 0.29 hands it to Split as a plain str (matched literally, so no pre-split); here
 # it is a Regex, as in the checkpoints' own tokenizer.json. The ids agree on every text of
-# tests/test_hub_bpe.py; they could differ only where a merge spans a pre-split boundary.
+# tests/hub/test_hub_bpe.py; they could differ only where a merge spans a pre-split boundary.
 BPE_SPLIT = (
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
     "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"

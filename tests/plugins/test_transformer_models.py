@@ -131,7 +131,7 @@ def test_transformer_learns_saves_and_reloads(presets, frames, tmp_path):
 
 def test_frozen_backbone_trains_only_the_head(presets, frames):
     """The backbone inside the model (feature_cache=false; the cached path's head trains on
-    features alone: tests/test_frozen_features.py)."""
+    features alone: tests/plugins/test_frozen_features.py)."""
     from kagglekit.hub.backbone import load_backbone
     from kagglekit_plugins.transformer import TransformerClassifier
 

@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 
 from kagglekit.errors import KaggleKitError, ParamError
+from support import REPO
 from support.rnn import frames, write_glove
 
 pytest.importorskip("keras")
 pytest.importorskip("tokenizers")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 TINY = {
     "units": 8,
     "embedding_dim": 8,

@@ -13,6 +13,7 @@ import pytest
 
 pytest.importorskip("kagglesdk", reason="needs the kaggle client: pip install 'kagglekit[kaggle]'")
 
+import support
 from kagglekit import kaggle_client, plugins
 from kagglekit.competition import Competition
 from kagglekit.hookspecs import hookimpl
@@ -481,7 +482,7 @@ def test_an_unwritable_data_root_is_one_line(kaggle_server, tmp_path):
     assert "--data-dir" in error
 
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = support.SHARED / "data"
 
 
 def shared_files(slug: str) -> dict[str, bytes]:

@@ -141,7 +141,7 @@ def test_directory_without_tokenizer_files_names_the_install(tmp_path):
 
 
 def test_keras_preset_with_a_broken_sentencepiece_model_is_one_error(tmp_path):
-    """A SentencePiece preset is read (tests/test_finetune_models.py); a damaged model file
+    """A SentencePiece preset is read (tests/plugins/test_finetune_models.py); a damaged model file
     is one PresetError naming it and the fix."""
     import json
 

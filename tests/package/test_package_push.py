@@ -1,5 +1,5 @@
 """kagglekit package --push and submit --upload --wait on a code competition, with the real
-kaggle client against the stand-in Kaggle on loopback (tests/fake_kaggle_code.py)."""
+kaggle client against the stand-in Kaggle on loopback (tests/support/fake_kaggle_code.py)."""
 
 from __future__ import annotations
 
