@@ -62,9 +62,8 @@ def plan_batches(
     n = len(lengths)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if shuffle and rng is None:
-        rng = np.random.default_rng(0)
-    order = rng.permutation(n) if shuffle else np.arange(n)
+    shuffler = rng if rng is not None else np.random.default_rng(0)  # used when shuffle
+    order = shuffler.permutation(n) if shuffle else np.arange(n)
     if bucket:
         if shuffle:
             chunk = batch_size * max(1, chunk_batches)
@@ -79,7 +78,7 @@ def plan_batches(
     stop = n - n % batch_size if drop_remainder else n
     batches = [order[i : i + batch_size] for i in range(0, stop, batch_size)]
     if shuffle and len(batches) > 1:
-        batches = [batches[i] for i in rng.permutation(len(batches))]
+        batches = [batches[i] for i in shuffler.permutation(len(batches))]
     if bucket:
         widths = [padded_width(lengths[b].max(initial=0), multiple, maxlen, pow2) for b in batches]
     else:

@@ -4,6 +4,8 @@ rows' original order. Importing this module imports Keras."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 import numpy as np
 
@@ -56,7 +58,7 @@ class Batches(keras.utils.PyDataset):
             self.source = np.asarray(source, dtype=np.float32)
             self.lengths = np.zeros(len(self.source), dtype=np.int64)
             bucket, maxlen = False, 0
-        self.options = dict(
+        self.options: dict[str, Any] = dict(
             batch_size=batch_size,
             maxlen=maxlen,
             shuffle=shuffle,

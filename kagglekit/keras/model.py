@@ -49,7 +49,7 @@ Schedule = Literal[
 
 
 @dataclass
-class KerasParams:
+class KerasParams(Model.Params):
     epochs: int = 10
     batch_size: int = 32
     predict_batch_size: int = 128
@@ -409,7 +409,7 @@ class KerasModel(Model):
 
         monitor = training.Monitor(
             evaluate,
-            name=name if evaluate else None,
+            name=name if evaluate is not None else None,
             prefix=mode,
             greater_is_better=greater,
             patience=p.patience,

@@ -57,14 +57,15 @@ class Ragged:
         never an int64 array over every id (three of them: 24 bytes per id for 4 kept)."""
         total = int(offsets[-1])
         ids = np.empty(total, dtype=self.ids.dtype)
-        type_ids = None if self.type_ids is None else np.empty(total, self.type_ids.dtype)
+        source_types = self.type_ids
+        type_ids = None if source_types is None else np.empty(total, source_types.dtype)
         for a in range(0, len(kept), GATHER_ROWS):
             b = min(a + GATHER_ROWS, len(kept))
             lo, hi = offsets[a], offsets[b]
             positions = np.repeat(starts[a:b] - offsets[a:b], kept[a:b]) + np.arange(lo, hi)
             ids[lo:hi] = self.ids[positions]
-            if type_ids is not None:
-                type_ids[lo:hi] = self.type_ids[positions]
+            if type_ids is not None and source_types is not None:
+                type_ids[lo:hi] = source_types[positions]
         return Ragged(ids, offsets, type_ids, self.pad_id)
 
     def take(self, index) -> Ragged:

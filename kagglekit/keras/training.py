@@ -23,6 +23,7 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -135,7 +136,14 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
-class _LayerwiseRates:
+if TYPE_CHECKING:
+    # keras is untyped (Any to mypy): the mixin is checked as the optimizer it is mixed into
+    from keras.optimizers import Optimizer as _Optimizer
+else:
+    _Optimizer = object
+
+
+class _LayerwiseRates(_Optimizer):
     """Mixed into Adam/AdamW: each variable's step (and AdamW's decoupled weight decay, as in
     PyTorch's parameter groups) uses ``learning_rate * factor``. ``lr_scales`` maps
     ``id(variable)`` -> a fixed factor (layer-wise LR decay; 1.0 when absent);
@@ -293,10 +301,12 @@ class Monitor(keras.callbacks.Callback):
         self.greater, self.patience = greater_is_better, patience
         self.schedule, self.base_lr, self.lr_decay = schedule, learning_rate, lr_decay
         self.replay = list(replay) if replay else None
-        self.history, self.best, self.best_epoch = [], None, 0
+        self.history: list[dict] = []
+        self.best: float | None = None
+        self.best_epoch = 0
         self.best_weights, self.waited, self.stopped_early = None, 0, False
-        self._lr = None
-        self._start = None
+        self._lr: float | None = None
+        self._start: float | None = None
 
     def _set_lr(self, value: float) -> None:
         self.model.optimizer.learning_rate = float(value)
@@ -310,9 +320,10 @@ class Monitor(keras.callbacks.Callback):
                 self._set_lr(self.base_lr * self.lr_decay**epoch)
         self._lr = current_lr(self.model.optimizer)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch, logs: dict | None = None):
         logs = logs if logs is not None else {}
-        entry = {
+        assert self._lr is not None and self._start is not None  # set by on_epoch_begin
+        entry: dict = {  # keyed by self.name too, which may be None
             "epoch": epoch + 1,
             "loss": round(float(logs.get("loss", np.nan)), 6),
             "lr": float(f"{self._lr:.6g}"),
@@ -343,7 +354,7 @@ class Monitor(keras.callbacks.Callback):
 
     def summary(self) -> dict:
         run = len(self.history)
-        out = {
+        out: dict[str, Any] = {
             "best_epoch": self.best_epoch or run,
             "epochs_run": run,
             "stopped_early": bool(self.stopped_early),
