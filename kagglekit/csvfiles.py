@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import importlib.util
 from pathlib import Path
+from typing import NoReturn
 
 from kagglekit.errors import DataError, why_not_there
 
@@ -144,7 +145,7 @@ def _blank(path: Path) -> bool:
     return True
 
 
-def _raise_undecodable(path: Path, encoding: str):
+def _raise_undecodable(path: Path, encoding: str) -> NoReturn:
     """The DataError naming the first byte that is not valid ``encoding`` (the file is read
     whole here: only on this error path)."""
     raw = _read_bytes(path)

@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -167,7 +168,7 @@ def _progress(enabled: bool, total: int, description: str):
 
 def _sniff_dim(fh, limit: int = 200) -> int:
     """The most common number of fields minus one among the first lines (tokens may hold spaces)."""
-    counts = Counter()
+    counts: Counter[int] = Counter()
     for _ in range(limit):
         line = fh.readline()
         if not line:
@@ -386,7 +387,7 @@ def coverage(
     found = np.asarray(found, dtype=bool)
     words = slice(skip_rows, None)
     n_words = max(1, len(found) - skip_rows)
-    out = {
+    out: dict[str, Any] = {
         "vocab_size": len(found) - skip_rows,
         "vocab_found": int(found[words].sum()),
         "vocab_coverage": round(float(found[words].sum()) / n_words, 6),

@@ -224,19 +224,21 @@ class WordTokenizer:
         self._vocab = list(vocab)
         self._index = {w: i for i, w in enumerate(self._vocab)}
 
-    def _check(self) -> None:
-        if self._vocab is None:
+    def _check(self) -> tuple[list[str], dict[str, int]]:
+        """(words by id, word -> id) of the fitted tokenizer; RuntimeError before fit."""
+        if self._vocab is None or self._index is None:  # both set by _set_vocab
             raise RuntimeError("WordTokenizer is not fitted; call fit(texts) first")
+        return self._vocab, self._index
 
     @property
     def vocab_size(self) -> int:
-        self._check()
-        return len(self._vocab)
+        vocab, _ = self._check()
+        return len(vocab)
 
     def vocabulary(self) -> list[str]:
         """Words by id (``[PAD]``, ``[UNK]``, then the most frequent words)."""
-        self._check()
-        return list(self._vocab)
+        vocab, _ = self._check()
+        return list(vocab)
 
     def fingerprint(self) -> str:
         self._check()
@@ -265,7 +267,8 @@ class WordTokenizer:
         return Ragged(**self._ragged_arrays(*self._words(texts)))
 
     def _ragged_arrays(self, codes, uniques, counts) -> dict:
-        get = self._index.get
+        _, index = self._check()
+        get = index.get
         lookup = np.fromiter((get(w, UNK_ID) for w in uniques), dtype=np.int32, count=len(uniques))
         offsets = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
@@ -281,9 +284,9 @@ class WordTokenizer:
         """
         from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
 
-        self._check()
-        tok = Tokenizer(models.WordLevel(vocab=dict(self._index), unk_token=UNK))
-        steps = [normalizers.Lowercase()] if self.lowercase else []
+        _, index = self._check()
+        tok = Tokenizer(models.WordLevel(vocab=dict(index), unk_token=UNK))
+        steps: list[normalizers.Normalizer] = [normalizers.Lowercase()] if self.lowercase else []
         if self.filters:
             steps.append(normalizers.Replace(Regex(_char_class(self.filters)), " "))
         if steps:
