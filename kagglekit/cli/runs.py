@@ -38,10 +38,17 @@ def _refresh(slugs, runs_dir: Path) -> None:
 
 
 def show_leaderboard(
-    found, runs_dir: Path, *, refresh: bool = False, as_json: bool = False, incomplete=()
+    found,
+    runs_dir: Path,
+    *,
+    refresh: bool = False,
+    as_json: bool = False,
+    incomplete=(),
+    studies=(),
 ):
     """``incomplete``: rows of the incomplete runs (``incomplete_rows``), listed after the
-    tables and under "incomplete" in the JSON."""
+    tables and under "incomplete" in the JSON; ``studies``: the tune studies
+    (``tune.run.list_studies``), listed last and under "studies"."""
     from kagglekit import leaderboard
     from kagglekit.store.ranking import ranked
 
@@ -89,7 +96,14 @@ def show_leaderboard(
             )
         tables.append((slug, comp, rows, correlation, cache))
     if as_json:
-        emit_json({"runs": summaries, "competitions": competitions, "incomplete": list(incomplete)})
+        emit_json(
+            {
+                "runs": summaries,
+                "competitions": competitions,
+                "incomplete": list(incomplete),
+                "studies": list(studies),
+            }
+        )
         return
     if not found:
         click.echo(f"No runs in {runs_dir}.")
@@ -97,6 +111,30 @@ def show_leaderboard(
     for slug, comp, rows, correlation, cache in tables:
         _print_table(slug, comp, rows, correlation, cache, known)
     show_incomplete(list(incomplete))
+    show_studies(list(studies))
+
+
+def show_studies(studies) -> None:
+    """The tune studies: the best trial's CV (optimistic: chosen out of the trials) beside
+    its holdout score (held out)."""
+    if not studies:
+        return
+    from kagglekit.cli.output import score_table
+
+    rows = []
+    for s in studies:
+        holdout = (s.get("holdout") or {}).get("best") or {}
+        trials = s.get("trials") or {}
+        rows.append(
+            {
+                "study": s["study"],
+                "model": s["model"],
+                "trials": f"{trials.get('complete', 0)} done, {trials.get('pruned', 0)} pruned",
+                "best CV (optimistic)": (s.get("best") or {}).get("value"),
+                "holdout (held out)": holdout.get("value") if s.get("held_out") else "none",
+            }
+        )
+    score_table("tune studies", rows, list(rows[0]))
 
 
 def _run_folder_names(runs_dir: Path) -> list[str]:
@@ -299,6 +337,17 @@ def register_commands(cli):
             if as_json:
                 emit_json({"removed": removed})
             return
+        from kagglekit.store.folder import RunsFolder
+        from kagglekit.tune.run import list_studies
+
         found = list_runs(runs_dir, slug)
         incomplete = incomplete_rows(runs_dir, slug)
-        show_leaderboard(found, runs_dir, refresh=refresh, as_json=as_json, incomplete=incomplete)
+        studies = list_studies(RunsFolder(runs_dir), slug)
+        show_leaderboard(
+            found,
+            runs_dir,
+            refresh=refresh,
+            as_json=as_json,
+            incomplete=incomplete,
+            studies=studies,
+        )

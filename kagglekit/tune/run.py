@@ -360,11 +360,9 @@ def _holdout_scores(
     if defaults_trial is not None and defaults_trial.number != best_trial.number:
         todo.append(("defaults", defaults_trial))
     for label, trial in todo:
-        note(
-            f"holdout: fitting the {label} configuration (trial {trial.number}) on all "
-            f"{len(trials_data.train):,} trial rows"
-        )
         out[label] = _score_on_holdout(
+            note,
+            label,
             comp,
             model_name,
             model_cls,
@@ -382,7 +380,18 @@ def _holdout_scores(
 
 
 def _score_on_holdout(
-    comp, model_name, model_cls, values, trial, trials_data, holdout_frame, folder, out_dir, seed
+    note,
+    label,
+    comp,
+    model_name,
+    model_cls,
+    values,
+    trial,
+    trials_data,
+    holdout_frame,
+    folder,
+    out_dir,
+    seed,
 ) -> dict:
     from kagglekit.jobs import (
         FULL,
@@ -399,6 +408,10 @@ def _score_on_holdout(
     saved = out_dir / "scores.json"
     if saved.is_file():  # scored by an earlier attempt of the same study
         return json.loads(saved.read_text(encoding="utf-8"))
+    note(
+        f"holdout: fitting the {label} configuration (trial {trial.number}) on all "
+        f"{len(trials_data.train):,} trial rows"
+    )
     params = build_params(model_cls.Params, values, model_name)
     run_id = trial.user_attrs.get("run_id")
     run = Run(folder.run_dir(comp.slug, run_id)) if run_id else None
@@ -491,3 +504,30 @@ def _toml_value(value) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise KaggleKitError(f"cannot write {value!r} to best.toml")
+
+
+def list_studies(folder, competition: str | None = None) -> list[dict]:
+    """The studies ``tune`` finished in the runs folder (their study.json), newest first."""
+    from kagglekit.store.atomic import read_json
+
+    out = []
+    root = folder.studies
+    for path in sorted(root.glob("*/study.json")) if root.is_dir() else []:
+        try:
+            record = read_json(path)
+        except (OSError, ValueError, KaggleKitError):
+            continue
+        if not isinstance(record, dict) or record.get("kind") != "study":
+            continue
+        if competition is None or record.get("competition") == competition:
+            out.append({**record, "best_toml": str(path.parent / "best.toml")})
+    return sorted(out, key=lambda r: path_mtime(r["best_toml"]), reverse=True)
+
+
+def path_mtime(path: str) -> float:
+    from pathlib import Path
+
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return 0.0

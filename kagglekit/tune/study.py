@@ -65,15 +65,15 @@ def open_storage(url: str):
     if url.startswith("sqlite"):
         # several worker processes write one SQLite file: wait for its lock, don't fail
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
-    # a trial whose process stopped beating for grace_period s is failed and retried
-    retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
-    if retry is not None:  # Optuna >= 4.9
-        kwargs["heartbeat_stale_trial_callback"] = retry(3)
-    else:
-        kwargs["failed_trial_callback"] = optuna.storages.RetryFailedTrialCallback(3)
     try:
         with warnings.catch_warnings():  # "experimental feature": library noise
             warnings.simplefilter("ignore")
+            # a trial whose process stopped beating for grace_period s is failed and retried
+            retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
+            if retry is not None:  # Optuna >= 4.9
+                kwargs["heartbeat_stale_trial_callback"] = retry(3)
+            else:
+                kwargs["failed_trial_callback"] = optuna.storages.RetryFailedTrialCallback(3)
             return RDBStorage(url, heartbeat_interval=30, grace_period=120, **kwargs)
     except Exception as exc:  # noqa: BLE001 - sqlalchemy/optuna raise many kinds
         raise KaggleKitError(

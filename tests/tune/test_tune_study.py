@@ -185,14 +185,14 @@ WORKER = textwrap.dedent("""
         print("TRIAL", r.number, r.state, flush=True)
     run_tune(comp, "tfidf-nb", plugins.models().get("tfidf-nb"), {{}},
              {{"alpha": Float(0.05, 2.0, log=True)}}, data, RunsFolder({runs!r}),
-             TuneOptions(n_trials={n}, n_folds=3, pruner="none", workers={workers}),
+             TuneOptions(n_trials={n}, n_folds=2, pruner="none", workers={workers}),
              on_trial=on_trial)
     print("DONE", flush=True)
 """)
 
 
 def worker_script(tmp_path, n, workers=1):
-    directory = make_competition_dir("disaster-tweets", tmp_path / "data", n_train=400, n_test=50)
+    directory = make_competition_dir("disaster-tweets", tmp_path / "data", n_train=200, n_test=20)
     return WORKER.format(
         tests=str(REPO / "tests"),
         data=str(directory),
@@ -210,7 +210,7 @@ def study_trials(tmp_path):
 
 
 def test_killed_with_kill_9_resumes_without_repeating_a_finished_trial(tmp_path):
-    script = worker_script(tmp_path, n=4)
+    script = worker_script(tmp_path, n=3)
     proc = subprocess.Popen(
         [sys.executable, "-c", script],
         stdout=subprocess.PIPE,
@@ -241,7 +241,7 @@ def test_killed_with_kill_9_resumes_without_repeating_a_finished_trial(tmp_path)
     again = [int(line.split()[1]) for line in out.stdout.splitlines() if line.startswith("TRIAL")]
     assert not set(again) & done_before  # no finished trial ran again
     trials = study_trials(tmp_path)
-    assert sum(t.state.name == "COMPLETE" for t in trials) == 4
+    assert sum(t.state.name == "COMPLETE" for t in trials) == 3
     # the killed trial was failed and its parameters ran again, resuming its folds
     assert [t.state.name for t in trials if t.number in killed] == ["FAIL"] * len(killed)
     retried = [t for t in trials if t.user_attrs.get("retry_of") in killed]
