@@ -99,16 +99,18 @@ def run_cv(
     if done is not None:
         return done
     store = _open_store(runs_dir, comp, "cv", model_name, jobs, command, command_params, new)
-    if store.assembled_run() is not None:  # finished by an earlier attempt of the command
-        path = store.assembled_run()
+    path = store.assembled_run()
+    if path is not None:  # finished by an earlier attempt of the command
         store.finish(path.name, keep_jobs)
         return _reused(Run(path), on_reused)
 
     metric = progress_metric(comp)
+    labels = train.y
+    assert labels is not None  # training rows are labelled
 
     def fold_value(job) -> float:  # this fold alone, a figure needing no threshold
         oof = np.load(store.job_dir(job) / "oof.npy", allow_pickle=False)
-        return float(metric(train.y[folds == job.fold], oof))
+        return float(metric(labels[folds == job.fold], oof))
 
     def scorer(job):  # the progress line's figure
         value = fold_value(job)
@@ -119,6 +121,7 @@ def run_cv(
     def scored_events(event):
         if on_event is not None:
             on_event(event)
+        assert on_scored is not None  # the events go here only then
         if event.kind in ("done", "reused") and event.job is not None:
             on_scored(event.job, fold_value(event.job))
 
@@ -207,8 +210,8 @@ def run_fit(
     if done is not None:
         return done
     store = _open_store(runs_dir, comp, "fit", model_name, jobs, command, command_params, new)
-    if store.assembled_run() is not None:
-        path = store.assembled_run()
+    path = store.assembled_run()
+    if path is not None:
         store.finish(path.name, keep_jobs)
         return _reused(Run(path), on_reused)
     drive(ctx, jobs, store, executor, on_event, None, command)

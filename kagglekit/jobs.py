@@ -18,6 +18,7 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from kagglekit import __version__
 from kagglekit.cache import content_hash, file_fingerprint
 from kagglekit.errors import KaggleKitError
 from kagglekit.params import params_to_dict
+
+if TYPE_CHECKING:
+    from kagglekit.frame import TextFrame
 
 FULL = -1  # the fold number of a job that trains on every row (``kagglekit fit``)
 
@@ -55,8 +59,8 @@ class JobContext:
     model_name: str
     model_cls: type
     params: object
-    train: object  # TextFrame
-    test: object  # TextFrame | None
+    train: TextFrame
+    test: TextFrame | None
     folds: np.ndarray | None  # None for a full fit
     train_on_validated: bool = False
     n_targets: int = 1
@@ -230,6 +234,7 @@ class JobEvent:
         head = f"[{self.done}/{self.total}] " if self.total else ""
         if self.kind == "note":
             return f"{head}{self.message}"
+        assert self.job is not None  # every event but a note is about a job
         if self.kind == "start":
             return f"{head}job start: {self.job.label} on worker {self.worker}"
         if self.kind == "done":
@@ -297,6 +302,9 @@ def model_fingerprint(model_cls) -> str:
     import inspect
 
     try:
-        return file_fingerprint(Path(inspect.getsourcefile(model_cls)), full=True)
+        source = inspect.getsourcefile(model_cls)
+        if source is not None:
+            return file_fingerprint(Path(source), full=True)
     except (TypeError, OSError):
-        return getattr(model_cls, "__qualname__", repr(model_cls))
+        pass
+    return getattr(model_cls, "__qualname__", repr(model_cls))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,6 +12,9 @@ from kagglekit.data import data_file, load_sample_submission
 from kagglekit.errors import SubmissionError
 from kagglekit.store.atomic import atomic_write_text
 from kagglekit.store.run import Run
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def build_submission(comp: Competition, run: Run, sample):
@@ -66,9 +70,9 @@ def validate_submission(comp: Competition, frame, sample, where: str = "submissi
         if id_col:
             ours = frame[id_col].astype(str).to_numpy()
             theirs = sample[id_col].astype(str).to_numpy()
-            bad = np.flatnonzero(ours != theirs)
-            if len(bad):
-                i = int(bad[0])
+            mismatched = np.flatnonzero(ours != theirs)
+            if len(mismatched):
+                i = int(mismatched[0])
                 raise SubmissionError(
                     f"{where}: row {i + 1} has id {ours[i]!r} where "
                     f"sample_submission.csv has {theirs[i]!r}; ids must be "
@@ -80,6 +84,7 @@ def validate_submission(comp: Competition, frame, sample, where: str = "submissi
             row = int(np.flatnonzero(values.isna().to_numpy())[0]) + 1
             raise SubmissionError(f"{where}: column {column!r} is NaN in row {row}")
         numeric = np.asarray(values, dtype=float)
+        bad: np.ndarray
         if comp.submission_kind == "label":
             bad = ~np.isin(numeric, (0, 1))
             kind = "0 or 1"
@@ -99,7 +104,7 @@ def write_submission(
     run: Run,
     output: Path | None = None,
     submissions_dir: Path = Path("submissions"),
-) -> tuple[Path, object]:
+) -> tuple[Path, pd.DataFrame]:
     """Build, validate and atomically write the run's submission; returns (path, frame)."""
     if comp.test_file is None:
         raise SubmissionError(

@@ -21,7 +21,7 @@ from kagglekit import __version__, plugins
 from kagglekit.errors import KaggleKitError, KaggleKitWarning, os_error_line
 
 
-def one_line(text: str) -> str:
+def one_line(text: object) -> str:
     """A message on one line, whatever its value held (newlines, NUL bytes...)."""
     return " ".join(str(text).replace("\x00", "\\x00").split())
 

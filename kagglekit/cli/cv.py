@@ -24,6 +24,7 @@ from kagglekit.cli.options import (
     tracking_from,
     tracking_options,
     training_options,
+    with_params_file,
 )
 from kagglekit.cli.output import (
     blend_report,
@@ -136,6 +137,7 @@ def register_commands(cli):
         competition,
         models,
         params,
+        params_file,
         config,
         seed,
         executor,
@@ -169,11 +171,14 @@ def register_commands(cli):
         ctx = click.get_current_context()
         if resume:
             return ctx.invoke(cv, **resume_params(resume, runs_dir, ctx))
+        params = ctx.params["params"] = with_params_file(params, params_file)
+        ctx.params["params_file"] = None  # merged into params, as run.json records them
         command_params = storable_params(ctx.params)
         cfg = load_config(config)
-        if not (competition or cfg.get("competition")):
+        comp_name = competition or cfg.get("competition")
+        if not comp_name:
             raise KaggleKitError("no competition given; pass COMPETITION (or --resume RUN)")
-        comp = plugins.get_competition(competition or cfg.get("competition"))
+        comp = plugins.get_competition(comp_name)
         comp_params, params, cfg = split_competition_params(comp, params, cfg)
         chosen = resolve_models(models, params, cfg, runs_dir)
         if ensembles:
@@ -264,7 +269,7 @@ def register_commands(cli):
         if ensembles:  # the blends are runs of their own, linking their members
             from kagglekit.blend.create import ensemble_blends
 
-            current = []  # the blend being made, tracked from before() to after()
+            current: list = []  # the blend being made, tracked from before() to after()
 
             def before(method, reused):
                 current[:] = [tracking.run(comp.slug, f"blend-{method}").__enter__()]

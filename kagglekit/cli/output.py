@@ -308,10 +308,10 @@ def steps(
         ) as bar:
             task = bar.add_task(description, total=total, what="")
 
-            def advance(n: int = 1, what: str = "") -> None:
+            def advance_bar(n: int = 1, what: str = "") -> None:
                 bar.update(task, advance=n, what=what)
 
-            yield advance
+            yield advance_bar
         return
     if transient:
         yield lambda n=1, what="": None
@@ -373,6 +373,7 @@ def download_bar(enabled: bool = True):
         BarColumn,
         DownloadColumn,
         Progress,
+        TaskID,
         TextColumn,
         TimeRemainingColumn,
         TransferSpeedColumn,
@@ -385,7 +386,7 @@ def download_bar(enabled: bool = True):
         TransferSpeedColumn(),
         TimeRemainingColumn(),
     ]
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     with Progress(*columns, console=console) as bar:
 
         def update(stage: str, done: int, total):

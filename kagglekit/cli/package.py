@@ -202,6 +202,7 @@ def register_commands(cli):
                 session=session,
                 on_progress=info,
             )
+            assert session is not None  # connected above for a push
             kaggle_notes(session.notes)
             info(f"Next: kagglekit submit {first.id} --upload --wait")
             payload["pushed"] = pushed.summary()

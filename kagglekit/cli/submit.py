@@ -136,12 +136,12 @@ def upload_submission(
         def on_poll(sub, waited):
             info(f"  {sub.status if sub else 'not listed yet'} after {waited:.0f}s")
 
-        scored = submit.wait_for_score(
+        scored_sub = submit.wait_for_score(
             comp.slug, ref, timeout=wait_timeout, session=session, on_poll=on_poll
         )
-        result.update(status=scored.status, public_score=scored.public_score)
+        result.update(status=scored_sub.status, public_score=scored_sub.public_score)
         if not as_json:
-            click.echo(f"Public score: {scored.public_score}")
+            click.echo(f"Public score: {scored_sub.public_score}")
     kaggle_notes(session.notes)
     return result
 

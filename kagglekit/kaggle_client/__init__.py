@@ -29,13 +29,17 @@ Library code here never prints; progress is reported through a callback.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from kagglekit.errors import UnknownName
+
+if TYPE_CHECKING:
+    from kagglekit.competition import Competition
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{2,}$")
 
 
-def resolve_slug(name: str) -> tuple[str, object | None]:
+def resolve_slug(name: str) -> tuple[str, Competition | None]:
     """(Kaggle slug, Competition or None): a registered name or alias, else a bare Kaggle slug."""
     try:
         from kagglekit import plugins

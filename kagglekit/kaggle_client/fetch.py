@@ -58,7 +58,7 @@ def target_dir(slug: str, data_dir: str | os.PathLike | None = None) -> Path:
     return (Path(env) if env else Path("input")) / slug
 
 
-def complete_files(target: Path, expected: Iterable[str] = ()) -> list[str] | None:
+def complete_files(target: Path, expected: Iterable[str | None] = ()) -> list[str] | None:
     """The files of a complete earlier fetch (or the expected files, all present), else None."""
     manifest = target / MANIFEST
     if manifest.is_file():
@@ -72,11 +72,9 @@ def complete_files(target: Path, expected: Iterable[str] = ()) -> list[str] | No
         ):
             return sorted(files)
         return None
-    expected = [f for f in expected if f]
-    if expected and all(
-        (target / f).is_file() and (target / f).stat().st_size > 0 for f in expected
-    ):
-        return sorted(expected)
+    names = [f for f in expected if f]
+    if names and all((target / f).is_file() and (target / f).stat().st_size > 0 for f in names):
+        return sorted(names)
     return None
 
 
@@ -85,7 +83,7 @@ def fetch(
     data_dir=None,
     *,
     force: bool = False,
-    expected_files: Iterable[str] = (),
+    expected_files: Iterable[str | None] = (),  # a competition's files; None: it has none
     session: KaggleSession | None = None,
     progress: Progress | None = None,
 ) -> FetchResult:
@@ -98,8 +96,8 @@ def fetch(
     """
     attached = _data.KAGGLE_INPUT / slug
     if attached.is_dir():
-        files = sorted(str(p.relative_to(attached)) for p in attached.rglob("*") if p.is_file())
-        return FetchResult(slug, attached, "kaggle-input", files)
+        found = sorted(str(p.relative_to(attached)) for p in attached.rglob("*") if p.is_file())
+        return FetchResult(slug, attached, "kaggle-input", found)
     target = target_dir(slug, data_dir)
     if not force:
         done = complete_files(target, expected_files)

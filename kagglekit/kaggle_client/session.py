@@ -46,7 +46,7 @@ def _import_kaggle_api():
         # The package object without its __init__ having run: submodules import from the
         # real folder. A later plain `import kaggle` in this process gets this object.
         package = importlib.util.module_from_spec(spec)
-        package.__version__ = version
+        package.__version__ = version  # type: ignore[attr-defined]  # a bare module object
         sys.modules["kaggle"] = package
     try:
         module = importlib.import_module("kaggle.api.kaggle_api_extended")
