@@ -24,6 +24,7 @@ from kagglekit.cli.options import (
     tracking_from,
     tracking_options,
     training_options,
+    with_params_file,
 )
 from kagglekit.cli.output import emit_json, info, job_line, run_payload, said_reused
 from kagglekit.errors import KaggleKitError
@@ -65,6 +66,7 @@ def register_commands(cli):
         competition,
         models,
         params,
+        params_file,
         config,
         seed,
         executor,
@@ -102,6 +104,8 @@ def register_commands(cli):
         ctx = click.get_current_context()
         if resume:
             return ctx.invoke(fit, **resume_params(resume, runs_dir, ctx))
+        params = ctx.params["params"] = with_params_file(params, params_file)
+        ctx.params["params_file"] = None  # merged into params, as run.json records them
         command_params = storable_params(ctx.params)
         cfg = load_config(config)
         if not competition:

@@ -94,6 +94,12 @@ def training_options(f):
             help="Hyperparameter (repeatable); MODEL.KEY=VALUE for one model only.",
         ),
         click.option(
+            "--params-file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="A JSON object of hyperparameters, each as -p KEY=VALUE (what a W&B sweep "
+            "agent writes for ${args_json_file}); -p wins over it.",
+        ),
+        click.option(
             "--config",
             type=click.Path(exists=True, dir_okay=False, path_type=Path),
             help="TOML file: model, folds, seed and a [params] table.",
@@ -108,6 +114,35 @@ def training_options(f):
     for option in reversed(options):
         f = option(f)
     return f
+
+
+def with_params_file(params, path) -> tuple:
+    """-p items with a --params-file's JSON object before them (so that -p wins)."""
+    if path is None:
+        return tuple(params or ())
+    import json
+
+    try:
+        values = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise KaggleKitError(f"{path}: not a JSON object of hyperparameters ({exc})") from None
+    if not isinstance(values, dict):
+        raise KaggleKitError(
+            f'{path}: expected a JSON object {{"C": 4, ...}}, got {type(values).__name__}'
+        )
+
+    def text(value) -> str:
+        if isinstance(value, dict) and set(value) == {"value"}:  # W&B's {"value": v} form
+            value = value["value"]
+        if value is None:
+            return "none"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (list, tuple)):
+            return ",".join(text(v) for v in value)
+        return str(value)
+
+    return (*(f"{k}={text(v)}" for k, v in values.items()), *(params or ()))
 
 
 def new_option(f):
