@@ -12,9 +12,12 @@
       _pseudo/<run-id>-<rule>/              pseudo-labels made from a run (pseudo.py)
       _studies/studies.db                   tuning studies (Optuna's SQLite storage)
       _studies/<study>/                     a study's best.toml, study.json, holdout fits
+      mlflow.db                             MLflow's default store (tracking/mlflow_tracker.py)
+      mlartifacts/                          the artifacts of the runs tracked in mlflow.db
+      wandb/                                W&B's run files (the root is wandb.init's dir)
 
 Names starting with "." (temporaries, job stores, caches) or "_" (shared folders) are
-never runs or competitions.
+never runs or competitions, nor are the trackers' folders (mlartifacts/, wandb/).
 """
 
 from __future__ import annotations
@@ -32,12 +35,15 @@ SAMPLES_DIR = "_samples"
 KERNELS_DIR = "_kernels"
 PSEUDO_DIR = "_pseudo"
 STUDIES_DIR = "_studies"
+MLFLOW_STORE = "mlflow.db"
+MLFLOW_ARTIFACTS = "mlartifacts"  # beside MLflow's SQLite database, wherever that is
+WANDB_DIR = "wandb"  # what W&B makes in the folder it is given
 
 
 def hidden(name: str) -> bool:
-    """A folder name that is no run or competition: a temporary, a job store, a cache, or
-    one of the shared folders."""
-    return name.startswith((".", "_"))
+    """A folder name that is no run or competition: a temporary, a job store, a cache, one
+    of the shared folders, or a tracker's."""
+    return name.startswith((".", "_")) or name in (MLFLOW_ARTIFACTS, WANDB_DIR)
 
 
 @dataclass(frozen=True)
@@ -156,3 +162,17 @@ class RunsFolder:
     def study_dir(self, name: str) -> Path:
         """A study's own files: best.toml, study.json, holdout/ (the holdout fits)."""
         return self.studies / name
+
+    # -- experiment tracking (tracking/) -------------------------------------------------------
+    def mlflow_store(self) -> Path:
+        """MLflow's default SQLite database (``sqlite:///<root>/mlflow.db``)."""
+        return self.root / MLFLOW_STORE
+
+    def mlflow_artifacts(self) -> Path:
+        """Where MLflow keeps the artifacts of the runs tracked in ``mlflow_store()``."""
+        return self.root / MLFLOW_ARTIFACTS
+
+    def wandb_dir(self) -> Path:
+        """What W&B is given as its ``dir`` (``$WANDB_DIR`` overrides it): the root itself,
+        under which W&B writes its ``wandb/`` folder."""
+        return self.root

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from kagglekit.errors import KaggleKitError
 from kagglekit.hookspecs import hookimpl
+from kagglekit.store.folder import DEFAULT_ROOT, RunsFolder
 from kagglekit.tracking.base import ExperimentTracker, TrackerWarning, check_available
 from kagglekit.tracking.session import TrackedRun, Tracking
 
@@ -67,7 +68,7 @@ def tracker_name(option: str | None = None, config: dict | None = None) -> str |
 def open_tracking(
     option: str | None = None,
     *,
-    runs_dir: Path,
+    runs_dir: RunsFolder | Path = DEFAULT_ROOT,
     log_models: bool | None = None,
     config: dict | None = None,
 ) -> Tracking:

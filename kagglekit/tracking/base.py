@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from kagglekit.errors import KaggleKitError, KaggleKitWarning
+from kagglekit.store.folder import RunsFolder
 
 
 class TrackerWarning(KaggleKitWarning):
@@ -32,8 +33,11 @@ class ExperimentTracker:
     module: str | None = None  # the package it imports, checked (not imported) before a run
     extra: str | None = None  # the kagglekit extra that installs it
 
-    def __init__(self, runs_dir: Path, *, uri: str | None = None, project: str | None = None):
-        self.runs_dir = Path(runs_dir)
+    def __init__(
+        self, runs_dir: RunsFolder | Path, *, uri: str | None = None, project: str | None = None
+    ):
+        self.folder = RunsFolder.of(runs_dir)  # where its local files go (mlflow.db, wandb/)
+        self.runs_dir = self.folder.root
         self.uri = uri
         self.project = project
 

@@ -18,7 +18,9 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import Any
 
+from kagglekit.store.folder import MLFLOW_ARTIFACTS, RunsFolder
 from kagglekit.tracking.base import ExperimentTracker
 
 HTTP_DEFAULTS = {
@@ -30,8 +32,9 @@ BATCH = 100  # MLflow's log_batch takes at most 100 params (and 1000 metrics) pe
 KEY = re.compile(r"[^\w\-. /]")  # the characters MLflow allows in a key
 
 
-def default_uri(runs_dir: Path) -> str:
-    return f"sqlite:///{(Path(runs_dir) / 'mlflow.db').resolve()}"
+def default_uri(runs_dir: RunsFolder | Path) -> str:
+    """``sqlite:///`` the runs folder's MLflow database (``RunsFolder.mlflow_store``)."""
+    return f"sqlite:///{RunsFolder.of(runs_dir).mlflow_store().resolve()}"
 
 
 def key(name: str) -> str:
@@ -43,11 +46,11 @@ class MlflowTracker(ExperimentTracker):
     module = "mlflow"
     extra = "mlflow"
 
-    client = None
-    run_id = None
+    client: Any = None  # the MlflowClient, from start on
+    run_id: str | None = None
 
     def tracking_uri(self) -> str:
-        return os.environ.get("MLFLOW_TRACKING_URI") or self.uri or default_uri(self.runs_dir)
+        return os.environ.get("MLFLOW_TRACKING_URI") or self.uri or default_uri(self.folder)
 
     def start(self, experiment: str, name: str, tags: dict) -> None:
         for variable, value in HTTP_DEFAULTS.items():
@@ -58,9 +61,11 @@ class MlflowTracker(ExperimentTracker):
         artifacts = None
         if uri.startswith("sqlite:///"):
             database = Path(uri.removeprefix("sqlite:///"))
-            if uri == default_uri(self.runs_dir):
+            if uri == default_uri(self.folder):
                 database.parent.mkdir(parents=True, exist_ok=True)
-            artifacts = (database.parent / "mlartifacts").resolve().as_uri()
+                artifacts = self.folder.mlflow_artifacts().resolve().as_uri()
+            else:  # a database of its own: the artifacts beside it, as beside the default one
+                artifacts = (database.parent / MLFLOW_ARTIFACTS).resolve().as_uri()
         self.uri_used = uri
         self.client = MlflowClient(tracking_uri=uri)
         name_ = os.environ.get("MLFLOW_EXPERIMENT_NAME") or self.project or experiment
@@ -128,8 +133,8 @@ class MlflowTracker(ExperimentTracker):
             self._where = f"MLflow run {run_id} in {self.uri_used}"
             self.client.set_terminated(run_id, "FAILED" if failed else "FINISHED")
 
-    _where = None
-    uri_used = None
+    _where: str | None = None
+    uri_used: str | None = None
 
     def where(self) -> str | None:
         return self._where

@@ -31,7 +31,9 @@ import logging
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
+from kagglekit.store.folder import DEFAULT_ROOT, RunsFolder
 from kagglekit.tracking.base import TrackerWarning, one_line, scrub
 from kagglekit.tracking.live import listening
 
@@ -58,14 +60,14 @@ class Tracking:
     def __init__(
         self,
         tracker_cls,
-        runs_dir: Path,
+        runs_dir: RunsFolder | Path = DEFAULT_ROOT,
         *,
         log_models: bool = False,
         uri: str | None = None,
         project: str | None = None,
     ):
         self.tracker_cls = tracker_cls
-        self.runs_dir = Path(runs_dir)
+        self.runs_dir = RunsFolder.of(runs_dir).root
         self.log_models = log_models
         self.uri, self.project = uri, project
         self.failed = False
@@ -106,12 +108,12 @@ class TrackedRun:
         self.tracking = tracking
         self.competition, self.model = competition, model
         self.several = len(list(seeds or ())) > 1
-        self.tracker = None
-        self.started = None
+        self.tracker: Any = None  # the ExperimentTracker, once the first job opens it
+        self.started = time.perf_counter()  # reset by __enter__
         self.job = None  # the job training in this process now (its label)
         self.live: set[str] = set()  # labels whose epochs were logged live
         self.done = False
-        self._listen = None
+        self._listen: contextlib.AbstractContextManager | None = None
 
     # -- the context: the clock and the live listener --------------------------------------
     def __enter__(self) -> TrackedRun:
@@ -151,7 +153,7 @@ class TrackedRun:
             with captured():
                 fn(*args)
             return True
-        except Exception as exc:  # any failure of the service: the run goes on untracked
+        except Exception as exc:  # noqa: BLE001 - any service failure: the run goes on untracked
             self.tracking.fail(exc, doing)
             if self.tracker is not None and fn != self.tracker.finish:
                 with contextlib.suppress(Exception), captured():
@@ -217,7 +219,7 @@ class TrackedRun:
             tags["kagglekit.not_held_out_because"] = "; ".join(why)
         if not self._open(run.competition, run.id, tags):
             return
-        steps = [
+        steps: list[tuple[Any, ...]] = [
             ("params", self.tracker.log_params, run_params(run, data)),
             ("tags", self.tracker.set_tags, tags),
         ]

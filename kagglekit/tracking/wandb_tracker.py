@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from kagglekit.tracking.base import ExperimentTracker
 
@@ -28,13 +29,13 @@ class WandbTracker(ExperimentTracker):
     module = "wandb"
     extra = "wandb"
 
-    run = None
+    run: Any = None  # the wandb Run, from start to finish
     _steps: set = set()
 
     def start(self, experiment: str, name: str, tags: dict) -> None:
         import wandb
 
-        directory = Path(os.environ.get("WANDB_DIR") or self.runs_dir)
+        directory = Path(os.environ.get("WANDB_DIR") or self.folder.wandb_dir())
         directory.mkdir(parents=True, exist_ok=True)
         timeout = float(os.environ.get("WANDB_INIT_TIMEOUT") or 30)
         self._steps = set()
@@ -93,7 +94,7 @@ class WandbTracker(ExperimentTracker):
             self._where = self._location(run)
             run.finish(exit_code=1 if failed else 0)
 
-    _where = None
+    _where: str | None = None
 
     def _location(self, run) -> str | None:
         directory = getattr(getattr(run, "settings", None), "sync_dir", None)
