@@ -7,9 +7,8 @@ import pytest
 pytest.importorskip("mlflow")
 pytest.importorskip("sqlalchemy")
 
-from helpers_tracking import TinyKeras, tracked_cv, tweets  # noqa: E402
-
 from kagglekit.tracking import open_tracking  # noqa: E402
+from support.tracking import TinyKeras, tracked_cv, tweets  # noqa: E402
 
 
 def one_run(uri: str):

@@ -8,11 +8,11 @@ import socket
 import warnings
 
 import pytest
-from helpers_tracking import tracked_cv, tweets
 
 from kagglekit.errors import KaggleKitError
 from kagglekit.tracking import ExperimentTracker, TrackerWarning, open_tracking, tracker_name
 from kagglekit.tracking.base import check_available, scrub
+from support.tracking import tracked_cv, tweets
 
 FAKE_KEY = "fake0123456789abcdef0123456789abcdef0123"
 PASSWORD = "s3cret-Pa55word"

@@ -6,9 +6,8 @@ import pytest
 
 pytest.importorskip("wandb")
 
-from helpers_tracking import TinyKeras, tracked_cv, tweets, wandb_offline_run  # noqa: E402
-
 from kagglekit.tracking import open_tracking  # noqa: E402
+from support.tracking import TinyKeras, tracked_cv, tweets, wandb_offline_run  # noqa: E402
 
 
 @pytest.fixture

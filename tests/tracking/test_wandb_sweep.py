@@ -16,7 +16,7 @@ pytest.importorskip("wandb")
 yaml = pytest.importorskip("yaml")
 
 from conftest import REPO  # noqa: E402
-from helpers_tracking import wandb_offline_run  # noqa: E402
+from support.tracking import wandb_offline_run  # noqa: E402
 
 
 def agent_command(template: dict, values: dict, json_path: Path) -> list[str]:

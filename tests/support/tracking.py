@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import make_competition_dir
+from support import make_competition_dir
 
 
 class TinyKeras:
@@ -33,7 +33,6 @@ class TinyKeras:
 
     def fit(self, train, valid=None):
         import keras
-
         from kagglekit.keras import training
         from kagglekit.keras.data import Batches
 
