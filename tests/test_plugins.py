@@ -386,6 +386,7 @@ def test_allowlist_env_var_limits_loaded_plugins(example_site, tmp_path):
         "score",
         "submissions",
         "submit",
+        "tune",
     }  # kagglekit/cli/: one module per command
     assert names == commands | {
         "executors",
