@@ -281,7 +281,7 @@ def load_split(
             f"{path}: every row's {', '.join(text_cols)} is empty; there is no text to learn from"
         )
     y = encode_labels(comp, frame, path) if needs_labels else None
-    if needs_labels and comp.task == "binary" and len(np.unique(y[:, 0])) < 2:
+    if y is not None and comp.task == "binary" and len(np.unique(y[:, 0])) < 2:
         raise DataError(
             f"{path}: column {comp.target_columns[0]!r} holds only one class "
             f"({int(y[0, 0])}); a binary task needs both 0 and 1"
@@ -331,6 +331,8 @@ class Dataset:
     training_only: np.ndarray | None = None  # rows in every fold's training rows (pseudo-labels)
     pseudo: dict | None = None  # the pseudo-label record (kagglekit.pseudo), for run.json
     leaks: list = field(default_factory=list)  # why scores on this data are not held out
+    # the rows are a subset of the train file's, by id: {"why", "rows", "of"} (tune's holdout)
+    row_subset: dict | None = None
 
 
 def load_dataset(comp: Competition, options: DataOptions, need_test: bool = True) -> Dataset:
@@ -341,8 +343,10 @@ def load_dataset(comp: Competition, options: DataOptions, need_test: bool = True
     if not options.prepare and comp.prepare_text is not None:
         comp = replace(comp, prepare_text=None)
     params = options.competition_params
-    if params is None and comp.params_class() is not None:
-        params = comp.params_class()()
+    if params is None:
+        params_class = comp.params_class()
+        if params_class is not None:
+            params = params_class()
     kwargs = {
         "encoding": options.encoding,
         "allow_empty_text": options.allow_empty_text,

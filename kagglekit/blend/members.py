@@ -251,6 +251,12 @@ def load_labels(comp, directory, ids: np.ndarray, run: Run) -> tuple[np.ndarray,
     )
     if len(file_ids) == len(ids) and (file_ids == ids).all():
         return y, directory
+    if run.info.get("row_subset") and comp.id_column:  # some of the file's rows, by id
+        row_of = {key: i for i, key in enumerate(file_ids)}
+        if all(key in row_of for key in ids):
+            return y[np.fromiter((row_of[key] for key in ids), dtype=np.int64, count=len(ids))], (
+                directory
+            )
     if comp.id_column and comp.validation_file and (directory / comp.validation_file).is_file():
         # runs scored on the official validation file (--validation-as-fold)
         vpath = directory / comp.validation_file

@@ -16,13 +16,47 @@ from kagglekit.cli.options import (
     tracking_options,
 )
 from kagglekit.cli.output import blend_report, emit_json, info, print_report
+from kagglekit.errors import KaggleKitError
 from kagglekit.hookspecs import hookimpl
+
+
+def top_members(runs, k, study, competition, runs_dir):
+    """--top K: the members, chosen by held-out score among the given runs, a study's
+    trials or a competition's runs; says which were chosen and how many were left out."""
+    from kagglekit import plugins
+    from kagglekit.blend.candidates import top_candidates
+    from kagglekit.store.folder import RunsFolder
+    from kagglekit.store.refs import resolve_run
+    from kagglekit.store.run import list_runs
+
+    where = "the runs given"
+    if study:
+        from kagglekit.tune.run import read_study
+
+        record = read_study(RunsFolder(runs_dir), study)
+        runs = runs + [resolve_run(run_id, runs_dir) for run_id in record.get("runs", [])]
+        where = f"study {study}'s trials"
+    elif not runs:
+        if not competition:
+            raise KaggleKitError("--top K needs RUNs, --study NAME or --competition C")
+        runs = list_runs(runs_dir, plugins.get_competition(competition).slug)
+        where = f"the {competition} runs in {runs_dir}"
+    if not runs:
+        raise KaggleKitError(f"--top {k}: no runs among {where}")
+    comp = plugins.get_competition(runs[0].competition)
+    chosen, left_out = top_candidates(runs, comp.metric, k)
+    out = ", ".join(f"{n} {why}" for why, n in left_out.items())
+    info(
+        f"--top {k}: {len(chosen)} of {len(runs)} runs among {where}, by held-out "
+        f"{comp.metric}" + (f" (left out: {out})" if out else "")
+    )
+    return chosen
 
 
 @hookimpl
 def register_commands(cli):
     @cli.command()
-    @click.argument("run_refs", nargs=-1, required=True, metavar="RUN RUN ...")
+    @click.argument("run_refs", nargs=-1, metavar="RUN RUN ...")
     @click.option(
         "--method",
         type=click.Choice(list(BLEND_METHODS)),
@@ -47,6 +81,18 @@ def register_commands(cli):
         "--seed", type=int, default=None, help="Seed of the meta-model [default: the first run's]."
     )
     @click.option(
+        "--top",
+        type=int,
+        default=None,
+        metavar="K",
+        help="Blend the K best runs by held-out score among the RUNs given, a --study's "
+        "trials, or every run of --competition (those blendable with the best one).",
+    )
+    @click.option("--study", default=None, help="With --top: choose among a tune study's trials.")
+    @click.option(
+        "--competition", default=None, help="With --top: choose among this competition's runs."
+    )
+    @click.option(
         "--data-dir",
         type=click.Path(path_type=Path),
         help="Where the training labels are [default: the runs' data folder].",
@@ -60,6 +106,9 @@ def register_commands(cli):
         objective,
         meta_model,
         seed,
+        top,
+        study,
+        competition,
         data_dir,
         tracker,
         log_models,
@@ -81,6 +130,12 @@ def register_commands(cli):
         if objective:
             plugins.get_metric(objective)
         runs = [resolve_run(ref, runs_dir) for ref in run_refs]
+        if top is not None:
+            runs = top_members(runs, top, study, competition, runs_dir)
+        elif study or competition:
+            raise KaggleKitError("--study and --competition choose members with --top K")
+        elif len(runs) < 2:
+            raise KaggleKitError("give the runs to blend (RUN RUN ...), or --top K")
         check_distinct(runs)
         tracking = tracking_from(tracker, log_models, {}, runs_dir)
         with tracking.run(runs[0].competition, f"blend-{method}") as tracked:

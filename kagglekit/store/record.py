@@ -13,7 +13,7 @@ import datetime as _dt
 import platform
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kagglekit import __version__
 from kagglekit.params import params_to_dict
@@ -85,6 +85,9 @@ def record(
 
 def base_record(kind: str, comp: Competition, model: str, params, seed: int, data: Dataset) -> dict:
     """``record`` for a run trained on a loaded dataset (cv and fit)."""
+    pseudo: dict[str, Any] = {"pseudo": data.pseudo} if data.pseudo else {}
+    if data.row_subset:  # trained on some of the train file's rows (tune's holdout kept out)
+        pseudo["row_subset"] = data.row_subset
     return record(
         kind,
         comp,
@@ -103,5 +106,5 @@ def base_record(kind: str, comp: Competition, model: str, params, seed: int, dat
             params_to_dict(data.competition_params) if data.competition_params is not None else {}
         ),
         notes=data.notes,
-        **({"pseudo": data.pseudo} if data.pseudo else {}),
+        **pseudo,
     )

@@ -70,7 +70,12 @@ def split_holdout(data, share: float = DEFAULT_SHARE, seed: int = 42, scheme: st
         f"tune: {len(rows):,} of {len(folds):,} training rows held out "
         f"(never trained on or scored by a trial)",
     ]
-    trials_data = replace(data, train=train, training_only=only, notes=notes)
+    subset = {
+        "why": "kagglekit tune holds these rows out of every trial",
+        "rows": int(len(keep)),
+        "of": int(len(folds)),
+    }
+    trials_data = replace(data, train=train, training_only=only, notes=notes, row_subset=subset)
     return trials_data, data.train.take(rows), Holdout(share, n_folds, rows, seed)
 
 

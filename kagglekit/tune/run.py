@@ -246,6 +246,12 @@ def run_tune(
             "n_folds": options.n_folds,
             "seed": options.seed,
             "pruner": options.pruner,
+            # the complete trials' runs, for `kagglekit blend --top K --study NAME`
+            "runs": [
+                t.user_attrs["run_id"]
+                for t in study.get_trials(deepcopy=False)
+                if t.state.name == "COMPLETE" and t.user_attrs.get("run_id")
+            ],
             **result.payload(),
         },
     )
@@ -531,3 +537,20 @@ def path_mtime(path: str) -> float:
         return Path(path).stat().st_mtime
     except OSError:
         return 0.0
+
+
+def read_study(folder, name: str) -> dict:
+    """A finished study's record (study.json), or a one-line error saying what to run."""
+    from kagglekit.store.atomic import read_json
+
+    path = folder.study_dir(name) / "study.json"
+    if not path.is_file():
+        known = [s["study"] for s in list_studies(folder)]
+        hint = f"; known: {', '.join(known[:5])}" if known else ""
+        raise KaggleKitError(
+            f"no finished study {name!r} in {folder.studies} (run `kagglekit tune` first){hint}"
+        )
+    record = read_json(path)
+    if not isinstance(record, dict) or record.get("kind") != "study":
+        raise KaggleKitError(f"{path}: not a study record; run the same `kagglekit tune` again")
+    return record
