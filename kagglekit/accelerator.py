@@ -22,6 +22,7 @@ import shutil
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from kagglekit.errors import KaggleKitError
 
@@ -93,8 +94,8 @@ class Accelerator:
     kind: str  # "tpu", "gpu" or "cpu"
     backend: str  # "tensorflow", "jax", "torch"
     replicas: int = 1
-    strategy: object = None  # a tf.distribute.Strategy on the TensorFlow backend
-    distribution: object = None  # a keras.distribution.Distribution on JAX
+    strategy: Any = None  # a tf.distribute.Strategy on the TensorFlow backend
+    distribution: Any = None  # a keras.distribution.Distribution on JAX
     precision: str = "float32"  # Keras dtype policy name
     devices: list = field(default_factory=list)
     notes: list = field(default_factory=list)
@@ -211,7 +212,9 @@ def _try_tpu(tf):
 
 def _detect_tf(requested: str, tf) -> Accelerator:
     if tf is None:
-        import tensorflow as tf  # noqa: PLC0415 - lazy by design
+        import tensorflow  # noqa: PLC0415 - lazy by design
+
+        tf = tensorflow
     notes = []
     if requested == "tpu" or (requested == "auto" and hint_accelerator() == "tpu"):
         try:
@@ -290,6 +293,7 @@ def _detect_tf(requested: str, tf) -> Accelerator:
 def _detect_jax(requested: str, jax, keras_distribution) -> Accelerator:
     if jax is None:
         import jax  # noqa: PLC0415
+    note: str | None
     try:
         devices = list(jax.devices())
     except Exception as exc:  # noqa: BLE001

@@ -152,7 +152,7 @@ def made_before(output, key: str, record_file: str, files=()) -> dict | None:
 
 
 def write_directory(
-    directory: Path, fill: Callable[[Path], None], *, replace: bool = False
+    directory: Path, fill: Callable[[Path], object], *, replace: bool = False
 ) -> Path:
     """Create ``directory`` atomically: ``fill(tmp)`` writes a sibling temporary folder, which
     is then renamed to ``directory``; on any error nothing is left behind. An existing

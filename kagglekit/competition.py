@@ -124,6 +124,7 @@ class Competition:
             return None
         if len(parts) == 1:
             return parts[0]
+        assert self.params is not None  # two parts: validation options and self.params
         fields = []
         for part in parts:
             hints = typing.get_type_hints(part)

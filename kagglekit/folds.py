@@ -18,6 +18,7 @@ default, whatever the scheme: a text scored in one fold and trained on in anothe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -297,7 +298,7 @@ class FoldPlan:
     duplicates: dict | None = None  # Duplicates.summary() + kept_together
 
     def info(self) -> dict:
-        out = {"cv_scheme": self.scheme}
+        out: dict[str, Any] = {"cv_scheme": self.scheme}
         if self.duplicates is not None:
             out["duplicates"] = self.duplicates
         return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,7 @@ class TextFrame:
     text: np.ndarray  # object array of str
     y: np.ndarray | None = None
     target_names: tuple[str, ...] = ()
-    extra: object = None
+    extra: Any = None  # a pandas DataFrame
 
     def __len__(self) -> int:
         return len(self.text)

@@ -13,6 +13,7 @@ import datetime as _dt
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ def cache_path(runs_dir, slug: str) -> Path:
 
 def read_cache(runs_dir, slug: str) -> dict:
     """{"fetched": ISO time or None, "submissions": [...], "uploads": {ref: run_id}}."""
-    empty = {"fetched": None, "submissions": [], "uploads": {}}
+    empty: dict[str, Any] = {"fetched": None, "submissions": [], "uploads": {}}
     path = cache_path(runs_dir, slug)
     if not path.is_file():
         return empty
@@ -218,7 +219,7 @@ def cv_lb_correlation(table: list[dict]) -> dict:
         for r in table
         if r["cv"] is not None and r["public"] is not None and r["held_out"] and not r["data"]
     ]
-    out = {"n": len(pairs), "pearson": None, "spearman": None}
+    out: dict[str, Any] = {"n": len(pairs), "pearson": None, "spearman": None}
     if len(pairs) >= 3:
         cv, lb = np.array(pairs, dtype=float).T
         if np.ptp(cv) > 0 and np.ptp(lb) > 0:

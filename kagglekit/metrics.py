@@ -240,7 +240,7 @@ def score_oof(comp: Competition, y, oof, folds) -> OofScores:
     fold_scores = {
         k: score_all(comp, y[folds == k], oof[folds == k], fold_thresholds[k]) for k in ks
     }
-    nested = dict(scores)
+    nested: dict | None = dict(scores)
     if metric is not None:
         if len(ks) < 2:
             nested = None
@@ -249,10 +249,12 @@ def score_oof(comp: Competition, y, oof, folds) -> OofScores:
             shifted = oof.copy()
             for k in ks:
                 shifted[folds == k] = oof[folds == k] - fold_thresholds[k] + 0.5
+            held_out = dict(scores)
             for name in comp.metrics:
                 m = get_metric(name)
                 if m.needs_threshold:
-                    nested[name] = round(m(y[scored], shifted[scored], 0.5), 6)
+                    held_out[name] = round(m(y[scored], shifted[scored], 0.5), 6)
+            nested = held_out
     return OofScores(
         threshold, metric.name if metric else None, scores, nested, fold_thresholds, fold_scores
     )

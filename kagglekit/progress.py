@@ -17,6 +17,8 @@ process) nothing is shown. Fold jobs report through the executors' ``on_event`` 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -30,7 +32,7 @@ def silent_status(description: str, **_):
     yield
 
 
-_renderer = {"steps": silent_steps, "status": silent_status}
+_renderer: dict[str, Callable[..., Any]] = {"steps": silent_steps, "status": silent_status}
 
 
 def use(steps_renderer=None, status_renderer=None) -> None:

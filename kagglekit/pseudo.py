@@ -49,6 +49,7 @@ def select_rows(pred, min_confidence: float | None = None, top: float | None = N
         if not 0.5 <= min_confidence <= 1:
             raise KaggleKitError(f"--min-confidence must be in [0.5, 1], got {min_confidence}")
         return np.flatnonzero(conf >= min_confidence)
+    assert top is not None  # exactly one of the two is given (checked above)
     if not 0 < top <= 1:
         raise KaggleKitError(f"--top must be a fraction in (0, 1], got {top}")
     n = max(1, int(round(top * len(conf))))
@@ -268,6 +269,7 @@ def load_pseudo_dataset(comp, options, need_test: bool = True):
         )
     rows = data.test.take(np.array([position[i] for i in ids], dtype=int))
     y = y.astype(np.float32) if soft else y.astype(np.int8)
+    assert data.train.y is not None  # training rows are labelled
     train_y = data.train.y.astype(np.float32) if soft else data.train.y
     real = replace(data.train, y=train_y)
     data.train = TextFrame.concat(

@@ -109,5 +109,5 @@ class _QuietImport(importlib.abc.MetaPathFinder):
             with filtered_stderr():
                 real(module)
 
-        spec.loader.exec_module = exec_module
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]  # on purpose
         return spec

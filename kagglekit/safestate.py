@@ -36,6 +36,7 @@ import json
 import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -74,7 +75,8 @@ class UntrustedType(RunError):
 # -- saving ---------------------------------------------------------------------------------
 class _Writer:
     def __init__(self):
-        self.arrays: dict[str, np.ndarray] = {}
+        # ndarrays (Any: numpy's stub types savez's **kwds against its allow_pickle: bool)
+        self.arrays: dict[str, Any] = {}
 
     def add(self, array: np.ndarray) -> str:
         key = f"a{len(self.arrays)}"

@@ -41,7 +41,7 @@ def sentence(
 
 def hex_ids(rng: np.random.Generator, n: int, width: int = 16) -> list[str]:
     seen: set[str] = set()
-    out = []
+    out: list[str] = []
     while len(out) < n:
         value = "".join("0123456789abcdef"[i] for i in rng.integers(0, 16, width))
         if value not in seen:

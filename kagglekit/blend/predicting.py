@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kagglekit.blend.members import BlendError
 from kagglekit.blend.state import load_blenders
 from kagglekit.store.run import Run
+
+if TYPE_CHECKING:
+    from kagglekit.frame import TextFrame
 
 
 def member_run(blend: Run, ref: dict) -> Run:
@@ -28,7 +32,9 @@ def member_run(blend: Run, ref: dict) -> Run:
     )
 
 
-def predict_blend(run: Run, frame, predict_run: Callable[[Run, object], np.ndarray]) -> np.ndarray:
+def predict_blend(
+    run: Run, frame: TextFrame, predict_run: Callable[[Run, TextFrame], np.ndarray]
+) -> np.ndarray:
     """Predict with every member run (``predict_run(member, frame)``) and combine them as the
     blend did its test rows."""
     state = load_blenders(run.path)

@@ -151,13 +151,17 @@ class LocalWorkers(Executor):
         if not jobs:
             return
         methods = multiprocessing.get_all_start_methods()
-        mp = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        mp = (
+            multiprocessing.get_context("fork")
+            if "fork" in methods
+            else multiprocessing.get_context("spawn")
+        )
         n = min(self.n_workers, len(jobs))
         plans = device_plan(n)
         workers: dict[int, tuple] = {}
         queue = collections.deque(jobs)
         running: dict[int, tuple] = {}  # slot -> (job, scratch)
-        tries = collections.Counter()
+        tries: collections.Counter[str] = collections.Counter()
 
         def spawn(slot):
             parent, child = mp.Pipe()

@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from kagglekit.errors import KaggleKitError
 from kagglekit.executors.base import Executor
@@ -66,7 +67,7 @@ class RayTasks(Executor):
         ray = import_ray()
         started_here = not ray.is_initialized()
         if started_here:
-            options = {
+            options: dict[str, Any] = {
                 "address": self.address,
                 "include_dashboard": False,
                 "log_to_driver": False,

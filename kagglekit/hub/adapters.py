@@ -173,5 +173,5 @@ def _rematerialised(call, keras):
 
         return keras.remat(inner)(*[leaves[i] for i in where])
 
-    wrapped.rematerialised = True
+    wrapped.rematerialised = True  # type: ignore[attr-defined]  # a marker on the function
     return wrapped

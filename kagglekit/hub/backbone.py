@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
+from typing import Any
 
 from kagglekit.hub.presets import PresetError, preset_layout
 
@@ -81,10 +82,10 @@ class SafetensorsReader(contextlib.ExitStack):
         self.path = Path(path)
         self.preset = str(path)
         self.prefix = ""
-        self.safetensor_config = None
+        self.safetensor_config: dict | None = None
         self._model_prefix = f"{model_type}." if model_type else ""
         self._index: dict[str, tuple[str, str]] = {}
-        self._files: dict[str, object] = {}
+        self._files: dict[str, Any] = {}  # safetensors' open files
 
     def __enter__(self):
         super().__enter__()

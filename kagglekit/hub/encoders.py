@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -158,8 +159,8 @@ class PooledEncoder:
         self.head, self.pool_layers, self.normalize = head, int(pool_layers), bool(normalize)
         self.max_length, self.truncation = int(max_length), truncation
         self.batch_size = batch_size
-        self._model = None
-        self._names = None
+        self._model: Any = None  # a keras.Model once built (keras is untyped)
+        self._names: list[str] | None = None
 
     def _load(self):
         if self._model is None:

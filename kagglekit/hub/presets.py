@@ -277,14 +277,15 @@ def resolve(spec: str | os.PathLike | None, *, what: str = "model") -> Preset:
     if "://" in name:
         handle = name
     else:
-        handle = builtin_handle(name)
-        if handle is None:
+        builtin = builtin_handle(name)
+        if builtin is None:
             raise PresetError(
                 f"unknown preset {spec!r}: expected a directory, an alias "
                 f"({', '.join(sorted(ALIASES))}), a KerasHub preset name such as "
                 f"'distil_bert_base_en_uncased', or a handle of the form "
                 f"kaggle://owner/model/framework/variant[/version] or hf://org/model"
             )
+        handle = builtin
     mounted = find_mounted(_short_name(name), handle)
     if mounted is not None:
         return Preset(spec, mounted.resolve(), handle)

@@ -46,7 +46,7 @@ class SentencePieceBackend:
         self.prefix, self.suffix = list(prefix), list(suffix)
         self._prefix_ids = [self._special(t) for t in self.prefix]
         self._suffix_ids = [self._special(t) for t in self.suffix]
-        self._limit = None
+        self._limit: int | None = None
 
     def _special(self, token: str) -> int:
         idx = self.token_to_id(token)

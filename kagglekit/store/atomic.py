@@ -56,7 +56,7 @@ def temp_sibling(path: Path, token=None) -> Path:
     return path.with_name(f".{path.name}.tmp-{token}")
 
 
-def replace_atomically(path: Path, write: Callable[[Path], None], suffix: str = "") -> None:
+def replace_atomically(path: Path, write: Callable[[Path], object], suffix: str = "") -> None:
     """``write(tmp)`` a temporary file beside ``path`` (its name ends with ``suffix``), then
     rename it over ``path``; the temporary file never outlives the call. OS errors propagate."""
     path = Path(path)
@@ -145,6 +145,8 @@ def owner_alive(owner: dict | None, heartbeat_file: Path | None = None) -> bool:
     if not owner:
         return False
     if owner.get("host") != socket.gethostname():
+        if heartbeat_file is None:
+            return False
         try:  # another machine: alive while its heartbeat is fresh
             age = time.time() - Path(heartbeat_file).stat().st_mtime
         except (OSError, TypeError):

@@ -42,6 +42,8 @@ PLAN = "plan.json"
 class JobStore:
     """The incomplete run of a job set (see the module docstring)."""
 
+    created: list[Path]  # set by open(): the folders made for the store, removed with it
+
     def __init__(self, path: Path):
         self.path = Path(path)
         self.jobs_dir = self.path / "jobs"

@@ -21,17 +21,21 @@ import hashlib
 import json
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kagglekit.errors import KaggleKitWarning, RunError, show
 from kagglekit.store.folder import RUN_FILE, RunsFolder
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 FORMAT = 1  # the newest run.json format this code reads (and the one it writes)
 # what every run.json holds, whatever made it: key -> type
-RECORD_KEYS = {"kind": str, "competition": str, "model": str}
+RECORD_KEYS: dict[str, type] = {"kind": str, "competition": str, "model": str}
 # keys that must have this type when present (readers that need them say so when absent)
-TYPED_KEYS = {
+TYPED_KEYS: dict[str, type | tuple[type, ...]] = {
     "target_columns": list,
     "data_dir": str,
     "scores": dict,
@@ -232,16 +236,16 @@ def check_record(info, file: Path) -> None:
         if not isinstance(info.get(key), kind):
             what = "missing" if key not in info else f"not a {kind.__name__}"
             raise RunError(f"{file}: not a run record ({key!r} is {what}); {RECREATE}")
-    for key, kind in TYPED_KEYS.items():
+    for key, kinds in TYPED_KEYS.items():
         if (
             key in info
             and info[key] is not None
-            and (not isinstance(info[key], kind) or isinstance(info[key], bool))
+            and (not isinstance(info[key], kinds) or isinstance(info[key], bool))
         ):
             raise RunError(f"{file}: not a run record ({key!r} has the wrong type); {RECREATE}")
 
 
-def check_predictions(frame, path: Path, id_column: str, columns) -> object:
+def check_predictions(frame, path: Path, id_column: str, columns) -> pd.DataFrame:
     """Predictions must be one finite probability in [0, 1] per id and column, ids unique
     and present: checked before anything (submission, blend, score) is derived from them."""
     import pandas as pd
