@@ -143,8 +143,9 @@ def check_ids(frame, column: str, path: Path) -> None:
     if dup.any():
         first = ids[dup].iloc[0]
         rows = (np.flatnonzero((ids == first).to_numpy()) + 1)[:3]
+        times = int((ids == first).sum())
         raise DataError(
-            f"{path}: id {show(first)} in column {show(column)} appears {int((ids == first).sum())} times "
+            f"{path}: id {show(first)} in column {show(column)} appears {times} times "
             f"(rows {', '.join(map(str, rows))}); ids must be unique: remove the duplicates"
         )
 
@@ -255,9 +256,10 @@ def load_split(
     name, text_cols, needs_labels = _split_spec(comp, split)
     path = directory / name
     if not path.exists() and data_file(directory, name) is None:
+        files = (comp.train_file, comp.validation_file, comp.test_file, comp.sample_submission_file)
         raise DataError(
             f"{path}: file not found; the {comp.slug} folder must hold "
-            f"{', '.join(f for f in (comp.train_file, comp.validation_file, comp.test_file, comp.sample_submission_file) if f)}"
+            f"{', '.join(f for f in files if f)}"
             f" (kagglekit fetch {comp.slug} --force downloads them again)"
         )
     id_cols = [comp.id_column] if comp.id_column else []

@@ -2,9 +2,10 @@
 submissions made from each run, and how well CV predicts the leaderboard.
 
 The account's submissions to a competition are cached in the runs folder
-(``RunsFolder.submissions``: ``<root>/<slug>/.submissions.json``, written atomically) so that the leaderboard works offline; only ``refresh`` talks to
-Kaggle. A submission belongs to a run when ``submit --upload`` recorded its ref, or when
-its description names the run id (submit's default message is ``kagglekit <run id>``).
+(``RunsFolder.submissions``: ``<root>/<slug>/.submissions.json``, written atomically) so
+that the leaderboard works offline; only ``refresh`` talks to Kaggle. A submission belongs
+to a run when ``submit --upload`` recorded its ref, or when its description names the run
+id (submit's default message is ``kagglekit <run id>``).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ def choices(params_cls) -> dict[str, list]:
     """{param: allowed values} for the parameters typed as a Literal (or Optional[Literal])."""
     try:
         hints = typing.get_type_hints(params_cls)
-    except Exception:  # a plugin's annotations that cannot be resolved: no choices shown
+    except Exception:  # noqa: BLE001 - a plugin's annotations that do not resolve: no choices
         return {}
     out = {}
     for name, tp in hints.items():

@@ -197,7 +197,7 @@ class LocalWorkers(Executor):
                         continue
                     self._handle(slot, handle, workers, running, queue, tries, tracker, spawn)
         finally:
-            for proc, conn in workers.values():
+            for _proc, conn in workers.values():
                 try:
                     conn.send(None)
                 except (OSError, ValueError):
@@ -208,7 +208,7 @@ class LocalWorkers(Executor):
                     proc.kill()
                     proc.join(timeout=5)
                 conn.close()
-            for job, scratch in running.values():
+            for _job, scratch in running.values():
                 shutil.rmtree(scratch, ignore_errors=True)
 
     def _handle(self, slot, handle, workers, running, queue, tries, tracker, spawn) -> None:
