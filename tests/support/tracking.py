@@ -119,9 +119,22 @@ def wandb_records(path: Path):
             yield record
 
 
-def wandb_offline_run(wandb_dir: Path) -> dict:
+def wandb_offline_run(wandb_dir: Path, wait: float = 60.0) -> dict:
     """What W&B wrote for the one offline run under ``wandb_dir``: config, summary, history
-    rows, artifacts (name -> file paths), tags, name."""
+    rows, artifacts (name -> file paths), tags, name. W&B's service process may still be
+    writing the file when ``run.finish()`` returns: read it until its exit record is there
+    (at most ``wait`` seconds)."""
+    import time
+
+    deadline = time.monotonic() + wait
+    while True:
+        out = _read_offline_run(wandb_dir)
+        if out["exited"] or time.monotonic() > deadline:
+            return out
+        time.sleep(0.25)
+
+
+def _read_offline_run(wandb_dir: Path) -> dict:
     files = sorted(Path(wandb_dir).glob("wandb/offline-run-*/run-*.wandb"))
     assert len(files) == 1, files
     out = {
@@ -132,6 +145,7 @@ def wandb_offline_run(wandb_dir: Path) -> dict:
         "tags": [],
         "name": None,
         "dir": files[0].parent,
+        "exited": False,
     }
 
     def key(item):
@@ -156,4 +170,6 @@ def wandb_offline_run(wandb_dir: Path) -> dict:
             out["artifacts"][record.artifact.name] = sorted(
                 c.path for c in record.artifact.manifest.contents
             )
+        elif kind == "exit":
+            out["exited"] = True
     return out
