@@ -37,7 +37,7 @@ def assert_partition(folds: np.ndarray, n: int, k: int) -> None:
     assert folds.shape == (n,)
     assert set(np.unique(folds)) == set(range(k))
     seen = np.zeros(n, dtype=int)
-    for fold, train_idx, valid_idx in fold_indices(folds):
+    for _fold, train_idx, valid_idx in fold_indices(folds):
         assert len(np.intersect1d(train_idx, valid_idx)) == 0
         assert len(train_idx) + len(valid_idx) == n
         assert np.array_equal(np.sort(np.concatenate([train_idx, valid_idx])), np.arange(n))

@@ -427,7 +427,7 @@ def test_ctrl_c_under_local_workers_stops_them_and_resumes(tweets, tmp_path, ref
     assert proc.returncode == 130 and "Interrupted: kept 2 of 3 completed jobs" in err, err
     for pid in workers:  # no worker outlives the driver
         wait_for(
-            lambda: (
+            lambda pid=pid: (
                 not Path(f"/proc/{pid}").exists()
                 or "Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[1][:3]
             ),

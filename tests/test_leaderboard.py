@@ -47,8 +47,8 @@ def test_runs_table_per_competition_with_differing_params_and_samples(cli, tweet
     assert " seeds " not in tweets_part
     for run in (a, b, c):
         assert run["run_id"] in tweets_part and run["run_id"] not in jigsaw_part
-    line_a = next(l for l in tweets_part.splitlines() if a["run_id"] in l)
-    line_b = next(l for l in tweets_part.splitlines() if b["run_id"] in l)
+    line_a = next(s for s in tweets_part.splitlines() if a["run_id"] in s)
+    line_b = next(s for s in tweets_part.splitlines() if b["run_id"] in s)
     assert "C=1.0" in line_a and "C=4.0" in line_b  # only the param that differs
     assert "word_ngram_max" not in tweets_part
     nested = json.loads((Path(a["run_dir"]) / "run.json").read_text())["nested_scores"]["f1"]

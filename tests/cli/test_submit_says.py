@@ -19,7 +19,7 @@ def test_submit_names_the_best_run_and_its_held_out_score(cli, tmp_path):
     payload = json.loads(result.stdout)  # stdout: the JSON object only
     best = next(r for r in runs if r["run_id"] == payload["run_id"])
     assert best["nested_scores"]["f1"] == max(r["nested_scores"]["f1"] for r in runs)
-    line = next(l for l in result.stderr.splitlines() if l.startswith("Best run for"))
+    line = next(s for s in result.stderr.splitlines() if s.startswith("Best run for"))
     record = json.loads((Path(best["run_dir"]) / "run.json").read_text())
     assert line.startswith(
         "Best run for quora-insincere-questions-classification (by the "

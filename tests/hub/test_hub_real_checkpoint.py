@@ -68,7 +68,8 @@ def test_paraphrases_are_closer_than_unrelated_sentences():
     encoders.clear_memory()
 
 
-@pytest.mark.slow  # tracing a 6-layer train step costs ~40 s of CPU; the tiny-model tests cover the loop
+# tracing a 6-layer train step costs ~40 s of CPU; the tiny-model tests cover the loop
+@pytest.mark.slow
 def test_a_few_fine_tuning_steps_lower_the_loss():
     keras = pytest.importorskip("keras")
     pd = pytest.importorskip("pandas")

@@ -50,7 +50,8 @@ def write_questions(directory: Path, n_train=60, n_test=20) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     good, bad = "why how what learn best".split(), "stupid hate idiots worst dumb".split()
     rows = ["qid,question_text,target"] + [
-        f"q{i:05d},{' '.join(rng.choice(bad if i % 4 == 0 else good, 4))} question,{int(i % 4 == 0)}"
+        f"q{i:05d},{' '.join(rng.choice(bad if i % 4 == 0 else good, 4))} question,"
+        f"{int(i % 4 == 0)}"
         for i in range(n_train)
     ]
     (directory / "train.csv").write_text("\n".join(rows) + "\n")

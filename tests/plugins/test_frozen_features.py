@@ -233,10 +233,15 @@ def test_cv_runs_the_backbone_over_each_text_at_most_once(presets, tmp_path, mon
         counts = fold["fit_info"]["parameters"]  # the head alone (+ the dropout's seed state)
         assert counts["trainable"] == 8 + 1 and counts["total"] <= counts["trainable"] + 2
     run_dir = next((tmp_path / "runs").rglob("run.json")).parent
+
+    def data_rows(path):
+        with open(path) as fh:
+            return sum(1 for _ in fh) - 1
+
     n_test = (
-        sum(1 for _ in open(run_dir / "test_predictions.csv")) - 1
+        data_rows(run_dir / "test_predictions.csv")
         if (run_dir / "test_predictions.csv").is_file()
         else 0
     )
-    n_oof = sum(1 for _ in open(run_dir / "oof.csv")) - 1
+    n_oof = data_rows(run_dir / "oof.csv")
     assert n_oof > 0 and len(seen) <= n_oof + n_test
