@@ -100,7 +100,7 @@ def test_a_damaged_merges_file_gets_one_line(presets, tmp_path):
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_llm_on_a_bpe_preset_trains_saves_and_reloads_in_a_new_process(presets, family, tmp_path):
     from kagglekit_plugins.llm import LLMClassifier
-    from test_finetune_models import predict_in_new_process
+    from support.finetune import predict_in_new_process
 
     texts, y = texts_and_labels(100, seed=3)
     train, test = TextFrame.from_texts(texts[:80], y[:80]), TextFrame.from_texts(texts[80:], y[80:])

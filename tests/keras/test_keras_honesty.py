@@ -10,11 +10,10 @@ allow 4 of those (a false alarm about once in 15,000 seeds; the seeds are fixed)
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
+from support.honesty import null_bound, shuffled_oof
 from support.rnn import make_texts
 
 pytest.importorskip("keras")
@@ -36,33 +35,6 @@ TINY_RNN = {
 def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("KAGGLEKIT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("KAGGLEKIT_PRESET_DIRS", str(tmp_path / "no-mounts"))
-
-
-def null_bound(y) -> float:
-    pos = int(np.sum(y))
-    neg = len(y) - pos
-    return 4 * math.sqrt((pos + neg + 1) / (12 * pos * neg))
-
-
-def shuffled_oof(make_model, texts, y, *, folds: int, seed: int = 0):
-    """(OOF AUC, per-fold fit_info) with labels permuted at random."""
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold
-
-    from kagglekit.frame import TextFrame
-
-    y = np.random.default_rng(seed).permutation(np.asarray(y).reshape(-1))
-    texts = np.asarray(texts, dtype=object)
-    oof = np.zeros(len(y))
-    infos = []
-    for k, (tr, va) in enumerate(
-        StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, y)
-    ):
-        model = make_model(k)
-        model.fit(TextFrame.from_texts(texts[tr], y[tr]), TextFrame.from_texts(texts[va], y[va]))
-        oof[va] = model.predict(TextFrame.from_texts(texts[va]))[:, 0]
-        infos.append(model.fit_info_)
-    return roc_auc_score(y, oof), infos, y
 
 
 @pytest.mark.parametrize("name,rows", [("dense", 1000), ("bigru", 400)])

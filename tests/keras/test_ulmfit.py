@@ -399,7 +399,7 @@ def test_shuffled_labels_give_chance_with_an_encoder_pretrained_on_every_text(tm
     the test texts are pretrained on), but never a label: OOF AUC stays at chance."""
     from kagglekit import plugins
     from kagglekit.keras.language_model import LmParams, pretrain_lstm
-    from test_keras_honesty import null_bound, shuffled_oof
+    from support.honesty import null_bound, shuffled_oof
 
     texts, y = make_texts(400, seed=21)
     encoder, _, _ = pretrain_lstm(

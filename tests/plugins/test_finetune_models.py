@@ -5,15 +5,13 @@ built by the tests (support/finetune.py)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from kagglekit.frame import TextFrame
 from kagglekit.params import build_params
+from support.finetune import predict_in_new_process
 from support.hub import hf_dir, keras_preset, offline_hub, texts_and_labels
 
 pytest.importorskip("keras_hub")
@@ -44,20 +42,6 @@ def isolated(monkeypatch, tmp_path):
 def frames():
     texts, y = texts_and_labels(100, seed=3)
     return TextFrame.from_texts(texts[:80], y[:80]), TextFrame.from_texts(texts[80:], y[80:])
-
-
-def predict_in_new_process(cls_path: str, directory: Path, texts, tmp_path: Path) -> np.ndarray:
-    module, name = cls_path.rsplit(".", 1)
-    (tmp_path / "texts.json").write_text(json.dumps([str(t) for t in texts]))
-    code = (
-        f"import json, numpy as np\nfrom {module} import {name}\n"
-        f"m = {name}.load({str(directory)!r})\n"
-        f"texts = json.loads(open({str(tmp_path / 'texts.json')!r}).read())\n"
-        f"np.save({str(tmp_path / 'pred.npy')!r}, m.predict(texts))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return np.load(tmp_path / "pred.npy")
 
 
 # -- options -----------------------------------------------------------------------------------
@@ -416,7 +400,7 @@ def test_cli_cv_deberta_v3_records_the_recipe(presets, tmp_path):
 
 def test_shuffled_labels_give_chance_oof_auc_for_an_llm(presets):
     from kagglekit_plugins.llm import LLMClassifier
-    from test_keras_honesty import null_bound, shuffled_oof
+    from support.honesty import null_bound, shuffled_oof
 
     texts, y = texts_and_labels(240, seed=5)
     params = {

@@ -5,7 +5,12 @@ KerasHub backbone of a few layers, hidden size 16, saved as a preset directory."
 from __future__ import annotations
 
 import io
+import json
+import subprocess
+import sys
 from pathlib import Path
+
+import numpy as np
 
 from support.hub import texts_and_labels
 
@@ -157,3 +162,17 @@ def llama3_preset(directory: Path, seed: int = 0, layers: int = 2) -> Path:
     backbone.save_to_preset(str(directory))
     tokenizer.save_to_preset(str(directory))
     return Path(directory)
+
+
+def predict_in_new_process(cls_path: str, directory: Path, texts, tmp_path: Path) -> np.ndarray:
+    module, name = cls_path.rsplit(".", 1)
+    (tmp_path / "texts.json").write_text(json.dumps([str(t) for t in texts]))
+    code = (
+        f"import json, numpy as np\nfrom {module} import {name}\n"
+        f"m = {name}.load({str(directory)!r})\n"
+        f"texts = json.loads(open({str(tmp_path / 'texts.json')!r}).read())\n"
+        f"np.save({str(tmp_path / 'pred.npy')!r}, m.predict(texts))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return np.load(tmp_path / "pred.npy")
