@@ -25,7 +25,8 @@ def top_candidates(runs, metric: str, k: int) -> tuple[list, dict]:
     if not ordered:
         raise KaggleKitError("no scored cv or blend run to choose --top members from")
     best = ordered[0]
-    chosen, left_out, seen = [best], {}, {_predictions_key(best)}
+    chosen, seen = [best], {_predictions_key(best)}
+    left_out: dict[str, int] = {}  # why -> how many runs
     for run in ordered[1:]:
         why = _why_not(best, run)
         if why is None:

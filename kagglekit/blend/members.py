@@ -261,14 +261,14 @@ def load_labels(comp, directory, ids: np.ndarray, run: Run) -> tuple[np.ndarray,
         # runs scored on the official validation file (--validation-as-fold)
         vpath = directory / comp.validation_file
         vframe = read_csv(vpath, columns_needed=needed, **dict(comp.read_options))
-        row_of = {key: (0, i) for i, key in enumerate(file_ids)}
-        row_of.update(
+        file_row = {key: (0, i) for i, key in enumerate(file_ids)}
+        file_row.update(
             {key: (1, i) for i, key in enumerate(vframe[comp.id_column].astype(str).to_numpy())}
         )
         labels = (y, encode_labels(comp, vframe, vpath))
-        missing = [key for key in ids if key not in row_of]
+        missing = [key for key in ids if key not in file_row]
         if not missing:
-            return np.stack([labels[row_of[key][0]][row_of[key][1]] for key in ids]), directory
+            return np.stack([labels[file_row[key][0]][file_row[key][1]] for key in ids]), directory
     raise BlendError(
         f"{path} does not hold the training rows of run {run.id} in its order "
         f"({len(file_ids)} rows vs {len(ids)}); pass --data-dir with the files "

@@ -10,6 +10,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class TuneOptions:
 class TuneResult:
     study: str
     storage: str  # as shown (password hidden)
-    directory: object  # Path: best.toml, study.json, holdout/
+    directory: Path  # best.toml, study.json, holdout/
     metric: str
     direction: str
     best: dict  # number, params, value, run_id

@@ -22,8 +22,16 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from kagglekit.errors import KaggleKitError
+
+if TYPE_CHECKING:
+    from kagglekit.competition import Competition
+    from kagglekit.data import Dataset
+    from kagglekit.folds import FoldPlan
+    from kagglekit.model import Model
+    from kagglekit.store.folder import RunsFolder
 
 PRUNERS = ("median", "hyperband", "none")
 OWNER_ATTR = "kagglekit_owner"
@@ -61,7 +69,7 @@ def open_storage(url: str):
     optuna = require_optuna()
     from optuna.storages import RDBStorage
 
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         # several worker processes write one SQLite file: wait for its lock, don't fail
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
@@ -168,14 +176,14 @@ class TrialReport:
 class Objective:
     """One trial = one ordinary CV run of the model with the trial's params."""
 
-    comp: object
+    comp: Competition
     model_name: str
-    model_cls: type
+    model_cls: type[Model]
     fixed: dict
     space: dict
-    data: object  # the trials' dataset (holdout removed)
-    plan: object  # the FoldPlan every trial shares
-    folder: object  # RunsFolder
+    data: Dataset  # the trials' dataset (holdout removed)
+    plan: FoldPlan  # the folds every trial shares
+    folder: RunsFolder
     seed: int
     metric_name: str
     executor: object = None
