@@ -24,8 +24,16 @@ def nested_f1(run):
 def test_top_k_of_a_competitions_runs_by_held_out_score(cli):
     runs = [cv(cli, f"alpha={a}") for a in (0.05, 1.0, 30.0)]
     ranked = sorted(runs, key=nested_f1, reverse=True)
-    result = cli("blend", "--top", "2", "--competition", "disaster-tweets",
-                 "--method", "hill-climb", "--json")
+    result = cli(
+        "blend",
+        "--top",
+        "2",
+        "--competition",
+        "disaster-tweets",
+        "--method",
+        "hill-climb",
+        "--json",
+    )
     out = json.loads(result.stdout)
     members = [m["run_id"] for m in out["member_runs"]]
     assert members == [r["run_id"] for r in ranked[:2]]
@@ -38,8 +46,9 @@ def test_top_k_of_a_competitions_runs_by_held_out_score(cli):
 
 def test_identical_runs_count_once(cli):
     a = cv(cli, "alpha=1.0")
-    again = cli.json("cv", "disaster-tweets", "-m", "tfidf-nb", "--folds", "3", "--sample",
-                     "--new", "--json")  # the same predictions in a new run
+    again = cli.json(
+        "cv", "disaster-tweets", "-m", "tfidf-nb", "--folds", "3", "--sample", "--new", "--json"
+    )  # the same predictions in a new run
     b = cv(cli, "alpha=0.2")
     out = cli.json("blend", "--top", "3", "--competition", "disaster-tweets", "--json")
     members = {m["run_id"] for m in out["member_runs"]}
@@ -49,11 +58,24 @@ def test_identical_runs_count_once(cli):
 
 def test_top_k_of_a_study(cli):
     pytest.importorskip("optuna")
-    study = cli.json("tune", "disaster-tweets", "-m", "tfidf-nb", "--trials", "3", "--folds",
-                     "3", "--sample", "--pruner", "none", "--json")
+    study = cli.json(
+        "tune",
+        "disaster-tweets",
+        "-m",
+        "tfidf-nb",
+        "--trials",
+        "3",
+        "--folds",
+        "3",
+        "--sample",
+        "--pruner",
+        "none",
+        "--json",
+    )
     other = cv(cli, "alpha=0.3")  # on all rows: not blendable with the trials (holdout)
-    out = cli.json("blend", "--top", "2", "--study", study["study"], "--method",
-                   "hill-climb", "--json")
+    out = cli.json(
+        "blend", "--top", "2", "--study", study["study"], "--method", "hill-climb", "--json"
+    )
     members = [m["run_id"] for m in out["member_runs"]]
     assert members[0] == study["best"]["run_id"] and other["run_id"] not in members
 

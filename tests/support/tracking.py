@@ -33,6 +33,7 @@ class TinyKeras:
 
     def fit(self, train, valid=None):
         import keras
+
         from kagglekit.keras import training
         from kagglekit.keras.data import Batches
 

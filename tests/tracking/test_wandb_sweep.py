@@ -47,12 +47,18 @@ def test_the_sweep_template_drives_kagglekit_cv(tmp_path):
     # the test's own data: the sample of the same competition, 3 folds, its own runs folder
     command[0] = str(Path(sys.executable).with_name("kagglekit"))
     command += ["--sample", "--folds", "3", "--runs-dir", str(tmp_path / "runs"), "--json"]
-    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path / "wb"),
-           "WANDB_SILENT": "true", "WANDB_PROJECT": "kagglekit-tests",
-           "KAGGLEKIT_CACHE": str(tmp_path / "cache")}
+    env = {
+        **os.environ,
+        "WANDB_MODE": "offline",
+        "WANDB_DIR": str(tmp_path / "wb"),
+        "WANDB_SILENT": "true",
+        "WANDB_PROJECT": "kagglekit-tests",
+        "KAGGLEKIT_CACHE": str(tmp_path / "cache"),
+    }
     env.pop("WANDB_API_KEY", None)
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path,
-                          timeout=600)
+    proc = subprocess.run(
+        command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout)
     info = json.loads((Path(out["run_dir"]) / "run.json").read_text())
