@@ -75,6 +75,35 @@ class TuneResult:
         }
 
 
+def headline_figures(record: dict) -> list[tuple[str, float | None]]:
+    """The study's figures as ``kagglekit tune`` prints them and ``report --study`` shows
+    them, each labelled: the best trial's CV (optimistic: chosen out of the trials) and the
+    holdout scores (held out), or that nothing is held out (``--no-holdout``)."""
+    best, n = record["best"], record["trials"]["complete"]
+    out: list[tuple[str, float | None]] = [
+        (
+            f"CV of the best of {n} trials (trial {best['number']}): optimistic, chosen on it",
+            best["value"],
+        )
+    ]
+    holdout = record.get("holdout")
+    if not holdout:
+        out.append(("no holdout (--no-holdout): the CV figure is not held out", None))
+        return out
+    scored = holdout["best"]
+    out.append(
+        (
+            f"holdout, best configuration ({scored['n_rows']:,} untouched rows): held out",
+            scored["value"],
+        )
+    )
+    defaults = holdout.get("defaults")
+    if defaults is not None:
+        same = " (they were the best)" if defaults["trial"] == scored["trial"] else ""
+        out.append((f"holdout, the model's defaults{same}: held out", defaults["value"]))
+    return out
+
+
 def study_name(comp, model_name: str, fixed: dict, space: dict, options: TuneOptions) -> str:
     """Named after what it searches, so that the same command continues the same study."""
     key = json.dumps(
@@ -447,7 +476,10 @@ def _score_on_holdout(
     scratch.mkdir(parents=True)
     record = execute_job(ctx, Job(model_name, FULL, seed, seed, "holdout"), scratch)
     pred = check_predictions(
-        np.load(scratch / "test.npy"), len(holdout_frame), comp.n_targets, model_name
+        np.load(scratch / "test.npy", allow_pickle=False),
+        len(holdout_frame),
+        comp.n_targets,
+        model_name,
     )
     scores = score_all(comp, holdout_frame.y, pred, threshold)
     result = {
