@@ -72,40 +72,10 @@ def _short(value) -> str:
 
 
 def result_table(result) -> None:
+    from kagglekit.tune.run import headline_figures
+
     metric = result.metric
-    n = result.trials["complete"]
-    rows = [
-        {
-            "figure": f"CV of the best of {n} trials (trial {result.best['number']}): "
-            f"optimistic, chosen on it",
-            metric: result.best["value"],
-        }
-    ]
-    if result.holdout:
-        best = result.holdout["best"]
-        rows.append(
-            {
-                "figure": f"holdout, best configuration ({best['n_rows']:,} untouched "
-                f"rows): held out",
-                metric: best["value"],
-            }
-        )
-        defaults = result.holdout.get("defaults")
-        if defaults is not None:
-            same = " (they were the best)" if defaults["trial"] == best["trial"] else ""
-            rows.append(
-                {
-                    "figure": f"holdout, the model's defaults{same}: held out",
-                    metric: defaults["value"],
-                }
-            )
-    else:
-        rows.append(
-            {
-                "figure": "no holdout (--no-holdout): nothing here is held out from the selection",
-                metric: None,
-            }
-        )
+    rows = [{"figure": label, metric: value} for label, value in headline_figures(result.payload())]
     trials = ", ".join(f"{v} {k}" for k, v in result.trials.items() if v)
     score_table(f"study {result.study} ({trials})", rows, ["figure", metric])
 

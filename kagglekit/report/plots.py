@@ -23,7 +23,7 @@ class Figure:
     data_uri: str
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -32,8 +32,8 @@ def _pyplot():
     return plt
 
 
-def _render(fig, caption: str) -> Figure:
-    plt = _pyplot()
+def render(fig, caption: str) -> Figure:
+    plt = pyplot()
     buffer = io.BytesIO()
     try:
         fig.tight_layout()
@@ -61,7 +61,7 @@ def roc_pr(data: RunData) -> Figure | None:
 
     if not data.has_labels or not _labels(data):
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
     for name, y, p in _labels(data):
         fpr, tpr, _ = roc_curve(y, p)
@@ -82,7 +82,7 @@ def roc_pr(data: RunData) -> Figure | None:
     for ax in (ax1, ax2):
         ax.legend(fontsize=7, loc="lower right" if ax is ax1 else "lower left")
         ax.grid(alpha=0.3)
-    return _render(
+    return render(
         fig, "OOF ROC and precision-recall curves" + (" per label" if len(data.targets) > 1 else "")
     )
 
@@ -94,7 +94,7 @@ def threshold_curve(data: RunData) -> Figure | None:
         return None
     grid = np.linspace(0.005, 0.995, 199)
     values = threshold_scores(data, name, grid)
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.6))
     ax.plot(grid, values, lw=1.6, label=f"OOF {name}")
     ax.axvline(
@@ -109,7 +109,7 @@ def threshold_curve(data: RunData) -> Figure | None:
     )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return _render(
+    return render(
         fig,
         f"{name} against the threshold; the dashed line is the threshold chosen on all OOF rows",
     )
@@ -123,7 +123,7 @@ def confusion(data: RunData) -> Figure | None:
     y = labels[:, 0]
     pred = (oof[:, 0] >= data.threshold).astype(int)
     matrix = np.array([[np.sum((y == a) & (pred == b)) for b in (0, 1)] for a in (0, 1)])
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.2, 3.8))
     ax.imshow(matrix, cmap="Blues")
     for a in (0, 1):
@@ -143,7 +143,7 @@ def confusion(data: RunData) -> Figure | None:
         ylabel="label",
         title=f"confusion at threshold {data.threshold:.3f}",
     )
-    return _render(fig, f"Confusion matrix of the OOF rows at threshold {data.threshold:.3f}")
+    return render(fig, f"Confusion matrix of the OOF rows at threshold {data.threshold:.3f}")
 
 
 def calibration(data: RunData) -> Figure | None:
@@ -152,7 +152,7 @@ def calibration(data: RunData) -> Figure | None:
 
     if not data.has_labels or not _labels(data):
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.2, 4.2))
     for name, y, p in _labels(data):
         share, mean = calibration_curve(y, np.clip(p, 0, 1), n_bins=10, strategy="quantile")
@@ -167,14 +167,14 @@ def calibration(data: RunData) -> Figure | None:
     )
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    return _render(fig, "Reliability of the OOF probabilities (10 equal-count bins)")
+    return render(fig, "Reliability of the OOF probabilities (10 equal-count bins)")
 
 
 def length_plot(rows: list[dict], metric: str) -> Figure | None:
     scored = [r for r in rows if r["score"] is not None]
     if not scored:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.4))
     ax.bar([r["bucket"] for r in scored], [r["score"] for r in scored], color="steelblue")
     for i, r in enumerate(scored):
@@ -193,14 +193,14 @@ def length_plot(rows: list[dict], metric: str) -> Figure | None:
         ylim=(max(0.0, low - 0.15), min(1.05, max(r["score"] for r in scored) + 0.12)),
     )
     ax.tick_params(axis="x", labelsize=8)
-    return _render(fig, f"OOF {metric} by text length (equal-count buckets of words)")
+    return render(fig, f"OOF {metric} by text length (equal-count buckets of words)")
 
 
 def learning_curves(histories: list[dict]) -> Figure | None:
     """Loss and the monitored value per epoch, one line per fold; best epochs marked."""
     if not histories:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for n, h in enumerate(histories):
@@ -241,7 +241,7 @@ def learning_curves(histories: list[dict]) -> Figure | None:
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
-    return _render(fig, "Learning curves per fold; dotted lines mark each fold's best epoch")
+    return render(fig, "Learning curves per fold; dotted lines mark each fold's best epoch")
 
 
 def _monitored(history: list[dict]) -> str | None:
@@ -258,7 +258,7 @@ def lr_curve(histories: list[dict]) -> Figure | None:
     rows = [h for h in histories if any(("lr" in e or "learning_rate" in e) for e in h["history"])]
     if not rows:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.2))
     for h in rows:
         ax.plot(
@@ -275,7 +275,7 @@ def lr_curve(histories: list[dict]) -> Figure | None:
     ax.set(xlabel="epoch", ylabel="learning rate", title="learning rate per epoch")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    return _render(fig, "Learning rate per epoch")
+    return render(fig, "Learning rate per epoch")
 
 
 def blend_plot(members: list[dict], targets: list[str]) -> Figure | None:
@@ -283,7 +283,7 @@ def blend_plot(members: list[dict], targets: list[str]) -> Figure | None:
     values = [(name, w) for name, w in values if any(v is not None for v in w)]
     if not values:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 0.5 * len(values) + 1.8))
     n_targets = max(len(w) for _, w in values)
     height = 0.8 / n_targets
@@ -299,7 +299,7 @@ def blend_plot(members: list[dict], targets: list[str]) -> Figure | None:
     ax.set(xlabel="weight", title="blend weights per member")
     if n_targets > 1:
         ax.legend(fontsize=7)
-    return _render(fig, "Weights of the blend's members")
+    return render(fig, "Weights of the blend's members")
 
 
 def _short(text: str, n: int = 44) -> str:
@@ -316,7 +316,7 @@ def overlay(datas: list[RunData]) -> Figure | None:
     usable = [d for d in datas if d.has_labels and len(np.unique(d.labelled()[0])) == 2]
     if len(usable) < 2:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
     for d in usable:
         labels, oof = d.labelled()
@@ -333,7 +333,7 @@ def overlay(datas: list[RunData]) -> Figure | None:
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
     pooled = any(len(d.targets) > 1 for d in usable)
-    return _render(
+    return render(
         fig, "OOF curves of every run" + (" (labels pooled: micro-average)" if pooled else "")
     )
 
@@ -341,7 +341,7 @@ def overlay(datas: list[RunData]) -> Figure | None:
 def correlation_plot(names: list[str], matrix) -> Figure | None:
     if matrix is None:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     n = len(names)
     fig, ax = plt.subplots(figsize=(1.2 * n + 3, 1.0 * n + 2))
     low = max(-1.0, float(np.nanmin(matrix)) - 0.02)
@@ -364,4 +364,4 @@ def correlation_plot(names: list[str], matrix) -> Figure | None:
     ax.set_yticklabels(short, fontsize=7)
     fig.colorbar(image, ax=ax, fraction=0.046)
     ax.set_title("correlation of OOF predictions (lower: more to gain by blending)")
-    return _render(fig, "Pearson correlation of the runs' OOF predictions")
+    return render(fig, "Pearson correlation of the runs' OOF predictions")
