@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, one_line_error, run_kagglekit
 from kagglekit import plugins
 from kagglekit.competition import Competition
 from kagglekit.errors import PluginError
 from kagglekit.hookspecs import hookimpl
 from kagglekit.model import Model
+from support import REPO, one_line_error, run_kagglekit
 
 
 def test_builtins_arrive_through_entry_points(cli):

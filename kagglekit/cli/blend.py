@@ -135,7 +135,10 @@ def register_commands(cli):
         elif study or competition:
             raise KaggleKitError("--study and --competition choose members with --top K")
         elif len(runs) < 2:
-            raise KaggleKitError("give the runs to blend (RUN RUN ...), or --top K")
+            raise KaggleKitError(
+                f"a blend needs at least two runs, got {len(runs)}: give RUN RUN ..., or "
+                f"--top K to choose them"
+            )
         check_distinct(runs)
         tracking = tracking_from(tracker, log_models, {}, runs_dir)
         with tracking.run(runs[0].competition, f"blend-{method}") as tracked:

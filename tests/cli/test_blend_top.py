@@ -85,12 +85,12 @@ def test_top_k_of_a_study(cli):
     [
         (["--top", "1", "--competition", "disaster-tweets"], "--top 1: a blend needs at least 2"),
         (["--top", "2"], "--top K needs RUNs, --study NAME or --competition C"),
-        ([], "give the runs to blend (RUN RUN ...), or --top K"),
+        ([], "a blend needs at least two runs, got 0: give RUN RUN ..., or --top K"),
         (["--study", "nope", "--top", "2"], "no finished study 'nope'"),
     ],
 )
 def test_bad_input_is_one_line(cli, args, message):
-    from conftest import one_line_error
+    from support import one_line_error
 
     cv(cli, "alpha=1.0")
     assert message in one_line_error(cli("blend", *args, expect=2))

@@ -110,7 +110,7 @@ def test_no_holdout_says_so(cli):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cli, args, message):
-    from conftest import one_line_error
+    from support import one_line_error
 
     result = cli(
         "tune", "disaster-tweets", "-m", "tfidf-nb", "--trials", "1", "--sample", *args, expect=2
@@ -121,7 +121,7 @@ def test_bad_input_is_one_line_and_exit_2(cli, args, message):
 
 
 def test_space_override_in_toml_is_checked(cli, tmp_path):
-    from conftest import one_line_error
+    from support import one_line_error
 
     config = tmp_path / "t.toml"
     config.write_text("[tune.space]\nalpah = { low = 0.1, high = 2 }\n")

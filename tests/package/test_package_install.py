@@ -39,8 +39,9 @@ def copy_sources(dest: Path) -> Path:
 
 
 def modules(tree: Path) -> set[str]:
-    """The wheel paths of the source tree's modules (kagglekit_competitions <- competitions)."""
-    out = set()
+    """The wheel paths of the source tree's modules (kagglekit_competitions <- competitions)
+    and its package data (kagglekit/py.typed: the type hints are shipped, PEP 561)."""
+    out = {"kagglekit/py.typed"} if (tree / "kagglekit" / "py.typed").is_file() else set()
     for folder, package in (
         ("kagglekit", "kagglekit"),
         ("competitions", "kagglekit_competitions"),

@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("wandb")
 yaml = pytest.importorskip("yaml")
 
-from conftest import REPO  # noqa: E402
+from support import REPO  # noqa: E402
 from support.tracking import wandb_offline_run  # noqa: E402
 
 

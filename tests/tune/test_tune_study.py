@@ -15,7 +15,6 @@ import pytest
 
 optuna = pytest.importorskip("optuna")
 
-from conftest import REPO, make_competition_dir  # noqa: E402
 from kagglekit import plugins  # noqa: E402
 from kagglekit.data import DataOptions, load_dataset  # noqa: E402
 from kagglekit.errors import KaggleKitError  # noqa: E402
@@ -23,6 +22,7 @@ from kagglekit.store.folder import RunsFolder  # noqa: E402
 from kagglekit.store.run import Run  # noqa: E402
 from kagglekit.tune import Choice, Float, model_space  # noqa: E402
 from kagglekit.tune.run import TuneOptions, run_tune  # noqa: E402
+from support import REPO, make_competition_dir  # noqa: E402
 
 SPACE = {"alpha": Float(0.05, 2.0, log=True)}
 
