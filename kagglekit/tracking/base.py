@@ -89,12 +89,15 @@ def scrub(text: str, *secrets: str) -> str:
     """``text`` with credentials replaced by ``***``: the values of secret-looking
     environment variables (WANDB_API_KEY, MLFLOW_TRACKING_PASSWORD, ...), ``secrets``,
     the user and password of URLs and secret query parameters."""
+    text = URL_USER.sub("***@", text)
+    text = QUERY_SECRET.sub(r"\1***", text)
+    # then the secrets' values, long enough not to be an ordinary word of the message (a
+    # library's env var with a secret-looking name may hold "token" or "true")
     values = [v for k, v in os.environ.items() if SECRET_NAME.search(k)]
     for value in sorted({*values, *secrets}, key=len, reverse=True):
-        if value and len(value) >= 4:
+        if value and len(value) >= 8:
             text = text.replace(value, "***")
-    text = URL_USER.sub("***@", text)
-    return QUERY_SECRET.sub(r"\1***", text)
+    return text
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:

@@ -148,10 +148,16 @@ def test_a_wandb_server_that_is_down_with_a_bad_key(tmp_path, monkeypatch, capfd
     monkeypatch.setenv("WANDB_BASE_URL", f"http://127.0.0.1:{closed_port()}")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wb"))
     monkeypatch.setenv("WANDB_INIT_TIMEOUT", "3")
+    import wandb
+
+    wandb.teardown()  # start from fresh process-wide settings, and leave them so
     tracking = open_tracking("wandb", runs_dir=tmp_path / "runs")
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter("always")
-        run = tracked_cv(tracking, comp, data, tmp_path / "runs")
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            run = tracked_cv(tracking, comp, data, tmp_path / "runs")
+    finally:
+        wandb.teardown()
     lines = [str(w.message) for w in seen if issubclass(w.category, TrackerWarning)]
     assert len(lines) == 1 and lines[0].startswith("tracker wandb failed starting (")
     assert (run.path / "run.json").is_file() and run.scores

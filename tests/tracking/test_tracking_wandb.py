@@ -18,7 +18,11 @@ def offline(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_SILENT", "true")
     for name in ("WANDB_API_KEY", "WANDB_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
-    return tmp_path / "wb"
+    import wandb
+
+    wandb.teardown()  # wandb's process-wide settings from an earlier test (e.g. online)
+    yield tmp_path / "wb"
+    wandb.teardown()
 
 
 def test_a_cv_run_offline(tmp_path, offline):
