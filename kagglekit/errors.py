@@ -107,3 +107,9 @@ def why_not_there(path) -> str:
     if os.path.isdir(path):
         return "is a folder, not a file"
     return "is a file, not a folder"
+
+
+# what to do about a damaged or incomplete run: one sentence, said by every check of one
+RECREATE_RUN = (
+    "re-create the run with the same `kagglekit cv ...` (or fit/blend) command, or remove it"
+)

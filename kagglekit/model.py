@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kagglekit.errors import RunError
+from kagglekit.errors import RECREATE_RUN, RunError
 from kagglekit.params import build_params, params_to_dict
 from kagglekit.safestate import TREE_FILE as STATE_FILE  # (+ state.npz)
 
@@ -36,7 +36,6 @@ from kagglekit.safestate import TREE_FILE as STATE_FILE  # (+ state.npz)
 SKOPS_STATE_FILE = "state.skops"
 # what kagglekit before 0.2 wrote: never loaded (unpickling can run arbitrary code)
 LEGACY_STATE_FILE = "state.pkl"
-RECREATE_RUN = "re-create the run with the same `kagglekit cv ...` (or `kagglekit fit ...`) command"
 
 
 def refuse_legacy(directory: Path, legacy: str) -> None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kagglekit.errors import KaggleKitWarning, RunError, show
+from kagglekit.errors import RECREATE_RUN, KaggleKitWarning, RunError, show
 from kagglekit.store.folder import RUN_FILE, RunsFolder
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ TYPED_KEYS: dict[str, type | tuple[type, ...]] = {
     "fold_scores": list,
     "threshold": (int, float),
 }
-RECREATE = "re-create it with the same `kagglekit cv ...` (or fit/blend) command, or remove it"
+RECREATE = RECREATE_RUN  # (errors.py: one sentence for every damaged-run check)
 
 
 class DamagedRunWarning(KaggleKitWarning):
