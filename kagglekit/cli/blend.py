@@ -63,7 +63,8 @@ def register_commands(cli):
         default="mean",
         show_default=True,
         help="mean | rank (mean rank) | weighted (weights optimised on OOF, nested CV) "
-        "| stack (meta-model, nested CV) | vote (members' labels).",
+        "| stack (meta-model, nested CV) | vote (members' labels) | hill-climb (greedy "
+        "selection with replacement, nested CV), or one a plugin registers.",
     )
     @click.option(
         "--objective",
@@ -118,10 +119,14 @@ def register_commands(cli):
         """Blend runs made on identical folds into a new run, from their OOF predictions.
 
         Refused when the runs' competition, training rows, row order or folds differ.
-        Weighted and stack blends are nested inside the folds, so their scores are
-        cross-validated; the in-sample score is shown beside them.
+        Weighted, stack, vote and hill-climb blends are nested inside the folds, so their
+        scores are cross-validated; the in-sample score is shown beside them. --top K
+        chooses the members by held-out score instead of naming them.
 
-        Example: kagglekit blend RUN1 RUN2 --method rank
+        \b
+        Examples:
+            kagglekit blend RUN1 RUN2 --method rank
+            kagglekit blend --top 5 --competition quora --method hill-climb
         """
         from kagglekit import plugins
         from kagglekit.blend import check_distinct, create_blend
