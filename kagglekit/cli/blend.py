@@ -123,10 +123,9 @@ def register_commands(cli):
         scores are cross-validated; the in-sample score is shown beside them. --top K
         chooses the members by held-out score instead of naming them.
 
-        \b
-        Examples:
-            kagglekit blend RUN1 RUN2 --method rank
-            kagglekit blend --top 5 --competition quora --method hill-climb
+        Example: kagglekit blend RUN1 RUN2 --method rank
+
+        Or: kagglekit blend --top 5 --competition quora --method hill-climb
         """
         from kagglekit import plugins
         from kagglekit.blend import check_distinct, create_blend
