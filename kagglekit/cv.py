@@ -146,6 +146,16 @@ def progress_metric(comp: Competition):
     return get_metric("auc" if comp.n_targets == 1 else "mean_auc")
 
 
+def cv_recipe(model_cls, source: Run | None) -> dict | None:
+    """What a full fit takes from the CV run it reproduces, for models that learn epoch by
+    epoch (``model_cls.recipe_from_cv`` of the folds' fit_info), or None."""
+    if source is None:
+        return None
+    from_cv = getattr(model_cls, "recipe_from_cv", None)
+    infos = [f.get("fit_info") for f in source.info.get("fold_scores", [])]
+    return from_cv(infos) if callable(from_cv) and infos and all(infos) else None
+
+
 def run_fit(
     comp: Competition,
     model_name: str,
@@ -173,12 +183,7 @@ def run_fit(
     preparation): its threshold, and for models that learn epoch by epoch its epoch count
     and learning rates (``model_cls.recipe_from_cv``). A finished fit of the same jobs,
     files and threshold is returned as it is, unless ``new`` (see ``run_cv``)."""
-    recipe = None
-    if source is not None:
-        from_cv = getattr(model_cls, "recipe_from_cv", None)
-        infos = [f.get("fit_info") for f in source.info.get("fold_scores", [])]
-        if callable(from_cv) and infos and all(infos):
-            recipe = from_cv(infos)
+    recipe = cv_recipe(model_cls, source)
     seeds = list(seeds) if seeds else [seed]
     jobs = plan_jobs(
         model_name, params, seeds, None, data_fingerprint(data), False, model_cls, recipe=recipe

@@ -15,7 +15,7 @@ from kagglekit.cli.options import (
     load_data,
     runs_dir_option,
 )
-from kagglekit.cli.output import emit_json, info, score_table
+from kagglekit.cli.output import emit_json, info, job_line, score_table
 from kagglekit.errors import KaggleKitError
 from kagglekit.hookspecs import hookimpl
 
@@ -265,6 +265,7 @@ def register_commands(cli):
                 options,
                 on_trial=trial_line,
                 on_note=info,
+                on_event=job_line,  # each fold as it starts and ends: a trial can be long
             )
         except KeyboardInterrupt:
             info(

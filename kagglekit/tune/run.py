@@ -135,6 +135,7 @@ def run_tune(
     *,
     on_trial: Callable | None = None,
     on_note: Callable[[str], None] | None = None,
+    on_event: Callable | None = None,
     executor=None,
 ) -> TuneResult:
     from kagglekit.folds import dataset_folds
@@ -204,6 +205,7 @@ def run_tune(
         comp.metric,
         executor=executor,
         on_trial=on_trial,
+        on_event=on_event,
     )
     _optimize(study, objective, options, url, name)
 
@@ -452,12 +454,9 @@ def _score_on_holdout(
     run_id = trial.user_attrs.get("run_id")
     run = Run(folder.run_dir(comp.slug, run_id)) if run_id else None
     threshold = run.threshold if run is not None else 0.5
-    recipe = None
-    from_cv = getattr(model_cls, "recipe_from_cv", None)
-    if run is not None and callable(from_cv):
-        infos = [f.get("fit_info") for f in run.info.get("fold_scores", [])]
-        if infos and all(infos):
-            recipe = from_cv(infos)
+    from kagglekit.cv import cv_recipe
+
+    recipe = cv_recipe(model_cls, run)
     ctx = JobContext(
         model_name,
         model_cls,
