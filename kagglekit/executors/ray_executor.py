@@ -53,6 +53,44 @@ def unpack(files: dict, folder: Path) -> None:
         path.write_bytes(blob)
 
 
+def start_ray(ray, address: str | None = None, workers: int | None = None) -> bool:
+    """Start Ray quietly (no dashboard, workers' output not copied to this terminal) unless
+    it already runs in this process: a local instance, ``workers`` CPUs when given, or the
+    cluster at ``address``. Returns whether this call started it (then shut it down)."""
+    if ray.is_initialized():
+        return False
+    options: dict[str, Any] = {
+        "address": address,
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "configure_logging": False,
+    }
+    if not address and workers:
+        options["num_cpus"] = int(workers)
+    ray.init(**options)
+    return True
+
+
+def task_result(ray, ref):
+    """``ray.get(ref)``; a KaggleKitError raised in the task is raised here as its one line."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:
+        cause = exc.as_instanceof_cause()
+        if isinstance(cause, KaggleKitError):
+            raise KaggleKitError(str(cause).splitlines()[-1]) from None
+        raise
+
+
+def cancel_tasks(ray, refs, force: bool = True) -> None:
+    """Cancel the tasks behind ``refs``, best effort (on the way out of an error or Ctrl-C)."""
+    for ref in refs:
+        try:
+            ray.cancel(ref, force=force)
+        except Exception:  # noqa: BLE001 - best effort on the way out
+            pass
+
+
 class RayTasks(Executor):
     """Every job a Ray task (a local Ray instance, or the cluster at --address)."""
 
@@ -65,17 +103,7 @@ class RayTasks(Executor):
         if not jobs:
             return
         ray = import_ray()
-        started_here = not ray.is_initialized()
-        if started_here:
-            options: dict[str, Any] = {
-                "address": self.address,
-                "include_dashboard": False,
-                "log_to_driver": False,
-                "configure_logging": False,
-            }
-            if not self.address and self.workers:
-                options["num_cpus"] = int(self.workers)
-            ray.init(**options)
+        started_here = start_ray(ray, self.address, self.workers)
         pending = {}
         try:
             gpus = ray.cluster_resources().get("GPU", 0)
@@ -89,13 +117,7 @@ class RayTasks(Executor):
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 job = pending.pop(ready[0])
-                try:
-                    record, files = ray.get(ready[0])
-                except ray.exceptions.RayTaskError as exc:
-                    cause = exc.as_instanceof_cause()
-                    if isinstance(cause, KaggleKitError):
-                        raise KaggleKitError(str(cause).splitlines()[-1]) from None
-                    raise
+                record, files = task_result(ray, ready[0])
                 scratch = tracker.store.scratch(job)
                 try:
                     unpack(files, scratch)
@@ -104,10 +126,6 @@ class RayTasks(Executor):
                     raise
                 tracker.finish(job, scratch, record)
         finally:
-            for ref in pending:
-                try:
-                    ray.cancel(ref, force=True)
-                except Exception:  # noqa: BLE001 - best effort on the way out
-                    pass
+            cancel_tasks(ray, pending)
             if started_here:
                 ray.shutdown()
