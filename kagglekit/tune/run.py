@@ -6,16 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from kagglekit.errors import KaggleKitError
-from kagglekit.tune.holdout import DEFAULT_SHARE, split_holdout, unlabelled
+from kagglekit.tune.holdout import DEFAULT_SHARE, split_holdout
 from kagglekit.tune.study import (
     Objective,
     finished,
@@ -225,22 +222,22 @@ def run_tune(
         "held_out": bool(best_trial.user_attrs.get("held_out", True)),
     }
     scored = None
-    if holdout is not None:
-        scored = _holdout_scores(
-            comp,
-            model_name,
-            model_cls,
-            fixed,
-            study,
-            best_trial,
-            trials_data,
-            holdout_frame,
-            holdout,
-            folder,
-            directory,
-            options,
-            note,
-        )
+    if holdout is not None and holdout_frame is not None:  # set together
+        from kagglekit.tune.holdout_fit import HoldoutFit
+
+        scored = HoldoutFit(
+            comp=comp,
+            model_name=model_name,
+            model_cls=model_cls,
+            fixed=fixed,
+            trials_data=trials_data,
+            holdout_frame=holdout_frame,
+            holdout=holdout,
+            folder=folder,
+            directory=directory,
+            seed=options.seed,
+            note=note,
+        ).scores(study, best_trial)
     write_best_toml(
         directory / "best.toml",
         model_name,
@@ -370,135 +367,6 @@ def _counts(study) -> dict:
         }[trial.state.name]
         out[key] += 1
     return out
-
-
-def _holdout_scores(
-    comp,
-    model_name,
-    model_cls,
-    fixed,
-    study,
-    best_trial,
-    trials_data,
-    holdout_frame,
-    holdout,
-    folder,
-    directory,
-    options,
-    note,
-) -> dict:
-    """The best configuration (and the defaults, when they differ) fit on every trial row
-    and scored once on the holdout, each at the threshold its CV run chose on its OOF."""
-    defaults_trial = next(
-        (t for t in study.trials if t.user_attrs.get("defaults") and t.state.name == "COMPLETE"),
-        None,
-    )
-    out = {"record": holdout.record(len(trials_data.train) + len(holdout.rows))}
-    todo = [("best", best_trial)]
-    if defaults_trial is not None and defaults_trial.number != best_trial.number:
-        todo.append(("defaults", defaults_trial))
-    for label, trial in todo:
-        out[label] = _score_on_holdout(
-            note,
-            label,
-            comp,
-            model_name,
-            model_cls,
-            {**fixed, **trial.params},
-            trial,
-            trials_data,
-            holdout_frame,
-            folder,
-            directory / "holdout" / f"trial-{trial.number}",
-            options.seed,
-        )
-    if "defaults" not in out and defaults_trial is not None:
-        out["defaults"] = out["best"]
-    return out
-
-
-def _score_on_holdout(
-    note,
-    label,
-    comp,
-    model_name,
-    model_cls,
-    values,
-    trial,
-    trials_data,
-    holdout_frame,
-    folder,
-    out_dir,
-    seed,
-) -> dict:
-    from kagglekit.jobs import (
-        FULL,
-        Job,
-        JobContext,
-        check_predictions,
-        execute_job,
-        needs_accelerator,
-    )
-    from kagglekit.metrics import score_all
-    from kagglekit.params import build_params
-    from kagglekit.store.run import Run
-
-    saved = out_dir / "scores.json"
-    if saved.is_file():  # scored by an earlier attempt of the same study
-        return json.loads(saved.read_text(encoding="utf-8"))
-    note(
-        f"holdout: fitting the {label} configuration (trial {trial.number}) on all "
-        f"{len(trials_data.train):,} trial rows"
-    )
-    params = build_params(model_cls.Params, values, model_name)
-    run_id = trial.user_attrs.get("run_id")
-    run = Run(folder.run_dir(comp.slug, run_id)) if run_id else None
-    threshold = run.threshold if run is not None else 0.5
-    from kagglekit.cv import cv_recipe
-
-    recipe = cv_recipe(model_cls, run)
-    ctx = JobContext(
-        model_name,
-        model_cls,
-        params,
-        trials_data.train,
-        unlabelled(holdout_frame),
-        None,
-        False,
-        comp.n_targets,
-        needs_accelerator(model_cls),
-        recipe=recipe,
-    )
-    from kagglekit.store.atomic import temp_sibling
-
-    scratch = temp_sibling(out_dir)
-    scratch.mkdir(parents=True)
-    record = execute_job(ctx, Job(model_name, FULL, seed, seed, "holdout"), scratch)
-    pred = check_predictions(
-        np.load(scratch / "test.npy", allow_pickle=False),
-        len(holdout_frame),
-        comp.n_targets,
-        model_name,
-    )
-    scores = score_all(comp, holdout_frame.y, pred, threshold)
-    result = {
-        "trial": trial.number,
-        "params": values,
-        "cv_run": run_id,
-        "cv": trial.value,
-        "threshold": threshold,
-        "scores": scores,
-        "value": scores.get(comp.metric),
-        "seconds": record.get("seconds"),
-        "n_rows": int(len(holdout_frame)),
-    }
-    from kagglekit.store.atomic import write_json
-
-    write_json(scratch / "scores.json", result)
-    if out_dir.exists():  # an attempt that stopped between its rename and its scores
-        shutil.rmtree(out_dir)
-    scratch.rename(out_dir)
-    return result
 
 
 def write_best_toml(
