@@ -163,11 +163,29 @@ def register_commands(cli):
         help="Stop weak trials after a fold (median of earlier trials).",
     )
     @click.option(
-        "--workers",
-        type=int,
-        default=1,
+        "--executor",
+        type=click.Choice(["local", "ray"]),
+        default="local",
         show_default=True,
-        help="Local processes running trials of the one study.",
+        help="Who runs the trials: local processes, or ray tasks (one CPU each) on a "
+        "Ray cluster, each opening the study from --storage. The default SQLite "
+        "storage works only when all Ray workers share this machine's file system "
+        "(and so must --runs-dir); across machines use a PostgreSQL URL and a shared "
+        "runs folder.",
+    )
+    @click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Processes (or Ray tasks) running trials of the one study [default: 1; "
+        "--executor ray: the cluster's CPUs, at most the trials left].",
+    )
+    @click.option(
+        "--address",
+        metavar="ADDR",
+        default=None,
+        help="--executor ray: the Ray cluster (auto, or HOST:PORT) [default: start a "
+        "local Ray instance].",
     )
     @data_options
     @runs_dir_option
@@ -187,7 +205,9 @@ def register_commands(cli):
         holdout,
         no_holdout,
         pruner,
+        executor,
         workers,
+        address,
         data_dir,
         sample,
         encoding,
@@ -201,6 +221,9 @@ def register_commands(cli):
         and written as best.toml for `kagglekit cv --config` and `fit --config`.
 
         Example: kagglekit tune quora -m tfidf-lr --trials 50 --timeout 2h
+
+        On a Ray cluster: kagglekit tune quora -m tfidf-lr --trials 50 --executor ray
+        --address auto --storage postgresql://user@host/db
         """
         from pathlib import Path
 
@@ -235,6 +258,8 @@ def register_commands(cli):
             scheme=scheme,
             holdout=None if no_holdout else holdout,
             pruner=pruner,
+            executor=executor,
+            address=address,
             workers=workers,
         )
         data = load_data(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,7 +38,11 @@ class TuneOptions:
     holdout: float | None = DEFAULT_SHARE  # None: --no-holdout
     pruner: str = "median"
     startup_trials: int = 5  # finished trials before the median pruner stops any
-    workers: int = 1  # local processes sharing the study
+    # trials run on "local" processes (this one and workers - 1 forked ones) or "ray" tasks
+    executor: str = "local"
+    address: str | None = None  # --executor ray: the cluster [default: a local Ray instance]
+    # processes or Ray tasks sharing the study [default: 1 local; Ray: the cluster's CPUs]
+    workers: int | None = None
 
 
 @dataclass
@@ -137,9 +140,11 @@ def run_tune(
 ) -> TuneResult:
     from kagglekit.folds import dataset_folds
     from kagglekit.metrics import get_metric
+    from kagglekit.tune.parallel import check_executor, optimize
     from kagglekit.tune.space import check_space
 
     optuna = require_optuna()
+    check_executor(options)
     started = time.perf_counter()
     note = on_note or (lambda message: None)
     check_space(model_name, model_cls, space, fixed)
@@ -204,7 +209,7 @@ def run_tune(
         on_trial=on_trial,
         on_event=on_event,
     )
-    _optimize(study, objective, options, url, name)
+    optimize(study, objective, options, url, name)
 
     study = optuna.load_study(study_name=name, storage=open_storage(url))
     counts = _counts(study)
@@ -301,58 +306,6 @@ def _default_storage(folder) -> str:
     from kagglekit.tune.study import default_storage
 
     return default_storage(folder)
-
-
-def _optimize(study, objective, options: TuneOptions, url: str, name: str) -> None:
-    """Run trials until the study has ``n_trials`` finished ones (or the timeout), in this
-    process and in ``workers - 1`` more, all sharing the study."""
-    if finished(study) >= options.n_trials:
-        return
-    workers = max(1, int(options.workers))
-    children = []
-    if workers > 1:
-        mp = multiprocessing.get_context("fork")
-        children = [
-            mp.Process(target=_worker, args=(objective, options, url, name), daemon=True)
-            for _ in range(workers - 1)
-        ]
-        for child in children:
-            child.start()
-    try:
-        _optimize_here(study, objective, options)
-    finally:
-        for child in children:
-            child.join()
-    failed = [c.exitcode for c in children if c.exitcode not in (0, None)]
-    if failed:
-        raise KaggleKitError(
-            f"{len(failed)} tune worker process(es) failed (exit status "
-            f"{failed}); run the same command again to continue the study"
-        )
-
-
-def _worker(objective, options, url, name) -> None:
-    from kagglekit.executors.local import die_with_parent
-
-    die_with_parent()
-    optuna = require_optuna()
-    study = optuna.load_study(study_name=name, storage=open_storage(url))
-    _optimize_here(study, objective, options)
-
-
-def _optimize_here(study, objective, options: TuneOptions) -> None:
-    from optuna.study import MaxTrialsCallback
-    from optuna.trial import TrialState
-
-    study.optimize(
-        objective,
-        timeout=options.timeout,
-        gc_after_trial=False,
-        callbacks=[
-            MaxTrialsCallback(options.n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED))
-        ],
-        catch=(),
-    )
 
 
 def _counts(study) -> dict:
