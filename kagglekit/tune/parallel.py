@@ -9,7 +9,7 @@ from __future__ import annotations
 import multiprocessing
 
 from kagglekit.errors import KaggleKitError
-from kagglekit.tune.study import finished, make_pruner, open_storage, require_optuna
+from kagglekit.tune.study import finished, optimize_here, worker_study
 
 EXECUTORS = ("local", "ray")
 
@@ -70,30 +70,3 @@ def _worker(objective, options, url, name) -> None:
 
     die_with_parent()
     optimize_here(worker_study(name, url, options), objective, options.n_trials, options.timeout)
-
-
-def worker_study(name: str, url: str, options):
-    """The study as a worker opens it: from the storage URL, with the study's pruner (a
-    loaded study would otherwise prune with Optuna's default median pruner)."""
-    optuna = require_optuna()
-    return optuna.load_study(
-        study_name=name,
-        storage=open_storage(url),
-        pruner=make_pruner(options.pruner, options.startup_trials),
-    )
-
-
-def optimize_here(study, objective, n_trials: int, timeout: float | None) -> None:
-    """Trials in this process until the study has ``n_trials`` finished ones."""
-    from optuna.study import MaxTrialsCallback
-    from optuna.trial import TrialState
-
-    if finished(study) >= n_trials:  # a worker that started late: nothing left to do
-        return
-    study.optimize(
-        objective,
-        timeout=timeout,
-        gc_after_trial=False,
-        callbacks=[MaxTrialsCallback(n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED))],
-        catch=(),
-    )

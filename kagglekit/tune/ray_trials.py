@@ -19,7 +19,7 @@ import time
 from dataclasses import replace
 
 from kagglekit.errors import KaggleKitError
-from kagglekit.tune.study import TrialReport, _better, _first_line, finished
+from kagglekit.tune.study import TrialReport, better, finished, first_line
 
 POLL_S = 1.0  # how often the driver looks for newly finished trials
 GRACE_S = 15.0  # after Ctrl-C: how long cancelled trials get to record themselves failed
@@ -60,7 +60,7 @@ def optimize_on_ray(study, objective, options, url: str, name: str) -> None:
 
 def trial_task(objective, options, url: str, name: str, deadline: float | None) -> None:
     """Inside a Ray task: trials of the study until it has ``n_trials`` finished ones."""
-    from kagglekit.tune.parallel import optimize_here, worker_study
+    from kagglekit.tune.study import optimize_here, worker_study
 
     timeout = None if deadline is None else deadline - time.time()
     if timeout is not None and timeout <= 0:
@@ -86,7 +86,7 @@ def _put_objective(ray, objective):
     except Exception as exc:  # noqa: BLE001 - pickling fails in many ways
         raise KaggleKitError(
             f"--executor ray: the trials' data cannot be sent to Ray tasks "
-            f"({type(exc).__name__}: {_first_line(exc)}); run the trials locally with "
+            f"({type(exc).__name__}: {first_line(exc)}); run the trials locally with "
             f"--workers N instead"
         ) from None
 
@@ -102,7 +102,7 @@ def _result(ray, ref) -> None:
         raise
     except ray.exceptions.RayError as exc:
         raise KaggleKitError(
-            f"a Ray trial task failed ({type(exc).__name__}: {_first_line(exc)}); run the same "
+            f"a Ray trial task failed ({type(exc).__name__}: {first_line(exc)}); run the same "
             f"command again to continue the study"
         ) from None
 
@@ -157,7 +157,7 @@ class TrialWatcher:
                 self._consider(t)
 
     def _consider(self, trial) -> None:
-        if self.best is None or _better(self.study, trial.value, self.best[0]):
+        if self.best is None or better(self.study, trial.value, self.best[0]):
             self.best = (trial.value, trial.number)
 
     def poll(self) -> list[TrialReport]:

@@ -86,11 +86,11 @@ def open_storage(url: str):
     except Exception as exc:  # noqa: BLE001 - sqlalchemy/optuna raise many kinds
         raise KaggleKitError(
             f"--storage {shown_url(url)}: cannot open the study storage "
-            f"({type(exc).__name__}: {_first_line(exc)})"
+            f"({type(exc).__name__}: {first_line(exc)})"
         ) from None
 
 
-def _first_line(exc) -> str:
+def first_line(exc) -> str:
     return (str(exc).strip().splitlines() or [""])[0][:200]
 
 
@@ -281,7 +281,7 @@ class Objective:
         except ValueError:  # no complete trial yet
             pass
         if state == "complete" and (
-            report.best_value is None or _better(trial.study, value, report.best_value)
+            report.best_value is None or better(trial.study, value, report.best_value)
         ):
             report.best_value, report.best_number = value, trial.number
         self.reports.append(report)
@@ -289,7 +289,7 @@ class Objective:
             self.on_trial(report)
 
 
-def _better(study, a, b) -> bool:
+def better(study, a, b) -> bool:
     return a > b if study.direction.name == "MAXIMIZE" else a < b
 
 
@@ -301,3 +301,30 @@ def objective_value(run, metric_name: str) -> float:
     if value is None:
         raise KaggleKitError(f"run {run.id} has no {metric_name} score to tune on")
     return float(value)
+
+
+def worker_study(name: str, url: str, options):
+    """The study as a worker opens it: from the storage URL, with the study's pruner (a
+    loaded study would otherwise prune with Optuna's default median pruner)."""
+    optuna = require_optuna()
+    return optuna.load_study(
+        study_name=name,
+        storage=open_storage(url),
+        pruner=make_pruner(options.pruner, options.startup_trials),
+    )
+
+
+def optimize_here(study, objective, n_trials: int, timeout: float | None) -> None:
+    """Trials in this process until the study has ``n_trials`` finished ones."""
+    from optuna.study import MaxTrialsCallback
+    from optuna.trial import TrialState
+
+    if finished(study) >= n_trials:  # a worker that started late: nothing left to do
+        return
+    study.optimize(
+        objective,
+        timeout=timeout,
+        gc_after_trial=False,
+        callbacks=[MaxTrialsCallback(n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED))],
+        catch=(),
+    )
