@@ -144,11 +144,18 @@ def predict_batches(
     )
     plan = data.plan
     step = max(1, -(-int(chunk_rows) // batch_size)) if chunk_rows else len(plan.batches)
+    from kagglekit import deadline
+
+    checks = []
+    if deadline.remaining() is not None:  # under `kagglekit auto`'s first-fold limit
+        from kagglekit.keras.training import DeadlineCheck
+
+        checks.append(DeadlineCheck())
     for start in range(0, len(plan.batches), step):
         batches, widths = plan.batches[start : start + step], plan.widths[start : start + step]
         distinct_first_widths(batches, widths)
         data.plan = BatchPlan(batches, widths)
-        pred = np.asarray(model.predict(data, verbose=0), dtype=np.float32)
+        pred = np.asarray(model.predict(data, verbose=0, callbacks=checks), dtype=np.float32)
         rows = np.concatenate([pad_to_multiple(b, pad_rows_to) for b in batches])
         out[rows] = pred.reshape(len(rows), n_out)  # a repeated row gets its own value
     return out

@@ -391,6 +391,18 @@ def keras_verbose(verbose: int, stream=None) -> int:
     return 1 if verbose == 1 and tty else 2
 
 
+class DeadlineCheck(keras.callbacks.Callback):
+    """Stops training with ``deadline.OutOfTime`` once the time limit of the enclosing
+    ``kagglekit.deadline.deadline`` passes (checked after every batch)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        from kagglekit import deadline
+
+        deadline.check()
+
+    on_test_batch_end = on_predict_batch_end = on_train_batch_end
+
+
 class EpochLog(keras.callbacks.Callback):
     """Hands each epoch's entry of ``monitor`` (epoch, loss, lr, the monitored figure,
     seconds: what the run records as ``fit_info.history``) to ``listener`` as it ends: a
@@ -420,6 +432,10 @@ def fit_epochs(
         first.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     listener = epoch_listener()
     last = [EpochLog(monitor, listener)] if listener is not None else []
+    from kagglekit import deadline
+
+    if deadline.remaining() is not None:  # under `kagglekit auto`'s first-fold limit
+        first.append(DeadlineCheck())
     with contextlib.redirect_stdout(sys.stderr):
         model.fit(
             data,
