@@ -51,10 +51,17 @@ def saved_models(run: Run) -> list[Path]:
     return dirs
 
 
+def combines(run: Run) -> bool:
+    """A blend, or a blend refit: it predicts through member runs and saved blenders."""
+    from kagglekit.blend.refit import combines_members
+
+    return combines_members(run)
+
+
 def model_dirs(run: Run) -> list[Path]:
     """Every saved model folder a prediction with ``run`` goes through: the run's own, or a
     blend's members' (recursively); a missing one is refused before any work."""
-    if run.kind != "blend":
+    if not combines(run):
         return saved_models(run)
     from kagglekit.blend.predicting import member_run
     from kagglekit.blend.state import load_blenders
@@ -75,7 +82,7 @@ def predict_with_run(run: Run, frame: TextFrame, advance=None) -> np.ndarray:
 
         n_models = len(model_dirs(run))
         models = "its 1 model" if n_models == 1 else f"each of {n_models} models"
-        blend = f" (blend {run.id})" if run.kind == "blend" else ""
+        blend = f" (blend {run.id})" if combines(run) else ""
         with steps(
             f"Predicting {len(frame)} rows with {models}{blend}",
             total=n_models * len(frame),
@@ -83,7 +90,7 @@ def predict_with_run(run: Run, frame: TextFrame, advance=None) -> np.ndarray:
             min_seconds=PROGRESS_AFTER_SECONDS,
         ) as advance:
             return predict_with_run(run, frame, advance)
-    if run.kind == "blend":
+    if combines(run):
         from kagglekit.blend.predicting import predict_blend
 
         return predict_blend(

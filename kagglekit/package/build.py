@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kagglekit import __version__
+from kagglekit.blend.refit import combines_members
 from kagglekit.package.kagglekit_wheel import build_kagglekit_wheel
 from kagglekit.package.kernel import MANIFEST, kernel_metadata, notebook, render_script
 from kagglekit.package.wheels import (
@@ -133,7 +134,8 @@ def checked_slug(value: str, option: str, shortest: int) -> str:
 
 
 def member_runs(run: Run) -> list[Run]:
-    """A blend's member runs (recursively), found where the blend says or beside it."""
+    """A blend's (or a blend refit's) member runs (recursively), found where the blend says
+    or beside it."""
     out = []
     for row in run.info.get("member_runs") or []:
         candidates = [Path(row.get("path") or ""), run.path.parent / row["run_id"]]
@@ -144,7 +146,7 @@ def member_runs(run: Run) -> list[Run]:
                 f"{candidates[0]} and {run.path.parent}); it was moved or removed"
             )
         member = Run(found)
-        out += [member, *member_runs(member)] if member.kind == "blend" else [member]
+        out += [member, *member_runs(member)] if combines_members(member) else [member]
     return out
 
 
@@ -152,7 +154,7 @@ def collect_runs(runs: list[Run]) -> list[Run]:
     """The runs to package: those given, then blends' members, each once; one competition."""
     out: list[Run] = []
     for run in runs:
-        for r in [run, *(member_runs(run) if run.kind == "blend" else [])]:
+        for r in [run, *(member_runs(run) if combines_members(run) else [])]:
             if all(r.path != o.path for o in out):
                 out.append(r)
     slugs = sorted({r.competition for r in out})
@@ -162,7 +164,7 @@ def collect_runs(runs: list[Run]) -> list[Run]:
             f"package one competition at a time"
         )
     for r in out:
-        if r.kind != "blend" and not (r.path / "models").is_dir():
+        if not combines_members(r) and not (r.path / "models").is_dir():
             raise PackageError(
                 f"run {r.id} has no saved models ({r.path / 'models'}); the "
                 f"notebook cannot predict with it: use a cv or fit run"
