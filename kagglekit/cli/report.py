@@ -26,6 +26,13 @@ def register_commands(cli):
         help="Report a `kagglekit tune` study instead of runs (`kagglekit runs` lists them).",
     )
     @click.option(
+        "--auto",
+        "auto_name",
+        default=None,
+        metavar="NAME",
+        help="Report a `kagglekit auto` session (its last line names it).",
+    )
+    @click.option(
         "--storage",
         default=None,
         metavar="URL",
@@ -44,7 +51,7 @@ def register_commands(cli):
     @click.option("--open", "open_it", is_flag=True, help="Open the report in a web browser.")
     @runs_dir_option
     @json_option
-    def report(run_refs, study, storage, output, open_it, runs_dir, as_json):
+    def report(run_refs, study, auto_name, storage, output, open_it, runs_dir, as_json):
         """Write one self-contained HTML report (plots inline) of a run, comparing runs, or
         of a tuning study (--study NAME).
 
@@ -55,10 +62,20 @@ def register_commands(cli):
         correlation of their OOF predictions and their scores side by side. --study NAME:
         the best CV (optimistic) beside the holdout score (held out), the optimisation
         history, parameter importances, each parameter against the objective, every trial.
+        --auto NAME: each candidate's fold-1 score and time, what was dropped and why,
+        the tuning, the blend's weights, the holdout figure beside the CV.
 
         Example: kagglekit report RUN --open; kagglekit report --study NAME
         """
-        if study:
+        if auto_name:
+            if run_refs or study:
+                raise KaggleKitError("give RUNs, --study NAME or --auto NAME, one of them")
+            from kagglekit.report.auto import write_auto_report
+            from kagglekit.store.folder import RunsFolder
+
+            path, payload = write_auto_report(RunsFolder(runs_dir), auto_name, output)
+            info(f"Report of auto session {auto_name}: {path}")
+        elif study:
             if run_refs:
                 raise KaggleKitError("give RUNs or --study NAME, not both")
             path, payload = _study_report(study, storage, output, runs_dir)

@@ -12,6 +12,7 @@
       _pseudo/<run-id>-<rule>/              pseudo-labels made from a run (pseudo.py)
       _studies/studies.db                   tuning studies (Optuna's SQLite storage)
       _studies/<study>/                     a study's best.toml, study.json, holdout fits
+      _auto/<name>/auto.json                a `kagglekit auto` session's record (auto/)
       mlflow.db                             MLflow's default store (tracking/mlflow_tracker.py)
       mlartifacts/                          the artifacts of the runs tracked in mlflow.db
       wandb/                                W&B's run files (the root is wandb.init's dir)
@@ -35,6 +36,8 @@ SAMPLES_DIR = "_samples"
 KERNELS_DIR = "_kernels"
 PSEUDO_DIR = "_pseudo"
 STUDIES_DIR = "_studies"
+AUTO_DIR = "_auto"
+AUTO_FILE = "auto.json"
 MLFLOW_STORE = "mlflow.db"
 MLFLOW_ARTIFACTS = "mlartifacts"  # beside MLflow's SQLite database, wherever that is
 WANDB_DIR = "wandb"  # what W&B makes in the folder it is given
@@ -162,6 +165,15 @@ class RunsFolder:
     def study_dir(self, name: str) -> Path:
         """A study's own files: best.toml, study.json, holdout/ (the holdout fits)."""
         return self.studies / name
+
+    @property
+    def autos(self) -> Path:
+        """Where ``kagglekit auto`` keeps its sessions' records."""
+        return self.root / AUTO_DIR
+
+    def auto_record(self, name: str) -> Path:
+        """An auto session's record (auto.json): what it planned, ran, dropped and chose."""
+        return self.autos / name / AUTO_FILE
 
     # -- experiment tracking (tracking/) -------------------------------------------------------
     def mlflow_store(self) -> Path:

@@ -39,8 +39,19 @@ class Holdout:
         }
 
 
-def split_holdout(data, share: float = DEFAULT_SHARE, seed: int = 42, scheme: str = "auto"):
-    """(the dataset trials see, the holdout's rows as a labelled frame, Holdout)."""
+def split_holdout(
+    data,
+    share: float = DEFAULT_SHARE,
+    seed: int = 42,
+    scheme: str = "auto",
+    *,
+    note: str | None = None,
+    why: str = "kagglekit tune holds these rows out of every trial",
+):
+    """(the dataset trials see, the holdout's rows as a labelled frame, Holdout).
+
+    ``note`` / ``why``: what the dataset's notes and its runs' ``row_subset`` say about the
+    rows kept out (``kagglekit auto`` uses the same holdout)."""
     if not 0 < share < 0.5:
         raise KaggleKitError(
             f"--holdout {share}: the holdout share must be above 0 and below "
@@ -67,11 +78,12 @@ def split_holdout(data, share: float = DEFAULT_SHARE, seed: int = 42, scheme: st
     only = None if data.training_only is None else np.asarray(data.training_only)[keep]
     notes = [
         *data.notes,
-        f"tune: {len(rows):,} of {len(folds):,} training rows held out "
+        note
+        or f"tune: {len(rows):,} of {len(folds):,} training rows held out "
         f"(never trained on or scored by a trial)",
     ]
     subset = {
-        "why": "kagglekit tune holds these rows out of every trial",
+        "why": why,
         "rows": int(len(keep)),
         "of": int(len(folds)),
     }

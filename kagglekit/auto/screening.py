@@ -1,0 +1,206 @@
+"""``kagglekit auto``'s screening: every model's fold 1 under a time limit, the models
+clearly behind or too slow dropped with the reason, then the kept models' full CV runs."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from kagglekit.auto.budget import duration
+from kagglekit.errors import KaggleKitError
+
+
+class _FirstFoldDone(Exception):
+    """Raised from run_cv's on_scored: fold 1 is done and kept in the job store."""
+
+    def __init__(self, value: float):
+        super().__init__(value)
+        self.value = value
+
+
+def screen(session, ctx, built) -> dict:
+    """Fold 1 of every model; the kept and the dropped, each with its reason."""
+    from kagglekit import deadline
+    from kagglekit.cv import progress_metric, run_cv
+    from kagglekit.executors.base import InProcess
+
+    metric = progress_metric(ctx.comp)
+    out: dict = {}
+    n_jobs = len(ctx.seeds) * len(
+        np.unique(np.asarray(ctx.plan.folds)[np.asarray(ctx.plan.folds) >= 0])
+    )
+    for model, (name, cls, params, _cand) in built.items():
+        limit = min(
+            ctx.options.first_fold_share * session.budget.total,
+            session.budget.left() - ctx.options.reserve_share * session.budget.total,
+        )
+        if limit <= 0:
+            out[model] = _dropped(f"no budget left for its fold 1 ({session.budget.label()})")
+            session.say(f"{model}: dropped, {out[model]['why']}")
+            continue
+        session.say(f"{model}: fold 1 (at most {duration(limit)})")
+        t0 = time.monotonic()
+
+        def first(job, value):
+            raise _FirstFoldDone(value)
+
+        try:
+            with deadline.deadline(limit, f"fold 1 of {model}"):
+                run_cv(
+                    ctx.comp,
+                    name,
+                    cls,
+                    params,
+                    ctx.data,
+                    folds=ctx.plan,
+                    seed=ctx.seeds[0],
+                    seeds=ctx.seeds,
+                    scheme=ctx.plan.scheme,
+                    runs_dir=ctx.folder,
+                    executor=InProcess(),
+                    on_event=ctx.on_event,
+                    keep_jobs=True,
+                    on_scored=first,
+                )
+        except _FirstFoldDone as done:
+            seconds = time.monotonic() - t0
+            out[model] = {
+                "status": "kept",
+                "fold1": float(done.value),
+                "metric": metric.name,
+                "seconds": round(seconds, 3),
+                "jobs": n_jobs,
+                "why": "",
+            }
+            session.say(f"{model}: fold 1 {metric.name} {done.value:.4f} in {duration(seconds)}")
+        except deadline.OutOfTime:
+            out[model] = _dropped(
+                f"fold 1 alone took more than its {duration(limit)} "
+                f"({ctx.options.first_fold_share:.0%} of the budget)",
+                seconds=time.monotonic() - t0,
+            )
+            session.say(f"{model}: dropped, {out[model]['why']}")
+        except KaggleKitError as exc:
+            out[model] = _dropped(f"failed in fold 1: {exc}", seconds=time.monotonic() - t0)
+            session.say(f"{model}: dropped, {out[model]['why']}")
+        else:  # a finished run of the same jobs was found: its first fold is known
+            seconds = time.monotonic() - t0
+            out[model] = {
+                "status": "kept",
+                "fold1": None,
+                "metric": metric.name,
+                "seconds": round(seconds, 3),
+                "jobs": n_jobs,
+                "why": "",
+            }
+        session.record["steps"]["screening_partial"] = out
+        session.save()
+    session.record["steps"].pop("screening_partial", None)
+    _drop(session, ctx, out, metric)
+    return out
+
+
+def _dropped(why: str, seconds: float | None = None) -> dict:
+    return {
+        "status": "dropped",
+        "fold1": None,
+        "seconds": None if seconds is None else round(seconds, 3),
+        "why": why,
+    }
+
+
+def _parallel(ctx, model_cls, n_left: int) -> int:
+    """How many of a model's remaining jobs run at once (as --executor auto chooses)."""
+    from kagglekit.executors.local import available_cores
+    from kagglekit.jobs import needs_accelerator
+
+    if needs_accelerator(model_cls) or n_left < 2:
+        return 1
+    return max(1, min(len(available_cores()), n_left))
+
+
+def projected_cv(screened: dict, parallel: int) -> float:
+    """Seconds a model's remaining jobs should take, from its fold 1."""
+    return float(screened["seconds"]) * max(0, screened["jobs"] - 1) / max(1, parallel)
+
+
+def _drop(session, ctx, out: dict, metric) -> None:
+    """Drop the models clearly behind the best fold 1, then those that do not fit."""
+    scored = {m: s for m, s in out.items() if s["status"] == "kept" and s["fold1"] is not None}
+    if scored:
+        pick = max if metric.greater_is_better else min
+        best_model = pick(scored, key=lambda m: scored[m]["fold1"])
+        best = scored[best_model]["fold1"]
+        for model, s in scored.items():
+            gap = (best - s["fold1"]) if metric.greater_is_better else (s["fold1"] - best)
+            if gap > ctx.options.drop_margin * max(abs(best), 1e-12):
+                s.update(
+                    status="dropped",
+                    why=f"clearly behind: fold 1 {metric.name} {s['fold1']:.4f} vs "
+                    f"{best_model}'s {best:.4f} (more than {ctx.options.drop_margin:.0%} behind)",
+                )
+                session.say(f"{model}: dropped, {s['why']}")
+    # the best first: what fits is kept in that order
+    order = sorted(
+        (m for m, s in out.items() if s["status"] == "kept"),
+        key=lambda m: (
+            -(out[m]["fold1"] or 0) if metric.greater_is_better else (out[m]["fold1"] or 0)
+        ),
+    )
+    room = session.budget.left() - ctx.options.reserve_share * session.budget.total
+    for model in order:
+        s = out[model]
+        from kagglekit import plugins
+
+        need = projected_cv(s, _parallel(ctx, plugins.get_model(model), s["jobs"] - 1))
+        s["projected_seconds"] = round(need, 3)
+        if need > room:
+            s.update(
+                status="dropped",
+                why=f"its other folds would take about {duration(need)}; "
+                f"{duration(max(0.0, room))} of the budget is left for CV",
+            )
+            session.say(f"{model}: dropped, {s['why']}")
+        else:
+            room -= need
+
+
+def complete(session, ctx, built, kept: list[str]) -> dict:
+    """The kept models' full CV runs: model -> {run_id, cv, seconds}."""
+    from kagglekit.cv import run_cv
+    from kagglekit.metrics import ranking_score
+
+    done = dict(session.step("cv") or {})
+    for model in kept:
+        if model in done:
+            continue
+        name, cls, params, cand = built[model]
+        t0 = time.monotonic()
+        session.say(f"{model}: the other folds")
+        run = run_cv(
+            ctx.comp,
+            name,
+            cls,
+            params,
+            ctx.data,
+            folds=ctx.plan,
+            seed=ctx.seeds[0],
+            seeds=ctx.seeds,
+            scheme=ctx.plan.scheme,
+            runs_dir=ctx.folder,
+            executor=ctx.executor,
+            on_event=ctx.on_event,
+        )
+        cv = ranking_score(run.info, ctx.comp.metric)
+        done[model] = {
+            "run_id": run.id,
+            "cv": cv,
+            "seconds": round(time.monotonic() - t0, 3),
+            "run_seconds": run.info.get("seconds"),
+        }
+        session.say(f"{model}: CV {ctx.comp.metric} {cv:.4f} (run {run.id})")
+        session.done("cv", done)
+    if "cv" not in session.record["steps"]:
+        session.done("cv", done)
+    return done
