@@ -368,6 +368,7 @@ def test_allowlist_env_var_limits_loaded_plugins(example_site, tmp_path):
     # the core's own modules always load (commands, executors, folds, blend methods,
     # metrics); of the competitions and models only the named ones
     commands = {
+        "auto",
         "blend",
         "competitions",
         "cv",

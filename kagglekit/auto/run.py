@@ -58,9 +58,10 @@ class AutoResult:
     name: str
     record: dict
     path: Path  # auto.json
-    final_run: object  # the Run the submission came from
+    final_run: object  # the chosen Run (a blend, or the one run left): the holdout figure's
     submission: Path | None
     seconds: float
+    submitted_run: object = None  # the Run the submission came from (final_run, or its refit)
 
     def payload(self) -> dict:
         return {**self.record, "record": str(self.path), "seconds": self.seconds}
@@ -208,7 +209,7 @@ def run_auto(
     record["seconds_this_attempt"] = seconds
     record["finished"] = True
     session.save()
-    return AutoResult(name, record, path, final, submission, seconds)
+    return AutoResult(name, record, path, final, submission, seconds, submitted)
 
 
 @dataclass

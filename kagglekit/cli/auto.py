@@ -129,8 +129,9 @@ def register_commands(cli):
     ):
         """A Kaggler's first day within a time budget: fold 1 of every model that fits the
         machine, the weak and the slow dropped, the rest finished, the best family tuned, a
-        hill-climbing blend, a figure on an untouched holdout, a validated submission.
-        The same command after a crash or Ctrl-C continues where it stopped.
+        hill-climbing blend, a figure on an untouched holdout, a refit on every row when the
+        budget allows, a validated submission. The same command after a crash or Ctrl-C
+        continues where it stopped.
 
         Example: kagglekit auto quora --budget 2h
         """
@@ -185,10 +186,9 @@ def register_commands(cli):
         if upload and result.submission is not None:
             from kagglekit.cli.submit import submit_output, upload_submission
 
-            path = submit_output(comp, result.final_run, result.submission, True, False)
-            payload["upload"] = upload_submission(
-                comp, result.final_run, path, None, False, 0.0, as_json
-            )
+            run = result.submitted_run or result.final_run
+            path = submit_output(comp, run, result.submission, True, False)
+            payload["upload"] = upload_submission(comp, run, path, None, False, 0.0, as_json)
         if as_json:
             emit_json(payload)
             return

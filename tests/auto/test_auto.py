@@ -76,7 +76,8 @@ def test_auto_runs_every_step_and_writes_a_valid_submission(tmp_path):
     assert result.final_run.id == steps["blend"]["run_id"]
     # the budget allowed a refit: the blend's members refit on every row, holdout included
     refit = steps["refit"]
-    assert refit["run_id"] == steps["submission"]["run_id"] and refit["projected"] > 0
+    assert refit["run_id"] == steps["submission"]["run_id"] == result.submitted_run.id
+    assert refit["projected"] > 0
     assert "refit on all 400 training rows" in steps["submission"]["how"]
     blend = result.final_run
     assert blend.kind == "blend"
@@ -113,7 +114,7 @@ def test_no_refit_when_its_measured_cost_does_not_fit(tmp_path, monkeypatch):
     result, notes, _ = auto(tmp_path, directory, models=["tfidf-nb", "nbsvm"], max_trials=3)
     steps = result.record["steps"]
     assert steps["refit"]["run_id"] is None and "would take about" in steps["refit"]["why"]
-    assert steps["submission"]["run_id"] == result.final_run.id
+    assert steps["submission"]["run_id"] == result.final_run.id == result.submitted_run.id
     assert steps["submission"]["how"] == "the fold models' mean test predictions (no refit)"
     assert any(n.endswith("(no refit)") and "no refit:" in n for n in notes)
     runs = [Run(p) for p in (tmp_path / "runs" / comp.slug).iterdir() if (p / "run.json").is_file()]
@@ -236,7 +237,7 @@ def test_resume_after_kill_9_repeats_nothing(tmp_path):
         "auto",
         "disaster-tweets",
         "--budget",
-        "40",
+        "24",
         "--models",
         ",".join(MODELS),
         "--folds",
@@ -292,7 +293,7 @@ def test_cli_auto_on_a_generated_sample_within_a_minute(tmp_path):
             "disaster-tweets",
             "--sample",
             "--budget",
-            "40",
+            "20",
         ],
         cwd=tmp_path,
         env={**os.environ, "KAGGLEKIT_PROGRESS": "plain"},
