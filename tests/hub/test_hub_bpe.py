@@ -97,7 +97,10 @@ def test_a_damaged_merges_file_gets_one_line(presets, tmp_path):
     assert "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("family", sorted(FAMILIES))
+@pytest.mark.parametrize(
+    "family",
+    [pytest.param("qwen3", marks=pytest.mark.slow), "llama3"],  # qwen3: ~19 s
+)
 def test_llm_on_a_bpe_preset_trains_saves_and_reloads_in_a_new_process(presets, family, tmp_path):
     from kagglekit_plugins.llm import LLMClassifier
     from support.finetune import predict_in_new_process

@@ -113,7 +113,7 @@ def gradients_check(path: Path, backend: str, mode: str, tmp_path: Path):
 @pytest.mark.parametrize(
     "backend, kind, mode",
     [
-        ("tensorflow", "gemma", "train"),
+        pytest.param("tensorflow", "gemma", "train", marks=pytest.mark.slow),  # ~12 s
         ("tensorflow", "bert", "infer"),
         ("jax", "deberta", "train"),
     ],
@@ -136,6 +136,7 @@ def frames():
     return TextFrame.from_texts(texts[:80], y[:80]), TextFrame.from_texts(texts[80:], y[80:])
 
 
+@pytest.mark.slow  # ~20 s; remat gradients are checked by the test above
 def test_a_model_trained_with_remat_predicts_what_one_without_does(presets, tmp_path):
     from kagglekit.hub.adapters import blocks
     from kagglekit_plugins.transformer import TransformerClassifier

@@ -295,6 +295,7 @@ def test_the_classifier_starts_from_the_encoder_and_unfreezes_gradually(encoder_
     assert p.shape == (len(valid), 1) and np.isfinite(p).all()
 
 
+@pytest.mark.slow  # ~34 s; the encoder CV and reload also run in benchmarks
 def test_cv_with_the_encoder_saves_folds_that_reload_in_a_new_process(encoder_dir, tmp_path):
     out, _, _ = encoder_dir
     proc = run_kagglekit(
@@ -419,7 +420,7 @@ def test_shuffled_labels_give_chance_with_an_encoder_pretrained_on_every_text(tm
         "tensorboard": False,
     }
     auc, infos, shuffled = shuffled_oof(
-        lambda k: cls.from_dict(params, seed=k, name="lstm"), texts, y, folds=5
+        lambda k: cls.from_dict(params, seed=k, name="lstm"), texts, y, folds=3
     )
     assert all(i["early_stopping"] == "inner" and i["layer_groups"] == 3 for i in infos)
     assert abs(auc - 0.5) < null_bound(shuffled), auc

@@ -211,6 +211,7 @@ def test_deberta_v3_with_recipe_options_saves_and_reloads_in_a_new_process(
     np.testing.assert_allclose(again, prob, atol=1e-5)
 
 
+@pytest.mark.slow  # ~13 s
 def test_pool_layers_reads_the_last_hidden_layers_and_reloads(presets, frames, tmp_path):
     from kagglekit_plugins.transformer import TransformerClassifier
 
@@ -356,6 +357,7 @@ def test_lora_rank_on_an_encoder_backbone(presets, frames, tmp_path):
         ).fit(train)
 
 
+@pytest.mark.slow  # ~27 s; the recipe is saved and reloaded by the test above
 def test_cli_cv_deberta_v3_records_the_recipe(presets, tmp_path):
     from click.testing import CliRunner
 

@@ -63,7 +63,8 @@ def has_backbone(model) -> bool:
 
 
 @pytest.mark.parametrize(
-    "kind, head, pool_layers", [("bert", "mean-max", 1), ("deberta", "cls", 2)]
+    "kind, head, pool_layers",
+    [("bert", "mean-max", 1), pytest.param("deberta", "cls", 2, marks=pytest.mark.slow)],
 )
 def test_cached_features_train_the_same_head_as_the_backbone_in_the_model(
     presets, frames, kind, head, pool_layers

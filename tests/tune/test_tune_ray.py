@@ -145,6 +145,7 @@ DRIVER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # ~30 s; local Ctrl-C and kill -9 resume stay in the suite
 def test_ctrl_c_cancels_the_tasks_and_the_same_command_continues(tmp_path):
     """The driver starts its own Ray (2 CPUs). Each Ray worker finishes one trial, then its
     next trial blocks in its first fold (the ``gated`` model, KK_BLOCK_AFTER=3 fits); Ctrl-C
