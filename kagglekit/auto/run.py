@@ -199,7 +199,7 @@ def run_auto(
     if session.step("screening") is None:
         session.done("screening", screened)
     kept = [m for m, s in screened.items() if s["status"] == "kept"]
-    cv_runs = screening.complete(session, ctx, built, kept)
+    cv_runs = screening.complete(session, ctx, built, kept, screened)
     tuned = tuning.tune(session, ctx, built, cv_runs)
     final = finish.blend(session, ctx, cv_runs, tuned)
     finish.score_holdout(session, ctx, final, cv_runs, holdout_frame)

@@ -97,7 +97,7 @@ def screen(session, ctx, built) -> dict:
         session.record["steps"]["screening_partial"] = out
         session.save()
     session.record["steps"].pop("screening_partial", None)
-    _drop(session, ctx, out, metric)
+    _drop(session, ctx, out, metric, built)
     return out
 
 
@@ -125,36 +125,41 @@ def projected_cv(screened: dict, parallel: int) -> float:
     return float(screened["seconds"]) * max(0, screened["jobs"] - 1) / max(1, parallel)
 
 
-def _drop(session, ctx, out: dict, metric) -> None:
-    """Drop the models clearly behind the best fold 1, then those that do not fit."""
-    scored = {m: s for m, s in out.items() if s["status"] == "kept" and s["fold1"] is not None}
-    if scored:
-        pick = max if metric.greater_is_better else min
-        best_model = pick(scored, key=lambda m: scored[m]["fold1"])
-        best = scored[best_model]["fold1"]
-        for model, s in scored.items():
-            gap = (best - s["fold1"]) if metric.greater_is_better else (s["fold1"] - best)
-            if gap > ctx.options.drop_margin * max(abs(best), 1e-12):
-                s.update(
-                    status="dropped",
-                    why=f"clearly behind: fold 1 {metric.name} {s['fold1']:.4f} vs "
-                    f"{best_model}'s {best:.4f} (more than {ctx.options.drop_margin:.0%} behind)",
-                )
-                session.say(f"{model}: dropped, {s['why']}")
-    # the best first: what fits is kept in that order
-    order = sorted(
-        (m for m, s in out.items() if s["status"] == "kept"),
-        key=lambda m: (
-            -(out[m]["fold1"] or 0) if metric.greater_is_better else (out[m]["fold1"] or 0)
-        ),
-    )
+def _drop(session, ctx, out: dict, metric, built=None) -> None:
+    """Drop the models whose other folds do not fit what is left (the best first), then
+    those clearly behind the best model that fits.
+
+    A model whose fold 1 projects too long gets one more job measured, in this process,
+    before it is dropped: its fold 1 may have paid once for what later folds reuse (a
+    frozen encoder embeds every text once per process). When that later job projects to
+    fit, the model is kept and its remaining folds run in this process too."""
+    from kagglekit import plugins
+
+    def rank(m):
+        value = out[m]["fold1"]
+        if value is None:
+            return 0.0
+        return -value if metric.greater_is_better else value
+
+    order = sorted((m for m, s in out.items() if s["status"] == "kept"), key=rank)
     room = session.budget.left() - ctx.options.reserve_share * session.budget.total
     for model in order:
         s = out[model]
-        from kagglekit import plugins
-
         need = projected_cv(s, _parallel(ctx, plugins.get_model(model), s["jobs"] - 1))
         s["projected_seconds"] = round(need, 3)
+        if need > room and built is not None and s["jobs"] > 2 and s["fold1"] is not None:
+            later = _later_job(session, ctx, built[model], model, min(room, s["seconds"]))
+            if later is not None:
+                s["later_job_seconds"] = round(later, 3)
+                need = later * (s["jobs"] - 2)
+                s["projected_seconds"] = round(need, 3)
+                if need <= room:
+                    s["in_process"] = True
+                    session.say(
+                        f"{model}: a later fold took {duration(later)} (fold 1 paid for "
+                        f"what the others reuse): its other folds fit, in this process"
+                    )
+                room = session.budget.left() - ctx.options.reserve_share * session.budget.total
         if need > room:
             s.update(
                 status="dropped",
@@ -164,13 +169,73 @@ def _drop(session, ctx, out: dict, metric) -> None:
             session.say(f"{model}: dropped, {s['why']}")
         else:
             room -= need
+    fits = {m: s for m, s in out.items() if s["status"] == "kept" and s["fold1"] is not None}
+    if not fits:
+        return
+    pick = max if metric.greater_is_better else min
+    best_model = pick(fits, key=lambda m: fits[m]["fold1"])
+    best = fits[best_model]["fold1"]
+    for model, s in fits.items():
+        gap = (best - s["fold1"]) if metric.greater_is_better else (s["fold1"] - best)
+        if gap > ctx.options.drop_margin * max(abs(best), 1e-12):
+            s.update(
+                status="dropped",
+                why=f"clearly behind: fold 1 {metric.name} {s['fold1']:.4f} vs "
+                f"{best_model}'s {best:.4f} (more than {ctx.options.drop_margin:.0%} behind)",
+            )
+            session.say(f"{model}: dropped, {s['why']}")
 
 
-def complete(session, ctx, built, kept: list[str]) -> dict:
+def _later_job(session, ctx, built_model, model: str, limit: float) -> float | None:
+    """Seconds of the model's next job after fold 1 (in this process, within ``limit``), or
+    None when it did not finish within the limit."""
+    from kagglekit import deadline
+    from kagglekit.cv import run_cv
+    from kagglekit.executors.base import InProcess
+
+    if limit <= 0:
+        return None
+    name, cls, params, _cand = built_model
+    seen: list[float] = []
+
+    def second(job, value):
+        seen.append(time.monotonic())
+        if len(seen) == 2:  # the first is fold 1, found done in the job store
+            raise _FirstFoldDone(value)
+
+    session.say(f"{model}: one more fold, to see what later folds cost (at most {duration(limit)})")
+    try:
+        with deadline.deadline(limit, f"a later fold of {model}"):
+            run_cv(
+                ctx.comp,
+                name,
+                cls,
+                params,
+                ctx.data,
+                folds=ctx.plan,
+                seed=ctx.seeds[0],
+                seeds=ctx.seeds,
+                scheme=ctx.plan.scheme,
+                runs_dir=ctx.folder,
+                executor=InProcess(),
+                on_event=ctx.on_event,
+                keep_jobs=True,
+                on_scored=second,
+            )
+    except _FirstFoldDone:
+        return seen[1] - seen[0]
+    except (deadline.OutOfTime, KaggleKitError):
+        return None
+    return None
+
+
+def complete(session, ctx, built, kept: list[str], screened: dict | None = None) -> dict:
     """The kept models' full CV runs: model -> {run_id, cv, seconds}."""
     from kagglekit.cv import run_cv
+    from kagglekit.executors.base import InProcess
     from kagglekit.metrics import ranking_score
 
+    screened = screened or {}
     done = dict(session.step("cv") or {})
     for model in kept:
         if model in done:
@@ -189,7 +254,8 @@ def complete(session, ctx, built, kept: list[str]) -> dict:
             seeds=ctx.seeds,
             scheme=ctx.plan.scheme,
             runs_dir=ctx.folder,
-            executor=ctx.executor,
+            # a model whose later folds reuse what fold 1 computed here stays in this process
+            executor=InProcess() if screened.get(model, {}).get("in_process") else ctx.executor,
             on_event=ctx.on_event,
         )
         cv = ranking_score(run.info, ctx.comp.metric)

@@ -215,6 +215,57 @@ def test_a_model_too_slow_for_its_first_fold_is_dropped_with_the_reason(tmp_path
     assert "nbsvm" not in result.record["steps"]["cv"]
 
 
+def test_a_later_fold_is_measured_when_fold_1_paid_for_what_the_others_reuse(tmp_path, monkeypatch):
+    """Known answer: nbsvm's first fit in a process costs 2 s more (as a frozen encoder
+    embeds every text once per process), later ones do not. Projected from fold 1 its other
+    folds do not fit; one more fold, measured in this process, shows they do: it is kept,
+    and its remaining folds run in this process (every fit's pid is this one)."""
+    from kagglekit.auto import screening as screening_module
+
+    comp, directory = tweets(tmp_path)
+    cls = plugins.models().get("nbsvm")
+    real_fit = cls.fit
+    pids = tmp_path / "pids.txt"
+    state = {"first": True}
+
+    def fit_paying_once(self, *args, **kwargs):
+        with open(pids, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        if state["first"]:
+            state["first"] = False
+            time.sleep(2.0)
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "fit", fit_paying_once)
+    real_projection = screening_module.projected_cv
+    # from fold 1 alone nbsvm's other folds look far too long for the budget
+    monkeypatch.setattr(
+        screening_module,
+        "projected_cv",
+        lambda s, parallel: 1e6 if s["seconds"] >= 2.0 else real_projection(s, parallel),
+    )
+    real_complete = screening_module.complete
+    cv_pids: list[str] = []
+
+    def complete(*args, **kwargs):  # the pids of the fits up to the end of the CV runs
+        out = real_complete(*args, **kwargs)
+        cv_pids.extend(pids.read_text().split())
+        return out
+
+    monkeypatch.setattr(screening_module, "complete", complete)
+    result, notes, _ = auto(
+        tmp_path, directory, budget=60, models=["tfidf-nb", "nbsvm"], tune_families=0
+    )
+    nbsvm = result.record["steps"]["screening"]["nbsvm"]
+    assert nbsvm["seconds"] >= 2.0 and nbsvm["later_job_seconds"] < 1.5
+    assert nbsvm["status"] == "kept" and nbsvm["in_process"] is True
+    # 3 folds: one more job left after the measured one
+    assert nbsvm["projected_seconds"] == pytest.approx(nbsvm["later_job_seconds"], abs=1e-3)
+    assert any("nbsvm: a later fold took" in n for n in notes)
+    assert "nbsvm" in result.record["steps"]["cv"]
+    assert len(cv_pids) >= 3 and set(cv_pids) == {str(os.getpid())}
+
+
 def test_clearly_behind_models_are_dropped(tmp_path):
     comp, directory = tweets(tmp_path)
     result, notes, _ = auto(tmp_path, directory, drop_margin=0.0)
