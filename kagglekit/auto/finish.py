@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from kagglekit.auto.budget import duration
+from kagglekit.auto.screening import figure
 from kagglekit.auto.tuning import greater_is_better
 from kagglekit.errors import KaggleKitError
 
@@ -73,7 +74,7 @@ def blend(session, ctx, cv_runs: dict, tuned: list):
     from kagglekit.metrics import ranking_score
 
     cv = ranking_score(final.info, ctx.comp.metric)
-    session.say(f"{how}: CV {ctx.comp.metric} {cv:.4f} (run {final.id})")
+    session.say(f"{how}: CV {ctx.comp.metric} {figure(cv)} (run {final.id})")
     session.done(
         "blend",
         {
@@ -143,8 +144,9 @@ def score_holdout(session, ctx, final, cv_runs: dict, holdout_frame) -> dict:
     out["seconds"] = round(time.monotonic() - t0, 3)
     metric = ctx.comp.metric
     session.say(
-        f"holdout ({out['rows']:,} untouched rows): {metric} {out['final']['value']:.4f} "
-        f"(held out); CV {session.record['steps']['blend']['cv']:.4f} (chosen on the CV rows)"
+        f"holdout ({out['rows']:,} untouched rows): {metric} {figure(out['final']['value'])} "
+        f"(held out); CV {figure(session.record['steps']['blend']['cv'])} (chosen on the CV "
+        f"rows)"
     )
     session.done("holdout", out)
     return out

@@ -193,7 +193,17 @@ def run_auto(
     plan = dataset_folds(trials_data, options.n_folds, options.seed, options.scheme)
     seeds = [options.seed + i for i in range(max(1, options.n_seeds))]
     built = _build(candidates, folder, session)
-    ctx = _Context(comp, trials_data, plan, seeds, folder, executor, on_event, on_trial, options)
+    ctx = _Context(
+        comp,
+        trials_data,
+        plan,
+        seeds,
+        folder,
+        executor,
+        _saving(session, on_event),
+        _saving(session, on_trial),
+        options,
+    )
 
     screened = session.step("screening") or screening.screen(session, ctx, built)
     if session.step("screening") is None:
@@ -223,6 +233,21 @@ class _Context:
     on_event: Callable | None
     on_trial: Callable | None
     options: AutoOptions
+
+
+def _saving(session: _Session, callback: Callable | None, every: float = 5.0) -> Callable:
+    """``callback``, and the budget spent saved in the record at most every ``every``
+    seconds, so that a kill -9 in the middle of a step loses little of it."""
+    last = [time.monotonic()]
+
+    def call(event) -> None:
+        if callback is not None:
+            callback(event)
+        if time.monotonic() - last[0] >= every:
+            last[0] = time.monotonic()
+            session.save()
+
+    return call
 
 
 def _load_record(path: Path, name: str) -> dict | None:

@@ -30,7 +30,11 @@ def screen(session, ctx, built) -> dict:
     n_jobs = len(ctx.seeds) * len(
         np.unique(np.asarray(ctx.plan.folds)[np.asarray(ctx.plan.folds) >= 0])
     )
+    partial = dict(session.step("screening_partial") or {})  # an earlier attempt's
     for model, (name, cls, params, _cand) in built.items():
+        if model in partial:
+            out[model] = partial[model]
+            continue
         limit = min(
             ctx.options.first_fold_share * session.budget.total,
             session.budget.left() - ctx.options.reserve_share * session.budget.total,
@@ -41,6 +45,7 @@ def screen(session, ctx, built) -> dict:
             continue
         session.say(f"{model}: fold 1 (at most {duration(limit)})")
         t0 = time.monotonic()
+        timed = _JobSeconds(ctx.on_event)
 
         def first(job, value):
             raise _FirstFoldDone(value)
@@ -59,12 +64,13 @@ def screen(session, ctx, built) -> dict:
                     scheme=ctx.plan.scheme,
                     runs_dir=ctx.folder,
                     executor=InProcess(),
-                    on_event=ctx.on_event,
+                    on_event=timed,
                     keep_jobs=True,
                     on_scored=first,
                 )
         except _FirstFoldDone as done:
-            seconds = time.monotonic() - t0
+            # the job's own time (kept in its record when an earlier attempt computed it)
+            seconds = timed.seconds[0] if timed.seconds else time.monotonic() - t0
             out[model] = {
                 "status": "kept",
                 "fold1": float(done.value),
@@ -101,6 +107,25 @@ def screen(session, ctx, built) -> dict:
     return out
 
 
+def figure(value) -> str:
+    """A score as the notes print it ("n/a" when there is none)."""
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+class _JobSeconds:
+    """An ``on_event`` that passes events on and keeps each finished (or reused) job's own
+    seconds, in order."""
+
+    def __init__(self, on_event):
+        self.on_event, self.seconds = on_event, []
+
+    def __call__(self, event) -> None:
+        if event.kind in ("done", "reused") and event.job is not None:
+            self.seconds.append(event.seconds)
+        if self.on_event is not None:
+            self.on_event(event)
+
+
 def _dropped(why: str, seconds: float | None = None) -> dict:
     return {
         "status": "dropped",
@@ -110,7 +135,7 @@ def _dropped(why: str, seconds: float | None = None) -> dict:
     }
 
 
-def _parallel(ctx, model_cls, n_left: int) -> int:
+def parallel_jobs(ctx, model_cls, n_left: int) -> int:
     """How many of a model's remaining jobs run at once (as --executor auto chooses)."""
     from kagglekit.executors.local import available_cores
     from kagglekit.jobs import needs_accelerator
@@ -142,33 +167,37 @@ def _drop(session, ctx, out: dict, metric, built=None) -> None:
         return -value if metric.greater_is_better else value
 
     order = sorted((m for m, s in out.items() if s["status"] == "kept"), key=rank)
-    room = session.budget.left() - ctx.options.reserve_share * session.budget.total
+    reserve = ctx.options.reserve_share * session.budget.total
+    committed = 0.0  # projected seconds of the models kept so far
+
+    def room() -> float:
+        return session.budget.left() - reserve - committed
+
     for model in order:
         s = out[model]
-        need = projected_cv(s, _parallel(ctx, plugins.get_model(model), s["jobs"] - 1))
+        need = projected_cv(s, parallel_jobs(ctx, plugins.get_model(model), s["jobs"] - 1))
         s["projected_seconds"] = round(need, 3)
-        if need > room and built is not None and s["jobs"] > 2 and s["fold1"] is not None:
-            later = _later_job(session, ctx, built[model], model, min(room, s["seconds"]))
+        if need > room() and built is not None and s["jobs"] > 2 and s["fold1"] is not None:
+            later = _later_job(session, ctx, built[model], model, min(room(), s["seconds"]))
             if later is not None:
                 s["later_job_seconds"] = round(later, 3)
                 need = later * (s["jobs"] - 2)
                 s["projected_seconds"] = round(need, 3)
-                if need <= room:
+                if need <= room():
                     s["in_process"] = True
                     session.say(
                         f"{model}: a later fold took {duration(later)} (fold 1 paid for "
                         f"what the others reuse): its other folds fit, in this process"
                     )
-                room = session.budget.left() - ctx.options.reserve_share * session.budget.total
-        if need > room:
+        if need > room():
             s.update(
                 status="dropped",
                 why=f"its other folds would take about {duration(need)}; "
-                f"{duration(max(0.0, room))} of the budget is left for CV",
+                f"{duration(max(0.0, room()))} of the budget is left for CV",
             )
             session.say(f"{model}: dropped, {s['why']}")
         else:
-            room -= need
+            committed += need
     fits = {m: s for m, s in out.items() if s["status"] == "kept" and s["fold1"] is not None}
     if not fits:
         return
@@ -196,11 +225,10 @@ def _later_job(session, ctx, built_model, model: str, limit: float) -> float | N
     if limit <= 0:
         return None
     name, cls, params, _cand = built_model
-    seen: list[float] = []
+    timed = _JobSeconds(ctx.on_event)
 
     def second(job, value):
-        seen.append(time.monotonic())
-        if len(seen) == 2:  # the first is fold 1, found done in the job store
+        if len(timed.seconds) >= 2:  # the first is fold 1, found done in the job store
             raise _FirstFoldDone(value)
 
     session.say(f"{model}: one more fold, to see what later folds cost (at most {duration(limit)})")
@@ -218,12 +246,12 @@ def _later_job(session, ctx, built_model, model: str, limit: float) -> float | N
                 scheme=ctx.plan.scheme,
                 runs_dir=ctx.folder,
                 executor=InProcess(),
-                on_event=ctx.on_event,
+                on_event=timed,
                 keep_jobs=True,
                 on_scored=second,
             )
     except _FirstFoldDone:
-        return seen[1] - seen[0]
+        return timed.seconds[1]  # its own time, also when an earlier attempt computed it
     except (deadline.OutOfTime, KaggleKitError):
         return None
     return None
@@ -238,7 +266,10 @@ def complete(session, ctx, built, kept: list[str], screened: dict | None = None)
     screened = screened or {}
     done = dict(session.step("cv") or {})
     for model in kept:
-        if model in done:
+        if (
+            model in done
+            and (ctx.folder.run_dir(ctx.comp.slug, done[model]["run_id"]) / "run.json").is_file()
+        ):
             continue
         name, cls, params, cand = built[model]
         t0 = time.monotonic()
@@ -265,7 +296,7 @@ def complete(session, ctx, built, kept: list[str], screened: dict | None = None)
             "seconds": round(time.monotonic() - t0, 3),
             "run_seconds": run.info.get("seconds"),
         }
-        session.say(f"{model}: CV {ctx.comp.metric} {cv:.4f} (run {run.id})")
+        session.say(f"{model}: CV {ctx.comp.metric} {figure(cv)} (run {run.id})")
         session.done("cv", done)
     if "cv" not in session.record["steps"]:
         session.done("cv", done)

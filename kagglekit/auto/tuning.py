@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from kagglekit.auto.budget import duration
+from kagglekit.auto.screening import figure
 from kagglekit.errors import KaggleKitError
 
 
@@ -37,10 +38,12 @@ def tune(session, ctx, built, cv_runs: dict) -> list:
             families.add(family)
             chosen.append(model)
     chosen = chosen[: ctx.options.tune_families]
-    out = []
+    out = list(session.step("tune_partial") or [])  # families an earlier attempt finished
     for i, model in enumerate(chosen):
+        if any(t["model"] == model for t in out):
+            continue
         name, cls, params, cand = built[model]
-        trial = float(cv_runs[model]["seconds"]) or 1.0
+        trial = trial_seconds(ctx, cls, cv_runs[model])
         share = (session.budget.left() - ctx.options.reserve_share * session.budget.total) / (
             len(chosen) - i
         )
@@ -106,13 +109,24 @@ def tune(session, ctx, built, cv_runs: dict) -> list:
         )
         session.say(
             f"{model}: {result.trials['complete']} trials complete, "
-            f"{result.trials['pruned']} pruned; best CV {result.best['value']:.4f}"
+            f"{result.trials['pruned']} pruned; best CV {figure(result.best.get('value'))}"
         )
         session.record["steps"]["tune_partial"] = out
         session.save()
     session.record["steps"].pop("tune_partial", None)
     session.done("tune", out)
     return out
+
+
+def trial_seconds(ctx, cls, cv_run: dict) -> float:
+    """What one trial (a CV run of the model) should take: its CV run's jobs' own seconds
+    spread over the jobs run at once, and never less than the CV step's wall time (which
+    is about 0 when the run was found done)."""
+    from kagglekit.auto.screening import parallel_jobs
+
+    n_jobs = len(ctx.seeds) * ctx.options.n_folds
+    spread = float(cv_run.get("run_seconds") or 0.0) / parallel_jobs(ctx, cls, n_jobs)
+    return max(spread, float(cv_run.get("seconds") or 0.0), 1.0)
 
 
 def greater_is_better(comp) -> bool:

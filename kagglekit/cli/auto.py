@@ -9,6 +9,7 @@ from kagglekit import plugins
 from kagglekit.cli.options import (
     data_options,
     data_options_from,
+    interrupts,
     json_option,
     load_data,
     make_executor,
@@ -165,7 +166,11 @@ def register_commands(cli):
             holdout=holdout,
             started=started,
         )
-        try:
+        # Ctrl-C or SIGTERM, in a fold job or between them: one line, exit status 130
+        with interrupts(
+            "Interrupted: finished steps, runs, jobs and trials are kept; the same command "
+            "continues."
+        ):
             result = run_auto(
                 comp,
                 data,
@@ -176,12 +181,6 @@ def register_commands(cli):
                 on_event=job_line,
                 on_trial=trial_line,
             )
-        except KeyboardInterrupt:
-            info(
-                "Interrupted: finished steps, runs, jobs and trials are kept; the same "
-                "command continues."
-            )
-            raise SystemExit(130) from None
         payload = result.payload()
         if upload and result.submission is not None:
             from kagglekit.cli.submit import submit_output, upload_submission

@@ -367,9 +367,9 @@ def _terminated(signum, frame):
 
 
 @contextlib.contextmanager
-def interrupts():
+def interrupts(message: str | None = None):
     """Ctrl-C (or SIGTERM, as pre-emption sends): say what was kept and the command that
-    resumes, exit status 130."""
+    resumes (``message``, when the command says it itself), exit status 130."""
     import signal
     import threading
 
@@ -381,10 +381,10 @@ def interrupts():
     try:
         yield
     except RunInterrupted as exc:
-        click.echo(str(exc), err=True)
+        click.echo(message or str(exc), err=True)
         raise SystemExit(130) from None
     except KeyboardInterrupt:
-        click.echo("Interrupted; no job had completed, nothing was kept.", err=True)
+        click.echo(message or "Interrupted; no job had completed, nothing was kept.", err=True)
         raise SystemExit(130) from None
     finally:
         if previous is not None:

@@ -62,7 +62,17 @@ class Tracker:
         self._emit(JobEvent("note", None, done=self.done, total=self.total, message=message))
 
     def reused(self, job) -> None:
-        self._emit(JobEvent("reused", job, done=self.done, total=self.total))
+        record = self.store.record(job) or {}  # the seconds it took when it was computed
+        seconds = record.get("seconds")
+        self._emit(
+            JobEvent(
+                "reused",
+                job,
+                done=self.done,
+                total=self.total,
+                seconds=None if seconds is None else float(seconds),
+            )
+        )
 
     def start(self, job, worker: str) -> None:
         self._emit(JobEvent("start", job, worker, done=self.done, total=self.total))

@@ -333,6 +333,35 @@ def test_resume_after_kill_9_repeats_nothing(tmp_path):
     assert Path(record["steps"]["submission"]["path"]).is_file()
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_is_one_line_and_exit_status_130(tmp_path, sig):
+    comp, directory = tweets(tmp_path, n_train=400)
+    env = {**os.environ, "KAGGLEKIT_PROGRESS": "plain", "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "kagglekit", "auto", "disaster-tweets", "--budget", "60"]
+    cmd += ["--models", ",".join(MODELS), "--folds", "3", "--data-dir", str(directory)]
+    proc = subprocess.Popen(
+        [*cmd, "--runs-dir", str(tmp_path / "runs")],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stderr is not None
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if "the other folds" in line:  # in the middle of a CV run's jobs
+            proc.send_signal(sig)
+            break
+    rest = proc.stderr.read()
+    proc.wait(timeout=60)
+    assert proc.returncode == 130, "".join(lines[-10:]) + rest
+    assert "Traceback" not in rest
+    last = rest.strip().splitlines()[-1]
+    assert last.startswith("Interrupted: finished steps, runs, jobs and trials are kept")
+
+
 def test_cli_auto_on_a_generated_sample_within_a_minute(tmp_path):
     t0 = time.monotonic()
     out = subprocess.run(
