@@ -42,12 +42,14 @@ SLUGS = {
 def tune(comp, model, seed, args, runs: Path, pruner: str = "median") -> dict:
     cmd = [str(KAGGLEKIT), "tune", comp, "-m", model, "--trials", str(args.trials)]
     cmd += ["--seed", str(seed), "--folds", str(args.folds), "--pruner", pruner]
+    cmd += ["--workers", str(args.workers)]
     cmd += ["--data-dir", str(args.data_root / SLUGS[comp]), "--runs-dir", str(runs), "--json"]
     m = measure(cmd, cwd=runs.parent)
     if m.returncode != 0:
         raise SystemExit(f"kagglekit tune failed:\n{m.stderr[-3000:]}")
     out = json.loads(m.stdout)
     return {
+        **fold_seconds(out, runs, args.folds),
         "study": out["study"],
         "seconds": round(m.seconds, 1),
         "peak_mb": round(m.peak_mb),
@@ -57,6 +59,25 @@ def tune(comp, model, seed, args, runs: Path, pruner: str = "median") -> dict:
         "holdout_best": out["holdout"]["best"]["value"],
         "holdout_defaults": out["holdout"]["defaults"]["value"],
         "defaults_cv": out["holdout"]["defaults"]["cv"],
+    }
+
+
+def fold_seconds(out: dict, runs: Path, n_folds: int) -> dict:
+    """From the study: the seconds trials spent, and the fold jobs pruned trials did not run
+    priced at the complete trials' mean seconds per fold (an estimate of what pruning saved,
+    from measured trial times)."""
+    import optuna
+
+    storage = f"sqlite:///{runs / '_studies' / 'studies.db'}"
+    study = optuna.load_study(study_name=out["study"], storage=storage)
+    complete = [t for t in study.trials if t.state.name == "COMPLETE" and t.duration]
+    pruned = [t for t in study.trials if t.state.name == "PRUNED" and t.duration]
+    per_fold = float(np.mean([t.duration.total_seconds() / n_folds for t in complete]))
+    skipped = sum(n_folds - len(t.intermediate_values) for t in pruned)
+    return {
+        "trial_seconds": round(sum(t.duration.total_seconds() for t in complete + pruned), 1),
+        "folds_skipped": int(skipped),
+        "saved_seconds_estimate": round(skipped * per_fold, 1),
     }
 
 
@@ -109,6 +130,10 @@ def blends(comp_name: str, seed: int, studies: list[str], runs: Path, data_root:
     return out
 
 
+def skipped(row) -> str:
+    return f"{row['folds_skipped']} ({row['saved_seconds_estimate']:.0f})"
+
+
 def counts(row) -> str:
     return f"{row['trials']['complete']}/{row['trials']['pruned']}"
 
@@ -128,6 +153,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--no-pruning-seed", type=int, default=None)
+    parser.add_argument("--no-pruning-model", action="append", default=None)
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--data-root", type=Path, default=SHARED / "data")
     parser.add_argument("--json-out", type=Path, default=None)
     args = parser.parse_args()
@@ -157,7 +184,7 @@ def main() -> None:
                 studies.append(row["study"])
                 print(json.dumps(row), flush=True)
                 save()
-                if seed == args.no_pruning_seed:
+                if seed == args.no_pruning_seed and model in (args.no_pruning_model or [model]):
                     other = Path(tmp) / f"none-{model}-{seed}" / "runs"
                     other.parent.mkdir(parents=True)
                     none = tune(args.competition, model, seed, args, other, pruner="none")
@@ -184,11 +211,14 @@ def main() -> None:
             f"{mean_std([r['holdout_best'] for r in rows])} | "
             f"{mean_std([r['best_cv'] for r in rows])} | "
             f"{'; '.join(counts(r) for r in rows)} | "
-            f"{mean_std([r['seconds'] for r in rows])} |"
+            f"{mean_std([r['seconds'] for r in rows])} | "
+            f"{'; '.join(skipped(r) for r in rows)} |"
         )
     for n in result["no_pruning"]:
         print(
-            f"\npruning, {n['model']} seed {n['seed']}: {n['pruned']['seconds']:.0f} s with "
+            f"\npruning, {n['model']} seed {n['seed']}: {n['pruned']['folds_skipped']} fold "
+            f"jobs skipped, estimated {n['pruned']['saved_seconds_estimate']:.0f} s; measured: "
+            f"{n['pruned']['seconds']:.0f} s with "
             f"the median pruner vs {n['none']['seconds']:.0f} s without "
             f"({n['pruned']['seconds'] / n['none']['seconds']:.2f}x); best holdout "
             f"{n['pruned']['holdout_best']:.4f} vs {n['none']['holdout_best']:.4f}"
