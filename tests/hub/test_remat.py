@@ -115,7 +115,7 @@ def gradients_check(path: Path, backend: str, mode: str, tmp_path: Path):
     [
         pytest.param("tensorflow", "gemma", "train", marks=pytest.mark.slow),  # ~12 s
         ("tensorflow", "bert", "infer"),
-        ("jax", "deberta", "train"),
+        pytest.param("jax", "deberta", "train", marks=pytest.mark.slow),  # ~32 s
     ],
 )
 def test_remat_recomputes_every_block_and_keeps_the_gradients(

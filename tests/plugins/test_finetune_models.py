@@ -236,6 +236,7 @@ def test_pool_layers_reads_the_last_hidden_layers_and_reloads(presets, frames, t
     )
 
 
+@pytest.mark.slow  # ~18 s; ULMFiT gradual unfreezing stays in the suite
 def test_gradual_unfreezing_trains_the_head_first_then_the_top_block(presets, frames):
     """ULMFiT's gradual unfreezing on a transformer: epoch 1 leaves the whole backbone as
     loaded; epoch 2 also trains the top block, not the embeddings or the lower block."""

@@ -135,6 +135,7 @@ def predict_in_new_process(directory: Path, texts, tmp_path: Path, cache: str) -
     return np.load(tmp_path / "pred.npy")
 
 
+@pytest.mark.slow  # ~17 s; the cached-features tests stay
 def test_a_saved_frozen_fold_holds_the_head_and_reloads_in_a_new_process(presets, frames, tmp_path):
     from kagglekit_plugins.transformer import TransformerClassifier
 

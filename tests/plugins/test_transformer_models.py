@@ -373,6 +373,7 @@ def test_cli_offline_error_is_one_line(tmp_path, monkeypatch):
     assert not list((tmp_path / "runs").glob("nlp-getting-started/*/run.json"))
 
 
+@pytest.mark.slow  # ~10 s; the CLI fit of a local preset stays
 def test_cli_cv_transformer_records_fit_info_per_fold(presets, tmp_path):
     """Like an RNN's, a transformer CV run's run.json holds each fold's fit_info."""
     from click.testing import CliRunner
