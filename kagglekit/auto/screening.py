@@ -22,7 +22,7 @@ class _FirstFoldDone(Exception):
 def screen(session, ctx, built) -> dict:
     """Fold 1 of every model; the kept and the dropped, each with its reason."""
     from kagglekit import deadline
-    from kagglekit.cv import progress_metric, run_cv
+    from kagglekit.cv import progress_metric
     from kagglekit.executors.base import InProcess
 
     metric = progress_metric(ctx.comp)
@@ -52,22 +52,7 @@ def screen(session, ctx, built) -> dict:
 
         try:
             with deadline.deadline(limit, f"fold 1 of {model}"):
-                run_cv(
-                    ctx.comp,
-                    name,
-                    cls,
-                    params,
-                    ctx.data,
-                    folds=ctx.plan,
-                    seed=ctx.seeds[0],
-                    seeds=ctx.seeds,
-                    scheme=ctx.plan.scheme,
-                    runs_dir=ctx.folder,
-                    executor=InProcess(),
-                    on_event=timed,
-                    keep_jobs=True,
-                    on_scored=first,
-                )
+                cv_run(ctx, (name, cls, params), InProcess(), timed, on_scored=first)
         except _FirstFoldDone as done:
             # the job's own time (kept in its record when an earlier attempt computed it)
             seconds = timed.seconds[0] if timed.seconds else time.monotonic() - t0
@@ -110,6 +95,29 @@ def screen(session, ctx, built) -> dict:
 def figure(value) -> str:
     """A score as the notes print it ("n/a" when there is none)."""
     return "n/a" if value is None else f"{value:.4f}"
+
+
+def cv_run(ctx, model, executor, on_event, **more):
+    """``run_cv`` of ``model`` ((name, cls, params)) on auto's trial rows and folds."""
+    from kagglekit.cv import run_cv
+
+    name, cls, params = model
+    return run_cv(
+        ctx.comp,
+        name,
+        cls,
+        params,
+        ctx.data,
+        folds=ctx.plan,
+        seed=ctx.seeds[0],
+        seeds=ctx.seeds,
+        scheme=ctx.plan.scheme,
+        runs_dir=ctx.folder,
+        executor=executor,
+        on_event=on_event,
+        keep_jobs=bool(more.get("on_scored")),  # a stopped run keeps its jobs to go on
+        **more,
+    )
 
 
 class _JobSeconds:
@@ -219,7 +227,6 @@ def _later_job(session, ctx, built_model, model: str, limit: float) -> float | N
     """Seconds of the model's next job after fold 1 (in this process, within ``limit``), or
     None when it did not finish within the limit."""
     from kagglekit import deadline
-    from kagglekit.cv import run_cv
     from kagglekit.executors.base import InProcess
 
     if limit <= 0:
@@ -234,22 +241,7 @@ def _later_job(session, ctx, built_model, model: str, limit: float) -> float | N
     session.say(f"{model}: one more fold, to see what later folds cost (at most {duration(limit)})")
     try:
         with deadline.deadline(limit, f"a later fold of {model}"):
-            run_cv(
-                ctx.comp,
-                name,
-                cls,
-                params,
-                ctx.data,
-                folds=ctx.plan,
-                seed=ctx.seeds[0],
-                seeds=ctx.seeds,
-                scheme=ctx.plan.scheme,
-                runs_dir=ctx.folder,
-                executor=InProcess(),
-                on_event=timed,
-                keep_jobs=True,
-                on_scored=second,
-            )
+            cv_run(ctx, (name, cls, params), InProcess(), timed, on_scored=second)
     except _FirstFoldDone:
         return timed.seconds[1]  # its own time, also when an earlier attempt computed it
     except (deadline.OutOfTime, KaggleKitError):
@@ -259,7 +251,6 @@ def _later_job(session, ctx, built_model, model: str, limit: float) -> float | N
 
 def complete(session, ctx, built, kept: list[str], screened: dict | None = None) -> dict:
     """The kept models' full CV runs: model -> {run_id, cv, seconds}."""
-    from kagglekit.cv import run_cv
     from kagglekit.executors.base import InProcess
     from kagglekit.metrics import ranking_score
 
@@ -274,20 +265,10 @@ def complete(session, ctx, built, kept: list[str], screened: dict | None = None)
         name, cls, params, cand = built[model]
         t0 = time.monotonic()
         session.say(f"{model}: the other folds")
-        run = run_cv(
-            ctx.comp,
-            name,
-            cls,
-            params,
-            ctx.data,
-            folds=ctx.plan,
-            seed=ctx.seeds[0],
-            seeds=ctx.seeds,
-            scheme=ctx.plan.scheme,
-            runs_dir=ctx.folder,
-            # a model whose later folds reuse what fold 1 computed here stays in this process
-            executor=InProcess() if screened.get(model, {}).get("in_process") else ctx.executor,
-            on_event=ctx.on_event,
+        # a model whose later folds reuse what fold 1 computed here stays in this process
+        in_process = screened.get(model, {}).get("in_process")
+        run = cv_run(
+            ctx, (name, cls, params), InProcess() if in_process else ctx.executor, ctx.on_event
         )
         cv = ranking_score(run.info, ctx.comp.metric)
         done[model] = {
