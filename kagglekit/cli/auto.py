@@ -144,7 +144,7 @@ def register_commands(cli):
         from kagglekit.cli.tune import seconds, trial_line
         from kagglekit.store.folder import RunsFolder
 
-        total = seconds(budget)
+        total = seconds(budget, "--budget")
         if total is None or total <= 0:
             raise KaggleKitError(f"--budget {budget!r}: give a positive duration (e.g. 30m)")
         comp = plugins.get_competition(competition)

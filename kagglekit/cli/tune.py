@@ -22,14 +22,14 @@ from kagglekit.hookspecs import hookimpl
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)?\s*$")
 
 
-def seconds(text: str | None) -> float | None:
-    """'90', '90s', '20m', '2h' -> seconds."""
+def seconds(text: str | None, option: str = "--timeout") -> float | None:
+    """'90', '90s', '20m', '2h' -> seconds (``option``: the option named in the error)."""
     if text is None:
         return None
     match = DURATION.match(str(text))
     if not match:
         raise KaggleKitError(
-            f"--timeout {text!r}: expected seconds or a duration like 90s, 20m or 2h"
+            f"{option} {text!r}: expected seconds or a duration like 90s, 20m or 2h"
         )
     value, unit = float(match.group(1)), match.group(2) or "s"
     return value * {"s": 1, "m": 60, "min": 60, "h": 3600}[unit]

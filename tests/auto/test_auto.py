@@ -362,6 +362,28 @@ def test_ctrl_c_or_sigterm_is_one_line_and_exit_status_130(tmp_path, sig):
     assert last.startswith("Interrupted: finished steps, runs, jobs and trials are kept")
 
 
+def test_a_bad_budget_is_one_line_naming_the_option(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kagglekit",
+            "auto",
+            "disaster-tweets",
+            "--sample",
+            "--budget",
+            "abc",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("Error: --budget 'abc': expected")
+    assert not (tmp_path / "runs").exists()
+
+
 def test_cli_auto_on_a_generated_sample_within_a_minute(tmp_path):
     t0 = time.monotonic()
     out = subprocess.run(
