@@ -82,12 +82,35 @@ def open_storage(url: str):
                 kwargs["heartbeat_stale_trial_callback"] = retry(3)
             else:
                 kwargs["failed_trial_callback"] = optuna.storages.RetryFailedTrialCallback(3)
-            return RDBStorage(url, heartbeat_interval=30, grace_period=120, **kwargs)
+            storage = RDBStorage(url, heartbeat_interval=30, grace_period=120, **kwargs)
     except Exception as exc:  # noqa: BLE001 - sqlalchemy/optuna raise many kinds
         raise KaggleKitError(
             f"--storage {shown_url(url)}: cannot open the study storage "
             f"({type(exc).__name__}: {first_line(exc)})"
         ) from None
+    if url.startswith("sqlite"):
+        serialize_sqlite_transactions(storage.engine)
+    return storage
+
+
+def serialize_sqlite_transactions(engine) -> None:
+    """Every transaction on ``engine`` starts with ``BEGIN IMMEDIATE``, so that a read and the
+    write it decides stay one step. Optuna pops an enqueued trial by reading that it is
+    WAITING, then setting it RUNNING; SQLite ignores the SELECT ... FOR UPDATE other
+    databases lock the row with, so two workers starting together could both pop the same
+    trial (optuna/optuna#4621) and run one job set twice at once. Under ``BEGIN IMMEDIATE``
+    the second waits (up to the connection's timeout) and then reads RUNNING."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # pysqlite's own BEGIN is deferred
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections made before the listeners get them when reopened
 
 
 def first_line(exc) -> str:
