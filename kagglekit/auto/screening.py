@@ -144,13 +144,27 @@ def _dropped(why: str, seconds: float | None = None) -> dict:
 
 
 def parallel_jobs(ctx, model_cls, n_left: int) -> int:
-    """How many of a model's remaining jobs run at once (as --executor auto chooses)."""
+    """How many of a model's remaining jobs run at once on ``ctx.executor``: one in-process
+    (and under ``--executor auto`` for a model on an accelerator or with too few training
+    rows per fold for workers to pay, as auto chooses), else its workers, at most the
+    machine's cores."""
+    from kagglekit.executors.auto import MIN_ROWS, Auto
+    from kagglekit.executors.base import InProcess
     from kagglekit.executors.local import available_cores
     from kagglekit.jobs import needs_accelerator
 
-    if needs_accelerator(model_cls) or n_left < 2:
+    executor = ctx.executor
+    if needs_accelerator(model_cls) or n_left < 2 or executor is None:
         return 1
-    return max(1, min(len(available_cores()), n_left))
+    if isinstance(executor, InProcess):
+        return 1
+    folds = np.asarray(ctx.plan.folds)
+    fold_rows = int(np.sum(folds >= 0) - np.sum(folds == 0))  # fold 1's training rows
+    if isinstance(executor, Auto) and fold_rows < MIN_ROWS:
+        return 1
+    cores = len(available_cores())
+    workers = int(getattr(executor, "workers", None) or cores)
+    return max(1, min(workers, cores, n_left))
 
 
 def projected_cv(screened: dict, parallel: int) -> float:
