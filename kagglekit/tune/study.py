@@ -88,9 +88,18 @@ def open_storage(url: str):
             f"--storage {shown_url(url)}: cannot open the study storage "
             f"({type(exc).__name__}: {first_line(exc)})"
         ) from None
-    if url.startswith("sqlite"):
+    if sqlite_file(url):
         serialize_sqlite_transactions(storage.engine)
     return storage
+
+
+def sqlite_file(url: str) -> bool:
+    """Whether the URL names a SQLite database file (not ``sqlite://``, in memory: one
+    process's, whose only connection must stay open)."""
+    if not url.startswith("sqlite"):
+        return False
+    path = url.split("://", 1)[-1].split("?", 1)[0]
+    return path not in ("", "/", "/:memory:") and "mode=memory" not in url
 
 
 def serialize_sqlite_transactions(engine) -> None:

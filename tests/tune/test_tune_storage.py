@@ -52,3 +52,12 @@ def test_each_enqueued_trial_is_popped_by_one_worker(tmp_path):
     assert popped.count(None) == n_workers - 3
     states = [t.state.name for t in study.get_trials()]
     assert states == ["RUNNING"] * 3
+
+
+def test_an_in_memory_study_keeps_its_tables():
+    """``--storage sqlite://``: one process's database, which closing its connection would
+    drop; it is left as Optuna opens it."""
+    storage = open_storage("sqlite://")
+    study = optuna.create_study(study_name="m", storage=storage)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert len(optuna.load_study(study_name="m", storage=storage).trials) == 2
