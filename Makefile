@@ -31,15 +31,21 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(VENV)/bin/mypy
 
+# pytest-xdist: TEST_WORKERS processes (CI has 2 cores), each test file on one of them so
+# that a module's fixtures are built once; tests that start Ray take turns
+# (tests/support: one_ray_at_a_time). TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider $(XDIST)
 
 # the core alone (pip install -e . + pytest): tests of optional parts must skip cleanly
 CORE_VENV ?= .venv-core
 test-core:
 	test -x $(CORE_VENV)/bin/python || $(PYTHON) -m venv $(CORE_VENV)
-	$(CORE_VENV)/bin/python -m pip install -q -e . pytest
-	$(CORE_VENV)/bin/python -m pytest -q -p no:cacheprovider
+	$(CORE_VENV)/bin/python -m pip install -q -e . pytest pytest-xdist
+	$(CORE_VENV)/bin/python -m pytest -q -p no:cacheprovider $(XDIST)
 
 test-all: $(VENV)/.installed-dev
 	$(PY) -m pytest -q -p no:cacheprovider -m "slow or not slow"

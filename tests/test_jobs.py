@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from support import jobs as gated
-from support import make_competition_dir
+from support import make_competition_dir, one_ray_at_a_time
 
 SLUG = "nlp-getting-started"
 HELPER = Path(gated.__file__)
@@ -217,9 +217,10 @@ def test_ray_gives_the_in_process_oof(cli, tweets, tmp_path):
     pytest.importorskip("ray")
     args = ("cv", "disaster-tweets", "--model", "tfidf-lr", "--folds", "3", "--data-dir", tweets)
     a = cli.json(*args, "--runs-dir", tmp_path / "a")
-    result = cli(
-        *args, "--runs-dir", tmp_path / "b", "--executor", "ray", "--workers", "2", "--json"
-    )
+    with one_ray_at_a_time():
+        result = cli(
+            *args, "--runs-dir", tmp_path / "b", "--executor", "ray", "--workers", "2", "--json"
+        )
     b = json.loads(result.stdout)
     assert_same_outputs(Path(a["run_dir"]), Path(b["run_dir"]))
     info = json.loads((Path(b["run_dir"]) / "run.json").read_text())

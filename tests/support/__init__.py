@@ -9,6 +9,7 @@ The fixtures are in tests/conftest.py and in the plugins it lists in ``pytest_pl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -93,3 +94,20 @@ def run_kagglekit(*args, env=None, cwd=None, check=False) -> subprocess.Complete
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
+
+
+@contextlib.contextmanager
+def one_ray_at_a_time():
+    """Held while a test runs a local Ray instance: under ``pytest -n`` (make test) two
+    workers' tests would otherwise start Ray together, and ``ray.init()`` joins a Ray it
+    finds running on the machine, which the other test then shuts down."""
+    import fcntl
+    import tempfile
+
+    path = Path(tempfile.gettempdir()) / f"kagglekit-tests-ray-{os.getuid()}.lock"
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

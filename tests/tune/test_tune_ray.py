@@ -22,7 +22,13 @@ from kagglekit.store.folder import RunsFolder  # noqa: E402
 from kagglekit.store.run import Run  # noqa: E402
 from kagglekit.tune import Float  # noqa: E402
 from kagglekit.tune.run import TuneOptions, run_tune  # noqa: E402
-from support import REPO, invoke, make_competition_dir, one_line_error  # noqa: E402
+from support import (  # noqa: E402
+    REPO,
+    invoke,
+    make_competition_dir,
+    one_line_error,
+    one_ray_at_a_time,
+)
 
 SPACE = {"alpha": Float(0.05, 2.0, log=True)}
 
@@ -45,15 +51,18 @@ def ray_local(tmp_path_factory):
         time.sleep(1.0)
         return os.getpid()
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KAGGLEKIT_CACHE", str(tmp_path_factory.mktemp("ray-cache")))
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
-        task = ray.remote(warm).options(num_cpus=1)
-        assert len(set(ray.get([task.remote(i) for i in range(2)]))) == 2
-        yield ray
-    finally:
-        ray.shutdown()
+    with one_ray_at_a_time():
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("KAGGLEKIT_CACHE", str(tmp_path_factory.mktemp("ray-cache")))
+            ray.init(
+                num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False
+            )
+        try:
+            task = ray.remote(warm).options(num_cpus=1)
+            assert len(set(ray.get([task.remote(i) for i in range(2)]))) == 2
+            yield ray
+        finally:
+            ray.shutdown()
 
 
 def tweets(tmp_path, n_train=400):
