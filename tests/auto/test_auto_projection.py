@@ -13,8 +13,6 @@ from kagglekit.executors.base import InProcess
 from kagglekit.executors.local import LocalWorkers
 from kagglekit.executors.ray_executor import RayTasks
 
-pytest.importorskip("optuna")
-
 
 class CPUModel:
     wants_accelerator = False
