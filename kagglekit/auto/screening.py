@@ -144,45 +144,18 @@ def _dropped(why: str, seconds: float | None = None) -> dict:
 
 
 def parallel_jobs(ctx, model_cls, n_left: int) -> int:
-    """How many of a model's remaining jobs run at once on ``ctx.executor``: one in-process;
-    under ``--executor auto`` what its choice would be for these rows (in-process for an
-    accelerator model, too few rows or too little memory, else its workers); the workers of
-    ``--executor local`` (one per GPU for an accelerator model); Ray's CPUs (the cluster's
-    once Ray runs, else ``--workers`` or this machine's cores)."""
+    """How many of a model's remaining jobs run at once on ``ctx.executor`` (its
+    ``jobs_at_once``: ``--executor auto`` answers with its own choice for these rows)."""
     from types import SimpleNamespace
 
-    from kagglekit.executors.auto import Auto
-    from kagglekit.executors.base import InProcess
-    from kagglekit.executors.local import LocalWorkers
     from kagglekit.jobs import needs_accelerator
 
-    executor = ctx.executor
-    accelerator = needs_accelerator(model_cls)
-    if isinstance(executor, Auto):
-        like = SimpleNamespace(train=ctx.data.train, needs_gpu=accelerator, model_cls=model_cls)
-        executor, _why = executor.choose(like, range(n_left))
-    if n_left < 2 or executor is None or isinstance(executor, InProcess):
+    if ctx.executor is None or n_left < 2:
         return 1
-    if isinstance(executor, LocalWorkers):
-        return max(1, min(executor.n_workers, n_left))
-    if accelerator:
-        return 1
-    return max(1, min(_ray_cpus(executor), n_left))
-
-
-def _ray_cpus(executor) -> int:
-    """The CPUs Ray tasks get: the running Ray's, else what ``start_ray`` would give."""
-    import sys
-
-    from kagglekit.executors.local import available_cores
-
-    ray = sys.modules.get("ray")
-    if ray is not None and ray.is_initialized():
-        return int(ray.cluster_resources().get("CPU", 1))
-    workers = getattr(executor, "workers", None)
-    if workers and not getattr(executor, "address", None):
-        return int(workers)
-    return len(available_cores())  # a cluster not yet reached: at least this machine's
+    like = SimpleNamespace(
+        train=ctx.data.train, needs_gpu=needs_accelerator(model_cls), model_cls=model_cls
+    )
+    return ctx.executor.jobs_at_once(like, n_left)
 
 
 def projected_cv(screened: dict, parallel: int) -> float:

@@ -88,6 +88,10 @@ class Auto(Executor):
         room = "" if memory is None else f", {gib(memory)} available, about {gib(need)} per job"
         return LocalWorkers(workers=n), f"{len(cores)} cores{room}"
 
+    def jobs_at_once(self, ctx, n_jobs: int) -> int:
+        runner, _why = self.choose(ctx, range(n_jobs))
+        return runner.jobs_at_once(ctx, n_jobs)
+
     def run(self, ctx, jobs, tracker) -> None:
         if not jobs:
             return

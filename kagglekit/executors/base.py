@@ -22,6 +22,12 @@ class Executor:
     def describe(self) -> str:
         return self.name
 
+    def jobs_at_once(self, ctx, n_jobs: int) -> int:
+        """How many of ``n_jobs`` jobs of ``ctx`` (its training rows, model and accelerator
+        need) this executor would run at the same time: what a projection of their time
+        from one job's divides by. An executor that says nothing: its ``--workers``."""
+        return max(1, min(int(self.workers or 1), n_jobs))
+
     def run(self, ctx, jobs, tracker) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
@@ -30,6 +36,9 @@ class InProcess(Executor):
     """Each job in turn, in this process (today's behaviour, and the fastest for one core)."""
 
     name = "in-process"
+
+    def jobs_at_once(self, ctx, n_jobs: int) -> int:
+        return 1
 
     def run(self, ctx, jobs, tracker) -> None:
         for job in jobs:

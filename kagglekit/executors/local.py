@@ -147,6 +147,9 @@ class LocalWorkers(Executor):
             return int(self.workers)
         return max(1, len(visible_gpus()) or len(available_cores()))
 
+    def jobs_at_once(self, ctx, n_jobs: int) -> int:
+        return max(1, min(self.n_workers, n_jobs))
+
     def run(self, ctx, jobs, tracker) -> None:
         if not jobs:
             return

@@ -99,6 +99,25 @@ class RayTasks(Executor):
     def describe(self) -> str:
         return f"ray ({self.address or 'local'})"
 
+    def jobs_at_once(self, ctx, n_jobs: int) -> int:
+        """The CPUs its tasks get: the running Ray's, else what ``start_ray`` would give
+        (``--workers`` on a local Ray; a cluster not reached yet: this machine's cores at
+        least). An accelerator model's jobs are counted one at a time."""
+        import sys
+
+        from kagglekit.executors.local import available_cores
+
+        if getattr(ctx, "needs_gpu", False):
+            return 1
+        ray = sys.modules.get("ray")  # never imported just to count
+        if ray is not None and ray.is_initialized():
+            cpus = int(ray.cluster_resources().get("CPU", 1))
+        elif self.workers and not self.address:
+            cpus = int(self.workers)
+        else:
+            cpus = len(available_cores())
+        return max(1, min(cpus, n_jobs))
+
     def run(self, ctx, jobs, tracker) -> None:
         if not jobs:
             return
