@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from support import default_sigint, make_competition_dir, one_ray_at_a_time
 from support import jobs as gated
-from support import make_competition_dir, one_ray_at_a_time
 
 SLUG = "nlp-getting-started"
 HELPER = Path(gated.__file__)
@@ -52,12 +52,6 @@ def cv_args(data, runs, *extra):
     ]
 
 
-def _default_sigint():
-    # a suite started in the background by a non-interactive shell inherits SIGINT
-    # ignored, and Python then keeps ignoring it: give the CLI process a terminal's Ctrl-C
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def start(args, tmp_path, **env):
     full = {**os.environ, "KK_FITS": str(tmp_path / "fits.log"), **env}
     return subprocess.Popen(
@@ -67,7 +61,7 @@ def start(args, tmp_path, **env):
         text=True,
         env=full,
         cwd=tmp_path,
-        preexec_fn=_default_sigint,
+        preexec_fn=default_sigint,
     )
 
 

@@ -23,7 +23,7 @@ from kagglekit.data import DataOptions, load_dataset  # noqa: E402
 from kagglekit.store.folder import RunsFolder  # noqa: E402
 from kagglekit.store.run import Run, list_runs  # noqa: E402
 from kagglekit.tune.holdout import split_holdout  # noqa: E402
-from support import REPO, make_competition_dir  # noqa: E402
+from support import REPO, default_sigint, make_competition_dir  # noqa: E402
 
 MODELS = ["tfidf-nb", "nbsvm", "tfidf-lr"]
 
@@ -346,6 +346,7 @@ def test_ctrl_c_or_sigterm_is_one_line_and_exit_status_130(tmp_path, sig):
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
+        preexec_fn=default_sigint,
     )
     assert proc.stderr is not None
     lines = []

@@ -111,3 +111,12 @@ def one_ray_at_a_time():
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` of a subprocess a test sends Ctrl-C to: a suite started in the
+    background by a non-interactive shell inherits SIGINT ignored, and Python then keeps
+    ignoring it; this gives the child a terminal's Ctrl-C."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -24,6 +24,7 @@ from kagglekit.tune import Float  # noqa: E402
 from kagglekit.tune.run import TuneOptions, run_tune  # noqa: E402
 from support import (  # noqa: E402
     REPO,
+    default_sigint,
     invoke,
     make_competition_dir,
     one_line_error,
@@ -176,6 +177,7 @@ def test_ctrl_c_cancels_the_tasks_and_the_same_command_continues(tmp_path):
         stdout=subprocess.PIPE,
         text=True,
         env={**env, "KK_BLOCK_AFTER": "3"},
+        preexec_fn=default_sigint,
     )
     lines = []
     try:
