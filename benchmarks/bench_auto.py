@@ -33,15 +33,10 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from measure import load_average, measure  # noqa: E402
+from measure import SLUGS, load_average, measure  # noqa: E402
 
 KAGGLEKIT = Path(sys.executable).with_name("kagglekit")
 SHARED = HERE.parent.parent / "shared"
-SLUGS = {
-    "disaster-tweets": "nlp-getting-started",
-    "quora": "quora-insincere-questions-classification",
-    "jigsaw": "jigsaw-toxic-comment-classification-challenge",
-}
 
 
 def run_auto(slug: str, directory: Path, budget: float, work: Path, attach: str | None):

@@ -28,14 +28,9 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from measure import load_average, measure  # noqa: E402
+from measure import SLUGS, load_average, measure  # noqa: E402
 
 KAGGLEKIT = Path(sys.executable).with_name("kagglekit")
-SLUGS = {
-    "disaster-tweets": "nlp-getting-started",
-    "quora": "quora-insincere-questions-classification",
-    "jigsaw": "jigsaw-toxic-comment-classification-challenge",
-}
 MODES = {"in-process": ["--executor", "in-process"], "default": []}
 
 

@@ -32,15 +32,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from make_fullsize import build  # noqa: E402
-from measure import load_average, measure  # noqa: E402
+from measure import SLUGS, load_average, measure  # noqa: E402
 
 KAGGLEKIT = Path(sys.executable).with_name("kagglekit")
 PY = sys.executable
-SLUGS = {
-    "quora": "quora-insincere-questions-classification",
-    "jigsaw": "jigsaw-toxic-comment-classification-challenge",
-    "disaster-tweets": "nlp-getting-started",
-}
 
 PLAIN_LOAD = """
 import sys, pandas as pd

@@ -28,15 +28,10 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from measure import load_average, measure  # noqa: E402
+from measure import SLUGS, load_average, measure  # noqa: E402
 
 KAGGLEKIT = Path(sys.executable).with_name("kagglekit")
 SHARED = HERE.parent.parent / "shared"
-SLUGS = {
-    "disaster-tweets": "nlp-getting-started",
-    "quora": "quora-insincere-questions-classification",
-    "jigsaw": "jigsaw-toxic-comment-classification-challenge",
-}
 
 
 def tune(comp, model, seed, args, runs: Path, pruner: str = "median") -> dict:

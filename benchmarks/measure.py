@@ -18,6 +18,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+# The competitions the benchmarks run: kagglekit's name -> the Kaggle slug, which is the
+# folder name under ../shared/data (and under benchmarks/_work/fullsize).
+SLUGS = {
+    "disaster-tweets": "nlp-getting-started",
+    "quora": "quora-insincere-questions-classification",
+    "jigsaw": "jigsaw-toxic-comment-classification-challenge",
+}
+
 
 @dataclass
 class Measured:
