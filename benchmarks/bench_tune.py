@@ -133,11 +133,11 @@ def counts(row) -> str:
     return f"{row['trials']['complete']}/{row['trials']['pruned']}"
 
 
-def mean_std(values) -> str:
+def mean_std(values, fmt: str = "{:.4f}") -> str:
     values = [v for v in values if v is not None]
     if len(values) < 2:
-        return f"{values[0]:.4f}" if values else "-"
-    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
+        return fmt.format(values[0]) if values else "-"
+    return f"{fmt.format(statistics.mean(values))} ± {fmt.format(statistics.stdev(values))}"
 
 
 def main() -> None:
@@ -196,9 +196,9 @@ def main() -> None:
     print(f"\n{args.competition}: {args.trials} trials, {args.folds} folds\n")
     print(
         "| model | defaults, holdout | tuned, holdout | tuned, best CV (optimistic) | "
-        "trials complete / pruned | wall s |"
+        "trials complete / pruned | wall s | fold jobs skipped (est. s saved) |"
     )
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for model in args.model:
         rows = [r for r in result["tune"] if r["model"] == model]
         print(
@@ -206,7 +206,7 @@ def main() -> None:
             f"{mean_std([r['holdout_best'] for r in rows])} | "
             f"{mean_std([r['best_cv'] for r in rows])} | "
             f"{'; '.join(counts(r) for r in rows)} | "
-            f"{mean_std([r['seconds'] for r in rows])} | "
+            f"{mean_std([r['seconds'] for r in rows], '{:.0f}')} | "
             f"{'; '.join(skipped(r) for r in rows)} |"
         )
     for n in result["no_pruning"]:
