@@ -8,6 +8,10 @@ two OOF predictions (the recipes are the same, so it should be ~0).
     python benchmarks/bench_scale.py --competition disaster-tweets --data DIR \\
         [--model tfidf-nb --model tfidf-lr --model nbsvm] [--repeats 3] [--modes in-process default]
 
+With --fit, also `kagglekit fit` and `kagglekit submit` of each model beside the plain
+script's --full (every training row, test predicted, submission written; labels at
+--threshold where the competition is scored on labels); --no-cv measures only that.
+
 DIR: the competition folder (default ../shared/data/<slug>). Prints a markdown table and
 writes the raw measurements as JSON (--json-out). Targets (issue 23): in-process <= 1.15x
 wall and <= 1.3x peak memory; defaults <= 0.7x wall on a 2-core machine.
@@ -54,9 +58,9 @@ def kagglekit_cmd(comp, model, data, runs, mode, folds, seed):
     ]
 
 
-def oof_difference(run_dir: Path, plain_dir: Path) -> float:
-    ours = pd.read_csv(run_dir / "oof.csv")
-    theirs = pd.read_csv(plain_dir / "oof.csv")
+def oof_difference(run_dir: Path, plain_dir: Path, ours="oof.csv", theirs="oof.csv") -> float:
+    ours = pd.read_csv(run_dir / ours)
+    theirs = pd.read_csv(plain_dir / theirs)
     key = ours.columns[0]
     merged = ours.merge(theirs, on=key, suffixes=("_k", "_p"))
     if len(merged) != len(ours):
@@ -107,6 +111,94 @@ def bench(comp, data, model, modes, repeats, folds, seed, work: Path) -> dict:
     return {"model": model, "runs": rows, "oof_max_abs_diff": diff}
 
 
+def bench_fit(comp, data, model, seed, threshold, work: Path) -> dict:
+    """kagglekit fit + submit beside plain_tfidf_cv.py --full, once each."""
+    plain_out, runs = work / f"plain-full-{model}", work / f"runs-fit-{model}"
+    labels = comp != "jigsaw"  # one-label competitions submit labels at a threshold
+    p = measure(
+        [
+            sys.executable,
+            HERE / "plain_tfidf_cv.py",
+            comp,
+            data,
+            plain_out,
+            "--model",
+            model,
+            "--full",
+            "--seed",
+            str(seed),
+            "--threshold",
+            str(threshold),
+        ]
+    )
+    if p.returncode:
+        raise SystemExit(f"plain --full failed:\n{p.stderr[-3000:]}")
+    f = measure(
+        [
+            KAGGLEKIT,
+            "fit",
+            comp,
+            "--model",
+            model,
+            "--seed",
+            str(seed),
+            "--data-dir",
+            data,
+            "--runs-dir",
+            runs,
+            "--json",
+            *(["--threshold", str(threshold)] if labels else []),
+        ]
+    )
+    if f.returncode:
+        raise SystemExit(f"kagglekit fit failed:\n{f.stderr[-3000:]}")
+    run_dir = Path(json.loads(f.stdout)["run_dir"])
+    sub = work / f"sub-{model}.csv"
+    s = measure([KAGGLEKIT, "submit", run_dir, "--output", sub, "--json"])
+    if s.returncode:
+        raise SystemExit(f"kagglekit submit failed:\n{s.stderr[-3000:]}")
+    ours, theirs = pd.read_csv(sub), pd.read_csv(plain_out / "submission.csv")
+    key = theirs.columns[0]
+    merged = ours.merge(theirs, on=key, suffixes=("_k", "_p"))
+    cols = [c for c in theirs.columns if c != key]
+    sub_diff = max(float(np.abs(merged[f"{c}_k"] - merged[f"{c}_p"]).max()) for c in cols)
+    result = {
+        "model": model,
+        "plain_full": (p.seconds, p.peak_mb),
+        "fit": (f.seconds, f.peak_mb),
+        "submit": (s.seconds, s.peak_mb),
+        "test_max_abs_diff": oof_difference(run_dir, plain_out, "test_predictions.csv", "test.csv"),
+        "submission_rows_matched": len(merged) == len(theirs) == len(ours),
+        "submission_max_abs_diff": sub_diff,
+    }
+    print(
+        f"  {model} fit {f.seconds:.1f}s {f.peak_mb:.0f} MB, submit {s.seconds:.1f}s "
+        f"{s.peak_mb:.0f} MB; plain --full {p.seconds:.1f}s {p.peak_mb:.0f} MB "
+        f"(load {load_average()})",
+        file=sys.stderr,
+    )
+    shutil.rmtree(runs, ignore_errors=True)
+    shutil.rmtree(plain_out, ignore_errors=True)
+    return result
+
+
+def fit_table(results) -> str:
+    lines = [
+        "| model | plain --full wall s | peak MB | kagglekit fit wall s (ratio) | peak MB "
+        "(ratio) | submit wall s | peak MB | fit + submit / plain | test max abs diff "
+        "| submission max abs diff |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        (pw, pm), (fw, fm), (sw, sm) = r["plain_full"], r["fit"], r["submit"]
+        lines.append(
+            f"| {r['model']} | {pw:.1f} | {pm:.0f} | {fw:.1f} ({fw / pw:.2f}x) | {fm:.0f} "
+            f"({fm / pm:.2f}x) | {sw:.1f} | {sm:.0f} | {(fw + sw) / pw:.2f}x "
+            f"| {r['test_max_abs_diff']:.1e} | {r['submission_max_abs_diff']:.0e} |"
+        )
+    return "\n".join(lines)
+
+
 def median(pairs, i):
     return statistics.median(p[i] for p in pairs)
 
@@ -143,6 +235,9 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json-out", type=Path, default=None)
+    parser.add_argument("--fit", action="store_true", help="also fit + submit vs plain --full")
+    parser.add_argument("--no-cv", dest="cv", action="store_false", help="only --fit")
+    parser.add_argument("--threshold", type=float, default=0.3)
     args = parser.parse_args()
     data = args.data or HERE.parent.parent / "shared" / "data" / SLUGS[args.competition]
     if not (data / "train.csv").is_file():
@@ -153,6 +248,12 @@ def main() -> None:
         results = [
             bench(args.competition, data, m, args.modes, args.repeats, args.folds, args.seed, work)
             for m in models
+            if args.cv
+        ]
+        fits = [
+            bench_fit(args.competition, data, m, args.seed, args.threshold, work)
+            for m in models
+            if args.fit
         ]
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -162,7 +263,10 @@ def main() -> None:
         f"{args.competition} ({data}), {args.folds} folds, seed {args.seed}, "
         f"{args.repeats} repeat(s), medians; load average at the end {load_average()}"
     )
-    print(table(results, args.modes))
+    if results:
+        print(table(results, args.modes))
+    if fits:
+        print(fit_table(fits))
     if args.json_out:
         args.json_out.write_text(
             json.dumps(
@@ -171,6 +275,7 @@ def main() -> None:
                     "data": str(data),
                     "lines": n_rows,
                     "results": results,
+                    "fits": fits,
                 },
                 indent=2,
             )

@@ -12,7 +12,13 @@ MODEL is tfidf-nb (TfidfVectorizer() + MultinomialNB()), tfidf-lr (word 1-2 + ch
 scaled by NB log-count ratios). Hyperparameters are kagglekit's defaults, so the OOF
 predictions equal kagglekit's (bench_scale.py checks that they do).
 
+With --full it is the plain form of `kagglekit fit` + `kagglekit submit` instead: the
+model trained on every training row, its state saved, test.csv of probabilities and
+submission.csv in sample_submission's columns (labels at --threshold for a one-label
+competition, probabilities for Jigsaw).
+
 Usage: python plain_tfidf_cv.py COMPETITION DATA_DIR OUT_DIR [--model M] [--folds K] [--seed S]
+       python plain_tfidf_cv.py COMPETITION DATA_DIR OUT_DIR --full [--model M] [--threshold T]
 COMPETITION: disaster-tweets, quora or jigsaw.
 """
 
@@ -126,6 +132,8 @@ def main() -> None:
     parser.add_argument("--model", default="tfidf-lr", choices=["tfidf-nb", "tfidf-lr", "nbsvm"])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--full", action="store_true", help="fit on all rows, predict test")
+    parser.add_argument("--threshold", type=float, default=0.5)
     args = parser.parse_args()
     id_col, text_col, labels, prepare = SPECS[args.competition]
     start = time.perf_counter()
@@ -134,6 +142,9 @@ def main() -> None:
     train_text = train[text_col].map(prepare).to_numpy(dtype=object)
     test_text = test[text_col].map(prepare).to_numpy(dtype=object)
     y = train[labels].to_numpy()
+    if args.full:
+        full(args, train_text, test_text, y, test[id_col], labels)
+        return
     folds = folds_of(train_text, y, args.folds, args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     oof = np.zeros(y.shape)
@@ -163,6 +174,33 @@ def main() -> None:
     pd.DataFrame(test_pred, columns=labels).assign(**{id_col: test[id_col]})[
         [id_col, *labels]
     ].to_csv(args.out / "test.csv", index=False)
+
+
+def full(args, train_text, test_text, y, test_ids, labels) -> None:
+    """Train on every row (seed as fold 0's), predict test, write a submission."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    vec = vectorizer(args.model)
+    x = vec.fit_transform(train_text).tocsr()
+    classifiers, ratios = fit_fold(args.model, x, y, args.seed)
+    pred = predict(classifiers, ratios, vec.transform(test_text).tocsr())
+    joblib.dump(
+        {"vectorizer": vec, "classifiers": classifiers, "ratios": ratios},
+        args.out / "full.joblib",
+    )
+    probs = pd.DataFrame(pred, columns=labels).assign(**{test_ids.name: test_ids})
+    probs[[test_ids.name, *labels]].to_csv(args.out / "test.csv", index=False)
+    sample = pd.read_csv(args.data / "sample_submission.csv")
+    sub = sample[[sample.columns[0]]].merge(
+        probs, left_on=sample.columns[0], right_on=test_ids.name
+    )
+    if len(labels) == 1:
+        sub = pd.DataFrame(
+            {
+                sample.columns[0]: sub[sample.columns[0]],
+                sample.columns[1]: (pred[:, 0] >= args.threshold).astype(int),
+            }
+        )
+    sub[list(sample.columns)].to_csv(args.out / "submission.csv", index=False)
 
 
 if __name__ == "__main__":
