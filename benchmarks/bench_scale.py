@@ -92,6 +92,7 @@ def bench(comp, data, model, modes, repeats, folds, seed, work: Path) -> dict:
         if m.returncode:
             raise SystemExit(f"plain script failed:\n{m.stderr[-3000:]}")
         rows["plain"].append((m.seconds, m.peak_mb))
+        print(f"  {model} plain: {m.seconds:.1f}s {m.peak_mb:.0f} MB", file=sys.stderr)
         for mode in modes:
             runs = work / f"runs-{mode}-{i}"
             k = measure(kagglekit_cmd(comp, model, data, runs, mode, folds, seed))
@@ -100,6 +101,12 @@ def bench(comp, data, model, modes, repeats, folds, seed, work: Path) -> dict:
             rows[mode].append((k.seconds, k.peak_mb))
             run_dir = Path(json.loads(k.stdout)["run_dir"])
             diff[mode] = max(diff.get(mode, 0.0), oof_difference(run_dir, out))
+            executor = [ln for ln in k.stderr.splitlines() if "executor auto:" in ln][:1]
+            print(
+                f"  {model} {mode}: {k.seconds:.1f}s {k.peak_mb:.0f} MB, OOF diff "
+                f"{diff[mode]:.1e} {' '.join(executor)}",
+                file=sys.stderr,
+            )
             shutil.rmtree(runs, ignore_errors=True)
         shutil.rmtree(out, ignore_errors=True)
         print(

@@ -7,8 +7,9 @@ first progress line with its reason:
 - in-process when there is one job, one core, a model that trains on an accelerator (or
   runs its own threads: the Keras families), or too few rows for workers to pay off;
 - else ``min(cores, jobs, --workers)`` workers, fewer when the memory the jobs need does
-  not fit: a job's working memory is estimated from the characters of training text and
-  the model's ``memory_per_char`` (bytes per character, measured for the TF-IDF models in
+  not fit: a job's working memory is estimated from the characters of training text as
+  ``memory_per_char * chars + memory_base`` (the model's bytes per character and fixed
+  bytes, a line through what the TF-IDF models measured at 10% and 100% of Quora's size in
   benchmarks/RESULTS_scale.md), and the workers must fit in 85% of the available memory.
 """
 
@@ -43,11 +44,17 @@ def available_memory() -> int | None:
 
 
 def job_memory(ctx) -> int:
-    """Estimated peak working memory of one job, in bytes."""
+    """Estimated peak working memory of one job, in bytes.
+
+    A line in the characters of training text: per character (the features, which grow
+    with the text) and a fixed part (what grows more slowly: a vocabulary being counted
+    before it is cut to ``max_features``), both the model's, plus what every worker holds.
+    """
     texts = getattr(ctx.train, "text", ())
     chars = sum(map(len, texts))
     per_char = getattr(ctx.model_cls, "memory_per_char", None) or DEFAULT_MEMORY_PER_CHAR
-    return int(per_char * chars) + WORKER_BASE
+    base = getattr(ctx.model_cls, "memory_base", None) or 0
+    return int(per_char * chars) + int(base) + WORKER_BASE
 
 
 def gib(n: int) -> str:
