@@ -72,6 +72,8 @@ def oof_difference(run_dir: Path, plain_dir: Path, ours="oof.csv", theirs="oof.c
 def bench(comp, data, model, modes, repeats, folds, seed, work: Path) -> dict:
     rows = {"plain": [], **{m: [] for m in modes}}
     diff: dict[str, float] = {}
+    # each run's OOF score: the plain script's printed line, kagglekit's run scores
+    scores: dict[str, list] = {"plain": [], **{m: [] for m in modes}}
     for i in range(repeats):
         out = work / f"plain-{model}-{i}"
         m = measure(
@@ -92,19 +94,25 @@ def bench(comp, data, model, modes, repeats, folds, seed, work: Path) -> dict:
         if m.returncode:
             raise SystemExit(f"plain script failed:\n{m.stderr[-3000:]}")
         rows["plain"].append((m.seconds, m.peak_mb))
-        print(f"  {model} plain: {m.seconds:.1f}s {m.peak_mb:.0f} MB", file=sys.stderr)
+        scores["plain"].append(m.stdout.strip().splitlines()[-1] if m.stdout.strip() else None)
+        print(
+            f"  {model} plain: {m.seconds:.1f}s {m.peak_mb:.0f} MB, {scores['plain'][-1]}",
+            file=sys.stderr,
+        )
         for mode in modes:
             runs = work / f"runs-{mode}-{i}"
             k = measure(kagglekit_cmd(comp, model, data, runs, mode, folds, seed))
             if k.returncode:
                 raise SystemExit(f"kagglekit failed:\n{k.stderr[-3000:]}")
             rows[mode].append((k.seconds, k.peak_mb))
-            run_dir = Path(json.loads(k.stdout)["run_dir"])
+            payload = json.loads(k.stdout)
+            run_dir = Path(payload["run_dir"])
+            scores[mode].append(payload.get("scores"))
             diff[mode] = max(diff.get(mode, 0.0), oof_difference(run_dir, out))
             executor = [ln for ln in k.stderr.splitlines() if "executor auto:" in ln][:1]
             print(
                 f"  {model} {mode}: {k.seconds:.1f}s {k.peak_mb:.0f} MB, OOF diff "
-                f"{diff[mode]:.1e} {' '.join(executor)}",
+                f"{diff[mode]:.1e}, scores {scores[mode][-1]} {' '.join(executor)}",
                 file=sys.stderr,
             )
             shutil.rmtree(runs, ignore_errors=True)
@@ -115,7 +123,7 @@ def bench(comp, data, model, modes, repeats, folds, seed, work: Path) -> dict:
             + f" (load {load_average()})",
             file=sys.stderr,
         )
-    return {"model": model, "runs": rows, "oof_max_abs_diff": diff}
+    return {"model": model, "runs": rows, "oof_max_abs_diff": diff, "scores": scores}
 
 
 def bench_fit(comp, data, model, seed, threshold, work: Path) -> dict:

@@ -101,9 +101,9 @@ class TfidfLR(Model):
     name = "tfidf-lr"
     trusted_types = TRUSTED_TYPES
     # word 1-2 + char 2-5 grams: a line through a fold's working memory on the Quora
-    # stand-ins, ~0.85 GB at 130k rows (9.5M characters) and ~5.5 GB at 1.3M (95M), with room
+    # stand-ins, 0.91 GB at 130k rows (9.5M characters) and 5.85 GB at 1.3M (95M)
     memory_per_char = 60
-    memory_base = 300 * 2**20
+    memory_base = 350 * 2**20
     search_space = {
         "C": Float(0.1, 30.0, log=True),
         "word_ngram_max": Int(1, 3),
@@ -191,8 +191,7 @@ class NBSVM(TfidfLR):
     """
 
     name = "nbsvm"
-    # the features again, scaled by the ratios: 1.13 GB at 130k rows; at 1.3M an 80% fold
-    # is ~6.8 GB by the full fit's 8.5 GB (RESULTS_scale.md)
+    # the features again, scaled by the ratios: 1.13 GB at 130k rows, 7.5 GB at 1.3M
     memory_per_char = 80
     memory_base = 400 * 2**20
     search_space = {**TfidfLR.search_space, "alpha": Float(0.1, 3.0, log=True)}
